@@ -39,6 +39,8 @@ export interface VersionSummary {
   generation: number;
   serial: string;
   issuerId: string;
+  /** When the certificate was signed; notBefore is slightly earlier to tolerate clock skew. */
+  issuedAt: string;
   notBefore: string;
   notAfter: string;
   fingerprintSha256: string;

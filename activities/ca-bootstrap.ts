@@ -1,0 +1,75 @@
+/**
+ * First start: create a root CA and an issuing intermediate (pathLen 0) unless an active
+ * intermediate exists. Runs under a transaction-scoped advisory lock so concurrent starts of the
+ * API and the worker create exactly one hierarchy.
+ */
+import { sql } from 'drizzle-orm';
+import { createIntermediateCa, createRootCa } from '../ca/authority.js';
+import { sealPrivateKey } from '../ca/key-encryption.js';
+import { exportPrivateKeyPkcs8 } from '../ca/keys.js';
+import { randomSerial } from '../ca/serial.js';
+import type { x509 } from '../ca/x509.js';
+import type { Database } from '../db/database.js';
+import { newId } from '../db/ids.js';
+import { findActiveIntermediate, insertIssuer, type IssuerRow } from '../db/issuers.js';
+
+const BOOTSTRAP_LOCK_ID = 727_002;
+
+export interface CaBootstrapOptions {
+  organization: string;
+  now: Date;
+  log: (message: string) => void;
+}
+
+export async function ensureCaHierarchy(db: Database, kek: Buffer, options: CaBootstrapOptions): Promise<IssuerRow> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK_ID})`);
+    const existing = await findActiveIntermediate(tx);
+    if (existing) return existing;
+
+    const rootId = newId('iss');
+    const intermediateId = newId('iss');
+    const year = options.now.getUTCFullYear();
+    const root = await createRootCa({
+      commonName: `${options.organization} Root CA ${year}`,
+      organization: options.organization,
+      keyAlgorithm: 'ECDSA-P384',
+      validityDays: 3650,
+      now: options.now,
+      serial: randomSerial,
+    });
+    const intermediate = await createIntermediateCa(
+      { certificate: root.certificate, signingKey: root.keys.privateKey, keyAlgorithm: root.keyAlgorithm },
+      {
+        commonName: `${options.organization} Issuing CA ${year} 1`,
+        organization: options.organization,
+        keyAlgorithm: 'ECDSA-P256',
+        validityDays: 1825,
+        now: options.now,
+        serial: randomSerial,
+      },
+    );
+    const row = async (id: string, kind: 'root' | 'intermediate', parentId: string | null, ca: typeof root, commonName: string) => ({
+      id,
+      kind,
+      parentId,
+      status: 'active' as const,
+      commonName,
+      keyAlgorithm: ca.keyAlgorithm,
+      certificatePem: ca.certificate.toString('pem'),
+      sealedPrivateKey: sealPrivateKey(kek, await exportPrivateKeyPkcs8(ca.keys.privateKey), id),
+      notBefore: ca.certificate.notBefore,
+      notAfter: ca.certificate.notAfter,
+    });
+    await insertIssuer(tx, await row(rootId, 'root', null, root, commonNameOf(root.certificate)));
+    await insertIssuer(tx, await row(intermediateId, 'intermediate', rootId, intermediate, commonNameOf(intermediate.certificate)));
+    options.log(`created root CA ${rootId} and issuing intermediate ${intermediateId}`);
+    const created = await findActiveIntermediate(tx);
+    if (!created) throw new Error('the issuing intermediate was not stored');
+    return created;
+  });
+}
+
+function commonNameOf(certificate: x509.X509Certificate): string {
+  return certificate.subjectName.getField('CN')[0] ?? certificate.subject;
+}

@@ -1,0 +1,12 @@
+import type { Database } from '../db/database.js';
+import type { IssuerStore } from './issuer-store.js';
+
+/** What activities need from the outside world; the worker (cmd/worker.ts) builds it. */
+export interface ActivityDeps {
+  db: Database;
+  kek: Buffer;
+  issuers: IssuerStore;
+  now: () => Date;
+  /** `file` destinations are directories below this root on the worker's host. */
+  fileDestinationRoot: string;
+}

@@ -1,0 +1,66 @@
+/**
+ * Atomic delivery of a certificate set into a directory, so a reader never sees a certificate
+ * next to the wrong key:
+ *   <dir>/versions/<generation>/{cert,chain,fullchain,key}.pem   written, fsynced, then
+ *   <dir>/current -> versions/<generation>                       switched by one rename(2)
+ *   <dir>/{cert,chain,fullchain,key}.pem -> current/<file>        stable paths for services
+ * Writing the same generation twice is harmless (idempotent). Older generations beyond the last
+ * two are pruned.
+ */
+import { mkdir, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface CertificateFiles {
+  'cert.pem': string;
+  'chain.pem': string;
+  'fullchain.pem': string;
+  'key.pem'?: string;
+}
+
+const FILE_MODE = 0o600;
+const KEEP_GENERATIONS = 2;
+
+export async function writeCertificateFiles(directory: string, generation: number, files: CertificateFiles): Promise<void> {
+  const versionsDir = join(directory, 'versions');
+  const versionDir = join(versionsDir, String(generation));
+  await mkdir(versionDir, { recursive: true, mode: 0o700 });
+  for (const [name, content] of Object.entries(files)) {
+    if (content !== undefined) await writeFileAtomic(join(versionDir, name), content);
+  }
+  await replaceSymlink(join(directory, 'current'), join('versions', String(generation)));
+  for (const name of Object.keys(files)) {
+    await replaceSymlink(join(directory, name), join('current', name));
+  }
+  await pruneOldGenerations(versionsDir, generation);
+}
+
+async function writeFileAtomic(path: string, content: string): Promise<void> {
+  const temporary = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const handle = await open(temporary, 'w', FILE_MODE);
+  try {
+    await handle.writeFile(content, 'utf8');
+    await handle.chmod(FILE_MODE);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, path);
+}
+
+async function replaceSymlink(path: string, target: string): Promise<void> {
+  const current = await readlink(path).catch(() => null);
+  if (current === target) return;
+  const temporary = `${path}.tmp-${process.pid}-${Date.now()}`;
+  await symlink(target, temporary);
+  await rename(temporary, path);
+}
+
+async function pruneOldGenerations(versionsDir: string, latest: number): Promise<void> {
+  const entries = await readdir(versionsDir);
+  for (const entry of entries) {
+    const generation = Number(entry);
+    if (Number.isInteger(generation) && generation <= latest - KEEP_GENERATIONS) {
+      await rm(join(versionsDir, entry), { recursive: true, force: true });
+    }
+  }
+}

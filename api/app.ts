@@ -1,0 +1,51 @@
+/**
+ * The HTTP API. `createApp(deps)` builds it from its dependencies so tests can drive it with
+ * `app.request` against real services. Every error leaves as application/problem+json.
+ */
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { authenticate } from './auth.js';
+import type { ApiDeps, AppEnv } from './deps.js';
+import { ProblemError, problemResponse, problems } from './problem.js';
+import { certificateRoutes } from './routes/certificates.js';
+import { healthRoutes } from './routes/health.js';
+import { issuerRoutes, pkiRoutes } from './routes/issuers.js';
+import { teamRoutes } from './routes/teams.js';
+
+export function createApp(deps: ApiDeps, log: (message: string, error?: unknown) => void = console.error) {
+  const app = new Hono<AppEnv>();
+
+  app.route('/', healthRoutes(deps));
+  app.route('/pki', pkiRoutes(deps));
+
+  const v1 = new Hono<AppEnv>();
+  v1.use('*', authenticate(deps));
+  v1.route('/certificates', certificateRoutes(deps));
+  v1.route('/teams', teamRoutes(deps));
+  v1.route('/issuers', issuerRoutes(deps));
+  app.route('/v1', v1);
+
+  app.notFound((c) => problemResponse(c, problems.notFound(`no route for ${c.req.method} ${c.req.path}`)));
+  app.onError((error, c) => {
+    if (error instanceof ProblemError) return problemResponse(c, error);
+    if (error instanceof HTTPException) {
+      return problemResponse(c, new ProblemError(error.status as 400, 'http-error', 'Request failed', error.message || 'the request failed'));
+    }
+    if (error instanceof WorkflowNotFoundError) {
+      return problemResponse(c, problems.conflict("the certificate's lifecycle workflow is not running; it has ended (revoked or failed)"));
+    }
+    if (isUnavailable(error)) {
+      return problemResponse(c, problems.unavailable('the workflow engine or the database is not reachable; nothing was changed, retry later'));
+    }
+    log(`unhandled error on ${c.req.method} ${c.req.path}`, error);
+    return problemResponse(c, new ProblemError(500, 'internal', 'Internal error', 'an unexpected error occurred; it has been logged'));
+  });
+  return app;
+}
+
+function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown; cause?: { code?: unknown } }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
+  // gRPC UNAVAILABLE / DEADLINE_EXCEEDED from Temporal, connection errors from pg.
+  return code === 14 || code === 4 || code === 'ECONNREFUSED' || code === '57P01' || code === 'ETIMEDOUT';
+}

@@ -1,0 +1,21 @@
+import type { Client } from '@temporalio/client';
+import type { Database } from '../db/database.js';
+
+/** Everything the HTTP API needs; cmd/ builds it, tests build it against real services. */
+export interface ApiDeps {
+  db: Database;
+  temporal: Client;
+  taskQueue: string;
+  now: () => Date;
+  /** Checks that Postgres and Temporal answer; used by /readyz. */
+  checkReadiness: () => Promise<{ postgres: boolean; temporal: boolean }>;
+}
+
+export interface Principal {
+  tokenId: string;
+  /** Null for platform-wide admin tokens. */
+  teamId: string | null;
+  role: import('../core/types.js').Role;
+}
+
+export type AppEnv = { Variables: { principal: Principal } };

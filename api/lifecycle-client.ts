@@ -1,0 +1,54 @@
+/**
+ * The API's narrow view of the lifecycle workflows: start, signal, update, query. Queries run on a
+ * worker, so they get a short deadline; a GET should not hang because no worker is up.
+ */
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { LifecycleInput, LifecycleStatus, RenewNowRequest, RevokeRequest, RevokeResult } from '../core/lifecycle.js';
+import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
+import type { certificateLifecycle } from '../workflows/certificate-lifecycle.js';
+import { lifecycleWorkflowId, renewNowSignal, revokeUpdate, statusQuery } from '../workflows/messages.js';
+
+const QUERY_DEADLINE_MS = 2_000;
+
+export interface StartLifecycle {
+  certificateId: string;
+  teamName: string;
+  commonName: string | null;
+  input: LifecycleInput;
+}
+
+export async function startLifecycle(client: Client, taskQueue: string, start: StartLifecycle): Promise<string> {
+  const workflowId = lifecycleWorkflowId(start.certificateId);
+  await client.workflow.start<typeof certificateLifecycle>('certificateLifecycle', {
+    workflowId,
+    taskQueue,
+    args: [start.input],
+    workflowIdConflictPolicy: 'FAIL',
+    typedSearchAttributes: [
+      { key: SEARCH_ATTRIBUTE_KEYS.certificateId, value: start.certificateId },
+      { key: SEARCH_ATTRIBUTE_KEYS.team, value: start.teamName },
+      { key: SEARCH_ATTRIBUTE_KEYS.commonName, value: start.commonName ?? '' },
+      { key: SEARCH_ATTRIBUTE_KEYS.certState, value: 'pending' },
+      { key: SEARCH_ATTRIBUTE_KEYS.renewalAttempt, value: 0 },
+    ],
+  });
+  return workflowId;
+}
+
+export async function queryStatus(client: Client, workflowId: string): Promise<LifecycleStatus | null> {
+  try {
+    return await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => client.workflow.getHandle(workflowId).query(statusQuery));
+  } catch {
+    return null;
+  }
+}
+
+export async function signalRenewNow(client: Client, workflowId: string, request: RenewNowRequest): Promise<void> {
+  await client.workflow.getHandle(workflowId).signal(renewNowSignal, request);
+}
+
+export async function executeRevoke(client: Client, workflowId: string, request: RevokeRequest): Promise<RevokeResult> {
+  return client.workflow.getHandle(workflowId).executeUpdate(revokeUpdate, { args: [request] });
+}
+
+export { WorkflowExecutionAlreadyStartedError };

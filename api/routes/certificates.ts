@@ -1,0 +1,144 @@
+/** `/v1/certificates`: request, inspect, list, renew and revoke managed certificates. */
+import { Hono } from 'hono';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { CertificateRow } from '../../db/certificates.js';
+import { deleteCertificate, findCertificate, insertCertificate, listCertificates } from '../../db/certificates.js';
+import { newId } from '../../db/ids.js';
+import { findIssuer } from '../../db/issuers.js';
+import { findTeam, findTeamByName, type TeamRow } from '../../db/teams.js';
+import { findVersion } from '../../db/versions.js';
+import { canAccessTeam, isPlatformAdmin, requireRole } from '../auth.js';
+import { canonicalizeCertificateRequest } from '../certificate-request.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import type { ApiDeps, AppEnv, Principal } from '../deps.js';
+import { executeRevoke, queryStatus, signalRenewNow, startLifecycle } from '../lifecycle-client.js';
+import { problems } from '../problem.js';
+import { createCertificateSchema, listCertificatesQuery, renewCertificateSchema, revokeCertificateSchema } from '../schemas.js';
+import { parseJsonBody, parseOptionalJsonBody, parseQuery } from '../validation.js';
+import { certificateView } from '../views.js';
+
+export function certificateRoutes(deps: ApiDeps) {
+  const app = new Hono<AppEnv>();
+
+  /** Loads a certificate the caller may see; another team's certificate is reported as absent. */
+  async function visibleCertificate(principal: Principal, id: string): Promise<CertificateRow> {
+    const certificate = await findCertificate(deps.db, id);
+    if (!certificate || !canAccessTeam(principal, certificate.teamId)) throw problems.notFound(`no certificate "${id}" is visible to this token`);
+    return certificate;
+  }
+
+  async function requestedTeam(principal: Principal, team: string): Promise<TeamRow> {
+    const row = (await findTeam(deps.db, team)) ?? (await findTeamByName(deps.db, team));
+    if (!row || !canAccessTeam(principal, row.id)) {
+      throw problems.forbidden(`this token cannot request certificates for team "${team}"; use a token of that team`);
+    }
+    return row;
+  }
+
+  app.post('/', requireRole('requester'), async (c) => {
+    const principal = c.get('principal');
+    const body = await parseJsonBody(c, createCertificateSchema);
+    const team = await requestedTeam(principal, body.team);
+    const request = await canonicalizeCertificateRequest(body, team);
+
+    const id = newId('crt');
+    const workflowId = `certificate/${id}`;
+    await insertCertificate(deps.db, {
+      id,
+      teamId: team.id,
+      commonName: request.commonName,
+      dnsNames: request.dnsNames,
+      ipAddresses: request.ipAddresses,
+      uris: request.uris,
+      profile: body.profile,
+      keyAlgorithm: request.keyAlgorithm,
+      validitySeconds: body.validity,
+      renewBeforeSeconds: body.renewBefore ?? null,
+      csrPem: request.csrPem,
+      destinations: body.destinations,
+      state: 'pending',
+      workflowId,
+      requestedBy: principal.tokenId,
+    });
+    try {
+      await startLifecycle(deps.temporal, deps.taskQueue, {
+        certificateId: id,
+        teamName: team.name,
+        commonName: request.commonName,
+        input: { certificateId: id, generation: 1, destinationCount: body.destinations.length, renewBeforeSeconds: body.renewBefore ?? null },
+      });
+    } catch (error) {
+      // No workflow means no owner: remove the row so the request leaves no trace, and say so.
+      await deleteCertificate(deps.db, id);
+      throw problems.unavailable(`the certificate could not be handed to the workflow engine (${(error as Error).message}); nothing was created, retry later`);
+    }
+    return c.json({ id, workflowId, state: 'pending' as const }, 202, { Location: `/v1/certificates/${id}` });
+  });
+
+  app.get('/', async (c) => {
+    const principal = c.get('principal');
+    const query = parseQuery(c, listCertificatesQuery);
+    let teamId = principal.teamId ?? undefined;
+    if (query.team) {
+      const team = (await findTeam(deps.db, query.team)) ?? (await findTeamByName(deps.db, query.team));
+      if (!team || !canAccessTeam(principal, team.id)) throw problems.forbidden(`this token cannot list certificates of team "${query.team}"`);
+      teamId = team.id;
+    } else if (!isPlatformAdmin(principal) && !teamId) {
+      throw problems.forbidden('this token belongs to no team');
+    }
+    const rows = await listCertificates(deps.db, {
+      teamId,
+      state: query.state,
+      expiringBefore: query.expiringBefore ? new Date(query.expiringBefore) : undefined,
+      after: query.cursor ? decodeCursor(query.cursor) : undefined,
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return c.json({
+      items: page.map(({ certificate, version }) => certificateView(certificate, version, null)),
+      nextCursor: rows.length > query.limit && last ? encodeCursor(last.certificate) : null,
+    });
+  });
+
+  app.get('/:id', async (c) => {
+    const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
+    const [version, live] = await Promise.all([
+      certificate.currentVersionId ? findVersion(deps.db, certificate.currentVersionId) : null,
+      queryStatus(deps.temporal, certificate.workflowId),
+    ]);
+    return c.json(certificateView(certificate, version, live));
+  });
+
+  app.get('/:id/certificate.pem', async (c) => {
+    const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
+    const version = certificate.currentVersionId ? await findVersion(deps.db, certificate.currentVersionId) : null;
+    if (!version) throw problems.notFound(`certificate "${certificate.id}" has not been issued yet; its state is ${certificate.state}`);
+    const issuer = await findIssuer(deps.db, version.issuerId);
+    const pem = [version.certificatePem.trim(), issuer?.certificatePem.trim()].filter(Boolean).join('\n');
+    return c.body(`${pem}\n`, 200, { 'Content-Type': 'application/pem-certificate-chain' });
+  });
+
+  app.post('/:id/renew', requireRole('requester', 'responder'), async (c) => {
+    const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
+    const body = await parseOptionalJsonBody(c, renewCertificateSchema);
+    if (certificate.state === 'revoked') throw problems.conflict(`certificate "${certificate.id}" is revoked; request a new certificate instead`);
+    await signalRenewNow(deps.temporal, certificate.workflowId, { reason: body.reason });
+    return c.json({ id: certificate.id, workflowId: certificate.workflowId, renewal: 'requested' as const }, 202);
+  });
+
+  app.post('/:id/revoke', requireRole('requester', 'responder'), async (c) => {
+    const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
+    const body = await parseOptionalJsonBody(c, revokeCertificateSchema);
+    if (certificate.state === 'revoked') throw problems.conflict(`certificate "${certificate.id}" is already revoked`);
+    try {
+      const result = await executeRevoke(deps.temporal, certificate.workflowId, { reason: body.reason });
+      return c.json({ id: certificate.id, state: 'revoked' as const, revokedAt: result.revokedAt, revokedSerials: result.serials });
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) throw problems.conflict(error.cause?.message ?? error.message);
+      throw error;
+    }
+  });
+
+  return app;
+}

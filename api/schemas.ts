@@ -1,0 +1,99 @@
+/** Request bodies and query strings of the public API (DESIGN.md §6), as strict zod schemas. */
+import { z } from 'zod';
+import { parseDurationSeconds } from '../core/duration.js';
+import { MAX_SANS } from '../core/names.js';
+import { CERT_STATES, KEY_ALGORITHMS, PROFILES, REVOCATION_REASONS, ROLES } from '../core/types.js';
+
+export const MIN_VALIDITY_SECONDS = 15;
+export const MAX_VALIDITY_SECONDS = 398 * 86_400;
+
+const duration = (field: string) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    try {
+      return parseDurationSeconds(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `${field}: ${(error as Error).message}` });
+      return z.NEVER;
+    }
+  });
+
+const relativeDirectory = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((path) => !path.startsWith('/') && !path.split('/').some((part) => part === '..' || part === '.' || part === ''), {
+    message: 'must be a relative path inside the worker\'s file destination root, without "..", "." or empty segments',
+  })
+  .refine((path) => /^[A-Za-z0-9._/-]+$/.test(path), { message: 'may contain only letters, digits, ".", "_", "-" and "/"' });
+
+export const destinationSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('file'), directory: relativeDirectory }),
+]);
+
+export const createCertificateSchema = z.strictObject({
+  team: z.string().min(1).max(100),
+  commonName: z.string().min(1).max(64).optional(),
+  dnsNames: z.array(z.string().max(300)).max(MAX_SANS).default([]),
+  ipAddresses: z.array(z.union([z.ipv4(), z.ipv6()], { message: 'must be an IPv4 or IPv6 address' })).max(MAX_SANS).default([]),
+  uris: z.array(z.url({ protocol: /^(spiffe|https)$/, message: 'must be a spiffe:// or https:// URI' }).max(500)).max(MAX_SANS).default([]),
+  profile: z.enum(PROFILES).default('tls-server'),
+  keyAlgorithm: z.enum(KEY_ALGORITHMS).optional(),
+  validity: duration('validity').pipe(
+    z
+      .number()
+      .min(MIN_VALIDITY_SECONDS, `validity must be at least ${MIN_VALIDITY_SECONDS} seconds`)
+      .max(MAX_VALIDITY_SECONDS, `validity must be at most ${MAX_VALIDITY_SECONDS} seconds (398 days)`),
+  ),
+  renewBefore: duration('renewBefore').optional(),
+  csr: z.string().max(64 * 1024).optional(),
+  destinations: z.array(destinationSchema).max(20).default([]),
+});
+export type CreateCertificateBody = z.output<typeof createCertificateSchema>;
+
+export const renewCertificateSchema = z.strictObject({
+  reason: z.string().min(1).max(500).default('requested through the API'),
+});
+
+export const revokeCertificateSchema = z.strictObject({
+  reason: z.enum(REVOCATION_REASONS).default('unspecified'),
+});
+
+export const listCertificatesQuery = z.strictObject({
+  team: z.string().min(1).optional(),
+  state: z.enum(CERT_STATES).optional(),
+  expiringBefore: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time such as 2027-01-31T00:00:00Z' }).optional(),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+const zone = z
+  .string()
+  .min(1)
+  .max(253)
+  .transform((value) => value.toLowerCase())
+  .refine((value) => /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(value), {
+    message: 'must be a DNS zone such as "example.com", without wildcard or trailing dot',
+  });
+
+export const teamPolicySchema = z.strictObject({
+  allowedDomains: z.array(zone).max(100).default([]),
+  allowWildcards: z.boolean().default(false),
+  allowIpSans: z.boolean().default(false),
+  maxValidity: duration('maxValidity').pipe(z.number().max(MAX_VALIDITY_SECONDS)).default(90 * 86_400),
+  keyAlgorithms: z.array(z.enum(KEY_ALGORITHMS)).min(1).default(['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096']),
+  profiles: z.array(z.enum(PROFILES)).min(1).default([...PROFILES]),
+});
+
+export const createTeamSchema = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and hyphens, starting with a letter or digit'),
+  policy: teamPolicySchema.default(teamPolicySchema.parse({})),
+});
+
+export const createTokenSchema = z.strictObject({
+  role: z.enum(ROLES),
+  expiresIn: duration('expiresIn').optional(),
+});

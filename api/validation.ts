@@ -1,0 +1,50 @@
+/** Request parsing with zod: every body and query string is checked before any work is done. */
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { problems, type FieldProblem } from './problem.js';
+
+const MAX_BODY_BYTES = 256 * 1024;
+
+export function fieldProblems(error: z.ZodError): FieldProblem[] {
+  return error.issues.map((issue) => ({ field: issue.path.join('/') || '(body)', message: issue.message }));
+}
+
+function summarize(errors: FieldProblem[]): string {
+  const first = errors[0];
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more problem${errors.length > 2 ? 's' : ''})` : '';
+  return first ? `${first.field}: ${first.message}${more}` : 'the request is not valid';
+}
+
+export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
+  const contentType = c.req.header('content-type') ?? '';
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) throw problems.unsupportedMediaType();
+  const text = await c.req.text();
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw problems.validation(`the request body is larger than ${MAX_BODY_BYTES} bytes`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw problems.malformedJson(`the body could not be parsed as JSON: ${(error as Error).message}`);
+  }
+  return parseWith(schema, raw);
+}
+
+/** Parses an optional JSON body: an empty body counts as `{}`. */
+export async function parseOptionalJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
+  const length = c.req.header('content-length');
+  if (length === '0' || (!c.req.header('content-type') && !length)) return parseWith(schema, {});
+  return parseJsonBody(c, schema);
+}
+
+export function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.output<T> {
+  return parseWith(schema, c.req.query());
+}
+
+export function parseWith<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> {
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const errors = fieldProblems(result.error);
+    throw problems.validation(summarize(errors), errors);
+  }
+  return result.data;
+}

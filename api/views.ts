@@ -1,0 +1,61 @@
+/** JSON shapes the API returns. Key material never appears here. */
+import type { LifecycleStatus } from '../core/lifecycle.js';
+import type { CertificateRow } from '../db/certificates.js';
+import type { IssuerRow } from '../db/issuers.js';
+import type { VersionRow } from '../db/versions.js';
+
+export function versionView(version: VersionRow) {
+  return {
+    id: version.id,
+    generation: version.generation,
+    serial: version.serial,
+    issuerId: version.issuerId,
+    notBefore: version.notBefore.toISOString(),
+    notAfter: version.notAfter.toISOString(),
+    fingerprintSha256: version.fingerprintSha256,
+    status: version.status,
+    revokedAt: version.revokedAt?.toISOString() ?? null,
+    revocationReason: version.revocationReason ?? null,
+  };
+}
+
+export function certificateView(certificate: CertificateRow, version: VersionRow | null, live: LifecycleStatus | null) {
+  return {
+    id: certificate.id,
+    teamId: certificate.teamId,
+    workflowId: certificate.workflowId,
+    state: live?.state ?? certificate.state,
+    commonName: certificate.commonName,
+    dnsNames: certificate.dnsNames,
+    ipAddresses: certificate.ipAddresses,
+    uris: certificate.uris,
+    profile: certificate.profile,
+    keyAlgorithm: certificate.keyAlgorithm,
+    keySource: certificate.csrPem ? 'csr' : 'server-generated',
+    validitySeconds: certificate.validitySeconds,
+    renewBeforeSeconds: certificate.renewBeforeSeconds,
+    destinations: certificate.destinations,
+    currentVersion: version ? versionView(version) : null,
+    nextRenewalAt: live?.nextRenewalAt ?? null,
+    pendingStep: live?.pendingStep ?? null,
+    attempt: live?.attempt ?? null,
+    nextRetryAt: live?.nextRetryAt ?? null,
+    lastError: live?.lastError ?? null,
+    createdAt: certificate.createdAt.toISOString(),
+    updatedAt: certificate.updatedAt.toISOString(),
+  };
+}
+
+export function issuerView(issuer: IssuerRow) {
+  return {
+    id: issuer.id,
+    kind: issuer.kind,
+    parentId: issuer.parentId,
+    status: issuer.status,
+    commonName: issuer.commonName,
+    keyAlgorithm: issuer.keyAlgorithm,
+    notBefore: issuer.notBefore.toISOString(),
+    notAfter: issuer.notAfter.toISOString(),
+    certificatePem: issuer.certificatePem,
+  };
+}

@@ -1,0 +1,13 @@
+/** `npm run api`: serves the HTTP API against DATABASE_URL and TEMPORAL_ADDRESS. */
+import { ConfigError, loadConfig } from './config.js';
+import { logger, onShutdownSignal, runMain } from './log.js';
+import { startApi } from './start-api.js';
+
+runMain(async () => {
+  const config = loadConfig();
+  if (!config.databaseUrl) throw new ConfigError('DATABASE_URL is required for the API (or use `npm run dev`)');
+  const log = logger('api');
+  const api = await startApi({ ...config, databaseUrl: config.databaseUrl, temporalAddress: config.temporalAddress ?? '127.0.0.1:7233' }, log);
+  log(`listening on ${api.url}`);
+  onShutdownSignal(() => api.stop());
+});

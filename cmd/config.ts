@@ -1,0 +1,78 @@
+/**
+ * Configuration from the environment (DESIGN.md §6), validated once at start-up. A bad value stops
+ * the process with a message that names the variable.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  CERTFLOW_HOST: z.string().default('127.0.0.1'),
+  CERTFLOW_DATA_DIR: z.string().default('.data'),
+  CERTFLOW_PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_CLI_PATH: optionalString,
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
+  CERTFLOW_KEK: optionalString,
+  CERTFLOW_BOOTSTRAP_TOKEN: optionalString.pipe(z.string().min(20, 'must be at least 20 characters').optional()),
+  CERTFLOW_FILE_DESTINATION_ROOT: optionalString,
+  CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow-lifecycle'),
+  NODE_ENV: z.string().optional(),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  publicUrl: string;
+  databaseUrl: string | undefined;
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  temporalCliPath: string | undefined;
+  temporalPort: number;
+  temporalUiPort: number;
+  kek: string | undefined;
+  bootstrapToken: string | undefined;
+  fileDestinationRoot: string;
+  taskQueue: string;
+  production: boolean;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = result.data;
+  const dataDir = resolve(e.CERTFLOW_DATA_DIR);
+  return {
+    port: e.PORT,
+    host: e.CERTFLOW_HOST,
+    dataDir,
+    publicUrl: e.CERTFLOW_PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`,
+    databaseUrl: e.DATABASE_URL,
+    temporalAddress: e.TEMPORAL_ADDRESS,
+    temporalNamespace: e.TEMPORAL_NAMESPACE,
+    temporalCliPath: e.TEMPORAL_CLI_PATH,
+    temporalPort: e.TEMPORAL_PORT,
+    temporalUiPort: e.TEMPORAL_UI_PORT,
+    kek: e.CERTFLOW_KEK,
+    bootstrapToken: e.CERTFLOW_BOOTSTRAP_TOKEN,
+    fileDestinationRoot: resolve(e.CERTFLOW_FILE_DESTINATION_ROOT ?? resolve(dataDir, 'deliveries')),
+    taskQueue: e.CERTFLOW_TASK_QUEUE,
+    production: e.NODE_ENV === 'production',
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

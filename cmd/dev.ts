@@ -1,0 +1,81 @@
+/**
+ * `npm run dev`: the whole platform on embedded defaults in one process tree — embedded Postgres,
+ * a Temporal dev server with its UI, the worker and the API — then prints where everything is.
+ * DATABASE_URL / TEMPORAL_ADDRESS switch to external services.
+ */
+import { join } from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
+import { startTemporalDevServer } from '../scripts/temporal-dev-server.js';
+import { loadConfig } from './config.js';
+import { logger, onShutdownSignal, runMain } from './log.js';
+import { startApi } from './start-api.js';
+import { startWorker } from './start-worker.js';
+
+runMain(async () => {
+  const started = Date.now();
+  const config = loadConfig();
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const log = logger('dev');
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((error: unknown) => console.error(error));
+  };
+  onShutdownSignal(stopAll);
+
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const postgres = await startEmbeddedPostgres({ dataDir: join(config.dataDir, 'postgres'), port: 5433, log: logger('postgres') });
+      stops.push(() => postgres.stop());
+      databaseUrl = postgres.url;
+    }
+    let temporalAddress = config.temporalAddress;
+    let temporalUiUrl: string | null = null;
+    if (!temporalAddress) {
+      const server = await startTemporalDevServer({
+        dbFile: join(config.dataDir, 'temporal', 'temporal.db'),
+        port: config.temporalPort,
+        uiPort: config.temporalUiPort,
+        namespace: config.temporalNamespace,
+        log: logger('temporal'),
+      });
+      stops.push(() => server.stop());
+      temporalAddress = server.address;
+      temporalUiUrl = server.uiUrl;
+    }
+
+    const worker = await startWorker({ ...config, databaseUrl, temporalAddress }, logger('worker'));
+    stops.push(() => worker.stop());
+    worker.done.catch((error: unknown) => {
+      console.error('worker stopped unexpectedly:', error);
+      void stopAll().then(() => process.exit(1));
+    });
+    const api = await startApi({ ...config, databaseUrl, temporalAddress }, logger('api'));
+    stops.push(() => api.stop());
+
+    log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      [
+        '',
+        'Certflow is running.',
+        `  API           ${api.url}`,
+        `  Temporal UI   ${temporalUiUrl ?? '(external Temporal server: ' + temporalAddress + ')'}`,
+        `  Temporal      ${temporalAddress}  namespace ${config.temporalNamespace}`,
+        `  Postgres      ${redact(databaseUrl)}`,
+        `  Admin token   ${api.bootstrapToken ?? '(CERTFLOW_BOOTSTRAP_TOKEN not set)'}`,
+        `  Deliveries    ${config.fileDestinationRoot}`,
+        '',
+        'Press Ctrl-C to stop.',
+        '',
+      ].join('\n'),
+    );
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+});
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
+}

@@ -1,0 +1,34 @@
+import { and, asc, desc, eq } from 'drizzle-orm';
+import type { Queryable } from './database.js';
+import { issuers } from './schema.js';
+
+export type IssuerRow = typeof issuers.$inferSelect;
+export type NewIssuer = typeof issuers.$inferInsert;
+
+export async function insertIssuer(db: Queryable, issuer: NewIssuer): Promise<void> {
+  await db.insert(issuers).values(issuer);
+}
+
+export async function findIssuer(db: Queryable, id: string): Promise<IssuerRow | null> {
+  const [row] = await db.select().from(issuers).where(eq(issuers.id, id));
+  return row ?? null;
+}
+
+/** The intermediate new certificates are signed by: the newest active one. */
+export async function findActiveIntermediate(db: Queryable): Promise<IssuerRow | null> {
+  const [row] = await db
+    .select()
+    .from(issuers)
+    .where(and(eq(issuers.kind, 'intermediate'), eq(issuers.status, 'active')))
+    .orderBy(desc(issuers.createdAt))
+    .limit(1);
+  return row ?? null;
+}
+
+export async function listIssuers(db: Queryable): Promise<IssuerRow[]> {
+  return db.select().from(issuers).orderBy(asc(issuers.createdAt), asc(issuers.id));
+}
+
+export async function listRoots(db: Queryable): Promise<IssuerRow[]> {
+  return db.select().from(issuers).where(eq(issuers.kind, 'root')).orderBy(asc(issuers.createdAt));
+}

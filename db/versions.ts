@@ -1,0 +1,69 @@
+import { and, eq, ne, sql } from 'drizzle-orm';
+import type { RevocationReason } from '../core/types.js';
+import type { Database, Queryable } from './database.js';
+import { certificates, certificateVersions } from './schema.js';
+
+export type VersionRow = typeof certificateVersions.$inferSelect;
+export type NewVersion = typeof certificateVersions.$inferInsert;
+
+export async function findVersion(db: Queryable, id: string): Promise<VersionRow | null> {
+  const [row] = await db.select().from(certificateVersions).where(eq(certificateVersions.id, id));
+  return row ?? null;
+}
+
+export async function findVersionByGeneration(db: Queryable, certificateId: string, generation: number): Promise<VersionRow | null> {
+  const [row] = await db
+    .select()
+    .from(certificateVersions)
+    .where(and(eq(certificateVersions.certificateId, certificateId), eq(certificateVersions.generation, generation)));
+  return row ?? null;
+}
+
+export async function listVersions(db: Queryable, certificateId: string): Promise<VersionRow[]> {
+  return db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, certificateId)).orderBy(certificateVersions.generation);
+}
+
+/**
+ * Records a newly signed version as the certificate's current one, in one transaction. If a version
+ * for this generation already exists (a retried activity), the stored one wins and is returned.
+ */
+export async function recordIssuedVersion(db: Database, version: NewVersion): Promise<VersionRow> {
+  return db.transaction(async (tx) => {
+    const [inserted] = await tx
+      .insert(certificateVersions)
+      .values(version)
+      .onConflictDoNothing({ target: [certificateVersions.certificateId, certificateVersions.generation] })
+      .returning();
+    const stored = inserted ?? (await findVersionByGeneration(tx, version.certificateId, version.generation));
+    if (!stored) throw new Error(`version ${version.certificateId}/${version.generation} vanished during recording`);
+    if (inserted) {
+      await tx
+        .update(certificateVersions)
+        .set({ status: 'superseded' })
+        .where(and(eq(certificateVersions.certificateId, version.certificateId), eq(certificateVersions.status, 'active'), ne(certificateVersions.id, stored.id)));
+      await tx
+        .update(certificates)
+        .set({ currentVersionId: stored.id, state: 'active', updatedAt: sql`now()` })
+        .where(eq(certificates.id, version.certificateId));
+    }
+    return stored;
+  });
+}
+
+/** Revokes every not-yet-revoked version of a certificate and marks the certificate revoked. */
+export async function revokeCertificateVersions(
+  db: Database,
+  certificateId: string,
+  reason: RevocationReason,
+  at: Date,
+): Promise<VersionRow[]> {
+  return db.transaction(async (tx) => {
+    const revoked = await tx
+      .update(certificateVersions)
+      .set({ status: 'revoked', revokedAt: at, revocationReason: reason })
+      .where(and(eq(certificateVersions.certificateId, certificateId), ne(certificateVersions.status, 'revoked')))
+      .returning();
+    await tx.update(certificates).set({ state: 'revoked', updatedAt: sql`now()` }).where(eq(certificates.id, certificateId));
+    return revoked;
+  });
+}

@@ -1,0 +1,1 @@
+export { certificateLifecycle } from './certificate-lifecycle.js';
