@@ -3,6 +3,7 @@
  * `app.request` against real services. Every error leaves as application/problem+json.
  */
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { authenticate } from './auth.js';
@@ -13,6 +14,8 @@ import { healthRoutes } from './routes/health.js';
 import { issuerRoutes, pkiRoutes } from './routes/issuers.js';
 import { teamRoutes } from './routes/teams.js';
 
+const MAX_BODY_BYTES = 256 * 1024;
+
 export function createApp(deps: ApiDeps, log: (message: string, error?: unknown) => void = console.error) {
   const app = new Hono<AppEnv>();
 
@@ -20,6 +23,7 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
   app.route('/pki', pkiRoutes(deps));
 
   const v1 = new Hono<AppEnv>();
+  v1.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.payloadTooLarge(MAX_BODY_BYTES); } }));
   v1.use('*', authenticate(deps));
   v1.route('/certificates', certificateRoutes(deps));
   v1.route('/teams', teamRoutes(deps));

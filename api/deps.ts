@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { Role } from '../core/types.js';
 import type { Database } from '../db/database.js';
 
 /** Everything the HTTP API needs; cmd/ builds it, tests build it against real services. */
@@ -15,7 +16,7 @@ export interface Principal {
   tokenId: string;
   /** Null for platform-wide admin tokens. */
   teamId: string | null;
-  role: import('../core/types.js').Role;
+  role: Role;
 }
 
 export type AppEnv = { Variables: { principal: Principal } };

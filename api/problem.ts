@@ -43,6 +43,7 @@ export const problems = {
   malformedJson: (detail: string) => new ProblemError(400, 'malformed-json', 'The request body is not valid JSON', detail),
   unsupportedMediaType: () =>
     new ProblemError(415, 'unsupported-media-type', 'Unsupported media type', 'send the request body as JSON with "Content-Type: application/json"'),
+  payloadTooLarge: (limit: number) => new ProblemError(413, 'payload-too-large', 'Request body too large', `the request body must not exceed ${limit} bytes`),
   unauthenticated: (detail: string) => new ProblemError(401, 'unauthenticated', 'Authentication required', detail),
   forbidden: (detail: string) => new ProblemError(403, 'forbidden', 'Not allowed', detail),
   policyViolation: (code: string, detail: string) => new ProblemError(403, 'policy-violation', 'Team policy forbids this request', detail, { code }),

@@ -1,9 +1,7 @@
 /** Request parsing with zod: every body and query string is checked before any work is done. */
 import type { Context } from 'hono';
-import { z } from 'zod';
+import { type z } from 'zod';
 import { problems, type FieldProblem } from './problem.js';
-
-const MAX_BODY_BYTES = 256 * 1024;
 
 export function fieldProblems(error: z.ZodError): FieldProblem[] {
   return error.issues.map((issue) => ({ field: issue.path.join('/') || '(body)', message: issue.message }));
@@ -16,10 +14,12 @@ function summarize(errors: FieldProblem[]): string {
 }
 
 export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
+  return parseJsonText(c, schema, await c.req.text());
+}
+
+function parseJsonText<T extends z.ZodType>(c: Context, schema: T, text: string): z.output<T> {
   const contentType = c.req.header('content-type') ?? '';
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) throw problems.unsupportedMediaType();
-  const text = await c.req.text();
-  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw problems.validation(`the request body is larger than ${MAX_BODY_BYTES} bytes`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -31,9 +31,9 @@ export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T):
 
 /** Parses an optional JSON body: an empty body counts as `{}`. */
 export async function parseOptionalJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
-  const length = c.req.header('content-length');
-  if (length === '0' || (!c.req.header('content-type') && !length)) return parseWith(schema, {});
-  return parseJsonBody(c, schema);
+  const text = await c.req.text();
+  if (text.trim() === '') return parseWith(schema, {});
+  return parseJsonText(c, schema, text);
 }
 
 export function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.output<T> {

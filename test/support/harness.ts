@@ -1,0 +1,220 @@
+/**
+ * Integration-test harness on the real services started by global-setup.ts: a Postgres pool with
+ * migrations applied, a Temporal client, the real HTTP app, an in-process worker on a task queue of
+ * the test file's own, and a worker as a child process (for kill -9 tests).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type pg from 'pg';
+import { inject } from 'vitest';
+import { createActivities } from '../../activities/index.js';
+import { ensureCaHierarchy } from '../../activities/ca-bootstrap.js';
+import { IssuerStore } from '../../activities/issuer-store.js';
+import { createApp } from '../../api/app.js';
+import { loadConfig } from '../../cmd/config.js';
+import { createPool } from '../../cmd/postgres-pool.js';
+import { WORKFLOWS_PATH } from '../../cmd/start-worker.js';
+import { createDatabase, type Database } from '../../db/database.js';
+import { applyMigrations } from '../../db/migrate.js';
+import { newId } from '../../db/ids.js';
+import { ensureBootstrapToken } from '../../db/tokens.js';
+
+/** Fixed for the whole test run: every worker of the run must open the CA keys the first one sealed. */
+export const TEST_KEK_HEX = 'a3'.repeat(32);
+export const TEST_BOOTSTRAP_TOKEN = 'cft_bootstrap_integration-tests-only';
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+let runtimeInstalled = false;
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+}
+
+export interface Harness {
+  db: Database;
+  pool: pg.Pool;
+  client: Client;
+  app: ReturnType<typeof createApp>;
+  taskQueue: string;
+  deliveryRoot: string;
+  databaseUrl: string;
+  temporalAddress: string;
+  namespace: string;
+  close(): Promise<void>;
+}
+
+export async function createHarness(name: string): Promise<Harness> {
+  installQuietRuntime();
+  const databaseUrl = inject('databaseUrl');
+  const temporalAddress = inject('temporalAddress');
+  const namespace = inject('temporalNamespace');
+  const pool = createPool(databaseUrl, () => undefined);
+  await applyMigrations(pool);
+  const db = createDatabase(pool);
+  await ensureCaHierarchy(db, Buffer.from(TEST_KEK_HEX, 'hex'), { organization: 'Certflow Test', now: new Date(), log: () => undefined });
+  await ensureBootstrapToken(db, TEST_BOOTSTRAP_TOKEN);
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection, namespace });
+  const taskQueue = `it-${name}-${newId('crt').slice(4, 12)}`;
+  const deliveryRoot = await mkdtemp(join(inject('tempDir'), `deliveries-${name}-`));
+  const app = createApp(
+    {
+      db,
+      temporal: client,
+      taskQueue,
+      now: () => new Date(),
+      checkReadiness: async () => ({ postgres: true, temporal: true }),
+    },
+    (message, error) => console.error(message, error),
+  );
+  return {
+    db,
+    pool,
+    client,
+    app,
+    taskQueue,
+    deliveryRoot,
+    databaseUrl,
+    temporalAddress,
+    namespace,
+    async close() {
+      await connection.close();
+      await pool.end();
+    },
+  };
+}
+
+let bundle: Promise<{ code: string }> | null = null;
+function workflowBundle(): Promise<{ code: string }> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  return bundle;
+}
+
+export interface InProcessWorker {
+  stop(): Promise<void>;
+}
+
+/** A worker in the test process, with the real activities against the real database. */
+export async function startInProcessWorker(harness: Harness, address = harness.temporalAddress): Promise<InProcessWorker> {
+  const kek = Buffer.from(TEST_KEK_HEX, 'hex');
+  const connection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({
+    connection,
+    namespace: harness.namespace,
+    taskQueue: harness.taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({
+      db: harness.db,
+      kek,
+      issuers: new IssuerStore(harness.db, kek),
+      now: () => new Date(),
+      fileDestinationRoot: harness.deliveryRoot,
+    }),
+  });
+  const running = worker.run();
+  return {
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+export interface ChildWorker {
+  process: ChildProcess;
+  output: () => string;
+  /** Resolves once the worker reports that it polls its task queue. */
+  ready: Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** `cmd/worker.ts` as a real child process, configured like production through the environment. */
+export function startChildWorker(harness: Harness): ChildWorker {
+  const env = {
+    ...process.env,
+    DATABASE_URL: harness.databaseUrl,
+    TEMPORAL_ADDRESS: harness.temporalAddress,
+    TEMPORAL_NAMESPACE: harness.namespace,
+    CERTFLOW_TASK_QUEUE: harness.taskQueue,
+    CERTFLOW_KEK: TEST_KEK_HEX,
+    CERTFLOW_FILE_DESTINATION_ROOT: harness.deliveryRoot,
+    CERTFLOW_DATA_DIR: join(harness.deliveryRoot, '.worker-data'),
+  };
+  // Validate the same way the worker will, so a bad test environment fails here with a clear message.
+  loadConfig(env);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cmd/worker.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('worker polling task queue')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code, signal) => reject(new Error(`worker exited early (code ${code}, signal ${signal}):\n${output}`)));
+  });
+  ready.catch(() => undefined);
+  return {
+    process: child,
+    output: () => output,
+    ready,
+    kill: (signal = 'SIGKILL') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
+
+export function authHeaders(token: string, json = true): Record<string, string> {
+  return json ? { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } : { Authorization: `Bearer ${token}` };
+}
+
+/** Creates a team (through the API) and a token of each given role for it. */
+export async function createTeamWithTokens(
+  harness: Harness,
+  options: { name?: string; policy?: Record<string, unknown> } = {},
+): Promise<{ teamId: string; teamName: string; requester: string; admin: string }> {
+  const teamName = options.name ?? `team-${newId('team').slice(5, 15)}`;
+  const policy = options.policy ?? { allowedDomains: ['example.test'], allowIpSans: true, maxValidity: 'P30D', keyAlgorithms: ['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'Ed25519'] };
+  const teamResponse = await harness.app.request('/v1/teams', {
+    method: 'POST',
+    headers: authHeaders(TEST_BOOTSTRAP_TOKEN),
+    body: JSON.stringify({ name: teamName, policy }),
+  });
+  if (teamResponse.status !== 201) throw new Error(`creating team failed: ${teamResponse.status} ${await teamResponse.text()}`);
+  const { id: teamId } = (await teamResponse.json()) as { id: string };
+  const token = async (role: string) => {
+    const response = await harness.app.request(`/v1/teams/${teamId}/tokens`, {
+      method: 'POST',
+      headers: authHeaders(TEST_BOOTSTRAP_TOKEN),
+      body: JSON.stringify({ role }),
+    });
+    if (response.status !== 201) throw new Error(`creating token failed: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { token: string }).token;
+  };
+  return { teamId, teamName, requester: await token('requester'), admin: await token('admin') };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails with the last observation. */
+export async function eventually<T>(check: () => Promise<T | undefined>, options: { timeoutMs: number; intervalMs?: number; what: string }): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
+  }
+}
