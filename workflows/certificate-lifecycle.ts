@@ -33,16 +33,22 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
 import { REVOCATION_REASONS, type CertState } from '../core/types.js';
 import { renewNowSignal, revokeUpdate, statusQuery } from './messages.js';
 
-const { issueCertificate, deliverToFile, revokeCertificate } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-  },
-});
+/**
+ * Activity presets. Timeouts are short on purpose: if a worker dies mid-activity, the server retries
+ * the activity elsewhere after startToCloseTimeout, so this bounds how long a crash delays a renewal.
+ */
+const INFRASTRUCTURE_RETRY = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 5,
+  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+} as const;
+
+// RSA-4096 key generation is the slowest step (a few seconds on a busy 2-core machine).
+const { issueCertificate } = proxyActivities<Activities>({ startToCloseTimeout: '20 seconds', retry: INFRASTRUCTURE_RETRY });
+const { deliverToFile } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: INFRASTRUCTURE_RETRY });
+const { revokeCertificate } = proxyActivities<Activities>({ startToCloseTimeout: '15 seconds', retry: INFRASTRUCTURE_RETRY });
 
 /** Raised inside the run when an operator asked to revoke; unwinds to the revocation step. */
 class RevocationRequested extends Error {}

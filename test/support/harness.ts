@@ -48,10 +48,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function createHarness(name: string): Promise<Harness> {
+/** `temporalAddress` points the harness at a server of the test's own (e.g. one the test restarts). */
+export async function createHarness(name: string, options: { temporalAddress?: string } = {}): Promise<Harness> {
   installQuietRuntime();
   const databaseUrl = inject('databaseUrl');
-  const temporalAddress = inject('temporalAddress');
+  const temporalAddress = options.temporalAddress ?? inject('temporalAddress');
   const namespace = inject('temporalNamespace');
   const pool = createPool(databaseUrl, () => undefined);
   await applyMigrations(pool);
