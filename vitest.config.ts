@@ -6,6 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          chaiConfig: { truncateThreshold: 0 },
           include: ['test/unit/**/*.test.ts'],
           testTimeout: 30_000,
         },

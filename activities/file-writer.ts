@@ -8,6 +8,7 @@
  * two are pruned.
  */
 import { mkdir, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 export interface CertificateFiles {
@@ -35,7 +36,7 @@ export async function writeCertificateFiles(directory: string, generation: numbe
 }
 
 async function writeFileAtomic(path: string, content: string): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const temporary = temporaryName(path);
   const handle = await open(temporary, 'w', FILE_MODE);
   try {
     await handle.writeFile(content, 'utf8');
@@ -50,7 +51,7 @@ async function writeFileAtomic(path: string, content: string): Promise<void> {
 async function replaceSymlink(path: string, target: string): Promise<void> {
   const current = await readlink(path).catch(() => null);
   if (current === target) return;
-  const temporary = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const temporary = temporaryName(path);
   await symlink(target, temporary);
   await rename(temporary, path);
 }
@@ -63,4 +64,9 @@ async function pruneOldGenerations(versionsDir: string, latest: number): Promise
       await rm(join(versionsDir, entry), { recursive: true, force: true });
     }
   }
+}
+
+/** Unique per call, so overlapping deliveries (a retry racing the attempt it replaces) never collide. */
+function temporaryName(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
 }

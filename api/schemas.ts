@@ -47,6 +47,9 @@ export const createCertificateSchema = z.strictObject({
   renewBefore: duration('renewBefore').optional(),
   csr: z.string().max(64 * 1024).optional(),
   destinations: z.array(destinationSchema).max(20).default([]),
+}).refine((body) => body.renewBefore === undefined || body.renewBefore < body.validity, {
+  path: ['renewBefore'],
+  message: 'renewBefore must be shorter than validity',
 });
 export type CreateCertificateBody = z.output<typeof createCertificateSchema>;
 
@@ -95,5 +98,5 @@ export const createTeamSchema = z.strictObject({
 
 export const createTokenSchema = z.strictObject({
   role: z.enum(ROLES),
-  expiresIn: duration('expiresIn').optional(),
+  expiresIn: duration('expiresIn').pipe(z.number().max(366 * 86_400, 'expiresIn must be at most a year; issue a new token instead')).optional(),
 });

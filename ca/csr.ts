@@ -23,6 +23,14 @@ export class CsrError extends Error {
 }
 
 const WEAK_HASHES = new Set(['SHA-1', 'MD5']);
+/** Signature algorithms with weak hashes that @peculiar/x509 reports only by OID. */
+const WEAK_SIGNATURE_OIDS = new Map([
+  ['1.2.840.113549.1.1.2', 'MD2'],
+  ['1.2.840.113549.1.1.4', 'MD5'],
+  ['1.2.840.113549.1.1.5', 'SHA-1'],
+  ['1.2.840.10045.4.1', 'SHA-1'],
+  ['1.2.840.10040.4.3', 'SHA-1'],
+]);
 
 export async function parseCsr(pem: string): Promise<ParsedCsr> {
   let csr: x509.Pkcs10CertificateRequest;
@@ -31,7 +39,8 @@ export async function parseCsr(pem: string): Promise<ParsedCsr> {
   } catch {
     throw new CsrError('the csr is not a PEM-encoded PKCS#10 certificate request ("-----BEGIN CERTIFICATE REQUEST-----")');
   }
-  const hash = (csr.signatureAlgorithm as { hash?: { name?: string } }).hash?.name;
+  const algorithm = csr.signatureAlgorithm as { name?: string; hash?: { name?: string } };
+  const hash = algorithm.hash?.name ?? WEAK_SIGNATURE_OIDS.get(algorithm.name ?? '');
   if (hash && WEAK_HASHES.has(hash.toUpperCase())) {
     throw new CsrError(`the csr is signed with ${hash}, which is not accepted; sign it with SHA-256 or stronger`);
   }

@@ -6,11 +6,12 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
+const TAG_BYTES = 16;
 
 export function sealPrivateKey(kek: Buffer, plaintext: Uint8Array, recordId: string): string {
   assertKek(kek);
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', kek, iv);
+  const cipher = createCipheriv('aes-256-gcm', kek, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(recordId, 'utf8'));
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return [VERSION, iv, ciphertext, cipher.getAuthTag()].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
@@ -18,12 +19,16 @@ export function sealPrivateKey(kek: Buffer, plaintext: Uint8Array, recordId: str
 
 export function openPrivateKey(kek: Buffer, sealed: string, recordId: string): Buffer {
   assertKek(kek);
-  const [version, iv, ciphertext, tag] = sealed.split('.');
-  if (version !== VERSION || !iv || !ciphertext || !tag) throw new Error('sealed key has an unknown format');
-  const decipher = createDecipheriv('aes-256-gcm', kek, Buffer.from(iv, 'base64url'));
-  decipher.setAAD(Buffer.from(recordId, 'utf8'));
-  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  const parts = sealed.split('.');
+  const [version, iv, ciphertext, tag] = parts;
+  if (parts.length !== 4 || version !== VERSION || !iv || !ciphertext || !tag) throw new Error('sealed key has an unknown format');
+  const authTag = Buffer.from(tag, 'base64url');
+  // GCM accepts tags as short as 4 bytes; only the full 16-byte tag gives the intended protection.
+  if (authTag.length !== TAG_BYTES) throw new Error(`cannot decrypt the private key of ${recordId}: tampered record`);
   try {
+    const decipher = createDecipheriv('aes-256-gcm', kek, Buffer.from(iv, 'base64url'), { authTagLength: TAG_BYTES });
+    decipher.setAAD(Buffer.from(recordId, 'utf8'));
+    decipher.setAuthTag(authTag);
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]);
   } catch {
     throw new Error(`cannot decrypt the private key of ${recordId}: wrong key-encryption key or tampered record`);

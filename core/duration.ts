@@ -19,9 +19,13 @@ export function parseDurationSeconds(input: string | number): number {
       `"${input}" is not a supported duration: use ISO-8601 weeks/days/hours/minutes/seconds such as "P90D" or "PT30S", or a number of seconds`,
     );
   }
-  const [, w, d, h, m, s] = match.map((part) => Number(part ?? 0));
+  const parts = match.slice(1).map((part) => Number(part ?? 0));
+  const [w, d, h, m, s] = parts;
   const seconds = (w ?? 0) * 604800 + (d ?? 0) * 86400 + (h ?? 0) * 3600 + (m ?? 0) * 60 + (s ?? 0);
   if (seconds <= 0) throw new RangeError(`duration "${input}" must be longer than zero`);
+  if (!Number.isSafeInteger(seconds) || parts.some((part) => !Number.isSafeInteger(part))) {
+    throw new RangeError(`duration "${input}" is too long`);
+  }
   return seconds;
 }
 
