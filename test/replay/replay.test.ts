@@ -1,0 +1,84 @@
+/**
+ * Determinism guard (no server needed): the workflow code bundles under Temporal's sandbox rules,
+ * and every committed history recorded from the real server replays against the current code.
+ * Histories are recorded by `npm run histories:record`.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { WORKFLOWS_PATH } from '../../cmd/start-worker.js';
+
+const HISTORIES_DIR = fileURLToPath(new URL('../histories/', import.meta.url));
+const FIXTURES_DIR = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const quiet = new DefaultLogger('ERROR');
+
+async function loadHistories() {
+  const files = (await readdir(HISTORIES_DIR)).filter((file) => file.endsWith('.json')).sort();
+  return Promise.all(
+    files.map(async (file) => ({
+      workflowId: basename(file, '.json'),
+      history: historyFromJSON(JSON.parse(await readFile(join(HISTORIES_DIR, file), 'utf8'))),
+    })),
+  );
+}
+
+let histories: Awaited<ReturnType<typeof loadHistories>>;
+
+beforeAll(async () => {
+  try {
+    Runtime.install({ logger: quiet, shutdownSignals: [] });
+  } catch {
+    // Already installed by another file in this process.
+  }
+  histories = await loadHistories();
+});
+
+describe('workflow bundle', () => {
+  it('bundles the workflows under the sandbox rules', async () => {
+    const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+    expect(code).toContain('certificateLifecycle');
+  });
+
+  it('refuses a workflow that imports a Node built-in', async () => {
+    await expect(bundleWorkflowCode({ workflowsPath: join(FIXTURES_DIR, 'imports-node-fs.ts'), logger: quiet })).rejects.toThrow();
+  });
+});
+
+describe('replay of recorded histories', () => {
+  it('has a history for every recorded lifecycle shape', () => {
+    expect(histories.map((history) => history.workflowId)).toEqual([
+      'lifecycle-delivery-backoff-then-revoked',
+      'lifecycle-issue-failed-then-revoked',
+      'lifecycle-renew-now-continue-as-new',
+      'lifecycle-renewal-run-revoked',
+      'lifecycle-timer-renewal',
+    ]);
+  });
+
+  it('replays every history against the current workflow code', async () => {
+    const results = [];
+    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, replayName: 'current' }, histories)) {
+      results.push(result);
+    }
+    expect(results.map((result) => ({ id: result.workflowId, error: result.error?.message ?? null }))).toEqual(
+      histories.map((history) => ({ id: history.workflowId, error: null })),
+    );
+  });
+
+  it('fails to replay against a workflow whose command sequence changed without patched()', async () => {
+    const results = [];
+    for await (const result of Worker.runReplayHistories(
+      { workflowsPath: join(FIXTURES_DIR, 'reordered-lifecycle.ts'), replayName: 'reordered' },
+      histories,
+    )) {
+      results.push(result);
+    }
+    expect(results).toHaveLength(histories.length);
+    for (const result of results) {
+      expect(result.error?.name, result.workflowId).toBe('DeterminismViolationError');
+    }
+  });
+});
