@@ -62,6 +62,7 @@ describe('certificate lifecycle', () => {
       return certificate.state === 'active' ? certificate : undefined;
     }, { timeoutMs: 15_000, what: 'the first version to be active' });
     expect(first.currentVersion?.generation).toBe(1);
+    const firstRunId = (await harness.client.workflow.getHandle(workflowId).describe()).runId;
     expect(first.pendingStep).toBe('wait-for-renewal');
 
     // Delivered: stable symlinks into the current generation, private files, a key that matches.
@@ -116,6 +117,14 @@ describe('certificate lifecycle', () => {
     expect(versions.every((version) => version.status === 'revoked' && version.revocationReason === 'cessationOfOperation')).toBe(true);
     const handle = harness.client.workflow.getHandle(workflowId);
     const result = (await handle.result()) as { state: string };
+
+    // Workflows carry ids, never keys: no key material in any event of either run.
+    const keyBody = (await readFile(join(directory, 'key.pem'), 'utf8')).split('\n').slice(1, -2).join('');
+    const readable = (value: unknown) => JSON.stringify(value, (_key, field: unknown) => (field instanceof Uint8Array ? Buffer.from(field).toString('utf8') : field));
+    const histories = readable(await handle.fetchHistory()) + readable(await harness.client.workflow.getHandle(workflowId, firstRunId).fetchHistory());
+    expect(histories).toContain(id);
+    expect(histories).not.toContain('PRIVATE KEY');
+    expect(histories).not.toContain(keyBody.slice(0, 40));
     expect(result.state).toBe('revoked');
     expect((await handle.query(statusQuery)).state).toBe('revoked');
 
