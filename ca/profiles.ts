@@ -1,0 +1,50 @@
+/**
+ * What goes into every leaf, per profile — the single description both the reference builder
+ * (@peculiar/x509) and the fast template builder follow. Extensions appear in this order:
+ * basicConstraints, keyUsage, extKeyUsage, subjectAltName, authorityKeyIdentifier,
+ * cRLDistributionPoints, authorityInfoAccess, certificatePolicies.
+ * No subjectKeyIdentifier on leaves: the CA/Browser Forum BRs (7.1.2.3) no longer recommend it.
+ */
+import type { KeyAlgorithm, Profile } from '../core/types.js';
+
+/** Certflow's certificate-policy OID (a UUID OID under 2.25, ITU-T X.667; no registration needed). */
+export const CERTFLOW_POLICY_OID = '2.25.56209589882475159081410079710331562009';
+
+export const OID = {
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+} as const;
+
+export const PROFILE_EXTENDED_KEY_USAGES: Record<Profile, string[]> = {
+  'tls-server': [OID.serverAuth],
+  'tls-client': [OID.clientAuth],
+  mtls: [OID.serverAuth, OID.clientAuth],
+};
+
+/** Leaf key algorithms each profile accepts. Ed25519 only for clients: browsers do not accept it for servers. */
+export const PROFILE_KEY_ALGORITHMS: Record<Profile, KeyAlgorithm[]> = {
+  'tls-server': ['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096'],
+  'tls-client': ['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096', 'Ed25519'],
+  mtls: ['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096'],
+};
+
+/** keyUsage: digitalSignature always; keyEncipherment only for RSA (RSA key transport). */
+export function leafKeyUsage(keyAlgorithm: KeyAlgorithm): { digitalSignature: true; keyEncipherment: boolean } {
+  return { digitalSignature: true, keyEncipherment: keyAlgorithm.startsWith('RSA') };
+}
+
+/** Public URLs of an issuer, written into the CRL distribution point and AIA of what it signs. */
+export interface IssuerUrls {
+  crl: string;
+  caIssuers: string;
+  ocsp: string;
+}
+
+export function issuerUrls(publicBaseUrl: string, issuerId: string): IssuerUrls {
+  const base = publicBaseUrl.replace(/\/+$/, '');
+  return {
+    crl: `${base}/pki/issuers/${issuerId}.crl`,
+    caIssuers: `${base}/pki/issuers/${issuerId}.crt`,
+    ocsp: `${base}/pki/ocsp`,
+  };
+}
