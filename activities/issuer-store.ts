@@ -2,15 +2,19 @@
  * Loads issuers for signing: decrypts the sealed key once per process and keeps the imported,
  * non-extractable CryptoKey in memory. Keys never leave this module except as a signing handle.
  */
+import { createPrivateKey } from 'node:crypto';
 import { openPrivateKey } from '../ca/key-encryption.js';
 import { importPrivateKeyPkcs8 } from '../ca/keys.js';
 import type { IssuerForSigning } from '../ca/leaf.js';
+import { softwareSigner, type Signer } from '../ca/signer.js';
 import { x509 } from '../ca/x509.js';
 import type { Database } from '../db/database.js';
 import { findIssuer, type IssuerRow } from '../db/issuers.js';
 
 export interface LoadedIssuer extends IssuerForSigning {
   row: IssuerRow;
+  /** The issuer's key behind the narrow Signer interface (software today, PKCS#11 later). */
+  signer: Signer;
   /** PEM of the chain above the leaf: this issuer up to, not including, the root. */
   chainPem: string;
 }
@@ -38,11 +42,13 @@ export class IssuerStore {
     if (!row) throw new Error(`issuer ${issuerId} does not exist`);
     const pkcs8 = openPrivateKey(this.kek, row.sealedPrivateKey, row.id);
     const signingKey = await importPrivateKeyPkcs8(pkcs8, row.keyAlgorithm);
+    const signer = softwareSigner(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }), row.keyAlgorithm);
     pkcs8.fill(0);
     return {
       row,
       certificate: new x509.X509Certificate(row.certificatePem),
       signingKey,
+      signer,
       keyAlgorithm: row.keyAlgorithm,
       chainPem: await this.chainPem(row),
     };
