@@ -9,6 +9,7 @@ import type { certificateLifecycle } from '../workflows/certificate-lifecycle.js
 import { lifecycleWorkflowId, renewNowSignal, revokeUpdate, statusQuery } from '../workflows/messages.js';
 
 const QUERY_DEADLINE_MS = 2_000;
+const UPDATE_DEADLINE_MS = 30_000;
 
 export interface StartLifecycle {
   certificateId: string;
@@ -47,8 +48,11 @@ export async function signalRenewNow(client: Client, workflowId: string, request
   await client.workflow.getHandle(workflowId).signal(renewNowSignal, request);
 }
 
+/** Waits for the workflow to record the revocation; without a worker this ends in a 503, not a hang. */
 export async function executeRevoke(client: Client, workflowId: string, request: RevokeRequest): Promise<RevokeResult> {
-  return client.workflow.getHandle(workflowId).executeUpdate(revokeUpdate, { args: [request] });
+  return client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+    client.workflow.getHandle(workflowId).executeUpdate(revokeUpdate, { args: [request] }),
+  );
 }
 
 export { WorkflowExecutionAlreadyStartedError };

@@ -3,8 +3,8 @@ import type { Context } from 'hono';
 import { type z } from 'zod';
 import { problems, type FieldProblem } from './problem.js';
 
-export function fieldProblems(error: z.ZodError): FieldProblem[] {
-  return error.issues.map((issue) => ({ field: issue.path.join('/') || '(body)', message: issue.message }));
+export function fieldProblems(error: z.ZodError, where: 'body' | 'query' = 'body'): FieldProblem[] {
+  return error.issues.map((issue) => ({ field: issue.path.join('/') || `(${where})`, message: issue.message }));
 }
 
 function summarize(errors: FieldProblem[]): string {
@@ -37,13 +37,13 @@ export async function parseOptionalJsonBody<T extends z.ZodType>(c: Context, sch
 }
 
 export function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.output<T> {
-  return parseWith(schema, c.req.query());
+  return parseWith(schema, c.req.query(), 'query');
 }
 
-export function parseWith<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> {
+export function parseWith<T extends z.ZodType>(schema: T, raw: unknown, where: 'body' | 'query' = 'body'): z.output<T> {
   const result = schema.safeParse(raw);
   if (!result.success) {
-    const errors = fieldProblems(result.error);
+    const errors = fieldProblems(result.error, where);
     throw problems.validation(summarize(errors), errors);
   }
   return result.data;

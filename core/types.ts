@@ -9,7 +9,10 @@ export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 export const ROLES = ['requester', 'approver', 'responder', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Where a certificate stands. `revoked` and `failed` are terminal for a lifecycle. */
+/**
+ * Where a certificate stands. `revoked` is terminal; `failed` waits for an operator (`renew` retries,
+ * `revoke` ends the lifecycle).
+ */
 export const CERT_STATES = ['pending', 'issuing', 'active', 'renewing', 'revoking', 'revoked', 'failed'] as const;
 export type CertState = (typeof CERT_STATES)[number];
 

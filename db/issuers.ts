@@ -1,4 +1,4 @@
-import { and, asc, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { Queryable } from './database.js';
 import { issuers } from './schema.js';
 
@@ -29,6 +29,11 @@ export async function listIssuers(db: Queryable): Promise<IssuerRow[]> {
   return db.select().from(issuers).orderBy(asc(issuers.createdAt), asc(issuers.id));
 }
 
-export async function listRoots(db: Queryable): Promise<IssuerRow[]> {
-  return db.select().from(issuers).where(eq(issuers.kind, 'root')).orderBy(asc(issuers.createdAt));
+/** Roots relying parties should trust: active or retiring, never compromised or revoked ones. */
+export async function listTrustedRoots(db: Queryable): Promise<IssuerRow[]> {
+  return db
+    .select()
+    .from(issuers)
+    .where(and(eq(issuers.kind, 'root'), inArray(issuers.status, ['active', 'retiring'])))
+    .orderBy(asc(issuers.createdAt));
 }

@@ -1,6 +1,6 @@
 /** `/v1/issuers` (authenticated inventory) and `/pki/roots.pem` (the public trust bundle). */
 import { Hono } from 'hono';
-import { listIssuers, listRoots } from '../../db/issuers.js';
+import { listIssuers, listTrustedRoots } from '../../db/issuers.js';
 import type { ApiDeps, AppEnv } from '../deps.js';
 import { issuerView } from '../views.js';
 
@@ -13,7 +13,7 @@ export function issuerRoutes(deps: ApiDeps) {
 export function pkiRoutes(deps: ApiDeps) {
   const app = new Hono();
   app.get('/roots.pem', async (c) => {
-    const roots = await listRoots(deps.db);
+    const roots = await listTrustedRoots(deps.db);
     const bundle = roots.map((root) => root.certificatePem.trim()).join('\n');
     return c.body(bundle ? `${bundle}\n` : '', 200, { 'Content-Type': 'application/pem-certificate-chain' });
   });

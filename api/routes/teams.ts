@@ -17,7 +17,7 @@ export function teamRoutes(deps: ApiDeps) {
     const { maxValidity, ...rest } = body.policy;
     const team = await insertTeam(deps.db, body.name, { ...rest, maxValiditySeconds: maxValidity });
     if (!team) throw problems.conflict(`a team named "${body.name}" already exists`);
-    return c.json({ id: team.id, name: team.name, policy: team.policy }, 201, { Location: `/v1/teams/${team.id}` });
+    return c.json({ id: team.id, name: team.name, policy: team.policy }, 201);
   });
 
   app.post('/:id/tokens', requireRole('admin'), async (c) => {
