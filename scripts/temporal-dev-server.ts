@@ -34,7 +34,7 @@ export interface StartTemporalDevServerOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-type SearchAttributeTypeName = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
+export type SearchAttributeTypeName = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
 // temporal.api.enums.v1.IndexedValueType wire values.
 const INDEXED_VALUE_TYPES: Record<SearchAttributeTypeName, number> = {
@@ -111,7 +111,7 @@ async function startCliServer(cli: string, params: ServerParams): Promise<Tempor
     '--db-filename', dbFile,
     '--sqlite-pragma', 'journal_mode=wal',
     '--log-level', 'warn',
-    // "default" is always created; passing it again would only create it twice.
+    // "default" is always created; passing it as well is redundant.
     ...(namespace === 'default' ? [] : ['--namespace', namespace]),
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
     ...(uiPort === null ? ['--headless'] : ['--ui-ip', '127.0.0.1', '--ui-port', String(uiPort)]),
@@ -277,7 +277,8 @@ async function startSdkServer(params: ServerParams): Promise<TemporalDevServer> 
   const kill = async () => {
     if (pid !== null) {
       process.kill(pid, 'SIGKILL');
-      while (isProcessAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+      // Not reaped until teardown, so wait for the zombie state rather than for the pid to disappear.
+      while (await isRunning(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await testEnv.teardown();
   };
@@ -318,11 +319,7 @@ async function findListeningPid(port: number): Promise<number | null> {
   return null;
 }
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+async function isRunning(pid: number): Promise<boolean> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  return stat !== null && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
