@@ -2,13 +2,19 @@
 import type { ActivityDeps } from './deps.js';
 import { deliverToFile, type DeliverToFileInput } from './deliver-to-file.js';
 import { issueCertificate, type IssueCertificateInput } from './issue-certificate.js';
+import { listPublishingIssuers, publishCrl, type PublishCrlInput } from './publish-crl.js';
+import { refreshOcspResponses, withOcspPresigned, type RefreshOcspInput } from './publish-ocsp.js';
 import { revokeCertificate, type RevokeCertificateInput } from './revoke-certificate.js';
 
 export function createActivities(deps: ActivityDeps) {
   return {
-    issueCertificate: (input: IssueCertificateInput) => issueCertificate(deps, input),
+    // Pre-signs the new version's OCSP responses once it is recorded (same result, same command sequence).
+    issueCertificate: (input: IssueCertificateInput) => withOcspPresigned(deps, issueCertificate(deps, input)),
     deliverToFile: (input: DeliverToFileInput) => deliverToFile(deps, input),
     revokeCertificate: (input: RevokeCertificateInput) => revokeCertificate(deps, input),
+    listPublishingIssuers: () => listPublishingIssuers(deps),
+    publishCrl: (input: PublishCrlInput) => publishCrl(deps, input),
+    refreshOcspResponses: (input: RefreshOcspInput) => refreshOcspResponses(deps, input),
   };
 }
 

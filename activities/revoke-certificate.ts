@@ -1,15 +1,64 @@
+import { Context } from '@temporalio/activity';
 import type { RevocationReason } from '../core/types.js';
-import { revokeCertificateVersions } from '../db/versions.js';
+import { listVersions, revokeCertificateVersions } from '../db/versions.js';
 import type { ActivityDeps } from './deps.js';
+import { publishCrl } from './publish-crl.js';
+import { refreshOcspResponses } from './publish-ocsp.js';
 
 export interface RevokeCertificateInput {
   certificateId: string;
   reason: RevocationReason;
 }
 
-/** Revokes every version of the certificate that is not revoked yet. Idempotent. */
+/** In-activity attempts at publishing after the revocation is recorded, and the pause before each retry. */
+const PUBLISH_RETRY_DELAYS_MS = [250, 1_000];
+
+/**
+ * Revokes every version of the certificate that is not revoked yet, then publishes the revocation:
+ * new OCSP responses for the revoked serials and a new CRL of every issuer concerned. Idempotent.
+ *
+ * Publishing never fails the activity: the revocation is already recorded, and the lifecycle must
+ * not fail over a CRL. If publishing still fails after a few tries, the hourly `crlPublication`
+ * schedule publishes it (it re-signs every OCSP response that disagrees with the database).
+ */
 export async function revokeCertificate(deps: ActivityDeps, input: RevokeCertificateInput): Promise<{ revokedAt: string; serials: string[] }> {
   const at = deps.now();
   const revoked = await revokeCertificateVersions(deps.db, input.certificateId, input.reason, at);
+  await publishRevocation(deps, input.certificateId);
   return { revokedAt: at.toISOString(), serials: revoked.map((version) => version.serial) };
+}
+
+/** Publishes for all revoked versions of the certificate — also those an earlier attempt of this activity revoked. */
+async function publishRevocation(deps: ActivityDeps, certificateId: string): Promise<void> {
+  const serialsByIssuer = new Map<string, string[]>();
+  for (const version of await listVersions(deps.db, certificateId)) {
+    if (version.status !== 'revoked') continue;
+    serialsByIssuer.set(version.issuerId, [...(serialsByIssuer.get(version.issuerId) ?? []), version.serial]);
+  }
+  for (const [issuerId, serials] of serialsByIssuer) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await refreshOcspResponses(deps, { issuerId, serials });
+        await publishCrl(deps, { issuerId });
+        break;
+      } catch (error) {
+        if (attempt >= PUBLISH_RETRY_DELAYS_MS.length) {
+          warn('publishing the revocation failed; the crl-publication schedule will publish it', { certificateId, issuerId, error: String(error) });
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_DELAYS_MS[attempt]));
+      }
+    }
+  }
+}
+
+function warn(message: string, meta: Record<string, unknown>): void {
+  let context: Context | null = null;
+  try {
+    context = Context.current();
+  } catch {
+    // Called outside an activity (tests): no activity logger.
+  }
+  if (context) context.log.warn(message, meta);
+  else console.warn(message, meta);
 }

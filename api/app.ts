@@ -11,7 +11,8 @@ import type { ApiDeps, AppEnv } from './deps.js';
 import { ProblemError, problemResponse, problems } from './problem.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { healthRoutes } from './routes/health.js';
-import { issuerRoutes, pkiRoutes } from './routes/issuers.js';
+import { issuerRoutes } from './routes/issuers.js';
+import { pkiRoutes } from './routes/pki.js';
 import { teamRoutes } from './routes/teams.js';
 
 const MAX_BODY_BYTES = 256 * 1024;

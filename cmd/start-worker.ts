@@ -1,5 +1,6 @@
 /** Composition root of the worker: database, CA, Temporal connection, activities, workflows. */
 import { fileURLToPath } from 'node:url';
+import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
@@ -11,6 +12,54 @@ import { loadKek } from './kek.js';
 import { createPool } from './postgres-pool.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** The Temporal Schedule that publishes CRLs and refreshes OCSP responses (DESIGN.md §4 Schedules). */
+export const CRL_PUBLICATION_SCHEDULE_ID = 'crl-publication';
+/** Well within a CRL's 24 h and an OCSP response's 48 h validity: a few missed runs change nothing. */
+export const CRL_PUBLICATION_INTERVAL = '1 hour';
+
+export interface CrlScheduleOptions {
+  taskQueue: string;
+  scheduleId?: string;
+  interval?: string;
+  /** Run the workflow once now (the worker does at start-up, so CRLs exist before the first interval). */
+  triggerNow?: boolean;
+}
+
+/**
+ * Creates the `crl-publication` Schedule, or brings an existing one up to date (spec, action, task
+ * queue, policies) — so every worker start converges on the same definition. Overlapping runs are
+ * skipped: one publication at a time is enough.
+ */
+export async function ensureCrlPublicationSchedule(client: Client, options: CrlScheduleOptions): Promise<'created' | 'updated'> {
+  const scheduleId = options.scheduleId ?? CRL_PUBLICATION_SCHEDULE_ID;
+  const spec = { intervals: [{ every: options.interval ?? CRL_PUBLICATION_INTERVAL }] };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'crlPublication',
+    args: [],
+    taskQueue: options.taskQueue,
+    workflowId: scheduleId,
+    workflowExecutionTimeout: '30 minutes',
+  };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour', pauseOnFailure: false };
+  try {
+    await client.schedule.create({
+      scheduleId,
+      spec,
+      action,
+      policies,
+      state: { note: 'managed by the Certflow worker (cmd/start-worker.ts)', triggerImmediately: options.triggerNow ?? false },
+    });
+    return 'created';
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+  }
+  const handle = client.schedule.getHandle(scheduleId);
+  await handle.update((previous) => ({ ...previous, spec, action, policies }));
+  if (options.triggerNow) await handle.trigger(ScheduleOverlapPolicy.SKIP);
+  return 'updated';
+}
 
 export interface RunningWorker {
   /** Resolves when the worker stops; rejects if it crashes. */
@@ -27,7 +76,7 @@ export async function startWorker(
     await applyMigrations(pool);
     const db = createDatabase(pool);
     const kek = await loadKek(config, log);
-    await ensureCaHierarchy(db, kek, { organization: 'Certflow', now: new Date(), log });
+    await ensureCaHierarchy(db, kek, { organization: 'Certflow', publicUrl: config.publicUrl, now: new Date(), log });
 
     const connection = await NativeConnection.connect({ address: config.temporalAddress });
     const worker = await Worker.create({
@@ -43,7 +92,18 @@ export async function startWorker(
         fileDestinationRoot: config.fileDestinationRoot,
       }),
     });
+    const clientConnection = await Connection.connect({ address: config.temporalAddress });
+    try {
+      const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+      const outcome = await ensureCrlPublicationSchedule(client, { taskQueue: config.taskQueue, triggerNow: true });
+      log(`schedule ${CRL_PUBLICATION_SCHEDULE_ID} ${outcome} (every ${CRL_PUBLICATION_INTERVAL}); publishing CRLs now`);
+    } catch (error) {
+      await clientConnection.close().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      throw error;
+    }
     const done = worker.run().finally(async () => {
+      await clientConnection.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
     });

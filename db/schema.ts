@@ -3,11 +3,14 @@
  * `npm run db:generate` and committed.
  */
 import { sql } from 'drizzle-orm';
-import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import type { TeamPolicy } from '../core/policy.js';
 import type { CertState, Destination, KeyAlgorithm, Profile, RevocationReason, Role, VersionStatus } from '../core/types.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+/** Binary DER (CRLs, OCSP responses): node-postgres reads bytea as a Buffer and writes Buffers as bytea. */
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
 export const teams = pgTable('teams', {
   id: text('id').primaryKey(),
@@ -45,8 +48,54 @@ export const issuers = pgTable('issuers', {
   sealedPrivateKey: text('sealed_private_key').notNull(),
   notBefore: timestamp('not_before', { withTimezone: true }).notNull(),
   notAfter: timestamp('not_after', { withTimezone: true }).notNull(),
+  /** Set when status becomes `revoked`; the parent's CRL and OCSP responses list it from then on. */
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  revocationReason: text('revocation_reason').$type<RevocationReason>(),
   createdAt: createdAt(),
 });
+
+/**
+ * The latest CRL of each issuer (RFC 5280 §5). `crl_number` only grows: it is raised in the same
+ * transaction that stores the CRL it numbers (db/revocation.ts).
+ */
+export const issuerCrls = pgTable('issuer_crls', {
+  issuerId: text('issuer_id')
+    .primaryKey()
+    .references(() => issuers.id),
+  crlNumber: bigint('crl_number', { mode: 'bigint' }).notNull(),
+  thisUpdate: timestamp('this_update', { withTimezone: true }).notNull(),
+  nextUpdate: timestamp('next_update', { withTimezone: true }).notNull(),
+  /** How many certificates the CRL lists. */
+  entryCount: integer('entry_count').notNull(),
+  crlDer: bytea('crl_der').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * Pre-signed OCSP responses (RFC 6960, in the style of RFC 5019): the worker signs one per
+ * certificate and CertID hash algorithm on issuance, on revocation and when it gets old; the API
+ * serves them and never holds a key. `response_der` is the complete OCSPResponse.
+ */
+export const ocspResponses = pgTable(
+  'ocsp_responses',
+  {
+    issuerId: text('issuer_id')
+      .notNull()
+      .references(() => issuers.id),
+    /** Canonical hex serial, as in certificate_versions.serial. */
+    serial: text('serial').notNull(),
+    hashAlgorithm: text('hash_algorithm').$type<'sha1' | 'sha256'>().notNull(),
+    certStatus: text('cert_status').$type<'good' | 'revoked'>().notNull(),
+    thisUpdate: timestamp('this_update', { withTimezone: true }).notNull(),
+    nextUpdate: timestamp('next_update', { withTimezone: true }).notNull(),
+    responseDer: bytea('response_der').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.issuerId, table.serial, table.hashAlgorithm] }),
+    index('ocsp_responses_refresh_idx').on(table.issuerId, table.nextUpdate),
+  ],
+);
 
 export const certificates = pgTable(
   'certificates',

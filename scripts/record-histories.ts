@@ -1,5 +1,5 @@
 /**
- * `npm run histories:record`: runs each lifecycle workflow shape on a real Temporal dev server and
+ * `npm run histories:record`: runs each workflow shape (lifecycle, CRL publication) on a real Temporal dev server and
  * real Postgres (both embedded, in a temp dir) and writes the event histories to test/histories/.
  * The replay tests run them through the current workflow code; re-record only when a shape is added,
  * never to make a replay failure go away (guard the change with patched() instead).
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   try {
     await applyMigrations(pool);
     const db = createDatabase(pool);
-    await ensureCaHierarchy(db, kek, { organization: 'Certflow Recorder', now: new Date(), log: () => undefined });
+    await ensureCaHierarchy(db, kek, { organization: 'Certflow Recorder', publicUrl: 'http://127.0.0.1:8080', now: new Date(), log: () => undefined });
     await ensureBootstrapToken(db, ADMIN);
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
@@ -132,6 +132,10 @@ async function main(): Promise<void> {
       await waitFor('delivery backoff', async () => (await state(blocked.id)).pendingStep === 'retry-backoff', 90_000);
       await call('POST', `/v1/certificates/${blocked.id}/revoke`, {});
       await save('lifecycle-delivery-backoff-then-revoked', blocked.workflowId);
+
+      // Shape 5: the run the `crl-publication` Schedule starts: CRL + OCSP refresh for root and intermediate.
+      await client.workflow.execute('crlPublication', { taskQueue: TASK_QUEUE, workflowId: 'crl-publication' });
+      await save('crl-publication', 'crl-publication');
     });
     await workerConnection.close();
     await connection.close();

@@ -1,1 +1,2 @@
 export { certificateLifecycle } from './certificate-lifecycle.js';
+export { crlPublication } from './crl-publication.js';

@@ -1,0 +1,317 @@
+/**
+ * OCSP (RFC 6960): parsing requests and building signed responses. Pure: the clock and the
+ * certificate statuses are inputs; signing goes through a `Signer` (software or PKCS#11).
+ *
+ * Responses are "signed by the issuer" (the CA key that issued the certificate in question) or by a
+ * delegated responder: a certificate issued by that CA with extendedKeyUsage id-kp-OCSPSigning (and
+ * id-pkix-ocsp-nocheck), which is then included in `certs` so clients can check the delegation.
+ * The responderID is always byKey: SHA-1 of the responder's subjectPublicKey BIT STRING contents.
+ */
+import { createHash } from 'node:crypto';
+import type { RevocationReason } from '../core/types.js';
+import { CRL_REASON_CODES, enumerated, extension } from './crl.js';
+import {
+  contextExplicit,
+  octetString,
+  oid,
+  sequence,
+  signatureAlgorithmIdentifier,
+  tlv,
+  unsignedInteger,
+  bitString,
+  nullValue,
+} from './der.js';
+import {
+  certificateFacts,
+  children,
+  decodeOid,
+  DerError,
+  expectTag,
+  integerHex,
+  parseDer,
+  serialBytes,
+  type CertificateFacts,
+  type DerElement,
+} from './ocsp-der.js';
+import type { Signer } from './signer.js';
+
+export const OCSP_OIDS = {
+  basic: '1.3.6.1.5.5.7.48.1.1',
+  nonce: '1.3.6.1.5.5.7.48.1.2',
+  noCheck: '1.3.6.1.5.5.7.48.1.5',
+  ocspSigning: '1.3.6.1.5.5.7.3.9',
+  sha1: '1.3.14.3.2.26',
+  sha256: '2.16.840.1.101.3.4.2.1',
+} as const;
+
+/** OCSPResponseStatus (RFC 6960 §4.2.1); 4 is not used. */
+export const OCSP_RESPONSE_STATUS = {
+  successful: 0,
+  malformedRequest: 1,
+  internalError: 2,
+  tryLater: 3,
+  sigRequired: 5,
+  unauthorized: 6,
+} as const;
+export type OcspResponseStatus = keyof typeof OCSP_RESPONSE_STATUS;
+
+export type CertIdHash = 'sha1' | 'sha256';
+const HASH_BY_OID: Record<string, CertIdHash> = { [OCSP_OIDS.sha1]: 'sha1', [OCSP_OIDS.sha256]: 'sha256' };
+
+/** RFC 8954 §2.1: nonces longer than this are refused. */
+export const MAX_NONCE_LENGTH = 32;
+
+export interface CertId {
+  /** null when the request used a hash algorithm Certflow does not support (then `hashAlgorithmOid` says which). */
+  hashAlgorithm: CertIdHash | null;
+  hashAlgorithmOid: string;
+  issuerNameHash: Buffer;
+  issuerKeyHash: Buffer;
+  /** Canonical hex serial (lowercase, no leading zero octets). */
+  serial: string;
+  /** The CertID exactly as the client sent it; responses echo it verbatim so clients can match. */
+  raw: Buffer;
+}
+
+export interface OcspRequest {
+  certIds: CertId[];
+  /** The nonce extension's extnValue contents (RFC 8954: an OCTET STRING holding the nonce), echoed verbatim. */
+  nonceExtnValue: Buffer | null;
+  /** The nonce octets themselves, when the value is the RFC 8954 OCTET STRING. */
+  nonce: Buffer | null;
+  /** The request carried an optionalSignature (Certflow does not require or check signed requests). */
+  signed: boolean;
+}
+
+export class OcspRequestError extends Error {
+  override name = 'OcspRequestError';
+}
+
+/** Parses a DER OCSPRequest; throws `OcspRequestError` for anything malformed (answer with malformedRequest). */
+export function parseOcspRequest(der: Uint8Array): OcspRequest {
+  try {
+    return parseOcspRequestUnchecked(der);
+  } catch (error) {
+    if (error instanceof DerError || error instanceof OcspRequestError) throw new OcspRequestError(`malformed OCSP request: ${error.message}`);
+    throw error;
+  }
+}
+
+function parseOcspRequestUnchecked(der: Uint8Array): OcspRequest {
+  const request = expectTag(parseDer(der), 0x30, 'OCSPRequest');
+  const [tbsRequest, optionalSignature, ...rest] = children(request);
+  if (rest.length > 0 || (optionalSignature && optionalSignature.tag !== 0xa0)) throw new OcspRequestError('unexpected fields after tbsRequest');
+  const fields = children(expectTag(tbsRequest, 0x30, 'TBSRequest'));
+  let index = 0;
+  if (fields[index]?.tag === 0xa0) {
+    const [version] = children(fields[index]!);
+    if (integerHex(expectTag(version, 0x02, 'version')) !== '00') throw new OcspRequestError('unsupported OCSP request version');
+    index++;
+  }
+  if (fields[index]?.tag === 0xa1) index++; // requestorName
+  const requestList = children(expectTag(fields[index++], 0x30, 'requestList'));
+  if (requestList.length === 0) throw new OcspRequestError('the request list is empty');
+  let nonceExtnValue: Buffer | null = null;
+  if (fields[index]?.tag === 0xa2) {
+    const [extensions] = children(fields[index]!);
+    for (const ext of children(expectTag(extensions, 0x30, 'requestExtensions'))) {
+      const { id, critical, value } = readExtension(ext);
+      if (id === OCSP_OIDS.nonce) {
+        if (nonceExtnValue) throw new OcspRequestError('more than one nonce extension');
+        nonceExtnValue = Buffer.from(value);
+      } else if (critical) {
+        // RFC 6960 §4.4: unrecognized extensions are ignored unless they are critical.
+        throw new OcspRequestError(`unsupported critical request extension ${id}`);
+      }
+    }
+    index++;
+  }
+  if (index !== fields.length) throw new OcspRequestError('unexpected fields in tbsRequest');
+
+  const certIds = requestList.map((entry) => {
+    const [reqCert, singleExtensions, ...extra] = children(expectTag(entry, 0x30, 'Request'));
+    if (extra.length > 0 || (singleExtensions && singleExtensions.tag !== 0xa0)) throw new OcspRequestError('unexpected fields in Request');
+    return parseCertId(expectTag(reqCert, 0x30, 'CertID'));
+  });
+  let nonce: Buffer | null = null;
+  if (nonceExtnValue) {
+    if (nonceExtnValue.length === 0) throw new OcspRequestError('empty nonce');
+    try {
+      const inner = parseDer(nonceExtnValue);
+      if (inner.tag === 0x04) nonce = Buffer.from(inner.content);
+    } catch {
+      // Pre-RFC 8954 clients put the raw nonce octets in extnValue; echo them just the same.
+    }
+    if ((nonce ?? nonceExtnValue).length > MAX_NONCE_LENGTH) throw new OcspRequestError(`the nonce is longer than ${MAX_NONCE_LENGTH} octets`);
+    if (nonce !== null && nonce.length === 0) throw new OcspRequestError('empty nonce');
+  }
+  return { certIds, nonceExtnValue, nonce, signed: optionalSignature !== undefined };
+}
+
+function parseCertId(element: DerElement): CertId {
+  const [algorithm, nameHash, keyHash, serial, ...extra] = children(element);
+  if (extra.length > 0) throw new OcspRequestError('unexpected fields in CertID');
+  const [algorithmOid, parameters, ...more] = children(expectTag(algorithm, 0x30, 'hashAlgorithm'));
+  if (more.length > 0 || (parameters && parameters.tag !== 0x05)) throw new OcspRequestError('unexpected hash algorithm parameters');
+  const hashAlgorithmOid = decodeOid(expectTag(algorithmOid, 0x06, 'hashAlgorithm.algorithm'));
+  const hashAlgorithm = HASH_BY_OID[hashAlgorithmOid] ?? null;
+  const issuerNameHash = Buffer.from(expectTag(nameHash, 0x04, 'issuerNameHash').content);
+  const issuerKeyHash = Buffer.from(expectTag(keyHash, 0x04, 'issuerKeyHash').content);
+  if (hashAlgorithm) {
+    const size = hashAlgorithm === 'sha1' ? 20 : 32;
+    if (issuerNameHash.length !== size || issuerKeyHash.length !== size) throw new OcspRequestError(`${hashAlgorithm} hashes must be ${size} octets`);
+  }
+  return {
+    hashAlgorithm,
+    hashAlgorithmOid,
+    issuerNameHash,
+    issuerKeyHash,
+    serial: integerHex(expectTag(serial, 0x02, 'serialNumber')),
+    raw: Buffer.from(element.raw),
+  };
+}
+
+function readExtension(element: DerElement): { id: string; critical: boolean; value: Buffer } {
+  const parts = children(expectTag(element, 0x30, 'Extension'));
+  const id = decodeOid(expectTag(parts[0], 0x06, 'extnID'));
+  let critical = false;
+  let index = 1;
+  if (parts[index]?.tag === 0x01) {
+    critical = parts[index]!.content[0] === 0xff;
+    index++;
+  }
+  const value = expectTag(parts[index], 0x04, 'extnValue').content;
+  if (index + 1 !== parts.length) throw new OcspRequestError('unexpected fields in Extension');
+  return { id, critical, value };
+}
+
+/** The issuerNameHash / issuerKeyHash an issuer certificate answers to, per hash algorithm. */
+export interface IssuerHashes {
+  sha1: { nameHash: Buffer; keyHash: Buffer };
+  sha256: { nameHash: Buffer; keyHash: Buffer };
+}
+
+export function issuerHashes(issuerCertificate: Uint8Array | string | CertificateFacts): IssuerHashes {
+  const facts = isFacts(issuerCertificate) ? issuerCertificate : certificateFacts(issuerCertificate);
+  const hash = (algorithm: CertIdHash, data: Buffer) => createHash(algorithm).update(data).digest();
+  return {
+    sha1: { nameHash: hash('sha1', facts.subjectDer), keyHash: hash('sha1', facts.publicKeyBits) },
+    sha256: { nameHash: hash('sha256', facts.subjectDer), keyHash: hash('sha256', facts.publicKeyBits) },
+  };
+}
+
+/** True when the CertID names this issuer (same name and key hash under the CertID's algorithm). */
+export function certIdMatchesIssuer(certId: CertId, hashes: IssuerHashes): boolean {
+  if (!certId.hashAlgorithm) return false;
+  const expected = hashes[certId.hashAlgorithm];
+  return expected.nameHash.equals(certId.issuerNameHash) && expected.keyHash.equals(certId.issuerKeyHash);
+}
+
+/** A CertID for a certificate of this issuer (what a client would send), DER. */
+export function encodeCertId(hashAlgorithm: CertIdHash, hashes: IssuerHashes, serial: string): Buffer {
+  const { nameHash, keyHash } = hashes[hashAlgorithm];
+  return sequence(
+    sequence(oid(OCSP_OIDS[hashAlgorithm]), nullValue()),
+    octetString(nameHash),
+    octetString(keyHash),
+    unsignedInteger(serialBytes(serial)),
+  );
+}
+
+export type CertStatus =
+  | { status: 'good' }
+  | { status: 'revoked'; revokedAt: Date; reason: RevocationReason }
+  | { status: 'unknown' };
+
+export interface SingleResponseInput {
+  /** The CertID as the client sent it (echoed verbatim). */
+  certId: Buffer;
+  certStatus: CertStatus;
+  thisUpdate: Date;
+  /** Absent means "newer information is always available" (RFC 6960 §4.2.2.1); Certflow always sets it. */
+  nextUpdate?: Date;
+}
+
+export interface OcspResponder {
+  /** The key that signs: the issuer's own, or a delegated responder's. */
+  signer: Signer;
+  /** DER of the delegated responder's certificate, included in `certs`; absent when the issuer signs. */
+  delegatedCertificate?: Uint8Array;
+}
+
+export interface BuildOcspResponseOptions {
+  producedAt: Date;
+  responses: SingleResponseInput[];
+  /** The request's nonce extnValue, echoed as a response extension. */
+  nonceExtnValue?: Buffer | null;
+}
+
+/** A successful OCSPResponse carrying a signed BasicOCSPResponse, DER. */
+export async function buildOcspResponse(responder: OcspResponder, options: BuildOcspResponseOptions): Promise<Buffer> {
+  if (options.responses.length === 0) throw new Error('an OCSP response needs at least one SingleResponse');
+  if (responder.delegatedCertificate) {
+    const delegated = certificateFacts(responder.delegatedCertificate);
+    if (!delegated.spkiDer.equals(Buffer.from(responder.signer.publicKeySpki))) throw new Error("the signer's key is not the delegated responder certificate's key");
+  }
+  const responseExtensions = options.nonceExtnValue ? [contextExplicit(1, sequence(extension(OCSP_OIDS.nonce, false, options.nonceExtnValue)))] : [];
+  const tbs = sequence(
+    responderIdByKey(responder.signer.publicKeySpki),
+    generalizedTime(options.producedAt),
+    sequence(...options.responses.map(singleResponse)),
+    ...responseExtensions,
+  );
+  const signature = await responder.signer.sign(tbs);
+  const certs = responder.delegatedCertificate ? [contextExplicit(0, sequence(Buffer.from(responder.delegatedCertificate)))] : [];
+  const basic = sequence(tbs, signatureAlgorithmIdentifier(responder.signer.keyAlgorithm), bitString(signature), ...certs);
+  return sequence(
+    tlv(0x0a, Buffer.from([OCSP_RESPONSE_STATUS.successful])),
+    contextExplicit(0, sequence(oid(OCSP_OIDS.basic), octetString(basic))),
+  );
+}
+
+/** An unsuccessful OCSPResponse (no responseBytes, unsigned): malformedRequest, tryLater, unauthorized, … */
+export function ocspErrorResponse(status: Exclude<OcspResponseStatus, 'successful'>): Buffer {
+  return sequence(tlv(0x0a, Buffer.from([OCSP_RESPONSE_STATUS[status]])));
+}
+
+/** ResponderID byKey ([2] EXPLICIT KeyHash): SHA-1 of the subjectPublicKey BIT STRING contents. */
+function responderIdByKey(spki: Uint8Array): Buffer {
+  const parts = children(parseDer(spki));
+  const bits = expectTag(parts[1], 0x03, 'subjectPublicKey').content.subarray(1);
+  return contextExplicit(2, octetString(createHash('sha1').update(bits).digest()));
+}
+
+function singleResponse(input: SingleResponseInput): Buffer {
+  return sequence(
+    input.certId,
+    certStatus(input.certStatus),
+    generalizedTime(input.thisUpdate),
+    ...(input.nextUpdate ? [contextExplicit(0, generalizedTime(input.nextUpdate))] : []),
+  );
+}
+
+function certStatus(status: CertStatus): Buffer {
+  switch (status.status) {
+    case 'good':
+      return Buffer.from([0x80, 0x00]); // [0] IMPLICIT NULL
+    case 'unknown':
+      return Buffer.from([0x82, 0x00]); // [2] IMPLICIT UnknownInfo (NULL)
+    case 'revoked': {
+      const code = CRL_REASON_CODES[status.reason];
+      if (code === undefined) throw new Error(`unknown revocation reason "${status.reason}"`);
+      // [1] IMPLICIT RevokedInfo { revocationTime, revocationReason [0] EXPLICIT CRLReason OPTIONAL }; like the
+      // CRL entry, `unspecified` is left out rather than written (RFC 5280 §5.3.1, CA/B BR §7.3).
+      return tlv(0xa1, generalizedTime(status.revokedAt), ...(code === 0 ? [] : [contextExplicit(0, enumerated(code))]));
+    }
+  }
+}
+
+/** GeneralizedTime without fractional seconds (RFC 5280 §4.1.2.5.2, which RFC 6960 follows). */
+export function generalizedTime(date: Date): Buffer {
+  const digits = date.toISOString().slice(0, 19).replace(/[-:T]/g, '');
+  return tlv(0x18, Buffer.from(`${digits}Z`, 'ascii'));
+}
+
+function isFacts(value: unknown): value is CertificateFacts {
+  return typeof value === 'object' && value !== null && 'publicKeyBits' in value && 'subjectDer' in value;
+}
