@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import { createIntermediateCa, createRootCa } from '../ca/authority.js';
 import { sealPrivateKey } from '../ca/key-encryption.js';
 import { exportPrivateKeyPkcs8 } from '../ca/keys.js';
+import { issuerUrls } from '../ca/profiles.js';
 import { randomSerial } from '../ca/serial.js';
 import type { x509 } from '../ca/x509.js';
 import type { Database } from '../db/database.js';
@@ -17,6 +18,8 @@ const BOOTSTRAP_LOCK_ID = 727_002;
 
 export interface CaBootstrapOptions {
   organization: string;
+  /** Base URL of the API, for the CRL and AIA locations written into the intermediate. */
+  publicUrl: string;
   now: Date;
   log: (message: string) => void;
 }
@@ -39,7 +42,7 @@ export async function ensureCaHierarchy(db: Database, kek: Buffer, options: CaBo
       serial: randomSerial,
     });
     const intermediate = await createIntermediateCa(
-      { certificate: root.certificate, signingKey: root.keys.privateKey, keyAlgorithm: root.keyAlgorithm },
+      { certificate: root.certificate, signingKey: root.keys.privateKey, keyAlgorithm: root.keyAlgorithm, urls: issuerUrls(options.publicUrl, rootId) },
       {
         commonName: `${options.organization} Issuing CA ${year} 1`,
         organization: options.organization,

@@ -5,6 +5,7 @@
 import type { KeyAlgorithm } from '../core/types.js';
 import { x509 } from './x509.js';
 import { ALGORITHM_SPECS, generateKeyPair } from './keys.js';
+import { CERTFLOW_POLICY_OID, type IssuerUrls } from './profiles.js';
 import type { SerialSource } from './serial.js';
 
 export interface CaKeyAndCertificate {
@@ -23,6 +24,8 @@ export interface CreateCaOptions {
 }
 
 const CA_KEY_USAGE = x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign;
+/** Issuing intermediates also sign OCSP responses themselves (RFC 6960 §4.2.2.2), hence digitalSignature. */
+const INTERMEDIATE_KEY_USAGE = CA_KEY_USAGE | x509.KeyUsageFlags.digitalSignature;
 
 export async function createRootCa(options: CreateCaOptions): Promise<CaKeyAndCertificate> {
   const keys = await generateKeyPair(options.keyAlgorithm);
@@ -42,8 +45,13 @@ export async function createRootCa(options: CreateCaOptions): Promise<CaKeyAndCe
   return { certificate, keys, keyAlgorithm: options.keyAlgorithm };
 }
 
+/**
+ * `parentUrls` are the parent's CRL and AIA locations, so relying parties that check the whole
+ * chain can see a revoked intermediate. Leaves assert the Certflow policy, so the intermediate
+ * carries it too (a valid policy path needs it at every level below the root).
+ */
 export async function createIntermediateCa(
-  parent: { certificate: x509.X509Certificate; signingKey: CryptoKey; keyAlgorithm: KeyAlgorithm },
+  parent: { certificate: x509.X509Certificate; signingKey: CryptoKey; keyAlgorithm: KeyAlgorithm; urls?: IssuerUrls },
   options: CreateCaOptions,
 ): Promise<CaKeyAndCertificate> {
   const keys = await generateKeyPair(options.keyAlgorithm);
@@ -59,9 +67,16 @@ export async function createIntermediateCa(
     signingKey: parent.signingKey,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(CA_KEY_USAGE, true),
+      new x509.KeyUsagesExtension(INTERMEDIATE_KEY_USAGE, true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       authorityKeyIdentifier(parent.certificate),
+      ...(parent.urls
+        ? [
+            new x509.CRLDistributionPointsExtension([parent.urls.crl], false),
+            new x509.AuthorityInfoAccessExtension({ caIssuers: parent.urls.caIssuers, ocsp: parent.urls.ocsp }, false),
+          ]
+        : []),
+      new x509.CertificatePolicyExtension([CERTFLOW_POLICY_OID], false),
     ],
   });
   return { certificate, keys, keyAlgorithm: options.keyAlgorithm };

@@ -7,8 +7,13 @@
  */
 import type { KeyAlgorithm, Profile } from '../core/types.js';
 
-/** Certflow's certificate-policy OID (a UUID OID under 2.25, ITU-T X.667; no registration needed). */
-export const CERTFLOW_POLICY_OID = '2.25.56209589882475159081410079710331562009';
+/**
+ * Certflow's certificate-policy OID. Under IANA's enterprise number reserved for documentation
+ * (32473, RFC 5612) until the organisation registers its own: a UUID OID (2.25.<128-bit arc>) was
+ * tried first and broke zlint, Go < 1.22 and Debian 12's python3-cryptography, which cannot parse
+ * arcs that large.
+ */
+export const CERTFLOW_POLICY_OID = '1.3.6.1.4.1.32473.1.1';
 
 export const OID = {
   serverAuth: '1.3.6.1.5.5.7.3.1',

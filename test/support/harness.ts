@@ -57,7 +57,7 @@ export async function createHarness(name: string, options: { temporalAddress?: s
   const pool = createPool(databaseUrl, () => undefined);
   await applyMigrations(pool);
   const db = createDatabase(pool);
-  await ensureCaHierarchy(db, Buffer.from(TEST_KEK_HEX, 'hex'), { organization: 'Certflow Test', now: new Date(), log: () => undefined });
+  await ensureCaHierarchy(db, Buffer.from(TEST_KEK_HEX, 'hex'), { organization: 'Certflow Test', publicUrl: 'http://127.0.0.1:8080', now: new Date(), log: () => undefined });
   await ensureBootstrapToken(db, TEST_BOOTSTRAP_TOKEN);
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection, namespace });
