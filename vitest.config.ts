@@ -30,6 +30,16 @@ export default defineConfig({
           hookTimeout: 600_000,
         },
       },
+      {
+        test: {
+          name: 'external',
+          include: ['test/external/**/*.test.ts'],
+          // Installs/builds certtool, zlint and SoftHSM2 when missing (scripts/test-tools.ts).
+          globalSetup: ['test/support/external-tools.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 900_000,
+        },
+      },
     ],
   },
 });
