@@ -1,18 +1,35 @@
 /**
- * Parsing a client CSR: PEM → verified public key and the names it asks for. Only the key and the
- * names are taken from a CSR; its requested extensions are never copied into a certificate.
+ * Parsing a client CSR (PKCS#10, RFC 2986): PEM or DER → verified public key and the names it asks
+ * for. Only the key and the names are taken from a CSR; its requested extensions are never copied
+ * into a certificate.
+ *
+ * `readCsr` is the fast, synchronous path the issuance pipeline uses: a strict DER walk that keeps
+ * the original bytes (the SPKI is copied into the certificate verbatim) and one node:crypto verify.
+ * `parseCsr` is the older asynchronous API that also returns the key as a WebCrypto CryptoKey.
  */
+import { type KeyObject, verify } from 'node:crypto';
 import type { KeyAlgorithm } from '../core/types.js';
-import { x509 } from './x509.js';
-import { keyAlgorithmOf } from './keys.js';
+import { identifySubjectKey, importSubjectKey, isOid, type KeyFamily, oidLookup } from './csr-key.js';
+import { formatIpAddress } from './ip-address.js';
+import { importPublicKeySpki } from './keys.js';
+import { children, decodeOid, DerError, type DerElement, expectTag, parseDer } from './ocsp-der.js';
 
-export interface ParsedCsr {
-  publicKey: CryptoKey;
+export interface VerifiedCsr {
   keyAlgorithm: KeyAlgorithm;
+  /** The CSR's SubjectPublicKeyInfo, byte for byte. */
+  publicKeySpki: Buffer;
+  /** The first CN of the subject, or null. */
   commonName: string | null;
   dnsNames: string[];
+  /** Canonical text (ip-address.ts). */
   ipAddresses: string[];
   uris: string[];
+  /** Name of the signature algorithm the CSR was signed with, e.g. "ecdsa-with-SHA256". */
+  signatureAlgorithm: string;
+}
+
+export interface ParsedCsr extends VerifiedCsr {
+  publicKey: CryptoKey;
 }
 
 export class CsrError extends Error {
@@ -22,51 +39,217 @@ export class CsrError extends Error {
   }
 }
 
-const WEAK_HASHES = new Set(['SHA-1', 'MD5']);
-/** Signature algorithms with weak hashes that @peculiar/x509 reports only by OID. */
-const WEAK_SIGNATURE_OIDS = new Map([
-  ['1.2.840.113549.1.1.2', 'MD2'],
-  ['1.2.840.113549.1.1.4', 'MD5'],
-  ['1.2.840.113549.1.1.5', 'SHA-1'],
-  ['1.2.840.10045.4.1', 'SHA-1'],
-  ['1.2.840.10040.4.3', 'SHA-1'],
-]);
+interface SignatureAlgorithm {
+  name: string;
+  hash: 'sha256' | 'sha384' | 'sha512' | null;
+  family: KeyFamily;
+}
 
-export async function parseCsr(pem: string): Promise<ParsedCsr> {
-  let csr: x509.Pkcs10CertificateRequest;
+const SIGNATURE_ALGORITHMS: Record<string, SignatureAlgorithm> = {
+  '1.2.840.10045.4.3.2': { name: 'ecdsa-with-SHA256', hash: 'sha256', family: 'EC' },
+  '1.2.840.10045.4.3.3': { name: 'ecdsa-with-SHA384', hash: 'sha384', family: 'EC' },
+  '1.2.840.10045.4.3.4': { name: 'ecdsa-with-SHA512', hash: 'sha512', family: 'EC' },
+  '1.2.840.113549.1.1.11': { name: 'sha256WithRSAEncryption', hash: 'sha256', family: 'RSA' },
+  '1.2.840.113549.1.1.12': { name: 'sha384WithRSAEncryption', hash: 'sha384', family: 'RSA' },
+  '1.2.840.113549.1.1.13': { name: 'sha512WithRSAEncryption', hash: 'sha512', family: 'RSA' },
+  '1.3.101.112': { name: 'Ed25519', hash: null, family: 'Ed25519' },
+};
+
+/** Signature algorithms refused for their hash, named as a person would look them up. */
+const WEAK_SIGNATURE_ALGORITHMS: Record<string, { hash: string; name: string }> = {
+  '1.2.840.113549.1.1.2': { hash: 'MD2', name: 'md2WithRSAEncryption' },
+  '1.2.840.113549.1.1.3': { hash: 'MD4', name: 'md4WithRSAEncryption' },
+  '1.2.840.113549.1.1.4': { hash: 'MD5', name: 'md5WithRSAEncryption' },
+  '1.2.840.113549.1.1.5': { hash: 'SHA-1', name: 'sha1WithRSAEncryption' },
+  '1.3.14.3.2.29': { hash: 'SHA-1', name: 'sha1WithRSAEncryption (OIW)' },
+  '1.2.840.10045.4.1': { hash: 'SHA-1', name: 'ecdsa-with-SHA1' },
+  '1.2.840.10040.4.3': { hash: 'SHA-1', name: 'dsa-with-SHA1' },
+};
+
+const OTHER_SIGNATURE_ALGORITHMS: Record<string, string> = {
+  '1.2.840.113549.1.1.10': 'RSASSA-PSS',
+  '1.2.840.113549.1.1.14': 'sha224WithRSAEncryption',
+  '1.2.840.10045.4.3.1': 'ecdsa-with-SHA224',
+  '1.3.101.113': 'Ed448',
+};
+
+const signatureAlgorithmOf = oidLookup(SIGNATURE_ALGORITHMS);
+const weakSignatureAlgorithmOf = oidLookup(WEAK_SIGNATURE_ALGORITHMS);
+
+const OIDS = {
+  commonName: '2.5.4.3',
+  extensionRequest: '1.2.840.113549.1.9.14',
+  subjectAltName: '2.5.29.17',
+} as const;
+
+const ACCEPTED_KEYS = 'use ECDSA P-256/P-384, RSA 2048/3072/4096 or Ed25519';
+const PEM_BLOCK = /-----BEGIN (NEW )?CERTIFICATE REQUEST-----([^-]*)-----END (NEW )?CERTIFICATE REQUEST-----/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Parses and verifies a CSR given as PEM text or DER bytes; throws CsrError with a reason a requester can act on. */
+export function readCsr(csr: string | Uint8Array): VerifiedCsr {
+  const der = typeof csr === 'string' ? pemBody(csr) : Buffer.from(csr.buffer, csr.byteOffset, csr.byteLength);
+  let structure: CsrStructure;
   try {
-    csr = new x509.Pkcs10CertificateRequest(pem.trim());
-  } catch {
-    throw new CsrError('the csr is not a PEM-encoded PKCS#10 certificate request ("-----BEGIN CERTIFICATE REQUEST-----")');
+    structure = readStructure(der);
+  } catch (error) {
+    if (error instanceof DerError) throw new CsrError(`the csr is not a PEM-encoded PKCS#10 certificate request: ${error.message}`);
+    throw error;
   }
-  const algorithm = csr.signatureAlgorithm as { name?: string; hash?: { name?: string } };
-  const hash = algorithm.hash?.name ?? WEAK_SIGNATURE_OIDS.get(algorithm.name ?? '');
-  if (hash && WEAK_HASHES.has(hash.toUpperCase())) {
-    throw new CsrError(`the csr is signed with ${hash}, which is not accepted; sign it with SHA-256 or stronger`);
+
+  const weak = weakSignatureAlgorithmOf(structure.signatureOid);
+  if (weak) throw new CsrError(`the csr is signed with ${weak.hash} (${weak.name}), which is not accepted; sign it with SHA-256 or stronger`);
+  if (!structure.key.supported) throw new CsrError(`the csr carries a public key of an unsupported type: ${structure.key.description}; ${ACCEPTED_KEYS}`);
+  const signatureAlgorithm = signatureAlgorithmOf(structure.signatureOid);
+  if (!signatureAlgorithm) {
+    const dotted = decodeOid(structure.signatureOid);
+    const name = OTHER_SIGNATURE_ALGORITHMS[dotted] ?? `OID ${dotted}`;
+    throw new CsrError(`the csr is signed with ${name}, which is not supported; sign it with ECDSA (SHA-256/384), RSA PKCS#1 v1.5 (SHA-256 or stronger) or Ed25519`);
   }
-  let publicKey: CryptoKey;
+  if (signatureAlgorithm.family !== structure.key.family) {
+    throw new CsrError(`the csr is signed with ${signatureAlgorithm.name}, which does not match its ${structure.key.keyAlgorithm} key`);
+  }
+
+  let key: KeyObject;
   try {
-    publicKey = await csr.publicKey.export();
+    key = importSubjectKey(structure.spki.raw, structure.key);
   } catch {
-    throw new CsrError('the csr carries a public key of an unsupported type; use ECDSA P-256/P-384, RSA 2048–4096 or Ed25519');
+    throw new CsrError(`the csr carries an invalid ${structure.key.keyAlgorithm} public key`);
   }
-  const keyAlgorithm = keyAlgorithmOf(publicKey);
-  if (!keyAlgorithm) {
-    throw new CsrError('the csr carries a public key of an unsupported type or size; use ECDSA P-256/P-384, RSA 2048/3072/4096 or Ed25519');
-  }
-  if (!(await csr.verify().catch(() => false))) {
+  if (!verifies(signatureAlgorithm.hash, structure.info.raw, key, structure.signature)) {
     throw new CsrError('the csr signature does not verify against its own public key');
   }
 
-  const san = csr.extensions.find((ext): ext is x509.SubjectAlternativeNameExtension => ext instanceof x509.SubjectAlternativeNameExtension);
-  const names = san?.names.toJSON() ?? [];
-  const commonName = csr.subjectName.getField('CN')[0] ?? null;
+  const { commonName, dnsNames, ipAddresses, uris } = structure.names;
   return {
-    publicKey,
-    keyAlgorithm,
+    keyAlgorithm: structure.key.keyAlgorithm,
+    publicKeySpki: Buffer.from(structure.spki.raw),
     commonName,
-    dnsNames: names.filter((n) => n.type === 'dns').map((n) => n.value),
-    ipAddresses: names.filter((n) => n.type === 'ip').map((n) => n.value),
-    uris: names.filter((n) => n.type === 'url').map((n) => n.value),
+    dnsNames,
+    ipAddresses,
+    uris,
+    signatureAlgorithm: signatureAlgorithm.name,
   };
+}
+
+/** A signature that node:crypto cannot even parse (e.g. malformed ECDSA DER) does not verify. */
+function verifies(hash: SignatureAlgorithm['hash'], data: Buffer, key: KeyObject, signature: Buffer): boolean {
+  try {
+    return verify(hash, data, { key, dsaEncoding: 'der' }, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** The asynchronous API of before: `readCsr` plus the key as a WebCrypto CryptoKey. */
+export async function parseCsr(pem: string): Promise<ParsedCsr> {
+  const csr = readCsr(pem);
+  return { ...csr, publicKey: await importPublicKeySpki(csr.publicKeySpki, csr.keyAlgorithm) };
+}
+
+interface CsrNames {
+  commonName: string | null;
+  dnsNames: string[];
+  ipAddresses: string[];
+  uris: string[];
+}
+
+interface CsrStructure {
+  info: DerElement;
+  spki: DerElement;
+  key: ReturnType<typeof identifySubjectKey>;
+  names: CsrNames;
+  signatureOid: DerElement;
+  signature: Buffer;
+}
+
+function pemBody(pem: string): Buffer {
+  const match = PEM_BLOCK.exec(pem);
+  const body = match?.[2]?.replace(/\s+/g, '') ?? '';
+  if (!match || body.length === 0 || !BASE64.test(body)) {
+    throw new CsrError('the csr is not a PEM-encoded PKCS#10 certificate request ("-----BEGIN CERTIFICATE REQUEST-----")');
+  }
+  return Buffer.from(body, 'base64');
+}
+
+/** CertificationRequest ::= SEQUENCE { certificationRequestInfo, signatureAlgorithm, signature BIT STRING } */
+function readStructure(der: Buffer): CsrStructure {
+  const [info, algorithm, signatureBits, extra] = children(expectTag(parseDer(der), 0x30, 'CertificationRequest'));
+  if (extra) throw new DerError('CertificationRequest has trailing fields');
+  // CertificationRequestInfo ::= SEQUENCE { version INTEGER (0), subject Name, subjectPKInfo, attributes [0] }
+  const [version, subject, spki, attributes] = children(expectTag(info, 0x30, 'CertificationRequestInfo'));
+  const versionContent = expectTag(version, 0x02, 'version').content;
+  if (versionContent.length !== 1 || versionContent[0] !== 0) throw new DerError('only version 1 (0) certification requests exist');
+  const signature = expectTag(signatureBits, 0x03, 'signature');
+  if (signature.content[0] !== 0) throw new DerError('the signature must have no unused bits');
+  const [signatureOid] = children(expectTag(algorithm, 0x30, 'signatureAlgorithm'));
+  const key = identifySubjectKey(expectTag(spki, 0x30, 'subjectPKInfo'));
+  const names = subjectAltNamesOf(attributes);
+  return {
+    info: info!,
+    spki: spki!,
+    key,
+    names: { commonName: commonNameOf(expectTag(subject, 0x30, 'subject')), dnsNames: names.dnsNames, ipAddresses: names.ipAddresses, uris: names.uris },
+    signatureOid: expectTag(signatureOid, 0x06, 'signature algorithm'),
+    signature: signature.content.subarray(1),
+  };
+}
+
+/** The first CN in the subject Name (SEQUENCE OF SET OF AttributeTypeAndValue). */
+function commonNameOf(subject: DerElement): string | null {
+  for (const rdn of children(subject)) {
+    for (const attribute of children(expectTag(rdn, 0x31, 'RelativeDistinguishedName'))) {
+      const [type, value] = children(expectTag(attribute, 0x30, 'AttributeTypeAndValue'));
+      if (isOid(expectTag(type, 0x06, 'attribute type'), OIDS.commonName)) return directoryString(value);
+    }
+  }
+  return null;
+}
+
+function directoryString(value: DerElement | undefined): string {
+  if (!value) throw new DerError('attribute value is missing');
+  switch (value.tag) {
+    case 0x0c: // UTF8String
+    case 0x13: // PrintableString
+    case 0x16: // IA5String
+      return value.content.toString('utf8');
+    case 0x14: // TeletexString, in practice Latin-1
+      return value.content.toString('latin1');
+    case 0x1e: // BMPString, UTF-16BE
+      return Buffer.from(value.content).swap16().toString('utf16le');
+    default:
+      throw new DerError(`unsupported string type 0x${value.tag.toString(16)} in the subject`);
+  }
+}
+
+/** The dNSName, iPAddress and URI entries of the subjectAltName in the extensionRequest attribute; other names are ignored. */
+function subjectAltNamesOf(attributes: DerElement | undefined): Omit<CsrNames, 'commonName'> {
+  const names = { dnsNames: [] as string[], ipAddresses: [] as string[], uris: [] as string[] };
+  if (!attributes) return names;
+  for (const attribute of children(expectTag(attributes, 0xa0, 'attributes'))) {
+    const [type, values] = children(expectTag(attribute, 0x30, 'Attribute'));
+    if (!isOid(expectTag(type, 0x06, 'attribute type'), OIDS.extensionRequest)) continue;
+    const [extensions] = children(expectTag(values, 0x31, 'extensionRequest values'));
+    for (const extension of children(expectTag(extensions, 0x30, 'Extensions'))) {
+      const parts = children(expectTag(extension, 0x30, 'Extension'));
+      if (!isOid(expectTag(parts[0], 0x06, 'extnID'), OIDS.subjectAltName)) continue;
+      const value = expectTag(parts[parts.length - 1], 0x04, 'extnValue');
+      for (const name of children(expectTag(parseDer(value.content), 0x30, 'GeneralNames'))) {
+        if (name.tag === 0x82) names.dnsNames.push(ia5String(name, 'dNSName'));
+        else if (name.tag === 0x87) names.ipAddresses.push(ipAddress(name));
+        else if (name.tag === 0x86) names.uris.push(ia5String(name, 'uniformResourceIdentifier'));
+      }
+    }
+  }
+  return names;
+}
+
+function ia5String(element: DerElement, what: string): string {
+  if (element.content.some((byte) => byte > 0x7f)) throw new DerError(`${what} is not ASCII (IA5String)`);
+  return element.content.toString('ascii');
+}
+
+function ipAddress(element: DerElement): string {
+  if (element.content.length !== 4 && element.content.length !== 16) throw new DerError(`iPAddress has ${element.content.length} octets, not 4 or 16`);
+  return formatIpAddress(element.content);
 }

@@ -1,0 +1,178 @@
+/**
+ * `npm run bench`: issuance rates against the raw node:crypto primitives, on one Node.js thread
+ * pinned to one CPU (re-executed under `taskset -c 0 node --expose-gc` when taskset exists).
+ *
+ * Per key algorithm (issuer and subject keys of the same algorithm):
+ *   raw sign                      crypto.sign over a 400-byte buffer (a TBSCertificate's size)
+ *   Certflow build + sign         LeafTemplates.build for a known public key (serial included)
+ *   reference builder             ca/leaf.ts (@peculiar/x509), for comparison
+ *   raw verify + sign             crypto.verify of a CSR-sized signature with a ready KeyObject, then sign
+ *   raw import + verify + sign    the same, importing the key from its SPKI DER first
+ *   Certflow full from PEM CSR    issueFromRequest: parse, verify, key checks, policy, build, lint, sign, PEM
+ * plus the two heaviest steps of the full path on their own.
+ */
+import { spawnSync } from 'node:child_process';
+import { createPublicKey, sign, verify } from 'node:crypto';
+import { cpus } from 'node:os';
+import { readCsr } from '../ca/csr.js';
+import { issueFromRequest, type IssuanceDeps } from '../ca/issuance.js';
+import { checkSubjectPublicKey } from '../ca/key-checks.js';
+import { buildLeafCertificate } from '../ca/leaf.js';
+import { randomSerial } from '../ca/serial.js';
+import type { KeyAlgorithm } from '../core/types.js';
+import { BENCH_POLICY, benchSetup, type BenchSetup, ISSUED_AT } from './fixtures.js';
+import { DEFAULT_MEASURE, measureRounds, median, type Operation } from './measure.js';
+
+const ALGORITHMS: { keyAlgorithm: KeyAlgorithm; poolSize: number }[] = [
+  { keyAlgorithm: 'ECDSA-P256', poolSize: 32 },
+  { keyAlgorithm: 'ECDSA-P384', poolSize: 32 },
+  { keyAlgorithm: 'RSA-2048', poolSize: 8 },
+];
+const VALIDITY_SECONDS = 30 * 86_400;
+/** Targets from the issue, as fractions of the matching raw rate. */
+const TARGETS = { buildAndSign: 0.5, fullFromCsr: 0.5 };
+
+if (!process.env.CERTFLOW_BENCH_PINNED) {
+  const pinned = spawnSync('taskset', ['-c', '0', process.execPath, '--expose-gc', ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, CERTFLOW_BENCH_PINNED: 'cpu 0 (taskset -c 0)' },
+  });
+  if (!pinned.error) process.exit(pinned.status ?? 1);
+  process.env.CERTFLOW_BENCH_PINNED = 'not pinned (taskset unavailable)';
+}
+
+interface Row {
+  label: string;
+  /** Per-round rates. */
+  rates: number[];
+  /** The raw row this one is compared with (median of per-round ratios), and the target if there is one. */
+  versus?: { label: string; rates: number[]; target?: number };
+}
+
+function cycle<T>(items: T[]): () => T {
+  let index = 0;
+  return () => items[index++ % items.length]!;
+}
+
+async function benchAlgorithm(setup: BenchSetup): Promise<Row[]> {
+  const { templates, subjects, hash, signingKey } = setup;
+  const tbs = Buffer.alloc(400, 0x5a);
+  const nextSubject = cycle(subjects);
+  const deps: IssuanceDeps = { templates, now: () => ISSUED_AT, serial: randomSerial };
+  const notBefore = new Date(ISSUED_AT.getTime() - 60_000);
+  const notAfter = new Date(ISSUED_AT.getTime() + VALIDITY_SECONDS * 1000);
+  const commonName = 'svc.bench.example.com';
+  const dnsNames = [commonName];
+
+  const operations: Operation[] = [
+    { name: 'rawSign', run: () => sign(hash, tbs, signingKey) },
+    {
+      name: 'build',
+      // Spelled out, not spread: `{ ...a, b }` alone costs microseconds in Node 20.
+      run: () =>
+        templates.build({
+          serial: randomSerial(),
+          commonName,
+          dnsNames,
+          ipAddresses: [],
+          uris: [],
+          profile: 'tls-server',
+          subjectPublicKeySpki: nextSubject().spki,
+          subjectKeyAlgorithm: setup.keyAlgorithm,
+          notBefore,
+          notAfter,
+        }),
+    },
+    {
+      name: 'reference',
+      run: () =>
+        buildLeafCertificate(setup.issuer, {
+          serial: randomSerial(),
+          commonName,
+          dnsNames,
+          ipAddresses: [],
+          uris: [],
+          profile: 'tls-server',
+          subjectPublicKey: nextSubject().publicKey,
+          subjectKeyAlgorithm: setup.keyAlgorithm,
+          issuedAt: ISSUED_AT,
+          validitySeconds: VALIDITY_SECONDS,
+        }),
+    },
+    {
+      name: 'rawVerifySign',
+      run: () => {
+        const subject = nextSubject();
+        if (!verify(hash, subject.signedData, { key: subject.publicKeyObject, dsaEncoding: 'der' }, subject.signature)) throw new Error('bad signature');
+        return sign(hash, tbs, signingKey);
+      },
+    },
+    {
+      name: 'rawImportVerifySign',
+      run: () => {
+        const subject = nextSubject();
+        const key = createPublicKey({ key: Buffer.from(subject.spki), format: 'der', type: 'spki' });
+        if (!verify(hash, subject.signedData, { key, dsaEncoding: 'der' }, subject.signature)) throw new Error('bad signature');
+        return sign(hash, tbs, signingKey);
+      },
+    },
+    {
+      name: 'full',
+      run: () =>
+        issueFromRequest(deps, { key: { csrPem: nextSubject().csrPem }, profile: 'tls-server', validitySeconds: VALIDITY_SECONDS, teamPolicy: BENCH_POLICY }),
+    },
+    { name: 'readCsr', run: () => readCsr(nextSubject().csrPem) },
+    { name: 'keyChecks', run: () => checkSubjectPublicKey(nextSubject().spki, { profile: 'tls-server' }) },
+  ];
+  const rates = await measureRounds(operations);
+  const of = (name: string) => rates.get(name)!;
+  // What the full path would cost if the key checks cost nothing: 1 / (1/full − 1/keyChecks), per round.
+  const fullWithoutKeyChecks = of('full').map((full, round) => 1 / (1 / full - 1 / of('keyChecks')[round]!));
+
+  const rawSign = { label: 'raw sign', rates: of('rawSign') };
+  const rawVerifySign = { label: 'raw verify+sign', rates: of('rawVerifySign') };
+  const rawImportVerifySign = { label: 'raw import+verify+sign', rates: of('rawImportVerifySign') };
+  return [
+    { label: 'raw sign (400-byte TBS)', rates: of('rawSign') },
+    { label: 'Certflow build + sign (known public key)', rates: of('build'), versus: { ...rawSign, target: TARGETS.buildAndSign } },
+    { label: '@peculiar/x509 reference builder (ca/leaf.ts)', rates: of('reference'), versus: rawSign },
+    { label: 'raw verify + sign (KeyObject ready)', rates: of('rawVerifySign') },
+    { label: 'raw import SPKI DER + verify + sign', rates: of('rawImportVerifySign'), versus: rawVerifySign },
+    { label: 'Certflow full from PEM CSR', rates: of('full'), versus: { ...rawVerifySign, target: TARGETS.fullFromCsr } },
+    { label: '  the same', rates: of('full'), versus: rawImportVerifySign },
+    { label: '  step alone: readCsr (parse + import + verify)', rates: of('readCsr') },
+    { label: '  step alone: checkSubjectPublicKey (key-checks.ts)', rates: of('keyChecks') },
+    { label: '  full minus key checks (derived)', rates: fullWithoutKeyChecks, versus: rawVerifySign },
+  ];
+}
+
+const number = (value: number): string => Math.round(value).toLocaleString('en-US');
+
+function formatRow(row: Row): string {
+  const best = Math.max(...row.rates);
+  let comparison = '';
+  if (row.versus) {
+    const ratio = median(row.rates.map((rate, round) => rate / row.versus!.rates[round]!));
+    comparison = `${(100 * ratio).toFixed(0).padStart(4)} % of ${row.versus.label}`;
+    if (row.versus.target !== undefined) comparison += `  (target ≥ ${row.versus.target * 100} %: ${ratio >= row.versus.target ? 'met' : 'MISSED'})`;
+  }
+  return `  ${row.label.padEnd(52)} ${number(median(row.rates)).padStart(8)} ${number(best).padStart(8)}   ${comparison}`;
+}
+
+console.log('Certflow issuance benchmark');
+console.log(`  one Node.js thread (no worker_threads; node:crypto sign/verify are synchronous), ${process.env.CERTFLOW_BENCH_PINNED}`);
+console.log(`  node ${process.version}, OpenSSL ${process.versions.openssl}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} CPUs on the machine`);
+console.log(
+  `  ops per CPU-second of this process (time given to other processes does not count): median and best of ${DEFAULT_MEASURE.rounds} rounds; each round runs every measurement for ${DEFAULT_MEASURE.sliceMs} ms in turn (after a ${DEFAULT_MEASURE.warmupMs} ms warm-up each),`,
+);
+console.log('  so ~2 s per measurement; ratios are medians of same-round ratios; distinct subject keys are cycled');
+console.log('  note: the reference builder signs with WebCrypto, whose work runs on a libuv pool thread (pinned to the same CPU)');
+// CERTFLOW_BENCH_ALGORITHMS=ECDSA-P256,RSA-2048 runs only those.
+const selected = process.env.CERTFLOW_BENCH_ALGORITHMS?.split(',');
+for (const { keyAlgorithm, poolSize } of ALGORITHMS.filter((a) => !selected || selected.includes(a.keyAlgorithm))) {
+  const setup = await benchSetup(keyAlgorithm, poolSize);
+  const rows = await benchAlgorithm(setup);
+  console.log(`\n${keyAlgorithm} issuer, ${keyAlgorithm} subject keys (${poolSize} distinct)`);
+  console.log(`  ${'measurement (ops per CPU-second)'.padEnd(52)} ${'median'.padStart(8)} ${'best'.padStart(8)}   ratio`);
+  for (const row of rows) console.log(formatRow(row));
+}

@@ -1,0 +1,138 @@
+/**
+ * The public key of a CSR: which of Certflow's key algorithms a SubjectPublicKeyInfo holds, and a
+ * node:crypto KeyObject to verify the CSR's signature with.
+ *
+ * Why JWK: with the OpenSSL 3.0 in Node 20, importing a DER SPKI costs more than the ECDSA
+ * verification itself (the generic decoder is slow), while a JWK import of an RSA or Ed25519 key
+ * is ~20× cheaper and of a P-256 key somewhat cheaper. P-384 stays on DER: its JWK import runs a
+ * full public-key check that is slower than the decoder. Both paths reject malformed keys.
+ */
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { KeyAlgorithm } from '../core/types.js';
+import { oid } from './der.js';
+import { children, decodeOid, DerError, type DerElement, expectTag, parseDer } from './ocsp-der.js';
+
+export type KeyFamily = 'EC' | 'RSA' | 'Ed25519';
+
+/** A key Certflow accepts, or a description of the one it does not. */
+export type SubjectKeyInfo =
+  | { supported: true; keyAlgorithm: KeyAlgorithm; family: KeyFamily; jwk: JsonWebKey | null }
+  | { supported: false; description: string };
+
+const KEY_OIDS = {
+  rsaEncryption: '1.2.840.113549.1.1.1',
+  ecPublicKey: '1.2.840.10045.2.1',
+  ed25519: '1.3.101.112',
+} as const;
+
+const OTHER_KEY_TYPES: Record<string, string> = {
+  '1.2.840.113549.1.1.10': 'an RSASSA-PSS key',
+  '1.2.840.10040.4.1': 'a DSA key',
+  '1.3.101.110': 'an X25519 key',
+  '1.3.101.111': 'an X448 key',
+  '1.3.101.113': 'an Ed448 key',
+};
+
+interface Curve {
+  keyAlgorithm: KeyAlgorithm;
+  name: string;
+  coordinateLength: number;
+  useJwk: boolean;
+}
+
+const CURVES: Record<string, Curve> = {
+  '1.2.840.10045.3.1.7': { keyAlgorithm: 'ECDSA-P256', name: 'P-256', coordinateLength: 32, useJwk: true },
+  '1.3.132.0.34': { keyAlgorithm: 'ECDSA-P384', name: 'P-384', coordinateLength: 48, useJwk: false },
+};
+
+const OTHER_CURVES: Record<string, string> = {
+  '1.3.132.0.10': 'secp256k1',
+  '1.3.132.0.35': 'P-521',
+  '1.2.840.10045.3.1.1': 'P-192',
+  '1.3.132.0.33': 'P-224',
+};
+
+const curveOf = oidLookup(CURVES);
+
+const RSA_KEY_ALGORITHMS: Record<number, KeyAlgorithm> = { 2048: 'RSA-2048', 3072: 'RSA-3072', 4096: 'RSA-4096' };
+
+/**
+ * Looks an OBJECT IDENTIFIER element up in a table keyed by dotted OIDs, comparing encodings:
+ * decoding every OID of every CSR to text would cost more than the rest of the parse.
+ */
+export function oidLookup<T>(table: Record<string, T>): (element: DerElement) => T | undefined {
+  const byEncoding = new Map(Object.entries(table).map(([dotted, value]) => [oid(dotted).toString('hex'), value]));
+  return (element) => byEncoding.get(element.raw.toString('hex'));
+}
+
+export function isOid(element: DerElement, dotted: string): boolean {
+  return element.raw.equals(oid(dotted));
+}
+
+/** Identifies the key in a SubjectPublicKeyInfo element; throws DerError if it is malformed. */
+export function identifySubjectKey(spki: DerElement): SubjectKeyInfo {
+  const [algorithm, subjectPublicKey, extra] = children(expectTag(spki, 0x30, 'SubjectPublicKeyInfo'));
+  if (extra) throw new DerError('SubjectPublicKeyInfo has trailing fields');
+  const [algorithmOid, parameters] = children(expectTag(algorithm, 0x30, 'SubjectPublicKeyInfo algorithm'));
+  const keyOid = expectTag(algorithmOid, 0x06, 'key algorithm');
+  const bits = expectTag(subjectPublicKey, 0x03, 'subjectPublicKey');
+  if (bits.content[0] !== 0) throw new DerError('subjectPublicKey must have no unused bits');
+  const key = bits.content.subarray(1);
+
+  if (isOid(keyOid, KEY_OIDS.rsaEncryption)) return identifyRsaKey(parameters, key);
+  if (isOid(keyOid, KEY_OIDS.ecPublicKey)) return identifyEcKey(parameters, key);
+  if (isOid(keyOid, KEY_OIDS.ed25519)) {
+    if (parameters || key.length !== 32) return { supported: false, description: 'a malformed Ed25519 key' };
+    return { supported: true, keyAlgorithm: 'Ed25519', family: 'Ed25519', jwk: { kty: 'OKP', crv: 'Ed25519', x: key.toString('base64url') } };
+  }
+  const dotted = decodeOid(keyOid);
+  return { supported: false, description: OTHER_KEY_TYPES[dotted] ?? `a key of algorithm ${dotted}` };
+}
+
+/** A KeyObject for a supported key; throws (from node:crypto) if the key is invalid, e.g. a point off its curve. */
+export function importSubjectKey(spkiDer: Buffer, info: Extract<SubjectKeyInfo, { supported: true }>): KeyObject {
+  return info.jwk ? createPublicKey({ key: info.jwk, format: 'jwk' }) : createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+}
+
+function identifyRsaKey(parameters: DerElement | undefined, key: Buffer): SubjectKeyInfo {
+  // RFC 3279 §2.3.1: the parameters MUST be NULL.
+  if (!parameters || parameters.tag !== 0x05 || parameters.content.length !== 0) throw new DerError('rsaEncryption parameters must be NULL');
+  const [modulus, exponent, extra] = children(expectTag(parseDer(key), 0x30, 'RSAPublicKey'));
+  const n = positiveInteger(expectTag(modulus, 0x02, 'RSA modulus'));
+  const e = positiveInteger(expectTag(exponent, 0x02, 'RSA public exponent'));
+  if (extra) throw new DerError('RSAPublicKey has trailing fields');
+  const modulusBits = n.length * 8 - Math.clz32(n[0]!) + 24;
+  const keyAlgorithm = RSA_KEY_ALGORITHMS[modulusBits];
+  if (!keyAlgorithm) return { supported: false, description: `an RSA key of ${modulusBits} bits` };
+  return { supported: true, keyAlgorithm, family: 'RSA', jwk: { kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') } };
+}
+
+function identifyEcKey(parameters: DerElement | undefined, point: Buffer): SubjectKeyInfo {
+  if (!parameters || parameters.tag !== 0x06) return { supported: false, description: 'an EC key with explicit curve parameters (use a named curve)' };
+  const curve = curveOf(parameters);
+  if (!curve) {
+    const curveOid = decodeOid(parameters);
+    return { supported: false, description: `an EC key on curve ${OTHER_CURVES[curveOid] ?? curveOid}` };
+  }
+  if (point[0] === 0x02 || point[0] === 0x03) {
+    return { supported: false, description: `a ${curve.name} key with a compressed point (Certflow needs the uncompressed form)` };
+  }
+  if (point[0] !== 0x04 || point.length !== 1 + 2 * curve.coordinateLength) throw new DerError(`malformed ${curve.name} public key point`);
+  const jwk: JsonWebKey | null = curve.useJwk
+    ? {
+        kty: 'EC',
+        crv: curve.name,
+        x: point.subarray(1, 1 + curve.coordinateLength).toString('base64url'),
+        y: point.subarray(1 + curve.coordinateLength).toString('base64url'),
+      }
+    : null;
+  return { supported: true, keyAlgorithm: curve.keyAlgorithm, family: 'EC', jwk };
+}
+
+/** The magnitude of a positive INTEGER without its sign octet. */
+function positiveInteger(element: DerElement): Buffer {
+  const bytes = element.content;
+  if (bytes.length === 0 || bytes[0]! & 0x80) throw new DerError('expected a positive INTEGER');
+  if (bytes[0] === 0 && bytes.length > 1 && (bytes[1]! & 0x80) === 0) throw new DerError('non-minimal INTEGER');
+  return bytes[0] === 0 && bytes.length > 1 ? bytes.subarray(1) : bytes;
+}

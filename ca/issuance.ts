@@ -1,0 +1,231 @@
+/**
+ * Leaf issuance as one explicit pipeline (cf. smallstep's authority/tls.go):
+ *
+ *   parse + verify the CSR (if any) → canonicalize names (CSR names must equal requested ones)
+ *   → check the subject key (key-checks.ts) → team policy (core/policy.ts) → fields (serial,
+ *   validity from the injected clock) → lint (lint.ts) → sign (leaf-template.ts) → DER, PEM, SHA-256
+ *
+ * Exported API:
+ *   issueFromRequest(deps: IssuanceDeps, request: IssuanceRequest): Promise<IssuedLeaf>
+ *   prepareLeaf(deps, request): Promise<LeafFields>   every step but signing (a dry run)
+ *   leafValidity(issuedAt, validitySeconds, issuerNotAfter): { notBefore, notAfter }
+ *   IssuanceError { code: IssuanceErrorCode; message; details }  every refusal; the message is for people
+ *
+ * `deps.templates` is a LeafTemplates built once per issuer and kept (building it parses the issuer
+ * certificate); clock, serial source and key blocklist are injected.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalizeDnsName, canonicalizeDnsNames, NameError } from '../core/names.js';
+import { evaluatePolicy, type PolicyViolation, type TeamPolicy } from '../core/policy.js';
+import type { KeyAlgorithm, Profile } from '../core/types.js';
+import { CsrError, readCsr, type VerifiedCsr } from './csr.js';
+import { IpAddressError, normalizeIpAddress } from './ip-address.js';
+import { checkSubjectPublicKey, KeyCheckError, type KeyBlocklist, type KeyCheckReason } from './key-checks.js';
+import { MAX_BACKDATE_SECONDS } from './leaf.js';
+import type { LeafFields, LeafTemplates } from './leaf-template.js';
+import { lintLeaf, type LintViolation } from './lint.js';
+import { derToPem } from './ocsp-der.js';
+import type { SerialSource } from './serial.js';
+
+export interface IssuanceDeps {
+  /** The issuing CA, prepared once (see leaf-template.ts). */
+  templates: LeafTemplates;
+  /** PEM of the chain above the leaf (the issuer up to, not including, the root); returned as-is. */
+  chainPem?: string;
+  now: () => Date;
+  serial: SerialSource;
+  keyBlocklist?: KeyBlocklist;
+}
+
+export interface IssuanceRequest {
+  /** The subject key: a PEM CSR (its signature is verified), or a bare SubjectPublicKeyInfo (DER). */
+  key: { csrPem: string } | { publicKeySpki: Uint8Array };
+  /** Subject CN. Omitted: the CSR's CN, if any. null: an empty subject. It is also added to the DNS names. */
+  commonName?: string | null;
+  /** Requested names. When a CSR also lists names, both lists must hold the same names. */
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  uris?: string[];
+  profile: Profile;
+  validitySeconds: number;
+  teamPolicy: TeamPolicy;
+}
+
+export interface IssuedLeaf {
+  der: Uint8Array;
+  pem: string;
+  /** Lowercase hex, as given by the serial source. */
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+  fingerprintSha256: string;
+  chainPem?: string;
+  keyAlgorithm: KeyAlgorithm;
+  commonName: string | null;
+  dnsNames: string[];
+  ipAddresses: string[];
+  uris: string[];
+}
+
+export type IssuanceErrorCode = 'csr_invalid' | 'names_mismatch' | 'name_invalid' | 'key_rejected' | 'policy_violation' | 'lint_failed';
+
+export class IssuanceError extends Error {
+  constructor(
+    readonly code: IssuanceErrorCode,
+    message: string,
+    readonly details: { policyViolation?: PolicyViolation; keyCheckReason?: KeyCheckReason; lintViolations?: LintViolation[] } = {},
+  ) {
+    super(message);
+    this.name = 'IssuanceError';
+  }
+}
+
+export async function issueFromRequest(deps: IssuanceDeps, request: IssuanceRequest): Promise<IssuedLeaf> {
+  const fields = await prepareLeaf(deps, request);
+  const der = await deps.templates.build(fields);
+  return {
+    der,
+    pem: derToPem(der, 'CERTIFICATE'),
+    serial: fields.serial,
+    notBefore: fields.notBefore,
+    notAfter: fields.notAfter,
+    fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+    chainPem: deps.chainPem,
+    keyAlgorithm: fields.subjectKeyAlgorithm,
+    commonName: fields.commonName,
+    dnsNames: fields.dnsNames,
+    ipAddresses: fields.ipAddresses,
+    uris: fields.uris,
+  };
+}
+
+/** Every step of `issueFromRequest` but signing: the fields that would be signed, or an IssuanceError. */
+export async function prepareLeaf(deps: IssuanceDeps, request: IssuanceRequest): Promise<LeafFields> {
+  const csr = 'csrPem' in request.key ? verifiedCsr(request.key.csrPem) : null;
+  const names = canonicalNames(request, csr);
+  const subjectPublicKeySpki = 'csrPem' in request.key ? csr!.publicKeySpki : request.key.publicKeySpki;
+  const keyAlgorithm = await checkedKeyAlgorithm(subjectPublicKeySpki, request.profile, deps.keyBlocklist);
+
+  // Objects are spelled out rather than spread: in Node 20's V8, `{ ...a, b }` costs microseconds.
+  const { commonName, dnsNames, ipAddresses, uris } = names;
+  const { profile, validitySeconds } = request;
+  const violation = evaluatePolicy({ dnsNames, ipAddresses, uris, profile, keyAlgorithm, validitySeconds }, request.teamPolicy);
+  if (violation) throw new IssuanceError('policy_violation', violation.message, { policyViolation: violation });
+
+  const { notBefore, notAfter } = leafValidity(deps.now(), validitySeconds, deps.templates.issuerNotAfter);
+  const fields: LeafFields = {
+    serial: deps.serial(),
+    commonName,
+    dnsNames,
+    ipAddresses,
+    uris,
+    profile,
+    subjectPublicKeySpki,
+    subjectKeyAlgorithm: keyAlgorithm,
+    notBefore,
+    notAfter,
+  };
+  const lintViolations = lintLeaf(fields, { notAfter: deps.templates.issuerNotAfter });
+  if (lintViolations.length > 0) {
+    throw new IssuanceError('lint_failed', `the certificate would be malformed: ${lintViolations.map((v) => v.message).join('; ')}`, { lintViolations });
+  }
+  return fields;
+}
+
+/**
+ * notBefore is backdated by up to MAX_BACKDATE_SECONDS (10 % of short validities) for clock skew;
+ * notAfter never passes the issuer's. Whole seconds, as the certificate encodes them.
+ */
+export function leafValidity(issuedAt: Date, validitySeconds: number, issuerNotAfter: Date): { notBefore: Date; notAfter: Date } {
+  const issuedAtMs = wholeSeconds(issuedAt.getTime());
+  const backdateSeconds = Math.min(MAX_BACKDATE_SECONDS, Math.floor(validitySeconds / 10));
+  return {
+    notBefore: new Date(issuedAtMs - backdateSeconds * 1000),
+    notAfter: new Date(Math.min(issuedAtMs + validitySeconds * 1000, wholeSeconds(issuerNotAfter.getTime()))),
+  };
+}
+
+const wholeSeconds = (ms: number): number => Math.floor(ms / 1000) * 1000;
+
+function verifiedCsr(pem: string): VerifiedCsr {
+  try {
+    return readCsr(pem);
+  } catch (error) {
+    if (error instanceof CsrError) throw new IssuanceError('csr_invalid', error.message);
+    throw error;
+  }
+}
+
+interface CanonicalNames {
+  commonName: string | null;
+  dnsNames: string[];
+  ipAddresses: string[];
+  uris: string[];
+}
+
+function canonicalNames(request: IssuanceRequest, csr: VerifiedCsr | null): CanonicalNames {
+  const requested = canonicalSans(request, 'the request');
+  const requestListsNames = requested.dnsNames.length + requested.ipAddresses.length + requested.uris.length > 0;
+  const fromCsr = csr ? canonicalSans(csr, 'the csr') : null;
+  const csrListsNames = fromCsr !== null && fromCsr.dnsNames.length + fromCsr.ipAddresses.length + fromCsr.uris.length > 0;
+  if (fromCsr && requestListsNames && csrListsNames) {
+    for (const kind of ['dnsNames', 'ipAddresses', 'uris'] as const) {
+      if (!sameSet(requested[kind], fromCsr[kind])) {
+        throw new IssuanceError(
+          'names_mismatch',
+          `the csr asks for ${kind} [${fromCsr[kind].join(', ')}] but the request names [${requested[kind].join(', ')}]; they must be the same names`,
+        );
+      }
+    }
+  }
+  const sans = requestListsNames || !fromCsr ? requested : fromCsr;
+
+  const rawCommonName = request.commonName !== undefined ? request.commonName : (csr?.commonName ?? null);
+  const commonName = rawCommonName === null ? null : canonicalName(rawCommonName, request.commonName !== undefined ? 'the request' : 'the csr');
+  if (commonName !== null && request.commonName === undefined && requestListsNames && !sans.dnsNames.includes(commonName)) {
+    throw new IssuanceError(
+      'names_mismatch',
+      `the csr's subject CN "${commonName}" is not among the requested DNS names; add it to dnsNames or set commonName to null`,
+    );
+  }
+  const dnsNames = commonName !== null && !sans.dnsNames.includes(commonName) ? [commonName, ...sans.dnsNames] : sans.dnsNames;
+  return { commonName, dnsNames, ipAddresses: sans.ipAddresses, uris: sans.uris };
+}
+
+function canonicalSans(names: { dnsNames?: readonly string[]; ipAddresses?: readonly string[]; uris?: readonly string[] }, source: string) {
+  try {
+    return {
+      dnsNames: canonicalizeDnsNames(names.dnsNames ?? []),
+      ipAddresses: [...new Set((names.ipAddresses ?? []).map(normalizeIpAddress))],
+      uris: [...new Set(names.uris ?? [])],
+    };
+  } catch (error) {
+    if (error instanceof NameError || error instanceof IpAddressError) throw new IssuanceError('name_invalid', `${source}: ${error.message}`);
+    throw error;
+  }
+}
+
+function canonicalName(name: string, source: string): string {
+  try {
+    return canonicalizeDnsName(name);
+  } catch (error) {
+    if (error instanceof NameError) {
+      const hint = source === 'the csr' ? '; set commonName to null to leave the csr\'s CN out' : '';
+      throw new IssuanceError('name_invalid', `${source}'s commonName: ${error.message}${hint}`);
+    }
+    throw error;
+  }
+}
+
+async function checkedKeyAlgorithm(spki: Uint8Array, profile: Profile, blocklist: KeyBlocklist | undefined): Promise<KeyAlgorithm> {
+  try {
+    return (await checkSubjectPublicKey(spki, blocklist ? { profile, blocklist } : { profile })).keyAlgorithm;
+  } catch (error) {
+    if (error instanceof KeyCheckError) throw new IssuanceError('key_rejected', error.message, { keyCheckReason: error.reason });
+    throw error;
+  }
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value) => b.includes(value));
+}
