@@ -1,16 +1,15 @@
 /**
- * Signs the certificate version for one generation and records it. Idempotent on
+ * Signs the certificate version for one generation through the issuance pipeline (ca/issuance.ts:
+ * CSR, names, key checks, team policy, lint, sign) and records it. Idempotent on
  * (certificateId, generation): a retry returns the version already recorded, never a second
  * certificate; a server-generated key is stored before signing so a retry reuses it.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
-import { evaluatePolicy } from '../core/policy.js';
-import type { KeyAlgorithm, VersionSummary } from '../core/types.js';
-import { CsrError, parseCsr } from '../ca/csr.js';
+import type { VersionSummary } from '../core/types.js';
+import { IssuanceError, issueFromRequest } from '../ca/issuance.js';
 import { sealPrivateKey } from '../ca/key-encryption.js';
-import { exportPrivateKeyPkcs8, generateKeyPair, importPublicKeySpki } from '../ca/keys.js';
-import { buildLeafCertificate, sha256Fingerprint } from '../ca/leaf.js';
+import { exportPrivateKeyPkcs8, generateKeyPair } from '../ca/keys.js';
 import { randomSerial } from '../ca/serial.js';
 import { findCertificate, type CertificateRow } from '../db/certificates.js';
 import { newId } from '../db/ids.js';
@@ -33,90 +32,67 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
   if (!certificate) {
     throw ApplicationFailure.nonRetryable(`certificate ${input.certificateId} does not exist`, BUSINESS_ERROR_TYPES.certificateNotFound);
   }
-  await assertPolicyStillAllows(deps, certificate);
+  const team = await findTeam(deps.db, certificate.teamId);
+  if (!team) throw ApplicationFailure.nonRetryable(`team ${certificate.teamId} no longer exists`, BUSINESS_ERROR_TYPES.policyViolation);
 
   const issuerRow = await findActiveIntermediate(deps.db);
   if (!issuerRow) throw ApplicationFailure.retryable('no active issuing intermediate exists', BUSINESS_ERROR_TYPES.noActiveIssuer);
   const issuer = await deps.issuers.load(issuerRow.id);
-  const subject = await subjectPublicKey(deps, certificate, input.generation);
 
   const issuedAt = deps.now();
-  const leaf = await buildLeafCertificate(issuer, {
-    serial: randomSerial(),
-    commonName: certificate.commonName,
-    dnsNames: certificate.dnsNames,
-    ipAddresses: certificate.ipAddresses,
-    uris: certificate.uris,
-    profile: certificate.profile,
-    subjectPublicKey: subject.publicKey,
-    subjectKeyAlgorithm: subject.keyAlgorithm,
-    issuedAt,
-    validitySeconds: certificate.validitySeconds,
+  const leaf = await issueFromRequest(
+    { templates: issuer.templates, now: () => issuedAt, serial: randomSerial },
+    {
+      key: certificate.csrPem ? { csrPem: certificate.csrPem } : { publicKeySpki: await serverGeneratedKey(deps, certificate, input.generation) },
+      commonName: certificate.commonName,
+      dnsNames: certificate.dnsNames,
+      ipAddresses: certificate.ipAddresses,
+      uris: certificate.uris,
+      profile: certificate.profile,
+      validitySeconds: certificate.validitySeconds,
+      teamPolicy: team.policy,
+    },
+  ).catch((error: unknown) => {
+    throw error instanceof IssuanceError ? businessFailure(error) : error;
   });
+
   const stored = await recordIssuedVersion(deps.db, {
     id: newId('ver'),
     certificateId: certificate.id,
     generation: input.generation,
     issuerId: issuerRow.id,
-    serial: leaf.serialNumber.toLowerCase(),
-    certificatePem: leaf.toString('pem'),
+    serial: leaf.serial,
+    certificatePem: leaf.pem,
     notBefore: leaf.notBefore,
     notAfter: leaf.notAfter,
-    fingerprintSha256: await sha256Fingerprint(leaf),
+    fingerprintSha256: leaf.fingerprintSha256,
     status: 'active',
     createdAt: issuedAt,
   });
   return summarize(stored);
 }
 
-async function assertPolicyStillAllows(deps: ActivityDeps, certificate: CertificateRow): Promise<void> {
-  const team = await findTeam(deps.db, certificate.teamId);
-  if (!team) throw ApplicationFailure.nonRetryable(`team ${certificate.teamId} no longer exists`, BUSINESS_ERROR_TYPES.policyViolation);
-  const violation = evaluatePolicy(
-    {
-      dnsNames: certificate.dnsNames,
-      ipAddresses: certificate.ipAddresses,
-      uris: certificate.uris,
-      profile: certificate.profile,
-      keyAlgorithm: certificate.keyAlgorithm,
-      validitySeconds: certificate.validitySeconds,
-    },
-    team.policy,
-  );
-  if (violation) {
-    throw ApplicationFailure.create({
-      message: `team policy no longer allows this certificate: ${violation.message}`,
-      type: BUSINESS_ERROR_TYPES.policyViolation,
-      nonRetryable: true,
-      details: [violation],
-    });
-  }
+/** A refusal by the pipeline cannot be fixed by retrying: the workflow waits for an operator. */
+function businessFailure(error: IssuanceError): ApplicationFailure {
+  return ApplicationFailure.create({
+    message: `issuance refused (${error.code}): ${error.message}`,
+    type: error.code === 'policy_violation' ? BUSINESS_ERROR_TYPES.policyViolation : BUSINESS_ERROR_TYPES.invalidRequest,
+    nonRetryable: true,
+    details: [{ code: error.code, ...error.details }],
+  });
 }
 
-async function subjectPublicKey(
-  deps: ActivityDeps,
-  certificate: CertificateRow,
-  generation: number,
-): Promise<{ publicKey: CryptoKey; keyAlgorithm: KeyAlgorithm }> {
-  if (certificate.csrPem) {
-    try {
-      const csr = await parseCsr(certificate.csrPem);
-      return { publicKey: csr.publicKey, keyAlgorithm: csr.keyAlgorithm };
-    } catch (error) {
-      if (error instanceof CsrError) throw ApplicationFailure.nonRetryable(error.message, BUSINESS_ERROR_TYPES.invalidRequest);
-      throw error;
-    }
-  }
+/**
+ * The SubjectPublicKeyInfo of the server-generated key of this generation. The key is stored
+ * (sealed) before anything is signed, so a retry signs for the same key.
+ */
+async function serverGeneratedKey(deps: ActivityDeps, certificate: CertificateRow, generation: number): Promise<Uint8Array> {
   const stored = await findCertificateKey(deps.db, certificate.id, generation);
-  if (stored) {
-    return {
-      publicKey: await importPublicKeySpki(Buffer.from(stored.publicKeySpki, 'base64'), stored.keyAlgorithm),
-      keyAlgorithm: stored.keyAlgorithm,
-    };
-  }
+  if (stored) return Buffer.from(stored.publicKeySpki, 'base64');
   const keys = await generateKeyPair(certificate.keyAlgorithm);
   const keyId = newId('key');
   const spki = Buffer.from(await crypto.subtle.exportKey('spki', keys.publicKey));
+  // Another attempt may have stored its key first; sign for the key that is stored.
   const kept = await storeCertificateKey(deps.db, {
     id: keyId,
     certificateId: certificate.id,
@@ -125,9 +101,7 @@ async function subjectPublicKey(
     sealedPrivateKey: sealPrivateKey(deps.kek, await exportPrivateKeyPkcs8(keys.privateKey), keyId),
     publicKeySpki: spki.toString('base64'),
   });
-  // Another attempt may have stored its key first; sign for the key that is stored.
-  const publicKey = kept.id === keyId ? keys.publicKey : await importPublicKeySpki(Buffer.from(kept.publicKeySpki, 'base64'), kept.keyAlgorithm);
-  return { publicKey, keyAlgorithm: kept.keyAlgorithm };
+  return Buffer.from(kept.publicKeySpki, 'base64');
 }
 
 export function summarize(version: VersionRow): VersionSummary {

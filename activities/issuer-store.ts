@@ -6,6 +6,8 @@ import { createPrivateKey } from 'node:crypto';
 import { openPrivateKey } from '../ca/key-encryption.js';
 import { importPrivateKeyPkcs8 } from '../ca/keys.js';
 import type { IssuerForSigning } from '../ca/leaf.js';
+import { LeafTemplates } from '../ca/leaf-template.js';
+import { issuerUrls } from '../ca/profiles.js';
 import { softwareSigner, type Signer } from '../ca/signer.js';
 import { x509 } from '../ca/x509.js';
 import type { Database } from '../db/database.js';
@@ -15,6 +17,8 @@ export interface LoadedIssuer extends IssuerForSigning {
   row: IssuerRow;
   /** The issuer's key behind the narrow Signer interface (software today, PKCS#11 later). */
   signer: Signer;
+  /** The issuer's pre-encoded leaf templates: the fast signing path (ca/leaf-template.ts). */
+  templates: LeafTemplates;
   /** PEM of the chain above the leaf: this issuer up to, not including, the root. */
   chainPem: string;
 }
@@ -25,6 +29,8 @@ export class IssuerStore {
   constructor(
     private readonly db: Database,
     private readonly kek: Buffer,
+    /** Base URL written into leaves as their CRL and AIA locations. */
+    private readonly publicUrl: string,
   ) {}
 
   load(issuerId: string): Promise<LoadedIssuer> {
@@ -44,9 +50,11 @@ export class IssuerStore {
     const signingKey = await importPrivateKeyPkcs8(pkcs8, row.keyAlgorithm);
     const signer = softwareSigner(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }), row.keyAlgorithm);
     pkcs8.fill(0);
+    const certificate = new x509.X509Certificate(row.certificatePem);
     return {
       row,
-      certificate: new x509.X509Certificate(row.certificatePem),
+      certificate,
+      templates: new LeafTemplates({ id: row.id, certificateDer: new Uint8Array(certificate.rawData), signer, urls: issuerUrls(this.publicUrl, row.id) }),
       signingKey,
       signer,
       keyAlgorithm: row.keyAlgorithm,

@@ -6,7 +6,10 @@
 import { canonicalizeDnsName, canonicalizeDnsNames, MAX_SANS, NameError } from '../core/names.js';
 import { evaluatePolicy } from '../core/policy.js';
 import type { KeyAlgorithm } from '../core/types.js';
-import { CsrError, parseCsr } from '../ca/csr.js';
+import { canonicalizeIp, IpError } from '../core/ip.js';
+import { CsrError, readCsr, type VerifiedCsr } from '../ca/csr.js';
+import { checkSubjectPublicKey, KeyCheckError } from '../ca/key-checks.js';
+import { PROFILE_KEY_ALGORITHMS } from '../ca/profiles.js';
 import type { TeamRow } from '../db/teams.js';
 import { problems } from './problem.js';
 import type { CreateCertificateBody } from './schemas.js';
@@ -21,7 +24,7 @@ export interface CanonicalCertificateRequest {
 }
 
 export async function canonicalizeCertificateRequest(body: CreateCertificateBody, team: TeamRow): Promise<CanonicalCertificateRequest> {
-  const csr = body.csr ? await parseCsrField(body.csr) : null;
+  const csr = body.csr ? await csrField(body.csr, body.profile) : null;
   if (csr && body.keyAlgorithm && body.keyAlgorithm !== csr.keyAlgorithm) {
     throw problems.validation(`keyAlgorithm is ${body.keyAlgorithm} but the csr carries a ${csr.keyAlgorithm} key; omit keyAlgorithm or make them agree`, [
       { field: 'keyAlgorithm', message: `does not match the csr's ${csr.keyAlgorithm} key` },
@@ -40,7 +43,7 @@ export async function canonicalizeCertificateRequest(body: CreateCertificateBody
   }
   const baseNames = requestedNames.length > 0 ? requestedNames : csrNames;
   const dnsNames = commonName && !baseNames.includes(commonName) ? [commonName, ...baseNames] : baseNames;
-  const ipAddresses = [...new Set(body.ipAddresses.map(normalizeIp))];
+  const ipAddresses = [...new Set(body.ipAddresses.map((ip, index) => ipField(ip, `ipAddresses/${index}`)))];
   const uris = [...new Set(body.uris)];
 
   if (dnsNames.length + ipAddresses.length + uris.length === 0) {
@@ -53,6 +56,11 @@ export async function canonicalizeCertificateRequest(body: CreateCertificateBody
   }
 
   const keyAlgorithm = csr?.keyAlgorithm ?? body.keyAlgorithm ?? 'ECDSA-P256';
+  if (!PROFILE_KEY_ALGORITHMS[body.profile].includes(keyAlgorithm)) {
+    throw problems.validation(`the ${body.profile} profile does not accept ${keyAlgorithm} keys; use one of ${PROFILE_KEY_ALGORITHMS[body.profile].join(', ')}`, [
+      { field: csr ? 'csr' : 'keyAlgorithm', message: `${keyAlgorithm} is not allowed for ${body.profile}` },
+    ]);
+  }
   const violation = evaluatePolicy(
     { dnsNames, ipAddresses, uris, profile: body.profile, keyAlgorithm, validitySeconds: body.validity },
     team.policy,
@@ -62,11 +70,25 @@ export async function canonicalizeCertificateRequest(body: CreateCertificateBody
   return { commonName, dnsNames, ipAddresses, uris, keyAlgorithm, csrPem: body.csr ?? null };
 }
 
-async function parseCsrField(pem: string) {
+/** Parses and verifies the CSR, then applies the same key checks issuance will (weak keys fail here, not later). */
+async function csrField(pem: string, profile: CreateCertificateBody['profile']): Promise<VerifiedCsr> {
   try {
-    return await parseCsr(pem);
+    const csr = readCsr(pem);
+    await checkSubjectPublicKey(csr.publicKeySpki, { profile });
+    return csr;
   } catch (error) {
-    if (error instanceof CsrError) throw problems.validation(error.message, [{ field: 'csr', message: error.message }]);
+    if (error instanceof CsrError || error instanceof KeyCheckError) {
+      throw problems.validation(error.message, [{ field: 'csr', message: error.message }]);
+    }
+    throw error;
+  }
+}
+
+function ipField(ip: string, field: string): string {
+  try {
+    return canonicalizeIp(ip);
+  } catch (error) {
+    if (error instanceof IpError) throw problems.validation(error.message, [{ field, message: error.message }]);
     throw error;
   }
 }
@@ -83,10 +105,6 @@ function nameField(name: string, field: string): string {
 function namesField(names: readonly string[], field: string): string[] {
   names.forEach((name, index) => nameField(name, `${field}/${index}`));
   return canonicalizeDnsNames(names);
-}
-
-function normalizeIp(ip: string): string {
-  return ip.includes(':') ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
 }
 
 function sameSet(a: string[], b: string[]): boolean {

@@ -87,7 +87,7 @@ export async function startWorker(
       activities: createActivities({
         db,
         kek,
-        issuers: new IssuerStore(db, kek),
+        issuers: new IssuerStore(db, kek, config.publicUrl),
         now: () => new Date(),
         fileDestinationRoot: config.fileDestinationRoot,
       }),

@@ -26,6 +26,7 @@ import { ensureBootstrapToken } from '../../db/tokens.js';
 /** Fixed for the whole test run: every worker of the run must open the CA keys the first one sealed. */
 export const TEST_KEK_HEX = 'a3'.repeat(32);
 export const TEST_BOOTSTRAP_TOKEN = 'cft_bootstrap_integration-tests-only';
+export const TEST_PUBLIC_URL = 'http://127.0.0.1:8080';
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 let runtimeInstalled = false;
@@ -57,7 +58,7 @@ export async function createHarness(name: string, options: { temporalAddress?: s
   const pool = createPool(databaseUrl, () => undefined);
   await applyMigrations(pool);
   const db = createDatabase(pool);
-  await ensureCaHierarchy(db, Buffer.from(TEST_KEK_HEX, 'hex'), { organization: 'Certflow Test', publicUrl: 'http://127.0.0.1:8080', now: new Date(), log: () => undefined });
+  await ensureCaHierarchy(db, Buffer.from(TEST_KEK_HEX, 'hex'), { organization: 'Certflow Test', publicUrl: TEST_PUBLIC_URL, now: new Date(), log: () => undefined });
   await ensureBootstrapToken(db, TEST_BOOTSTRAP_TOKEN);
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection, namespace });
@@ -112,7 +113,7 @@ export async function startInProcessWorker(harness: Harness, address = harness.t
     activities: createActivities({
       db: harness.db,
       kek,
-      issuers: new IssuerStore(harness.db, kek),
+      issuers: new IssuerStore(harness.db, kek, TEST_PUBLIC_URL),
       now: () => new Date(),
       fileDestinationRoot: harness.deliveryRoot,
     }),
