@@ -34,7 +34,7 @@ export function extensionsBeforeSan(profile: Profile, keyAlgorithm: KeyAlgorithm
   return Buffer.concat([
     // cA = FALSE is the DEFAULT, so DER leaves it out: an empty SEQUENCE.
     extension(EXTENSION_OID.basicConstraints, true, sequence()),
-    extension(EXTENSION_OID.keyUsage, true, keyUsageBits(keyAlgorithm)),
+    extension(EXTENSION_OID.keyUsage, true, keyUsageBits(keyAlgorithm, profile)),
     extension(EXTENSION_OID.extKeyUsage, false, sequence(...PROFILE_EXTENDED_KEY_USAGES[profile].map(oid))),
   ]);
 }
@@ -55,9 +55,9 @@ export function extensionsAfterSan(issuerKeyIdentifier: Uint8Array, urls: Issuer
 }
 
 /**
- * keyUsage BIT STRING: digitalSignature (bit 0), plus keyEncipherment (bit 2) for RSA. DER drops
- * trailing zero bits, so the unused-bit count is 7 or 5.
+ * keyUsage BIT STRING: digitalSignature (bit 0), plus keyEncipherment (bit 2) for RSA servers. DER
+ * drops trailing zero bits, so the unused-bit count is 7 or 5.
  */
-function keyUsageBits(keyAlgorithm: KeyAlgorithm): Buffer {
-  return leafKeyUsage(keyAlgorithm).keyEncipherment ? bitString(Buffer.from([0xa0]), 5) : bitString(Buffer.from([0x80]), 7);
+function keyUsageBits(keyAlgorithm: KeyAlgorithm, profile: Profile): Buffer {
+  return leafKeyUsage(keyAlgorithm, profile).keyEncipherment ? bitString(Buffer.from([0xa0]), 5) : bitString(Buffer.from([0x80]), 7);
 }

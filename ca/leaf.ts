@@ -6,6 +6,7 @@ import type { KeyAlgorithm, Profile } from '../core/types.js';
 import { x509 } from './x509.js';
 import { ALGORITHM_SPECS } from './keys.js';
 import { authorityKeyIdentifier, earliest } from './authority.js';
+import { leafKeyUsage } from './profiles.js';
 
 export interface IssuerForSigning {
   certificate: x509.X509Certificate;
@@ -45,7 +46,7 @@ export function leafValidity(issuer: x509.X509Certificate, issuedAt: Date, valid
 export async function buildLeafCertificate(issuer: IssuerForSigning, request: LeafRequest): Promise<x509.X509Certificate> {
   const { notBefore, notAfter } = leafValidity(issuer.certificate, request.issuedAt, request.validitySeconds);
   const subjectIsEmpty = request.commonName === null;
-  const keyUsage = request.subjectKeyAlgorithm.startsWith('RSA')
+  const keyUsage = leafKeyUsage(request.subjectKeyAlgorithm, request.profile).keyEncipherment
     ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment
     : x509.KeyUsageFlags.digitalSignature;
 

@@ -33,9 +33,12 @@ export const PROFILE_KEY_ALGORITHMS: Record<Profile, KeyAlgorithm[]> = {
   mtls: ['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096'],
 };
 
-/** keyUsage: digitalSignature always; keyEncipherment only for RSA (RSA key transport). */
-export function leafKeyUsage(keyAlgorithm: KeyAlgorithm): { digitalSignature: true; keyEncipherment: boolean } {
-  return { digitalSignature: true, keyEncipherment: keyAlgorithm.startsWith('RSA') };
+/**
+ * keyUsage: digitalSignature always; keyEncipherment only for RSA keys of TLS servers (RSA key
+ * transport). RFC 5280 §4.2.1.12 does not allow keyEncipherment with clientAuth alone.
+ */
+export function leafKeyUsage(keyAlgorithm: KeyAlgorithm, profile: Profile): { digitalSignature: true; keyEncipherment: boolean } {
+  return { digitalSignature: true, keyEncipherment: keyAlgorithm.startsWith('RSA') && PROFILE_EXTENDED_KEY_USAGES[profile].includes(OID.serverAuth) };
 }
 
 /** Public URLs of an issuer, written into the CRL distribution point and AIA of what it signs. */

@@ -239,7 +239,7 @@ export async function buildLeafSamples(options: BuildLeafSamplesOptions = {}): P
       const caOptions = { organization: 'Certflow Samples', now: new Date(now.getTime() - 3_600_000), serial: randomSerial };
       const root = await createRootCa({ ...caOptions, commonName: `Certflow Samples Root CA (${spec.name})`, keyAlgorithm: spec.root, validityDays: 3650 });
       const intermediate = await createIntermediateCa(
-        { certificate: root.certificate, signingKey: root.keys.privateKey, keyAlgorithm: root.keyAlgorithm },
+        { certificate: root.certificate, signingKey: root.keys.privateKey, keyAlgorithm: root.keyAlgorithm, urls: issuerUrls(SAMPLE_PUBLIC_URL, `iss_samples_${spec.name}_root`) },
         { ...caOptions, commonName: `Certflow Samples Issuing CA (${spec.name}) 1`, keyAlgorithm: spec.intermediate, validityDays: 1825 },
       );
       const rootPath = await write(`${spec.name}-root.pem`, root.certificate.toString('pem'));
