@@ -8,9 +8,9 @@
  * `parseCsr` is the older asynchronous API that also returns the key as a WebCrypto CryptoKey.
  */
 import { type KeyObject, verify } from 'node:crypto';
+import { canonicalizeIp } from '../core/ip.js';
 import type { KeyAlgorithm } from '../core/types.js';
 import { identifySubjectKey, importSubjectKey, isOid, type KeyFamily, oidLookup } from './csr-key.js';
-import { formatIpAddress } from './ip-address.js';
 import { importPublicKeySpki } from './keys.js';
 import { children, decodeOid, DerError, type DerElement, expectTag, parseDer } from './ocsp-der.js';
 
@@ -21,7 +21,7 @@ export interface VerifiedCsr {
   /** The first CN of the subject, or null. */
   commonName: string | null;
   dnsNames: string[];
-  /** Canonical text (ip-address.ts). */
+  /** Canonical text (core/ip.ts). */
   ipAddresses: string[];
   uris: string[];
   /** Name of the signature algorithm the CSR was signed with, e.g. "ecdsa-with-SHA256". */
@@ -250,6 +250,10 @@ function ia5String(element: DerElement, what: string): string {
 }
 
 function ipAddress(element: DerElement): string {
-  if (element.content.length !== 4 && element.content.length !== 16) throw new DerError(`iPAddress has ${element.content.length} octets, not 4 or 16`);
-  return formatIpAddress(element.content);
+  const octets = element.content;
+  if (octets.length === 4) return octets.join('.');
+  if (octets.length !== 16) throw new DerError(`iPAddress has ${octets.length} octets, not 4 or 16`);
+  // Eight full hex groups are valid IPv6 text; canonicalizeIp then writes the canonical form.
+  const groups = Array.from({ length: 8 }, (_, index) => octets.readUInt16BE(2 * index).toString(16));
+  return canonicalizeIp(groups.join(':'));
 }

@@ -16,10 +16,10 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalizeDnsName, canonicalizeDnsNames, NameError } from '../core/names.js';
+import { canonicalizeIp, IpError } from '../core/ip.js';
 import { evaluatePolicy, type PolicyViolation, type TeamPolicy } from '../core/policy.js';
 import type { KeyAlgorithm, Profile } from '../core/types.js';
 import { CsrError, readCsr, type VerifiedCsr } from './csr.js';
-import { IpAddressError, normalizeIpAddress } from './ip-address.js';
 import { checkSubjectPublicKey, KeyCheckError, type KeyBlocklist, type KeyCheckReason } from './key-checks.js';
 import { MAX_BACKDATE_SECONDS } from './leaf.js';
 import type { LeafFields, LeafTemplates } from './leaf-template.js';
@@ -196,11 +196,11 @@ function canonicalSans(names: { dnsNames?: readonly string[]; ipAddresses?: read
   try {
     return {
       dnsNames: canonicalizeDnsNames(names.dnsNames ?? []),
-      ipAddresses: [...new Set((names.ipAddresses ?? []).map(normalizeIpAddress))],
+      ipAddresses: [...new Set((names.ipAddresses ?? []).map(canonicalizeIp))],
       uris: [...new Set(names.uris ?? [])],
     };
   } catch (error) {
-    if (error instanceof NameError || error instanceof IpAddressError) throw new IssuanceError('name_invalid', `${source}: ${error.message}`);
+    if (error instanceof NameError || error instanceof IpError) throw new IssuanceError('name_invalid', `${source}: ${error.message}`);
     throw error;
   }
 }

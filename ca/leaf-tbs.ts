@@ -7,7 +7,7 @@
  *                               subjectPublicKeyInfo, [3] SEQUENCE OF Extension }
  * The constant parts arrive pre-encoded; subjectAltName sits between the constant extensions.
  */
-import { ipAddressOctets } from './ip-address.js';
+import { ipToOctets } from '../core/ip.js';
 
 /** The DER of everything in a leaf that does not change per certificate. */
 export interface ConstantParts {
@@ -153,7 +153,7 @@ export function encodeLeafTbs(constant: ConstantParts, leaf: VariableParts): Buf
   const attributeContent = COMMON_NAME_OID.length + tlvSize(cnLength);
   const subjectSize = cn === null ? EMPTY_NAME.length : tlvSize(tlvSize(tlvSize(attributeContent)));
 
-  const ipOctets = leaf.ipAddresses.map(ipAddressOctets);
+  const ipOctets = leaf.ipAddresses.map(ipToOctets);
   let generalNamesContent = 0;
   for (const name of leaf.dnsNames) generalNamesContent += tlvSize(name.length);
   for (const octets of ipOctets) generalNamesContent += tlvSize(octets.length);

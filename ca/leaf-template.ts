@@ -35,7 +35,7 @@ export interface LeafFields {
   /** Subject CN; null for an empty subject (the names are then only in a critical subjectAltName). */
   commonName: string | null;
   dnsNames: string[];
-  /** Canonical text form (ip-address.ts). */
+  /** Canonical text form (core/ip.ts `canonicalizeIp`). */
   ipAddresses: string[];
   uris: string[];
   profile: Profile;

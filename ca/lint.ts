@@ -3,8 +3,8 @@
  * line of defence after canonicalization and policy, so a bug upstream cannot produce a malformed
  * or over-broad certificate. Pure; returns every violation found (empty = may be signed).
  */
+import { canonicalizeIp, IpError } from '../core/ip.js';
 import { MAX_SANS } from '../core/names.js';
-import { IpAddressError, normalizeIpAddress } from './ip-address.js';
 import type { LeafFields } from './leaf-template.js';
 import { PROFILE_KEY_ALGORITHMS } from './profiles.js';
 
@@ -108,11 +108,11 @@ const dnsNamesAscii: LintCheck = ({ dnsNames }) => {
 const ipAddressesCanonical: LintCheck = ({ ipAddresses }) => {
   for (const address of ipAddresses) {
     try {
-      if (normalizeIpAddress(address) !== address) {
-        return { code: 'ip_address_invalid', message: `IP address "${address}" is not in canonical form (${normalizeIpAddress(address)})` };
+      if (canonicalizeIp(address) !== address) {
+        return { code: 'ip_address_invalid', message: `IP address "${address}" is not in canonical form (${canonicalizeIp(address)})` };
       }
     } catch (error) {
-      if (error instanceof IpAddressError) return { code: 'ip_address_invalid', message: error.message };
+      if (error instanceof IpError) return { code: 'ip_address_invalid', message: error.message };
       throw error;
     }
   }
@@ -175,7 +175,7 @@ function firstDuplicate(values: readonly string[]): string | null {
 
 function canonicalOrSelf(address: string): string {
   try {
-    return normalizeIpAddress(address);
+    return canonicalizeIp(address);
   } catch {
     return address;
   }

@@ -20,11 +20,12 @@ beforeAll(async () => {
 afterAll(() => dir?.remove());
 
 describe('createRootCa / createIntermediateCa extensions', () => {
-  const cases: { name: string; which: 'root' | 'intermediate'; pathLength: number | undefined; days: number; keyAlgorithm: string }[] = [
-    { name: 'ok/root', which: 'root', pathLength: undefined, days: ROOT_VALIDITY_DAYS, keyAlgorithm: 'ECDSA-P384' },
-    { name: 'ok/intermediate', which: 'intermediate', pathLength: 0, days: INTERMEDIATE_VALIDITY_DAYS, keyAlgorithm: 'ECDSA-P256' },
+  const cases: { name: string; which: 'root' | 'intermediate'; pathLength: number | undefined; days: number; keyAlgorithm: string; usages: number }[] = [
+    { name: 'ok/root', which: 'root', pathLength: undefined, days: ROOT_VALIDITY_DAYS, keyAlgorithm: 'ECDSA-P384', usages: CA_USAGES },
+    // Intermediates also sign OCSP responses themselves, hence digitalSignature.
+    { name: 'ok/intermediate', which: 'intermediate', pathLength: 0, days: INTERMEDIATE_VALIDITY_DAYS, keyAlgorithm: 'ECDSA-P256', usages: CA_USAGES | x509.KeyUsageFlags.digitalSignature },
   ];
-  it.each(cases)('$name', async ({ which, pathLength, days, keyAlgorithm }) => {
+  it.each(cases)('$name', async ({ which, pathLength, days, keyAlgorithm, usages }) => {
     const { certificate, keyAlgorithm: returned } = ca[which];
     expect(returned).toBe(keyAlgorithm);
 
@@ -35,7 +36,7 @@ describe('createRootCa / createIntermediateCa extensions', () => {
 
     const keyUsage = certificate.getExtension(x509.KeyUsagesExtension);
     expect(keyUsage?.critical).toBe(true);
-    expect(keyUsage?.usages).toBe(CA_USAGES);
+    expect(keyUsage?.usages).toBe(usages);
 
     const ski = certificate.getExtension(x509.SubjectKeyIdentifierExtension);
     expect(ski?.keyId).toMatch(/^[0-9a-f]{40}$/);
@@ -82,7 +83,7 @@ describe('openssl verify of the intermediate against the root', () => {
     const text = await openssl(['x509', '-in', 'intermediate.pem', '-noout', '-ext', 'basicConstraints,keyUsage'], dir.path);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
-    expect(text.stdout).toMatch(/Key Usage: critical\s+Certificate Sign, CRL Sign/);
+    expect(text.stdout).toMatch(/Key Usage: critical\s+Digital Signature, Certificate Sign, CRL Sign/);
   });
 
   it('fail/a foreign root does not verify the intermediate', async () => {

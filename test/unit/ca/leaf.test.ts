@@ -114,10 +114,10 @@ describe('buildLeafCertificate', () => {
     expect(basic?.critical).toBe(true);
     expect(basic?.pathLength).toBeUndefined();
 
-    // keyUsage: critical; digitalSignature, plus keyEncipherment only for RSA
+    // keyUsage: critical; digitalSignature, plus keyEncipherment only for RSA keys of server profiles
     const keyUsage = leaf.getExtension(x509.KeyUsagesExtension);
     expect(keyUsage?.critical).toBe(true);
-    const wantUsage = tc.keyAlgorithm.startsWith('RSA')
+    const wantUsage = tc.keyAlgorithm.startsWith('RSA') && tc.profile !== 'tls-client'
       ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment
       : x509.KeyUsageFlags.digitalSignature;
     expect(keyUsage?.usages).toBe(wantUsage);
