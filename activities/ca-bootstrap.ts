@@ -20,6 +20,8 @@ export interface CaBootstrapOptions {
   organization: string;
   /** Base URL of the API, for the CRL and AIA locations written into the intermediate. */
   publicUrl: string;
+  /** DNS zones the issuing intermediate is limited to (nameConstraints); empty: unconstrained. */
+  permittedDnsZones?: string[];
   now: Date;
   log: (message: string) => void;
 }
@@ -50,6 +52,7 @@ export async function ensureCaHierarchy(db: Database, kek: Buffer, options: CaBo
         validityDays: 1825,
         now: options.now,
         serial: randomSerial,
+        permittedDnsZones: options.permittedDnsZones ?? [],
       },
     );
     const row = async (id: string, kind: 'root' | 'intermediate', parentId: string | null, ca: typeof root, commonName: string) => ({

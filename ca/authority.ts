@@ -5,6 +5,8 @@
 import type { KeyAlgorithm } from '../core/types.js';
 import { x509 } from './x509.js';
 import { ALGORITHM_SPECS, generateKeyPair } from './keys.js';
+import { canonicalizeDnsName } from '../core/names.js';
+import { contextConstructed, contextPrimitive, sequence } from './der.js';
 import { CERTFLOW_POLICY_OID, type IssuerUrls } from './profiles.js';
 import type { SerialSource } from './serial.js';
 
@@ -16,6 +18,11 @@ export interface CaKeyAndCertificate {
 
 export interface CreateCaOptions {
   commonName: string;
+  /**
+   * Intermediates only: DNS zones the CA may issue for (a critical nameConstraints extension with
+   * permitted dNSName subtrees). Omitted or empty: unconstrained.
+   */
+  permittedDnsZones?: string[];
   organization: string;
   keyAlgorithm: KeyAlgorithm;
   validityDays: number;
@@ -77,6 +84,7 @@ export async function createIntermediateCa(
           ]
         : []),
       new x509.CertificatePolicyExtension([CERTFLOW_POLICY_OID], false),
+      ...(options.permittedDnsZones?.length ? [nameConstraints(options.permittedDnsZones)] : []),
     ],
   });
   return { certificate, keys, keyAlgorithm: options.keyAlgorithm };
@@ -87,6 +95,15 @@ export function authorityKeyIdentifier(issuer: x509.X509Certificate): x509.Autho
   const ski = issuer.getExtension(x509.SubjectKeyIdentifierExtension);
   if (!ski) throw new Error(`issuer "${issuer.subject}" has no subject key identifier`);
   return new x509.AuthorityKeyIdentifierExtension(ski.keyId, false);
+}
+
+const NAME_CONSTRAINTS_OID = '2.5.29.30';
+const DNS_NAME_TAG = 2;
+
+/** NameConstraints { permittedSubtrees [0] { GeneralSubtree { base dNSName } … } }, critical (RFC 5280 §4.2.1.10). */
+function nameConstraints(zones: string[]): x509.Extension {
+  const subtrees = zones.map((zone) => sequence(contextPrimitive(DNS_NAME_TAG, Buffer.from(canonicalizeDnsName(zone), 'ascii'))));
+  return new x509.Extension(NAME_CONSTRAINTS_OID, true, new Uint8Array(sequence(contextConstructed(0, ...subtrees))));
 }
 
 function distinguishedName(options: CreateCaOptions): x509.JsonName {

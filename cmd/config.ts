@@ -25,6 +25,7 @@ const configSchema = z.object({
   CERTFLOW_BOOTSTRAP_TOKEN: optionalString.pipe(z.string().min(20, 'must be at least 20 characters').optional()),
   CERTFLOW_FILE_DESTINATION_ROOT: optionalString,
   CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow-lifecycle'),
+  CERTFLOW_PERMITTED_DNS_ZONES: optionalString,
   NODE_ENV: z.string().optional(),
 });
 
@@ -43,6 +44,8 @@ export interface Config {
   bootstrapToken: string | undefined;
   fileDestinationRoot: string;
   taskQueue: string;
+  /** Zones the issuing intermediate is constrained to when it is created (comma-separated in the env). */
+  permittedDnsZones: string[];
   production: boolean;
 }
 
@@ -69,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapToken: e.CERTFLOW_BOOTSTRAP_TOKEN,
     fileDestinationRoot: resolve(e.CERTFLOW_FILE_DESTINATION_ROOT ?? resolve(dataDir, 'deliveries')),
     taskQueue: e.CERTFLOW_TASK_QUEUE,
+    permittedDnsZones: (e.CERTFLOW_PERMITTED_DNS_ZONES ?? '').split(',').map((zone) => zone.trim()).filter(Boolean),
     production: e.NODE_ENV === 'production',
   };
 }
