@@ -14,7 +14,7 @@ import { KEY_ALGORITHMS, PROFILES, type KeyAlgorithm, type Profile } from '../..
 import { createIntermediateCa, createRootCa, type CaKeyAndCertificate } from '../../ca/authority.js';
 import { generateKeyPair } from '../../ca/keys.js';
 import { issueFromRequest } from '../../ca/issuance.js';
-import { buildLeafCertificate } from '../../ca/leaf.js';
+import { buildLeafCertificate, type LeafRequest } from '../../ca/leaf.js';
 import { LeafTemplates } from '../../ca/leaf-template.js';
 import { issuerUrls, PROFILE_KEY_ALGORITHMS, type IssuerUrls } from '../../ca/profiles.js';
 import { randomSerial } from '../../ca/serial.js';
@@ -28,21 +28,11 @@ export const SAMPLE_VALIDITY_SECONDS = 90 * 86_400;
 // The builder choice — the one place to switch.
 
 /** Everything a leaf builder gets: the issuing CA (certificate + key) and the canonical request. */
-export interface SampleLeafInput {
+export interface SampleLeafInput extends LeafRequest {
   issuer: CaKeyAndCertificate;
   /** Id the issuer has in the `issuer` table; its public URLs are `issuerUrls` below. */
   issuerId: string;
   issuerUrls: IssuerUrls;
-  serial: string;
-  commonName: string | null;
-  dnsNames: string[];
-  ipAddresses: string[];
-  uris: string[];
-  profile: Profile;
-  subjectPublicKey: CryptoKey;
-  subjectKeyAlgorithm: KeyAlgorithm;
-  issuedAt: Date;
-  validitySeconds: number;
 }
 
 export type SampleLeafBuilder = (input: SampleLeafInput) => Promise<string /* PEM */>;
