@@ -7,6 +7,7 @@
  *                               subjectPublicKeyInfo, [3] SEQUENCE OF Extension }
  * The constant parts arrive pre-encoded; subjectAltName sits between the constant extensions.
  */
+import { createHash } from 'node:crypto';
 import { ipToOctets } from '../core/ip.js';
 
 /** The DER of everything in a leaf that does not change per certificate. */
@@ -53,6 +54,9 @@ const COMMON_NAME_OID = Buffer.from([0x06, 0x03, 0x55, 0x04, 0x03]);
 /** 06 03 55 1d 11: id-ce-subjectAltName. */
 const SUBJECT_ALT_NAME_OID = Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x11]);
 const CRITICAL = Buffer.from([0x01, 0x01, 0xff]);
+/** Extension { id-ce-subjectKeyIdentifier (2.5.29.14), OCTET STRING { OCTET STRING (20) } }, up to the key id. */
+const SUBJECT_KEY_IDENTIFIER_PREFIX = Buffer.from([0x30, 0x1d, 0x06, 0x03, 0x55, 0x1d, 0x0e, 0x04, 0x16, 0x04, 0x14]);
+const SUBJECT_KEY_IDENTIFIER_SIZE = SUBJECT_KEY_IDENTIFIER_PREFIX.length + 20;
 const EMPTY_NAME = Buffer.from([TAG.sequence, 0x00]);
 const UNUSED_BITS_NONE = Buffer.from([0x00]);
 /** The PrintableString alphabet (X.680 §41.4); a CN with anything else is written as UTF8String. */
@@ -161,7 +165,7 @@ export function encodeLeafTbs(constant: ConstantParts, leaf: VariableParts): Buf
   const sanCritical = cn === null;
   const sanValue = tlvSize(generalNamesContent);
   const sanContent = SUBJECT_ALT_NAME_OID.length + (sanCritical ? CRITICAL.length : 0) + tlvSize(sanValue);
-  const extensionsContent = constant.extensionsBeforeSan.length + tlvSize(sanContent) + constant.extensionsAfterSan.length;
+  const extensionsContent = constant.extensionsBeforeSan.length + tlvSize(sanContent) + SUBJECT_KEY_IDENTIFIER_SIZE + constant.extensionsAfterSan.length;
 
   const tbsContent =
     constant.version.length +
@@ -211,8 +215,34 @@ export function encodeLeafTbs(constant: ConstantParts, leaf: VariableParts): Buf
     out.bytes(octets);
   }
   for (const uri of leaf.uris) writeAscii(out, TAG.uniformResourceIdentifier, uri);
+  out.bytes(SUBJECT_KEY_IDENTIFIER_PREFIX);
+  out.bytes(subjectKeyIdentifier(leaf.subjectPublicKeySpki));
   out.bytes(constant.extensionsAfterSan);
   return out.done();
+}
+
+/**
+ * RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's bits. The SPKI was
+ * validated upstream (key checks), so a plain walk of SEQUENCE { AlgorithmIdentifier, BIT STRING } does.
+ */
+function subjectKeyIdentifier(spki: Uint8Array): Buffer {
+  const afterOuterHeader = headerLength(spki, 0);
+  const algorithmEnd = afterOuterHeader + tlvLength(spki, afterOuterHeader);
+  const keyBits = algorithmEnd + headerLength(spki, algorithmEnd) + 1; // + the unused-bits octet
+  return createHash('sha1').update(spki.subarray(keyBits)).digest();
+}
+
+function headerLength(der: Uint8Array, offset: number): number {
+  const first = der[offset + 1]!;
+  return first < 0x80 ? 2 : 2 + (first & 0x7f);
+}
+
+function tlvLength(der: Uint8Array, offset: number): number {
+  const first = der[offset + 1]!;
+  if (first < 0x80) return 2 + first;
+  let length = 0;
+  for (let i = 0; i < (first & 0x7f); i++) length = length * 256 + der[offset + 2 + i]!;
+  return 2 + (first & 0x7f) + length;
 }
 
 /** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING (no unused bits) } */

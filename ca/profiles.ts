@@ -1,9 +1,10 @@
 /**
  * What goes into every leaf, per profile — the single description both the reference builder
  * (@peculiar/x509) and the fast template builder follow. Extensions appear in this order:
- * basicConstraints, keyUsage, extKeyUsage, subjectAltName, authorityKeyIdentifier,
- * cRLDistributionPoints, authorityInfoAccess, certificatePolicies.
- * No subjectKeyIdentifier on leaves: the CA/Browser Forum BRs (7.1.2.3) no longer recommend it.
+ * basicConstraints, keyUsage, extKeyUsage, subjectAltName, subjectKeyIdentifier,
+ * authorityKeyIdentifier, cRLDistributionPoints, authorityInfoAccess, certificatePolicies.
+ * Leaves carry a subjectKeyIdentifier as RFC 5280 §4.2.1.2 asks of a private CA; the CA/Browser
+ * Forum BRs (7.1.2.7.6) advise against it only for publicly-trusted certificates.
  */
 import type { KeyAlgorithm, Profile } from '../core/types.js';
 

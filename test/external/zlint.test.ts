@@ -36,6 +36,8 @@ export const EXEMPT: Record<string, string> = {
     "BR 7.1.2.10.3 wants AIA URLs on public DNS names so any browser can reach them; a private CA's OCSP/caIssuers endpoints (CERTFLOW_PUBLIC_URL) are on internal names or addresses its relying parties reach (zlint also counts an IP with a port, like the samples' 127.0.0.1:8080, as an internal name).",
   e_invalid_ca_certificate_policies:
     'BR 7.1.2.10.5 requires a CA/Browser Forum reserved policy OID (e.g. 2.23.140.1.2.1) in every subordinate CA; those OIDs assert WebPKI validation methods a private CA does not perform. The intermediate carries the Certflow policy OID, as RFC 5280 policy processing needs.',
+  w_ext_subject_key_identifier_not_recommended_subscriber:
+    'BR 7.1.2.7.6 advises against a subjectKeyIdentifier in subscriber certificates of the WebPKI; RFC 5280 §4.2.1.2, which governs a private CA, says end-entity certificates SHOULD carry it, and Certflow follows RFC 5280.',
   w_subject_common_name_included:
     'BR 7.1.2.7.1 deprecates the CN because browsers match the SAN only; Certflow writes the CN only when the request asks for it, for private relying parties that still read it (e.g. PostgreSQL clientcert=verify-full, Kafka/MQ principals from the subject DN).',
 };
@@ -60,11 +62,10 @@ const usingReferenceBuilder = SAMPLE_LEAF_BUILDER.kind === 'reference';
 /** CA/B Forum BR lints apply only to serverAuth leaves (zlint skips them for clientAuth-only certificates). */
 const isServerAuthLeaf = (c: LintedCertificate) => c.kind === 'leaf' && (c.profile === 'tls-server' || c.profile === 'mtls');
 const referenceServerLeaf = (c: LintedCertificate) => usingReferenceBuilder && isServerAuthLeaf(c);
-const templateLeaf = (c: LintedCertificate) => !usingReferenceBuilder && c.kind === 'leaf';
 
 /** Real defects found by zlint, to be fixed in the builders (see the file comment). */
 export const KNOWN_DEFECTS: KnownDefect[] = [
-  // ca/leaf.ts buildLeafCertificate (the reference builder, used by activities/issue-certificate.ts today)
+  // ca/leaf.ts buildLeafCertificate (the reference builder; only fires when the samples use it)
   {
     lint: 'e_missing_crl_distrib_point',
     on: referenceServerLeaf,
@@ -89,19 +90,6 @@ export const KNOWN_DEFECTS: KnownDefect[] = [
     lint: 'e_sub_cert_cert_policy_empty',
     on: referenceServerLeaf,
     defect: 'ca/leaf.ts: same cause as e_sub_cert_certificate_policies_missing (zlint only checks that some policy is present).',
-  },
-  {
-    lint: 'w_ext_subject_key_identifier_not_recommended_subscriber',
-    on: referenceServerLeaf,
-    defect:
-      'ca/leaf.ts: leaves carry a subjectKeyIdentifier, unlike ca/profiles.ts. This BR-only lint is no defect by itself: see w_ext_subject_key_identifier_missing_sub_cert — once the profile keeps the SKI, move this lint to EXEMPT.',
-  },
-  // ca/profiles.ts + ca/leaf-extensions.ts (the template builder, what ca/issuance.ts signs)
-  {
-    lint: 'w_ext_subject_key_identifier_missing_sub_cert',
-    on: templateLeaf,
-    defect:
-      'ca/profiles.ts / ca/leaf-extensions.ts: leaves have no subjectKeyIdentifier. RFC 5280 §4.2.1.2 says end-entity certificates SHOULD carry it; the profile drops it citing BR 7.1.2.7.6, a WebPKI-only recommendation that does not govern a private CA. Keep the SKI (SHA-1 of the key, or RFC 7093 method 1 — microseconds per issuance); then the BR lint w_ext_subject_key_identifier_not_recommended_subscriber fires and is exempt. (Low severity; a judgement call on which document governs.)',
   },
 ];
 
