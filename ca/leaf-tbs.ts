@@ -7,7 +7,7 @@
  *                               subjectPublicKeyInfo, [3] SEQUENCE OF Extension }
  * The constant parts arrive pre-encoded; subjectAltName sits between the constant extensions.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ipToOctets } from '../core/ip.js';
 
 /** The DER of everything in a leaf that does not change per certificate. */
@@ -229,7 +229,7 @@ function subjectKeyIdentifier(spki: Uint8Array): Buffer {
   const afterOuterHeader = headerLength(spki, 0);
   const algorithmEnd = afterOuterHeader + tlvLength(spki, afterOuterHeader);
   const keyBits = algorithmEnd + headerLength(spki, algorithmEnd) + 1; // + the unused-bits octet
-  return createHash('sha1').update(spki.subarray(keyBits)).digest();
+  return hash('sha1', spki.subarray(keyBits), 'buffer');
 }
 
 function headerLength(der: Uint8Array, offset: number): number {
