@@ -164,6 +164,10 @@ interface CsrStructure {
 }
 
 function pemBody(pem: string): Buffer {
+  // Only one request per field: with two, the client could believe the other one was used.
+  if ((pem.match(/-----BEGIN /g) ?? []).length > 1) {
+    throw new CsrError('the csr field holds more than one PEM block; send exactly one certificate request');
+  }
   const match = PEM_BLOCK.exec(pem);
   const body = match?.[2]?.replace(/\s+/g, '') ?? '';
   if (!match || body.length === 0 || !BASE64.test(body)) {
