@@ -13,6 +13,7 @@ import { exportPrivateKeyPkcs8, generateKeyPair } from '../ca/keys.js';
 import { randomSerial } from '../ca/serial.js';
 import { findCertificate, type CertificateRow } from '../db/certificates.js';
 import { newId } from '../db/ids.js';
+import { databaseKeyBlocklist } from '../db/blocked-keys.js';
 import { findActiveIntermediate } from '../db/issuers.js';
 import { findCertificateKey, storeCertificateKey } from '../db/keys.js';
 import { findTeam } from '../db/teams.js';
@@ -41,7 +42,7 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
 
   const issuedAt = deps.now();
   const leaf = await issueFromRequest(
-    { templates: issuer.templates, now: () => issuedAt, serial: randomSerial },
+    { templates: issuer.templates, now: () => issuedAt, serial: randomSerial, keyBlocklist: databaseKeyBlocklist(deps.db) },
     {
       key: certificate.csrPem ? { csrPem: certificate.csrPem } : { publicKeySpki: await serverGeneratedKey(deps, certificate, input.generation) },
       commonName: certificate.commonName,

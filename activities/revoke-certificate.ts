@@ -1,5 +1,8 @@
 import { Context } from '@temporalio/activity';
 import type { RevocationReason } from '../core/types.js';
+import { spkiSha256Hex } from '../ca/key-checks.js';
+import { certificateFacts } from '../ca/ocsp-der.js';
+import { blockKey } from '../db/blocked-keys.js';
 import { listVersions, revokeCertificateVersions } from '../db/versions.js';
 import type { ActivityDeps } from './deps.js';
 import { publishCrl } from './publish-crl.js';
@@ -24,8 +27,21 @@ const PUBLISH_RETRY_DELAYS_MS = [250, 1_000];
 export async function revokeCertificate(deps: ActivityDeps, input: RevokeCertificateInput): Promise<{ revokedAt: string; serials: string[] }> {
   const at = deps.now();
   const revoked = await revokeCertificateVersions(deps.db, input.certificateId, input.reason, at);
+  await blockCompromisedKeys(deps, input.certificateId);
   await publishRevocation(deps, input.certificateId);
   return { revokedAt: at.toISOString(), serials: revoked.map((version) => version.serial) };
+}
+
+/**
+ * A key revoked for keyCompromise must never be certified again: its SPKI goes on the blocklist.
+ * Reads every such version (not just this attempt's), so a retried activity still blocks them.
+ */
+async function blockCompromisedKeys(deps: ActivityDeps, certificateId: string): Promise<void> {
+  for (const version of await listVersions(deps.db, certificateId)) {
+    if (version.status !== 'revoked' || version.revocationReason !== 'keyCompromise') continue;
+    const spkiSha256 = spkiSha256Hex(certificateFacts(version.certificatePem).spkiDer);
+    await blockKey(deps.db, { spkiSha256, reason: 'keyCompromise', sourceVersionId: version.id });
+  }
 }
 
 /** Publishes for all revoked versions of the certificate — also those an earlier attempt of this activity revoked. */

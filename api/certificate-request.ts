@@ -8,7 +8,7 @@ import { evaluatePolicy } from '../core/policy.js';
 import type { KeyAlgorithm } from '../core/types.js';
 import { canonicalizeIp, IpError } from '../core/ip.js';
 import { CsrError, readCsr, type VerifiedCsr } from '../ca/csr.js';
-import { checkSubjectPublicKey, KeyCheckError } from '../ca/key-checks.js';
+import { checkSubjectPublicKey, KeyCheckError, type KeyBlocklist } from '../ca/key-checks.js';
 import { PROFILE_KEY_ALGORITHMS } from '../ca/profiles.js';
 import type { TeamRow } from '../db/teams.js';
 import { problems } from './problem.js';
@@ -23,8 +23,8 @@ export interface CanonicalCertificateRequest {
   csrPem: string | null;
 }
 
-export async function canonicalizeCertificateRequest(body: CreateCertificateBody, team: TeamRow): Promise<CanonicalCertificateRequest> {
-  const csr = body.csr ? await csrField(body.csr, body.profile) : null;
+export async function canonicalizeCertificateRequest(body: CreateCertificateBody, team: TeamRow, blocklist: KeyBlocklist): Promise<CanonicalCertificateRequest> {
+  const csr = body.csr ? await csrField(body.csr, body.profile, blocklist) : null;
   if (csr && body.keyAlgorithm && body.keyAlgorithm !== csr.keyAlgorithm) {
     throw problems.validation(`keyAlgorithm is ${body.keyAlgorithm} but the csr carries a ${csr.keyAlgorithm} key; omit keyAlgorithm or make them agree`, [
       { field: 'keyAlgorithm', message: `does not match the csr's ${csr.keyAlgorithm} key` },
@@ -71,10 +71,10 @@ export async function canonicalizeCertificateRequest(body: CreateCertificateBody
 }
 
 /** Parses and verifies the CSR, then applies the same key checks issuance will (weak keys fail here, not later). */
-async function csrField(pem: string, profile: CreateCertificateBody['profile']): Promise<VerifiedCsr> {
+async function csrField(pem: string, profile: CreateCertificateBody['profile'], blocklist: KeyBlocklist): Promise<VerifiedCsr> {
   try {
     const csr = readCsr(pem);
-    await checkSubjectPublicKey(csr.publicKeySpki, { profile });
+    await checkSubjectPublicKey(csr.publicKeySpki, { profile, blocklist, importedByCaller: true });
     return csr;
   } catch (error) {
     if (error instanceof CsrError || error instanceof KeyCheckError) {

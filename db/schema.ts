@@ -185,3 +185,15 @@ export const deliveries = pgTable(
   },
   (table) => [uniqueIndex('deliveries_version_destination_uq').on(table.versionId, table.destinationIndex)],
 );
+
+/**
+ * Public keys that must never be certified again (SHA-256 of the SubjectPublicKeyInfo), e.g. keys
+ * of certificates revoked for keyCompromise. Consulted by the key checks of every issuance.
+ */
+export const blockedKeys = pgTable('blocked_keys', {
+  spkiSha256: text('spki_sha256').primaryKey(),
+  reason: text('reason').notNull(),
+  /** The certificate version whose revocation blocked the key, when there is one. */
+  sourceVersionId: text('source_version_id'),
+  createdAt: createdAt(),
+});

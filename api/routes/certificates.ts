@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { CertificateRow } from '../../db/certificates.js';
 import { deleteCertificate, findCertificate, insertCertificate, listCertificates } from '../../db/certificates.js';
+import { databaseKeyBlocklist } from '../../db/blocked-keys.js';
 import { newId } from '../../db/ids.js';
 import { findIssuer } from '../../db/issuers.js';
 import { findTeam, findTeamByName, type TeamRow } from '../../db/teams.js';
@@ -39,7 +40,7 @@ export function certificateRoutes(deps: ApiDeps) {
     const principal = c.get('principal');
     const body = await parseJsonBody(c, createCertificateSchema);
     const team = await requestedTeam(principal, body.team);
-    const request = await canonicalizeCertificateRequest(body, team);
+    const request = await canonicalizeCertificateRequest(body, team, databaseKeyBlocklist(deps.db));
 
     const id = newId('crt');
     const workflowId = `certificate/${id}`;
