@@ -1,11 +1,9 @@
 /**
- * Loads issuers for signing: decrypts the sealed key once per process and keeps the imported,
- * non-extractable CryptoKey in memory. Keys never leave this module except as a signing handle.
+ * Loads issuers for signing: decrypts the sealed key once per process and keeps it in memory as a
+ * node:crypto KeyObject behind the Signer interface. Keys never leave this module except as a Signer.
  */
 import { createPrivateKey } from 'node:crypto';
 import { openPrivateKey } from '../ca/key-encryption.js';
-import { importPrivateKeyPkcs8 } from '../ca/keys.js';
-import type { IssuerForSigning } from '../ca/leaf.js';
 import { LeafTemplates } from '../ca/leaf-template.js';
 import { issuerUrls } from '../ca/profiles.js';
 import { softwareSigner, type Signer } from '../ca/signer.js';
@@ -13,8 +11,9 @@ import { x509 } from '../ca/x509.js';
 import type { Database } from '../db/database.js';
 import { findIssuer, type IssuerRow } from '../db/issuers.js';
 
-export interface LoadedIssuer extends IssuerForSigning {
+export interface LoadedIssuer {
   row: IssuerRow;
+  certificate: x509.X509Certificate;
   /** The issuer's key behind the narrow Signer interface (software today, PKCS#11 later). */
   signer: Signer;
   /** The issuer's pre-encoded leaf templates: the fast signing path (ca/leaf-template.ts). */
@@ -47,7 +46,6 @@ export class IssuerStore {
     const row = await findIssuer(this.db, issuerId);
     if (!row) throw new Error(`issuer ${issuerId} does not exist`);
     const pkcs8 = openPrivateKey(this.kek, row.sealedPrivateKey, row.id);
-    const signingKey = await importPrivateKeyPkcs8(pkcs8, row.keyAlgorithm);
     const signer = softwareSigner(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }), row.keyAlgorithm);
     pkcs8.fill(0);
     const certificate = new x509.X509Certificate(row.certificatePem);
@@ -55,9 +53,7 @@ export class IssuerStore {
       row,
       certificate,
       templates: new LeafTemplates({ id: row.id, certificateDer: new Uint8Array(certificate.rawData), signer, urls: issuerUrls(this.publicUrl, row.id) }),
-      signingKey,
       signer,
-      keyAlgorithm: row.keyAlgorithm,
       chainPem: await this.chainPem(row),
     };
   }

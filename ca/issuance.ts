@@ -21,7 +21,6 @@ import { evaluatePolicy, type PolicyViolation, type TeamPolicy } from '../core/p
 import type { KeyAlgorithm, Profile } from '../core/types.js';
 import { CsrError, readCsr, type VerifiedCsr } from './csr.js';
 import { checkSubjectPublicKey, KeyCheckError, type KeyBlocklist, type KeyCheckOptions, type KeyCheckReason } from './key-checks.js';
-import { MAX_BACKDATE_SECONDS } from './leaf.js';
 import type { LeafFields, LeafTemplates } from './leaf-template.js';
 import { lintLeaf, type LintViolation } from './lint.js';
 import { derToPem } from './ocsp-der.js';
@@ -132,6 +131,9 @@ export async function prepareLeaf(deps: IssuanceDeps, request: IssuanceRequest):
   }
   return fields;
 }
+
+/** notBefore is moved back by this much (at most 10 % of the validity) to tolerate clock skew. */
+export const MAX_BACKDATE_SECONDS = 60;
 
 /**
  * notBefore is backdated by up to MAX_BACKDATE_SECONDS (10 % of short validities) for clock skew;

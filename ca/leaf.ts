@@ -1,12 +1,15 @@
 /**
- * Building and signing a leaf certificate from a profile. Extensions come only from the profile and
- * the canonical request — never copied from a CSR.
+ * The reference leaf builder on @peculiar/x509: slow (~50 certificates/s), kept as an independent
+ * encoder that tests compare the production template builder (leaf-template.ts) against. Production
+ * issuance goes through ca/issuance.ts. Validity and key usage follow the same rules (issuance.ts,
+ * profiles.ts); CRL DP, AIA and policies are left out.
  */
 import type { KeyAlgorithm, Profile } from '../core/types.js';
 import { x509 } from './x509.js';
 import { ALGORITHM_SPECS } from './keys.js';
-import { authorityKeyIdentifier, earliest } from './authority.js';
-import { leafKeyUsage } from './profiles.js';
+import { authorityKeyIdentifier } from './authority.js';
+import { leafValidity } from './issuance.js';
+import { leafKeyUsage, PROFILE_EXTENDED_KEY_USAGES } from './profiles.js';
 
 export interface IssuerForSigning {
   certificate: x509.X509Certificate;
@@ -27,24 +30,8 @@ export interface LeafRequest {
   validitySeconds: number;
 }
 
-/** notBefore is moved back by this much (at most 10 % of the validity) to tolerate clock skew. */
-export const MAX_BACKDATE_SECONDS = 60;
-
-const PROFILE_USAGES: Record<Profile, x509.ExtendedKeyUsage[]> = {
-  'tls-server': [x509.ExtendedKeyUsage.serverAuth],
-  'tls-client': [x509.ExtendedKeyUsage.clientAuth],
-  mtls: [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
-};
-
-export function leafValidity(issuer: x509.X509Certificate, issuedAt: Date, validitySeconds: number): { notBefore: Date; notAfter: Date } {
-  const backdate = Math.min(MAX_BACKDATE_SECONDS, Math.floor(validitySeconds / 10));
-  const notBefore = new Date(issuedAt.getTime() - backdate * 1000);
-  const notAfter = earliest(new Date(issuedAt.getTime() + validitySeconds * 1000), issuer.notAfter);
-  return { notBefore, notAfter };
-}
-
 export async function buildLeafCertificate(issuer: IssuerForSigning, request: LeafRequest): Promise<x509.X509Certificate> {
-  const { notBefore, notAfter } = leafValidity(issuer.certificate, request.issuedAt, request.validitySeconds);
+  const { notBefore, notAfter } = leafValidity(request.issuedAt, request.validitySeconds, issuer.certificate.notAfter);
   const subjectIsEmpty = request.commonName === null;
   const keyUsage = leafKeyUsage(request.subjectKeyAlgorithm, request.profile).keyEncipherment
     ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment
@@ -62,7 +49,7 @@ export async function buildLeafCertificate(issuer: IssuerForSigning, request: Le
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(keyUsage, true),
-      new x509.ExtendedKeyUsageExtension(PROFILE_USAGES[request.profile], false),
+      new x509.ExtendedKeyUsageExtension(PROFILE_EXTENDED_KEY_USAGES[request.profile], false),
       new x509.SubjectAlternativeNameExtension(subjectAlternativeNames(request), subjectIsEmpty),
       await x509.SubjectKeyIdentifierExtension.create(request.subjectPublicKey),
       authorityKeyIdentifier(issuer.certificate),

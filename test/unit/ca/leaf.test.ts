@@ -2,7 +2,8 @@ import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyAlgorithm, Profile } from '../../../core/types.js';
 import { generateKeyPair } from '../../../ca/keys.js';
-import { buildLeafCertificate, leafValidity, MAX_BACKDATE_SECONDS, sha256Fingerprint, type LeafRequest } from '../../../ca/leaf.js';
+import { MAX_BACKDATE_SECONDS } from '../../../ca/issuance.js';
+import { buildLeafCertificate, sha256Fingerprint, type LeafRequest } from '../../../ca/leaf.js';
 import { randomSerial } from '../../../ca/serial.js';
 import { x509 } from '../../../ca/x509.js';
 import { buildHierarchy, epochSeconds, type Hierarchy, INTERMEDIATE_VALIDITY_DAYS, makeTempDir, NOW, openssl, type TempDir } from './support.js';
@@ -192,25 +193,6 @@ describe('buildLeafCertificate', () => {
     await dir.write('expired.pem', leaf.toString('pem'));
     const result = await openssl(verifyArgs('expired.pem', 'sslserver', new Date(ISSUED_AT.getTime() + 7200_000)), dir.path);
     expect(result.stderr).toMatch(/certificate has expired/);
-  });
-});
-
-describe('leafValidity', () => {
-  const issuedAt = ISSUED_AT;
-  const cases: { name: string; validitySeconds: number; wantBackdateSeconds: number; wantLifetimeSeconds: number | 'issuer' }[] = [
-    { name: 'ok/30 days backdated 60 s', validitySeconds: 30 * 86_400, wantBackdateSeconds: 60, wantLifetimeSeconds: 30 * 86_400 },
-    { name: 'ok/600 s backdated 60 s', validitySeconds: 600, wantBackdateSeconds: 60, wantLifetimeSeconds: 600 },
-    { name: 'ok/300 s backdated 10 % (30 s)', validitySeconds: 300, wantBackdateSeconds: 30, wantLifetimeSeconds: 300 },
-    { name: 'ok/15 s backdated 1 s', validitySeconds: 15, wantBackdateSeconds: 1, wantLifetimeSeconds: 15 },
-    { name: 'ok/9 s not backdated', validitySeconds: 9, wantBackdateSeconds: 0, wantLifetimeSeconds: 9 },
-    { name: 'ok/clamped to the issuer notAfter', validitySeconds: 2 * INTERMEDIATE_VALIDITY_DAYS * 86_400, wantBackdateSeconds: 60, wantLifetimeSeconds: 'issuer' },
-  ];
-  it.each(cases)('$name', ({ validitySeconds, wantBackdateSeconds, wantLifetimeSeconds }) => {
-    const { notBefore, notAfter } = leafValidity(ca.intermediate.certificate, issuedAt, validitySeconds);
-    expect(issuedAt.getTime() - notBefore.getTime()).toBe(wantBackdateSeconds * 1000);
-    const wantNotAfter = wantLifetimeSeconds === 'issuer' ? ca.intermediate.certificate.notAfter.getTime() : issuedAt.getTime() + wantLifetimeSeconds * 1000;
-    expect(notAfter.getTime()).toBe(wantNotAfter);
-    expect(notAfter.getTime()).toBeLessThanOrEqual(ca.intermediate.certificate.notAfter.getTime());
   });
 });
 
