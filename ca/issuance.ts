@@ -15,13 +15,14 @@
  * certificate); clock, serial source and key blocklist are injected.
  */
 import { createHash } from 'node:crypto';
-import { canonicalizeDnsName, canonicalizeDnsNames, NameError } from '../core/names.js';
+import { canonicalizeDnsName, canonicalizeDnsNames, MAX_SANS, NameError } from '../core/names.js';
 import { canonicalizeIp, IpError } from '../core/ip.js';
 import { evaluatePolicy, type PolicyViolation, type TeamPolicy } from '../core/policy.js';
 import type { KeyAlgorithm, Profile } from '../core/types.js';
 import { CsrError, readCsr, type VerifiedCsr } from './csr.js';
 import { checkSubjectPublicKey, KeyCheckError, type KeyBlocklist, type KeyCheckOptions, type KeyCheckReason } from './key-checks.js';
 import type { LeafFields, LeafTemplates } from './leaf-template.js';
+import { PROFILE_KEY_ALGORITHMS } from './profiles.js';
 import { lintLeaf, type LintViolation } from './lint.js';
 import { derToPem } from './ocsp-der.js';
 import type { SerialSource } from './serial.js';
@@ -98,19 +99,59 @@ export async function issueFromRequest(deps: IssuanceDeps, request: IssuanceRequ
   };
 }
 
-/** Every step of `issueFromRequest` but signing: the fields that would be signed, or an IssuanceError. */
-export async function prepareLeaf(deps: IssuanceDeps, request: IssuanceRequest): Promise<LeafFields> {
+/** A request checked by steps 1–4: canonical names and the subject key's algorithm. */
+export interface CheckedRequest {
+  commonName: string | null;
+  dnsNames: string[];
+  ipAddresses: string[];
+  uris: string[];
+  keyAlgorithm: KeyAlgorithm;
+  /** Null when the key is still to be generated (server-side keys, at acceptance time). */
+  subjectPublicKeySpki: Uint8Array | null;
+}
+
+/**
+ * Steps 1–4 of the pipeline (CSR, names, subject key, team policy), without an issuer: the API runs
+ * exactly this before it accepts a request, so what it accepts is what issuance will sign.
+ * `{ keyToGenerate }` stands for a server-side key that does not exist yet.
+ */
+export async function checkRequest(
+  request: Omit<IssuanceRequest, 'key'> & { key: IssuanceRequest['key'] | { keyToGenerate: KeyAlgorithm } },
+  keyBlocklist?: KeyBlocklist,
+): Promise<CheckedRequest> {
   const csr = 'csrPem' in request.key ? verifiedCsr(request.key.csrPem) : null;
-  const names = canonicalNames(request, csr);
-  const subjectPublicKeySpki = 'csrPem' in request.key ? csr!.publicKeySpki : request.key.publicKeySpki;
-  // readCsr imported the CSR's key to verify its signature; key checks need not import it again.
-  const keyAlgorithm = await checkedKeyAlgorithm(subjectPublicKeySpki, { profile: request.profile, importedByCaller: csr !== null }, deps.keyBlocklist);
+  const { commonName, dnsNames, ipAddresses, uris } = canonicalNames(request, csr);
+  const sanCount = dnsNames.length + ipAddresses.length + uris.length;
+  if (sanCount === 0) throw new IssuanceError('name_invalid', 'a certificate needs at least one name: give dnsNames, ipAddresses, uris or commonName');
+  if (sanCount > MAX_SANS) throw new IssuanceError('name_invalid', `a certificate may carry at most ${MAX_SANS} subject alternative names in all, got ${sanCount}`);
+
+  let subjectPublicKeySpki: Uint8Array | null = null;
+  let keyAlgorithm: KeyAlgorithm;
+  if ('keyToGenerate' in request.key) {
+    keyAlgorithm = request.key.keyToGenerate;
+    const allowed = PROFILE_KEY_ALGORITHMS[request.profile];
+    if (!allowed.includes(keyAlgorithm)) {
+      throw new IssuanceError('key_rejected', `the ${request.profile} profile does not accept ${keyAlgorithm} keys; use one of ${allowed.join(', ')}`, {
+        keyCheckReason: 'algorithm_not_allowed',
+      });
+    }
+  } else {
+    subjectPublicKeySpki = 'csrPem' in request.key ? csr!.publicKeySpki : request.key.publicKeySpki;
+    // readCsr imported the CSR's key to verify its signature; key checks need not import it again.
+    keyAlgorithm = await checkedKeyAlgorithm(subjectPublicKeySpki, { profile: request.profile, importedByCaller: csr !== null }, keyBlocklist);
+  }
 
   // Objects are spelled out rather than spread: in Node 20's V8, `{ ...a, b }` costs microseconds.
-  const { commonName, dnsNames, ipAddresses, uris } = names;
   const { profile, validitySeconds } = request;
   const violation = evaluatePolicy({ dnsNames, ipAddresses, uris, profile, keyAlgorithm, validitySeconds }, request.teamPolicy);
   if (violation) throw new IssuanceError('policy_violation', violation.message, { policyViolation: violation });
+  return { commonName, dnsNames, ipAddresses, uris, keyAlgorithm, subjectPublicKeySpki };
+}
+
+/** Every step of `issueFromRequest` but signing: the fields that would be signed, or an IssuanceError. */
+export async function prepareLeaf(deps: IssuanceDeps, request: IssuanceRequest): Promise<LeafFields> {
+  const { commonName, dnsNames, ipAddresses, uris, keyAlgorithm, subjectPublicKeySpki } = await checkRequest(request, deps.keyBlocklist);
+  const { profile, validitySeconds } = request;
 
   const { notBefore, notAfter } = leafValidity(deps.now(), validitySeconds, deps.templates.issuerNotAfter);
   const fields: LeafFields = {
@@ -120,7 +161,7 @@ export async function prepareLeaf(deps: IssuanceDeps, request: IssuanceRequest):
     ipAddresses,
     uris,
     profile,
-    subjectPublicKeySpki,
+    subjectPublicKeySpki: subjectPublicKeySpki!,
     subjectKeyAlgorithm: keyAlgorithm,
     notBefore,
     notAfter,
@@ -166,7 +207,7 @@ interface CanonicalNames {
   uris: string[];
 }
 
-function canonicalNames(request: IssuanceRequest, csr: VerifiedCsr | null): CanonicalNames {
+function canonicalNames(request: Pick<IssuanceRequest, 'commonName' | 'dnsNames' | 'ipAddresses' | 'uris'>, csr: VerifiedCsr | null): CanonicalNames {
   const requested = canonicalSans(request, 'the request');
   const requestListsNames = requested.dnsNames.length + requested.ipAddresses.length + requested.uris.length > 0;
   const fromCsr = csr ? canonicalSans(csr, 'the csr') : null;
