@@ -212,7 +212,7 @@ describe('issueFromRequest', () => {
       message: /exceeds the team's maximum/,
       detail: { policyViolation: expect.objectContaining({ code: 'validity_too_long' }) },
     },
-    { name: 'fail/lint_failed: no name at all', request: () => request({ key: { publicKeySpki: spki } }), code: 'lint_failed', message: /no subject alternative name/ },
+    { name: 'fail/name_invalid: no name at all', request: () => request({ key: { publicKeySpki: spki } }), code: 'name_invalid', message: /needs at least one name/ },
     { name: 'fail/lint_failed: a short serial from the serial source', deps: () => ({ serial: () => '01' }), request: () => request(), code: 'lint_failed', message: /serial has 1 bits/ },
     {
       name: 'fail/lint_failed: the issuer has expired',
