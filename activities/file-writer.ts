@@ -7,7 +7,7 @@
  * Writing the same generation twice is harmless (idempotent). Older generations beyond the last
  * two are pruned.
  */
-import { mkdir, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { chown, lchown, mkdir, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -21,26 +21,33 @@ export interface CertificateFiles {
 const FILE_MODE = 0o600;
 const KEEP_GENERATIONS = 2;
 
-export async function writeCertificateFiles(directory: string, generation: number, files: CertificateFiles): Promise<void> {
+export interface FileOwner {
+  uid: number;
+  gid: number;
+}
+
+export async function writeCertificateFiles(directory: string, generation: number, files: CertificateFiles, owner?: FileOwner): Promise<void> {
   const versionsDir = join(directory, 'versions');
   const versionDir = join(versionsDir, String(generation));
   await mkdir(versionDir, { recursive: true, mode: 0o700 });
+  if (owner) await chown(versionDir, owner.uid, owner.gid);
   for (const [name, content] of Object.entries(files)) {
-    if (content !== undefined) await writeFileAtomic(join(versionDir, name), content);
+    if (content !== undefined) await writeFileAtomic(join(versionDir, name), content, owner);
   }
-  await replaceSymlink(join(directory, 'current'), join('versions', String(generation)));
+  await replaceSymlink(join(directory, 'current'), join('versions', String(generation)), owner);
   for (const name of Object.keys(files)) {
-    await replaceSymlink(join(directory, name), join('current', name));
+    await replaceSymlink(join(directory, name), join('current', name), owner);
   }
   await pruneOldGenerations(versionsDir, generation);
 }
 
-async function writeFileAtomic(path: string, content: string): Promise<void> {
+async function writeFileAtomic(path: string, content: string, owner?: FileOwner): Promise<void> {
   const temporary = temporaryName(path);
   const handle = await open(temporary, 'w', FILE_MODE);
   try {
     await handle.writeFile(content, 'utf8');
     await handle.chmod(FILE_MODE);
+    if (owner) await handle.chown(owner.uid, owner.gid);
     await handle.sync();
   } finally {
     await handle.close();
@@ -48,11 +55,12 @@ async function writeFileAtomic(path: string, content: string): Promise<void> {
   await rename(temporary, path);
 }
 
-async function replaceSymlink(path: string, target: string): Promise<void> {
+async function replaceSymlink(path: string, target: string, owner?: FileOwner): Promise<void> {
   const current = await readlink(path).catch(() => null);
   if (current === target) return;
   const temporary = temporaryName(path);
   await symlink(target, temporary);
+  if (owner) await lchown(temporary, owner.uid, owner.gid);
   await rename(temporary, path);
 }
 

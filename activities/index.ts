@@ -1,16 +1,23 @@
 /** The activity object registered on the worker: each activity closes over its dependencies. */
+import { awaitAgentCsr, type AwaitAgentCsrInput } from './await-agent-csr.js';
 import type { ActivityDeps } from './deps.js';
 import { deliverToFile, type DeliverToFileInput } from './deliver-to-file.js';
+import { deliverVersion, type DeliverVersionInput } from './deliver-version.js';
 import { issueCertificate, type IssueCertificateInput } from './issue-certificate.js';
 import { listPublishingIssuers, publishCrl, type PublishCrlInput } from './publish-crl.js';
 import { refreshOcspResponses, withOcspPresigned, type RefreshOcspInput } from './publish-ocsp.js';
 import { revokeCertificate, type RevokeCertificateInput } from './revoke-certificate.js';
+import { verifyServed, type VerifyServedInput } from './verify-served.js';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     // Pre-signs the new version's OCSP responses once it is recorded (same result, same command sequence).
     issueCertificate: (input: IssueCertificateInput) => withOcspPresigned(deps, issueCertificate(deps, input)),
+    /** Runs started before rollouts existed (replayed histories) still call it. */
     deliverToFile: (input: DeliverToFileInput) => deliverToFile(deps, input),
+    deliverVersion: (input: DeliverVersionInput) => deliverVersion(deps, input),
+    verifyServed: (input: VerifyServedInput) => verifyServed(deps, input),
+    awaitAgentCsr: (input: AwaitAgentCsrInput) => awaitAgentCsr(deps, input),
     revokeCertificate: (input: RevokeCertificateInput) => revokeCertificate(deps, input),
     listPublishingIssuers: () => listPublishingIssuers(deps),
     publishCrl: (input: PublishCrlInput) => publishCrl(deps, input),

@@ -8,6 +8,10 @@ export interface ApiDeps {
   temporal: Client;
   taskQueue: string;
   now: () => Date;
+  /** Seals destination secrets (ca/key-encryption.ts deriveSecretsKey); the API never holds the KEK itself. */
+  secretsKey: Buffer;
+  /** Base URL of the Temporal UI, for deep links to a certificate's workflow (e.g. http://127.0.0.1:8233). */
+  temporalUiUrl: string;
   /** Checks that Postgres and Temporal answer; used by /readyz. */
   checkReadiness: () => Promise<{ postgres: boolean; temporal: boolean }>;
 }

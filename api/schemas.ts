@@ -26,9 +26,53 @@ const relativeDirectory = z
   })
   .refine((path) => /^[A-Za-z0-9._/-]+$/.test(path), { message: 'may contain only letters, digits, ".", "_", "-" and "/"' });
 
-export const destinationSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('file'), directory: relativeDirectory }),
-]);
+const hostName = z
+  .string()
+  .min(1)
+  .max(253)
+  .refine((value) => /^[A-Za-z0-9.-]+$/.test(value) || /^[0-9a-fA-F:]+$/.test(value), { message: 'must be a host name or an IP address' });
+
+const tlsEndpoint = z.strictObject({
+  host: hostName,
+  port: z.number().int().min(1).max(65_535),
+  serverName: z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+$/, 'must be a DNS name').optional(),
+});
+
+/** Endpoints that must serve the new certificate after delivery, and how long to wait for them. */
+const verifySpec = z
+  .strictObject({
+    endpoints: z.array(tlsEndpoint).min(1).max(20),
+    timeout: duration('verify.timeout').pipe(z.number().min(1).max(86_400, 'verify.timeout must be at most a day')).default(300),
+  })
+  .transform(({ endpoints, timeout }) => ({ endpoints, timeoutSeconds: timeout }));
+
+export const fileDestinationSchema = z.strictObject({
+  type: z.literal('file'),
+  directory: relativeDirectory,
+  owner: z.strictObject({ uid: z.number().int().min(0).max(2 ** 31 - 1), gid: z.number().int().min(0).max(2 ** 31 - 1) }).optional(),
+  verify: verifySpec.optional(),
+});
+
+export const agentDestinationSchema = z
+  .strictObject({
+    type: z.literal('agent'),
+    agentId: z.string().regex(/^agt_[a-z2-7]{20}$/, 'must be an agent id such as agt_…, as returned by POST /v1/agents'),
+    target: z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, "must name a target of the agent's configuration (letters, digits, '.', '_', '-')"),
+    reportTimeout: duration('reportTimeout').pipe(z.number().min(5).max(7 * 86_400)).default(600),
+    verify: verifySpec.optional(),
+  })
+  .transform(({ reportTimeout, ...rest }) => ({ ...rest, reportTimeoutSeconds: reportTimeout }));
+
+export const webhookDestinationSchema = z.strictObject({
+  type: z.literal('webhook'),
+  url: z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' }).max(2000),
+  /** Shared HMAC secret; stored sealed, never shown again. */
+  secret: z.string().min(32, 'secret must be at least 32 characters').max(256),
+  verify: verifySpec.optional(),
+});
+
+export const destinationSchema = z.discriminatedUnion('type', [fileDestinationSchema, agentDestinationSchema, webhookDestinationSchema]);
+export type DestinationBody = z.output<typeof destinationSchema>;
 
 export const createCertificateSchema = z.strictObject({
   team: z.string().min(1).max(100),
@@ -67,6 +111,7 @@ export const listCertificatesQuery = z.strictObject({
   expiringBefore: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time such as 2027-01-31T00:00:00Z' }).optional(),
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
+  stuck: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
 });
 
 const zone = z
@@ -78,6 +123,26 @@ const zone = z
     message: 'must be a DNS zone such as "example.com", without wildcard or trailing dot',
   });
 
+const approvalRulesSchema = z
+  .strictObject({
+    wildcards: z.boolean().default(false),
+    usualZones: z.array(zone).max(100).default([]),
+    validityAbove: duration('approval.validityAbove').optional(),
+    newNames: z.boolean().default(false),
+    deadline: duration('approval.deadline').pipe(z.number().min(1).max(30 * 86_400, 'approval.deadline must be at most 30 days')).default(72 * 3600),
+    escalateAfter: duration('approval.escalateAfter').optional(),
+  })
+  .refine((rules) => rules.escalateAfter === undefined || rules.escalateAfter < rules.deadline, {
+    path: ['escalateAfter'],
+    message: 'escalateAfter must be shorter than the deadline',
+  })
+  .transform(({ validityAbove, deadline, escalateAfter, ...rest }) => ({
+    ...rest,
+    validityAboveSeconds: validityAbove ?? null,
+    deadlineSeconds: deadline,
+    escalateAfterSeconds: escalateAfter ?? Math.floor((deadline * 2) / 3),
+  }));
+
 export const teamPolicySchema = z.strictObject({
   allowedDomains: z.array(zone).max(100).default([]),
   allowWildcards: z.boolean().default(false),
@@ -85,6 +150,7 @@ export const teamPolicySchema = z.strictObject({
   maxValidity: duration('maxValidity').pipe(z.number().max(MAX_VALIDITY_SECONDS)).default(90 * 86_400),
   keyAlgorithms: z.array(z.enum(KEY_ALGORITHMS)).min(1).default(['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096']),
   profiles: z.array(z.enum(PROFILES)).min(1).default([...PROFILES]),
+  approval: approvalRulesSchema.optional(),
 });
 
 export const createTeamSchema = z.strictObject({
@@ -99,4 +165,8 @@ export const createTeamSchema = z.strictObject({
 export const createTokenSchema = z.strictObject({
   role: z.enum(ROLES),
   expiresIn: duration('expiresIn').pipe(z.number().max(366 * 86_400, 'expiresIn must be at most a year; issue a new token instead')).optional(),
+});
+
+export const approvalDecisionSchema = z.strictObject({
+  reason: z.string().trim().min(1, 'say why, for the audit log').max(1000),
 });

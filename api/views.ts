@@ -1,5 +1,6 @@
 /** JSON shapes the API returns. Key material never appears here. */
 import type { LifecycleStatus } from '../core/lifecycle.js';
+import type { Destination } from '../core/types.js';
 import type { CertificateRow } from '../db/certificates.js';
 import type { IssuerRow } from '../db/issuers.js';
 import type { VersionRow } from '../db/versions.js';
@@ -31,10 +32,10 @@ export function certificateView(certificate: CertificateRow, version: VersionRow
     uris: certificate.uris,
     profile: certificate.profile,
     keyAlgorithm: certificate.keyAlgorithm,
-    keySource: certificate.csrPem ? 'csr' : 'server-generated',
+    keySource: certificate.keySource,
     validitySeconds: certificate.validitySeconds,
     renewBeforeSeconds: certificate.renewBeforeSeconds,
-    destinations: certificate.destinations,
+    destinations: certificate.destinations.map(destinationView),
     currentVersion: version ? versionView(version) : null,
     nextRenewalAt: live?.nextRenewalAt ?? null,
     pendingStep: live?.pendingStep ?? null,
@@ -44,6 +45,13 @@ export function certificateView(certificate: CertificateRow, version: VersionRow
     createdAt: certificate.createdAt.toISOString(),
     updatedAt: certificate.updatedAt.toISOString(),
   };
+}
+
+/** A destination as the API shows it: a webhook's sealed secret never leaves the database. */
+export function destinationView(destination: Destination) {
+  if (destination.type !== 'webhook') return destination;
+  const { sealedSecret: _sealed, ...shown } = destination;
+  return shown;
 }
 
 export function issuerView(issuer: IssuerRow) {

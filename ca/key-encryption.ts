@@ -3,7 +3,7 @@
  * additional authenticated data, so a sealed key copied onto another row fails to open.
  * Format: `v1.<iv>.<ciphertext>.<tag>` (base64url parts).
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
 const TAG_BYTES = 16;
@@ -37,4 +37,18 @@ export function openPrivateKey(kek: Buffer, sealed: string, recordId: string): B
 
 function assertKek(kek: Buffer): void {
   if (kek.length !== 32) throw new Error(`the key-encryption key must be 32 bytes, got ${kek.length}`);
+}
+
+/**
+ * The key that seals destination secrets (webhook HMAC secrets), derived from the KEK with HKDF so
+ * the API can seal them without holding the key that opens CA and certificate private keys.
+ */
+export function deriveSecretsKey(kek: Buffer): Buffer {
+  assertKek(kek);
+  return Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'certflow destination secrets v1', 32));
+}
+
+/** Additional authenticated data of a destination secret: bound to its certificate and position. */
+export function destinationSecretId(certificateId: string, destinationIndex: number): string {
+  return `${certificateId}/destinations/${destinationIndex}`;
 }

@@ -26,6 +26,7 @@ const configSchema = z.object({
   CERTFLOW_FILE_DESTINATION_ROOT: optionalString,
   CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow-lifecycle'),
   CERTFLOW_PERMITTED_DNS_ZONES: optionalString,
+  CERTFLOW_TEMPORAL_UI_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   NODE_ENV: z.string().optional(),
 });
 
@@ -46,6 +47,8 @@ export interface Config {
   taskQueue: string;
   /** Zones the issuing intermediate is constrained to when it is created (comma-separated in the env). */
   permittedDnsZones: string[];
+  /** Base URL of the Temporal UI for deep links (default: the local dev server's UI). */
+  temporalUiUrl: string;
   production: boolean;
 }
 
@@ -73,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fileDestinationRoot: resolve(e.CERTFLOW_FILE_DESTINATION_ROOT ?? resolve(dataDir, 'deliveries')),
     taskQueue: e.CERTFLOW_TASK_QUEUE,
     permittedDnsZones: (e.CERTFLOW_PERMITTED_DNS_ZONES ?? '').split(',').map((zone) => zone.trim()).filter(Boolean),
+    temporalUiUrl: (e.CERTFLOW_TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
     production: e.NODE_ENV === 'production',
   };
 }

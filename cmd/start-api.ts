@@ -10,6 +10,8 @@ import { createDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrate.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
 import type { Config } from './config.js';
+import { deriveSecretsKey } from '../ca/key-encryption.js';
+import { loadKek } from './kek.js';
 import { createPool } from './postgres-pool.js';
 
 export interface RunningApi {
@@ -27,6 +29,7 @@ export async function startApi(config: Config & { databaseUrl: string; temporalA
   const bootstrapToken = await resolveBootstrapToken(config);
   if (bootstrapToken) await ensureBootstrapToken(db, bootstrapToken);
 
+  const secretsKey = deriveSecretsKey(await loadKek(config, log));
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const app = createApp(
@@ -35,6 +38,8 @@ export async function startApi(config: Config & { databaseUrl: string; temporalA
       temporal,
       taskQueue: config.taskQueue,
       now: () => new Date(),
+      secretsKey,
+      temporalUiUrl: config.temporalUiUrl,
       checkReadiness: async () => {
         const [postgres, temporalUp] = await Promise.all([
           withTimeout(pool.query('select 1'), READINESS_DEADLINE_MS).then(() => true, () => false),

@@ -1,5 +1,28 @@
 /** The lifecycle workflow's input and the status it reports (shared by the workflow and the API). */
-import type { CertState, RevocationReason, VersionSummary } from './types.js';
+import type { ApprovalReason, ApproverIdentity } from './approval.js';
+import type { CertState, DestinationType, KeySource, RevocationReason, VersionSummary } from './types.js';
+
+/** What the workflow needs to know of a destination (no URLs, paths or secrets: those stay in Postgres). */
+export interface DestinationPlan {
+  type: DestinationType;
+  /** The destination names TLS endpoints to probe after delivery. */
+  verify: boolean;
+  /** For agents: how long to wait for the deployment report. */
+  reportTimeoutSeconds?: number;
+  /** For verification: how long the endpoints may take to serve the new version. */
+  verifyTimeoutSeconds?: number;
+}
+
+/** An approval the first generation waits for. */
+export interface ApprovalPlan {
+  approvalId: string;
+  teamId: string;
+  /** Token id of the requester, who may not decide. */
+  requestedBy: string;
+  reasons: ApprovalReason[];
+  deadlineSeconds: number;
+  escalateAfterSeconds: number;
+}
 
 export interface LifecycleInput {
   certificateId: string;
@@ -12,9 +35,46 @@ export interface LifecycleInput {
   destinationCount: number;
   /** Overrides the default renewal at 2/3 of the lifetime. */
   renewBeforeSeconds?: number | null;
+  /** Set by the API from the certificate's destinations; absent in runs started before rollouts existed. */
+  destinations?: DestinationPlan[];
+  keySource?: KeySource;
+  /** Present when policy says the first issuance needs a human. */
+  approval?: ApprovalPlan | null;
+  /** How long a failed rollout waits before it is retried by itself (default 15 min). */
+  rolloutRetrySeconds?: number;
 }
 
-export type LifecycleStep = 'issue' | 'deliver' | 'wait-for-renewal' | 'retry-backoff' | 'wait-for-operator' | 'revoke' | 'none';
+export interface ApprovalDecisionRequest {
+  approver: ApproverIdentity;
+  reason: string;
+}
+
+export interface ApprovalDecisionResult {
+  approvalId: string;
+  state: 'approved' | 'rejected';
+  decidedBy: string;
+  decidedAt: string;
+}
+
+export interface RolloutFailure {
+  destinationIndex: number;
+  reason: string;
+  at: string;
+}
+
+export type LifecycleStep =
+  | 'await-approval'
+  | 'await-csr'
+  | 'issue'
+  | 'deliver'
+  | 'verify'
+  | 'rollback'
+  | 'wait-for-rollout-retry'
+  | 'wait-for-renewal'
+  | 'retry-backoff'
+  | 'wait-for-operator'
+  | 'revoke'
+  | 'none';
 
 export interface LifecycleError {
   type: string;
@@ -35,6 +95,11 @@ export interface LifecycleStatus {
   attempt: number;
   lastError: LifecycleError | null;
   revokedAt: string | null;
+  /** When `state` last changed. */
+  stateSince?: string;
+  approval?: { approvalId: string; state: 'pending' | 'approved' | 'rejected' | 'expired'; deadlineAt: string; escalated: boolean } | null;
+  /** Destinations whose last rollout failed (and were rolled back). */
+  rolloutFailures?: RolloutFailure[];
 }
 
 export interface RenewNowRequest {
@@ -56,3 +121,5 @@ export function retryBackoffMs(attempt: number): number {
   const base = 30_000 * 2 ** Math.max(0, attempt - 1);
   return Math.min(base, 15 * 60_000);
 }
+
+export const DEFAULT_ROLLOUT_RETRY_SECONDS = 15 * 60;

@@ -2,6 +2,7 @@
  * Team policy: an ordered chain of pure checks, first violation wins (cf. cert-manager's
  * policies.go). Gathering the inputs (team row, canonical names) happens before; deciding is here.
  */
+import type { ApprovalRules } from './approval.js';
 import type { KeyAlgorithm, Profile } from './types.js';
 import { isWildcard, isWithinZone } from './names.js';
 
@@ -14,6 +15,8 @@ export interface TeamPolicy {
   maxValiditySeconds: number;
   keyAlgorithms: KeyAlgorithm[];
   profiles: Profile[];
+  /** Which requests need a human; absent in policies stored before approvals existed (none needed). */
+  approval?: ApprovalRules;
 }
 
 export interface PolicyRequest {

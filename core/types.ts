@@ -10,10 +10,23 @@ export const ROLES = ['requester', 'approver', 'responder', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
- * Where a certificate stands. `revoked` is terminal; `failed` waits for an operator (`renew` retries,
- * `revoke` ends the lifecycle).
+ * Where a certificate stands. `revoked`, `rejected` and `approval_expired` are terminal; `failed`
+ * waits for an operator (`renew` retries, `revoke` ends the lifecycle); `rollout_failed` means a
+ * destination did not serve the new version, was rolled back to the previous one and is retried.
  */
-export const CERT_STATES = ['pending', 'issuing', 'active', 'renewing', 'revoking', 'revoked', 'failed'] as const;
+export const CERT_STATES = [
+  'pending',
+  'awaiting_approval',
+  'issuing',
+  'active',
+  'renewing',
+  'rollout_failed',
+  'revoking',
+  'revoked',
+  'failed',
+  'rejected',
+  'approval_expired',
+] as const;
 export type CertState = (typeof CERT_STATES)[number];
 
 export const VERSION_STATUSES = ['active', 'superseded', 'revoked'] as const;
@@ -29,12 +42,61 @@ export const REVOCATION_REASONS = [
 ] as const;
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 
+/** A TLS endpoint that should serve the certificate once it is delivered: probed after each rollout. */
+export interface TlsEndpoint {
+  host: string;
+  port: number;
+  /** SNI name sent in the probe; defaults to the certificate's first DNS name. */
+  serverName?: string;
+}
+
+/** Proof of rollout: the endpoints must serve the new version before `timeoutSeconds`, else roll back. */
+export interface VerifySpec {
+  endpoints: TlsEndpoint[];
+  timeoutSeconds: number;
+}
+
 export interface FileDestination {
   type: 'file';
   /** Directory on the worker's host; cert.pem, chain.pem, fullchain.pem and key.pem are written into it. */
   directory: string;
+  /** Numeric owner given to the written files (the worker must be allowed to chown). */
+  owner?: { uid: number; gid: number };
+  verify?: VerifySpec;
 }
-export type Destination = FileDestination;
+
+/** A `certflow agent` on a host pulls this assignment; `target` names a target in the agent's own config. */
+export interface AgentDestination {
+  type: 'agent';
+  agentId: string;
+  target: string;
+  /** How long the workflow waits for the agent to report the deployed serial. */
+  reportTimeoutSeconds: number;
+  verify?: VerifySpec;
+}
+
+/** An HMAC-SHA256-signed POST of the certificate and chain (never the key). */
+export interface WebhookDestination {
+  type: 'webhook';
+  url: string;
+  /** The shared secret, sealed under the KEK (ca/key-encryption.ts); never returned by the API. */
+  sealedSecret: string;
+  verify?: VerifySpec;
+}
+
+export type Destination = FileDestination | AgentDestination | WebhookDestination;
+export type DestinationType = Destination['type'];
+
+/** Where a certificate's private key is made. */
+export const KEY_SOURCES = ['server', 'csr', 'agent'] as const;
+export type KeySource = (typeof KEY_SOURCES)[number];
+
+/** One version on one destination: delivered, then verified as served (or failed and rolled back). */
+export const ROLLOUT_STATES = ['pending', 'delivered', 'verified', 'failed', 'rolled_back'] as const;
+export type RolloutState = (typeof ROLLOUT_STATES)[number];
+
+export const APPROVAL_STATES = ['pending', 'approved', 'rejected', 'expired'] as const;
+export type ApprovalState = (typeof APPROVAL_STATES)[number];
 
 /** The facts about one issued X.509 certificate that workflows and the API need (never key material). */
 export interface VersionSummary {

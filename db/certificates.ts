@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, arrayOverlaps, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { CertState } from '../core/types.js';
 import type { Queryable } from './database.js';
 import { certificates, certificateVersions } from './schema.js';
@@ -53,4 +53,15 @@ export async function listCertificates(
     .orderBy(desc(certificates.createdAt), desc(certificates.id))
     .limit(filter.limit);
   return rows;
+}
+
+/** Which of `names` appear on an earlier certificate of the team (for the "new name" approval rule). */
+export async function knownDnsNames(db: Queryable, teamId: string, names: string[]): Promise<Set<string>> {
+  if (names.length === 0) return new Set();
+  const rows = await db
+    .select({ dnsNames: certificates.dnsNames })
+    .from(certificates)
+    .where(and(eq(certificates.teamId, teamId), arrayOverlaps(certificates.dnsNames, names)));
+  const wanted = new Set(names);
+  return new Set(rows.flatMap((row) => row.dnsNames.filter((name) => wanted.has(name))));
 }

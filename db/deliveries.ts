@@ -1,7 +1,74 @@
-import type { Destination } from '../core/types.js';
+/**
+ * Rollouts: one row per version and destination (schema.ts `deliveries`). Every write names the
+ * workflow's rollout key, so a retried activity finds its own request and a new request starts over.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import type { Destination, RolloutState } from '../core/types.js';
 import type { Queryable } from './database.js';
 import { deliveries } from './schema.js';
 
+export type DeliveryRow = typeof deliveries.$inferSelect;
+
+export interface RolloutRequest {
+  versionId: string;
+  destinationIndex: number;
+  destination: Destination;
+  rolloutKey: string;
+}
+
+/**
+ * Opens (or re-opens) the rollout of a version to a destination for `rolloutKey`: a row of another
+ * key goes back to `pending`; a row of the same key is returned as it is (a retried activity).
+ */
+export async function openRollout(db: Queryable, request: RolloutRequest): Promise<DeliveryRow> {
+  const agentId = request.destination.type === 'agent' ? request.destination.agentId : null;
+  const [row] = await db
+    .insert(deliveries)
+    .values({ ...request, agentId, state: 'pending', deliveredAt: null })
+    .onConflictDoUpdate({
+      target: [deliveries.versionId, deliveries.destinationIndex],
+      set: {
+        state: sql`case when ${deliveries.rolloutKey} is distinct from excluded.rollout_key then 'pending' else ${deliveries.state} end`,
+        deployedSerial: sql`case when ${deliveries.rolloutKey} is distinct from excluded.rollout_key then null else ${deliveries.deployedSerial} end`,
+        verifiedAt: sql`case when ${deliveries.rolloutKey} is distinct from excluded.rollout_key then null else ${deliveries.verifiedAt} end`,
+        lastError: sql`case when ${deliveries.rolloutKey} is distinct from excluded.rollout_key then null else ${deliveries.lastError} end`,
+        destination: sql`excluded.destination`,
+        agentId: sql`excluded.agent_id`,
+        rolloutKey: sql`excluded.rollout_key`,
+        updatedAt: sql`now()`,
+      },
+    })
+    .returning();
+  return row!;
+}
+
+export async function findRollout(db: Queryable, versionId: string, destinationIndex: number): Promise<DeliveryRow | null> {
+  const [row] = await db
+    .select()
+    .from(deliveries)
+    .where(and(eq(deliveries.versionId, versionId), eq(deliveries.destinationIndex, destinationIndex)));
+  return row ?? null;
+}
+
+/** Moves the rollout of `rolloutKey` to `state`; a row that belongs to a newer request is left alone. */
+export async function updateRollout(
+  db: Queryable,
+  key: { versionId: string; destinationIndex: number; rolloutKey: string },
+  change: { state: RolloutState; deployedSerial?: string | null; lastError?: string | null; deliveredAt?: Date; verifiedAt?: Date },
+): Promise<boolean> {
+  const rows = await db
+    .update(deliveries)
+    .set({ ...change, updatedAt: sql`now()` })
+    .where(and(eq(deliveries.versionId, key.versionId), eq(deliveries.destinationIndex, key.destinationIndex), eq(deliveries.rolloutKey, key.rolloutKey)))
+    .returning({ id: deliveries.id });
+  return rows.length > 0;
+}
+
+/** The legacy file delivery (runs started before rollouts existed): a delivered row with no key. */
 export async function recordDelivery(db: Queryable, versionId: string, destinationIndex: number, destination: Destination): Promise<void> {
-  await db.insert(deliveries).values({ versionId, destinationIndex, destination }).onConflictDoNothing();
+  await db.insert(deliveries).values({ versionId, destinationIndex, destination, deliveredAt: new Date() }).onConflictDoNothing();
+}
+
+export async function listRollouts(db: Queryable, versionId: string): Promise<DeliveryRow[]> {
+  return db.select().from(deliveries).where(eq(deliveries.versionId, versionId)).orderBy(deliveries.destinationIndex);
 }

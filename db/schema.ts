@@ -4,8 +4,9 @@
  */
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { ApprovalReason } from '../core/approval.js';
 import type { TeamPolicy } from '../core/policy.js';
-import type { CertState, Destination, KeyAlgorithm, Profile, RevocationReason, Role, VersionStatus } from '../core/types.js';
+import type { ApprovalState, CertState, Destination, KeyAlgorithm, KeySource, Profile, RevocationReason, Role, RolloutState, VersionStatus } from '../core/types.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -114,6 +115,8 @@ export const certificates = pgTable(
     renewBeforeSeconds: integer('renew_before_seconds'),
     /** Present when the client keeps its own key; otherwise keys are generated server-side. */
     csrPem: text('csr_pem'),
+    /** Where the private key is made: `server` (sealed here), `csr` (the client's CSR), `agent` (on the agent's host). */
+    keySource: text('key_source').$type<KeySource>().notNull().default('server'),
     destinations: jsonb('destinations').$type<Destination[]>().notNull(),
     state: text('state').$type<CertState>().notNull(),
     currentVersionId: text('current_version_id'),
@@ -172,6 +175,12 @@ export const certificateVersions = pgTable(
   ],
 );
 
+/**
+ * Rollout of one version to one destination (DESIGN.md §3 "rollout"). `rollout_key` names the
+ * workflow's request (e.g. `g3/rollout/1`, `g3/rollback/1`): a retried activity with the same key
+ * finds its own row, a new request (a rollback, a retried rollout) resets the row to `pending`.
+ * Agents pull `pending` rows of their destinations and report the serial they deployed.
+ */
 export const deliveries = pgTable(
   'deliveries',
   {
@@ -181,9 +190,20 @@ export const deliveries = pgTable(
       .references(() => certificateVersions.id),
     destinationIndex: integer('destination_index').notNull(),
     destination: jsonb('destination').$type<Destination>().notNull(),
-    deliveredAt: timestamp('delivered_at', { withTimezone: true }).notNull().defaultNow(),
+    state: text('state').$type<RolloutState>().notNull().default('delivered'),
+    rolloutKey: text('rollout_key'),
+    /** For `agent` destinations: the agent that must deploy it (indexed for its polling). */
+    agentId: text('agent_id'),
+    deployedSerial: text('deployed_serial'),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    verifiedAt: timestamp('verified_at', { withTimezone: true }),
+    lastError: text('last_error'),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [uniqueIndex('deliveries_version_destination_uq').on(table.versionId, table.destinationIndex)],
+  (table) => [
+    uniqueIndex('deliveries_version_destination_uq').on(table.versionId, table.destinationIndex),
+    index('deliveries_agent_pending_idx').on(table.agentId).where(sql`state = 'pending'`),
+  ],
 );
 
 /**
@@ -197,3 +217,105 @@ export const blockedKeys = pgTable('blocked_keys', {
   sourceVersionId: text('source_version_id'),
   createdAt: createdAt(),
 });
+
+/** One approval per certificate generation that policy says needs a human (DESIGN.md §3). */
+export const approvals = pgTable(
+  'approvals',
+  {
+    id: text('id').primaryKey(),
+    certificateId: text('certificate_id')
+      .notNull()
+      .references(() => certificates.id),
+    generation: integer('generation').notNull(),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    state: text('state').$type<ApprovalState>().notNull(),
+    reasons: jsonb('reasons').$type<ApprovalReason[]>().notNull(),
+    requestedBy: text('requested_by').notNull(),
+    requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
+    deadlineAt: timestamp('deadline_at', { withTimezone: true }).notNull(),
+    escalatedAt: timestamp('escalated_at', { withTimezone: true }),
+    decidedBy: text('decided_by'),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    decisionReason: text('decision_reason'),
+  },
+  (table) => [uniqueIndex('approvals_certificate_generation_uq').on(table.certificateId, table.generation)],
+);
+
+/**
+ * Append-only, hash-chained audit log: `hash` = SHA-256 over the previous event's hash and this
+ * event's canonical JSON, so a deleted or edited row breaks the chain (db/audit.ts verifies it).
+ * `dedupe_key` makes an activity that records an event idempotent.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    teamId: text('team_id'),
+    certificateId: text('certificate_id'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull(),
+    dedupeKey: text('dedupe_key').unique(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (table) => [index('audit_events_certificate_idx').on(table.certificateId, table.seq)],
+);
+
+/**
+ * Outbox of notifications to people (approval requested or escalated, rollout failed). A notifier
+ * delivers them to the team's and the security contact; the API lists them.
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    teamId: text('team_id').notNull(),
+    certificateId: text('certificate_id'),
+    kind: text('kind').notNull(),
+    recipients: text('recipients').array().notNull(),
+    message: text('message').notNull(),
+    dedupeKey: text('dedupe_key').notNull().unique(),
+    createdAt: createdAt(),
+  },
+  (table) => [index('notifications_team_idx').on(table.teamId, table.id)],
+);
+
+/** Hosts running `certflow agent`, each with its own token (stored as SHA-256 only). */
+export const agents = pgTable(
+  'agents',
+  {
+    id: text('id').primaryKey(),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    createdAt: createdAt(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (table) => [uniqueIndex('agents_team_name_uq').on(table.teamId, table.name)],
+);
+
+/**
+ * CSRs for certificates whose key is made on an agent: the workflow opens a request (csr_pem null)
+ * per generation, the agent generates a key locally and answers with a CSR.
+ */
+export const agentCsrs = pgTable(
+  'agent_csrs',
+  {
+    certificateId: text('certificate_id')
+      .notNull()
+      .references(() => certificates.id),
+    generation: integer('generation').notNull(),
+    agentId: text('agent_id').notNull(),
+    csrPem: text('csr_pem'),
+    requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
+    submittedAt: timestamp('submitted_at', { withTimezone: true }),
+  },
+  (table) => [primaryKey({ columns: [table.certificateId, table.generation] }), index('agent_csrs_agent_idx').on(table.agentId)],
+);

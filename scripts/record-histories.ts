@@ -17,6 +17,7 @@ import { createActivities } from '../activities/index.js';
 import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
 import { IssuerStore } from '../activities/issuer-store.js';
 import { createApp } from '../api/app.js';
+import { deriveSecretsKey } from '../ca/key-encryption.js';
 import { createPool } from '../cmd/postgres-pool.js';
 import { WORKFLOWS_PATH } from '../cmd/start-worker.js';
 import { createDatabase } from '../db/database.js';
@@ -50,7 +51,15 @@ async function main(): Promise<void> {
     await ensureBootstrapToken(db, ADMIN);
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
-    const app = createApp({ db, temporal: client, taskQueue: TASK_QUEUE, now: () => new Date(), checkReadiness: async () => ({ postgres: true, temporal: true }) });
+    const app = createApp({
+      db,
+      temporal: client,
+      taskQueue: TASK_QUEUE,
+      now: () => new Date(),
+      secretsKey: deriveSecretsKey(kek),
+      temporalUiUrl: 'http://127.0.0.1:8233',
+      checkReadiness: async () => ({ postgres: true, temporal: true }),
+    });
     const deliveryRoot = join(temp, 'deliveries');
     const workerConnection = await NativeConnection.connect({ address: temporal.address });
     const worker = await Worker.create({

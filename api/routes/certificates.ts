@@ -9,6 +9,7 @@ import { findIssuer } from '../../db/issuers.js';
 import { findTeam, findTeamByName, type TeamRow } from '../../db/teams.js';
 import { findVersion } from '../../db/versions.js';
 import { canAccessTeam, isPlatformAdmin, requireRole } from '../auth.js';
+import { approvalPlan, destinationPlans, keySourceFor, storedDestinations } from '../certificate-plan.js';
 import { canonicalizeCertificateRequest } from '../certificate-request.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { ApiDeps, AppEnv, Principal } from '../deps.js';
@@ -44,6 +45,10 @@ export function certificateRoutes(deps: ApiDeps) {
 
     const id = newId('crt');
     const workflowId = `certificate/${id}`;
+    const destinations = await storedDestinations(deps.db, deps.secretsKey, id, team, body.destinations);
+    const keySource = keySourceFor(body, destinations);
+    const approval = await approvalPlan(deps.db, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, request, body });
+    const state = approval ? ('awaiting_approval' as const) : ('pending' as const);
     await insertCertificate(deps.db, {
       id,
       teamId: team.id,
@@ -56,8 +61,9 @@ export function certificateRoutes(deps: ApiDeps) {
       validitySeconds: body.validity,
       renewBeforeSeconds: body.renewBefore ?? null,
       csrPem: request.csrPem,
-      destinations: body.destinations,
-      state: 'pending',
+      keySource,
+      destinations,
+      state,
       workflowId,
       requestedBy: principal.tokenId,
     });
@@ -66,14 +72,23 @@ export function certificateRoutes(deps: ApiDeps) {
         certificateId: id,
         teamName: team.name,
         commonName: request.commonName,
-        input: { certificateId: id, generation: 1, destinationCount: body.destinations.length, renewBeforeSeconds: body.renewBefore ?? null },
+        input: {
+          certificateId: id,
+          generation: 1,
+          destinationCount: destinations.length,
+          destinations: destinationPlans(destinations),
+          keySource,
+          approval,
+          renewBeforeSeconds: body.renewBefore ?? null,
+        },
       });
     } catch (error) {
       // No workflow means no owner: remove the row so the request leaves no trace, and say so.
       await deleteCertificate(deps.db, id);
       throw problems.unavailable(`the certificate could not be handed to the workflow engine (${(error as Error).message}); nothing was created, retry later`);
     }
-    return c.json({ id, workflowId, state: 'pending' as const }, 202, { Location: `/v1/certificates/${id}` });
+    const approvalView = approval ? { id: approval.approvalId, reasons: approval.reasons } : null;
+    return c.json({ id, workflowId, state, approval: approvalView }, 202, { Location: `/v1/certificates/${id}` });
   });
 
   app.get('/', async (c) => {

@@ -15,6 +15,7 @@ import { createActivities } from '../../activities/index.js';
 import { ensureCaHierarchy } from '../../activities/ca-bootstrap.js';
 import { IssuerStore } from '../../activities/issuer-store.js';
 import { createApp } from '../../api/app.js';
+import { deriveSecretsKey } from '../../ca/key-encryption.js';
 import { loadConfig } from '../../cmd/config.js';
 import { createPool } from '../../cmd/postgres-pool.js';
 import { WORKFLOWS_PATH } from '../../cmd/start-worker.js';
@@ -27,6 +28,7 @@ import { ensureBootstrapToken } from '../../db/tokens.js';
 export const TEST_KEK_HEX = 'a3'.repeat(32);
 export const TEST_BOOTSTRAP_TOKEN = 'cft_bootstrap_integration-tests-only';
 export const TEST_PUBLIC_URL = 'http://127.0.0.1:8080';
+export const TEST_TEMPORAL_UI_URL = 'http://127.0.0.1:8233';
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 let runtimeInstalled = false;
@@ -70,6 +72,8 @@ export async function createHarness(name: string, options: { temporalAddress?: s
       temporal: client,
       taskQueue,
       now: () => new Date(),
+      secretsKey: deriveSecretsKey(Buffer.from(TEST_KEK_HEX, 'hex')),
+      temporalUiUrl: TEST_TEMPORAL_UI_URL,
       checkReadiness: async () => ({ postgres: true, temporal: true }),
     },
     (message, error) => console.error(message, error),

@@ -146,6 +146,8 @@ function routeTableOfTheApp(): string[] {
   const deps: ApiDeps = {
     db: unusable<ApiDeps['db']>('db'),
     temporal: unusable<ApiDeps['temporal']>('temporal'),
+    secretsKey: Buffer.alloc(32),
+    temporalUiUrl: 'http://127.0.0.1:8233',
     get taskQueue(): string {
       return fail('taskQueue')();
     },
@@ -309,6 +311,7 @@ describe('docs/openapi.json against the code', () => {
       validitySeconds: 86_400,
       renewBeforeSeconds: null,
       csrPem: null,
+      keySource: 'server',
       destinations: [],
       state: 'pending',
       currentVersionId: null,

@@ -1,0 +1,92 @@
+/**
+ * What a new certificate's lifecycle will do, decided from the validated request before anything
+ * is written: the stored form of its destinations (secrets sealed), where its key is made, and
+ * whether its first issuance waits for an approval (core/approval.ts). Refusals are ProblemErrors.
+ */
+import { approvalReasons, type ApprovalReason, type ApprovalRules } from '../core/approval.js';
+import type { ApprovalPlan, DestinationPlan } from '../core/lifecycle.js';
+import type { Destination, KeySource } from '../core/types.js';
+import { destinationSecretId, sealPrivateKey } from '../ca/key-encryption.js';
+import { findAgent } from '../db/agents.js';
+import { knownDnsNames } from '../db/certificates.js';
+import type { Database } from '../db/database.js';
+import type { TeamRow } from '../db/teams.js';
+import type { CanonicalCertificateRequest } from './certificate-request.js';
+import { problems } from './problem.js';
+import type { CreateCertificateBody, DestinationBody } from './schemas.js';
+
+export async function storedDestinations(
+  db: Database,
+  secretsKey: Buffer,
+  certificateId: string,
+  team: TeamRow,
+  bodies: DestinationBody[],
+): Promise<Destination[]> {
+  const stored: Destination[] = [];
+  for (const [index, body] of bodies.entries()) {
+    if (body.type === 'webhook') {
+      const { secret, ...rest } = body;
+      stored.push({ ...rest, sealedSecret: sealPrivateKey(secretsKey, Buffer.from(secret, 'utf8'), destinationSecretId(certificateId, index)) });
+    } else if (body.type === 'agent') {
+      const agent = await findAgent(db, body.agentId);
+      if (!agent || agent.teamId !== team.id) {
+        throw problems.validation(`agent "${body.agentId}" does not exist in team "${team.name}"`, [
+          { field: `destinations.${index}.agentId`, message: 'register the host with POST /v1/agents first' },
+        ]);
+      }
+      stored.push(body);
+    } else {
+      stored.push(body);
+    }
+  }
+  return stored;
+}
+
+export function destinationPlans(destinations: Destination[]): DestinationPlan[] {
+  return destinations.map((destination) => ({
+    type: destination.type,
+    verify: destination.verify !== undefined,
+    ...(destination.verify ? { verifyTimeoutSeconds: destination.verify.timeoutSeconds } : {}),
+    ...(destination.type === 'agent' ? { reportTimeoutSeconds: destination.reportTimeoutSeconds } : {}),
+  }));
+}
+
+/**
+ * The key is made where it is used when it can be: with no CSR and a single agent destination, the
+ * agent generates it and sends a CSR, so the private key never leaves that host.
+ */
+export function keySourceFor(body: CreateCertificateBody, destinations: Destination[]): KeySource {
+  if (body.csr) return 'csr';
+  if (destinations.length === 1 && destinations[0]!.type === 'agent') return 'agent';
+  return 'server';
+}
+
+export async function approvalPlan(
+  db: Database,
+  input: { approvalId: string; team: TeamRow; requestedBy: string; request: CanonicalCertificateRequest; body: CreateCertificateBody },
+): Promise<ApprovalPlan | null> {
+  const rules: ApprovalRules | undefined = input.team.policy.approval;
+  if (!rules) return null;
+  const known = rules.newNames ? await knownDnsNames(db, input.team.id, input.request.dnsNames) : new Set<string>();
+  const reasons: ApprovalReason[] = approvalReasons(
+    {
+      dnsNames: input.request.dnsNames,
+      ipAddresses: input.request.ipAddresses,
+      uris: input.request.uris,
+      profile: input.body.profile,
+      keyAlgorithm: input.request.keyAlgorithm,
+      validitySeconds: input.body.validity,
+    },
+    rules,
+    { newNames: input.request.dnsNames.filter((name) => !known.has(name)) },
+  );
+  if (reasons.length === 0) return null;
+  return {
+    approvalId: input.approvalId,
+    teamId: input.team.id,
+    requestedBy: input.requestedBy,
+    reasons,
+    deadlineSeconds: rules.deadlineSeconds,
+    escalateAfterSeconds: rules.escalateAfterSeconds,
+  };
+}
