@@ -7,8 +7,19 @@ export const BUSINESS_ERROR_TYPES = {
   invalidRequest: 'InvalidRequest',
   certificateNotFound: 'CertificateNotFound',
   noActiveIssuer: 'NoActiveIssuer',
+  /** A destination refused the delivery for a reason retrying cannot fix (e.g. a webhook answered 401). */
+  destinationRejected: 'DestinationRejected',
 } as const;
 
 export type BusinessErrorType = (typeof BUSINESS_ERROR_TYPES)[keyof typeof BUSINESS_ERROR_TYPES];
 
 export const NON_RETRYABLE_ERROR_TYPES: string[] = Object.values(BUSINESS_ERROR_TYPES);
+
+/**
+ * Rollout outcomes that are not errors of the step but of the rollout: the workflow rolls the
+ * destination back and retries the rollout later instead of retrying the step.
+ */
+export const ROLLOUT_ERROR_TYPES = {
+  /** An agent did not report the deployment before the destination's reportTimeout. */
+  deliveryTimeout: 'DeliveryTimeout',
+} as const;

@@ -13,6 +13,8 @@ export const SEARCH_ATTRIBUTES = {
   NotAfter: 'Datetime',
   RenewalAttempt: 'Int',
   BulkOperationId: 'Keyword',
+  /** When CertState last changed: "waiting longer than X" queries (stuck renewals). */
+  CertStateSince: 'Datetime',
 } as const;
 
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
@@ -27,4 +29,5 @@ export const SEARCH_ATTRIBUTE_KEYS = {
   notAfter: { name: 'NotAfter', type: 'DATETIME' },
   renewalAttempt: { name: 'RenewalAttempt', type: 'INT' },
   bulkOperationId: { name: 'BulkOperationId', type: 'KEYWORD' },
+  certStateSince: { name: 'CertStateSince', type: 'DATETIME' },
 } as const satisfies Record<string, SearchAttributeKey<SearchAttributeType> & { name: SearchAttributeName }>;
