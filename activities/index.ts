@@ -1,4 +1,12 @@
 /** The activity object registered on the worker: each activity closes over its dependencies. */
+import {
+  escalateApproval,
+  openApproval,
+  recordApprovalDecision,
+  type EscalateApprovalInput,
+  type OpenApprovalInput,
+  type RecordApprovalDecisionInput,
+} from './approvals.js';
 import { awaitAgentCsr, type AwaitAgentCsrInput } from './await-agent-csr.js';
 import type { ActivityDeps } from './deps.js';
 import { deliverToFile, type DeliverToFileInput } from './deliver-to-file.js';
@@ -7,6 +15,7 @@ import { issueCertificate, type IssueCertificateInput } from './issue-certificat
 import { listPublishingIssuers, publishCrl, type PublishCrlInput } from './publish-crl.js';
 import { refreshOcspResponses, withOcspPresigned, type RefreshOcspInput } from './publish-ocsp.js';
 import { revokeCertificate, type RevokeCertificateInput } from './revoke-certificate.js';
+import { reportRolloutFailed, reportRolloutRecovered, type RolloutReportInput } from './rollout-report.js';
 import { verifyServed, type VerifyServedInput } from './verify-served.js';
 
 export function createActivities(deps: ActivityDeps) {
@@ -18,6 +27,11 @@ export function createActivities(deps: ActivityDeps) {
     deliverVersion: (input: DeliverVersionInput) => deliverVersion(deps, input),
     verifyServed: (input: VerifyServedInput) => verifyServed(deps, input),
     awaitAgentCsr: (input: AwaitAgentCsrInput) => awaitAgentCsr(deps, input),
+    reportRolloutFailed: (input: RolloutReportInput) => reportRolloutFailed(deps, input),
+    reportRolloutRecovered: (input: Omit<RolloutReportInput, 'failures' | 'previousVersionId'>) => reportRolloutRecovered(deps, input),
+    openApproval: (input: OpenApprovalInput) => openApproval(deps, input),
+    escalateApproval: (input: EscalateApprovalInput) => escalateApproval(deps, input),
+    recordApprovalDecision: (input: RecordApprovalDecisionInput) => recordApprovalDecision(deps, input),
     revokeCertificate: (input: RevokeCertificateInput) => revokeCertificate(deps, input),
     listPublishingIssuers: () => listPublishingIssuers(deps),
     publishCrl: (input: PublishCrlInput) => publishCrl(deps, input),

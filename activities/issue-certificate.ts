@@ -7,10 +7,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
 import type { VersionSummary } from '../core/types.js';
-import { IssuanceError, issueFromRequest } from '../ca/issuance.js';
+import { IssuanceError, issueFromRequest, type IssuanceRequest } from '../ca/issuance.js';
 import { sealPrivateKey } from '../ca/key-encryption.js';
 import { exportPrivateKeyPkcs8, generateKeyPair } from '../ca/keys.js';
 import { randomSerial } from '../ca/serial.js';
+import { findAgentCsr } from '../db/agents.js';
 import { findCertificate, type CertificateRow } from '../db/certificates.js';
 import { newId } from '../db/ids.js';
 import { databaseKeyBlocklist } from '../db/blocked-keys.js';
@@ -44,7 +45,7 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
   const leaf = await issueFromRequest(
     { templates: issuer.templates, now: () => issuedAt, serial: randomSerial, keyBlocklist: databaseKeyBlocklist(deps.db) },
     {
-      key: certificate.csrPem ? { csrPem: certificate.csrPem } : { publicKeySpki: await serverGeneratedKey(deps, certificate, input.generation) },
+      key: await subjectKey(deps, certificate, input.generation),
       commonName: certificate.commonName,
       dnsNames: certificate.dnsNames,
       ipAddresses: certificate.ipAddresses,
@@ -81,6 +82,23 @@ function businessFailure(error: IssuanceError): ApplicationFailure {
     nonRetryable: true,
     details: [{ code: error.code, ...error.details }],
   });
+}
+
+/** The key to certify: the client's CSR, the agent's CSR of this generation, or a key made here. */
+async function subjectKey(deps: ActivityDeps, certificate: CertificateRow, generation: number): Promise<IssuanceRequest['key']> {
+  switch (certificate.keySource) {
+    case 'agent': {
+      const request = await findAgentCsr(deps.db, certificate.id, generation);
+      // awaitAgentCsr runs first; a missing CSR is a race or an old history, so retry.
+      if (!request?.csrPem) throw ApplicationFailure.retryable(`the agent has not sent the CSR of ${certificate.id} generation ${generation} yet`);
+      return { csrPem: request.csrPem };
+    }
+    case 'csr':
+      if (!certificate.csrPem) throw ApplicationFailure.nonRetryable(`certificate ${certificate.id} has no CSR`, BUSINESS_ERROR_TYPES.invalidRequest);
+      return { csrPem: certificate.csrPem };
+    case 'server':
+      return { publicKeySpki: await serverGeneratedKey(deps, certificate, generation) };
+  }
 }
 
 /**

@@ -1,4 +1,17 @@
+/**
+ * Proof of rollout: after a version is delivered to a destination, its TLS endpoints must serve
+ * exactly that certificate (same SHA-256 fingerprint) before the destination's verify timeout. A
+ * timeout is an outcome, not an error: the row is marked failed and the workflow rolls back.
+ */
+import { asyncLocalStorage } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
+import type { TlsEndpoint } from '../core/types.js';
+import { findCertificate } from '../db/certificates.js';
+import { findRollout, updateRollout } from '../db/deliveries.js';
+import { findVersion } from '../db/versions.js';
 import type { ActivityDeps } from './deps.js';
+import { probeTlsEndpoint, type ProbeTarget } from './tls-probe.js';
 
 export interface VerifyServedInput {
   certificateId: string;
@@ -22,7 +35,123 @@ export interface VerifyOutcome {
   endpoints: EndpointObservation[];
 }
 
-/** STUB — to be implemented: TLS-probes every endpoint until it serves the version or the destination's timeout passes. */
-export async function verifyServed(_deps: ActivityDeps, _input: VerifyServedInput): Promise<VerifyOutcome> {
-  throw new Error('not implemented');
+/** The certificate the endpoints must serve. */
+export interface ExpectedCertificate {
+  serial: string;
+  fingerprintSha256: string;
+  generation: number;
+}
+
+export interface WatchOptions {
+  /** No new round starts after it; the first round always runs. */
+  deadline: Date;
+  now: () => Date;
+  /** Called with each round's observations (the activity heartbeats them). */
+  onRound?: (observations: EndpointObservation[], round: number) => void;
+  sleep?: (ms: number) => Promise<void>;
+  probe?: typeof probeTlsEndpoint;
+}
+
+const FIRST_DELAY_MS = 1_000;
+const MAX_DELAY_MS = 15_000;
+const PROBE_TIMEOUT_MS = 5_000;
+const MIN_PROBE_TIMEOUT_MS = 1_000;
+
+export async function verifyServed(deps: ActivityDeps, input: VerifyServedInput): Promise<VerifyOutcome> {
+  const certificate = await findCertificate(deps.db, input.certificateId);
+  const version = await findVersion(deps.db, input.versionId);
+  if (!certificate || !version || version.certificateId !== certificate.id) {
+    throw ApplicationFailure.nonRetryable(`version ${input.versionId} of ${input.certificateId} does not exist`, BUSINESS_ERROR_TYPES.certificateNotFound);
+  }
+  const destination = certificate.destinations[input.destinationIndex];
+  if (!destination) {
+    throw ApplicationFailure.nonRetryable(`certificate ${certificate.id} has no destination #${input.destinationIndex}`, BUSINESS_ERROR_TYPES.invalidRequest);
+  }
+  if (!destination.verify || destination.verify.endpoints.length === 0) return { served: true, detail: 'nothing to verify', endpoints: [] };
+
+  const key = { versionId: input.versionId, destinationIndex: input.destinationIndex, rolloutKey: input.rolloutKey };
+  const row = await findRollout(deps.db, input.versionId, input.destinationIndex);
+  const ours = row?.rolloutKey === input.rolloutKey ? row : null;
+  if (ours?.state === 'verified') return { served: true, detail: 'verified earlier', endpoints: [] };
+
+  // Anchored on the delivery, so a retried activity keeps the deadline of the first attempt.
+  const deadline = new Date((ours?.deliveredAt ?? deps.now()).getTime() + destination.verify.timeoutSeconds * 1000);
+  const targets = destination.verify.endpoints.map((endpoint) => probeTarget(endpoint, certificate.dnsNames[0]));
+  const activity = asyncLocalStorage.getStore(); // undefined when called outside a Temporal activity (tests)
+  const outcome = await watchEndpoints(
+    targets,
+    { serial: version.serial, fingerprintSha256: version.fingerprintSha256, generation: version.generation },
+    {
+      deadline,
+      now: deps.now,
+      onRound: (endpoints, round) => activity?.heartbeat({ round, endpoints }),
+      ...(activity ? { sleep: (ms: number) => activity.sleep(ms) } : {}),
+    },
+  );
+  await updateRollout(
+    deps.db,
+    key,
+    outcome.served ? { state: 'verified', verifiedAt: deps.now(), lastError: null } : { state: 'failed', lastError: outcome.detail },
+  );
+  return outcome;
+}
+
+/**
+ * Probes every endpoint, round after round with a doubling pause (1 s up to 15 s), until all serve
+ * `expected` or the deadline passes.
+ */
+export async function watchEndpoints(targets: ProbeTarget[], expected: ExpectedCertificate, options: WatchOptions): Promise<VerifyOutcome> {
+  const probe = options.probe ?? probeTlsEndpoint;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const started = options.now().getTime();
+  let delay = FIRST_DELAY_MS;
+  for (let round = 1; ; round++) {
+    const remaining = options.deadline.getTime() - options.now().getTime();
+    const timeoutMs = Math.max(MIN_PROBE_TIMEOUT_MS, Math.min(PROBE_TIMEOUT_MS, remaining));
+    const observations = await Promise.all(targets.map((target) => observe(probe, target, timeoutMs)));
+    options.onRound?.(observations, round);
+    const wrong = observations.filter((observation) => observation.servedFingerprint !== expected.fingerprintSha256);
+    if (wrong.length === 0) {
+      return { served: true, detail: describeServed(observations.length, expected.serial), endpoints: observations };
+    }
+    const left = options.deadline.getTime() - options.now().getTime();
+    if (left <= 0) {
+      const waited = Math.max(0, Math.round((options.now().getTime() - started) / 1000));
+      const problems = wrong.map((observation) => describeMismatch(observation, expected)).join('; ');
+      return { served: false, detail: `not served after ${waited} s: ${problems}`, endpoints: observations };
+    }
+    await sleep(Math.min(delay, left));
+    delay = Math.min(delay * 2, MAX_DELAY_MS);
+  }
+}
+
+export function probeTarget(endpoint: TlsEndpoint, firstDnsName: string | undefined): ProbeTarget {
+  return { host: endpoint.host, port: endpoint.port, serverName: endpoint.serverName ?? firstDnsName };
+}
+
+async function observe(probe: typeof probeTlsEndpoint, target: ProbeTarget, timeoutMs: number): Promise<EndpointObservation> {
+  const endpoint = endpointLabel(target);
+  try {
+    const served = await probe(target, timeoutMs);
+    return { endpoint, servedFingerprint: served.fingerprintSha256, servedSerial: served.serial, error: null };
+  } catch (error) {
+    const message = (error as Error).message;
+    const prefix = `${target.host}:${target.port}: `;
+    return { endpoint, servedFingerprint: null, servedSerial: null, error: message.startsWith(prefix) ? message.slice(prefix.length) : message };
+  }
+}
+
+function endpointLabel(target: ProbeTarget): string {
+  const address = `${target.host}:${target.port}`;
+  return target.serverName && target.serverName !== target.host ? `${address} (SNI ${target.serverName})` : address;
+}
+
+function describeMismatch(observation: EndpointObservation, expected: ExpectedCertificate): string {
+  const wanted = `serial ${expected.serial} (generation ${expected.generation})`;
+  if (observation.servedFingerprint === null) return `${observation.endpoint}: ${observation.error ?? 'no answer'} (expected ${wanted})`;
+  return `${observation.endpoint} serves serial ${observation.servedSerial} (fingerprint ${observation.servedFingerprint}), not ${wanted}`;
+}
+
+function describeServed(count: number, serial: string): string {
+  return count === 1 ? `the endpoint serves serial ${serial}` : `all ${count} endpoints serve serial ${serial}`;
 }

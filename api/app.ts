@@ -9,6 +9,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { authenticate } from './auth.js';
 import type { ApiDeps, AppEnv } from './deps.js';
 import { ProblemError, problemResponse, problems } from './problem.js';
+import { agentApiRoutes, agentRoutes } from './routes/agents.js';
+import { approvalRoutes } from './routes/approvals.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { healthRoutes } from './routes/health.js';
 import { issuerRoutes } from './routes/issuers.js';
@@ -23,12 +25,20 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
   app.route('/', healthRoutes(deps));
   app.route('/pki', pkiRoutes(deps));
 
+  // Agents authenticate with their own tokens, so their endpoints sit before the API-token middleware.
+  const agentApi = new Hono();
+  agentApi.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.payloadTooLarge(MAX_BODY_BYTES); } }));
+  agentApi.route('/', agentApiRoutes(deps));
+  app.route('/v1/agent', agentApi);
+
   const v1 = new Hono<AppEnv>();
   v1.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.payloadTooLarge(MAX_BODY_BYTES); } }));
   v1.use('*', authenticate(deps));
   v1.route('/certificates', certificateRoutes(deps));
+  v1.route('/certificates', approvalRoutes(deps));
   v1.route('/teams', teamRoutes(deps));
   v1.route('/issuers', issuerRoutes(deps));
+  v1.route('/agents', agentRoutes(deps));
   app.route('/v1', v1);
 
   app.notFound((c) => problemResponse(c, problems.notFound(`no route for ${c.req.method} ${c.req.path}`)));

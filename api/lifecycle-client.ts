@@ -3,10 +3,26 @@
  * worker, so they get a short deadline; a GET should not hang because no worker is up.
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { LifecycleInput, LifecycleStatus, RenewNowRequest, RevokeRequest, RevokeResult } from '../core/lifecycle.js';
+import type {
+  ApprovalDecisionRequest,
+  ApprovalDecisionResult,
+  LifecycleInput,
+  LifecycleStatus,
+  RenewNowRequest,
+  RevokeRequest,
+  RevokeResult,
+} from '../core/lifecycle.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
 import type { certificateLifecycle } from '../workflows/certificate-lifecycle.js';
-import { lifecycleWorkflowId, renewNowSignal, revokeUpdate, statusQuery } from '../workflows/messages.js';
+import {
+  approveUpdate,
+  lifecycleWorkflowId,
+  rejectUpdate,
+  renewNowSignal,
+  retryRolloutSignal,
+  revokeUpdate,
+  statusQuery,
+} from '../workflows/messages.js';
 
 const QUERY_DEADLINE_MS = 2_000;
 const UPDATE_DEADLINE_MS = 30_000;
@@ -29,7 +45,7 @@ export async function startLifecycle(client: Client, taskQueue: string, start: S
       { key: SEARCH_ATTRIBUTE_KEYS.certificateId, value: start.certificateId },
       { key: SEARCH_ATTRIBUTE_KEYS.team, value: start.teamName },
       { key: SEARCH_ATTRIBUTE_KEYS.commonName, value: start.commonName ?? '' },
-      { key: SEARCH_ATTRIBUTE_KEYS.certState, value: 'pending' },
+      { key: SEARCH_ATTRIBUTE_KEYS.certState, value: start.input.approval ? 'awaiting_approval' : 'pending' },
       { key: SEARCH_ATTRIBUTE_KEYS.renewalAttempt, value: 0 },
     ],
   });
@@ -52,6 +68,23 @@ export async function signalRenewNow(client: Client, workflowId: string, request
 export async function executeRevoke(client: Client, workflowId: string, request: RevokeRequest): Promise<RevokeResult> {
   return client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
     client.workflow.getHandle(workflowId).executeUpdate(revokeUpdate, { args: [request] }),
+  );
+}
+
+export async function signalRetryRollout(client: Client, workflowId: string): Promise<void> {
+  await client.workflow.getHandle(workflowId).signal(retryRolloutSignal);
+}
+
+/** Approve or reject through the workflow's validated update; returns once the decision is recorded. */
+export async function executeDecision(
+  client: Client,
+  workflowId: string,
+  decision: 'approve' | 'reject',
+  request: ApprovalDecisionRequest,
+): Promise<ApprovalDecisionResult> {
+  const update = decision === 'approve' ? approveUpdate : rejectUpdate;
+  return client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+    client.workflow.getHandle(workflowId).executeUpdate(update, { args: [request] }),
   );
 }
 

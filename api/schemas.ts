@@ -112,6 +112,10 @@ export const listCertificatesQuery = z.strictObject({
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   stuck: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
+  /** With `stuck=true`: issuing, renewing or failed for longer than this counts as stuck. */
+  stuckAfter: duration('stuckAfter').pipe(z.number().min(1).max(365 * 86_400, 'stuckAfter must be at most a year')).default(3600),
+  /** With `stuck=true`: this many failed attempts of the current step count as stuck, however recent. */
+  minAttempts: z.coerce.number().int().min(1).max(1000).default(3),
 });
 
 const zone = z

@@ -20,11 +20,24 @@ export function versionView(version: VersionRow) {
   };
 }
 
-export function certificateView(certificate: CertificateRow, version: VersionRow | null, live: LifecycleStatus | null) {
+/** Where the Temporal UI shows a namespace's workflows. */
+export interface TemporalUi {
+  baseUrl: string;
+  namespace: string;
+}
+
+/** Deep link to a workflow's page in the Temporal UI (its latest run). */
+export function temporalWorkflowUrl(ui: TemporalUi, workflowId: string): string {
+  return `${ui.baseUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(ui.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** `ui` is absent only where no Temporal UI is known; the link is then null. */
+export function certificateView(certificate: CertificateRow, version: VersionRow | null, live: LifecycleStatus | null, ui?: TemporalUi) {
   return {
     id: certificate.id,
     teamId: certificate.teamId,
     workflowId: certificate.workflowId,
+    temporalUiUrl: ui ? temporalWorkflowUrl(ui, certificate.workflowId) : null,
     state: live?.state ?? certificate.state,
     commonName: certificate.commonName,
     dnsNames: certificate.dnsNames,

@@ -1,9 +1,13 @@
 /**
  * certificateLifecycle — one per managed certificate, workflow id `certificate/<id>`.
- * Each run issues one generation: issue → deliver to every destination → sleep until renewal
- * time → continueAsNew with the next generation. `renewNow` cuts the sleep short; `revoke` ends it.
+ * Each run issues one generation: [approval] → [agent CSR] → issue → roll out to every destination
+ * (deliver, verify it is served, roll back what is not) → sleep until renewal time → continueAsNew
+ * with the next generation. `renewNow` cuts the sleep short; `revoke` ends it.
  * Activities retry infrastructure errors themselves; when they give up, the workflow records the
  * error, backs off and tries again, so a dependency that is down for hours never fails the workflow.
+ *
+ * Versioning: every change to the command sequence is guarded with patched() (PATCHES below), so
+ * runs started by older code replay unchanged (test/replay).
  */
 import {
   ActivityFailure,
@@ -12,14 +16,21 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { NON_RETRYABLE_ERROR_TYPES } from '../core/errors.js';
+import { approverProblem } from '../core/approval.js';
+import { NON_RETRYABLE_ERROR_TYPES, ROLLOUT_ERROR_TYPES } from '../core/errors.js';
 import {
+  DEFAULT_ROLLOUT_RETRY_SECONDS,
   retryBackoffMs,
+  type ApprovalDecisionRequest,
+  type ApprovalDecisionResult,
+  type ApprovalPlan,
+  type DestinationPlan,
   type LifecycleError,
   type LifecycleInput,
   type LifecycleStatus,
@@ -27,31 +38,38 @@ import {
   type RenewNowRequest,
   type RevokeRequest,
   type RevokeResult,
+  type RolloutFailure,
 } from '../core/lifecycle.js';
 import { renewalTime } from '../core/renewal.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
-import { REVOCATION_REASONS, type CertState } from '../core/types.js';
-import { renewNowSignal, revokeUpdate, statusQuery } from './messages.js';
+import { REVOCATION_REASONS, type CertState, type VersionSummary } from '../core/types.js';
+import { ACTIVITY_PRESETS, waitingPreset } from './activity-options.js';
+import { approveUpdate, rejectUpdate, renewNowSignal, retryRolloutSignal, revokeUpdate, statusQuery } from './messages.js';
 
-/**
- * Activity presets. Timeouts are short on purpose: if a worker dies mid-activity, the server retries
- * the activity elsewhere after startToCloseTimeout, so this bounds how long a crash delays a renewal.
- */
-const INFRASTRUCTURE_RETRY = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
-  maximumAttempts: 5,
-  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+/** patched() ids, one per change of the command sequence. */
+export const PATCHES = {
+  /** Approval before the first issuance (only reached by inputs that carry an approval plan). */
+  approvals: 'approvals-v1',
+  /** Agent-made keys: wait for the agent's CSR before issuing. */
+  agentKeys: 'agent-keys-v1',
+  /** deliverVersion + verifyServed + rollback instead of deliverToFile; CertStateSince. */
+  rollouts: 'rollouts-v1',
 } as const;
 
-// RSA-4096 key generation is the slowest step (a few seconds on a busy 2-core machine).
-const { issueCertificate } = proxyActivities<Activities>({ startToCloseTimeout: '20 seconds', retry: INFRASTRUCTURE_RETRY });
-const { deliverToFile } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: INFRASTRUCTURE_RETRY });
-const { revokeCertificate } = proxyActivities<Activities>({ startToCloseTimeout: '15 seconds', retry: INFRASTRUCTURE_RETRY });
+const { issueCertificate } = proxyActivities<Activities>(ACTIVITY_PRESETS.issuance);
+const { deliverToFile, deliverVersion } = proxyActivities<Activities>(ACTIVITY_PRESETS.delivery);
+const { revokeCertificate, openApproval, escalateApproval, recordApprovalDecision, reportRolloutFailed, reportRolloutRecovered } =
+  proxyActivities<Activities>(ACTIVITY_PRESETS.records);
+const { awaitAgentCsr } = proxyActivities<Activities>(ACTIVITY_PRESETS.awaitCsr);
 
 /** Raised inside the run when an operator asked to revoke; unwinds to the revocation step. */
 class RevocationRequested extends Error {}
+
+interface PendingDecision {
+  state: 'approved' | 'rejected';
+  request: ApprovalDecisionRequest;
+  at: string;
+}
 
 export async function certificateLifecycle(input: LifecycleInput): Promise<LifecycleStatus> {
   const status: LifecycleStatus = {
@@ -65,14 +83,26 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
     attempt: 0,
     lastError: null,
     revokedAt: null,
+    stateSince: new Date(Date.now()).toISOString(),
+    approval: null,
+    rolloutFailures: [],
   };
+  const workingState: CertState = input.generation === 1 ? 'issuing' : 'renewing';
   let renewRequest: RenewNowRequest | null = null;
   let revokeRequest: RevokeRequest | null = null;
   let revocation: RevokeResult | null = null;
+  let retryRolloutRequested = false;
+  let decision: PendingDecision | null = null;
+  let decisionResult: ApprovalDecisionResult | null = null;
+  // Set once the rollouts patch is known to apply; decides whether CertStateSince is upserted.
+  let trackStateSince = false;
 
   setHandler(statusQuery, () => status);
   setHandler(renewNowSignal, (request) => {
     if (status.state !== 'revoked' && status.state !== 'revoking') renewRequest = request;
+  });
+  setHandler(retryRolloutSignal, () => {
+    retryRolloutRequested = true;
   });
   setHandler(
     revokeUpdate,
@@ -88,18 +118,37 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
       },
     },
   );
+  for (const [update, state] of [
+    [approveUpdate, 'approved'],
+    [rejectUpdate, 'rejected'],
+  ] as const) {
+    setHandler(
+      update,
+      async (request) => {
+        decision ??= { state, request, at: new Date(Date.now()).toISOString() };
+        await condition(() => decisionResult !== null);
+        return decisionResult!;
+      },
+      { validator: (request: ApprovalDecisionRequest) => validateDecision(input.approval ?? null, status, decision, request) },
+    );
+  }
 
   const setState = (state: CertState, step: LifecycleStep) => {
+    if (state !== status.state) status.stateSince = new Date(Date.now()).toISOString();
     status.state = state;
     status.pendingStep = step;
     upsertSearchAttributes([
       { key: SEARCH_ATTRIBUTE_KEYS.certState, value: state },
       { key: SEARCH_ATTRIBUTE_KEYS.renewalAttempt, value: status.attempt },
+      ...(trackStateSince ? [{ key: SEARCH_ATTRIBUTE_KEYS.certStateSince, value: new Date(status.stateSince!) }] : []),
     ]);
   };
 
-  /** Runs a step until it succeeds; infrastructure failures back off and retry forever. */
-  async function untilDone<T>(step: LifecycleStep, run: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a step until it succeeds; infrastructure failures back off and retry forever. Errors of a
+   * type in `passThrough` are the caller's to handle.
+   */
+  async function untilDone<T>(step: LifecycleStep, run: () => Promise<T>, passThrough: readonly string[] = []): Promise<T> {
     for (;;) {
       if (revokeRequest) throw new RevocationRequested();
       status.pendingStep = step;
@@ -110,6 +159,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
         return result;
       } catch (error) {
         const failure = describeFailure(error, status.attempt + 1);
+        if (passThrough.includes(failure.type)) throw error;
         status.attempt += 1;
         status.lastError = failure;
         log.warn('lifecycle step failed', { step, certificateId: input.certificateId, error: failure });
@@ -118,7 +168,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
           setState('failed', 'wait-for-operator');
           await condition(() => renewRequest !== null || revokeRequest !== null);
           renewRequest = null;
-          setState(input.generation === 1 ? 'issuing' : 'renewing', step);
+          setState(workingState, step);
           continue;
         }
         const backoff = retryBackoffMs(status.attempt);
@@ -129,10 +179,135 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
     }
   }
 
+  /** Waits for a human decision; 'approved' lets the issuance go on. */
+  async function awaitApproval(plan: ApprovalPlan): Promise<'approved' | 'rejected' | 'expired'> {
+    const requestedAt = Date.now();
+    const deadlineAt = new Date(requestedAt + plan.deadlineSeconds * 1000).toISOString();
+    status.approval = { approvalId: plan.approvalId, state: 'pending', deadlineAt, escalated: false };
+    setState('awaiting_approval', 'await-approval');
+    await untilDone('await-approval', () =>
+      openApproval({ certificateId: input.certificateId, generation: input.generation, plan, requestedAt: new Date(requestedAt).toISOString(), deadlineAt }),
+    );
+    status.pendingStep = 'await-approval';
+    const decided = () => decision !== null || revokeRequest !== null;
+    if (!(await condition(decided, plan.escalateAfterSeconds * 1000))) {
+      await untilDone('await-approval', () => escalateApproval({ certificateId: input.certificateId, plan, deadlineAt }));
+      status.approval.escalated = true;
+      status.pendingStep = 'await-approval';
+      await condition(decided, Math.max(0, new Date(deadlineAt).getTime() - Date.now()));
+    }
+    if (revokeRequest) throw new RevocationRequested();
+    const outcome = decision as PendingDecision | null;
+    const recorded = await untilDone('await-approval', () =>
+      recordApprovalDecision({
+        certificateId: input.certificateId,
+        plan,
+        state: outcome?.state ?? 'expired',
+        decidedBy: outcome?.request.approver.tokenId ?? null,
+        decidedAt: outcome?.at ?? deadlineAt,
+        reason: outcome?.request.reason ?? null,
+      }),
+    );
+    const state = recorded.state as 'approved' | 'rejected' | 'expired';
+    status.approval.state = state;
+    if (outcome && state !== 'expired') {
+      decisionResult = { approvalId: plan.approvalId, state, decidedBy: recorded.decidedBy ?? outcome.request.approver.tokenId, decidedAt: recorded.decidedAt };
+    }
+    if (state === 'rejected') setState('rejected', 'none');
+    if (state === 'expired') setState('approval_expired', 'none');
+    if (state === 'approved') setState(workingState, 'issue');
+    return state;
+  }
+
+  /**
+   * Delivers `version` to each destination, verifies it is served where endpoints are named, and
+   * rolls a destination that does not serve it back to `previous`. Failed destinations are retried
+   * on a schedule or on `retryRollout`. Returns 'renew' when a renewal was asked for meanwhile.
+   */
+  async function rollOut(version: VersionSummary, previous: VersionSummary | null): Promise<'done' | 'renew'> {
+    const plans: DestinationPlan[] = input.destinations ?? Array.from({ length: input.destinationCount }, () => ({ type: 'file' as const, verify: false }));
+    let pending = plans.map((_, index) => index);
+    let hadFailure = false;
+    for (let round = 1; ; round++) {
+      const failures: RolloutFailure[] = [];
+      for (const index of pending) {
+        const failure = await rollOutTo(index, plans[index]!, version, previous, round);
+        if (failure) failures.push(failure);
+      }
+      status.rolloutFailures = failures;
+      const rolloutKey = `g${input.generation}/rollout/${round}`;
+      if (failures.length === 0) {
+        if (hadFailure) {
+          await untilDone('deliver', () => reportRolloutRecovered({ certificateId: input.certificateId, versionId: version.versionId, rolloutKey }));
+        }
+        return 'done';
+      }
+      hadFailure = true;
+      status.lastError = { type: 'RolloutFailed', message: failures.map((f) => `destination #${f.destinationIndex}: ${f.reason}`).join('; '), at: new Date(Date.now()).toISOString(), attempt: round };
+      await untilDone('rollback', () =>
+        reportRolloutFailed({ certificateId: input.certificateId, versionId: version.versionId, rolloutKey, failures, previousVersionId: previous?.versionId ?? null }),
+      );
+      const retryMs = (input.rolloutRetrySeconds ?? DEFAULT_ROLLOUT_RETRY_SECONDS) * 1000;
+      status.nextRetryAt = new Date(Date.now() + retryMs).toISOString();
+      retryRolloutRequested = false;
+      setState('rollout_failed', 'wait-for-rollout-retry');
+      await condition(() => retryRolloutRequested || renewRequest !== null || revokeRequest !== null, retryMs);
+      status.nextRetryAt = null;
+      if (revokeRequest) throw new RevocationRequested();
+      if (renewRequest) return 'renew';
+      pending = failures.map((failure) => failure.destinationIndex);
+      setState(workingState, 'deliver');
+    }
+  }
+
+  async function rollOutTo(index: number, plan: DestinationPlan, version: VersionSummary, previous: VersionSummary | null, round: number): Promise<RolloutFailure | null> {
+    const rolloutKey = `g${input.generation}/rollout/${round}`;
+    const target = { certificateId: input.certificateId, destinationIndex: index };
+    const deliver = plan.type === 'agent' ? proxyActivities<Activities>(waitingPreset(plan.reportTimeoutSeconds ?? 600)).deliverVersion : deliverVersion;
+    let reason: string | null = null;
+    try {
+      await untilDone('deliver', () => deliver({ ...target, versionId: version.versionId, rolloutKey, purpose: 'rollout' }), [ROLLOUT_ERROR_TYPES.deliveryTimeout]);
+    } catch (error) {
+      if (error instanceof RevocationRequested) throw error;
+      reason = describeFailure(error, 1).message;
+    }
+    if (reason === null && plan.verify) {
+      const { verifyServed } = proxyActivities<Activities>(waitingPreset(plan.verifyTimeoutSeconds ?? 300));
+      const outcome = await untilDone('verify', () => verifyServed({ ...target, versionId: version.versionId, rolloutKey }));
+      if (!outcome.served) reason = outcome.detail;
+    }
+    if (reason === null) return null;
+    log.warn('rollout failed; rolling back', { certificateId: input.certificateId, destinationIndex: index, reason });
+    if (previous) {
+      const rollbackKey = `g${input.generation}/rollback/${round}`;
+      try {
+        await untilDone('rollback', () => deliver({ ...target, versionId: previous.versionId, rolloutKey: rollbackKey, purpose: 'rollback' }), [
+          ROLLOUT_ERROR_TYPES.deliveryTimeout,
+        ]);
+      } catch (error) {
+        if (error instanceof RevocationRequested) throw error;
+        reason += `; the rollback to the previous certificate also failed: ${describeFailure(error, 1).message}`;
+      }
+    }
+    return { destinationIndex: index, reason, at: new Date(Date.now()).toISOString() };
+  }
+
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.certState, value: status.state }]);
   if (input.renewalReason) log.info('renewing certificate', { certificateId: input.certificateId, reason: input.renewalReason });
 
+  let renewNext = false;
   try {
+    if (input.generation === 1 && input.approval && patched(PATCHES.approvals)) {
+      const outcome = await awaitApproval(input.approval);
+      if (outcome !== 'approved') {
+        await condition(allHandlersFinished);
+        return status;
+      }
+    }
+    if (input.keySource === 'agent' && patched(PATCHES.agentKeys)) {
+      await untilDone('await-csr', () => awaitAgentCsr({ certificateId: input.certificateId, generation: input.generation }));
+    }
+    const previous = status.currentVersion;
     const version = await untilDone('issue', () => issueCertificate({ certificateId: input.certificateId, generation: input.generation }));
     status.currentVersion = version;
     upsertSearchAttributes([
@@ -140,21 +315,29 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
       { key: SEARCH_ATTRIBUTE_KEYS.notAfter, value: new Date(version.notAfter) },
     ]);
 
-    setState(status.state, 'deliver');
-    for (let index = 0; index < input.destinationCount; index++) {
-      await untilDone('deliver', () => deliverToFile({ certificateId: input.certificateId, versionId: version.versionId, destinationIndex: index }));
+    if (patched(PATCHES.rollouts)) {
+      trackStateSince = true;
+      setState(status.state, 'deliver');
+      renewNext = (await rollOut(version, previous)) === 'renew';
+    } else {
+      setState(status.state, 'deliver');
+      for (let index = 0; index < input.destinationCount; index++) {
+        await untilDone('deliver', () => deliverToFile({ certificateId: input.certificateId, versionId: version.versionId, destinationIndex: index }));
+      }
     }
 
-    const renewAt = renewalTime({
-      issuedAt: new Date(version.issuedAt),
-      notAfter: new Date(version.notAfter),
-      certificateId: input.certificateId,
-      generation: version.generation,
-      renewBeforeSeconds: input.renewBeforeSeconds ?? null,
-    });
-    status.nextRenewalAt = renewAt.toISOString();
-    setState('active', 'wait-for-renewal');
-    await condition(() => renewRequest !== null || revokeRequest !== null, Math.max(0, renewAt.getTime() - Date.now()));
+    if (!renewNext) {
+      const renewAt = renewalTime({
+        issuedAt: new Date(version.issuedAt),
+        notAfter: new Date(version.notAfter),
+        certificateId: input.certificateId,
+        generation: version.generation,
+        renewBeforeSeconds: input.renewBeforeSeconds ?? null,
+      });
+      status.nextRenewalAt = renewAt.toISOString();
+      setState('active', 'wait-for-renewal');
+      await condition(() => renewRequest !== null || revokeRequest !== null, Math.max(0, renewAt.getTime() - Date.now()));
+    }
     if (revokeRequest) throw new RevocationRequested();
   } catch (error) {
     if (!(error instanceof RevocationRequested)) throw error;
@@ -181,7 +364,17 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
     generation: input.generation + 1,
     currentVersion: status.currentVersion,
     renewalReason: reason,
+    approval: null,
   });
+}
+
+/** The approve/reject validator: the caller must be allowed to decide, and the request still pending. */
+function validateDecision(plan: ApprovalPlan | null, status: LifecycleStatus, decision: PendingDecision | null, request: ApprovalDecisionRequest): void {
+  if (!plan || status.approval === null || status.approval === undefined) throw new Error(`certificate ${status.certificateId} has no approval request`);
+  if (decision !== null || status.approval.state !== 'pending') throw new Error(`the approval request of ${status.certificateId} is no longer pending (${status.approval.state})`);
+  const problem = approverProblem(request.approver, plan.teamId, plan.requestedBy);
+  if (problem) throw new Error(problem);
+  if (typeof request.reason !== 'string' || request.reason.trim() === '') throw new Error('a decision needs a reason, for the audit log');
 }
 
 function describeFailure(error: unknown, attempt: number): LifecycleError {

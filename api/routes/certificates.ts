@@ -16,11 +16,14 @@ import type { ApiDeps, AppEnv, Principal } from '../deps.js';
 import { executeRevoke, queryStatus, signalRenewNow, startLifecycle } from '../lifecycle-client.js';
 import { problems } from '../problem.js';
 import { createCertificateSchema, listCertificatesQuery, renewCertificateSchema, revokeCertificateSchema } from '../schemas.js';
+import { listStuckCertificates } from '../stuck.js';
 import { parseJsonBody, parseOptionalJsonBody, parseQuery } from '../validation.js';
 import { certificateView } from '../views.js';
 
 export function certificateRoutes(deps: ApiDeps) {
   const app = new Hono<AppEnv>();
+  // Read when answering, not at start-up: the route table is built before any client is touched.
+  const ui = () => ({ baseUrl: deps.temporalUiUrl, namespace: deps.temporal.options.namespace });
 
   /** Loads a certificate the caller may see; another team's certificate is reported as absent. */
   async function visibleCertificate(principal: Principal, id: string): Promise<CertificateRow> {
@@ -95,24 +98,44 @@ export function certificateRoutes(deps: ApiDeps) {
     const principal = c.get('principal');
     const query = parseQuery(c, listCertificatesQuery);
     let teamId = principal.teamId ?? undefined;
+    let team: TeamRow | null = null;
     if (query.team) {
-      const team = (await findTeam(deps.db, query.team)) ?? (await findTeamByName(deps.db, query.team));
+      team = (await findTeam(deps.db, query.team)) ?? (await findTeamByName(deps.db, query.team));
       if (!team || !canAccessTeam(principal, team.id)) throw problems.forbidden(`this token cannot list certificates of team "${query.team}"`);
       teamId = team.id;
     } else if (!isPlatformAdmin(principal) && !teamId) {
       throw problems.forbidden('this token belongs to no team');
     }
+    const expiringBefore = query.expiringBefore ? new Date(query.expiringBefore) : undefined;
+
+    if (query.stuck) {
+      if (query.cursor) throw problems.validation('cursor: the stuck listing is a single page', [{ field: 'cursor', message: 'not accepted with stuck=true' }]);
+      // The Team search attribute holds the team's name.
+      if (teamId && !team) team = await findTeam(deps.db, teamId);
+      if (teamId && !team) throw problems.forbidden('the team of this token no longer exists');
+      const stuck = await listStuckCertificates(deps, {
+        teams: team ? [{ id: team.id, name: team.name }] : null,
+        minAttempts: query.minAttempts,
+        stuckAfterSeconds: query.stuckAfter,
+        state: query.state,
+        expiringBefore,
+        now: deps.now(),
+        limit: query.limit,
+      });
+      return c.json({ items: stuck.map(({ certificate, version, live }) => certificateView(certificate, version, live, ui())), nextCursor: null });
+    }
+
     const rows = await listCertificates(deps.db, {
       teamId,
       state: query.state,
-      expiringBefore: query.expiringBefore ? new Date(query.expiringBefore) : undefined,
+      expiringBefore,
       after: query.cursor ? decodeCursor(query.cursor) : undefined,
       limit: query.limit + 1,
     });
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     return c.json({
-      items: page.map(({ certificate, version }) => certificateView(certificate, version, null)),
+      items: page.map(({ certificate, version }) => certificateView(certificate, version, null, ui())),
       nextCursor: rows.length > query.limit && last ? encodeCursor(last.certificate) : null,
     });
   });
@@ -123,7 +146,7 @@ export function certificateRoutes(deps: ApiDeps) {
       certificate.currentVersionId ? findVersion(deps.db, certificate.currentVersionId) : null,
       queryStatus(deps.temporal, certificate.workflowId),
     ]);
-    return c.json(certificateView(certificate, version, live));
+    return c.json(certificateView(certificate, version, live, ui()));
   });
 
   app.get('/:id/certificate.pem', async (c) => {
