@@ -65,7 +65,13 @@ export const agentDestinationSchema = z
 
 export const webhookDestinationSchema = z.strictObject({
   type: z.literal('webhook'),
-  url: z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' }).max(2000),
+  url: z
+    .url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' })
+    .max(2000)
+    .refine((url) => {
+      const parsed = new URL(url);
+      return parsed.username === '' && parsed.password === '';
+    }, 'must not contain credentials (user:password@); the HMAC signature authenticates Certflow to the receiver'),
   /** Shared HMAC secret; stored sealed, never shown again. */
   secret: z.string().min(32, 'secret must be at least 32 characters').max(256),
   verify: verifySpec.optional(),

@@ -32,12 +32,13 @@ export function approvalRoutes(deps: ApiDeps) {
       const principal = c.get('principal');
       const certificate = await visibleCertificate(principal, c.req.param('id'));
       const body = await parseJsonBody(c, approvalDecisionSchema);
-      const approval = await findApprovalOfCertificate(deps.db, certificate.id);
-      if (!approval) throw problems.conflict(`certificate "${certificate.id}" has no approval request`);
       const approver = { tokenId: principal.tokenId, role: principal.role, teamId: principal.teamId };
-      const problem = approverProblem(approver, approval.teamId, approval.requestedBy);
+      const problem = approverProblem(approver, certificate.teamId, certificate.requestedBy);
       if (problem) throw problems.forbidden(problem);
-      if (approval.state !== 'pending') throw problems.conflict(`the approval request of "${certificate.id}" is no longer pending; it is ${approval.state}`);
+      // The row appears a moment after the workflow starts waiting; the workflow's validator decides then.
+      const approval = await findApprovalOfCertificate(deps.db, certificate.id);
+      if (approval && approval.state !== 'pending') throw problems.conflict(`the approval request of "${certificate.id}" is no longer pending; it is ${approval.state}`);
+      if (!approval && certificate.state !== 'awaiting_approval') throw problems.conflict(`certificate "${certificate.id}" has no approval request`);
       try {
         const result = await executeDecision(deps.temporal, certificate.workflowId, decision, { approver, reason: body.reason });
         return c.json({ id: certificate.id, approvalId: result.approvalId, state: result.state, decidedBy: result.decidedBy, decidedAt: result.decidedAt });
