@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -24,6 +26,7 @@ import { createDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrate.js';
 import { teams } from '../db/schema.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
+import { startTlsService } from '../test/support/tls-service.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { resolveTemporalCli } from './temporal-cli.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
@@ -141,6 +144,85 @@ async function main(): Promise<void> {
       await waitFor('delivery backoff', async () => (await state(blocked.id)).pendingStep === 'retry-backoff', 90_000);
       await call('POST', `/v1/certificates/${blocked.id}/revoke`, {});
       await save('lifecycle-delivery-backoff-then-revoked', blocked.workflowId);
+
+      // Shapes from here on are guarded by the patches of workflows/certificate-lifecycle.ts (PATCHES).
+      // Shape 6: an approval granted → issue → rollout → renewNow → continueAsNew.
+      const approvals = (await call('POST', '/v1/teams', {
+        name: 'recorder-approvals',
+        policy: { ...teamPolicy, allowWildcards: true, approval: { wildcards: true, deadline: 'PT6S', escalateAfter: 'PT2S' } },
+      })) as { id: string };
+      const approver = (await call('POST', `/v1/teams/${approvals.id}/tokens`, { role: 'approver' })) as { token: string };
+      const decide = async (id: string, decision: 'approve' | 'reject') => {
+        const response = await app.request(`/v1/certificates/${id}/${decision}`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${approver.token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ reason: 'recording' }),
+        });
+        if (response.status !== 200) throw new Error(`${decision} ${id}: ${response.status} ${await response.text()}`);
+      };
+      const wildcard = async (name: string) =>
+        (await call('POST', '/v1/certificates', { team: 'recorder-approvals', dnsNames: [`*.${name}.example.test`], validity: 'P1D', destinations: [] })) as {
+          id: string;
+          workflowId: string;
+        };
+      const granted = await wildcard('granted');
+      await waitFor('granted awaiting approval', async () => (await state(granted.id)).state === 'awaiting_approval');
+      await decide(granted.id, 'approve');
+      await waitFor('granted active', async () => (await state(granted.id)).state === 'active');
+      const grantedRun = (await client.workflow.getHandle(granted.workflowId).describe()).runId;
+      await call('POST', `/v1/certificates/${granted.id}/renew`, { reason: 'recording' });
+      await waitFor('granted generation 2', async () => (await state(granted.id)).currentVersion?.generation === 2);
+      await save('lifecycle-approval-granted-then-renewed', granted.workflowId, grantedRun);
+
+      // Shape 7: an approval rejected; shape 8: no decision → escalation → approval_expired.
+      const rejected = await wildcard('rejected');
+      await waitFor('rejected awaiting approval', async () => (await state(rejected.id)).state === 'awaiting_approval');
+      await decide(rejected.id, 'reject');
+      await client.workflow.getHandle(rejected.workflowId).result();
+      await save('lifecycle-approval-rejected', rejected.workflowId);
+      const expired = await wildcard('expired');
+      await client.workflow.getHandle(expired.workflowId).result();
+      await save('lifecycle-approval-escalated-then-expired', expired.workflowId);
+
+      // Shape 9: a webhook destination, renewed by renewNow.
+      const receiver = createServer((incoming, response) => {
+        incoming.resume();
+        incoming.on('end', () => response.writeHead(204).end());
+      });
+      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+      const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      const hooked = (await call('POST', '/v1/certificates', {
+        team: 'recorder',
+        dnsNames: ['hook.example.test'],
+        validity: 'P1D',
+        destinations: [{ type: 'webhook', url: receiverUrl, secret: 'recording-secret-0123456789abcdef' }],
+      })) as { id: string; workflowId: string };
+      await waitFor('hooked active', async () => (await state(hooked.id)).state === 'active');
+      const hookedRun = (await client.workflow.getHandle(hooked.workflowId).describe()).runId;
+      await call('POST', `/v1/certificates/${hooked.id}/renew`, { reason: 'recording' });
+      await waitFor('hooked generation 2', async () => (await state(hooked.id)).currentVersion?.generation === 2);
+      await save('lifecycle-webhook-renewed', hooked.workflowId, hookedRun);
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+
+      // Shape 10: verified on a TLS endpoint, then a renewal the endpoint does not pick up → rolled back
+      // → rollout_failed → retryRollout → verified (the second run's history).
+      const service = await startTlsService(join(deliveryRoot, 'served'));
+      const served = await request('served', {
+        dnsNames: ['served.example.test'],
+        validity: 'P1D',
+        destinations: [{ type: 'file', directory: 'served', verify: { endpoints: [{ host: '127.0.0.1', port: service.port }], timeout: 'PT4S' } }],
+      });
+      await waitFor('served active', async () => (await state(served.id)).state === 'active');
+      const servedRun = (await client.workflow.getHandle(served.workflowId).describe()).runId;
+      service.freeze();
+      await call('POST', `/v1/certificates/${served.id}/renew`, { reason: 'recording' });
+      await save('lifecycle-verified-then-renewed', served.workflowId, servedRun);
+      await waitFor('rollout_failed', async () => (await state(served.id)).state === 'rollout_failed', 60_000);
+      service.resume();
+      await call('POST', `/v1/certificates/${served.id}/retry-rollout`);
+      await waitFor('served recovered', async () => (await state(served.id)).state === 'active' && (await state(served.id)).currentVersion?.generation === 2, 60_000);
+      await save('lifecycle-rolled-back-then-retried', served.workflowId);
+      await service.close();
 
       // Shape 5: the run the `crl-publication` Schedule starts: CRL + OCSP refresh for root and intermediate.
       await client.workflow.execute('crlPublication', { taskQueue: TASK_QUEUE, workflowId: 'crl-publication' });

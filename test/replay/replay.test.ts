@@ -10,6 +10,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH } from '../../cmd/start-worker.js';
+import { PATCHES } from '../../workflows/certificate-lifecycle.js';
 
 const HISTORIES_DIR = fileURLToPath(new URL('../histories/', import.meta.url));
 const FIXTURES_DIR = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -52,12 +53,40 @@ describe('replay of recorded histories', () => {
   it('has a history for every recorded workflow shape', () => {
     expect(histories.map((history) => history.workflowId)).toEqual([
       'crl-publication',
+      'lifecycle-approval-escalated-then-expired',
+      'lifecycle-approval-granted-then-renewed',
+      'lifecycle-approval-rejected',
       'lifecycle-delivery-backoff-then-revoked',
       'lifecycle-issue-failed-then-revoked',
       'lifecycle-renew-now-continue-as-new',
       'lifecycle-renewal-run-revoked',
+      'lifecycle-rolled-back-then-retried',
       'lifecycle-timer-renewal',
+      'lifecycle-verified-then-renewed',
+      'lifecycle-webhook-renewed',
+      // Recorded before the patches of PATCHES existed: they prove the unpatched path still replays.
+      'v0-lifecycle-delivery-backoff-then-revoked',
+      'v0-lifecycle-issue-failed-then-revoked',
+      'v0-lifecycle-renew-now-continue-as-new',
+      'v0-lifecycle-renewal-run-revoked',
+      'v0-lifecycle-timer-renewal',
     ]);
+  });
+
+  it('covers both sides of every patch: v0 histories carry no patch marker, current ones carry theirs', () => {
+    const markers = (workflowId: string) =>
+      histories
+        .find((history) => history.workflowId === workflowId)!
+        .history.events!.flatMap((event) => {
+          const details = event.markerRecordedEventAttributes?.details?.['patch-data'];
+          return details?.payloads?.[0]?.data ? [JSON.parse(Buffer.from(details.payloads[0].data).toString('utf8')).id as string] : [];
+        });
+    for (const history of histories.filter((h) => h.workflowId.startsWith('v0-'))) expect(markers(history.workflowId), history.workflowId).toEqual([]);
+    expect(markers('lifecycle-approval-rejected')).toEqual([PATCHES.approvals]);
+    expect(markers('lifecycle-approval-granted-then-renewed')).toEqual([PATCHES.approvals, PATCHES.rollouts]);
+    for (const id of ['lifecycle-webhook-renewed', 'lifecycle-verified-then-renewed', 'lifecycle-rolled-back-then-retried', 'lifecycle-timer-renewal']) {
+      expect(markers(id), id).toContain(PATCHES.rollouts);
+    }
   });
 
   it('replays every history against the current workflow code', async () => {
@@ -72,7 +101,7 @@ describe('replay of recorded histories', () => {
 
   it('fails to replay against a workflow whose command sequence changed without patched()', async () => {
     // The fixture reorders certificateLifecycle only, so only lifecycle histories can prove the point.
-    const lifecycle = histories.filter((history) => history.workflowId.startsWith('lifecycle-'));
+    const lifecycle = histories.filter((history) => history.workflowId.includes('lifecycle-'));
     expect(lifecycle.length).toBeGreaterThan(0);
     const results = [];
     for await (const result of Worker.runReplayHistories(
