@@ -18,6 +18,8 @@ const POLL_INTERVAL_MS = 750;
 /** What the heartbeats carry from one attempt to the next. */
 interface WaitProgress {
   pendingSinceMs: number;
+  /** The agent's last failure report, for the timeout's message. */
+  lastFailure?: string;
 }
 
 export type ReportAssessment =
@@ -27,27 +29,31 @@ export type ReportAssessment =
   | { kind: 'timed_out'; message: string }
   | { kind: 'superseded'; message: string };
 
-/** Reads the rollout row as the workflow must see it. Pure, so every outcome is testable. */
+/**
+ * Reads the rollout row as the workflow must see it. Pure, so every outcome is testable. Once the
+ * deadline has passed, a failure report ends the wait too, and the timeout names the agent's last error.
+ */
 export function assessAgentReport(
   row: Pick<DeliveryRow, 'rolloutKey' | 'state' | 'deployedSerial' | 'lastError'> | null,
-  expected: { rolloutKey: string; serial: string; agentId: string; deadlineMs: number; reportTimeoutSeconds: number },
+  expected: { rolloutKey: string; serial: string; agentId: string; deadlineMs: number; reportTimeoutSeconds: number; lastFailure?: string | undefined },
   nowMs: number,
 ): ReportAssessment {
   if (!row || row.rolloutKey !== expected.rolloutKey) {
     return { kind: 'superseded', message: `rollout ${expected.rolloutKey} was replaced by another request before agent ${expected.agentId} reported` };
   }
-  if (row.lastError !== null) return { kind: 'failed', message: `agent ${expected.agentId} could not deploy serial ${expected.serial}: ${row.lastError}` };
-  if (row.deployedSerial !== null) {
+  let failure: string | null = null;
+  if (row.lastError !== null) {
+    failure = `agent ${expected.agentId} could not deploy serial ${expected.serial}: ${row.lastError}`;
+  } else if (row.deployedSerial !== null) {
     if (row.deployedSerial.toLowerCase() === expected.serial.toLowerCase()) return { kind: 'deployed', deployedSerial: row.deployedSerial };
-    return {
-      kind: 'failed',
-      message: `agent ${expected.agentId} reported serial ${row.deployedSerial} deployed, but the version to deploy has serial ${expected.serial}`,
-    };
+    failure = `agent ${expected.agentId} reported serial ${row.deployedSerial} deployed, but the version to deploy has serial ${expected.serial}`;
   }
   if (nowMs >= expected.deadlineMs) {
-    return { kind: 'timed_out', message: `agent ${expected.agentId} did not report deploying serial ${expected.serial} within ${expected.reportTimeoutSeconds} s` };
+    const last = failure ?? expected.lastFailure;
+    const message = `agent ${expected.agentId} did not report deploying serial ${expected.serial} within ${expected.reportTimeoutSeconds} s`;
+    return { kind: 'timed_out', message: last ? `${message}; last report: ${last}` : message };
   }
-  return { kind: 'waiting' };
+  return failure ? { kind: 'failed', message: failure } : { kind: 'waiting' };
 }
 
 export async function deliverToAgent(deps: ActivityDeps, context: DeliveryContext, destination: AgentDestination): Promise<DeliveryReport> {
@@ -72,12 +78,14 @@ export async function deliverToAgent(deps: ActivityDeps, context: DeliveryContex
   for (;;) {
     activity.heartbeat(progress);
     const row = await findRollout(deps.db, key.versionId, key.destinationIndex);
-    const outcome = assessAgentReport(row, expected, deps.now().getTime());
+    const outcome = assessAgentReport(row, { ...expected, lastFailure: progress.lastFailure }, deps.now().getTime());
     switch (outcome.kind) {
       case 'deployed':
         return { deployedSerial: outcome.deployedSerial };
       case 'failed':
         // Hand the rollout back to the agent; the retry of this activity waits for its next report.
+        progress.lastFailure = outcome.message;
+        activity.heartbeat(progress);
         await reopenAgentDelivery(deps.db, key);
         throw ApplicationFailure.retryable(outcome.message, 'AgentDeploymentFailed');
       case 'timed_out':
@@ -85,7 +93,7 @@ export async function deliverToAgent(deps: ActivityDeps, context: DeliveryContex
         await updateRollout(deps.db, key, { state: 'failed', lastError: outcome.message });
         throw ApplicationFailure.nonRetryable(outcome.message, ROLLOUT_ERROR_TYPES.deliveryTimeout);
       case 'superseded':
-        throw ApplicationFailure.nonRetryable(outcome.message, 'RolloutSuperseded');
+        throw ApplicationFailure.nonRetryable(outcome.message, ROLLOUT_ERROR_TYPES.rolloutSuperseded);
       case 'waiting':
         await activity.sleep(POLL_INTERVAL_MS);
     }
@@ -102,7 +110,9 @@ async function startProgress(
   info: { attempt: number; heartbeatDetails: unknown; scheduledTimestampMs: number },
 ): Promise<WaitProgress> {
   const previous = info.heartbeatDetails as Partial<WaitProgress> | undefined;
-  if (typeof previous?.pendingSinceMs === 'number') return { pendingSinceMs: previous.pendingSinceMs };
+  if (typeof previous?.pendingSinceMs === 'number') {
+    return typeof previous.lastFailure === 'string' ? { pendingSinceMs: previous.pendingSinceMs, lastFailure: previous.lastFailure } : { pendingSinceMs: previous.pendingSinceMs };
+  }
   if (info.attempt > 1) return { pendingSinceMs: info.scheduledTimestampMs };
   const row = await findRollout(deps.db, key.versionId, key.destinationIndex);
   return { pendingSinceMs: row?.updatedAt.getTime() ?? deps.now().getTime() };

@@ -61,6 +61,17 @@ export function keySourceFor(body: CreateCertificateBody, destinations: Destinat
   return 'server';
 }
 
+/** Server-made keys are never sent to hosts: an agent destination needs the key made on that agent or a CSR. */
+export function refuseServerKeysForAgents(keySource: KeySource, destinations: Destination[]): void {
+  if (keySource !== 'server') return;
+  const index = destinations.findIndex((destination) => destination.type === 'agent');
+  if (index < 0) return;
+  throw problems.validation(
+    'an agent destination never receives a server-generated key: make the agent the only destination (it then makes the key itself) or send a csr',
+    [{ field: `destinations.${index}`, message: 'needs the key made on the agent (as the only destination) or a csr' }],
+  );
+}
+
 export async function approvalPlan(
   db: Database,
   input: { approvalId: string; team: TeamRow; requestedBy: string; request: CanonicalCertificateRequest; body: CreateCertificateBody },

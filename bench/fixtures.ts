@@ -87,7 +87,7 @@ async function subjectKey(keyAlgorithm: KeyAlgorithm, index: number): Promise<Su
     extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: name }])],
   });
   const privateKey = KeyObject.from(keys.privateKey);
-  const signedData = randomBytes(Buffer.from(csr.tbs).length);
+  const signedData = randomBytes(csr.rawData.byteLength);
   const signKey = keyAlgorithm.startsWith('ECDSA') ? { key: privateKey, dsaEncoding: 'der' as const } : privateKey;
   return {
     publicKey: keys.publicKey,

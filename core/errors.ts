@@ -22,4 +22,6 @@ export const NON_RETRYABLE_ERROR_TYPES: string[] = Object.values(BUSINESS_ERROR_
 export const ROLLOUT_ERROR_TYPES = {
   /** An agent did not report the deployment before the destination's reportTimeout. */
   deliveryTimeout: 'DeliveryTimeout',
+  /** The rollout row was taken over by a newer request of the same workflow. */
+  rolloutSuperseded: 'RolloutSuperseded',
 } as const;

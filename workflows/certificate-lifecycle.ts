@@ -62,6 +62,9 @@ const { revokeCertificate, openApproval, escalateApproval, recordApprovalDecisio
   proxyActivities<Activities>(ACTIVITY_PRESETS.records);
 const { awaitAgentCsr } = proxyActivities<Activities>(ACTIVITY_PRESETS.awaitCsr);
 
+/** Delivery outcomes that fail the rollout of a destination (roll back, retry later) rather than the step. */
+const ROLLOUT_FAILURES: readonly string[] = Object.values(ROLLOUT_ERROR_TYPES);
+
 /** Raised inside the run when an operator asked to revoke; unwinds to the revocation step. */
 class RevocationRequested extends Error {}
 
@@ -266,7 +269,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
     const deliver = plan.type === 'agent' ? proxyActivities<Activities>(waitingPreset(plan.reportTimeoutSeconds ?? 600)).deliverVersion : deliverVersion;
     let reason: string | null = null;
     try {
-      await untilDone('deliver', () => deliver({ ...target, versionId: version.versionId, rolloutKey, purpose: 'rollout' }), [ROLLOUT_ERROR_TYPES.deliveryTimeout]);
+      await untilDone('deliver', () => deliver({ ...target, versionId: version.versionId, rolloutKey, purpose: 'rollout' }), ROLLOUT_FAILURES);
     } catch (error) {
       if (error instanceof RevocationRequested) throw error;
       reason = describeFailure(error, 1).message;
@@ -281,9 +284,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
     if (previous) {
       const rollbackKey = `g${input.generation}/rollback/${round}`;
       try {
-        await untilDone('rollback', () => deliver({ ...target, versionId: previous.versionId, rolloutKey: rollbackKey, purpose: 'rollback' }), [
-          ROLLOUT_ERROR_TYPES.deliveryTimeout,
-        ]);
+        await untilDone('rollback', () => deliver({ ...target, versionId: previous.versionId, rolloutKey: rollbackKey, purpose: 'rollback' }), ROLLOUT_FAILURES);
       } catch (error) {
         if (error instanceof RevocationRequested) throw error;
         reason += `; the rollback to the previous certificate also failed: ${describeFailure(error, 1).message}`;

@@ -104,6 +104,11 @@ export function agentApiRoutes(deps: ApiDeps) {
     throw problems.conflict(`deployment ${deliveryId} is not waiting for a report (state ${delivery.state}${delivery.deployedSerial ? `, serial ${delivery.deployedSerial} reported` : ''})`);
   });
 
+  // Ends the chain here: unknown agent paths must not fall through to the API-token middleware of /v1.
+  app.all('*', (c) => {
+    throw problems.notFound(`no agent route for ${c.req.method} ${c.req.path}`);
+  });
+
   return app;
 }
 

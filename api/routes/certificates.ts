@@ -9,7 +9,7 @@ import { findIssuer } from '../../db/issuers.js';
 import { findTeam, findTeamByName, type TeamRow } from '../../db/teams.js';
 import { findVersion } from '../../db/versions.js';
 import { canAccessTeam, isPlatformAdmin, requireRole } from '../auth.js';
-import { approvalPlan, destinationPlans, keySourceFor, storedDestinations } from '../certificate-plan.js';
+import { approvalPlan, destinationPlans, keySourceFor, refuseServerKeysForAgents, storedDestinations } from '../certificate-plan.js';
 import { canonicalizeCertificateRequest } from '../certificate-request.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { ApiDeps, AppEnv, Principal } from '../deps.js';
@@ -50,6 +50,7 @@ export function certificateRoutes(deps: ApiDeps) {
     const workflowId = `certificate/${id}`;
     const destinations = await storedDestinations(deps.db, deps.secretsKey, id, team, body.destinations);
     const keySource = keySourceFor(body, destinations);
+    refuseServerKeysForAgents(keySource, destinations);
     const approval = await approvalPlan(deps.db, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, request, body });
     const state = approval ? ('awaiting_approval' as const) : ('pending' as const);
     await insertCertificate(deps.db, {

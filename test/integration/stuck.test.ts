@@ -106,6 +106,9 @@ describe('stuck renewals, visible', () => {
     // A recent problem with fewer attempts than minAttempts (default 3), younger than stuckAfter (default 1 h): not yet stuck.
     const { body: defaults } = await get<{ items: CertificateBody[] }>(team.requester, '/v1/certificates?stuck=true');
     expect(defaults.items.map((candidate) => candidate.id)).not.toContain(stuckId);
+    // Issuing for longer than stuckAfter is stuck whatever the attempt count (CertStateSince); active is not.
+    const { body: waiting } = await get<{ items: CertificateBody[] }>(team.requester, '/v1/certificates?stuck=true&minAttempts=1000&stuckAfter=PT5S');
+    expect(waiting.items.map((candidate) => candidate.id)).toEqual([stuckId]);
 
     // Another team sees neither the certificate nor its place in the stuck list.
     expect((await get(otherTeam.requester, `/v1/certificates/${stuckId}`)).status).toBe(404);

@@ -58,7 +58,7 @@ describe('parseAgentConfig', () => {
     ['fail/unknown key (a typo must not be ignored)', { ...minimal, pollIntervall: 5 }, /pollIntervall|Unrecognized/],
     ['fail/reload given as a shell string', { ...minimal, targets: { web: { directory: '/srv', reload: 'systemctl reload nginx' } } }, /targets\.web\.reload/],
     ['fail/empty reload argv', { ...minimal, targets: { web: { directory: '/srv', reload: [] } } }, /targets\.web\.reload/],
-    ['fail/target name with a slash', { ...minimal, targets: { 'a/b': { directory: '/srv' } } }, /target names/],
+    ['fail/target name with a slash', { ...minimal, targets: { 'a/b': { directory: '/srv' } } }, /targets\.a\/b/],
     ['fail/target without directory', { ...minimal, targets: { web: {} } }, /targets\.web\.directory/],
   ];
   for (const [name, raw, message] of fail) {

@@ -19,9 +19,15 @@ describe('assessAgentReport', () => {
     ['failed/another serial deployed, both named', row({ deployedSerial: '99' }), 5_000, 'failed', /reported serial 99 deployed, but the version to deploy has serial 4fab/],
     ['failed/the agent reported an error', row({ lastError: 'reload command failed' }), 5_000, 'failed', /agent agt_x could not deploy serial 4fab: reload command failed/],
     ['timed_out/deadline passed', row(), 10_000, 'timed_out', /did not report deploying serial 4fab within 600 s/],
+    ['timed_out/a failure after the deadline ends the wait, naming the error', row({ lastError: 'reload failed' }), 10_000, 'timed_out', /within 600 s; last report: agent agt_x could not deploy serial 4fab: reload failed/],
     ['superseded/another rollout key', row({ rolloutKey: 'g2/rollback/1' }), 5_000, 'superseded', /replaced by another request/],
     ['superseded/row gone', null, 5_000, 'superseded'],
   ];
+  it('timed_out/names the failure an earlier attempt saw', () => {
+    const outcome = assessAgentReport(row(), { ...expected, lastFailure: 'agent agt_x could not deploy serial 4fab: disk full' }, 10_000);
+    expect(outcome).toEqual({ kind: 'timed_out', message: 'agent agt_x did not report deploying serial 4fab within 600 s; last report: agent agt_x could not deploy serial 4fab: disk full' });
+  });
+
   for (const [name, input, now, kind, message] of cases) {
     it(name, () => {
       const outcome = assessAgentReport(input, expected, now);

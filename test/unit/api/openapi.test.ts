@@ -364,7 +364,7 @@ describe('docs/openapi.json against the code', () => {
     };
 
     const cases: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
-      ['Certificate', certificateView(certificate, null, null), certificateView({ ...certificate, commonName: 'a.example.test', renewBeforeSeconds: 60 }, version, live)],
+      ['Certificate', certificateView(certificate, null, null), certificateView({ ...certificate, commonName: 'a.example.test', renewBeforeSeconds: 60 }, version, live, { baseUrl: 'http://127.0.0.1:8233', namespace: 'default' })],
       ['CertificateVersion', versionView(version), versionView({ ...version, status: 'revoked', revokedAt: at, revocationReason: 'keyCompromise' })],
       ['Issuer', issuerView(issuer), issuerView({ ...issuer, kind: 'intermediate', parentId: 'iss_root' })],
     ];
