@@ -145,6 +145,15 @@ async function main(): Promise<void> {
       await call('POST', `/v1/certificates/${blocked.id}/revoke`, {});
       await save('lifecycle-delivery-backoff-then-revoked', blocked.workflowId);
 
+      // Shape 4b: the same backoff, the cause is fixed, and `renew` retries the delivery at once.
+      await writeFile(join(deliveryRoot, 'unblocked'), 'not a directory');
+      const unblocked = await request('unblocked', { validity: 'P1D' });
+      await waitFor('delivery backoff', async () => (await state(unblocked.id)).pendingStep === 'retry-backoff', 90_000);
+      await rm(join(deliveryRoot, 'unblocked'));
+      await call('POST', `/v1/certificates/${unblocked.id}/renew`, { reason: 'the directory is fixed' });
+      await waitFor('unblocked active', async () => (await state(unblocked.id)).state === 'active', 20_000);
+      await save('lifecycle-delivery-backoff-renew-retries-now', unblocked.workflowId);
+
       // Shapes from here on are guarded by the patches of workflows/certificate-lifecycle.ts (PATCHES).
       // Shape 6: an approval granted → issue → rollout → renewNow → continueAsNew.
       const approvals = (await call('POST', '/v1/teams', {

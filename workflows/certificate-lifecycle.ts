@@ -54,6 +54,10 @@ export const PATCHES = {
   agentKeys: 'agent-keys-v1',
   /** deliverVersion + verifyServed + rollback instead of deliverToFile; CertStateSince. */
   rollouts: 'rollouts-v1',
+  /** CertStateSince from the first upsert of the run (so a first issuance stuck before delivery has it). */
+  stateSince: 'state-since-v1',
+  /** A renewNow during a retry backoff retries the step now instead of after it succeeds. */
+  renewWakesBackoff: 'renew-wakes-backoff-v1',
 } as const;
 
 const { issueCertificate } = proxyActivities<Activities>(ACTIVITY_PRESETS.issuance);
@@ -177,7 +181,14 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
         const backoff = retryBackoffMs(status.attempt);
         status.nextRetryAt = new Date(Date.now() + backoff).toISOString();
         setState(status.state, 'retry-backoff');
-        await condition(() => revokeRequest !== null, backoff);
+        const renewWakes = patched(PATCHES.renewWakesBackoff);
+        await condition(() => revokeRequest !== null || (renewWakes && renewRequest !== null), backoff);
+        if (renewWakes && renewRequest) {
+          // The operator's "renew" means "try again now" for a step that is failing; it asks for no extra generation.
+          log.info('retrying now on request', { step, certificateId: input.certificateId, reason: (renewRequest as RenewNowRequest).reason });
+          renewRequest = null;
+          status.nextRetryAt = null;
+        }
       }
     }
   }
@@ -293,7 +304,11 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
     return { destinationIndex: index, reason, at: new Date(Date.now()).toISOString() };
   }
 
-  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.certState, value: status.state }]);
+  trackStateSince = patched(PATCHES.stateSince);
+  upsertSearchAttributes([
+    { key: SEARCH_ATTRIBUTE_KEYS.certState, value: status.state },
+    ...(trackStateSince ? [{ key: SEARCH_ATTRIBUTE_KEYS.certStateSince, value: new Date(status.stateSince!) }] : []),
+  ]);
   if (input.renewalReason) log.info('renewing certificate', { certificateId: input.certificateId, reason: input.renewalReason });
 
   let renewNext = false;

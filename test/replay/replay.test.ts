@@ -56,6 +56,7 @@ describe('replay of recorded histories', () => {
       'lifecycle-approval-escalated-then-expired',
       'lifecycle-approval-granted-then-renewed',
       'lifecycle-approval-rejected',
+      'lifecycle-delivery-backoff-renew-retries-now',
       'lifecycle-delivery-backoff-then-revoked',
       'lifecycle-issue-failed-then-revoked',
       'lifecycle-renew-now-continue-as-new',
@@ -82,11 +83,12 @@ describe('replay of recorded histories', () => {
           return details?.payloads?.[0]?.data ? [JSON.parse(Buffer.from(details.payloads[0].data).toString('utf8')).id as string] : [];
         });
     for (const history of histories.filter((h) => h.workflowId.startsWith('v0-'))) expect(markers(history.workflowId), history.workflowId).toEqual([]);
-    expect(markers('lifecycle-approval-rejected')).toEqual([PATCHES.approvals]);
-    expect(markers('lifecycle-approval-granted-then-renewed')).toEqual([PATCHES.approvals, PATCHES.rollouts]);
+    expect(markers('lifecycle-approval-rejected')).toEqual([PATCHES.stateSince, PATCHES.approvals]);
+    expect(markers('lifecycle-approval-granted-then-renewed')).toEqual([PATCHES.stateSince, PATCHES.approvals, PATCHES.rollouts]);
     for (const id of ['lifecycle-webhook-renewed', 'lifecycle-verified-then-renewed', 'lifecycle-rolled-back-then-retried', 'lifecycle-timer-renewal']) {
-      expect(markers(id), id).toContain(PATCHES.rollouts);
+      expect(markers(id), id).toEqual([PATCHES.stateSince, PATCHES.rollouts]);
     }
+    expect(markers('lifecycle-delivery-backoff-renew-retries-now')).toEqual([PATCHES.stateSince, PATCHES.rollouts, PATCHES.renewWakesBackoff]);
   });
 
   it('replays every history against the current workflow code', async () => {
