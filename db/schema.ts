@@ -266,8 +266,8 @@ export const auditEvents = pgTable(
 );
 
 /**
- * Outbox of notifications to people (approval requested or escalated, rollout failed). A notifier
- * delivers them to the team's and the security contact; the API lists them.
+ * Outbox of notifications to people (approval requested or escalated, rollout failed), one row per
+ * event and recipient group. Delivering them (mail, chat) is not built yet: they are rows to read.
  */
 export const notifications = pgTable(
   'notifications',
