@@ -133,4 +133,18 @@ describe('writeCertificateFiles', () => {
     expect(results.map((result) => (result.status === 'rejected' ? String(result.reason) : 'ok'))).toEqual(['ok', 'ok']);
     await expectServing(1);
   });
+
+  // chown needs root (CI runs as root); elsewhere the ownership cannot be given away and the case is skipped.
+  it.runIf(process.getuid?.() === 0)('ok/owner: the version directory, every file and the symlinks belong to the given uid:gid', async () => {
+    const owner = { uid: 4321, gid: 4322 };
+    await writeCertificateFiles(dir, 1, filesFor(1), owner);
+    const versionDir = join(dir, 'versions', '1');
+    for (const path of [versionDir, ...STABLE.map((name) => join(versionDir, name))]) {
+      expect(await stat(path), path).toMatchObject(owner);
+    }
+    for (const path of [join(dir, 'current'), ...STABLE.map((name) => join(dir, name))]) {
+      expect(await lstat(path), path).toMatchObject(owner);
+    }
+    await expectServing(1);
+  });
 });
