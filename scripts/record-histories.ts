@@ -8,10 +8,11 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
+import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { eq } from 'drizzle-orm';
@@ -232,6 +233,44 @@ async function main(): Promise<void> {
       await waitFor('served recovered', async () => (await state(served.id)).state === 'active' && (await state(served.id)).currentVersion?.generation === 2, 60_000);
       await save('lifecycle-rolled-back-then-retried', served.workflowId);
       await service.close();
+
+      // Shape 11: an agent makes the key (CSR wait), deploys and reports; renewNow → continueAsNew.
+      const httpServer = await new Promise<ReturnType<typeof serve>>((resolve) => {
+        const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(started));
+      });
+      const agentHome = join(temp, 'agent-host');
+      await mkdir(agentHome, { recursive: true });
+      const registered = (await call('POST', '/v1/agents', { team: 'recorder', name: 'recorder-host' })) as { id: string; token: string };
+      await writeFile(
+        join(agentHome, 'agent.json'),
+        JSON.stringify({
+          apiUrl: `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`,
+          token: registered.token,
+          stateDirectory: 'state',
+          pollInterval: 0.3,
+          targets: { web: { directory: 'tls/web' } },
+        }),
+      );
+      const agentProcess = spawn(process.execPath, ['--import', 'tsx', 'cmd/agent.ts', '--config', join(agentHome, 'agent.json')], {
+        cwd: fileURLToPath(new URL('../', import.meta.url)),
+        stdio: 'ignore',
+      });
+      try {
+        const agentCertificate = (await call('POST', '/v1/certificates', {
+          team: 'recorder',
+          dnsNames: ['agent.example.test'],
+          validity: 'P1D',
+          destinations: [{ type: 'agent', agentId: registered.id, target: 'web', reportTimeout: 60 }],
+        })) as { id: string; workflowId: string };
+        await waitFor('agent certificate active', async () => (await state(agentCertificate.id)).state === 'active');
+        const agentRun = (await client.workflow.getHandle(agentCertificate.workflowId).describe()).runId;
+        await call('POST', `/v1/certificates/${agentCertificate.id}/renew`, { reason: 'recording' });
+        await waitFor('agent generation 2', async () => (await state(agentCertificate.id)).currentVersion?.generation === 2 && (await state(agentCertificate.id)).state === 'active');
+        await save('lifecycle-agent-key-renewed', agentCertificate.workflowId, agentRun);
+      } finally {
+        agentProcess.kill('SIGTERM');
+        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      }
 
       // Shape 5: the run the `crl-publication` Schedule starts: CRL + OCSP refresh for root and intermediate.
       await client.workflow.execute('crlPublication', { taskQueue: TASK_QUEUE, workflowId: 'crl-publication' });

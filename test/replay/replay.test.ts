@@ -53,6 +53,7 @@ describe('replay of recorded histories', () => {
   it('has a history for every recorded workflow shape', () => {
     expect(histories.map((history) => history.workflowId)).toEqual([
       'crl-publication',
+      'lifecycle-agent-key-renewed',
       'lifecycle-approval-escalated-then-expired',
       'lifecycle-approval-granted-then-renewed',
       'lifecycle-approval-rejected',
@@ -88,6 +89,7 @@ describe('replay of recorded histories', () => {
     for (const id of ['lifecycle-webhook-renewed', 'lifecycle-verified-then-renewed', 'lifecycle-rolled-back-then-retried', 'lifecycle-timer-renewal']) {
       expect(markers(id), id).toEqual([PATCHES.stateSince, PATCHES.rollouts]);
     }
+    expect(markers('lifecycle-agent-key-renewed')).toEqual([PATCHES.stateSince, PATCHES.agentKeys, PATCHES.rollouts]);
     expect(markers('lifecycle-delivery-backoff-renew-retries-now')).toEqual([PATCHES.stateSince, PATCHES.rollouts, PATCHES.renewWakesBackoff]);
   });
 
