@@ -2,17 +2,22 @@
  * docs/openapi.json must describe the API the code serves. The app is built with dependencies that
  * throw when touched, so only its route table is inspected: no database, no Temporal. Checked here:
  * the document's own consistency (OpenAPI 3.1, every `$ref` resolves, path parameters declared),
- * the (method, path) operations against `app.routes` in both directions, request bodies and query
- * parameters against the zod schemas, enums against core/types.ts, and response views against
- * api/views.ts and api/problem.ts.
+ * the (method, path) operations against `app.routes` in both directions, which token each operation
+ * takes, request bodies (with every nested object and each option of a discriminated union) and
+ * query parameters against the zod schemas, enums against core/types.ts and the string unions of
+ * core/, and response views against api/views.ts, api/routes/approvals.ts, api/agent-schemas.ts and
+ * api/problem.ts.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import { z } from 'zod';
+import { assignmentsSchema, deploymentReportSchema, registerAgentSchema, submitCsrSchema } from '../../../api/agent-schemas.js';
 import { createApp } from '../../../api/app.js';
 import type { ApiDeps } from '../../../api/deps.js';
 import { problems } from '../../../api/problem.js';
+import { approvalView, auditEventView } from '../../../api/routes/approvals.js';
 import {
+  approvalDecisionSchema,
   createCertificateSchema,
   createTeamSchema,
   createTokenSchema,
@@ -22,9 +27,24 @@ import {
   revokeCertificateSchema,
   teamPolicySchema,
 } from '../../../api/schemas.js';
-import { certificateView, issuerView, versionView } from '../../../api/views.js';
-import type { LifecycleStatus } from '../../../core/lifecycle.js';
-import { CERT_STATES, KEY_ALGORITHMS, PROFILES, REVOCATION_REASONS, ROLES, VERSION_STATUSES } from '../../../core/types.js';
+import { certificateView, destinationView, issuerView, versionView } from '../../../api/views.js';
+import type { ApprovalReasonCode } from '../../../core/approval.js';
+import type { LifecycleStatus, LifecycleStep } from '../../../core/lifecycle.js';
+import type { PolicyViolationCode } from '../../../core/policy.js';
+import {
+  APPROVAL_STATES,
+  CERT_STATES,
+  KEY_ALGORITHMS,
+  KEY_SOURCES,
+  PROFILES,
+  REVOCATION_REASONS,
+  ROLES,
+  VERSION_STATUSES,
+  type Destination,
+  type VerifySpec,
+} from '../../../core/types.js';
+import type { ApprovalRow } from '../../../db/approvals.js';
+import type { AuditEventRow } from '../../../db/audit.js';
 import type { CertificateRow, VersionRow } from '../../../db/certificates.js';
 import type { IssuerRow } from '../../../db/issuers.js';
 
@@ -40,6 +60,8 @@ interface SchemaObject {
   items?: SchemaObject;
   oneOf?: SchemaObject[];
   anyOf?: SchemaObject[];
+  discriminator?: { propertyName: string; mapping?: Record<string, string> };
+  writeOnly?: boolean;
 }
 
 interface ParameterObject {
@@ -56,8 +78,11 @@ interface ResponseObject {
   content?: Record<string, { schema?: SchemaObject }>;
 }
 
+type SecurityRequirement = Record<string, string[]>;
+
 interface OperationObject {
   operationId?: string;
+  security?: SecurityRequirement[];
   parameters?: ParameterObject[];
   requestBody?: { required?: boolean; content: Record<string, { schema: SchemaObject }> };
   responses: Record<string, ResponseObject>;
@@ -69,6 +94,7 @@ type PathItemObject = { parameters?: ParameterObject[] } & Partial<Record<(typeo
 interface OpenApiDocument {
   openapi: string;
   info: { title: string; version: string };
+  security?: SecurityRequirement[];
   paths: Record<string, PathItemObject>;
   components: { schemas: Record<string, SchemaObject>; [section: string]: Record<string, unknown> };
 }
@@ -161,7 +187,71 @@ function routeTableOfTheApp(): string[] {
   return sorted(new Set(routes));
 }
 
-/** Compares a strict JSON object schema of the document with the zod object schema the API parses with. */
+/** The schema a field parses its input with: through `.optional()`, `.default()` and into the input side of `.transform()`/`.pipe()`. */
+function inputSchema(schema: z.core.$ZodType): z.core.$ZodType {
+  const def = schema._zod.def;
+  if (def.type === 'optional' || def.type === 'default') return inputSchema((def as z.core.$ZodOptionalDef).innerType);
+  if (def.type === 'pipe') return inputSchema((def as z.core.$ZodPipeDef).in);
+  return schema;
+}
+
+/** The zod object a request object parses with (a `.transform()`ed object counts as the object it transforms). */
+function objectSchema(name: string, schema: z.core.$ZodType): z.ZodObject {
+  const input = inputSchema(schema);
+  if (!(input instanceof z.ZodObject)) throw new Error(`${name}: expected a zod object schema, got ${input._zod.def.type}`);
+  return input;
+}
+
+/** The value of the discriminator of a union option, e.g. `file` of `type: z.literal('file')`. */
+function discriminatorValue(name: string, option: z.ZodObject, discriminator: string): string {
+  const literal = option.shape[discriminator];
+  if (!(literal instanceof z.ZodLiteral) || literal.values.size !== 1) throw new Error(`${name}: ${discriminator} is not a single literal`);
+  return String([...literal.values][0]);
+}
+
+/**
+ * Compares the document with the zod schema of a field, where that schema is (through optional,
+ * default and transform) an object, an array, or a discriminated union of objects.
+ */
+function expectSameNested(name: string, documented: SchemaObject | undefined, schema: z.core.$ZodType) {
+  const input = inputSchema(schema);
+  if (input instanceof z.ZodObject) {
+    expect(documented, `${name}: documented`).toBeDefined();
+    expectSameObject(name, documented!, input);
+  } else if (input instanceof z.ZodDiscriminatedUnion) {
+    expect(documented, `${name}: documented`).toBeDefined();
+    expectSameUnion(name, documented!, input);
+  } else if (input instanceof z.ZodArray) {
+    expectSameNested(`${name}[]`, documented && deref(documented).items, input.element);
+  }
+}
+
+/**
+ * A discriminated union is a `oneOf` of one component per option, in the order of the options,
+ * with an OpenAPI discriminator whose mapping names each option's literal; each component is
+ * compared with its own option.
+ */
+function expectSameUnion(name: string, documented: SchemaObject, schema: z.ZodDiscriminatedUnion) {
+  const union = deref(documented);
+  const discriminator = schema._zod.def.discriminator;
+  const options = schema.options.map((option, index) => objectSchema(`${name} option ${index}`, option));
+  const values = options.map((option, index) => discriminatorValue(`${name} option ${index}`, option, discriminator));
+  expect(union.discriminator?.propertyName, `${name}: discriminator`).toBe(discriminator);
+  expect(Object.keys(union.discriminator?.mapping ?? {}), `${name}: discriminator mapping`).toEqual(values);
+  const refs = (union.oneOf ?? []).map((option) => option.$ref);
+  expect(refs, `${name}: one component per option, in order`).toEqual(values.map((value) => union.discriminator?.mapping?.[value]));
+  options.forEach((option, index) => {
+    const component = union.oneOf![index]!;
+    const label = `${name} (${discriminator} ${values[index]})`;
+    expect(deref(component).properties?.[discriminator]?.const, `${label}: ${discriminator}`).toBe(values[index]);
+    expectSameObject(label, component, option);
+  });
+}
+
+/**
+ * Compares a strict JSON object schema of the document with the zod object schema the API parses
+ * with, and then every nested object, array of objects and discriminated union the same way.
+ */
 function expectSameObject(name: string, documented: SchemaObject, schema: z.ZodObject) {
   const object = deref(documented);
   const shape: Record<string, z.core.$ZodType> = schema.shape;
@@ -180,8 +270,64 @@ function expectSameObject(name: string, documented: SchemaObject, schema: z.ZodO
     } else {
       expect(property && 'default' in property, `${name}.${key} has no default in the code`).toBe(false);
     }
+    expectSameNested(`${name}.${key}`, property, shape[key]!);
   }
 }
+
+/**
+ * Compares a response object of the document with the zod schema the agent parses the answer with
+ * (not strict: the agent tolerates new fields), nested arrays of objects included.
+ */
+function expectSameResponse(name: string, documented: SchemaObject, schema: z.ZodObject) {
+  const object = deref(documented);
+  const shape: Record<string, z.core.$ZodType> = schema.shape;
+  const keys = Object.keys(shape);
+  expect(object.type, `${name}: type`).toBe('object');
+  expect(sorted(Object.keys(object.properties ?? {})), `${name}: properties`).toEqual(sorted(keys));
+  expect(sorted(object.required ?? []), `${name}: required`).toEqual(sorted(keys.filter((key) => shape[key]!._zod.optout === undefined)));
+  const nullable = keys.filter((key) => z.safeParse(shape[key]!, null).success);
+  expect(sorted(keys.filter((key) => allowsNull(object.properties![key]!))), `${name}: nullable properties`).toEqual(sorted(nullable));
+  for (const key of keys) {
+    const field = shape[key]!;
+    if (field instanceof z.ZodArray && field.element instanceof z.ZodObject) {
+      expectSameResponse(`${name}.${key}[]`, deref(object.properties![key]!).items!, field.element);
+    }
+  }
+}
+
+/**
+ * Lists every member of the string union T once, checked by the compiler (`npx tsc --noEmit`):
+ * a list that misses a member does not compile, nor does one with a value outside T.
+ */
+function everyMemberOf<T extends string>() {
+  return <const L extends readonly T[]>(values: L & ([Exclude<T, L[number]>] extends [never] ? unknown : { missing: Exclude<T, L[number]> })): readonly T[] =>
+    values;
+}
+
+const LIFECYCLE_STEPS = everyMemberOf<LifecycleStep>()([
+  'await-approval',
+  'await-csr',
+  'issue',
+  'deliver',
+  'verify',
+  'rollback',
+  'wait-for-rollout-retry',
+  'wait-for-renewal',
+  'retry-backoff',
+  'wait-for-operator',
+  'revoke',
+  'none',
+]);
+const APPROVAL_REASON_CODES = everyMemberOf<ApprovalReasonCode>()(['wildcard', 'outside_usual_zones', 'long_validity', 'new_name']);
+const POLICY_VIOLATION_CODES = everyMemberOf<PolicyViolationCode>()([
+  'profile_not_allowed',
+  'key_algorithm_not_allowed',
+  'validity_too_long',
+  'wildcard_not_allowed',
+  'name_outside_allowed_domains',
+  'ip_sans_not_allowed',
+  'uri_sans_not_allowed',
+]);
 
 describe('docs/openapi.json', () => {
   it('is an OpenAPI 3.1 document whose every $ref resolves and every component is used', () => {
@@ -236,12 +382,30 @@ describe('docs/openapi.json against the code', () => {
     expect(documented.filter((route) => !routes.includes(route)), 'documented operations the app does not serve').toEqual([]);
   });
 
+  it('asks for the agent token exactly on the agent endpoints, for an API token on the rest of /v1, for none elsewhere', () => {
+    const schemes = spec.components['securitySchemes'] as Record<string, { type?: string; scheme?: string }>;
+    expect(schemes['bearerAuth']).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(schemes['agentToken']).toMatchObject({ type: 'http', scheme: 'bearer' });
+    for (const { key, path, operation } of operations()) {
+      const security = operation.security ?? spec.security;
+      // api/app.ts mounts the agent API (authenticateAgent) at /v1/agent, the API-token routes under /v1.
+      if (path.startsWith('/v1/agent/')) expect(security, key).toEqual([{ agentToken: [] }]);
+      else if (path.startsWith('/v1/')) expect(security, key).toEqual([{ bearerAuth: [] }]);
+      else expect(security, key).toEqual([]);
+    }
+  });
+
   const bodies: Array<[string, z.ZodObject]> = [
     ['POST /v1/certificates', createCertificateSchema],
     ['POST /v1/certificates/{id}/renew', renewCertificateSchema],
     ['POST /v1/certificates/{id}/revoke', revokeCertificateSchema],
     ['POST /v1/teams', createTeamSchema],
     ['POST /v1/teams/{id}/tokens', createTokenSchema],
+    ['POST /v1/certificates/{id}/approve', approvalDecisionSchema],
+    ['POST /v1/certificates/{id}/reject', approvalDecisionSchema],
+    ['POST /v1/agents', registerAgentSchema],
+    ['POST /v1/agent/csr', submitCsrSchema],
+    ['POST /v1/agent/deployments/{deliveryId}/report', deploymentReportSchema],
   ];
 
   it('documents a request body exactly on the operations that parse one', () => {
@@ -260,13 +424,31 @@ describe('docs/openapi.json against the code', () => {
   });
 
   it('documents the nested request objects with the fields of their zod schemas', () => {
-    const fileDestination = destinationSchema.options[0];
-    expectSameObject('TeamPolicyInput', spec.components.schemas['TeamPolicyInput']!, teamPolicySchema);
-    expectSameObject('FileDestination', spec.components.schemas['FileDestination']!, fileDestination);
-    expect(deref(spec.components.schemas['CreateTeamRequest']!.properties!['policy']!)).toBe(spec.components.schemas['TeamPolicyInput']);
-    const destinations = deref(spec.components.schemas['CreateCertificateRequest']!.properties!['destinations']!.items!);
-    expect(destinations.oneOf?.map((option) => deref(option))).toEqual([spec.components.schemas['FileDestination']]);
-    expect(destinationSchema.options).toHaveLength(1);
+    const schemas = spec.components.schemas;
+    expectSameObject('TeamPolicyInput', schemas['TeamPolicyInput']!, teamPolicySchema);
+    expect(deref(schemas['CreateTeamRequest']!.properties!['policy']!)).toBe(schemas['TeamPolicyInput']);
+    expect(deref(schemas['TeamPolicyInput']!.properties!['approval']!)).toBe(schemas['ApprovalRulesInput']);
+    expectSameObject('ApprovalRulesInput', schemas['ApprovalRulesInput']!, objectSchema('approval', teamPolicySchema.shape.approval));
+
+    // One component per destination type, each checked against its own option of the union.
+    const components: Record<string, string> = { file: 'FileDestination', agent: 'AgentDestination', webhook: 'WebhookDestination' };
+    const options = destinationSchema.options.map((option, index) => objectSchema(`destination option ${index}`, option));
+    const types = options.map((option, index) => discriminatorValue(`destination option ${index}`, option, 'type'));
+    expect(types, 'a component is named here for every destination type').toEqual(Object.keys(components));
+    const destinations = deref(schemas['CreateCertificateRequest']!.properties!['destinations']!.items!);
+    expect(destinations).toBe(schemas['Destination']);
+    expect(destinations.oneOf?.map((option) => deref(option))).toEqual(types.map((type) => schemas[components[type]!]));
+    expectSameUnion('Destination', destinations, destinationSchema);
+    options.forEach((option, index) => {
+      const name = components[types[index]!]!;
+      expectSameObject(name, schemas[name]!, option);
+      expect(deref(schemas[name]!.properties!['verify']!), `${name}.verify`).toBe(schemas['VerifyInput']);
+      expectSameObject('VerifyInput', schemas['VerifyInput']!, objectSchema(`${name}.verify`, option.shape['verify']!));
+    });
+    expect(deref(schemas['VerifyInput']!.properties!['endpoints']!.items!)).toBe(schemas['TlsEndpoint']);
+    expect(deref(schemas['FileDestination']!.properties!['owner']!)).toBe(schemas['FileOwner']);
+    // The webhook secret goes in and never comes out.
+    expect(schemas['WebhookDestination']!.properties!['secret']!.writeOnly).toBe(true);
   });
 
   it('documents the query parameters of GET /v1/certificates as listCertificatesQuery', () => {
@@ -293,11 +475,18 @@ describe('docs/openapi.json against the code', () => {
       ['CertState', CERT_STATES],
       ['VersionStatus', VERSION_STATUSES],
       ['RevocationReason', REVOCATION_REASONS],
+      ['KeySource', KEY_SOURCES],
+      ['ApprovalState', APPROVAL_STATES],
+      ['LifecycleStep', LIFECYCLE_STEPS],
+      ['ApprovalReasonCode', APPROVAL_REASON_CODES],
+      ['PolicyViolationCode', POLICY_VIOLATION_CODES],
     ];
     for (const [name, values] of enums) expect(spec.components.schemas[name]?.enum, name).toEqual([...values]);
+    expect(deref(spec.components.schemas['Certificate']!.properties!['keySource']!)).toBe(spec.components.schemas['KeySource']);
+    expect(deref(spec.components.schemas['Approval']!.properties!['state']!)).toBe(spec.components.schemas['ApprovalState']);
   });
 
-  it('describes the certificate, version and issuer views with the keys api/views.ts returns, nullable exactly where null occurs', () => {
+  it('describes the certificate, version, issuer, approval and audit event views with the keys they return, nullable exactly where null occurs', () => {
     const at = new Date('2026-03-01T12:00:00.000Z');
     const certificate: CertificateRow = {
       id: 'crt_test',
@@ -362,11 +551,40 @@ describe('docs/openapi.json against the code', () => {
       revocationReason: null,
       createdAt: at,
     };
+    const approval: ApprovalRow = {
+      id: 'apr_test',
+      certificateId: 'crt_test',
+      generation: 1,
+      teamId: 'team_test',
+      state: 'pending',
+      reasons: [{ code: 'wildcard', message: 'm' }],
+      requestedBy: 'tok_test',
+      requestedAt: at,
+      deadlineAt: at,
+      escalatedAt: null,
+      decidedBy: null,
+      decidedAt: null,
+      decisionReason: null,
+    };
+    const event: AuditEventRow = {
+      seq: 1,
+      at,
+      actor: 'workflow',
+      action: 'certificate.issued',
+      teamId: null,
+      certificateId: null,
+      details: {},
+      dedupeKey: null,
+      prevHash: '0'.repeat(64),
+      hash: '00'.repeat(32),
+    };
 
     const cases: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
       ['Certificate', certificateView(certificate, null, null), certificateView({ ...certificate, commonName: 'a.example.test', renewBeforeSeconds: 60 }, version, live, { baseUrl: 'http://127.0.0.1:8233', namespace: 'default' })],
       ['CertificateVersion', versionView(version), versionView({ ...version, status: 'revoked', revokedAt: at, revocationReason: 'keyCompromise' })],
       ['Issuer', issuerView(issuer), issuerView({ ...issuer, kind: 'intermediate', parentId: 'iss_root' })],
+      ['Approval', approvalView(approval), approvalView({ ...approval, state: 'approved', escalatedAt: at, decidedBy: 'tok_approver', decidedAt: at, decisionReason: 'ok' })],
+      ['AuditEvent', auditEventView(event), auditEventView({ ...event, teamId: 'team_test', certificateId: 'crt_test' })],
     ];
     for (const [name, sparse, full] of cases) {
       const schema = spec.components.schemas[name]!;
@@ -378,6 +596,56 @@ describe('docs/openapi.json against the code', () => {
       expect(sorted(nullable), `${name}: nullable properties`).toEqual(sorted(nullInCode));
       expect(Object.values(full).filter((value) => value === null), `${name}: the full fixture fills every field`).toEqual([]);
     }
+  });
+
+  it('describes each destination view with the keys api/views.ts returns, and never a secret', () => {
+    const schemas = spec.components.schemas;
+    const verify: VerifySpec = { endpoints: [{ host: '192.0.2.10', port: 443, serverName: 'a.example.test' }], timeoutSeconds: 300 };
+    const agentId = `agt_${'a'.repeat(20)}`;
+    // [component, the destination with only its required fields, the destination with every field]
+    const cases: Array<[string, Destination, Destination]> = [
+      ['FileDestinationView', { type: 'file', directory: 'a' }, { type: 'file', directory: 'a', owner: { uid: 1, gid: 1 }, verify }],
+      ['AgentDestinationView', { type: 'agent', agentId, target: 't', reportTimeoutSeconds: 600 }, { type: 'agent', agentId, target: 't', reportTimeoutSeconds: 600, verify }],
+      [
+        'WebhookDestinationView',
+        { type: 'webhook', url: 'https://hooks.example.test/', sealedSecret: 'sealed' },
+        { type: 'webhook', url: 'https://hooks.example.test/', sealedSecret: 'sealed', verify },
+      ],
+    ];
+    const types = destinationSchema.options.map((option, index) => discriminatorValue(`destination option ${index}`, objectSchema(`destination option ${index}`, option), 'type'));
+    expect(cases.map(([, destination]) => destination.type), 'a case for every destination type').toEqual(types);
+
+    const union = deref(schemas['Certificate']!.properties!['destinations']!.items!);
+    expect(union).toBe(schemas['DestinationView']);
+    expect(union.oneOf?.map((option) => option.$ref)).toEqual(cases.map(([name]) => `#/components/schemas/${name}`));
+    expect(union.discriminator).toEqual({ propertyName: 'type', mapping: Object.fromEntries(cases.map(([name, destination]) => [destination.type, `#/components/schemas/${name}`])) });
+
+    for (const [name, sparse, full] of cases) {
+      const schema = schemas[name]!;
+      const sparseView: object = destinationView(sparse);
+      const fullView: object = destinationView(full);
+      expect(sorted(Object.keys(schema.properties ?? {})), `${name}: properties`).toEqual(sorted(Object.keys(fullView)));
+      expect(sorted(schema.required ?? []), `${name}: required`).toEqual(sorted(Object.keys(sparseView)));
+      expect(schema.properties?.['type']?.const, `${name}: type`).toBe(full.type);
+      for (const secret of ['secret', 'sealedSecret']) {
+        expect(fullView, `${name}: the view shows no ${secret}`).not.toHaveProperty(secret);
+        expect(schema.properties ?? {}, `${name}: documents no ${secret}`).not.toHaveProperty(secret);
+      }
+      expect(deref(schema.properties!['verify']!), `${name}.verify`).toBe(schemas['Verify']);
+    }
+    const verifyView = schemas['Verify']!;
+    expect(sorted(Object.keys(verifyView.properties ?? {}))).toEqual(sorted(Object.keys(verify)));
+    expect(sorted(verifyView.required ?? [])).toEqual(sorted(Object.keys(verify)));
+    expect(deref(verifyView.properties!['endpoints']!.items!)).toBe(schemas['TlsEndpoint']);
+    expect(deref(schemas['FileDestinationView']!.properties!['owner']!)).toBe(schemas['FileOwner']);
+  });
+
+  it('describes the assignments of GET /v1/agent/assignments with the zod schemas the agent parses them with', () => {
+    const response = operation('GET /v1/agent/assignments').responses['200']!;
+    const schema = deref(response).content?.['application/json']?.schema;
+    expect(schema?.$ref).toBe('#/components/schemas/AgentAssignments');
+    expectSameResponse('AgentAssignments', schema!, assignmentsSchema);
+    expect(deref(deref(schema!).properties!['deployments']!.items!).properties?.['keySource']?.$ref).toBe('#/components/schemas/KeySource');
   });
 
   it('describes every member of the problem bodies api/problem.ts produces', () => {
