@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Database } from '../db/database.js';
 import type { IssuerStore } from './issuer-store.js';
 
@@ -9,4 +10,6 @@ export interface ActivityDeps {
   now: () => Date;
   /** `file` destinations are directories below this root on the worker's host. */
   fileDestinationRoot: string;
+  /** For activities that signal other workflows in batches (bulk reissue). */
+  temporal: Client;
 }

@@ -8,6 +8,7 @@ import {
   type RecordApprovalDecisionInput,
 } from './approvals.js';
 import { awaitAgentCsr, type AwaitAgentCsrInput } from './await-agent-csr.js';
+import { countBulkSelection, recordBulkProgress, revokeBulkSuperseded, selectBulkPage, sendBulkRenewals } from './bulk.js';
 import type { ActivityDeps } from './deps.js';
 import { deliverToFile, type DeliverToFileInput } from './deliver-to-file.js';
 import { deliverVersion, type DeliverVersionInput } from './deliver-version.js';
@@ -33,6 +34,11 @@ export function createActivities(deps: ActivityDeps) {
     escalateApproval: (input: EscalateApprovalInput) => escalateApproval(deps, input),
     recordApprovalDecision: (input: RecordApprovalDecisionInput) => recordApprovalDecision(deps, input),
     revokeCertificate: (input: RevokeCertificateInput) => revokeCertificate(deps, input),
+    countBulkSelection: (input: Parameters<typeof countBulkSelection>[1]) => countBulkSelection(deps, input),
+    selectBulkPage: (input: Parameters<typeof selectBulkPage>[1]) => selectBulkPage(deps, input),
+    sendBulkRenewals: (input: Parameters<typeof sendBulkRenewals>[1]) => sendBulkRenewals(deps, input),
+    recordBulkProgress: (input: Parameters<typeof recordBulkProgress>[1]) => recordBulkProgress(deps, input),
+    revokeBulkSuperseded: (input: Parameters<typeof revokeBulkSuperseded>[1]) => revokeBulkSuperseded(deps, input),
     listPublishingIssuers: () => listPublishingIssuers(deps),
     publishCrl: (input: PublishCrlInput) => publishCrl(deps, input),
     refreshOcspResponses: (input: RefreshOcspInput) => refreshOcspResponses(deps, input),

@@ -79,22 +79,24 @@ export async function startWorker(
     await ensureCaHierarchy(db, kek, { organization: 'Certflow', publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, now: new Date(), log });
 
     const connection = await NativeConnection.connect({ address: config.temporalAddress });
-    const worker = await Worker.create({
-      connection,
-      namespace: config.temporalNamespace,
-      taskQueue: config.taskQueue,
-      workflowsPath: WORKFLOWS_PATH,
-      activities: createActivities({
-        db,
-        kek,
-        issuers: new IssuerStore(db, kek, config.publicUrl),
-        now: () => new Date(),
-        fileDestinationRoot: config.fileDestinationRoot,
-      }),
-    });
     const clientConnection = await Connection.connect({ address: config.temporalAddress });
+    let worker: Worker;
     try {
       const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+      worker = await Worker.create({
+        connection,
+        namespace: config.temporalNamespace,
+        taskQueue: config.taskQueue,
+        workflowsPath: WORKFLOWS_PATH,
+        activities: createActivities({
+          db,
+          kek,
+          issuers: new IssuerStore(db, kek, config.publicUrl),
+          now: () => new Date(),
+          fileDestinationRoot: config.fileDestinationRoot,
+          temporal: client,
+        }),
+      });
       const outcome = await ensureCrlPublicationSchedule(client, { taskQueue: config.taskQueue, triggerNow: true });
       log(`schedule ${CRL_PUBLICATION_SCHEDULE_ID} ${outcome} (every ${CRL_PUBLICATION_INTERVAL}); publishing CRLs now`);
     } catch (error) {

@@ -42,6 +42,8 @@ export interface LifecycleInput {
   approval?: ApprovalPlan | null;
   /** How long a failed rollout waits before it is retried by itself (default 15 min). */
   rolloutRetrySeconds?: number;
+  /** The bulk operation that asked for this run's renewal; the run reports its outcome to it. */
+  bulkOperationId?: string | null;
 }
 
 export interface ApprovalDecisionRequest {

@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import type { ApprovalReason } from '../core/approval.js';
+import type { BulkCounts, BulkOptions, BulkOutcome, BulkSelector, BulkState } from '../core/bulk.js';
 import type { TeamPolicy } from '../core/policy.js';
 import type { ApprovalState, CertState, Destination, KeyAlgorithm, KeySource, Profile, RevocationReason, Role, RolloutState, VersionStatus } from '../core/types.js';
 
@@ -318,4 +319,40 @@ export const agentCsrs = pgTable(
     submittedAt: timestamp('submitted_at', { withTimezone: true }),
   },
   (table) => [primaryKey({ columns: [table.certificateId, table.generation] }), index('agent_csrs_agent_idx').on(table.agentId)],
+);
+
+/** Bulk reissue operations (DESIGN.md §4): what was asked, by whom, and how it ended. */
+export const bulkOperations = pgTable('bulk_operations', {
+  id: text('id').primaryKey(),
+  selector: jsonb('selector').$type<BulkSelector>().notNull(),
+  options: jsonb('options').$type<BulkOptions>().notNull(),
+  state: text('state').$type<BulkState>().notNull(),
+  /** The last counts the workflow recorded (live counts come from its `progress` query). */
+  counts: jsonb('counts').$type<BulkCounts>().notNull(),
+  workflowId: text('workflow_id').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+});
+
+/** One row per certificate a bulk operation selected, with its outcome once known. */
+export const bulkItems = pgTable(
+  'bulk_items',
+  {
+    bulkId: text('bulk_id')
+      .notNull()
+      .references(() => bulkOperations.id),
+    certificateId: text('certificate_id')
+      .notNull()
+      .references(() => certificates.id),
+    oldVersionId: text('old_version_id'),
+    newVersionId: text('new_version_id'),
+    /** Null while in flight. */
+    outcome: text('outcome').$type<BulkOutcome>(),
+    reason: text('reason'),
+    /** When the superseded version was revoked by the operation. */
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.bulkId, table.certificateId] }), index('bulk_items_outcome_idx').on(table.bulkId, table.outcome)],
 );

@@ -1,4 +1,4 @@
-import { and, eq, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { RevocationReason } from '../core/types.js';
 import type { Database, Queryable } from './database.js';
 import { certificates, certificateVersions } from './schema.js';
@@ -66,4 +66,23 @@ export async function revokeCertificateVersions(
     await tx.update(certificates).set({ state: 'revoked', updatedAt: sql`now()` }).where(eq(certificates.id, certificateId));
     return revoked;
   });
+}
+
+/**
+ * Revokes superseded versions (never a certificate's current one: that is what is serving) and
+ * returns those it revoked now. Already revoked versions are left as they are.
+ */
+export async function revokeSupersededVersions(db: Queryable, versionIds: string[], reason: RevocationReason, at: Date): Promise<VersionRow[]> {
+  if (versionIds.length === 0) return [];
+  return db
+    .update(certificateVersions)
+    .set({ status: 'revoked', revokedAt: at, revocationReason: reason })
+    .where(
+      and(
+        inArray(certificateVersions.id, versionIds),
+        ne(certificateVersions.status, 'revoked'),
+        sql`not exists (select 1 from ${certificates} where ${certificates.currentVersionId} = ${certificateVersions.id})`,
+      ),
+    )
+    .returning();
 }

@@ -70,7 +70,14 @@ async function main(): Promise<void> {
       connection: workerConnection,
       taskQueue: TASK_QUEUE,
       workflowsPath: WORKFLOWS_PATH,
-      activities: createActivities({ db, kek, issuers: new IssuerStore(db, kek, 'http://127.0.0.1:8080'), now: () => new Date(), fileDestinationRoot: deliveryRoot }),
+      activities: createActivities({
+        db,
+        kek,
+        issuers: new IssuerStore(db, kek, 'http://127.0.0.1:8080'),
+        now: () => new Date(),
+        fileDestinationRoot: deliveryRoot,
+        temporal: client,
+      }),
     });
 
     const call = async (method: string, path: string, body?: unknown) => {

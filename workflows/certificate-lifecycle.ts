@@ -15,6 +15,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   log,
   patched,
   proxyActivities,
@@ -23,6 +24,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { approverProblem } from '../core/approval.js';
+import type { BulkOutcome } from '../core/bulk.js';
 import { NON_RETRYABLE_ERROR_TYPES, ROLLOUT_ERROR_TYPES } from '../core/errors.js';
 import {
   DEFAULT_ROLLOUT_RETRY_SECONDS,
@@ -44,6 +46,7 @@ import { renewalTime } from '../core/renewal.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
 import { REVOCATION_REASONS, type CertState, type VersionSummary } from '../core/types.js';
 import { ACTIVITY_PRESETS, waitingPreset } from './activity-options.js';
+import { bulkOutcomeSignal, bulkWorkflowId } from './bulk-messages.js';
 import { approveUpdate, rejectUpdate, renewNowSignal, retryRolloutSignal, revokeUpdate, statusQuery } from './messages.js';
 
 /** patched() ids, one per change of the command sequence. */
@@ -58,6 +61,8 @@ export const PATCHES = {
   stateSince: 'state-since-v1',
   /** A renewNow during a retry backoff retries the step now instead of after it succeeds. */
   renewWakesBackoff: 'renew-wakes-backoff-v1',
+  /** A run renewing for a bulk operation signals its outcome to the bulk workflow. */
+  bulkOutcome: 'bulk-outcome-v1',
 } as const;
 
 const { issueCertificate } = proxyActivities<Activities>(ACTIVITY_PRESETS.issuance);
@@ -106,6 +111,8 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
 
   setHandler(statusQuery, () => status);
   setHandler(renewNowSignal, (request) => {
+    // A bulk operation's retried batch may signal twice: this run already is that renewal.
+    if (request.bulkOperationId && request.bulkOperationId === input.bulkOperationId) return;
     if (status.state !== 'revoked' && status.state !== 'revoking') renewRequest = request;
   });
   setHandler(retryRolloutSignal, () => {
@@ -151,6 +158,25 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
     ]);
   };
 
+  let bulkReported = false;
+  /** Tells the bulk operation that asked for this renewal how it ended; once per run, best effort. */
+  async function reportToBulk(outcome: BulkOutcome, reason: string | null): Promise<void> {
+    if (!input.bulkOperationId || bulkReported || !patched(PATCHES.bulkOutcome)) return;
+    bulkReported = true;
+    try {
+      await getExternalWorkflowHandle(bulkWorkflowId(input.bulkOperationId)).signal(bulkOutcomeSignal, {
+        certificateId: input.certificateId,
+        outcome,
+        reason,
+        oldVersionId: input.currentVersion?.versionId ?? null,
+        newVersionId: status.currentVersion && status.currentVersion.generation === input.generation ? status.currentVersion.versionId : null,
+      });
+    } catch (error) {
+      // The operation ended (e.g. cancelled and drained): nobody waits for this outcome any more.
+      log.warn('could not report to the bulk operation', { bulkOperationId: input.bulkOperationId, error: String(error) });
+    }
+  }
+
   /**
    * Runs a step until it succeeds; infrastructure failures back off and retry forever. Errors of a
    * type in `passThrough` are the caller's to handle.
@@ -173,6 +199,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
         if (NON_RETRYABLE_ERROR_TYPES.includes(failure.type)) {
           // A business error: retrying cannot help until someone changes the request or policy.
           setState('failed', 'wait-for-operator');
+          await reportToBulk('failed', `${failure.type}: ${failure.message}`);
           await condition(() => renewRequest !== null || revokeRequest !== null);
           renewRequest = null;
           setState(workingState, step);
@@ -249,6 +276,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
         if (failure) failures.push(failure);
       }
       status.rolloutFailures = failures;
+      if (round === 1) await reportToBulk(...bulkOutcomeOf(plans, failures));
       const rolloutKey = `g${input.generation}/rollout/${round}`;
       if (failures.length === 0) {
         if (hadFailure) {
@@ -361,6 +389,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
 
   if (revokeRequest) {
     const request: RevokeRequest = revokeRequest;
+    await reportToBulk('skipped', 'revoked while the bulk operation was renewing it');
     setState('revoking', 'revoke');
     revocation = await revokeCertificate({ certificateId: input.certificateId, reason: request.reason });
     status.revokedAt = revocation.revokedAt;
@@ -381,7 +410,15 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
     currentVersion: status.currentVersion,
     renewalReason: reason,
     approval: null,
+    bulkOperationId: (renewRequest as RenewNowRequest | null)?.bulkOperationId ?? null,
   });
+}
+
+/** How a bulk renewal went, from its first rollout round. */
+function bulkOutcomeOf(plans: DestinationPlan[], failures: RolloutFailure[]): [BulkOutcome, string | null] {
+  if (failures.length > 0) return ['failed', failures.map((failure) => `destination #${failure.destinationIndex}: ${failure.reason}`).join('; ')];
+  if (plans.length === 0) return ['reissued', null];
+  return plans.some((plan) => plan.verify) ? ['verified', null] : ['rolled_out', null];
 }
 
 /** The approve/reject validator: the caller must be allowed to decide, and the request still pending. */

@@ -1,2 +1,3 @@
+export { bulkReissue } from './bulk-reissue.js';
 export { certificateLifecycle } from './certificate-lifecycle.js';
 export { crlPublication } from './crl-publication.js';

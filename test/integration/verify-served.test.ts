@@ -28,7 +28,7 @@ let oldLeaf: TestLeaf;
 beforeAll(async () => {
   harness = await createHarness('verify');
   const kek = Buffer.from(TEST_KEK_HEX, 'hex');
-  deps = { db: harness.db, kek, issuers: new IssuerStore(harness.db, kek, TEST_PUBLIC_URL), now: () => new Date(), fileDestinationRoot: harness.deliveryRoot };
+  deps = { db: harness.db, kek, issuers: new IssuerStore(harness.db, kek, TEST_PUBLIC_URL), now: () => new Date(), fileDestinationRoot: harness.deliveryRoot, temporal: harness.client };
   teamId = (await createTeamWithTokens(harness)).teamId;
   issuerId = (await findActiveIntermediate(harness.db))!.id;
   oldLeaf = await issueTestLeaf('app.example.test', randomSerial());

@@ -120,6 +120,7 @@ export async function startInProcessWorker(harness: Harness, address = harness.t
       issuers: new IssuerStore(harness.db, kek, TEST_PUBLIC_URL),
       now: () => new Date(),
       fileDestinationRoot: harness.deliveryRoot,
+      temporal: harness.client,
     }),
   });
   const running = worker.run();

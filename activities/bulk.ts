@@ -1,0 +1,92 @@
+/**
+ * Side effects of the bulkReissue workflow: page through the selection, signal renewals in
+ * batches (one activity per batch keeps the workflow's history small), record outcomes, revoke
+ * superseded versions and publish the revocation. All idempotent: a retried batch signals a
+ * certificate twice at worst, and its lifecycle treats a second renewNow of the same bulk as one.
+ */
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { BulkCounts, BulkOutcomeReport, BulkSelector, BulkState } from '../core/bulk.js';
+import { addBulkItems, markItemRevoked, recordBulkOutcomes, selectPage, summarizeSelection, updateBulkOperation } from '../db/bulk.js';
+import { revokeSupersededVersions } from '../db/versions.js';
+import { renewNowSignal } from '../workflows/messages.js';
+import type { ActivityDeps } from './deps.js';
+import { publishCrl } from './publish-crl.js';
+import { refreshOcspResponses } from './publish-ocsp.js';
+
+export interface BulkTarget {
+  certificateId: string;
+  workflowId: string;
+  oldVersionId: string | null;
+}
+
+export async function countBulkSelection(deps: ActivityDeps, input: { selector: BulkSelector }): Promise<number> {
+  return (await summarizeSelection(deps.db, input.selector, 0)).count;
+}
+
+export async function selectBulkPage(deps: ActivityDeps, input: { selector: BulkSelector; after: string | null; limit: number }): Promise<BulkTarget[]> {
+  const page = await selectPage(deps.db, input.selector, input.after, input.limit);
+  return page.map((row) => ({ certificateId: row.certificateId, workflowId: row.workflowId, oldVersionId: row.currentVersionId }));
+}
+
+export interface SendRenewalsResult {
+  sent: string[];
+  skipped: BulkOutcomeReport[];
+}
+
+/** Signals `renewNow(reason, bulkId)` to each lifecycle; one that is not running is skipped with the reason. */
+export async function sendBulkRenewals(deps: ActivityDeps, input: { bulkId: string; reason: string; targets: BulkTarget[] }): Promise<SendRenewalsResult> {
+  await addBulkItems(
+    deps.db,
+    input.bulkId,
+    input.targets.map((target) => ({ certificateId: target.certificateId, oldVersionId: target.oldVersionId })),
+  );
+  const results = await Promise.all(
+    input.targets.map(async (target) => {
+      try {
+        await deps.temporal.workflow.getHandle(target.workflowId).signal(renewNowSignal, { reason: input.reason, bulkOperationId: input.bulkId });
+        return { target, skipped: null };
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return { target, skipped: 'its lifecycle workflow is not running (revoked or ended)' };
+        throw error;
+      }
+    }),
+  );
+  const skipped: BulkOutcomeReport[] = results
+    .filter((result) => result.skipped !== null)
+    .map((result) => ({ certificateId: result.target.certificateId, outcome: 'skipped', reason: result.skipped, oldVersionId: result.target.oldVersionId, newVersionId: null }));
+  if (skipped.length > 0) await recordBulkOutcomes(deps.db, input.bulkId, skipped);
+  return { sent: results.filter((result) => result.skipped === null).map((result) => result.target.certificateId), skipped };
+}
+
+export async function recordBulkProgress(
+  deps: ActivityDeps,
+  input: { bulkId: string; state: BulkState; counts: BulkCounts; outcomes: BulkOutcomeReport[]; finished?: boolean },
+): Promise<void> {
+  await recordBulkOutcomes(deps.db, input.bulkId, input.outcomes);
+  await updateBulkOperation(deps.db, input.bulkId, { state: input.state, counts: input.counts, ...(input.finished ? { finishedAt: deps.now() } : {}) });
+}
+
+/**
+ * Revokes superseded versions whose replacements are out, then publishes new OCSP responses and
+ * CRLs of their issuers once for the whole batch. Returns how many it revoked now.
+ */
+export async function revokeBulkSuperseded(
+  deps: ActivityDeps,
+  input: { bulkId: string; items: { certificateId: string; versionId: string }[] },
+): Promise<number> {
+  const at = deps.now();
+  const revoked = await revokeSupersededVersions(
+    deps.db,
+    input.items.map((item) => item.versionId),
+    'superseded',
+    at,
+  );
+  for (const item of input.items) await markItemRevoked(deps.db, input.bulkId, item.certificateId, at);
+  const serialsByIssuer = new Map<string, string[]>();
+  for (const version of revoked) serialsByIssuer.set(version.issuerId, [...(serialsByIssuer.get(version.issuerId) ?? []), version.serial]);
+  for (const [issuerId, serials] of serialsByIssuer) {
+    await refreshOcspResponses(deps, { issuerId, serials });
+    await publishCrl(deps, { issuerId });
+  }
+  return revoked.length;
+}

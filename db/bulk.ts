@@ -1,0 +1,133 @@
+/**
+ * Bulk reissue data: the selection (one SQL query shared by the dry run and the workflow's pages),
+ * the operations and the per-certificate items with their outcomes.
+ */
+import { and, asc, count, eq, gt, gte, inArray, isNull, lt, notInArray, sql, type SQL } from 'drizzle-orm';
+import { sanPatternToRegex, type BulkCounts, type BulkOutcomeReport, type BulkSelector, type BulkState } from '../core/bulk.js';
+import type { Queryable } from './database.js';
+import { bulkItems, bulkOperations, certificates, certificateVersions, teams } from './schema.js';
+
+export type BulkOperationRow = typeof bulkOperations.$inferSelect;
+export type BulkItemRow = typeof bulkItems.$inferSelect;
+
+/** Certificates that cannot be reissued: ended, or never issued. */
+const NOT_SELECTABLE = ['revoked', 'revoking', 'rejected', 'approval_expired'] as const;
+
+function selectionConditions(selector: BulkSelector): SQL[] {
+  const conditions: SQL[] = [notInArray(certificates.state, [...NOT_SELECTABLE])];
+  if (selector.issuerIds?.length) conditions.push(inArray(certificateVersions.issuerId, selector.issuerIds));
+  if (selector.teamIds?.length) conditions.push(inArray(certificates.teamId, selector.teamIds));
+  if (selector.certificateIds?.length) conditions.push(inArray(certificates.id, selector.certificateIds));
+  if (selector.serials?.length) conditions.push(inArray(certificateVersions.serial, selector.serials));
+  if (selector.keyAlgorithms?.length) conditions.push(inArray(certificates.keyAlgorithm, selector.keyAlgorithms));
+  if (selector.profiles?.length) conditions.push(inArray(certificates.profile, selector.profiles));
+  if (selector.expiresAfter) conditions.push(gte(certificateVersions.notAfter, new Date(selector.expiresAfter)));
+  if (selector.expiresBefore) conditions.push(lt(certificateVersions.notAfter, new Date(selector.expiresBefore)));
+  if (selector.sanPattern) {
+    conditions.push(sql`exists (select 1 from unnest(${certificates.dnsNames}) as name where name ~ ${sanPatternToRegex(selector.sanPattern)})`);
+  }
+  return conditions;
+}
+
+export interface SelectedCertificate {
+  certificateId: string;
+  workflowId: string;
+  teamId: string;
+  currentVersionId: string;
+  commonName: string | null;
+  dnsNames: string[];
+  serial: string;
+  issuerId: string;
+  notAfter: Date;
+}
+
+/** One page of the selection in certificate id order, after `after`. */
+export async function selectPage(db: Queryable, selector: BulkSelector, after: string | null, limit: number): Promise<SelectedCertificate[]> {
+  const conditions = selectionConditions(selector);
+  if (after) conditions.push(gt(certificates.id, after));
+  return db
+    .select({
+      certificateId: certificates.id,
+      workflowId: certificates.workflowId,
+      teamId: certificates.teamId,
+      currentVersionId: certificateVersions.id,
+      commonName: certificates.commonName,
+      dnsNames: certificates.dnsNames,
+      serial: certificateVersions.serial,
+      issuerId: certificateVersions.issuerId,
+      notAfter: certificateVersions.notAfter,
+    })
+    .from(certificates)
+    .innerJoin(certificateVersions, eq(certificateVersions.id, certificates.currentVersionId))
+    .where(and(...conditions))
+    .orderBy(asc(certificates.id))
+    .limit(limit);
+}
+
+export interface SelectionSummary {
+  count: number;
+  perTeam: { teamId: string; teamName: string; count: number }[];
+  sample: SelectedCertificate[];
+}
+
+/** What a dry run shows: how many, per team, and the first few. Reads only. */
+export async function summarizeSelection(db: Queryable, selector: BulkSelector, sampleSize = 20): Promise<SelectionSummary> {
+  const perTeam = await db
+    .select({ teamId: certificates.teamId, teamName: teams.name, count: count() })
+    .from(certificates)
+    .innerJoin(certificateVersions, eq(certificateVersions.id, certificates.currentVersionId))
+    .innerJoin(teams, eq(teams.id, certificates.teamId))
+    .where(and(...selectionConditions(selector)))
+    .groupBy(certificates.teamId, teams.name)
+    .orderBy(asc(teams.name));
+  return {
+    count: perTeam.reduce((sum, team) => sum + team.count, 0),
+    perTeam,
+    sample: await selectPage(db, selector, null, sampleSize),
+  };
+}
+
+export async function insertBulkOperation(db: Queryable, operation: typeof bulkOperations.$inferInsert): Promise<void> {
+  await db.insert(bulkOperations).values(operation);
+}
+
+export async function findBulkOperation(db: Queryable, id: string): Promise<BulkOperationRow | null> {
+  const [row] = await db.select().from(bulkOperations).where(eq(bulkOperations.id, id));
+  return row ?? null;
+}
+
+export async function updateBulkOperation(db: Queryable, id: string, change: { state: BulkState; counts: BulkCounts; finishedAt?: Date | null }): Promise<void> {
+  await db.update(bulkOperations).set(change).where(eq(bulkOperations.id, id));
+}
+
+/** Registers the certificates of a page as items (in flight); idempotent. */
+export async function addBulkItems(db: Queryable, bulkId: string, items: { certificateId: string; oldVersionId: string | null }[]): Promise<void> {
+  if (items.length === 0) return;
+  await db
+    .insert(bulkItems)
+    .values(items.map((item) => ({ bulkId, ...item })))
+    .onConflictDoNothing();
+}
+
+/** Writes outcomes; an item keeps its first outcome (a duplicate report changes nothing). */
+export async function recordBulkOutcomes(db: Queryable, bulkId: string, reports: BulkOutcomeReport[]): Promise<void> {
+  for (const report of reports) {
+    await db
+      .update(bulkItems)
+      .set({ outcome: report.outcome, reason: report.reason ?? null, newVersionId: report.newVersionId, updatedAt: sql`now()` })
+      .where(and(eq(bulkItems.bulkId, bulkId), eq(bulkItems.certificateId, report.certificateId), isNull(bulkItems.outcome)));
+  }
+}
+
+export async function markItemRevoked(db: Queryable, bulkId: string, certificateId: string, at: Date): Promise<void> {
+  await db
+    .update(bulkItems)
+    .set({ revokedAt: at, updatedAt: sql`now()` })
+    .where(and(eq(bulkItems.bulkId, bulkId), eq(bulkItems.certificateId, certificateId), isNull(bulkItems.revokedAt)));
+}
+
+export async function listBulkItems(db: Queryable, bulkId: string, options: { after?: string; limit: number }): Promise<BulkItemRow[]> {
+  const conditions = [eq(bulkItems.bulkId, bulkId)];
+  if (options.after) conditions.push(gt(bulkItems.certificateId, options.after));
+  return db.select().from(bulkItems).where(and(...conditions)).orderBy(asc(bulkItems.certificateId)).limit(options.limit);
+}
