@@ -1,0 +1,139 @@
+/**
+ * The bulkReissue workflow on the real Temporal dev server and real Postgres, driven directly
+ * (the API has its own test): every selected certificate gets exactly one new version through its
+ * own lifecycle workflow, each outcome is recorded, superseded versions are revoked, the window
+ * is never exceeded, and a worker killed with SIGKILL mid-run changes none of that.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { and, eq, inArray } from 'drizzle-orm';
+import type { BulkProgress, BulkReissueInput } from '../../core/bulk.js';
+import { EMPTY_COUNTS } from '../../core/bulk.js';
+import { findBulkOperation, insertBulkOperation, listBulkItems } from '../../db/bulk.js';
+import { newId } from '../../db/ids.js';
+import { certificates, certificateVersions } from '../../db/schema.js';
+import { bulkProgressQuery, bulkWorkflowId } from '../../workflows/bulk-messages.js';
+import {
+  authHeaders,
+  createHarness,
+  createTeamWithTokens,
+  eventually,
+  startChildWorker,
+  startInProcessWorker,
+  type Harness,
+  type InProcessWorker,
+} from '../support/harness.js';
+
+let harness: Harness;
+let worker: InProcessWorker | null = null;
+
+beforeAll(async () => {
+  harness = await createHarness('bulk');
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await harness?.close();
+});
+
+async function createCertificates(team: Awaited<ReturnType<typeof createTeamWithTokens>>, count: number, label: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let index = 0; index < count; index++) {
+    const response = await harness.app.request('/v1/certificates', {
+      method: 'POST',
+      headers: authHeaders(team.requester),
+      body: JSON.stringify({ team: team.teamName, dnsNames: [`${label}-${index}.example.test`], validity: 'P1D', destinations: [{ type: 'file', directory: `bulk/${label}-${index}` }] }),
+    });
+    expect(response.status).toBe(202);
+    ids.push(((await response.json()) as { id: string }).id);
+  }
+  await eventually(async () => {
+    const rows = await harness.db.select().from(certificates).where(inArray(certificates.id, ids));
+    return rows.every((row) => row.state === 'active') ? true : undefined;
+  }, { timeoutMs: 60_000, what: `${count} certificates to be active` });
+  return ids;
+}
+
+async function startBulk(teamId: string, options: Partial<BulkReissueInput['options']> = {}) {
+  const bulkId = newId('blk');
+  const input: BulkReissueInput = {
+    bulkId,
+    selector: { teamIds: [teamId] },
+    options: { reason: 'integration test', maxConcurrent: 4, maxPerSecond: 20, revokeSuperseded: true, ...options },
+  };
+  await insertBulkOperation(harness.db, { id: bulkId, selector: input.selector, options: input.options, state: 'running', counts: EMPTY_COUNTS, workflowId: bulkWorkflowId(bulkId), createdBy: 'test' });
+  const handle = await harness.client.workflow.start('bulkReissue', { workflowId: bulkWorkflowId(bulkId), taskQueue: harness.taskQueue, args: [input] });
+  return { bulkId, handle };
+}
+
+async function expectOneNewVersionEach(ids: string[], bulkId: string): Promise<void> {
+  const versions = await harness.db.select().from(certificateVersions).where(inArray(certificateVersions.certificateId, ids));
+  expect(new Set(versions.map((version) => version.serial)).size).toBe(versions.length);
+  for (const id of ids) {
+    const mine = versions.filter((version) => version.certificateId === id).sort((a, b) => a.generation - b.generation);
+    expect(mine.map((version) => version.generation), id).toEqual([1, 2]);
+    expect(mine[0]!.status, id).toBe('revoked');
+    expect(mine[0]!.revocationReason, id).toBe('superseded');
+    expect(mine[1]!.status, id).toBe('active');
+  }
+  const items = await listBulkItems(harness.db, bulkId, { limit: 1000 });
+  expect(items.map((item) => item.certificateId).sort()).toEqual([...ids].sort());
+  for (const item of items) {
+    expect(item.outcome, item.certificateId).toBe('rolled_out');
+    expect(item.revokedAt, item.certificateId).toBeInstanceOf(Date);
+  }
+}
+
+describe('bulkReissue', () => {
+  it('renews every selected certificate once, within the window, and revokes what it superseded', async () => {
+    worker = await startInProcessWorker(harness);
+    const team = await createTeamWithTokens(harness);
+    const other = await createTeamWithTokens(harness);
+    const ids = await createCertificates(team, 10, 'win');
+    const untouched = await createCertificates(other, 2, 'other');
+
+    const { bulkId, handle } = await startBulk(team.teamId, { maxConcurrent: 3 });
+    let peakInFlight = 0;
+    let result: BulkProgress | null = null;
+    const done = handle.result().then((value) => (result = value as BulkProgress));
+    while (!result) {
+      const progress = await handle.query(bulkProgressQuery).catch(() => null);
+      if (progress) peakInFlight = Math.max(peakInFlight, progress.inFlight);
+      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 100))]);
+    }
+    const final = result as BulkProgress;
+    expect(final.state).toBe('completed');
+    expect(final.counts).toMatchObject({ selected: 10, sent: 10, rolled_out: 10, failed: 0, skipped: 0, revoked: 10 });
+    expect(peakInFlight).toBeLessThanOrEqual(3);
+    await expectOneNewVersionEach(ids, bulkId);
+    expect((await findBulkOperation(harness.db, bulkId))?.state).toBe('completed');
+
+    const others = await harness.db.select().from(certificateVersions).where(inArray(certificateVersions.certificateId, untouched));
+    expect(others.map((version) => version.generation)).toEqual([1, 1]);
+    const described = await harness.client.workflow.getHandle(`certificate/${ids[0]}`).describe();
+    expect(described.searchAttributes['BulkOperationId']).toEqual([bulkId]);
+  });
+
+  it('loses nothing when the worker is killed with SIGKILL in the middle of the run', { timeout: 180_000 }, async () => {
+    const team = await createTeamWithTokens(harness);
+    const ids = await createCertificates(team, 12, 'kill');
+    await worker?.stop();
+    worker = null;
+
+    const child = startChildWorker(harness);
+    await child.ready;
+    const { bulkId, handle } = await startBulk(team.teamId, { maxConcurrent: 4, maxPerSecond: 4 });
+    await eventually(async () => {
+      const progress = await handle.query(bulkProgressQuery);
+      return progress.counts.sent >= 4 && progress.counts.rolled_out < 12 ? true : undefined;
+    }, { timeoutMs: 60_000, what: 'the run to be half-way' });
+    await child.kill('SIGKILL');
+
+    worker = await startInProcessWorker(harness);
+    const final = (await handle.result()) as BulkProgress;
+    expect(final.state).toBe('completed');
+    expect(final.counts).toMatchObject({ selected: 12, sent: 12, rolled_out: 12, failed: 0, skipped: 0, revoked: 12 });
+    await expectOneNewVersionEach(ids, bulkId);
+    const versions = await harness.db.select().from(certificateVersions).where(and(inArray(certificateVersions.certificateId, ids), eq(certificateVersions.status, 'active')));
+    expect(versions).toHaveLength(12);
+  });
+});
