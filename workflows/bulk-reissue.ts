@@ -57,7 +57,9 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
   /** Send times (ms) of the renewals started in the last second: the rate limit's window. */
   let recentSends: number[] = [];
 
+  let ended: BulkState | null = null;
   const state = (): BulkState => {
+    if (ended) return ended;
     if (carry.cancelRequested) return carry.inFlight.length > 0 ? 'cancelling' : 'cancelled';
     if (carry.paused) return 'paused';
     return 'running';
@@ -181,6 +183,7 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
   }
   await flush(true);
   const finalState: BulkState = carry.cancelRequested ? 'cancelled' : 'completed';
+  ended = finalState;
   await recordBulkProgress({ bulkId, state: finalState, counts: carry.counts, outcomes: [], finished: true });
   await condition(allHandlersFinished);
   return { ...progressOf(bulkId, finalState, carry, Date.now()), state: finalState };

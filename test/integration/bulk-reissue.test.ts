@@ -4,7 +4,10 @@
  * own lifecycle workflow, each outcome is recorded, superseded versions are revoked, the window
  * is never exceeded, and a worker killed with SIGKILL mid-run changes none of that.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { findFreePort } from '../../scripts/free-port.js';
+import { startTemporalDevServer, type TemporalDevServer } from '../../scripts/temporal-dev-server.js';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { BulkProgress, BulkReissueInput } from '../../core/bulk.js';
 import { EMPTY_COUNTS } from '../../core/bulk.js';
@@ -25,6 +28,7 @@ import {
 
 let harness: Harness;
 let worker: InProcessWorker | null = null;
+const cleanups: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
   harness = await createHarness('bulk');
@@ -33,12 +37,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   await harness?.close();
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
-async function createCertificates(team: Awaited<ReturnType<typeof createTeamWithTokens>>, count: number, label: string): Promise<string[]> {
+async function createCertificates(team: Awaited<ReturnType<typeof createTeamWithTokens>>, count: number, label: string, on: Harness = harness): Promise<string[]> {
   const ids: string[] = [];
   for (let index = 0; index < count; index++) {
-    const response = await harness.app.request('/v1/certificates', {
+    const response = await on.app.request('/v1/certificates', {
       method: 'POST',
       headers: authHeaders(team.requester),
       body: JSON.stringify({ team: team.teamName, dnsNames: [`${label}-${index}.example.test`], validity: 'P1D', destinations: [{ type: 'file', directory: `bulk/${label}-${index}` }] }),
@@ -47,26 +52,26 @@ async function createCertificates(team: Awaited<ReturnType<typeof createTeamWith
     ids.push(((await response.json()) as { id: string }).id);
   }
   await eventually(async () => {
-    const rows = await harness.db.select().from(certificates).where(inArray(certificates.id, ids));
+    const rows = await on.db.select().from(certificates).where(inArray(certificates.id, ids));
     return rows.every((row) => row.state === 'active') ? true : undefined;
   }, { timeoutMs: 60_000, what: `${count} certificates to be active` });
   return ids;
 }
 
-async function startBulk(teamId: string, options: Partial<BulkReissueInput['options']> = {}) {
+async function startBulk(teamId: string, options: Partial<BulkReissueInput['options']> = {}, on: Harness = harness) {
   const bulkId = newId('blk');
   const input: BulkReissueInput = {
     bulkId,
     selector: { teamIds: [teamId] },
     options: { reason: 'integration test', maxConcurrent: 4, maxPerSecond: 20, revokeSuperseded: true, ...options },
   };
-  await insertBulkOperation(harness.db, { id: bulkId, selector: input.selector, options: input.options, state: 'running', counts: EMPTY_COUNTS, workflowId: bulkWorkflowId(bulkId), createdBy: 'test' });
-  const handle = await harness.client.workflow.start('bulkReissue', { workflowId: bulkWorkflowId(bulkId), taskQueue: harness.taskQueue, args: [input] });
+  await insertBulkOperation(on.db, { id: bulkId, selector: input.selector, options: input.options, state: 'running', counts: EMPTY_COUNTS, workflowId: bulkWorkflowId(bulkId), createdBy: 'test' });
+  const handle = await on.client.workflow.start('bulkReissue', { workflowId: bulkWorkflowId(bulkId), taskQueue: on.taskQueue, args: [input] });
   return { bulkId, handle };
 }
 
-async function expectOneNewVersionEach(ids: string[], bulkId: string): Promise<void> {
-  const versions = await harness.db.select().from(certificateVersions).where(inArray(certificateVersions.certificateId, ids));
+async function expectOneNewVersionEach(ids: string[], bulkId: string, on: Harness = harness): Promise<void> {
+  const versions = await on.db.select().from(certificateVersions).where(inArray(certificateVersions.certificateId, ids));
   expect(new Set(versions.map((version) => version.serial)).size).toBe(versions.length);
   for (const id of ids) {
     const mine = versions.filter((version) => version.certificateId === id).sort((a, b) => a.generation - b.generation);
@@ -75,7 +80,7 @@ async function expectOneNewVersionEach(ids: string[], bulkId: string): Promise<v
     expect(mine[0]!.revocationReason, id).toBe('superseded');
     expect(mine[1]!.status, id).toBe('active');
   }
-  const items = await listBulkItems(harness.db, bulkId, { limit: 1000 });
+  const items = await listBulkItems(on.db, bulkId, { limit: 1000 });
   expect(items.map((item) => item.certificateId).sort()).toEqual([...ids].sort());
   for (const item of items) {
     expect(item.outcome, item.certificateId).toBe('rolled_out');
@@ -135,5 +140,37 @@ describe('bulkReissue', () => {
     await expectOneNewVersionEach(ids, bulkId);
     const versions = await harness.db.select().from(certificateVersions).where(and(inArray(certificateVersions.certificateId, ids), eq(certificateVersions.status, 'active')));
     expect(versions).toHaveLength(12);
+  });
+
+  it('loses nothing when the Temporal dev server is killed and restarted on its SQLite file mid-run', { timeout: 240_000 }, async () => {
+    const dbFile = join(inject('tempDir'), 'bulk-restart-temporal', 'temporal.db');
+    const port = await findFreePort();
+    let server: TemporalDevServer = await startTemporalDevServer({ dbFile, port, uiPort: null });
+    cleanups.push(() => server.stop());
+    const own = await createHarness('bulk-restart', { temporalAddress: server.address });
+    cleanups.push(() => own.close());
+    const ownWorker = await startInProcessWorker(own);
+    cleanups.push(() => ownWorker.stop());
+    const team = await createTeamWithTokens(own);
+    const ids = await createCertificates(team, 10, 'restart', own);
+
+    const { bulkId, handle } = await startBulk(team.teamId, { maxConcurrent: 3, maxPerSecond: 2 }, own);
+    await eventually(async () => {
+      const progress = await handle.query(bulkProgressQuery);
+      return progress.counts.sent >= 3 && progress.counts.rolled_out < 10 ? true : undefined;
+    }, { timeoutMs: 60_000, what: 'the run to be under way' });
+    await server.kill();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    server = await startTemporalDevServer({ dbFile, port, uiPort: null });
+    cleanups.push(() => server.stop());
+
+    const final = await eventually(async () => {
+      const description = await handle.describe();
+      if (description.status.name === 'COMPLETED') return (await handle.result()) as BulkProgress;
+      throw new Error(`${description.status.name}: ${JSON.stringify(await handle.query(bulkProgressQuery).catch((error: unknown) => String(error)))}`);
+    }, { timeoutMs: 180_000, intervalMs: 1_000, what: 'the bulk run to complete after the restart' });
+    expect(final.counts).toMatchObject({ selected: 10, sent: 10, rolled_out: 10, failed: 0, skipped: 0, revoked: 10 });
+    expect((await handle.query(bulkProgressQuery)).state).toBe('completed');
+    await expectOneNewVersionEach(ids, bulkId, own);
   });
 });
