@@ -1,0 +1,265 @@
+/**
+ * `npm run bench:bulk [-- N ...]` (default N = 2000): a full bulk reissue on one machine, on the
+ * Temporal dev server (SQLite) and an embedded Postgres, with the real worker as a child process.
+ *
+ *   seed    N managed certificates through the API, each with a file destination whose `verify`
+ *           names a TLS endpoint (one SNI server serving every destination's files), all active
+ *   measure one bulkReissue over all of them (reissue + deliver + verify, superseded versions
+ *           revoked), from start to the last outcome, with the worker's, the server's and
+ *           Postgres' CPU time and peak memory (RSS sampled every 250 ms) during the run
+ *   check   every certificate has exactly one new active version and a `verified` outcome
+ *
+ * Window and rate: CERTFLOW_BULK_MAX_CONCURRENT (default 400), CERTFLOW_BULK_MAX_PER_SECOND (default 400).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSecureContext, createServer, type SecureContext } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { and, count, eq, inArray } from 'drizzle-orm';
+import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
+import { createApp } from '../api/app.js';
+import { deriveSecretsKey } from '../ca/key-encryption.js';
+import { EMPTY_COUNTS, type BulkProgress, type BulkReissueInput } from '../core/bulk.js';
+import { createPool } from '../cmd/postgres-pool.js';
+import { insertBulkOperation, listBulkItems } from '../db/bulk.js';
+import { createDatabase, type Database } from '../db/database.js';
+import { newId } from '../db/ids.js';
+import { applyMigrations } from '../db/migrate.js';
+import { certificates, certificateVersions } from '../db/schema.js';
+import { ensureBootstrapToken } from '../db/tokens.js';
+import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
+import { startTemporalDevServer } from '../scripts/temporal-dev-server.js';
+import { bulkProgressQuery, bulkWorkflowId } from '../workflows/bulk-messages.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const ADMIN = 'cft_bootstrap_bulk-benchmark-only';
+const KEK_HEX = '5b'.repeat(32);
+const TASK_QUEUE = 'bench-bulk';
+const SEED_CONCURRENCY = 32;
+const MAX_CONCURRENT = Number(process.env.CERTFLOW_BULK_MAX_CONCURRENT ?? 400);
+const MAX_PER_SECOND = Number(process.env.CERTFLOW_BULK_MAX_PER_SECOND ?? 400);
+const TARGET_SECONDS: Record<number, number> = { 2000: 60, 10000: 300 };
+
+interface ProcessSample {
+  name: string;
+  pid: number;
+  cpuStart: number;
+  peakRssBytes: number;
+}
+
+const CLOCK_TICKS = 100;
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  // utime, stime, cutime, cstime are fields 14–17 of stat; here shifted by the two before ") ".
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
+
+async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+/** Postgres is a process tree (postmaster + backends): its RSS is the sum over children of the postmaster. */
+async function treeRssBytes(rootPid: number): Promise<number> {
+  const { readdir } = await import('node:fs/promises');
+  let total = await rssBytes(rootPid).catch(() => 0);
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.split(') ')[1]?.split(' ')[1]);
+    if (ppid === rootPid) total += await rssBytes(Number(entry)).catch(() => 0);
+  }
+  return total;
+}
+
+function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cmd/worker.ts'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('worker polling task queue')) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}):\n${output.slice(-4000)}`)));
+  });
+}
+
+/** One TLS server for every destination: the SNI name picks `<root>/<name>/fullchain.pem` and `key.pem`. */
+async function startSniService(deliveryRoot: string) {
+  const cache = new Map<string, { certificate: string; context: SecureContext }>();
+  const server = createServer({
+    SNICallback: (name, callback) => {
+      const directory = join(deliveryRoot, name.split('.')[0]!);
+      Promise.all([readFile(join(directory, 'fullchain.pem'), 'utf8'), readFile(join(directory, 'key.pem'), 'utf8')]).then(
+        ([certificate, key]) => {
+          const cached = cache.get(name);
+          if (cached?.certificate === certificate) return callback(null, cached.context);
+          const context = createSecureContext({ cert: certificate, key });
+          cache.set(name, { certificate, context });
+          callback(null, context);
+        },
+        (error: Error) => callback(error),
+      );
+    },
+  });
+  server.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+async function seed(app: ReturnType<typeof createApp>, db: Database, team: string, n: number, tlsPort: number): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: SEED_CONCURRENCY }, async () => {
+      for (let index = next++; index < n; index = next++) {
+        const name = `c${index}`;
+        const response = await app.request('/v1/certificates', {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({
+            team,
+            dnsNames: [`${name}.bench.test`],
+            validity: 'P7D',
+            destinations: [{ type: 'file', directory: name, verify: { endpoints: [{ host: '127.0.0.1', port: tlsPort }], timeout: 'PT120S' } }],
+          }),
+        });
+        if (response.status !== 202) throw new Error(`seeding ${name}: ${response.status} ${await response.text()}`);
+        ids.push(((await response.json()) as { id: string }).id);
+      }
+    }),
+  );
+  for (;;) {
+    const [row] = await db.select({ active: count() }).from(certificates).where(eq(certificates.state, 'active'));
+    process.stdout.write(`\r  seeding: ${row!.active}/${n} active (${((performance.now() - started) / 1000).toFixed(0)} s)   `);
+    if (row!.active >= n) break;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  process.stdout.write('\n');
+  return ids;
+}
+
+async function runOnce(n: number): Promise<void> {
+  const temp = await mkdtemp(join(tmpdir(), 'certflow-bench-bulk-'));
+  await chmod(temp, 0o755);
+  const postgres = await startEmbeddedPostgres({ dataDir: join(temp, 'postgres') });
+  const temporal = await startTemporalDevServer({ dbFile: join(temp, 'temporal.db'), uiPort: null });
+  const pool = createPool(postgres.url, () => undefined);
+  const deliveryRoot = join(temp, 'deliveries');
+  let worker: ChildProcess | null = null;
+  const connection = await Connection.connect({ address: temporal.address });
+  const tls = await startSniService(deliveryRoot);
+  try {
+    await applyMigrations(pool);
+    const db = createDatabase(pool);
+    const kek = Buffer.from(KEK_HEX, 'hex');
+    await ensureCaHierarchy(db, kek, { organization: 'Certflow Bench', publicUrl: 'http://127.0.0.1:8080', now: new Date(), log: () => undefined });
+    await ensureBootstrapToken(db, ADMIN);
+    const client = new Client({ connection });
+    const app = createApp({
+      db,
+      temporal: client,
+      taskQueue: TASK_QUEUE,
+      now: () => new Date(),
+      secretsKey: deriveSecretsKey(kek),
+      temporalUiUrl: 'http://127.0.0.1:8233',
+      checkReadiness: async () => ({ postgres: true, temporal: true }),
+    });
+    worker = await startWorker({
+      DATABASE_URL: postgres.url,
+      TEMPORAL_ADDRESS: temporal.address,
+      CERTFLOW_TASK_QUEUE: TASK_QUEUE,
+      CERTFLOW_KEK: KEK_HEX,
+      CERTFLOW_FILE_DESTINATION_ROOT: deliveryRoot,
+      CERTFLOW_DATA_DIR: join(temp, 'worker-data'),
+    });
+    const teamResponse = await app.request('/v1/teams', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'bench', policy: { allowedDomains: ['bench.test'], maxValidity: 'P30D' } }),
+    });
+    const { id: teamId } = (await teamResponse.json()) as { id: string };
+
+    console.log(`\nN = ${n}`);
+    const ids = await seed(app, db, 'bench', n, tls.port);
+
+    const postmasterPid = Number((await readFile(join(temp, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    const processes: ProcessSample[] = [];
+    for (const [name, pid] of [
+      ['worker', worker.pid!],
+      ['temporal server', temporal.pid!],
+    ] as const) {
+      processes.push({ name, pid, cpuStart: await cpuSeconds(pid), peakRssBytes: await rssBytes(pid) });
+    }
+    let postgresPeak = await treeRssBytes(postmasterPid);
+    const sampler = setInterval(() => {
+      for (const sample of processes) void rssBytes(sample.pid).then((rss) => (sample.peakRssBytes = Math.max(sample.peakRssBytes, rss)), () => undefined);
+      void treeRssBytes(postmasterPid).then((rss) => (postgresPeak = Math.max(postgresPeak, rss)), () => undefined);
+    }, 250);
+    const machineCpuStart = await machineCpuSeconds();
+
+    const bulkId = newId('blk');
+    const input: BulkReissueInput = {
+      bulkId,
+      selector: { teamIds: [teamId] },
+      options: { reason: 'benchmark', maxConcurrent: MAX_CONCURRENT, maxPerSecond: MAX_PER_SECOND, revokeSuperseded: true },
+    };
+    await insertBulkOperation(db, { id: bulkId, selector: input.selector, options: input.options, state: 'running', counts: EMPTY_COUNTS, workflowId: bulkWorkflowId(bulkId), createdBy: 'bench' });
+    const started = performance.now();
+    const handle = await client.workflow.start('bulkReissue', { workflowId: bulkWorkflowId(bulkId), taskQueue: TASK_QUEUE, args: [input] });
+    const done = handle.result() as Promise<BulkProgress>;
+    let finished: BulkProgress | null = null;
+    void done.then((value) => (finished = value));
+    while (!finished) {
+      const progress = await handle.query(bulkProgressQuery).catch(() => null);
+      if (progress) {
+        const ended = progress.counts.verified + progress.counts.rolled_out + progress.counts.reissued + progress.counts.failed + progress.counts.skipped;
+        process.stdout.write(`\r  bulk: ${ended}/${progress.counts.selected} done, ${progress.inFlight} in flight, ${progress.ratePerSecond.toFixed(1)}/s   `);
+      }
+      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    const machineCpu = (await machineCpuSeconds()) - machineCpuStart;
+    const result = (await done) as BulkProgress;
+    process.stdout.write('\n');
+
+    const versions = await db.select({ id: certificateVersions.id }).from(certificateVersions).where(and(inArray(certificateVersions.certificateId, ids), eq(certificateVersions.generation, 2), eq(certificateVersions.status, 'active')));
+    const items = await listBulkItems(db, bulkId, { limit: n + 1 });
+    const verified = items.filter((item) => item.outcome === 'verified').length;
+    const target = TARGET_SECONDS[n];
+    console.log(`  server: Temporal CLI dev server (SQLite, one file), ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}); window ${MAX_CONCURRENT}, rate ≤ ${MAX_PER_SECOND}/s`);
+    console.log(`  bulk reissue of ${n}: ${seconds.toFixed(1)} s (${(n / seconds).toFixed(1)} certificates/s)${target ? `  target ≤ ${target} s: ${seconds <= target ? 'met' : 'MISSED'}` : ''}`);
+    console.log(`  outcome: ${JSON.stringify(result.counts)}; generation 2 active: ${versions.length}/${n}; items verified: ${verified}/${n}`);
+    for (const sample of processes) {
+      const cpu = (await cpuSeconds(sample.pid)) - sample.cpuStart;
+      console.log(`  ${sample.name.padEnd(16)} CPU ${cpu.toFixed(1)} s (${((100 * cpu) / seconds).toFixed(0)} % of one core), peak RSS ${(sample.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
+    }
+    console.log(`  ${'postgres'.padEnd(16)} peak RSS ${(postgresPeak / 2 ** 20).toFixed(0)} MiB (postmaster + backends)`);
+    console.log(`  machine          CPU ${machineCpu.toFixed(1)} s of ${(seconds * cpus().length).toFixed(1)} s available (${((100 * machineCpu) / (seconds * cpus().length)).toFixed(0)} %)`);
+  } finally {
+    worker?.kill('SIGTERM');
+    await tls.close();
+    await connection.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    await temporal.stop();
+    await postgres.stop();
+    await rm(temp, { recursive: true, force: true });
+  }
+}
+
+async function machineCpuSeconds(): Promise<number> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + steal!) / CLOCK_TICKS;
+}
+
+const sizes = process.argv.slice(2).map(Number).filter((value) => Number.isInteger(value) && value > 0);
+for (const n of sizes.length > 0 ? sizes : [2000]) await runOnce(n);
