@@ -13,9 +13,11 @@ import type { ActivityDeps } from './deps.js';
 import { deliverToFile, type DeliverToFileInput } from './deliver-to-file.js';
 import { deliverVersion, type DeliverVersionInput } from './deliver-version.js';
 import { issueCertificate, type IssueCertificateInput } from './issue-certificate.js';
+import { buildCompromiseReport, markIssuerCompromised, openCompromiseBulk, revokeCompromisedIssuer } from './issuer-compromise.js';
 import { listPublishingIssuers, publishCrl, type PublishCrlInput } from './publish-crl.js';
 import { refreshOcspResponses, withOcspPresigned, type RefreshOcspInput } from './publish-ocsp.js';
 import { revokeCertificate, type RevokeCertificateInput } from './revoke-certificate.js';
+import { createSuccessorIntermediate, type CreateSuccessorInput } from './successor-intermediate.js';
 import { reportRolloutFailed, reportRolloutRecovered, type RolloutReportInput } from './rollout-report.js';
 import { verifyServed, type VerifyServedInput } from './verify-served.js';
 
@@ -42,6 +44,11 @@ export function createActivities(deps: ActivityDeps) {
     listPublishingIssuers: () => listPublishingIssuers(deps),
     publishCrl: (input: PublishCrlInput) => publishCrl(deps, input),
     refreshOcspResponses: (input: RefreshOcspInput) => refreshOcspResponses(deps, input),
+    markIssuerCompromised: (input: Parameters<typeof markIssuerCompromised>[1]) => markIssuerCompromised(deps, input),
+    createSuccessorIntermediate: (input: CreateSuccessorInput) => createSuccessorIntermediate(deps, input),
+    openCompromiseBulk: (input: Parameters<typeof openCompromiseBulk>[1]) => openCompromiseBulk(deps, input),
+    revokeCompromisedIssuer: (input: Parameters<typeof revokeCompromisedIssuer>[1]) => revokeCompromisedIssuer(deps, input),
+    buildCompromiseReport: (input: Parameters<typeof buildCompromiseReport>[1]) => buildCompromiseReport(deps, input),
   };
 }
 

@@ -11,9 +11,11 @@ import type { ApiDeps, AppEnv } from './deps.js';
 import { ProblemError, problemResponse, problems } from './problem.js';
 import { agentApiRoutes, agentRoutes } from './routes/agents.js';
 import { approvalRoutes } from './routes/approvals.js';
+import { bulkReissueRoutes } from './routes/bulk-reissues.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { healthRoutes } from './routes/health.js';
 import { issuerRoutes } from './routes/issuers.js';
+import { issuerCompromiseRoutes } from './routes/issuer-compromise.js';
 import { pkiRoutes } from './routes/pki.js';
 import { teamRoutes } from './routes/teams.js';
 
@@ -38,7 +40,9 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
   v1.route('/certificates', approvalRoutes(deps));
   v1.route('/teams', teamRoutes(deps));
   v1.route('/issuers', issuerRoutes(deps));
+  v1.route('/issuers', issuerCompromiseRoutes(deps));
   v1.route('/agents', agentRoutes(deps));
+  v1.route('/bulk-reissues', bulkReissueRoutes(deps));
   app.route('/v1', v1);
 
   app.notFound((c) => problemResponse(c, problems.notFound(`no route for ${c.req.method} ${c.req.path}`)));

@@ -45,10 +45,8 @@ export interface BulkOptions {
   maxConcurrent: number;
   /** Renewals started per second at most. */
   maxPerSecond: number;
-  /** Revoke each superseded version once its replacement is out (verified where endpoints are named). */
+  /** Revoke each superseded version (reason `superseded`) once its replacement is out (verified where endpoints are named). */
   revokeSuperseded: boolean;
-  /** Revocation reason for superseded versions (e.g. keyCompromise after an issuer compromise). */
-  supersededReason?: 'superseded' | 'keyCompromise';
 }
 
 export interface BulkCounts {

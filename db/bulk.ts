@@ -91,6 +91,11 @@ export async function insertBulkOperation(db: Queryable, operation: typeof bulkO
   await db.insert(bulkOperations).values(operation);
 }
 
+/** Removes an operation whose workflow never started (it has no items yet). */
+export async function deleteBulkOperation(db: Queryable, id: string): Promise<void> {
+  await db.delete(bulkOperations).where(eq(bulkOperations.id, id));
+}
+
 export async function findBulkOperation(db: Queryable, id: string): Promise<BulkOperationRow | null> {
   const [row] = await db.select().from(bulkOperations).where(eq(bulkOperations.id, id));
   return row ?? null;

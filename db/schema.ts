@@ -331,6 +331,8 @@ export const bulkOperations = pgTable('bulk_operations', {
   counts: jsonb('counts').$type<BulkCounts>().notNull(),
   workflowId: text('workflow_id').notNull(),
   createdBy: text('created_by').notNull(),
+  /** Team of the token that started it (it sees the operation); null for a platform admin. */
+  teamId: text('team_id'),
   createdAt: createdAt(),
   finishedAt: timestamp('finished_at', { withTimezone: true }),
 });

@@ -1,7 +1,7 @@
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { RevocationReason } from '../core/types.js';
 import type { Database, Queryable } from './database.js';
-import { certificates, certificateVersions } from './schema.js';
+import { certificates, certificateVersions, issuers } from './schema.js';
 
 export type VersionRow = typeof certificateVersions.$inferSelect;
 export type NewVersion = typeof certificateVersions.$inferInsert;
@@ -25,10 +25,19 @@ export async function listVersions(db: Queryable, certificateId: string): Promis
 
 /**
  * Records a newly signed version as the certificate's current one, in one transaction. If a version
- * for this generation already exists (a retried activity), the stored one wins and is returned.
+ * for this generation already exists (a retried activity), the stored one wins and is returned. A
+ * version signed by an issuer that is no longer active is refused (a retryable error).
  */
 export async function recordIssuedVersion(db: Database, version: NewVersion): Promise<VersionRow> {
   return db.transaction(async (tx) => {
+    // An issuer marked compromised while this was being signed must not get a new certificate: the
+    // retry signs again with the active intermediate (FOR SHARE waits for a concurrent status change).
+    const [issuer] = await tx.select({ status: issuers.status }).from(issuers).where(eq(issuers.id, version.issuerId)).for('share');
+    if (issuer?.status !== 'active') {
+      const existing = await findVersionByGeneration(tx, version.certificateId, version.generation);
+      if (existing) return existing;
+      throw new Error(`issuer ${version.issuerId} is ${issuer?.status ?? 'gone'}; the certificate will be signed again by the active intermediate`);
+    }
     const [inserted] = await tx
       .insert(certificateVersions)
       .values(version)

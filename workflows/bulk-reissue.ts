@@ -58,6 +58,7 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
   let recentSends: number[] = [];
 
   let ended: BulkState | null = null;
+  let endedAt: number | null = null;
   const state = (): BulkState => {
     if (ended) return ended;
     if (carry.cancelRequested) return carry.inFlight.length > 0 ? 'cancelling' : 'cancelled';
@@ -65,7 +66,7 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
     return 'running';
   };
 
-  setHandler(bulkProgressQuery, () => progressOf(bulkId, state(), carry, Date.now()));
+  setHandler(bulkProgressQuery, () => progressOf(bulkId, state(), carry, endedAt ?? Date.now()));
   setHandler(bulkOutcomeSignal, (report: BulkOutcomeReport) => {
     const index = carry.inFlight.findIndex((item) => item.certificateId === report.certificateId);
     if (index < 0) return; // a duplicate, or a certificate this operation did not send
@@ -184,6 +185,7 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
   await flush(true);
   const finalState: BulkState = carry.cancelRequested ? 'cancelled' : 'completed';
   ended = finalState;
+  endedAt = Date.now();
   await recordBulkProgress({ bulkId, state: finalState, counts: carry.counts, outcomes: [], finished: true });
   await condition(allHandlersFinished);
   return { ...progressOf(bulkId, finalState, carry, Date.now()), state: finalState };

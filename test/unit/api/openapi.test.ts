@@ -11,11 +11,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { bulkItemsQuery, createBulkReissueSchema } from '../../../api/bulk-schemas.js';
 import { assignmentsSchema, deploymentReportSchema, registerAgentSchema, submitCsrSchema } from '../../../api/agent-schemas.js';
 import { createApp } from '../../../api/app.js';
+import { startCompromiseSchema } from '../../../api/routes/issuer-compromise.js';
 import type { ApiDeps } from '../../../api/deps.js';
 import { problems } from '../../../api/problem.js';
 import { approvalView, auditEventView } from '../../../api/routes/approvals.js';
+import { bulkItemView, bulkOperationView } from '../../../api/routes/bulk-reissues.js';
 import {
   approvalDecisionSchema,
   createCertificateSchema,
@@ -29,6 +32,7 @@ import {
 } from '../../../api/schemas.js';
 import { certificateView, destinationView, issuerView, versionView } from '../../../api/views.js';
 import type { ApprovalReasonCode } from '../../../core/approval.js';
+import { BULK_OUTCOMES, BULK_STATES, EMPTY_COUNTS, progressOf } from '../../../core/bulk.js';
 import type { LifecycleStatus, LifecycleStep } from '../../../core/lifecycle.js';
 import type { PolicyViolationCode } from '../../../core/policy.js';
 import {
@@ -45,6 +49,7 @@ import {
 } from '../../../core/types.js';
 import type { ApprovalRow } from '../../../db/approvals.js';
 import type { AuditEventRow } from '../../../db/audit.js';
+import type { BulkItemRow, BulkOperationRow } from '../../../db/bulk.js';
 import type { CertificateRow, VersionRow } from '../../../db/certificates.js';
 import type { IssuerRow } from '../../../db/issuers.js';
 
@@ -397,6 +402,7 @@ describe('docs/openapi.json against the code', () => {
 
   const bodies: Array<[string, z.ZodObject]> = [
     ['POST /v1/certificates', createCertificateSchema],
+    ['POST /v1/issuers/{id}/compromise', startCompromiseSchema],
     ['POST /v1/certificates/{id}/renew', renewCertificateSchema],
     ['POST /v1/certificates/{id}/revoke', revokeCertificateSchema],
     ['POST /v1/teams', createTeamSchema],
@@ -406,6 +412,7 @@ describe('docs/openapi.json against the code', () => {
     ['POST /v1/agents', registerAgentSchema],
     ['POST /v1/agent/csr', submitCsrSchema],
     ['POST /v1/agent/deployments/{deliveryId}/report', deploymentReportSchema],
+    ['POST /v1/bulk-reissues', createBulkReissueSchema],
   ];
 
   it('documents a request body exactly on the operations that parse one', () => {
@@ -451,17 +458,25 @@ describe('docs/openapi.json against the code', () => {
     expect(schemas['WebhookDestination']!.properties!['secret']!.writeOnly).toBe(true);
   });
 
-  it('documents the query parameters of GET /v1/certificates as listCertificatesQuery', () => {
-    const { parameters = [] } = operation('GET /v1/certificates');
+  const queries: Array<[string, z.ZodObject]> = [
+    ['GET /v1/certificates', listCertificatesQuery],
+    ['GET /v1/bulk-reissues/{id}', bulkItemsQuery],
+  ];
+
+  it.each(queries)('documents the query parameters of %s as its zod schema', (key, schema) => {
+    const { parameters = [] } = operation(key);
     const query = parameters.map((parameter) => deref(parameter)).filter((parameter) => parameter.in === 'query');
-    const shape: Record<string, z.core.$ZodType> = listCertificatesQuery.shape;
+    const shape: Record<string, z.core.$ZodType> = schema.shape;
     expect(sorted(query.map((parameter) => parameter.name))).toEqual(sorted(Object.keys(shape)));
     for (const parameter of query) {
       const def = shape[parameter.name]!._zod.def;
       expect(parameter.required ?? false, `${parameter.name}: required`).toBe(shape[parameter.name]!._zod.optin === undefined);
       if (def.type === 'default') expect(parameter.schema.default, `${parameter.name}: default`).toEqual((def as z.core.$ZodDefaultDef).defaultValue);
     }
-    for (const other of operations().filter(({ key }) => key !== 'GET /v1/certificates')) {
+  });
+
+  it('documents no query string on the operations that read none', () => {
+    for (const other of operations().filter(({ key }) => !queries.some(([withQuery]) => withQuery === key))) {
       const all = [...(other.pathItem.parameters ?? []), ...(other.operation.parameters ?? [])].map((parameter) => deref(parameter));
       expect(all.filter((parameter) => parameter.in === 'query'), `${other.key} reads no query string`).toEqual([]);
     }
@@ -480,10 +495,51 @@ describe('docs/openapi.json against the code', () => {
       ['LifecycleStep', LIFECYCLE_STEPS],
       ['ApprovalReasonCode', APPROVAL_REASON_CODES],
       ['PolicyViolationCode', POLICY_VIOLATION_CODES],
+      ['BulkState', BULK_STATES],
+      ['BulkOutcome', BULK_OUTCOMES],
     ];
     for (const [name, values] of enums) expect(spec.components.schemas[name]?.enum, name).toEqual([...values]);
     expect(deref(spec.components.schemas['Certificate']!.properties!['keySource']!)).toBe(spec.components.schemas['KeySource']);
     expect(deref(spec.components.schemas['Approval']!.properties!['state']!)).toBe(spec.components.schemas['ApprovalState']);
+    expect(deref(spec.components.schemas['BulkOperation']!.properties!['state']!)).toBe(spec.components.schemas['BulkState']);
+    expect(deref(spec.components.schemas['BulkProgress']!.properties!['state']!)).toBe(spec.components.schemas['BulkState']);
+    expect(spec.components.schemas['BulkItem']!.properties!['outcome']!.oneOf?.[0]?.$ref).toBe('#/components/schemas/BulkOutcome');
+  });
+
+  it('describes the bulk operation, its items, counts and progress with the keys the code returns, nullable exactly where null occurs', () => {
+    const at = new Date('2026-03-01T12:00:00.000Z');
+    const row: BulkOperationRow = {
+      id: 'blk_test',
+      selector: { teamIds: ['team_test'] },
+      options: { reason: 'r', maxConcurrent: 1, maxPerSecond: 1, revokeSuperseded: false },
+      state: 'running',
+      counts: { ...EMPTY_COUNTS },
+      workflowId: 'bulk/blk_test',
+      teamId: 'team_test',
+      createdBy: 'tok_test',
+      createdAt: at,
+      finishedAt: null,
+    };
+    const item: BulkItemRow = { bulkId: 'blk_test', certificateId: 'crt_test', oldVersionId: null, newVersionId: null, outcome: null, reason: null, revokedAt: null, updatedAt: at };
+    const carry = { after: null, exhausted: false, counts: { ...EMPTY_COUNTS }, inFlight: [], paused: false, cancelRequested: false, startedAt: at.toISOString(), unrecorded: [] };
+    // GET /v1/bulk-reissues/{id} answers the stored view plus the live progress and a page of items.
+    const operationView = (progress: ReturnType<typeof progressOf> | null, nextCursor: string | null) => ({ ...bulkOperationView(row), progress, items: [], nextCursor });
+    const cases: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
+      ['BulkOperation', operationView(null, null), { ...operationView(progressOf('blk_test', 'running', carry, at.getTime()), 'crt_test'), finishedAt: at.toISOString() }],
+      ['BulkItem', bulkItemView(item), bulkItemView({ ...item, oldVersionId: 'ver_1', newVersionId: 'ver_2', outcome: 'failed', reason: 'x', revokedAt: at })],
+      ['BulkProgress', { ...progressOf('blk_test', 'running', carry, at.getTime()) }, { ...progressOf('blk_test', 'running', carry, at.getTime()), etaAt: at.toISOString() }],
+      ['BulkCounts', { ...EMPTY_COUNTS }, { ...EMPTY_COUNTS }],
+    ];
+    for (const [name, sparse, full] of cases) {
+      const schema = spec.components.schemas[name]!;
+      const properties = schema.properties ?? {};
+      expect(sorted(Object.keys(properties)), `${name}: properties`).toEqual(sorted(Object.keys(sparse)));
+      expect(sorted(schema.required ?? []), `${name}: every key is always present`).toEqual(sorted(Object.keys(sparse)));
+      const nullInCode = Object.keys(sparse).filter((key) => sparse[key] === null);
+      const nullable = Object.keys(properties).filter((key) => allowsNull(properties[key]!));
+      expect(sorted(nullable), `${name}: nullable properties`).toEqual(sorted(nullInCode));
+      expect(Object.values(full).filter((value) => value === null), `${name}: the full fixture fills every field`).toEqual([]);
+    }
   });
 
   it('describes the certificate, version, issuer, approval and audit event views with the keys they return, nullable exactly where null occurs', () => {

@@ -1,0 +1,1 @@
+ALTER TABLE "bulk_operations" ADD COLUMN "team_id" text;
