@@ -220,6 +220,8 @@ async function main(): Promise<void> {
       await waitFor('hooked generation 2', async () => (await state(hooked.id)).currentVersion?.generation === 2);
       await save('lifecycle-webhook-renewed', hooked.workflowId, hookedRun);
       await new Promise<void>((resolve) => receiver.close(() => resolve()));
+      // Its receiver is gone: revoke it so the later shapes (bulk, drill) do not wait for it.
+      await call('POST', `/v1/certificates/${hooked.id}/revoke`, {});
 
       // Shape 10: verified on a TLS endpoint, then a renewal the endpoint does not pick up → rolled back
       // → rollout_failed → retryRollout → verified (the second run's history).
@@ -240,6 +242,7 @@ async function main(): Promise<void> {
       await waitFor('served recovered', async () => (await state(served.id)).state === 'active' && (await state(served.id)).currentVersion?.generation === 2, 60_000);
       await save('lifecycle-rolled-back-then-retried', served.workflowId);
       await service.close();
+      await call('POST', `/v1/certificates/${served.id}/revoke`, {});
 
       // Shape 11: an agent makes the key (CSR wait), deploys and reports; renewNow → continueAsNew.
       const httpServer = await new Promise<ReturnType<typeof serve>>((resolve) => {
@@ -274,10 +277,38 @@ async function main(): Promise<void> {
         await call('POST', `/v1/certificates/${agentCertificate.id}/renew`, { reason: 'recording' });
         await waitFor('agent generation 2', async () => (await state(agentCertificate.id)).currentVersion?.generation === 2 && (await state(agentCertificate.id)).state === 'active');
         await save('lifecycle-agent-key-renewed', agentCertificate.workflowId, agentRun);
+        await call('POST', `/v1/certificates/${agentCertificate.id}/revoke`, {});
       } finally {
         agentProcess.kill('SIGTERM');
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       }
+
+      // Shape 12: a bulk reissue over a team, superseded versions revoked; and a lifecycle run that reported to it.
+      await call('POST', '/v1/teams', { name: 'recorder-bulk', policy: teamPolicy });
+      const bulkCertificates = [];
+      for (const name of ['bulk-a', 'bulk-b', 'bulk-c']) bulkCertificates.push(await request(name, { validity: 'P1D' }, 'recorder-bulk'));
+      for (const certificate of bulkCertificates) await waitFor(`${certificate.id} active`, async () => (await state(certificate.id)).state === 'active');
+      const bulkRun = async (body: Record<string, unknown>) => (await call('POST', '/v1/bulk-reissues', body)) as { id: string; workflowId: string };
+      const bulkState = async (id: string) => ((await call('GET', `/v1/bulk-reissues/${id}`)) as { state: string }).state;
+      const completed = await bulkRun({ selector: { teams: ['recorder-bulk'] }, reason: 'recording', revokeSuperseded: true, maxConcurrent: 2, maxPerSecond: 5 });
+      await waitFor('bulk completed', async () => (await bulkState(completed.id)) === 'completed', 60_000);
+      await save('bulk-reissue-completed', completed.workflowId);
+      await save('lifecycle-bulk-renewal-reported', bulkCertificates[0]!.workflowId);
+
+      // Shape 13: paused, resumed, then cancelled while renewals are under way (one at a time, one per second).
+      const steered = await bulkRun({ selector: { teams: ['recorder-bulk'] }, reason: 'recording', maxConcurrent: 1, maxPerSecond: 1 });
+      await call('POST', `/v1/bulk-reissues/${steered.id}/pause`);
+      await call('POST', `/v1/bulk-reissues/${steered.id}/resume`);
+      await call('POST', `/v1/bulk-reissues/${steered.id}/cancel`);
+      await waitFor('bulk cancelled', async () => (await bulkState(steered.id)) === 'cancelled', 60_000);
+      await save('bulk-reissue-paused-resumed-cancelled', steered.workflowId);
+
+      // Shape 14: the issuer compromise drill on the active intermediate (everything above moves to its successor).
+      const allIssuers = (await call('GET', '/v1/issuers')) as unknown as { id: string; kind: string; status: string }[];
+      const compromised = allIssuers.find((issuer) => issuer.kind === 'intermediate' && issuer.status === 'active')!;
+      const drill = (await call('POST', `/v1/issuers/${compromised.id}/compromise`, { reason: 'recording the drill' })) as { workflowId: string };
+      await waitFor('drill completed', async () => ((await call('GET', `/v1/issuers/${compromised.id}/compromise`)) as { state: string }).state === 'completed', 120_000);
+      await save('issuer-compromise-drill', drill.workflowId);
 
       // Shape 5: the run the `crl-publication` Schedule starts: CRL + OCSP refresh for root and intermediate.
       await client.workflow.execute('crlPublication', { taskQueue: TASK_QUEUE, workflowId: 'crl-publication' });

@@ -52,11 +52,15 @@ describe('workflow bundle', () => {
 describe('replay of recorded histories', () => {
   it('has a history for every recorded workflow shape', () => {
     expect(histories.map((history) => history.workflowId)).toEqual([
+      'bulk-reissue-completed',
+      'bulk-reissue-paused-resumed-cancelled',
       'crl-publication',
+      'issuer-compromise-drill',
       'lifecycle-agent-key-renewed',
       'lifecycle-approval-escalated-then-expired',
       'lifecycle-approval-granted-then-renewed',
       'lifecycle-approval-rejected',
+      'lifecycle-bulk-renewal-reported',
       'lifecycle-delivery-backoff-renew-retries-now',
       'lifecycle-delivery-backoff-then-revoked',
       'lifecycle-issue-failed-then-revoked',
@@ -90,6 +94,7 @@ describe('replay of recorded histories', () => {
       expect(markers(id), id).toEqual([PATCHES.stateSince, PATCHES.rollouts]);
     }
     expect(markers('lifecycle-agent-key-renewed')).toEqual([PATCHES.stateSince, PATCHES.agentKeys, PATCHES.rollouts]);
+    expect(markers('lifecycle-bulk-renewal-reported')).toEqual([PATCHES.stateSince, PATCHES.rollouts, PATCHES.bulkOutcome]);
     expect(markers('lifecycle-delivery-backoff-renew-retries-now')).toEqual([PATCHES.stateSince, PATCHES.rollouts, PATCHES.renewWakesBackoff]);
   });
 
