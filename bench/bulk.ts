@@ -9,7 +9,8 @@
  *           Postgres' CPU time and peak memory (RSS sampled every 250 ms) during the run
  *   check   every certificate has exactly one new active version and a `verified` outcome
  *
- * Window and rate: CERTFLOW_BULK_MAX_CONCURRENT (default 400), CERTFLOW_BULK_MAX_PER_SECOND (default 400).
+ * Window and rate: CERTFLOW_BULK_MAX_CONCURRENT (default 100), CERTFLOW_BULK_MAX_PER_SECOND (default 200).
+ * Ctrl-C (or SIGTERM) stops everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -40,8 +41,8 @@ const ADMIN = 'cft_bootstrap_bulk-benchmark-only';
 const KEK_HEX = '5b'.repeat(32);
 const TASK_QUEUE = 'bench-bulk';
 const SEED_CONCURRENCY = 32;
-const MAX_CONCURRENT = Number(process.env.CERTFLOW_BULK_MAX_CONCURRENT ?? 400);
-const MAX_PER_SECOND = Number(process.env.CERTFLOW_BULK_MAX_PER_SECOND ?? 400);
+const MAX_CONCURRENT = Number(process.env.CERTFLOW_BULK_MAX_CONCURRENT ?? 100);
+const MAX_PER_SECOND = Number(process.env.CERTFLOW_BULK_MAX_PER_SECOND ?? 200);
 const TARGET_SECONDS: Record<number, number> = { 2000: 60, 10000: 300 };
 
 interface ProcessSample {
@@ -156,6 +157,14 @@ async function runOnce(n: number): Promise<void> {
   let worker: ChildProcess | null = null;
   const connection = await Connection.connect({ address: temporal.address });
   const tls = await startSniService(deliveryRoot);
+  let interrupted = false;
+  const stop = () => {
+    interrupted = true;
+    worker?.kill('SIGKILL');
+    void Promise.allSettled([temporal.stop(), postgres.stop()]).then(() => rm(temp, { recursive: true, force: true })).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
     await applyMigrations(pool);
     const db = createDatabase(pool);
@@ -245,6 +254,9 @@ async function runOnce(n: number): Promise<void> {
     console.log(`  ${'postgres'.padEnd(16)} peak RSS ${(postgresPeak / 2 ** 20).toFixed(0)} MiB (postmaster + backends)`);
     console.log(`  machine          CPU ${machineCpu.toFixed(1)} s of ${(seconds * cpus().length).toFixed(1)} s available (${((100 * machineCpu) / (seconds * cpus().length)).toFixed(0)} %)`);
   } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    if (interrupted) return;
     worker?.kill('SIGTERM');
     await tls.close();
     await connection.close().catch(() => undefined);

@@ -27,6 +27,8 @@ const configSchema = z.object({
   CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow-lifecycle'),
   CERTFLOW_PERMITTED_DNS_ZONES: optionalString,
   CERTFLOW_TEMPORAL_UI_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  CERTFLOW_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(500),
+  CERTFLOW_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1_000).default(100),
   NODE_ENV: z.string().optional(),
 });
 
@@ -49,6 +51,12 @@ export interface Config {
   permittedDnsZones: string[];
   /** Base URL of the Temporal UI for deep links (default: the local dev server's UI). */
   temporalUiUrl: string;
+  /**
+   * Activities one worker runs at once. Most of a rollout's activities wait (for an agent's report,
+   * for endpoints to serve the new version) rather than compute, so this is well above the core count.
+   */
+  workerMaxActivities: number;
+  workerMaxWorkflowTasks: number;
   production: boolean;
 }
 
@@ -76,6 +84,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fileDestinationRoot: resolve(e.CERTFLOW_FILE_DESTINATION_ROOT ?? resolve(dataDir, 'deliveries')),
     taskQueue: e.CERTFLOW_TASK_QUEUE,
     permittedDnsZones: (e.CERTFLOW_PERMITTED_DNS_ZONES ?? '').split(',').map((zone) => zone.trim()).filter(Boolean),
+    workerMaxActivities: e.CERTFLOW_WORKER_MAX_ACTIVITIES,
+    workerMaxWorkflowTasks: e.CERTFLOW_WORKER_MAX_WORKFLOW_TASKS,
     temporalUiUrl: (e.CERTFLOW_TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
     production: e.NODE_ENV === 'production',
   };

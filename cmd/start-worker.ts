@@ -88,6 +88,8 @@ export async function startWorker(
         namespace: config.temporalNamespace,
         taskQueue: config.taskQueue,
         workflowsPath: WORKFLOWS_PATH,
+        maxConcurrentActivityTaskExecutions: config.workerMaxActivities,
+        maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
         activities: createActivities({
           db,
           kek,
