@@ -38,7 +38,7 @@ export async function deliverVersion(deps: ActivityDeps, input: DeliverVersionIn
   let report: DeliveryReport;
   switch (destination.type) {
     case 'file':
-      report = await deliverToFile(deps, context, destination);
+      report = await writeToFileDestination(deps, context, destination);
       break;
     case 'webhook':
       report = await deliverToWebhook(deps, context, destination);
@@ -81,7 +81,7 @@ export async function loadDeliveryContext(deps: ActivityDeps, input: DeliverVers
   };
 }
 
-async function deliverToFile(deps: ActivityDeps, context: DeliveryContext, destination: FileDestination): Promise<DeliveryReport> {
+export async function writeToFileDestination(deps: ActivityDeps, context: DeliveryContext, destination: FileDestination): Promise<DeliveryReport> {
   const files: CertificateFiles = {
     'cert.pem': context.certificatePem,
     'chain.pem': context.chainPem,

@@ -12,7 +12,7 @@ import { sealPrivateKey } from '../ca/key-encryption.js';
 import { exportPrivateKeyPkcs8, generateKeyPair } from '../ca/keys.js';
 import { randomSerial } from '../ca/serial.js';
 import { findAgentCsr } from '../db/agents.js';
-import { findCertificate, type CertificateRow } from '../db/certificates.js';
+import { findCertificate, issuanceRequestOf, type CertificateRow } from '../db/certificates.js';
 import { newId } from '../db/ids.js';
 import { databaseKeyBlocklist } from '../db/blocked-keys.js';
 import { findActiveIntermediate } from '../db/issuers.js';
@@ -44,16 +44,7 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
   const issuedAt = deps.now();
   const leaf = await issueFromRequest(
     { templates: issuer.templates, now: () => issuedAt, serial: randomSerial, keyBlocklist: databaseKeyBlocklist(deps.db) },
-    {
-      key: await subjectKey(deps, certificate, input.generation),
-      commonName: certificate.commonName,
-      dnsNames: certificate.dnsNames,
-      ipAddresses: certificate.ipAddresses,
-      uris: certificate.uris,
-      profile: certificate.profile,
-      validitySeconds: certificate.validitySeconds,
-      teamPolicy: team.policy,
-    },
+    issuanceRequestOf(certificate, team.policy, await subjectKey(deps, certificate, input.generation)),
   ).catch((error: unknown) => {
     throw error instanceof IssuanceError ? businessFailure(error) : error;
   });

@@ -1,5 +1,7 @@
 import { and, arrayOverlaps, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { TeamPolicy } from '../core/policy.js';
 import type { CertState } from '../core/types.js';
+import type { IssuanceRequest } from '../ca/issuance.js';
 import type { Queryable } from './database.js';
 import { certificates, certificateVersions } from './schema.js';
 
@@ -64,4 +66,18 @@ export async function knownDnsNames(db: Queryable, teamId: string, names: string
     .where(and(eq(certificates.teamId, teamId), arrayOverlaps(certificates.dnsNames, names)));
   const wanted = new Set(names);
   return new Set(rows.flatMap((row) => row.dnsNames.filter((name) => wanted.has(name))));
+}
+
+/** The issuance request a stored certificate stands for, with the subject key of this generation. */
+export function issuanceRequestOf(certificate: CertificateRow, teamPolicy: TeamPolicy, key: IssuanceRequest['key']): IssuanceRequest {
+  return {
+    key,
+    commonName: certificate.commonName,
+    dnsNames: certificate.dnsNames,
+    ipAddresses: certificate.ipAddresses,
+    uris: certificate.uris,
+    profile: certificate.profile,
+    validitySeconds: certificate.validitySeconds,
+    teamPolicy,
+  };
 }

@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { checkRequest, IssuanceError } from '../../ca/issuance.js';
 import { findAgentCsr, findAgentDelivery, listCsrRequests, listDeployments, recordDeploymentReport, registerAgent, submitCsr } from '../../db/agents.js';
 import { databaseKeyBlocklist } from '../../db/blocked-keys.js';
-import { findCertificate } from '../../db/certificates.js';
+import { findCertificate, issuanceRequestOf } from '../../db/certificates.js';
 import { findTeam, findTeamByName } from '../../db/teams.js';
 import { authenticateAgent, type AgentEnv } from '../agent-auth.js';
 import { deploymentReportSchema, registerAgentSchema, submitCsrSchema } from '../agent-schemas.js';
@@ -61,19 +61,7 @@ export function agentApiRoutes(deps: ApiDeps) {
     if (certificate.keySource !== 'agent') throw problems.conflict(`the key of ${certificate.id} is not made on an agent (key source "${certificate.keySource}")`);
 
     try {
-      const checked = await checkRequest(
-        {
-          key: { csrPem: body.csr },
-          commonName: certificate.commonName,
-          dnsNames: certificate.dnsNames,
-          ipAddresses: certificate.ipAddresses,
-          uris: certificate.uris,
-          profile: certificate.profile,
-          validitySeconds: certificate.validitySeconds,
-          teamPolicy: team.policy,
-        },
-        databaseKeyBlocklist(deps.db),
-      );
+      const checked = await checkRequest(issuanceRequestOf(certificate, team.policy, { csrPem: body.csr }), databaseKeyBlocklist(deps.db));
       if (checked.keyAlgorithm !== certificate.keyAlgorithm) {
         throw problems.validation(`the certificate needs a ${certificate.keyAlgorithm} key but the csr carries a ${checked.keyAlgorithm} key`, [
           { field: 'csr', message: `must carry a ${certificate.keyAlgorithm} key` },
