@@ -213,7 +213,9 @@ describe('public endpoints', () => {
     expect(await roots.text()).toMatch(/^-----BEGIN CERTIFICATE-----/);
     await expectProblem(await harness.app.request('/nope'), 404, /no route/);
     const issuers = (await (await harness.app.request('/v1/issuers', { headers: authHeaders(team.requester, false) })).json()) as Array<Record<string, unknown>>;
-    expect(issuers.map((issuer) => issuer['kind']).sort()).toEqual(['intermediate', 'root']);
+    // Other files (the issuer compromise drill) add hierarchies to the shared database: at least one of each kind.
+    expect([...new Set(issuers.map((issuer) => issuer['kind']))].sort()).toEqual(['intermediate', 'root']);
+    expect(issuers.filter((issuer) => issuer['kind'] === 'intermediate' && issuer['status'] === 'active').length).toBeGreaterThanOrEqual(1);
     expect(JSON.stringify(issuers)).not.toMatch(/sealed|PRIVATE KEY/i);
   });
 });
