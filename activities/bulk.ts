@@ -6,7 +6,7 @@
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { BulkCounts, BulkOutcomeReport, BulkSelector, BulkState } from '../core/bulk.js';
-import { addBulkItems, markItemRevoked, recordBulkOutcomes, selectPage, summarizeSelection, updateBulkOperation } from '../db/bulk.js';
+import { addBulkItems, markItemsRevoked, recordBulkOutcomes, selectPage, summarizeSelection, updateBulkOperation } from '../db/bulk.js';
 import { revokeSupersededVersions } from '../db/versions.js';
 import { renewNowSignal } from '../workflows/messages.js';
 import type { ActivityDeps } from './deps.js';
@@ -81,7 +81,12 @@ export async function revokeBulkSuperseded(
     'superseded',
     at,
   );
-  for (const item of input.items) await markItemRevoked(deps.db, input.bulkId, item.certificateId, at);
+  await markItemsRevoked(
+    deps.db,
+    input.bulkId,
+    input.items.map((item) => item.certificateId),
+    at,
+  );
   const serialsByIssuer = new Map<string, string[]>();
   for (const version of revoked) serialsByIssuer.set(version.issuerId, [...(serialsByIssuer.get(version.issuerId) ?? []), version.serial]);
   for (const [issuerId, serials] of serialsByIssuer) {

@@ -9,7 +9,7 @@ import { issuerUrls } from '../ca/profiles.js';
 import { softwareSigner, type Signer } from '../ca/signer.js';
 import { x509 } from '../ca/x509.js';
 import type { Database } from '../db/database.js';
-import { findIssuer, type IssuerRow } from '../db/issuers.js';
+import { findIssuer, issuerChainPem, type IssuerRow } from '../db/issuers.js';
 
 export interface LoadedIssuer {
   row: IssuerRow;
@@ -54,17 +54,7 @@ export class IssuerStore {
       certificate,
       templates: new LeafTemplates({ id: row.id, certificateDer: new Uint8Array(certificate.rawData), signer, urls: issuerUrls(this.publicUrl, row.id) }),
       signer,
-      chainPem: await this.chainPem(row),
+      chainPem: await issuerChainPem(this.db, row.id),
     };
-  }
-
-  private async chainPem(row: IssuerRow): Promise<string> {
-    const chain: string[] = [];
-    let current: IssuerRow | null = row;
-    while (current && current.kind !== 'root') {
-      chain.push(current.certificatePem.trim());
-      current = current.parentId ? await findIssuer(this.db, current.parentId) : null;
-    }
-    return `${chain.join('\n')}\n`;
   }
 }

@@ -6,9 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { BulkProgress, BulkReissueInput } from '../core/bulk.js';
 import type { bulkReissue } from '../workflows/bulk-reissue.js';
 import { bulkProgressQuery, bulkWorkflowId, cancelBulkUpdate, pauseBulkUpdate, resumeBulkUpdate } from '../workflows/bulk-messages.js';
-
-const QUERY_DEADLINE_MS = 2_000;
-const UPDATE_DEADLINE_MS = 30_000;
+import { executeUpdateWithin, queryOrNull } from './workflow-calls.js';
 
 export const BULK_ACTIONS = ['pause', 'resume', 'cancel'] as const;
 export type BulkAction = (typeof BULK_ACTIONS)[number];
@@ -26,18 +24,12 @@ export async function startBulkReissue(client: Client, taskQueue: string, input:
 
 /** The live progress, or null when it cannot be had within the deadline (no worker, workflow gone). */
 export async function queryBulkProgress(client: Client, workflowId: string): Promise<BulkProgress | null> {
-  try {
-    return await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => client.workflow.getHandle(workflowId).query(bulkProgressQuery));
-  } catch {
-    return null;
-  }
+  return queryOrNull(client, workflowId, bulkProgressQuery);
 }
 
 const UPDATES = { pause: pauseBulkUpdate, resume: resumeBulkUpdate, cancel: cancelBulkUpdate } as const;
 
 /** Runs the workflow's validated update and returns the progress it answers with. */
 export async function executeBulkAction(client: Client, workflowId: string, action: BulkAction, by: string): Promise<BulkProgress> {
-  return client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-    client.workflow.getHandle(workflowId).executeUpdate(UPDATES[action], { args: [{ by }] }),
-  );
+  return executeUpdateWithin(client, workflowId, UPDATES[action], { by });
 }

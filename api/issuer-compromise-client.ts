@@ -7,8 +7,7 @@ import { issuerCompromiseWorkflowId, type CompromiseReport, type CompromiseStatu
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
 import type { issuerCompromise } from '../workflows/issuer-compromise.js';
 import { drillStatusQuery } from '../workflows/issuer-compromise-messages.js';
-
-const QUERY_DEADLINE_MS = 2_000;
+import { queryOrNull } from './workflow-calls.js';
 
 /** Starts the drill; throws WorkflowExecutionAlreadyStartedError while one runs for the issuer. */
 export async function startIssuerCompromise(client: Client, taskQueue: string, input: IssuerCompromiseInput): Promise<string> {
@@ -39,10 +38,7 @@ export async function describeIssuerCompromise(client: Client, issuerId: string)
     throw error;
   }
   if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') {
-    const query = await client.connection
-      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(drillStatusQuery))
-      .catch(() => null);
-    return { state: 'running', status: query };
+    return { state: 'running', status: await queryOrNull(client, handle.workflowId, drillStatusQuery) };
   }
   if (status === 'COMPLETED') return { state: 'completed', report: await handle.result() };
   const error = await handle.result().then(

@@ -1,6 +1,6 @@
 /**
- * The API's narrow view of the lifecycle workflows: start, signal, update, query. Queries run on a
- * worker, so they get a short deadline; a GET should not hang because no worker is up.
+ * The API's narrow view of the lifecycle workflows: start, signal, update, query (queries and
+ * updates with deadlines, api/workflow-calls.ts).
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type {
@@ -23,9 +23,7 @@ import {
   revokeUpdate,
   statusQuery,
 } from '../workflows/messages.js';
-
-const QUERY_DEADLINE_MS = 2_000;
-const UPDATE_DEADLINE_MS = 30_000;
+import { executeUpdateWithin, queryOrNull } from './workflow-calls.js';
 
 export interface StartLifecycle {
   certificateId: string;
@@ -53,11 +51,7 @@ export async function startLifecycle(client: Client, taskQueue: string, start: S
 }
 
 export async function queryStatus(client: Client, workflowId: string): Promise<LifecycleStatus | null> {
-  try {
-    return await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => client.workflow.getHandle(workflowId).query(statusQuery));
-  } catch {
-    return null;
-  }
+  return queryOrNull(client, workflowId, statusQuery);
 }
 
 export async function signalRenewNow(client: Client, workflowId: string, request: RenewNowRequest): Promise<void> {
@@ -66,9 +60,7 @@ export async function signalRenewNow(client: Client, workflowId: string, request
 
 /** Waits for the workflow to record the revocation; without a worker this ends in a 503, not a hang. */
 export async function executeRevoke(client: Client, workflowId: string, request: RevokeRequest): Promise<RevokeResult> {
-  return client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-    client.workflow.getHandle(workflowId).executeUpdate(revokeUpdate, { args: [request] }),
-  );
+  return executeUpdateWithin(client, workflowId, revokeUpdate, request);
 }
 
 export async function signalRetryRollout(client: Client, workflowId: string): Promise<void> {
@@ -83,9 +75,7 @@ export async function executeDecision(
   request: ApprovalDecisionRequest,
 ): Promise<ApprovalDecisionResult> {
   const update = decision === 'approve' ? approveUpdate : rejectUpdate;
-  return client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-    client.workflow.getHandle(workflowId).executeUpdate(update, { args: [request] }),
-  );
+  return executeUpdateWithin(client, workflowId, update, request);
 }
 
 export { WorkflowExecutionAlreadyStartedError };

@@ -7,7 +7,7 @@ import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Destination } from '../core/types.js';
 import type { Queryable } from './database.js';
 import { newId } from './ids.js';
-import { findIssuer } from './issuers.js';
+import { issuerChainPem } from './issuers.js';
 import { agentCsrs, agents, certificates, certificateVersions, deliveries } from './schema.js';
 import { hashToken } from './tokens.js';
 
@@ -205,15 +205,4 @@ export async function reopenAgentDelivery(db: Queryable, key: { versionId: strin
     .update(deliveries)
     .set({ state: 'pending', deployedSerial: null, lastError: null, updatedAt: sql`now()` })
     .where(and(eq(deliveries.versionId, key.versionId), eq(deliveries.destinationIndex, key.destinationIndex), eq(deliveries.rolloutKey, key.rolloutKey)));
-}
-
-/** The chain above a leaf: its issuer up to, not including, the root (as the worker's IssuerStore builds it). */
-async function issuerChainPem(db: Queryable, issuerId: string): Promise<string> {
-  const chain: string[] = [];
-  let current = await findIssuer(db, issuerId);
-  while (current && current.kind !== 'root') {
-    chain.push(current.certificatePem.trim());
-    current = current.parentId ? await findIssuer(db, current.parentId) : null;
-  }
-  return `${chain.join('\n')}\n`;
 }

@@ -124,11 +124,12 @@ export async function recordBulkOutcomes(db: Queryable, bulkId: string, reports:
   }
 }
 
-export async function markItemRevoked(db: Queryable, bulkId: string, certificateId: string, at: Date): Promise<void> {
+export async function markItemsRevoked(db: Queryable, bulkId: string, certificateIds: string[], at: Date): Promise<void> {
+  if (certificateIds.length === 0) return;
   await db
     .update(bulkItems)
     .set({ revokedAt: at, updatedAt: sql`now()` })
-    .where(and(eq(bulkItems.bulkId, bulkId), eq(bulkItems.certificateId, certificateId), isNull(bulkItems.revokedAt)));
+    .where(and(eq(bulkItems.bulkId, bulkId), inArray(bulkItems.certificateId, certificateIds), isNull(bulkItems.revokedAt)));
 }
 
 export async function listBulkItems(db: Queryable, bulkId: string, options: { after?: string; limit: number }): Promise<BulkItemRow[]> {

@@ -37,3 +37,14 @@ export async function listTrustedRoots(db: Queryable): Promise<IssuerRow[]> {
     .where(and(eq(issuers.kind, 'root'), inArray(issuers.status, ['active', 'retiring'])))
     .orderBy(asc(issuers.createdAt));
 }
+
+/** PEM of the chain above a leaf of this issuer: the issuer up to, not including, the root. */
+export async function issuerChainPem(db: Queryable, issuerId: string): Promise<string> {
+  const chain: string[] = [];
+  let current = await findIssuer(db, issuerId);
+  while (current && current.kind !== 'root') {
+    chain.push(current.certificatePem.trim());
+    current = current.parentId ? await findIssuer(db, current.parentId) : null;
+  }
+  return `${chain.join('\n')}\n`;
+}

@@ -77,30 +77,21 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
       toRevoke.push({ certificateId: report.certificateId, versionId: report.oldVersionId });
     }
   });
-  setHandler(
-    pauseBulkUpdate,
-    (_request: { by: string }) => {
-      carry.paused = true;
-      return progressOf(bulkId, state(), carry, Date.now());
-    },
-    { validator: (_request: { by: string }) => assertSteerable(carry, 'pause') },
-  );
-  setHandler(
-    resumeBulkUpdate,
-    (_request: { by: string }) => {
-      carry.paused = false;
-      return progressOf(bulkId, state(), carry, Date.now());
-    },
-    { validator: (_request: { by: string }) => assertSteerable(carry, 'resume') },
-  );
-  setHandler(
-    cancelBulkUpdate,
-    (_request: { by: string }) => {
-      carry.cancelRequested = true;
-      return progressOf(bulkId, state(), carry, Date.now());
-    },
-    { validator: (_request: { by: string }) => assertSteerable(carry, 'cancel') },
-  );
+  const steering = [
+    [pauseBulkUpdate, 'pause', () => (carry.paused = true)],
+    [resumeBulkUpdate, 'resume', () => (carry.paused = false)],
+    [cancelBulkUpdate, 'cancel', () => (carry.cancelRequested = true)],
+  ] as const;
+  for (const [update, action, steer] of steering) {
+    setHandler(
+      update,
+      (_request: { by: string }) => {
+        steer();
+        return progressOf(bulkId, state(), carry, Date.now());
+      },
+      { validator: (_request: { by: string }) => assertSteerable(carry, action) },
+    );
+  }
 
   async function flush(force: boolean): Promise<void> {
     const due = force || Date.now() - lastFlush >= FLUSH_INTERVAL_MS;

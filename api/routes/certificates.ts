@@ -5,7 +5,7 @@ import type { CertificateRow } from '../../db/certificates.js';
 import { deleteCertificate, findCertificate, insertCertificate, listCertificates } from '../../db/certificates.js';
 import { databaseKeyBlocklist } from '../../db/blocked-keys.js';
 import { newId } from '../../db/ids.js';
-import { findIssuer } from '../../db/issuers.js';
+import { issuerChainPem } from '../../db/issuers.js';
 import { findTeam, findTeamByName, type TeamRow } from '../../db/teams.js';
 import { findVersion } from '../../db/versions.js';
 import { canAccessTeam, isPlatformAdmin, requireRole } from '../auth.js';
@@ -154,9 +154,8 @@ export function certificateRoutes(deps: ApiDeps) {
     const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
     const version = certificate.currentVersionId ? await findVersion(deps.db, certificate.currentVersionId) : null;
     if (!version) throw problems.notFound(`certificate "${certificate.id}" has not been issued yet; its state is ${certificate.state}`);
-    const issuer = await findIssuer(deps.db, version.issuerId);
-    const pem = [version.certificatePem.trim(), issuer?.certificatePem.trim()].filter(Boolean).join('\n');
-    return c.body(`${pem}\n`, 200, { 'Content-Type': 'application/pem-certificate-chain' });
+    const pem = `${version.certificatePem.trim()}\n${await issuerChainPem(deps.db, version.issuerId)}`;
+    return c.body(pem, 200, { 'Content-Type': 'application/pem-certificate-chain' });
   });
 
   app.post('/:id/renew', requireRole('requester', 'responder'), async (c) => {
