@@ -6,7 +6,7 @@
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { BulkCounts, BulkOutcomeReport, BulkSelector, BulkState } from '../core/bulk.js';
-import { addBulkItems, markItemsRevoked, recordBulkOutcomes, selectPage, summarizeSelection, updateBulkOperation } from '../db/bulk.js';
+import { addBulkItems, findRecordedOutcomes, markItemsRevoked, recordBulkOutcomes, selectPage, summarizeSelection, updateBulkOperation } from '../db/bulk.js';
 import { revokeSupersededVersions } from '../db/versions.js';
 import { renewNowSignal } from '../workflows/messages.js';
 import type { ActivityDeps } from './deps.js';
@@ -34,7 +34,10 @@ export interface SendRenewalsResult {
 }
 
 /** Signals `renewNow(reason, bulkId)` to each lifecycle; one that is not running is skipped with the reason. */
-export async function sendBulkRenewals(deps: ActivityDeps, input: { bulkId: string; reason: string; targets: BulkTarget[] }): Promise<SendRenewalsResult> {
+export async function sendBulkRenewals(
+  deps: ActivityDeps,
+  input: { bulkId: string; reason: string; targets: BulkTarget[]; collectsOutcomes?: boolean },
+): Promise<SendRenewalsResult> {
   await addBulkItems(
     deps.db,
     input.bulkId,
@@ -43,7 +46,8 @@ export async function sendBulkRenewals(deps: ActivityDeps, input: { bulkId: stri
   const results = await Promise.all(
     input.targets.map(async (target) => {
       try {
-        await deps.temporal.workflow.getHandle(target.workflowId).signal(renewNowSignal, { reason: input.reason, bulkOperationId: input.bulkId });
+        const request = { reason: input.reason, bulkOperationId: input.bulkId, ...(input.collectsOutcomes ? { bulkCollectsOutcomes: true } : {}) };
+        await deps.temporal.workflow.getHandle(target.workflowId).signal(renewNowSignal, request);
         return { target, skipped: null };
       } catch (error) {
         if (error instanceof WorkflowNotFoundError) return { target, skipped: 'its lifecycle workflow is not running (revoked or ended)' };
@@ -56,6 +60,16 @@ export async function sendBulkRenewals(deps: ActivityDeps, input: { bulkId: stri
     .map((result) => ({ certificateId: result.target.certificateId, outcome: 'skipped', reason: result.skipped, oldVersionId: result.target.oldVersionId, newVersionId: null }));
   if (skipped.length > 0) await recordBulkOutcomes(deps.db, input.bulkId, skipped);
   return { sent: results.filter((result) => result.skipped === null).map((result) => result.target.certificateId), skipped };
+}
+
+/** A lifecycle run (lean renewal) records how its renewal for the operation ended; idempotent, the first report stays. */
+export async function recordBulkOutcome(deps: ActivityDeps, input: { bulkId: string; report: BulkOutcomeReport }): Promise<void> {
+  await recordBulkOutcomes(deps.db, input.bulkId, [input.report]);
+}
+
+/** The outcomes recorded so far among the operation's renewals in flight. */
+export async function collectBulkOutcomes(deps: ActivityDeps, input: { bulkId: string; certificateIds: string[] }): Promise<BulkOutcomeReport[]> {
+  return findRecordedOutcomes(deps.db, input.bulkId, input.certificateIds);
 }
 
 export async function recordBulkProgress(

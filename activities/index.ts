@@ -8,7 +8,15 @@ import {
   type RecordApprovalDecisionInput,
 } from './approvals.js';
 import { awaitAgentCsr, type AwaitAgentCsrInput } from './await-agent-csr.js';
-import { countBulkSelection, recordBulkProgress, revokeBulkSuperseded, selectBulkPage, sendBulkRenewals } from './bulk.js';
+import {
+  collectBulkOutcomes,
+  countBulkSelection,
+  recordBulkOutcome,
+  recordBulkProgress,
+  revokeBulkSuperseded,
+  selectBulkPage,
+  sendBulkRenewals,
+} from './bulk.js';
 import type { ActivityDeps } from './deps.js';
 import { deliverToFile, type DeliverToFileInput } from './deliver-to-file.js';
 import { deliverVersion, type DeliverVersionInput } from './deliver-version.js';
@@ -40,6 +48,8 @@ export function createActivities(deps: ActivityDeps) {
     selectBulkPage: (input: Parameters<typeof selectBulkPage>[1]) => selectBulkPage(deps, input),
     sendBulkRenewals: (input: Parameters<typeof sendBulkRenewals>[1]) => sendBulkRenewals(deps, input),
     recordBulkProgress: (input: Parameters<typeof recordBulkProgress>[1]) => recordBulkProgress(deps, input),
+    recordBulkOutcome: (input: Parameters<typeof recordBulkOutcome>[1]) => recordBulkOutcome(deps, input),
+    collectBulkOutcomes: (input: Parameters<typeof collectBulkOutcomes>[1]) => collectBulkOutcomes(deps, input),
     revokeBulkSuperseded: (input: Parameters<typeof revokeBulkSuperseded>[1]) => revokeBulkSuperseded(deps, input),
     listPublishingIssuers: () => listPublishingIssuers(deps),
     publishCrl: (input: PublishCrlInput) => publishCrl(deps, input),

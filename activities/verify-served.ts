@@ -18,6 +18,11 @@ export interface VerifyServedInput {
   versionId: string;
   destinationIndex: number;
   rolloutKey: string;
+  /**
+   * One round of probes and no waiting: a miss is not recorded as a failure, the caller goes on
+   * to wait in a full verifyServed (whose deadline is anchored on the delivery all the same).
+   */
+  firstRoundOnly?: boolean;
 }
 
 export interface EndpointObservation {
@@ -75,7 +80,7 @@ export async function verifyServed(deps: ActivityDeps, input: VerifyServedInput)
   if (ours?.state === 'verified') return { served: true, detail: 'verified earlier', endpoints: [] };
 
   // Anchored on the delivery, so a retried activity keeps the deadline of the first attempt.
-  const deadline = new Date((ours?.deliveredAt ?? deps.now()).getTime() + destination.verify.timeoutSeconds * 1000);
+  const deadline = input.firstRoundOnly ? deps.now() : new Date((ours?.deliveredAt ?? deps.now()).getTime() + destination.verify.timeoutSeconds * 1000);
   const targets = destination.verify.endpoints.map((endpoint) => probeTarget(endpoint, certificate.dnsNames[0]));
   const activity = asyncLocalStorage.getStore(); // undefined when called outside a Temporal activity (tests)
   const outcome = await watchEndpoints(
@@ -84,10 +89,12 @@ export async function verifyServed(deps: ActivityDeps, input: VerifyServedInput)
     {
       deadline,
       now: deps.now,
-      onRound: (endpoints, round) => activity?.heartbeat({ round, endpoints }),
+      // Local activities cannot heartbeat (their one round is short).
+      onRound: (endpoints, round) => (activity?.info.isLocal ? undefined : activity?.heartbeat({ round, endpoints })),
       ...(activity ? { sleep: (ms: number) => activity.sleep(ms) } : {}),
     },
   );
+  if (input.firstRoundOnly && !outcome.served) return outcome;
   await updateRollout(
     deps.db,
     key,

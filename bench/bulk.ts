@@ -10,10 +10,11 @@
  *   check   every certificate has exactly one new active version and a `verified` outcome
  *
  * Window and rate: CERTFLOW_BULK_MAX_CONCURRENT (default 100), CERTFLOW_BULK_MAX_PER_SECOND (default 200).
+ * Profile: CERTFLOW_BENCH_WORKER_PROFILE=<dir> makes the worker write V8 CPU profiles there.
  * Ctrl-C (or SIGTERM) stops everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,21 +65,35 @@ async function rssBytes(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
-/** Postgres is a process tree (postmaster + backends): its RSS is the sum over children of the postmaster. */
-async function treeRssBytes(rootPid: number): Promise<number> {
-  const { readdir } = await import('node:fs/promises');
-  let total = await rssBytes(rootPid).catch(() => 0);
+/** The children of a process (Postgres: the postmaster's backends). */
+async function childPids(rootPid: number): Promise<number[]> {
+  const children: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const ppid = Number(stat.split(') ')[1]?.split(' ')[1]);
-    if (ppid === rootPid) total += await rssBytes(Number(entry)).catch(() => 0);
+    if (Number(stat.split(') ')[1]?.split(' ')[1]) === rootPid) children.push(Number(entry));
   }
+  return children;
+}
+
+/** Postgres is a process tree (postmaster + backends): its RSS is the sum over the postmaster and its children. */
+async function treeRssBytes(rootPid: number): Promise<number> {
+  let total = await rssBytes(rootPid).catch(() => 0);
+  for (const pid of await childPids(rootPid)) total += await rssBytes(pid).catch(() => 0);
+  return total;
+}
+
+/** CPU of a process tree: the root (with its reaped children) plus the living children. */
+async function treeCpuSeconds(rootPid: number): Promise<number> {
+  let total = await cpuSeconds(rootPid);
+  for (const pid of await childPids(rootPid)) total += await cpuSeconds(pid).catch(() => 0);
   return total;
 }
 
 function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cmd/worker.ts'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // CERTFLOW_BENCH_WORKER_PROFILE=<dir>: the worker writes V8 CPU profiles there (main and workflow threads) when it exits.
+  const profile = process.env.CERTFLOW_BENCH_WORKER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CERTFLOW_BENCH_WORKER_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'cmd/worker.ts'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -208,6 +223,9 @@ async function runOnce(n: number): Promise<void> {
       processes.push({ name, pid, cpuStart: await cpuSeconds(pid), peakRssBytes: await rssBytes(pid) });
     }
     let postgresPeak = await treeRssBytes(postmasterPid);
+    const postgresCpuStart = await treeCpuSeconds(postmasterPid);
+    const transactionsStart = await postgresTransactions(pool);
+    const benchCpuStart = process.cpuUsage();
     const sampler = setInterval(() => {
       for (const sample of processes) void rssBytes(sample.pid).then((rss) => (sample.peakRssBytes = Math.max(sample.peakRssBytes, rss)), () => undefined);
       void treeRssBytes(postmasterPid).then((rss) => (postgresPeak = Math.max(postgresPeak, rss)), () => undefined);
@@ -237,6 +255,9 @@ async function runOnce(n: number): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
     const machineCpu = (await machineCpuSeconds()) - machineCpuStart;
+    const postgresCpu = (await treeCpuSeconds(postmasterPid)) - postgresCpuStart;
+    const transactions = (await postgresTransactions(pool)) - transactionsStart;
+    const benchCpu = process.cpuUsage(benchCpuStart);
     const result = (await done) as BulkProgress;
     process.stdout.write('\n');
 
@@ -251,7 +272,9 @@ async function runOnce(n: number): Promise<void> {
       const cpu = (await cpuSeconds(sample.pid)) - sample.cpuStart;
       console.log(`  ${sample.name.padEnd(16)} CPU ${cpu.toFixed(1)} s (${((100 * cpu) / seconds).toFixed(0)} % of one core), peak RSS ${(sample.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
     }
-    console.log(`  ${'postgres'.padEnd(16)} peak RSS ${(postgresPeak / 2 ** 20).toFixed(0)} MiB (postmaster + backends)`);
+    console.log(`  ${'postgres'.padEnd(16)} CPU ${postgresCpu.toFixed(1)} s (${((100 * postgresCpu) / seconds).toFixed(0)} % of one core), peak RSS ${(postgresPeak / 2 ** 20).toFixed(0)} MiB (postmaster + backends), ${transactions} transactions (${(transactions / n).toFixed(1)} per certificate)`);
+    const benchSeconds = (benchCpu.user + benchCpu.system) / 1e6;
+    console.log(`  ${'this process'.padEnd(16)} CPU ${benchSeconds.toFixed(1)} s (the TLS endpoint every destination is verified on, progress polling, sampling)`);
     console.log(`  machine          CPU ${machineCpu.toFixed(1)} s of ${(seconds * cpus().length).toFixed(1)} s available (${((100 * machineCpu) / (seconds * cpus().length)).toFixed(0)} %)`);
   } finally {
     process.off('SIGINT', stop);
@@ -265,6 +288,12 @@ async function runOnce(n: number): Promise<void> {
     await postgres.stop();
     await rm(temp, { recursive: true, force: true });
   }
+}
+
+/** Committed transactions of the database so far (every statement outside BEGIN is one). */
+async function postgresTransactions(pool: ReturnType<typeof createPool>): Promise<number> {
+  const result = await pool.query<{ count: string }>('SELECT xact_commit::text AS count FROM pg_stat_database WHERE datname = current_database()');
+  return Number(result.rows[0]!.count);
 }
 
 async function machineCpuSeconds(): Promise<number> {

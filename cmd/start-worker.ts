@@ -89,6 +89,8 @@ export async function startWorker(
         taskQueue: config.taskQueue,
         workflowsPath: WORKFLOWS_PATH,
         maxConcurrentActivityTaskExecutions: config.workerMaxActivities,
+        // Renewal steps run as local activities (lean-renewal patch): the same budget.
+        maxConcurrentLocalActivityExecutions: config.workerMaxActivities,
         maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
         activities: createActivities({
           db,

@@ -44,6 +44,8 @@ export interface LifecycleInput {
   rolloutRetrySeconds?: number;
   /** The bulk operation that asked for this run's renewal; the run reports its outcome to it. */
   bulkOperationId?: string | null;
+  /** That operation collects outcomes from bulk_items (so no signal is needed); older ones wait for a signal. */
+  bulkCollectsOutcomes?: boolean;
 }
 
 export interface ApprovalDecisionRequest {
@@ -71,6 +73,8 @@ export type LifecycleStep =
   | 'deliver'
   | 'verify'
   | 'rollback'
+  /** Recording the outcome for the bulk operation that asked for this renewal. */
+  | 'report'
   | 'wait-for-rollout-retry'
   | 'wait-for-renewal'
   | 'retry-backoff'
@@ -107,6 +111,8 @@ export interface LifecycleStatus {
 export interface RenewNowRequest {
   reason: string;
   bulkOperationId?: string | null;
+  /** Set by bulk operations that collect outcomes from bulk_items. */
+  bulkCollectsOutcomes?: boolean;
 }
 
 export interface RevokeRequest {

@@ -2,7 +2,7 @@
  * Bulk reissue data: the selection (one SQL query shared by the dry run and the workflow's pages),
  * the operations and the per-certificate items with their outcomes.
  */
-import { and, asc, count, eq, gt, gte, inArray, isNull, lt, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, inArray, isNotNull, isNull, lt, notInArray, sql, type SQL } from 'drizzle-orm';
 import { sanPatternToRegex, type BulkCounts, type BulkOutcomeReport, type BulkSelector, type BulkState } from '../core/bulk.js';
 import type { Queryable } from './database.js';
 import { bulkItems, bulkOperations, certificates, certificateVersions, teams } from './schema.js';
@@ -122,6 +122,16 @@ export async function recordBulkOutcomes(db: Queryable, bulkId: string, reports:
       .set({ outcome: report.outcome, reason: report.reason ?? null, newVersionId: report.newVersionId, updatedAt: sql`now()` })
       .where(and(eq(bulkItems.bulkId, bulkId), eq(bulkItems.certificateId, report.certificateId), isNull(bulkItems.outcome)));
   }
+}
+
+/** Outcomes recorded so far for these in-flight certificates of the operation (by their lifecycles, lean-renewal runs). */
+export async function findRecordedOutcomes(db: Queryable, bulkId: string, certificateIds: string[]): Promise<BulkOutcomeReport[]> {
+  if (certificateIds.length === 0) return [];
+  const rows = await db
+    .select({ certificateId: bulkItems.certificateId, outcome: bulkItems.outcome, reason: bulkItems.reason, oldVersionId: bulkItems.oldVersionId, newVersionId: bulkItems.newVersionId })
+    .from(bulkItems)
+    .where(and(eq(bulkItems.bulkId, bulkId), inArray(bulkItems.certificateId, certificateIds), isNotNull(bulkItems.outcome)));
+  return rows.map((row) => ({ ...row, outcome: row.outcome! }));
 }
 
 export async function markItemsRevoked(db: Queryable, bulkId: string, certificateIds: string[], at: Date): Promise<void> {

@@ -5,7 +5,7 @@
  * Timeouts are short where they can be: if a worker dies mid-activity the server retries it
  * elsewhere after startToCloseTimeout (or heartbeatTimeout), so this bounds the delay of a crash.
  */
-import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_TYPES, ROLLOUT_ERROR_TYPES } from '../core/errors.js';
 
 const INFRASTRUCTURE_RETRY: RetryPolicy = {
@@ -34,3 +34,20 @@ export const ACTIVITY_PRESETS = {
 export function waitingPreset(waitSeconds: number): ActivityOptions {
   return { startToCloseTimeout: `${waitSeconds + 60} seconds`, heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: INFRASTRUCTURE_RETRY };
 }
+
+/**
+ * Local activities (renewal steps of runs with the lean-renewal patch). A local activity holds its
+ * workflow task, and a status query waits for that task, so these stay short: one retry inside
+ * the task, then the workflow's own backoff takes over (visible as lastError and RenewalAttempt).
+ * If the worker dies mid-step the task times out and another worker runs the step again (the steps
+ * are idempotent).
+ */
+const LOCAL_RETRY: RetryPolicy = { ...INFRASTRUCTURE_RETRY, maximumAttempts: 2 };
+
+export const LOCAL_PRESETS = {
+  issuance: { startToCloseTimeout: ACTIVITY_PRESETS.issuance.startToCloseTimeout, retry: LOCAL_RETRY },
+  delivery: { startToCloseTimeout: ACTIVITY_PRESETS.delivery.startToCloseTimeout, retry: LOCAL_RETRY },
+  records: { startToCloseTimeout: ACTIVITY_PRESETS.records.startToCloseTimeout, retry: LOCAL_RETRY },
+  /** One round of TLS probes (at most a few seconds); a longer wait goes to the heartbeating activity. */
+  firstProbe: { startToCloseTimeout: '30 seconds', retry: LOCAL_RETRY },
+} as const satisfies Record<string, LocalActivityOptions>;

@@ -11,7 +11,9 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -28,10 +30,20 @@ import {
   type BulkReissueInput,
   type BulkState,
 } from '../core/bulk.js';
-import { ACTIVITY_PRESETS } from './activity-options.js';
+import { ACTIVITY_PRESETS, LOCAL_PRESETS } from './activity-options.js';
 import { bulkOutcomeSignal, bulkProgressQuery, cancelBulkUpdate, pauseBulkUpdate, resumeBulkUpdate } from './bulk-messages.js';
 
 const { countBulkSelection, selectBulkPage, sendBulkRenewals, recordBulkProgress, revokeBulkSuperseded } = proxyActivities<Activities>(ACTIVITY_PRESETS.records);
+const { collectBulkOutcomes } = proxyLocalActivities<Activities>(LOCAL_PRESETS.records);
+
+/** patched() ids, one per change of the command sequence. */
+export const BULK_PATCHES = {
+  /**
+   * Lean-renewal lifecycles record their outcome in bulk_items instead of signalling it: the
+   * operation collects outcomes of its renewals in flight (a local activity), polling while it waits.
+   */
+  collectOutcomes: 'collect-outcomes-v1',
+} as const;
 
 /** Certificates fetched per page of the selection. */
 const PAGE_SIZE = 200;
@@ -39,6 +51,8 @@ const PAGE_SIZE = 200;
 const FLUSH_BATCH = 100;
 /** Longest time outcomes wait in memory before they are written. */
 const FLUSH_INTERVAL_MS = 2_000;
+/** Pause between two collections of outcomes that found nothing new: from the first to the last, doubling. */
+const COLLECT_INTERVAL_MS = { first: 250, last: 4_000 } as const;
 
 export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress> {
   const { bulkId, selector, options } = input;
@@ -66,17 +80,26 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
     return 'running';
   };
 
-  setHandler(bulkProgressQuery, () => progressOf(bulkId, state(), carry, endedAt ?? Date.now()));
-  setHandler(bulkOutcomeSignal, (report: BulkOutcomeReport) => {
+  const collecting = patched(BULK_PATCHES.collectOutcomes);
+  /** Counts changed by collected outcomes (already in bulk_items) and not yet written to the operation. */
+  let countsUnwritten = false;
+  let collectWaitMs: number = COLLECT_INTERVAL_MS.first;
+
+  /** Takes one renewal's outcome, signalled (to be written) or collected (written by its lifecycle). */
+  const acceptOutcome = (report: BulkOutcomeReport, recorded: boolean) => {
     const index = carry.inFlight.findIndex((item) => item.certificateId === report.certificateId);
     if (index < 0) return; // a duplicate, or a certificate this operation did not send
     carry.inFlight.splice(index, 1);
     carry.counts[report.outcome] += 1;
-    carry.unrecorded.push(report);
+    if (recorded) countsUnwritten = true;
+    else carry.unrecorded.push(report);
     if (options.revokeSuperseded && mayRevokeSuperseded(report.outcome) && report.oldVersionId && report.newVersionId) {
       toRevoke.push({ certificateId: report.certificateId, versionId: report.oldVersionId });
     }
-  });
+  };
+
+  setHandler(bulkProgressQuery, () => progressOf(bulkId, state(), carry, endedAt ?? Date.now()));
+  setHandler(bulkOutcomeSignal, (report: BulkOutcomeReport) => acceptOutcome(report, false));
   const steering = [
     [pauseBulkUpdate, 'pause', () => (carry.paused = true)],
     [resumeBulkUpdate, 'resume', () => (carry.paused = false)],
@@ -100,11 +123,29 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
       await revokeBulkSuperseded({ bulkId, items: batch });
       carry.counts.revoked += batch.length;
     }
-    if (carry.unrecorded.length > 0 && (due || carry.unrecorded.length >= FLUSH_BATCH)) {
+    if ((carry.unrecorded.length > 0 || countsUnwritten) && (due || carry.unrecorded.length >= FLUSH_BATCH)) {
       const outcomes = carry.unrecorded.splice(0, carry.unrecorded.length);
+      countsUnwritten = false;
       await recordBulkProgress({ bulkId, state: state(), counts: carry.counts, outcomes });
     }
     if (due) lastFlush = Date.now();
+  }
+
+  /**
+   * Collects the outcomes lifecycles recorded for renewals in flight, then, if none was new, waits
+   * a little longer each time, up to `maxWaitMs` (or until `wakeUp`: a signalled outcome, a
+   * steering update). A failed collection counts as finding nothing: the next one tries again.
+   */
+  async function collectOrWait(wakeUp: () => boolean, maxWaitMs: number = COLLECT_INTERVAL_MS.last): Promise<void> {
+    const inFlight = carry.inFlight.map((item) => item.certificateId);
+    const reports = inFlight.length > 0 ? await collectBulkOutcomes({ bulkId, certificateIds: inFlight }).catch(() => []) : [];
+    for (const report of reports) acceptOutcome(report, true);
+    if (reports.length > 0) {
+      collectWaitMs = COLLECT_INTERVAL_MS.first;
+      return;
+    }
+    await condition(wakeUp, Math.min(collectWaitMs, maxWaitMs));
+    collectWaitMs = Math.min(collectWaitMs * 2, COLLECT_INTERVAL_MS.last);
   }
 
   if (!input.state) {
@@ -116,6 +157,15 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
   while (!carry.cancelRequested) {
     if (carry.paused) {
       await recordBulkProgress({ bulkId, state: 'paused', counts: carry.counts, outcomes: carry.unrecorded.splice(0) });
+      if (collecting) {
+        // Renewals under way finish during a pause: keep collecting them until none is left.
+        const released = () => !carry.paused || carry.cancelRequested;
+        while (carry.inFlight.length > 0 && !released() && !workflowInfo().continueAsNewSuggested) {
+          await collectOrWait(released);
+          await flush(false);
+        }
+        if (carry.inFlight.length > 0 && !released()) break; // continue as new, still paused
+      }
       await condition(() => !carry.paused || carry.cancelRequested);
       continue;
     }
@@ -132,9 +182,12 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
     const budget = sendBudget({ maxConcurrent: options.maxConcurrent, inFlight: carry.inFlight.length, maxPerSecond: options.maxPerSecond, sentInLastSecond: recentSends.length });
     if (budget === 0) {
       // Wait for a slot in the window or for the rate window to move on, whichever comes first.
-      const rateWaitMs = recentSends.length >= options.maxPerSecond ? Math.max(1, 1_000 - (now - recentSends[0]!)) : FLUSH_INTERVAL_MS;
+      const rateLimited = recentSends.length >= options.maxPerSecond;
+      const rateWaitMs = rateLimited ? Math.max(1, 1_000 - (now - recentSends[0]!)) : FLUSH_INTERVAL_MS;
       const window = carry.inFlight.length;
-      await condition(() => carry.inFlight.length < window || carry.paused || carry.cancelRequested, rateWaitMs);
+      const wakeUp = () => carry.inFlight.length < window || carry.paused || carry.cancelRequested;
+      if (collecting) await collectOrWait(wakeUp, rateWaitMs);
+      else await condition(wakeUp, rateWaitMs);
       await flush(false);
       continue;
     }
@@ -142,7 +195,7 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
     const sentAt = new Date(Date.now()).toISOString();
     // Marked in flight before sending, so an outcome that arrives during the activity is not lost.
     for (const target of batch) carry.inFlight.push({ certificateId: target.certificateId, oldVersionId: target.oldVersionId, sentAt });
-    const result = await sendBulkRenewals({ bulkId, reason: options.reason, targets: batch });
+    const result = await sendBulkRenewals({ bulkId, reason: options.reason, targets: batch, ...(collecting ? { collectsOutcomes: true } : {}) });
     carry.after = batch[batch.length - 1]!.certificateId;
     for (const skipped of result.skipped) {
       const index = carry.inFlight.findIndex((item) => item.certificateId === skipped.certificateId);
@@ -165,7 +218,9 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
   // Nothing more to send: wait for the renewals under way, writing outcomes as they come.
   while (carry.inFlight.length > 0) {
     const before = finishedCount(carry.counts);
-    await condition(() => finishedCount(carry.counts) !== before || carry.unrecorded.length >= FLUSH_BATCH, FLUSH_INTERVAL_MS);
+    const wakeUp = () => finishedCount(carry.counts) !== before || carry.unrecorded.length >= FLUSH_BATCH;
+    if (collecting) await collectOrWait(wakeUp);
+    else await condition(wakeUp, FLUSH_INTERVAL_MS);
     await flush(false);
     if (workflowInfo().continueAsNewSuggested && carry.inFlight.length > 0) {
       await flush(true);

@@ -19,7 +19,9 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
@@ -45,7 +47,7 @@ import {
 import { renewalTime } from '../core/renewal.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
 import { REVOCATION_REASONS, type CertState, type VersionSummary } from '../core/types.js';
-import { ACTIVITY_PRESETS, waitingPreset } from './activity-options.js';
+import { ACTIVITY_PRESETS, LOCAL_PRESETS, waitingPreset } from './activity-options.js';
 import { bulkOutcomeSignal, bulkWorkflowId } from './bulk-messages.js';
 import { approveUpdate, rejectUpdate, renewNowSignal, retryRolloutSignal, revokeUpdate, statusQuery } from './messages.js';
 
@@ -63,6 +65,13 @@ export const PATCHES = {
   renewWakesBackoff: 'renew-wakes-backoff-v1',
   /** A run renewing for a bulk operation signals its outcome to the bulk workflow. */
   bulkOutcome: 'bulk-outcome-v1',
+  /**
+   * Issue, deliver (file and webhook destinations), a first verification probe and the bulk
+   * outcome (written to bulk_items, not signalled) as local activities, and search attributes
+   * upserted only when a value changes: a renewal costs the server one workflow task and two
+   * upserts instead of five tasks, three activity tasks, a signal and seven upserts.
+   */
+  leanRenewal: 'lean-renewal-v1',
 } as const;
 
 const { issueCertificate } = proxyActivities<Activities>(ACTIVITY_PRESETS.issuance);
@@ -70,6 +79,15 @@ const { deliverToFile, deliverVersion } = proxyActivities<Activities>(ACTIVITY_P
 const { revokeCertificate, openApproval, escalateApproval, recordApprovalDecision, reportRolloutFailed, reportRolloutRecovered } =
   proxyActivities<Activities>(ACTIVITY_PRESETS.records);
 const { awaitAgentCsr } = proxyActivities<Activities>(ACTIVITY_PRESETS.awaitCsr);
+const local = {
+  issueCertificate: proxyLocalActivities<Activities>(LOCAL_PRESETS.issuance).issueCertificate,
+  deliverVersion: proxyLocalActivities<Activities>(LOCAL_PRESETS.delivery).deliverVersion,
+  verifyServed: proxyLocalActivities<Activities>(LOCAL_PRESETS.firstProbe).verifyServed,
+  recordBulkOutcome: proxyLocalActivities<Activities>(LOCAL_PRESETS.records).recordBulkOutcome,
+};
+
+/** One typed search attribute update (@temporalio/common's SearchAttributeUpdatePair). */
+type AttributeUpdate = Extract<Parameters<typeof upsertSearchAttributes>[0], unknown[]>[number];
 
 /** Delivery outcomes that fail the rollout of a destination (roll back, retry later) rather than the step. */
 const ROLLOUT_FAILURES: readonly string[] = Object.values(ROLLOUT_ERROR_TYPES);
@@ -108,6 +126,11 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
   let decisionResult: ApprovalDecisionResult | null = null;
   // Set once the rollouts patch is known to apply; decides whether CertStateSince is upserted.
   let trackStateSince = false;
+  // The lean-renewal patch: local activities, and an upsert only when state or attempt change.
+  const lean = patched(PATCHES.leanRenewal);
+  let upserted: { state: CertState; attempt: number } | null = null;
+  /** Attributes waiting for the next upsert (lean runs: IssuerId and NotAfter after issuance). */
+  const pendingAttributes: AttributeUpdate[] = [];
 
   setHandler(statusQuery, () => status);
   setHandler(renewNowSignal, (request) => {
@@ -151,26 +174,52 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
     if (state !== status.state) status.stateSince = new Date(Date.now()).toISOString();
     status.state = state;
     status.pendingStep = step;
+    if (lean && upserted?.state === state && upserted.attempt === status.attempt) return;
+    upserted = { state, attempt: status.attempt };
     upsertSearchAttributes([
       { key: SEARCH_ATTRIBUTE_KEYS.certState, value: state },
       { key: SEARCH_ATTRIBUTE_KEYS.renewalAttempt, value: status.attempt },
       ...(trackStateSince ? [{ key: SEARCH_ATTRIBUTE_KEYS.certStateSince, value: new Date(status.stateSince!) }] : []),
+      ...pendingAttributes.splice(0),
     ]);
   };
 
   let bulkReported = false;
-  /** Tells the bulk operation that asked for this renewal how it ended; once per run, best effort. */
+  /**
+   * Tells the bulk operation that asked for this renewal how it ended, once per run: lean runs
+   * record it where an operation that collects outcomes reads it (retried until written, so none
+   * is lost); otherwise it is signalled (best effort).
+   */
   async function reportToBulk(outcome: BulkOutcome, reason: string | null): Promise<void> {
     if (!input.bulkOperationId || bulkReported || !patched(PATCHES.bulkOutcome)) return;
     bulkReported = true;
+    const bulkId = input.bulkOperationId;
+    const report = {
+      certificateId: input.certificateId,
+      outcome,
+      reason,
+      oldVersionId: input.currentVersion?.versionId ?? null,
+      newVersionId: status.currentVersion && status.currentVersion.generation === input.generation ? status.currentVersion.versionId : null,
+    };
+    if (lean && input.bulkCollectsOutcomes) {
+      // Its own loop, not untilDone: a revocation under way must still report 'skipped' first.
+      const step = status.pendingStep;
+      status.pendingStep = 'report';
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await local.recordBulkOutcome({ bulkId, report });
+          break;
+        } catch (error) {
+          status.lastError = describeFailure(error, attempt);
+          log.warn('could not record the bulk outcome; retrying', { bulkOperationId: bulkId, error: status.lastError });
+          await sleep(retryBackoffMs(attempt));
+        }
+      }
+      status.pendingStep = step;
+      return;
+    }
     try {
-      await getExternalWorkflowHandle(bulkWorkflowId(input.bulkOperationId)).signal(bulkOutcomeSignal, {
-        certificateId: input.certificateId,
-        outcome,
-        reason,
-        oldVersionId: input.currentVersion?.versionId ?? null,
-        newVersionId: status.currentVersion && status.currentVersion.generation === input.generation ? status.currentVersion.versionId : null,
-      });
+      await getExternalWorkflowHandle(bulkWorkflowId(bulkId)).signal(bulkOutcomeSignal, report);
     } catch (error) {
       // The operation ended (e.g. cancelled and drained): nobody waits for this outcome any more.
       log.warn('could not report to the bulk operation', { bulkOperationId: input.bulkOperationId, error: String(error) });
@@ -305,7 +354,8 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
   async function rollOutTo(index: number, plan: DestinationPlan, version: VersionSummary, previous: VersionSummary | null, round: number): Promise<RolloutFailure | null> {
     const rolloutKey = `g${input.generation}/rollout/${round}`;
     const target = { certificateId: input.certificateId, destinationIndex: index };
-    const deliver = plan.type === 'agent' ? proxyActivities<Activities>(waitingPreset(plan.reportTimeoutSeconds ?? 600)).deliverVersion : deliverVersion;
+    const deliver =
+      plan.type === 'agent' ? proxyActivities<Activities>(waitingPreset(plan.reportTimeoutSeconds ?? 600)).deliverVersion : lean ? local.deliverVersion : deliverVersion;
     let reason: string | null = null;
     try {
       await untilDone('deliver', () => deliver({ ...target, versionId: version.versionId, rolloutKey, purpose: 'rollout' }), ROLLOUT_FAILURES);
@@ -315,7 +365,10 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
     }
     if (reason === null && plan.verify) {
       const { verifyServed } = proxyActivities<Activities>(waitingPreset(plan.verifyTimeoutSeconds ?? 300));
-      const outcome = await untilDone('verify', () => verifyServed({ ...target, versionId: version.versionId, rolloutKey }));
+      const request = { ...target, versionId: version.versionId, rolloutKey };
+      // Lean runs probe once locally (usually enough right after delivery) and wait in a heartbeating activity only if needed.
+      const firstProbe = lean ? await untilDone('verify', () => local.verifyServed({ ...request, firstRoundOnly: true })) : null;
+      const outcome = firstProbe?.served ? firstProbe : await untilDone('verify', () => verifyServed(request));
       if (!outcome.served) reason = outcome.detail;
     }
     if (reason === null) return null;
@@ -336,7 +389,10 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTE_KEYS.certState, value: status.state },
     ...(trackStateSince ? [{ key: SEARCH_ATTRIBUTE_KEYS.certStateSince, value: new Date(status.stateSince!) }] : []),
+    ...(lean ? [{ key: SEARCH_ATTRIBUTE_KEYS.renewalAttempt, value: 0 }] : []),
+    ...(lean && input.bulkOperationId ? [{ key: SEARCH_ATTRIBUTE_KEYS.bulkOperationId, value: input.bulkOperationId }] : []),
   ]);
+  if (lean) upserted = { state: status.state, attempt: 0 };
   if (input.renewalReason) log.info('renewing certificate', { certificateId: input.certificateId, reason: input.renewalReason });
 
   let renewNext = false;
@@ -352,12 +408,18 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
       await untilDone('await-csr', () => awaitAgentCsr({ certificateId: input.certificateId, generation: input.generation }));
     }
     const previous = status.currentVersion;
-    const version = await untilDone('issue', () => issueCertificate({ certificateId: input.certificateId, generation: input.generation }));
+    const issue = lean ? local.issueCertificate : issueCertificate;
+    const version = await untilDone('issue', () => issue({ certificateId: input.certificateId, generation: input.generation }));
     status.currentVersion = version;
-    upsertSearchAttributes([
+    const issued: AttributeUpdate[] = [
       { key: SEARCH_ATTRIBUTE_KEYS.issuerId, value: version.issuerId },
       { key: SEARCH_ATTRIBUTE_KEYS.notAfter, value: new Date(version.notAfter) },
-    ]);
+    ];
+    if (lean) {
+      pendingAttributes.push(...issued); // every way on from here changes state or attempt, so the next setState carries them
+    } else {
+      upsertSearchAttributes(issued);
+    }
 
     if (patched(PATCHES.rollouts)) {
       trackStateSince = true;
@@ -401,7 +463,8 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
 
   await condition(allHandlersFinished);
   const reason = (renewRequest as RenewNowRequest | null)?.reason ?? 'scheduled renewal';
-  if ((renewRequest as RenewNowRequest | null)?.bulkOperationId) {
+  // Lean runs leave BulkOperationId to the next run's first upsert.
+  if (!lean && (renewRequest as RenewNowRequest | null)?.bulkOperationId) {
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.bulkOperationId, value: renewRequest!.bulkOperationId! }]);
   }
   return continueAsNew<typeof certificateLifecycle>({
@@ -411,6 +474,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
     renewalReason: reason,
     approval: null,
     bulkOperationId: (renewRequest as RenewNowRequest | null)?.bulkOperationId ?? null,
+    bulkCollectsOutcomes: (renewRequest as RenewNowRequest | null)?.bulkCollectsOutcomes === true,
   });
 }
 

@@ -143,10 +143,11 @@ export function certificateRoutes(deps: ApiDeps) {
 
   app.get('/:id', async (c) => {
     const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
-    const [version, live] = await Promise.all([
-      certificate.currentVersionId ? findVersion(deps.db, certificate.currentVersionId) : null,
-      queryStatus(deps.temporal, certificate.workflowId),
-    ]);
+    // The query first: it waits for a workflow task under way (a renewal's local activities), and
+    // the version must be read after it so that state and version describe the same moment.
+    const live = await queryStatus(deps.temporal, certificate.workflowId);
+    const versionId = live?.currentVersion?.versionId ?? certificate.currentVersionId;
+    const version = versionId ? await findVersion(deps.db, versionId) : null;
     return c.json(certificateView(certificate, version, live, ui()));
   });
 

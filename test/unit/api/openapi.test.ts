@@ -316,6 +316,7 @@ const LIFECYCLE_STEPS = everyMemberOf<LifecycleStep>()([
   'deliver',
   'verify',
   'rollback',
+  'report',
   'wait-for-rollout-retry',
   'wait-for-renewal',
   'retry-backoff',
