@@ -7,7 +7,8 @@
  * error, backs off and tries again, so a dependency that is down for hours never fails the workflow.
  *
  * Versioning: every change to the command sequence is guarded with patched() (PATCHES below), so
- * runs started by older code replay unchanged (test/replay).
+ * runs started by older code replay unchanged (test/replay). Runs with the newest patch skip the
+ * older ones' markers (`has`).
  */
 import {
   ActivityFailure,
@@ -128,6 +129,11 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
   let trackStateSince = false;
   // The lean-renewal patch: local activities, and an upsert only when state or attempt change.
   const lean = patched(PATCHES.leanRenewal);
+  /**
+   * A run with the newest patch has every older one too, so it records no marker for them: each
+   * patched() call also upserts TemporalChangeVersion, a visibility write on the server.
+   */
+  const has = (patch: string): boolean => lean || patched(patch);
   let upserted: { state: CertState; attempt: number } | null = null;
   /** Attributes waiting for the next upsert (lean runs: IssuerId and NotAfter after issuance). */
   const pendingAttributes: AttributeUpdate[] = [];
@@ -191,7 +197,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
    * is lost); otherwise it is signalled (best effort).
    */
   async function reportToBulk(outcome: BulkOutcome, reason: string | null): Promise<void> {
-    if (!input.bulkOperationId || bulkReported || !patched(PATCHES.bulkOutcome)) return;
+    if (!input.bulkOperationId || bulkReported || !has(PATCHES.bulkOutcome)) return;
     bulkReported = true;
     const bulkId = input.bulkOperationId;
     const report = {
@@ -257,7 +263,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
         const backoff = retryBackoffMs(status.attempt);
         status.nextRetryAt = new Date(Date.now() + backoff).toISOString();
         setState(status.state, 'retry-backoff');
-        const renewWakes = patched(PATCHES.renewWakesBackoff);
+        const renewWakes = has(PATCHES.renewWakesBackoff);
         await condition(() => revokeRequest !== null || (renewWakes && renewRequest !== null), backoff);
         if (renewWakes && renewRequest) {
           // The operator's "renew" means "try again now" for a step that is failing; it asks for no extra generation.
@@ -385,7 +391,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
     return { destinationIndex: index, reason, at: new Date(Date.now()).toISOString() };
   }
 
-  trackStateSince = patched(PATCHES.stateSince);
+  trackStateSince = has(PATCHES.stateSince);
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTE_KEYS.certState, value: status.state },
     ...(trackStateSince ? [{ key: SEARCH_ATTRIBUTE_KEYS.certStateSince, value: new Date(status.stateSince!) }] : []),
@@ -397,14 +403,14 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
 
   let renewNext = false;
   try {
-    if (input.generation === 1 && input.approval && patched(PATCHES.approvals)) {
+    if (input.generation === 1 && input.approval && has(PATCHES.approvals)) {
       const outcome = await awaitApproval(input.approval);
       if (outcome !== 'approved') {
         await condition(allHandlersFinished);
         return status;
       }
     }
-    if (input.keySource === 'agent' && patched(PATCHES.agentKeys)) {
+    if (input.keySource === 'agent' && has(PATCHES.agentKeys)) {
       await untilDone('await-csr', () => awaitAgentCsr({ certificateId: input.certificateId, generation: input.generation }));
     }
     const previous = status.currentVersion;
@@ -421,7 +427,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
       upsertSearchAttributes(issued);
     }
 
-    if (patched(PATCHES.rollouts)) {
+    if (has(PATCHES.rollouts)) {
       trackStateSince = true;
       setState(status.state, 'deliver');
       renewNext = (await rollOut(version, previous)) === 'renew';

@@ -10,6 +10,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH } from '../../cmd/start-worker.js';
+import { BULK_PATCHES } from '../../workflows/bulk-reissue.js';
 import { PATCHES } from '../../workflows/certificate-lifecycle.js';
 
 const HISTORIES_DIR = fileURLToPath(new URL('../histories/', import.meta.url));
@@ -76,6 +77,23 @@ describe('replay of recorded histories', () => {
       'v0-lifecycle-renew-now-continue-as-new',
       'v0-lifecycle-renewal-run-revoked',
       'v0-lifecycle-timer-renewal',
+      // Recorded before lean-renewal-v1 / collect-outcomes-v1: activities, signalled bulk outcomes, every patch marker.
+      'v1-bulk-reissue-completed',
+      'v1-bulk-reissue-paused-resumed-cancelled',
+      'v1-lifecycle-agent-key-renewed',
+      'v1-lifecycle-approval-escalated-then-expired',
+      'v1-lifecycle-approval-granted-then-renewed',
+      'v1-lifecycle-approval-rejected',
+      'v1-lifecycle-bulk-renewal-reported',
+      'v1-lifecycle-delivery-backoff-renew-retries-now',
+      'v1-lifecycle-delivery-backoff-then-revoked',
+      'v1-lifecycle-issue-failed-then-revoked',
+      'v1-lifecycle-renew-now-continue-as-new',
+      'v1-lifecycle-renewal-run-revoked',
+      'v1-lifecycle-rolled-back-then-retried',
+      'v1-lifecycle-timer-renewal',
+      'v1-lifecycle-verified-then-renewed',
+      'v1-lifecycle-webhook-renewed',
     ]);
   });
 
@@ -88,14 +106,21 @@ describe('replay of recorded histories', () => {
           return details?.payloads?.[0]?.data ? [JSON.parse(Buffer.from(details.payloads[0].data).toString('utf8')).id as string] : [];
         });
     for (const history of histories.filter((h) => h.workflowId.startsWith('v0-'))) expect(markers(history.workflowId), history.workflowId).toEqual([]);
-    expect(markers('lifecycle-approval-rejected')).toEqual([PATCHES.stateSince, PATCHES.approvals]);
-    expect(markers('lifecycle-approval-granted-then-renewed')).toEqual([PATCHES.stateSince, PATCHES.approvals, PATCHES.rollouts]);
-    for (const id of ['lifecycle-webhook-renewed', 'lifecycle-verified-then-renewed', 'lifecycle-rolled-back-then-retried', 'lifecycle-timer-renewal']) {
+    // v1: every patch before lean-renewal-v1 records its own marker.
+    expect(markers('v1-lifecycle-approval-rejected')).toEqual([PATCHES.stateSince, PATCHES.approvals]);
+    expect(markers('v1-lifecycle-approval-granted-then-renewed')).toEqual([PATCHES.stateSince, PATCHES.approvals, PATCHES.rollouts]);
+    for (const id of ['v1-lifecycle-webhook-renewed', 'v1-lifecycle-verified-then-renewed', 'v1-lifecycle-rolled-back-then-retried', 'v1-lifecycle-timer-renewal']) {
       expect(markers(id), id).toEqual([PATCHES.stateSince, PATCHES.rollouts]);
     }
-    expect(markers('lifecycle-agent-key-renewed')).toEqual([PATCHES.stateSince, PATCHES.agentKeys, PATCHES.rollouts]);
-    expect(markers('lifecycle-bulk-renewal-reported')).toEqual([PATCHES.stateSince, PATCHES.rollouts, PATCHES.bulkOutcome]);
-    expect(markers('lifecycle-delivery-backoff-renew-retries-now')).toEqual([PATCHES.stateSince, PATCHES.rollouts, PATCHES.renewWakesBackoff]);
+    expect(markers('v1-lifecycle-agent-key-renewed')).toEqual([PATCHES.stateSince, PATCHES.agentKeys, PATCHES.rollouts]);
+    expect(markers('v1-lifecycle-bulk-renewal-reported')).toEqual([PATCHES.stateSince, PATCHES.rollouts, PATCHES.bulkOutcome]);
+    expect(markers('v1-lifecycle-delivery-backoff-renew-retries-now')).toEqual([PATCHES.stateSince, PATCHES.rollouts, PATCHES.renewWakesBackoff]);
+    for (const id of ['v1-bulk-reissue-completed', 'v1-bulk-reissue-paused-resumed-cancelled']) expect(markers(id), id).toEqual([]);
+    // Current: a lean run records only its own marker (it implies the older ones); bulk runs collect outcomes.
+    for (const history of histories.filter((h) => h.workflowId.startsWith('lifecycle-'))) {
+      expect(markers(history.workflowId), history.workflowId).toEqual([PATCHES.leanRenewal]);
+    }
+    for (const id of ['bulk-reissue-completed', 'bulk-reissue-paused-resumed-cancelled']) expect(markers(id), id).toEqual([BULK_PATCHES.collectOutcomes]);
   });
 
   it('replays every history against the current workflow code', async () => {
