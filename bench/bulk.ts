@@ -97,7 +97,8 @@ function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
-      output += chunk.toString();
+      // Only the tail is kept (for the error below): the worker logs for as long as the benchmark runs.
+      output = (output + chunk.toString()).slice(-8_000);
       if (output.includes('worker polling task queue')) resolve(child);
     };
     child.stdout!.on('data', onData);
@@ -226,9 +227,14 @@ async function runOnce(n: number): Promise<void> {
     const postgresCpuStart = await treeCpuSeconds(postmasterPid);
     const transactionsStart = await postgresTransactions(pool);
     const benchCpuStart = process.cpuUsage();
+    const workerThreadsStart = await threadCpuSeconds(worker.pid!);
+    // The backends of the pools are long-lived: list them every 5 s, not at every sample (a scan of /proc costs).
+    let postgresPids = [postmasterPid, ...(await childPids(postmasterPid))];
+    let samples = 0;
     const sampler = setInterval(() => {
       for (const sample of processes) void rssBytes(sample.pid).then((rss) => (sample.peakRssBytes = Math.max(sample.peakRssBytes, rss)), () => undefined);
-      void treeRssBytes(postmasterPid).then((rss) => (postgresPeak = Math.max(postgresPeak, rss)), () => undefined);
+      if (++samples % 20 === 0) void childPids(postmasterPid).then((children) => (postgresPids = [postmasterPid, ...children]), () => undefined);
+      void Promise.all(postgresPids.map((pid) => rssBytes(pid).catch(() => 0))).then((sizes) => (postgresPeak = Math.max(postgresPeak, sizes.reduce((a, b) => a + b, 0))));
     }, 250);
     const machineCpuStart = await machineCpuSeconds();
 
@@ -258,6 +264,7 @@ async function runOnce(n: number): Promise<void> {
     const postgresCpu = (await treeCpuSeconds(postmasterPid)) - postgresCpuStart;
     const transactions = (await postgresTransactions(pool)) - transactionsStart;
     const benchCpu = process.cpuUsage(benchCpuStart);
+    const workerThreads = await threadCpuSeconds(worker.pid!);
     const result = (await done) as BulkProgress;
     process.stdout.write('\n');
 
@@ -272,6 +279,11 @@ async function runOnce(n: number): Promise<void> {
       const cpu = (await cpuSeconds(sample.pid)) - sample.cpuStart;
       console.log(`  ${sample.name.padEnd(16)} CPU ${cpu.toFixed(1)} s (${((100 * cpu) / seconds).toFixed(0)} % of one core), peak RSS ${(sample.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
     }
+    const threadLines = [...workerThreads]
+      .map(([name, cpu]) => [name, cpu - (workerThreadsStart.get(name) ?? 0)] as const)
+      .filter(([, cpu]) => cpu >= 0.5)
+      .sort((a, b) => b[1] - a[1]);
+    console.log(`  ${''.padEnd(16)} worker threads: ${threadLines.map(([name, cpu]) => `${name} ${cpu.toFixed(1)} s`).join(', ')}`);
     console.log(`  ${'postgres'.padEnd(16)} CPU ${postgresCpu.toFixed(1)} s (${((100 * postgresCpu) / seconds).toFixed(0)} % of one core), peak RSS ${(postgresPeak / 2 ** 20).toFixed(0)} MiB (postmaster + backends), ${transactions} transactions (${(transactions / n).toFixed(1)} per certificate)`);
     const benchSeconds = (benchCpu.user + benchCpu.system) / 1e6;
     console.log(`  ${'this process'.padEnd(16)} CPU ${benchSeconds.toFixed(1)} s (the TLS endpoint every destination is verified on, progress polling, sampling)`);
@@ -288,6 +300,19 @@ async function runOnce(n: number): Promise<void> {
     await postgres.stop();
     await rm(temp, { recursive: true, force: true });
   }
+}
+
+/** CPU seconds per thread name of a process (the worker: main, workflow threads, Temporal core, libuv pool). */
+async function threadCpuSeconds(pid: number): Promise<Map<string, number>> {
+  const byName = new Map<string, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
+    // Node's worker threads (the workflow threads) share the main thread's name: tell the main one apart.
+    const name = tid === String(pid) ? 'main' : (/\((.*)\)/.exec(stat)?.[1] ?? '?');
+    const fields = stat.split(') ')[1]?.split(' ') ?? [];
+    byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / CLOCK_TICKS);
+  }
+  return byName;
 }
 
 /** Committed transactions of the database so far (every statement outside BEGIN is one). */

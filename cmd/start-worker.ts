@@ -1,6 +1,6 @@
 /** Composition root of the worker: database, CA, Temporal connection, activities, workflows. */
 import { fileURLToPath } from 'node:url';
-import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
+import { Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
@@ -79,10 +79,11 @@ export async function startWorker(
     await ensureCaHierarchy(db, kek, { organization: 'Certflow', publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, now: new Date(), log });
 
     const connection = await NativeConnection.connect({ address: config.temporalAddress });
-    const clientConnection = await Connection.connect({ address: config.temporalAddress });
     let worker: Worker;
     try {
-      const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+      // The activities' client (bulk renewNow signals, schedules) shares the worker's native (Rust) connection: no
+      // second gRPC stack in JavaScript on the worker's main thread.
+      const client = new Client({ connection, namespace: config.temporalNamespace });
       worker = await Worker.create({
         connection,
         namespace: config.temporalNamespace,
@@ -104,12 +105,10 @@ export async function startWorker(
       const outcome = await ensureCrlPublicationSchedule(client, { taskQueue: config.taskQueue, triggerNow: true });
       log(`schedule ${CRL_PUBLICATION_SCHEDULE_ID} ${outcome} (every ${CRL_PUBLICATION_INTERVAL}); publishing CRLs now`);
     } catch (error) {
-      await clientConnection.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
       throw error;
     }
     const done = worker.run().finally(async () => {
-      await clientConnection.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
     });
