@@ -29,6 +29,7 @@ const configSchema = z.object({
   CERTFLOW_TEMPORAL_UI_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   CERTFLOW_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(500),
   CERTFLOW_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1_000).default(100),
+  CERTFLOW_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
   NODE_ENV: z.string().optional(),
 });
 
@@ -57,6 +58,8 @@ export interface Config {
    */
   workerMaxActivities: number;
   workerMaxWorkflowTasks: number;
+  /** Workflow runs kept in the worker's sticky cache; unset: the SDK's default (from the heap size). */
+  workerMaxCachedWorkflows: number | undefined;
   production: boolean;
 }
 
@@ -86,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     permittedDnsZones: (e.CERTFLOW_PERMITTED_DNS_ZONES ?? '').split(',').map((zone) => zone.trim()).filter(Boolean),
     workerMaxActivities: e.CERTFLOW_WORKER_MAX_ACTIVITIES,
     workerMaxWorkflowTasks: e.CERTFLOW_WORKER_MAX_WORKFLOW_TASKS,
+    workerMaxCachedWorkflows: e.CERTFLOW_WORKER_MAX_CACHED_WORKFLOWS,
     temporalUiUrl: (e.CERTFLOW_TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
     production: e.NODE_ENV === 'production',
   };

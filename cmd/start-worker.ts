@@ -93,6 +93,7 @@ export async function startWorker(
         // Renewal steps run as local activities (lean-renewal patch): the same budget.
         maxConcurrentLocalActivityExecutions: config.workerMaxActivities,
         maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
+        ...(config.workerMaxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
         activities: createActivities({
           db,
           kek,
