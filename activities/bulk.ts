@@ -46,7 +46,7 @@ export async function sendBulkRenewals(
   const results = await Promise.all(
     input.targets.map(async (target) => {
       try {
-        const request = { reason: input.reason, bulkOperationId: input.bulkId, ...(input.collectsOutcomes ? { bulkCollectsOutcomes: true } : {}) };
+        const request = { reason: input.reason, bulkOperationId: input.bulkId, bulkCollectsOutcomes: input.collectsOutcomes === true };
         await deps.temporal.workflow.getHandle(target.workflowId).signal(renewNowSignal, request);
         return { target, skipped: null };
       } catch (error) {

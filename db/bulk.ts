@@ -119,7 +119,14 @@ export async function recordBulkOutcomes(db: Queryable, bulkId: string, reports:
   for (const report of reports) {
     await db
       .update(bulkItems)
-      .set({ outcome: report.outcome, reason: report.reason ?? null, newVersionId: report.newVersionId, updatedAt: sql`now()` })
+      // The lifecycle knows which version its renewal superseded (the page may have been read before a renewal of its own).
+      .set({
+        outcome: report.outcome,
+        reason: report.reason ?? null,
+        newVersionId: report.newVersionId,
+        ...(report.oldVersionId ? { oldVersionId: report.oldVersionId } : {}),
+        updatedAt: sql`now()`,
+      })
       .where(and(eq(bulkItems.bulkId, bulkId), eq(bulkItems.certificateId, report.certificateId), isNull(bulkItems.outcome)));
   }
 }

@@ -84,6 +84,8 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
   /** Counts changed by collected outcomes (already in bulk_items) and not yet written to the operation. */
   let countsUnwritten = false;
   let collectWaitMs: number = COLLECT_INTERVAL_MS.first;
+  /** Outcomes signalled so far (by lifecycle runs older than lean-renewal-v1); a change wakes a wait. */
+  let signalledOutcomes = 0;
 
   /** Takes one renewal's outcome, signalled (to be written) or collected (written by its lifecycle). */
   const acceptOutcome = (report: BulkOutcomeReport, recorded: boolean) => {
@@ -99,7 +101,10 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
   };
 
   setHandler(bulkProgressQuery, () => progressOf(bulkId, state(), carry, endedAt ?? Date.now()));
-  setHandler(bulkOutcomeSignal, (report: BulkOutcomeReport) => acceptOutcome(report, false));
+  setHandler(bulkOutcomeSignal, (report: BulkOutcomeReport) => {
+    signalledOutcomes += 1;
+    acceptOutcome(report, false);
+  });
   const steering = [
     [pauseBulkUpdate, 'pause', () => (carry.paused = true)],
     [resumeBulkUpdate, 'resume', () => (carry.paused = false)],
@@ -132,20 +137,28 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
   }
 
   /**
-   * Collects the outcomes lifecycles recorded for renewals in flight, then, if none was new, waits
-   * a little longer each time, up to `maxWaitMs` (or until `wakeUp`: a signalled outcome, a
-   * steering update). A failed collection counts as finding nothing: the next one tries again.
+   * Collects the outcomes lifecycles recorded for renewals in flight; returns how many were new. A
+   * failed collection finds none: the next one tries again. Collections come further apart
+   * (doubling up to COLLECT_INTERVAL_MS.last) while nothing new turns up.
    */
-  async function collectOrWait(wakeUp: () => boolean, maxWaitMs: number = COLLECT_INTERVAL_MS.last): Promise<void> {
-    const inFlight = carry.inFlight.map((item) => item.certificateId);
-    const reports = inFlight.length > 0 ? await collectBulkOutcomes({ bulkId, certificateIds: inFlight }).catch(() => []) : [];
+  async function collectOutcomes(): Promise<number> {
+    if (carry.inFlight.length === 0) return 0;
+    const certificateIds = carry.inFlight.map((item) => item.certificateId);
+    const reports = await collectBulkOutcomes({ bulkId, certificateIds }).catch(() => []);
+    const before = carry.inFlight.length;
     for (const report of reports) acceptOutcome(report, true);
-    if (reports.length > 0) {
-      collectWaitMs = COLLECT_INTERVAL_MS.first;
-      return;
-    }
-    await condition(wakeUp, Math.min(collectWaitMs, maxWaitMs));
-    collectWaitMs = Math.min(collectWaitMs * 2, COLLECT_INTERVAL_MS.last);
+    const collected = before - carry.inFlight.length;
+    collectWaitMs = collected > 0 ? COLLECT_INTERVAL_MS.first : Math.min(collectWaitMs * 2, COLLECT_INTERVAL_MS.last);
+    return collected;
+  }
+
+  /**
+   * Waits (on a timer, so the workflow task ends and queries and updates get through) until the
+   * next collection is due, an outcome is signalled, or `interrupt` holds.
+   */
+  async function awaitNextCollection(interrupt: () => boolean, maxWaitMs: number = COLLECT_INTERVAL_MS.last): Promise<void> {
+    const seen = signalledOutcomes;
+    await condition(() => signalledOutcomes !== seen || interrupt(), Math.min(collectWaitMs, maxWaitMs));
   }
 
   if (!input.state) {
@@ -161,7 +174,8 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
         // Renewals under way finish during a pause: keep collecting them until none is left.
         const released = () => !carry.paused || carry.cancelRequested;
         while (carry.inFlight.length > 0 && !released() && !workflowInfo().continueAsNewSuggested) {
-          await collectOrWait(released);
+          await collectOutcomes();
+          if (carry.inFlight.length > 0) await awaitNextCollection(released);
           await flush(false);
         }
         if (carry.inFlight.length > 0 && !released()) break; // continue as new, still paused
@@ -184,10 +198,14 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
       // Wait for a slot in the window or for the rate window to move on, whichever comes first.
       const rateLimited = recentSends.length >= options.maxPerSecond;
       const rateWaitMs = rateLimited ? Math.max(1, 1_000 - (now - recentSends[0]!)) : FLUSH_INTERVAL_MS;
-      const window = carry.inFlight.length;
-      const wakeUp = () => carry.inFlight.length < window || carry.paused || carry.cancelRequested;
-      if (collecting) await collectOrWait(wakeUp, rateWaitMs);
-      else await condition(wakeUp, rateWaitMs);
+      if (collecting) {
+        // Collected outcomes free slots: send again at once (the send ends the workflow task).
+        if ((await collectOutcomes()) > 0 && !rateLimited) continue;
+        await awaitNextCollection(() => carry.paused || carry.cancelRequested, rateWaitMs);
+      } else {
+        const window = carry.inFlight.length;
+        await condition(() => carry.inFlight.length < window || carry.paused || carry.cancelRequested, rateWaitMs);
+      }
       await flush(false);
       continue;
     }
@@ -195,7 +213,7 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
     const sentAt = new Date(Date.now()).toISOString();
     // Marked in flight before sending, so an outcome that arrives during the activity is not lost.
     for (const target of batch) carry.inFlight.push({ certificateId: target.certificateId, oldVersionId: target.oldVersionId, sentAt });
-    const result = await sendBulkRenewals({ bulkId, reason: options.reason, targets: batch, ...(collecting ? { collectsOutcomes: true } : {}) });
+    const result = await sendBulkRenewals({ bulkId, reason: options.reason, targets: batch, collectsOutcomes: collecting });
     carry.after = batch[batch.length - 1]!.certificateId;
     for (const skipped of result.skipped) {
       const index = carry.inFlight.findIndex((item) => item.certificateId === skipped.certificateId);
@@ -217,10 +235,13 @@ export async function bulkReissue(input: BulkReissueInput): Promise<BulkProgress
 
   // Nothing more to send: wait for the renewals under way, writing outcomes as they come.
   while (carry.inFlight.length > 0) {
-    const before = finishedCount(carry.counts);
-    const wakeUp = () => finishedCount(carry.counts) !== before || carry.unrecorded.length >= FLUSH_BATCH;
-    if (collecting) await collectOrWait(wakeUp);
-    else await condition(wakeUp, FLUSH_INTERVAL_MS);
+    if (collecting) {
+      await collectOutcomes();
+      if (carry.inFlight.length > 0) await awaitNextCollection(() => carry.unrecorded.length >= FLUSH_BATCH);
+    } else {
+      const before = finishedCount(carry.counts);
+      await condition(() => finishedCount(carry.counts) !== before || carry.unrecorded.length >= FLUSH_BATCH, FLUSH_INTERVAL_MS);
+    }
     await flush(false);
     if (workflowInfo().continueAsNewSuggested && carry.inFlight.length > 0) {
       await flush(true);

@@ -22,7 +22,6 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
-  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
@@ -138,10 +137,18 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
   /** Attributes waiting for the next upsert (lean runs: IssuerId and NotAfter after issuance). */
   const pendingAttributes: AttributeUpdate[] = [];
 
+  /**
+   * The bulk operation this run reports its outcome to: the one that asked for the run, or (lean
+   * runs) one whose renewNow the run took as "retry the failing step now" (takeRenewRequest).
+   */
+  let bulkTarget: { bulkId: string; collects: boolean } | null = input.bulkOperationId
+    ? { bulkId: input.bulkOperationId, collects: input.bulkCollectsOutcomes === true }
+    : null;
+
   setHandler(statusQuery, () => status);
   setHandler(renewNowSignal, (request) => {
     // A bulk operation's retried batch may signal twice: this run already is that renewal.
-    if (request.bulkOperationId && request.bulkOperationId === input.bulkOperationId) return;
+    if (request.bulkOperationId && request.bulkOperationId === bulkTarget?.bulkId) return;
     if (status.state !== 'revoked' && status.state !== 'revoking') renewRequest = request;
   });
   setHandler(retryRolloutSignal, () => {
@@ -197,9 +204,8 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
    * is lost); otherwise it is signalled (best effort).
    */
   async function reportToBulk(outcome: BulkOutcome, reason: string | null): Promise<void> {
-    if (!input.bulkOperationId || bulkReported || !has(PATCHES.bulkOutcome)) return;
-    bulkReported = true;
-    const bulkId = input.bulkOperationId;
+    if (!bulkTarget || bulkReported || !has(PATCHES.bulkOutcome)) return;
+    const { bulkId, collects } = bulkTarget;
     const report = {
       certificateId: input.certificateId,
       outcome,
@@ -207,29 +213,44 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
       oldVersionId: input.currentVersion?.versionId ?? null,
       newVersionId: status.currentVersion && status.currentVersion.generation === input.generation ? status.currentVersion.versionId : null,
     };
-    if (lean && input.bulkCollectsOutcomes) {
-      // Its own loop, not untilDone: a revocation under way must still report 'skipped' first.
+    if (lean && collects) {
       const step = status.pendingStep;
       status.pendingStep = 'report';
       for (let attempt = 1; ; attempt++) {
         try {
           await local.recordBulkOutcome({ bulkId, report });
+          bulkReported = true;
           break;
         } catch (error) {
-          status.lastError = describeFailure(error, attempt);
-          log.warn('could not record the bulk outcome; retrying', { bulkOperationId: bulkId, error: status.lastError });
-          await sleep(retryBackoffMs(attempt));
+          log.warn('could not record the outcome for the bulk operation; retrying', { bulkOperationId: bulkId, attempt, error: String(error) });
+          // A revocation does not wait for bookkeeping: the revocation path reports once it has revoked.
+          if (await condition(() => revokeRequest !== null && revocation === null, retryBackoffMs(attempt))) break;
         }
       }
       status.pendingStep = step;
       return;
     }
+    bulkReported = true;
     try {
       await getExternalWorkflowHandle(bulkWorkflowId(bulkId)).signal(bulkOutcomeSignal, report);
     } catch (error) {
       // The operation ended (e.g. cancelled and drained): nobody waits for this outcome any more.
-      log.warn('could not report to the bulk operation', { bulkOperationId: input.bulkOperationId, error: String(error) });
+      log.warn('could not report to the bulk operation', { bulkOperationId: bulkId, error: String(error) });
     }
+  }
+
+  /**
+   * Takes a renewNow that asked to retry the failing step now (no extra generation). A lean run
+   * then owes its outcome to the bulk operation that sent it, if any: otherwise that operation
+   * would wait for it forever.
+   */
+  function takeRenewRequest(): void {
+    const request = renewRequest as RenewNowRequest | null;
+    renewRequest = null;
+    if (!lean || !request?.bulkOperationId || request.bulkOperationId === bulkTarget?.bulkId) return;
+    bulkTarget = { bulkId: request.bulkOperationId, collects: request.bulkCollectsOutcomes === true };
+    bulkReported = false;
+    pendingAttributes.push({ key: SEARCH_ATTRIBUTE_KEYS.bulkOperationId, value: request.bulkOperationId });
   }
 
   /**
@@ -256,7 +277,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
           setState('failed', 'wait-for-operator');
           await reportToBulk('failed', `${failure.type}: ${failure.message}`);
           await condition(() => renewRequest !== null || revokeRequest !== null);
-          renewRequest = null;
+          takeRenewRequest();
           setState(workingState, step);
           continue;
         }
@@ -268,7 +289,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
         if (renewWakes && renewRequest) {
           // The operator's "renew" means "try again now" for a step that is failing; it asks for no extra generation.
           log.info('retrying now on request', { step, certificateId: input.certificateId, reason: (renewRequest as RenewNowRequest).reason });
-          renewRequest = null;
+          takeRenewRequest();
           status.nextRetryAt = null;
         }
       }
@@ -331,7 +352,8 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
         if (failure) failures.push(failure);
       }
       status.rolloutFailures = failures;
-      if (round === 1) await reportToBulk(...bulkOutcomeOf(plans, failures));
+      // Lean runs also report a later round to a bulk operation whose retry request they took meanwhile.
+      if (round === 1 || (lean && !bulkReported)) await reportToBulk(...bulkOutcomeOf(plans, failures));
       const rolloutKey = `g${input.generation}/rollout/${round}`;
       if (failures.length === 0) {
         if (hadFailure) {
@@ -360,8 +382,13 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
   async function rollOutTo(index: number, plan: DestinationPlan, version: VersionSummary, previous: VersionSummary | null, round: number): Promise<RolloutFailure | null> {
     const rolloutKey = `g${input.generation}/rollout/${round}`;
     const target = { certificateId: input.certificateId, destinationIndex: index };
+    // Lean runs write files locally; a webhook (the network) or an agent (waiting) stays an ordinary activity.
     const deliver =
-      plan.type === 'agent' ? proxyActivities<Activities>(waitingPreset(plan.reportTimeoutSeconds ?? 600)).deliverVersion : lean ? local.deliverVersion : deliverVersion;
+      plan.type === 'agent'
+        ? proxyActivities<Activities>(waitingPreset(plan.reportTimeoutSeconds ?? 600)).deliverVersion
+        : lean && plan.type === 'file'
+          ? local.deliverVersion
+          : deliverVersion;
     let reason: string | null = null;
     try {
       await untilDone('deliver', () => deliver({ ...target, versionId: version.versionId, rolloutKey, purpose: 'rollout' }), ROLLOUT_FAILURES);
@@ -373,7 +400,8 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
       const { verifyServed } = proxyActivities<Activities>(waitingPreset(plan.verifyTimeoutSeconds ?? 300));
       const request = { ...target, versionId: version.versionId, rolloutKey };
       // Lean runs probe once locally (usually enough right after delivery) and wait in a heartbeating activity only if needed.
-      const firstProbe = lean ? await untilDone('verify', () => local.verifyServed({ ...request, firstRoundOnly: true })) : null;
+      // A probe that fails (rather than misses) leaves the verdict to the full activity too.
+      const firstProbe = lean ? await local.verifyServed({ ...request, firstRoundOnly: true }).catch(() => null) : null;
       const outcome = firstProbe?.served ? firstProbe : await untilDone('verify', () => verifyServed(request));
       if (!outcome.served) reason = outcome.detail;
     }
@@ -457,12 +485,15 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
 
   if (revokeRequest) {
     const request: RevokeRequest = revokeRequest;
-    await reportToBulk('skipped', 'revoked while the bulk operation was renewing it');
+    const skipped = 'revoked while the bulk operation was renewing it';
+    if (!lean) await reportToBulk('skipped', skipped);
     setState('revoking', 'revoke');
     revocation = await revokeCertificate({ certificateId: input.certificateId, reason: request.reason });
     status.revokedAt = revocation.revokedAt;
     status.nextRenewalAt = null;
     setState('revoked', 'none');
+    // Lean runs revoke first: bulk bookkeeping never holds a revocation up.
+    if (lean) await reportToBulk('skipped', skipped);
     await condition(allHandlersFinished);
     return status;
   }

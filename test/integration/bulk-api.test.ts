@@ -11,7 +11,7 @@ import { count, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BulkProgress } from '../../core/bulk.js';
 import { listBulkItems } from '../../db/bulk.js';
-import { auditEvents, bulkOperations, certificates, certificateVersions } from '../../db/schema.js';
+import { auditEvents, bulkOperations, certificates, certificateVersions, teams } from '../../db/schema.js';
 import { authHeaders, createHarness, createTeamWithTokens, eventually, startInProcessWorker, TEST_BOOTSTRAP_TOKEN, type Harness, type InProcessWorker } from '../support/harness.js';
 
 const run = promisify(execFile);
@@ -397,6 +397,35 @@ describe('a real bulk reissue', () => {
     for (const id of teamCIds) expect(byCertificate[id], id).toEqual(renewed.has(id) ? [1, 2] : [1]);
     const actions = await harness.db.select({ action: auditEvents.action }).from(auditEvents).where(eq(auditEvents.teamId, teamC.teamId));
     expect(actions.map((row) => row.action)).toContain('bulk.cancelled');
+  });
+});
+
+describe('a bulk reissue over a certificate whose renewal is already failing', () => {
+  it('gets the outcome of the retried step instead of waiting for it forever', async () => {
+    const teamD = await createTeam();
+    const [id] = await createCertificates(teamD, [{ name: 'D0', dnsNames: ['d-0.example.test'], keyAlgorithm: 'ECDSA-P256', validity: 'P2D' }]);
+    // The team's policy no longer allows the name: the next issuance fails with a business error.
+    const [team] = await harness.db.select().from(teams).where(eq(teams.id, teamD.teamId));
+    await harness.db.update(teams).set({ policy: { ...team!.policy, allowedDomains: ['elsewhere.test'] } }).where(eq(teams.id, teamD.teamId));
+    const renew = await post(`/v1/certificates/${id}/renew`, teamD.requester, { reason: 'before the bulk' });
+    expect(renew.status, await renew.clone().text()).toBe(202);
+    await eventually(
+      async () => {
+        const response = await harness.app.request(`/v1/certificates/${id}`, { headers: authHeaders(teamD.requester, false) });
+        const body = (await response.json()) as { state: string; pendingStep: string | null };
+        return body.state === 'failed' && body.pendingStep === 'wait-for-operator' ? true : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the renewal to fail on policy' },
+    );
+
+    // The bulk's renewNow reaches a run that is waiting for an operator: it retries the step, which
+    // fails again, and that outcome goes to this bulk operation.
+    const started = await start(teamD.responder, { selector: { all: true }, reason: 'retry the failing one' });
+    const done = await untilState(started.id, teamD.responder, ['completed', 'cancelled'], 60_000);
+    expect(done.counts).toMatchObject({ selected: 1, sent: 1, failed: 1 });
+    const [item] = await listBulkItems(harness.db, started.id, { limit: 10 });
+    expect(item).toMatchObject({ certificateId: id, outcome: 'failed', newVersionId: null });
+    expect(item!.reason).toMatch(/PolicyViolation/);
   });
 });
 

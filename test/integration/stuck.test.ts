@@ -66,7 +66,7 @@ describe('stuck renewals, visible', () => {
     const stuckId = await request(team.requester, 'stuck/web', 'stuck.example.test');
     const healthyId = await request(team.requester, 'healthy/web', 'healthy.example.test');
 
-    // The healthy one becomes active; the other gives up its first delivery (5 activity attempts, ~15 s) and backs off.
+    // The healthy one becomes active; the other gives up its first delivery (2 attempts of a local activity) and backs off.
     await eventually(async () => ((await get<CertificateBody>(team.requester, `/v1/certificates/${healthyId}`)).body.state === 'active' ? true : undefined), {
       timeoutMs: 30_000,
       what: 'the healthy certificate to be active',
@@ -107,7 +107,11 @@ describe('stuck renewals, visible', () => {
     const { body: defaults } = await get<{ items: CertificateBody[] }>(team.requester, '/v1/certificates?stuck=true');
     expect(defaults.items.map((candidate) => candidate.id)).not.toContain(stuckId);
     // Issuing for longer than stuckAfter is stuck whatever the attempt count (CertStateSince); active is not.
-    const { body: waiting } = await get<{ items: CertificateBody[] }>(team.requester, '/v1/certificates?stuck=true&minAttempts=1000&stuckAfter=PT5S');
+    // (The first delivery gives up after 2 local attempts, ~1 s: wait until "issuing" is 5 s old.)
+    const waiting = await eventually(async () => {
+      const { body: page } = await get<{ items: CertificateBody[] }>(team.requester, '/v1/certificates?stuck=true&minAttempts=1000&stuckAfter=PT5S');
+      return page.items.length > 0 ? page : undefined;
+    }, { timeoutMs: 20_000, what: 'the certificate to be issuing for longer than 5 s' });
     expect(waiting.items.map((candidate) => candidate.id)).toEqual([stuckId]);
 
     // Another team sees neither the certificate nor its place in the stuck list.
