@@ -92,8 +92,12 @@ export class ApiError extends Error {
   }
 }
 
-export function bulkApi(connection: Connection, fetchImpl: typeof fetch = fetch) {
-  async function call<T extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: T, body?: unknown): Promise<z.output<T>> {
+/**
+ * One JSON call to the API, answered in the shape `schema` describes: an error answer, a transport
+ * failure or an unexpected shape becomes an ApiError with something a person can act on.
+ */
+export function jsonApi(connection: Connection, fetchImpl: typeof fetch = fetch) {
+  return async function call<T extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: T, body?: unknown): Promise<z.output<T>> {
     let response: Response;
     try {
       response = await fetchImpl(`${connection.apiUrl}${path}`, {
@@ -119,8 +123,11 @@ export function bulkApi(connection: Connection, fetchImpl: typeof fetch = fetch)
     const parsed = schema.safeParse(json);
     if (!parsed.success) throw new ApiError(response.status, { detail: `unexpected answer from ${method} ${path}: ${parsed.error.issues[0]?.message ?? 'not the documented shape'}` });
     return parsed.data;
-  }
+  };
+}
 
+export function bulkApi(connection: Connection, fetchImpl: typeof fetch = fetch) {
+  const call = jsonApi(connection, fetchImpl);
   return {
     dryRun: (request: BulkReissueRequest) => call('POST', '/v1/bulk-reissues', dryRunSchema, { ...request, dryRun: true }),
     start: (request: BulkReissueRequest) => call('POST', '/v1/bulk-reissues', startedSchema, { ...request, dryRun: false }),

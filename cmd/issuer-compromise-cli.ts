@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { CompromiseReport } from '../core/issuer-compromise.js';
+import { ApiError, jsonApi } from './cli-api.js';
 
 export interface IssuerCompromiseIo {
   out: (line: string) => void;
@@ -75,14 +76,14 @@ export async function runIssuerCompromise(args: string[], io: IssuerCompromiseIo
     }
     throw error;
   }
-  const api = client(options, io.fetch ?? fetch);
+  const call = jsonApi({ apiUrl: options.apiUrl, token: options.token }, io.fetch ?? fetch);
   const sleep = io.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   try {
-    const issuers = z.array(issuerSchema).parse(await api('GET', '/v1/issuers'));
+    const issuers = await call('GET', '/v1/issuers', z.array(issuerSchema));
     const issuer = issuers.find((candidate) => candidate.id === options.issuerId);
     if (!issuer) throw new CliError(`no issuer "${options.issuerId}"`);
-    const affected = await api('POST', '/v1/bulk-reissues', { selector: { issuers: [issuer.id] }, reason: options.reason, dryRun: true })
-      .then((answer) => dryRunSchema.parse(answer).count)
+    const affected = await call('POST', '/v1/bulk-reissues', dryRunSchema, { selector: { issuers: [issuer.id] }, reason: options.reason, dryRun: true })
+      .then((answer) => answer.count)
       .catch(() => null);
     io.out(`issuer ${issuer.id} (${issuer.commonName ?? issuer.kind}), status ${issuer.status}, under root ${issuer.parentId ?? '-'}`);
     io.out(`certificates to reissue onto a successor: ${affected ?? 'unknown'}`);
@@ -95,13 +96,15 @@ export async function runIssuerCompromise(args: string[], io: IssuerCompromiseIo
       }
     }
     const path = `/v1/issuers/${encodeURIComponent(issuer.id)}/compromise`;
-    const started = startedSchema.parse(
-      await api('POST', path, { reason: options.reason, ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}), ...(options.maxPerSecond ? { maxPerSecond: options.maxPerSecond } : {}) }),
-    );
+    const started = await call('POST', path, startedSchema, {
+      reason: options.reason,
+      ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}),
+      ...(options.maxPerSecond ? { maxPerSecond: options.maxPerSecond } : {}),
+    });
     io.out(`started the drill (workflow ${started.workflowId})`);
     let lastPhase: string | null = null;
     for (;;) {
-      const drill = drillSchema.parse(await api('GET', path));
+      const drill = await call('GET', path, drillSchema);
       if (drill.state === 'running') {
         const phase = drill.phase ?? 'starting';
         if (phase !== lastPhase) io.out(`  ${phase}${drill.successorId ? ` (successor ${drill.successorId})` : ''}${drill.bulkId ? ` (bulk ${drill.bulkId})` : ''}`);
@@ -119,12 +122,8 @@ export async function runIssuerCompromise(args: string[], io: IssuerCompromiseIo
       return report.failed.length > 0 ? EXIT_WITH_FAILURES : EXIT_OK;
     }
   } catch (error) {
-    if (error instanceof CliError) {
+    if (error instanceof CliError || error instanceof ApiError) {
       io.err(`error: ${error.message}`);
-      return EXIT_ERROR;
-    }
-    if (error instanceof z.ZodError) {
-      io.err(`error: unexpected answer from the API: ${error.issues[0]?.message ?? 'not the documented shape'}`);
       return EXIT_ERROR;
     }
     throw error;
@@ -194,32 +193,4 @@ function positiveInteger(flag: string, value: string | undefined): number | unde
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new CliError(`${flag} must be a positive whole number, not "${value}"`);
   return Number(value);
-}
-
-/** One JSON call; an error answer becomes a CliError with the problem's detail. */
-function client(options: Options, fetchImpl: typeof fetch) {
-  return async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> => {
-    let response: Response;
-    try {
-      response = await fetchImpl(`${options.apiUrl}${path}`, {
-        method,
-        headers: { Authorization: `Bearer ${options.token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      throw new CliError(`cannot reach the API at ${options.apiUrl} (${(error as Error).message})`);
-    }
-    const text = await response.text();
-    let json: unknown = null;
-    try {
-      json = text === '' ? null : JSON.parse(text);
-    } catch {
-      // reported below
-    }
-    if (!response.ok) {
-      const detail = (json as { detail?: unknown } | null)?.detail;
-      throw new CliError(`${method} ${path}: HTTP ${response.status}${typeof detail === 'string' ? `: ${detail}` : ''}`);
-    }
-    return json;
-  };
 }
