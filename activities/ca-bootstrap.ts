@@ -5,8 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { createIntermediateCa, createRootCa } from '../ca/authority.js';
-import { sealPrivateKey } from '../ca/key-encryption.js';
-import { exportPrivateKeyPkcs8 } from '../ca/keys.js';
+import { issuerRow } from './issuer-row.js';
 import { issuerUrls } from '../ca/profiles.js';
 import { randomSerial } from '../ca/serial.js';
 import type { x509 } from '../ca/x509.js';
@@ -55,20 +54,8 @@ export async function ensureCaHierarchy(db: Database, kek: Buffer, options: CaBo
         permittedDnsZones: options.permittedDnsZones ?? [],
       },
     );
-    const row = async (id: string, kind: 'root' | 'intermediate', parentId: string | null, ca: typeof root, commonName: string) => ({
-      id,
-      kind,
-      parentId,
-      status: 'active' as const,
-      commonName,
-      keyAlgorithm: ca.keyAlgorithm,
-      certificatePem: ca.certificate.toString('pem'),
-      sealedPrivateKey: sealPrivateKey(kek, await exportPrivateKeyPkcs8(ca.keys.privateKey), id),
-      notBefore: ca.certificate.notBefore,
-      notAfter: ca.certificate.notAfter,
-    });
-    await insertIssuer(tx, await row(rootId, 'root', null, root, commonNameOf(root.certificate)));
-    await insertIssuer(tx, await row(intermediateId, 'intermediate', rootId, intermediate, commonNameOf(intermediate.certificate)));
+    await insertIssuer(tx, await issuerRow(kek, { id: rootId, kind: 'root', parentId: null, commonName: commonNameOf(root.certificate) }, root));
+    await insertIssuer(tx, await issuerRow(kek, { id: intermediateId, kind: 'intermediate', parentId: rootId, commonName: commonNameOf(intermediate.certificate) }, intermediate));
     options.log(`created root CA ${rootId} and issuing intermediate ${intermediateId}`);
     const created = await findActiveIntermediate(tx);
     if (!created) throw new Error('the issuing intermediate was not stored');

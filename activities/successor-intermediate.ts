@@ -10,8 +10,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
 import { successorCommonName } from '../core/issuer-compromise.js';
 import { createIntermediateCa } from '../ca/authority.js';
-import { openPrivateKey, sealPrivateKey } from '../ca/key-encryption.js';
-import { exportPrivateKeyPkcs8, importPrivateKeyPkcs8 } from '../ca/keys.js';
+import { openPrivateKey } from '../ca/key-encryption.js';
+import { importPrivateKeyPkcs8 } from '../ca/keys.js';
 import { certificateFacts, children, parseDer } from '../ca/ocsp-der.js';
 import type { IssuerUrls } from '../ca/profiles.js';
 import { randomSerial } from '../ca/serial.js';
@@ -22,6 +22,7 @@ import { findCrl } from '../db/revocation.js';
 import type { ActivityDeps } from './deps.js';
 import { publishCrl } from './publish-crl.js';
 import { refreshOcspResponses } from './publish-ocsp.js';
+import { issuerRow } from './issuer-row.js';
 
 export interface CreateSuccessorInput {
   /** The compromised intermediate. */
@@ -76,16 +77,7 @@ export async function createSuccessorIntermediate(deps: ActivityDeps, input: Cre
     },
   );
   const stored = await insertIssuerOnce(deps.db, {
-    id: successorId,
-    kind: 'intermediate',
-    parentId: root.id,
-    status: 'active',
-    commonName,
-    keyAlgorithm: created.keyAlgorithm,
-    certificatePem: created.certificate.toString('pem'),
-    sealedPrivateKey: sealPrivateKey(deps.kek, await exportPrivateKeyPkcs8(created.keys.privateKey), successorId),
-    notBefore: created.certificate.notBefore,
-    notAfter: created.certificate.notAfter,
+    ...(await issuerRow(deps.kek, { id: successorId, kind: 'intermediate', parentId: root.id, commonName }, created)),
     createdAt: now,
   });
   return published(deps, stored);

@@ -21,8 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompromiseReport } from '../../core/issuer-compromise.js';
 import { permittedDnsZonesOf } from '../../activities/successor-intermediate.js';
 import { createIntermediateCa, createRootCa } from '../../ca/authority.js';
-import { sealPrivateKey } from '../../ca/key-encryption.js';
-import { exportPrivateKeyPkcs8 } from '../../ca/keys.js';
+import { issuerRow } from '../../activities/issuer-row.js';
 import { certificateFacts, derToPem } from '../../ca/ocsp-der.js';
 import { issuerUrls } from '../../ca/profiles.js';
 import { randomSerial } from '../../ca/serial.js';
@@ -82,18 +81,7 @@ async function createDedicatedHierarchy(): Promise<void> {
     [rootId, 'root', null, root, 'Certflow Drill Root CA'],
     [oldIssuerId, 'intermediate', rootId, intermediate, 'Certflow Drill Issuing CA 1'],
   ] as const) {
-    await insertIssuer(harness.db, {
-      id,
-      kind,
-      parentId,
-      status: 'active',
-      commonName,
-      keyAlgorithm: ca.keyAlgorithm,
-      certificatePem: ca.certificate.toString('pem'),
-      sealedPrivateKey: sealPrivateKey(kek, await exportPrivateKeyPkcs8(ca.keys.privateKey), id),
-      notBefore: ca.certificate.notBefore,
-      notAfter: ca.certificate.notAfter,
-    });
+    await insertIssuer(harness.db, await issuerRow(kek, { id, kind, parentId, commonName }, ca));
   }
   expect((await findActiveIntermediate(harness.db))?.id).toBe(oldIssuerId);
 }
