@@ -301,6 +301,23 @@ function expectSameResponse(name: string, documented: SchemaObject, schema: z.Zo
 }
 
 /**
+ * Each [schema name, view with every optional field empty, view with every field filled]: the schema
+ * lists exactly the view's keys, all required, nullable exactly where the sparse view holds null.
+ */
+function expectSchemasMatchViews(cases: [string, Record<string, unknown>, Record<string, unknown>][]): void {
+  for (const [name, sparse, full] of cases) {
+    const schema = spec.components.schemas[name]!;
+    const properties = schema.properties ?? {};
+    expect(sorted(Object.keys(properties)), `${name}: properties`).toEqual(sorted(Object.keys(sparse)));
+    expect(sorted(schema.required ?? []), `${name}: every key is always present`).toEqual(sorted(Object.keys(sparse)));
+    const nullInCode = Object.keys(sparse).filter((key) => sparse[key] === null);
+    const nullable = Object.keys(properties).filter((key) => allowsNull(properties[key]!));
+    expect(sorted(nullable), `${name}: nullable properties`).toEqual(sorted(nullInCode));
+    expect(Object.values(full).filter((value) => value === null), `${name}: the full fixture fills every field`).toEqual([]);
+  }
+}
+
+/**
  * Lists every member of the string union T once, checked by the compiler (`npx tsc --noEmit`):
  * a list that misses a member does not compile, nor does one with a value outside T.
  */
@@ -531,16 +548,7 @@ describe('docs/openapi.json against the code', () => {
       ['BulkProgress', { ...progressOf('blk_test', 'running', carry, at.getTime()) }, { ...progressOf('blk_test', 'running', carry, at.getTime()), etaAt: at.toISOString() }],
       ['BulkCounts', { ...EMPTY_COUNTS }, { ...EMPTY_COUNTS }],
     ];
-    for (const [name, sparse, full] of cases) {
-      const schema = spec.components.schemas[name]!;
-      const properties = schema.properties ?? {};
-      expect(sorted(Object.keys(properties)), `${name}: properties`).toEqual(sorted(Object.keys(sparse)));
-      expect(sorted(schema.required ?? []), `${name}: every key is always present`).toEqual(sorted(Object.keys(sparse)));
-      const nullInCode = Object.keys(sparse).filter((key) => sparse[key] === null);
-      const nullable = Object.keys(properties).filter((key) => allowsNull(properties[key]!));
-      expect(sorted(nullable), `${name}: nullable properties`).toEqual(sorted(nullInCode));
-      expect(Object.values(full).filter((value) => value === null), `${name}: the full fixture fills every field`).toEqual([]);
-    }
+    expectSchemasMatchViews(cases);
   });
 
   it('describes the certificate, version, issuer, approval and audit event views with the keys they return, nullable exactly where null occurs', () => {
@@ -643,16 +651,7 @@ describe('docs/openapi.json against the code', () => {
       ['Approval', approvalView(approval), approvalView({ ...approval, state: 'approved', escalatedAt: at, decidedBy: 'tok_approver', decidedAt: at, decisionReason: 'ok' })],
       ['AuditEvent', auditEventView(event), auditEventView({ ...event, teamId: 'team_test', certificateId: 'crt_test' })],
     ];
-    for (const [name, sparse, full] of cases) {
-      const schema = spec.components.schemas[name]!;
-      const properties = schema.properties ?? {};
-      expect(sorted(Object.keys(properties)), `${name}: properties`).toEqual(sorted(Object.keys(sparse)));
-      expect(sorted(schema.required ?? []), `${name}: every key is always present`).toEqual(sorted(Object.keys(sparse)));
-      const nullInCode = Object.keys(sparse).filter((key) => sparse[key] === null);
-      const nullable = Object.keys(properties).filter((key) => allowsNull(properties[key]!));
-      expect(sorted(nullable), `${name}: nullable properties`).toEqual(sorted(nullInCode));
-      expect(Object.values(full).filter((value) => value === null), `${name}: the full fixture fills every field`).toEqual([]);
-    }
+    expectSchemasMatchViews(cases);
   });
 
   it('describes each destination view with the keys api/views.ts returns, and never a secret', () => {
