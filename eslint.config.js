@@ -4,9 +4,9 @@ import tseslint from 'typescript-eslint';
 const workflowImports = {
   patterns: [
     {
-      regex: '^(?!@temporalio/workflow$|\\.\\./core/|\\./)',
+      regex: '^(?!@temporalio/workflow$|\\.\\./core/|\\.\\./contracts/|\\./)',
       allowTypeImports: true,
-      message: 'workflows/ may import only @temporalio/workflow, ../core/* and sibling workflow files (use `import type` for anything else)',
+      message: 'workflows/ may import only @temporalio/workflow, ../core/*, ../contracts/* and sibling workflow files (use `import type` for anything else)',
     },
   ],
 };
@@ -22,6 +22,17 @@ const coreImports = {
   ],
 };
 
+/** contracts/ (message definitions, wire schemas) is shared by api/, activities/, workflows/ and agent/: workflow-safe, no server code. */
+const contractImports = {
+  patterns: [
+    {
+      regex: '^(?!@temporalio/workflow$|zod$|\\.\\./core/|\\./)',
+      allowTypeImports: true,
+      message: 'contracts/ may import only @temporalio/workflow, zod, ../core/* and other contracts (use `import type` for anything else)',
+    },
+  ],
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.data/**', 'dist/**', 'db/migrations/**', 'test/replay/fixtures/**'] },
   ...tseslint.configs.recommended,
@@ -32,5 +43,6 @@ export default tseslint.config(
     },
   },
   { files: ['workflows/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', workflowImports] } },
+  { files: ['contracts/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', contractImports] } },
   { files: ['core/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', coreImports] } },
 );

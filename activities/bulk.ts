@@ -8,7 +8,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { BulkCounts, BulkOutcomeReport, BulkSelector, BulkState } from '../core/bulk.js';
 import { addBulkItems, findRecordedOutcomes, markItemsRevoked, recordBulkOutcomes, selectPage, summarizeSelection, updateBulkOperation } from '../db/bulk.js';
 import { revokeSupersededVersions } from '../db/versions.js';
-import { renewNowSignal } from '../workflows/messages.js';
+import { renewNowSignal } from '../contracts/lifecycle-messages.js';
 import type { ActivityDeps } from './deps.js';
 import { publishCrl } from './publish-crl.js';
 import { refreshOcspResponses } from './publish-ocsp.js';

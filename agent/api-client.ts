@@ -1,5 +1,5 @@
 /** The agent's side of the `/v1/agent` endpoints: authenticated by its own token, answers checked with zod. */
-import { assignmentsSchema, type Assignments } from '../api/agent-schemas.js';
+import { assignmentsSchema, type Assignments } from '../contracts/agent-wire.js';
 
 const REQUEST_TIMEOUT_MS = 30_000;
 

@@ -1,6 +1,6 @@
 /** Builds the PKCS#10 request the agent answers a CSR request with, for a key it holds. */
 import { createPrivateKey } from 'node:crypto';
-import type { CsrRequest } from '../api/agent-schemas.js';
+import type { CsrRequest } from '../contracts/agent-wire.js';
 import { ALGORITHM_SPECS, importPrivateKeyPkcs8, importPublicKeySpki } from '../ca/keys.js';
 import { x509 } from '../ca/x509.js';
 import { spkiOf } from './key-store.js';

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { Deployment } from '../api/agent-schemas.js';
+import type { Deployment } from '../contracts/agent-wire.js';
 import { writeCertificateFiles, type CertificateFiles } from '../activities/file-writer.js';
 import type { AgentTarget } from './config.js';
 import type { KeyStore } from './key-store.js';

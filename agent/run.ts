@@ -4,7 +4,7 @@
  * for deployments) and never stops the others; an abort signal ends the loop between assignments.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CsrRequest, Deployment } from '../api/agent-schemas.js';
+import type { CsrRequest, Deployment } from '../contracts/agent-wire.js';
 import { AgentApiClient } from './api-client.js';
 import type { AgentConfig } from './config.js';
 import { buildCsr } from './csr.js';

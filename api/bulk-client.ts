@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import type { BulkProgress, BulkReissueInput } from '../core/bulk.js';
 import type { bulkReissue } from '../workflows/bulk-reissue.js';
-import { bulkProgressQuery, bulkWorkflowId, cancelBulkUpdate, pauseBulkUpdate, resumeBulkUpdate } from '../workflows/bulk-messages.js';
+import { bulkProgressQuery, bulkWorkflowId, cancelBulkUpdate, pauseBulkUpdate, resumeBulkUpdate } from '../contracts/bulk-messages.js';
 import { executeUpdateWithin, queryOrNull } from './workflow-calls.js';
 
 export const BULK_ACTIONS = ['pause', 'resume', 'cancel'] as const;

@@ -6,7 +6,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { issuerCompromiseWorkflowId, type CompromiseReport, type CompromiseStatus, type IssuerCompromiseInput } from '../core/issuer-compromise.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
 import type { issuerCompromise } from '../workflows/issuer-compromise.js';
-import { drillStatusQuery } from '../workflows/issuer-compromise-messages.js';
+import { drillStatusQuery } from '../contracts/issuer-compromise-messages.js';
 import { queryOrNull } from './workflow-calls.js';
 
 /** Starts the drill; throws WorkflowExecutionAlreadyStartedError while one runs for the issuer. */

@@ -22,7 +22,7 @@ import {
   retryRolloutSignal,
   revokeUpdate,
   statusQuery,
-} from '../workflows/messages.js';
+} from '../contracts/lifecycle-messages.js';
 import { executeUpdateWithin, queryOrNull } from './workflow-calls.js';
 
 export interface StartLifecycle {

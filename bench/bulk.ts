@@ -35,7 +35,7 @@ import { certificates, certificateVersions } from '../db/schema.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
 import { startTemporalDevServer } from '../scripts/temporal-dev-server.js';
-import { bulkProgressQuery, bulkWorkflowId } from '../workflows/bulk-messages.js';
+import { bulkProgressQuery, bulkWorkflowId } from '../contracts/bulk-messages.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const ADMIN = 'cft_bootstrap_bulk-benchmark-only';

@@ -31,7 +31,7 @@ import {
   type BulkState,
 } from '../core/bulk.js';
 import { ACTIVITY_PRESETS, LOCAL_PRESETS } from './activity-options.js';
-import { bulkOutcomeSignal, bulkProgressQuery, cancelBulkUpdate, pauseBulkUpdate, resumeBulkUpdate } from './bulk-messages.js';
+import { bulkOutcomeSignal, bulkProgressQuery, cancelBulkUpdate, pauseBulkUpdate, resumeBulkUpdate } from '../contracts/bulk-messages.js';
 
 const { countBulkSelection, selectBulkPage, sendBulkRenewals, recordBulkProgress, revokeBulkSuperseded } = proxyActivities<Activities>(ACTIVITY_PRESETS.records);
 const { collectBulkOutcomes } = proxyLocalActivities<Activities>(LOCAL_PRESETS.records);

@@ -48,8 +48,8 @@ import { renewalTime } from '../core/renewal.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
 import { REVOCATION_REASONS, type CertState, type VersionSummary } from '../core/types.js';
 import { ACTIVITY_PRESETS, LOCAL_PRESETS, waitingPreset } from './activity-options.js';
-import { bulkOutcomeSignal, bulkWorkflowId } from './bulk-messages.js';
-import { approveUpdate, rejectUpdate, renewNowSignal, retryRolloutSignal, revokeUpdate, statusQuery } from './messages.js';
+import { bulkOutcomeSignal, bulkWorkflowId } from '../contracts/bulk-messages.js';
+import { approveUpdate, rejectUpdate, renewNowSignal, retryRolloutSignal, revokeUpdate, statusQuery } from '../contracts/lifecycle-messages.js';
 
 /** patched() ids, one per change of the command sequence. */
 export const PATCHES = {

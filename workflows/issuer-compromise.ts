@@ -20,9 +20,9 @@ import {
   type IssuerCompromiseInput,
 } from '../core/issuer-compromise.js';
 import { ACTIVITY_PRESETS } from './activity-options.js';
-import { bulkWorkflowId } from './bulk-messages.js';
+import { bulkWorkflowId } from '../contracts/bulk-messages.js';
 import type { bulkReissue } from './bulk-reissue.js';
-import { drillStatusQuery } from './issuer-compromise-messages.js';
+import { drillStatusQuery } from '../contracts/issuer-compromise-messages.js';
 
 const { markIssuerCompromised, openCompromiseBulk, revokeCompromisedIssuer, buildCompromiseReport } = proxyActivities<Activities>(ACTIVITY_PRESETS.records);
 /** Key generation and signing by the root: the issuance preset's timeouts. */

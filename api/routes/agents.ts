@@ -10,7 +10,7 @@ import { databaseKeyBlocklist } from '../../db/blocked-keys.js';
 import { findCertificate, issuanceRequestOf } from '../../db/certificates.js';
 import { findTeam, findTeamByName } from '../../db/teams.js';
 import { authenticateAgent, type AgentEnv } from '../agent-auth.js';
-import { deploymentReportSchema, registerAgentSchema, submitCsrSchema } from '../agent-schemas.js';
+import { deploymentReportSchema, registerAgentSchema, submitCsrSchema } from '../../contracts/agent-wire.js';
 import { canAccessTeam, requireRole } from '../auth.js';
 import type { ApiDeps, AppEnv } from '../deps.js';
 import { problems, type ProblemError } from '../problem.js';

@@ -12,7 +12,7 @@ import { deleteBulkOperation, findBulkOperation, insertBulkOperation, listBulkIt
 import { newId } from '../../db/ids.js';
 import { findIssuer } from '../../db/issuers.js';
 import { findTeam, findTeamByName, type TeamRow } from '../../db/teams.js';
-import { bulkWorkflowId } from '../../workflows/bulk-messages.js';
+import { bulkWorkflowId } from '../../contracts/bulk-messages.js';
 import { isPlatformAdmin, requireRole } from '../auth.js';
 import { BULK_ACTIONS, executeBulkAction, queryBulkProgress, startBulkReissue, type BulkAction } from '../bulk-client.js';
 import { bulkItemsQuery, createBulkReissueSchema, DRY_RUN_SAMPLE_SIZE, type BulkSelectorBody } from '../bulk-schemas.js';

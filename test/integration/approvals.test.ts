@@ -10,7 +10,7 @@ import { verifyAuditChain } from '../../db/audit.js';
 import { findApprovalOfCertificate } from '../../db/approvals.js';
 import { listNotifications } from '../../db/notifications.js';
 import { certificateVersions } from '../../db/schema.js';
-import { approveUpdate } from '../../workflows/messages.js';
+import { approveUpdate } from '../../contracts/lifecycle-messages.js';
 import { authHeaders, createHarness, createTeamWithTokens, eventually, startInProcessWorker, TEST_BOOTSTRAP_TOKEN, type Harness, type InProcessWorker } from '../support/harness.js';
 
 let harness: Harness;

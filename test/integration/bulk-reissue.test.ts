@@ -15,7 +15,7 @@ import { EMPTY_COUNTS } from '../../core/bulk.js';
 import { findBulkOperation, insertBulkOperation, listBulkItems } from '../../db/bulk.js';
 import { newId } from '../../db/ids.js';
 import { certificates, certificateVersions } from '../../db/schema.js';
-import { bulkProgressQuery, bulkWorkflowId } from '../../workflows/bulk-messages.js';
+import { bulkProgressQuery, bulkWorkflowId } from '../../contracts/bulk-messages.js';
 import {
   authHeaders,
   createHarness,

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { certificateVersions } from '../../db/schema.js';
-import { statusQuery } from '../../workflows/messages.js';
+import { statusQuery } from '../../contracts/lifecycle-messages.js';
 import { authHeaders, createHarness, createTeamWithTokens, eventually, startInProcessWorker, type Harness, type InProcessWorker } from '../support/harness.js';
 
 const run = promisify(execFile);

@@ -7,7 +7,7 @@ import { KeyObject, X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Assignments, Deployment } from '../../../api/agent-schemas.js';
+import type { Assignments, Deployment } from '../../../contracts/agent-wire.js';
 import { AgentApiClient, type DeploymentOutcome } from '../../../agent/api-client.js';
 import { buildCsr } from '../../../agent/csr.js';
 import { deploy, type DeployDeps } from '../../../agent/deploy.js';

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { bulkItemsQuery, createBulkReissueSchema } from '../../../api/bulk-schemas.js';
-import { assignmentsSchema, deploymentReportSchema, registerAgentSchema, submitCsrSchema } from '../../../api/agent-schemas.js';
+import { assignmentsSchema, deploymentReportSchema, registerAgentSchema, submitCsrSchema } from '../../../contracts/agent-wire.js';
 import { createApp } from '../../../api/app.js';
 import { startCompromiseSchema } from '../../../api/routes/issuer-compromise.js';
 import type { ApiDeps } from '../../../api/deps.js';
