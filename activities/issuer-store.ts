@@ -22,6 +22,8 @@ export interface LoadedIssuer {
   chainPem: string;
 }
 
+export type SignerWrapper = (signer: Signer, issuer: IssuerRow) => Signer;
+
 export class IssuerStore {
   private readonly cache = new Map<string, Promise<LoadedIssuer>>();
 
@@ -30,6 +32,8 @@ export class IssuerStore {
     private readonly kek: Buffer,
     /** Base URL written into leaves as their CRL and AIA locations. */
     private readonly publicUrl: string,
+    /** Wraps each issuer's signer (the fault suite's failing, logging signer); default: as is. */
+    private readonly wrapSigner: SignerWrapper = (signer) => signer,
   ) {}
 
   load(issuerId: string): Promise<LoadedIssuer> {
@@ -46,7 +50,7 @@ export class IssuerStore {
     const row = await findIssuer(this.db, issuerId);
     if (!row) throw new Error(`issuer ${issuerId} does not exist`);
     const pkcs8 = openPrivateKey(this.kek, row.sealedPrivateKey, row.id);
-    const signer = softwareSigner(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }), row.keyAlgorithm);
+    const signer = this.wrapSigner(softwareSigner(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }), row.keyAlgorithm), row);
     pkcs8.fill(0);
     const certificate = new x509.X509Certificate(row.certificatePem);
     return {

@@ -4,7 +4,7 @@ import { Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporal
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
-import { IssuerStore } from '../activities/issuer-store.js';
+import { IssuerStore, type SignerWrapper } from '../activities/issuer-store.js';
 import { createDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrate.js';
 import type { Config } from './config.js';
@@ -67,9 +67,15 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+export interface WorkerOptions {
+  /** Wraps every issuer's signer (test/faults: a signer that fails some calls and logs what it signs). */
+  wrapSigner?: SignerWrapper;
+}
+
 export async function startWorker(
   config: Config & { databaseUrl: string; temporalAddress: string },
   log: (message: string) => void,
+  options: WorkerOptions = {},
 ): Promise<RunningWorker> {
   const pool = createPool(config.databaseUrl, log);
   try {
@@ -97,7 +103,7 @@ export async function startWorker(
         activities: createActivities({
           db,
           kek,
-          issuers: new IssuerStore(db, kek, config.publicUrl),
+          issuers: new IssuerStore(db, kek, config.publicUrl, options.wrapSigner),
           now: () => new Date(),
           fileDestinationRoot: config.fileDestinationRoot,
           temporal: client,
