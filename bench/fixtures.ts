@@ -6,7 +6,7 @@
 import { KeyObject, randomBytes, sign } from 'node:crypto';
 import { createIntermediateCa, createRootCa } from '../ca/authority.js';
 import { generateKeyPair } from '../ca/keys.js';
-import type { IssuerForSigning } from '../ca/leaf.js';
+import type { IssuerForSigning } from '../test/support/reference-leaf.js';
 import { LeafTemplates } from '../ca/leaf-template.js';
 import { issuerUrls } from '../ca/profiles.js';
 import { randomSerial } from '../ca/serial.js';

@@ -5,7 +5,7 @@
  * Per key algorithm (issuer and subject keys of the same algorithm):
  *   raw sign                      crypto.sign over a 400-byte buffer (a TBSCertificate's size)
  *   Certflow build + sign         LeafTemplates.build for a known public key (serial included)
- *   reference builder             ca/leaf.ts (@peculiar/x509), for comparison
+ *   reference builder             test/support/reference-leaf.ts (@peculiar/x509), for comparison
  *   raw verify + sign             crypto.verify of a CSR-sized signature with a ready KeyObject, then sign
  *   raw import + verify + sign    the same, importing the key from its SPKI DER first
  *   Certflow full from PEM CSR    issueFromRequest: parse, verify, key checks, policy, build, lint, sign, PEM
@@ -17,7 +17,7 @@ import { cpus } from 'node:os';
 import { readCsr } from '../ca/csr.js';
 import { issueFromRequest, type IssuanceDeps } from '../ca/issuance.js';
 import { checkSubjectPublicKey } from '../ca/key-checks.js';
-import { buildLeafCertificate } from '../ca/leaf.js';
+import { buildLeafCertificate } from '../test/support/reference-leaf.js';
 import { randomSerial } from '../ca/serial.js';
 import type { KeyAlgorithm } from '../core/types.js';
 import { BENCH_POLICY, benchSetup, type BenchSetup, ISSUED_AT } from './fixtures.js';
@@ -135,7 +135,7 @@ async function benchAlgorithm(setup: BenchSetup): Promise<Row[]> {
   return [
     { label: 'raw sign (400-byte TBS)', rates: of('rawSign') },
     { label: 'Certflow build + sign (known public key)', rates: of('build'), versus: { ...rawSign, target: TARGETS.buildAndSign } },
-    { label: '@peculiar/x509 reference builder (ca/leaf.ts)', rates: of('reference'), versus: rawSign },
+    { label: '@peculiar/x509 reference builder (test/support/reference-leaf.ts)', rates: of('reference'), versus: rawSign },
     { label: 'raw verify + sign (KeyObject ready)', rates: of('rawVerifySign') },
     { label: 'raw import SPKI DER + verify + sign', rates: of('rawImportVerifySign'), versus: rawVerifySign },
     { label: 'Certflow full from PEM CSR', rates: of('full'), versus: { ...rawVerifySign, target: TARGETS.fullFromCsr } },

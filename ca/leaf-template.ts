@@ -3,7 +3,7 @@
  * subject key algorithm (version, signatureAlgorithm, issuer Name, all extensions but
  * subjectAltName) is DER-encoded once; per certificate only the serial, validity, subject,
  * SubjectPublicKeyInfo and subjectAltName are encoded, and the result is signed. Content follows
- * profiles.ts exactly (ca/leaf.ts, the older @peculiar/x509 builder, predates it).
+ * profiles.ts exactly (test/support/reference-leaf.ts, the older @peculiar/x509 builder kept as a test oracle, predates it).
  *
  *   const templates = new LeafTemplates({ id, certificateDer, signer, urls });
  *   const der = await templates.build({ serial, commonName, dnsNames, ipAddresses, uris, profile,

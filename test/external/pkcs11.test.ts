@@ -13,7 +13,7 @@ import type { KeyAlgorithm } from '../../core/types.js';
 import { authorityKeyIdentifier } from '../../ca/authority.js';
 import { signatureAlgorithmIdentifier, signStructure } from '../../ca/der.js';
 import { ALGORITHM_SPECS, generateKeyPair, importPublicKeySpki } from '../../ca/keys.js';
-import { buildLeafCertificate } from '../../ca/leaf.js';
+import { buildLeafCertificate } from '../support/reference-leaf.js';
 import {
   ecdsaSigValue,
   generatePkcs11KeyPair,

@@ -14,7 +14,7 @@ import { KEY_ALGORITHMS, PROFILES, type KeyAlgorithm, type Profile } from '../..
 import { createIntermediateCa, createRootCa, type CaKeyAndCertificate } from '../../ca/authority.js';
 import { generateKeyPair } from '../../ca/keys.js';
 import { issueFromRequest } from '../../ca/issuance.js';
-import { buildLeafCertificate, type LeafRequest } from '../../ca/leaf.js';
+import { buildLeafCertificate, type LeafRequest } from './reference-leaf.js';
 import { LeafTemplates } from '../../ca/leaf-template.js';
 import { issuerUrls, PROFILE_KEY_ALGORITHMS, type IssuerUrls } from '../../ca/profiles.js';
 import { randomSerial } from '../../ca/serial.js';

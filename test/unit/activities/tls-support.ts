@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext, createServer, type SecureContext, type Server } from 'node:tls';
 import { exportPrivateKeyPkcs8, generateKeyPair, privateKeyPem } from '../../../ca/keys.js';
-import { buildLeafCertificate } from '../../../ca/leaf.js';
+import { buildLeafCertificate } from '../../support/reference-leaf.js';
 import { buildHierarchy, NOW, type Hierarchy } from '../ca/support.js';
 
 export interface TestLeaf {

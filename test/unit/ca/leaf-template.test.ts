@@ -12,7 +12,7 @@ import { PROFILES, type KeyAlgorithm, type Profile } from '../../../core/types.j
 import { createIntermediateCa } from '../../../ca/authority.js';
 import { ALGORITHM_SPECS, generateKeyPair } from '../../../ca/keys.js';
 import { canonicalizeIp } from '../../../core/ip.js';
-import { buildLeafCertificate } from '../../../ca/leaf.js';
+import { buildLeafCertificate } from '../../support/reference-leaf.js';
 import { type LeafFields, LeafTemplates } from '../../../ca/leaf-template.js';
 import { children, decodeOid, parseDer } from '../../../ca/ocsp-der.js';
 import { CERTFLOW_POLICY_OID, issuerUrls, leafKeyUsage, PROFILE_KEY_ALGORITHMS } from '../../../ca/profiles.js';

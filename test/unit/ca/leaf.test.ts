@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyAlgorithm, Profile } from '../../../core/types.js';
 import { generateKeyPair } from '../../../ca/keys.js';
 import { MAX_BACKDATE_SECONDS } from '../../../ca/issuance.js';
-import { buildLeafCertificate, sha256Fingerprint, type LeafRequest } from '../../../ca/leaf.js';
+import { buildLeafCertificate, sha256Fingerprint, type LeafRequest } from '../../support/reference-leaf.js';
 import { randomSerial } from '../../../ca/serial.js';
 import { x509 } from '../../../ca/x509.js';
 import { buildHierarchy, epochSeconds, type Hierarchy, INTERMEDIATE_VALIDITY_DAYS, makeTempDir, NOW, openssl, type TempDir } from './support.js';

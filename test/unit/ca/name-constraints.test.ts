@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIntermediateCa, createRootCa, type CaKeyAndCertificate } from '../../../ca/authority.js';
 import { generateKeyPair } from '../../../ca/keys.js';
-import { buildLeafCertificate } from '../../../ca/leaf.js';
+import { buildLeafCertificate } from '../../support/reference-leaf.js';
 import { randomSerial } from '../../../ca/serial.js';
 import { epochSeconds, makeTempDir, NOW, openssl, type TempDir } from './support.js';
 

@@ -24,7 +24,7 @@ import {
   type OcspResponder,
 } from '../../../ca/ocsp.js';
 import { certificateFacts } from '../../../ca/ocsp-der.js';
-import { buildOcspResponderCertificate } from '../../../ca/ocsp-responder.js';
+import { buildOcspResponderCertificate } from '../../support/ocsp-responder-certificate.js';
 import { contextExplicit, octetString, oid, sequence, smallInteger, tlv, nullValue, unsignedInteger } from '../../../ca/der.js';
 import { generateKeyPair } from '../../../ca/keys.js';
 import { randomSerial } from '../../../ca/serial.js';

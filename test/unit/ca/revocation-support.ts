@@ -3,7 +3,7 @@ import { createPrivateKey } from 'node:crypto';
 import type { KeyAlgorithm } from '../../../core/types.js';
 import { createIntermediateCa, createRootCa, type CaKeyAndCertificate } from '../../../ca/authority.js';
 import { exportPrivateKeyPkcs8, generateKeyPair } from '../../../ca/keys.js';
-import { buildLeafCertificate } from '../../../ca/leaf.js';
+import { buildLeafCertificate } from '../../support/reference-leaf.js';
 import { randomSerial } from '../../../ca/serial.js';
 import { softwareSigner, type Signer } from '../../../ca/signer.js';
 import type { x509 } from '../../../ca/x509.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createIntermediateCa, createRootCa, type CaKeyAndCertificate } from '../../../ca/authority.js';
-import type { IssuerForSigning } from '../../../ca/leaf.js';
+import type { IssuerForSigning } from '../../support/reference-leaf.js';
 import { randomSerial } from '../../../ca/serial.js';
 
 const execFileAsync = promisify(execFile);

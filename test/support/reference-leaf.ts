@@ -1,15 +1,15 @@
 /**
- * The reference leaf builder on @peculiar/x509: slow (~50 certificates/s), kept as an independent
+ * Test oracle: the reference leaf builder on @peculiar/x509, slow (~50 certificates/s), kept as an independent
  * encoder that tests compare the production template builder (leaf-template.ts) against. Production
  * issuance goes through ca/issuance.ts. Validity and key usage follow the same rules (issuance.ts,
  * profiles.ts); CRL DP, AIA and policies are left out.
  */
-import type { KeyAlgorithm, Profile } from '../core/types.js';
-import { x509 } from './x509.js';
-import { ALGORITHM_SPECS } from './keys.js';
-import { authorityKeyIdentifier } from './authority.js';
-import { leafValidity } from './issuance.js';
-import { leafKeyUsage, PROFILE_EXTENDED_KEY_USAGES } from './profiles.js';
+import type { KeyAlgorithm, Profile } from '../../core/types.js';
+import { x509 } from '../../ca/x509.js';
+import { ALGORITHM_SPECS } from '../../ca/keys.js';
+import { authorityKeyIdentifier } from '../../ca/authority.js';
+import { leafValidity } from '../../ca/issuance.js';
+import { leafKeyUsage, PROFILE_EXTENDED_KEY_USAGES } from '../../ca/profiles.js';
 
 export interface IssuerForSigning {
   certificate: x509.X509Certificate;

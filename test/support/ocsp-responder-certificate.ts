@@ -1,14 +1,14 @@
 /**
- * Delegated OCSP responder certificates (RFC 6960 §4.2.2.2): issued by the CA whose certificates the
+ * Test oracle: delegated OCSP responder certificates (RFC 6960 §4.2.2.2): issued by the CA whose certificates the
  * responder answers for, extendedKeyUsage id-kp-OCSPSigning, and id-pkix-ocsp-nocheck (§4.2.2.2.1) so
  * clients do not try to check the responder's own revocation status — which is why its validity is
  * kept short. Pure: clock, serial and keys are inputs.
  */
-import { authorityKeyIdentifier } from './authority.js';
-import { ALGORITHM_SPECS } from './keys.js';
-import type { IssuerForSigning } from './leaf.js';
-import { OCSP_OIDS } from './ocsp.js';
-import { x509 } from './x509.js';
+import { authorityKeyIdentifier } from '../../ca/authority.js';
+import { ALGORITHM_SPECS } from '../../ca/keys.js';
+import type { IssuerForSigning } from './reference-leaf.js';
+import { OCSP_OIDS } from '../../ca/ocsp.js';
+import { x509 } from '../../ca/x509.js';
 
 /** Longest validity Certflow gives a responder certificate (it cannot be revoked in practice: nocheck). */
 export const MAX_RESPONDER_VALIDITY_SECONDS = 7 * 24 * 3600;
