@@ -18,7 +18,7 @@ import { deliverToAgent } from './deliver-to-agent.js';
 import { deliverToWebhook } from './deliver-to-webhook.js';
 import type { DeliveryContext, DeliveryReport } from './delivery-context.js';
 import type { ActivityDeps } from './deps.js';
-import { writeCertificateFiles, type CertificateFiles } from './file-writer.js';
+import { writeCertificateFiles, type CertificateFiles } from '../host-files/certificate-files.js';
 
 export interface DeliverVersionInput {
   certificateId: string;

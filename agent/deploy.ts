@@ -1,13 +1,13 @@
 /**
  * Deploys one assignment on this host: checks the certificate is the one assigned, finds its key
- * among the agent's own, writes cert/chain/fullchain/key atomically (activities/file-writer.ts)
+ * among the agent's own, writes cert/chain/fullchain/key atomically (host-files/certificate-files.ts)
  * into the target's directory and runs the target's reload command. Returns the deployed serial.
  */
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Deployment } from '../contracts/agent-wire.js';
-import { writeCertificateFiles, type CertificateFiles } from '../activities/file-writer.js';
+import { writeCertificateFiles, type CertificateFiles } from '../host-files/certificate-files.js';
 import type { AgentTarget } from './config.js';
 import type { KeyStore } from './key-store.js';
 

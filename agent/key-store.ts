@@ -3,11 +3,12 @@
  * (PKCS#8 PEM, mode 0600, directories 0700), written atomically. They never leave the host: the
  * API only ever sees CSRs. A deployment finds its key by the certificate's public key.
  */
-import { createPublicKey, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { createPublicKey } from 'node:crypto';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyAlgorithm } from '../core/types.js';
 import { exportPrivateKeyPkcs8, generateKeyPair, privateKeyPem } from '../ca/keys.js';
+import { writeFileAtomic } from '../host-files/atomic-write.js';
 
 const CERTIFICATE_ID = /^crt_[a-z2-7]{20}$/;
 /** Keys of this many generations are kept per certificate: the current one and the one a rollback needs. */
@@ -26,7 +27,7 @@ export class KeyStore {
     const pem = privateKeyPem(pkcs8);
     pkcs8.fill(0);
     await mkdir(join(this.stateDirectory, 'keys', certificateId), { recursive: true, mode: 0o700 });
-    await writePrivateFile(path, pem);
+    await writeFileAtomic(path, pem);
     return pem;
   }
 
@@ -67,16 +68,4 @@ export class KeyStore {
 /** The DER SubjectPublicKeyInfo of a private key PEM. */
 export function spkiOf(privateKeyPemText: string): Buffer {
   return createPublicKey(privateKeyPemText).export({ type: 'spki', format: 'der' });
-}
-
-async function writePrivateFile(path: string, content: string): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  const handle = await open(temporary, 'wx', 0o600);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, path);
 }

@@ -7,9 +7,9 @@
  * Writing the same generation twice is harmless (idempotent). Older generations beyond the last
  * two are pruned.
  */
-import { chown, lchown, mkdir, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { chown, lchown, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { temporaryName, writeFileAtomic, type FileOwner } from './atomic-write.js';
 
 export interface CertificateFiles {
   'cert.pem': string;
@@ -18,13 +18,7 @@ export interface CertificateFiles {
   'key.pem'?: string;
 }
 
-const FILE_MODE = 0o600;
 const KEEP_GENERATIONS = 2;
-
-export interface FileOwner {
-  uid: number;
-  gid: number;
-}
 
 export async function writeCertificateFiles(directory: string, generation: number, files: CertificateFiles, owner?: FileOwner): Promise<void> {
   const versionsDir = join(directory, 'versions');
@@ -39,20 +33,6 @@ export async function writeCertificateFiles(directory: string, generation: numbe
     await replaceSymlink(join(directory, name), join('current', name), owner);
   }
   await pruneOldGenerations(versionsDir, generation);
-}
-
-async function writeFileAtomic(path: string, content: string, owner?: FileOwner): Promise<void> {
-  const temporary = temporaryName(path);
-  const handle = await open(temporary, 'w', FILE_MODE);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.chmod(FILE_MODE);
-    if (owner) await handle.chown(owner.uid, owner.gid);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, path);
 }
 
 async function replaceSymlink(path: string, target: string, owner?: FileOwner): Promise<void> {
@@ -72,9 +52,4 @@ async function pruneOldGenerations(versionsDir: string, latest: number): Promise
       await rm(join(versionsDir, entry), { recursive: true, force: true });
     }
   }
-}
-
-/** Unique per call, so overlapping deliveries (a retry racing the attempt it replaces) never collide. */
-function temporaryName(path: string): string {
-  return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
 }

@@ -2,7 +2,7 @@ import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { writeCertificateFiles, type CertificateFiles } from '../../../activities/file-writer.js';
+import { writeCertificateFiles, type CertificateFiles } from '../../../host-files/certificate-files.js';
 
 const STABLE = ['cert.pem', 'chain.pem', 'fullchain.pem', 'key.pem'] as const;
 
