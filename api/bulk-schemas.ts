@@ -91,7 +91,7 @@ export const createBulkReissueSchema = z.strictObject({
 export type CreateBulkReissueBody = z.output<typeof createBulkReissueSchema>;
 
 export const bulkItemsQuery = z.strictObject({
-  /** The last certificate id of the previous page (its `nextCursor`). */
-  cursor: z.string().min(1).max(100).optional(),
+  /** The previous page's `nextCursor`, unchanged (api/cursor.ts). */
+  cursor: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_ITEMS_PAGE).default(100),
 });

@@ -1,4 +1,4 @@
-import { and, arrayOverlaps, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, arrayOverlaps, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { TeamPolicy } from '../core/policy.js';
 import type { CertState } from '../core/types.js';
 import type { IssuanceRequest } from '../ca/issuance.js';
@@ -30,31 +30,39 @@ export interface CertificateListFilter {
   teamId?: string | undefined;
   state?: CertState | undefined;
   expiringBefore?: Date | undefined;
-  after?: { createdAt: Date; id: string } | undefined;
+  /** The position of the last row of the previous page: `createdAt` as `createdAtKey` renders it. */
+  after?: { at: string; id: string } | undefined;
   limit: number;
 }
 
-/** Newest first, keyset-paginated on (created_at, id) so pages stay stable while rows are added. */
+/**
+ * `created_at` to the microsecond, in UTC and ISO-8601 (`2027-01-31T09:15:02.123456Z`), whatever
+ * the session's DateStyle or TimeZone: the exact key of a listing cursor, which `::timestamptz`
+ * reads back unchanged.
+ */
+const createdAtKey = sql<string>`to_char(${certificates.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * Newest first, keyset-paginated on (created_at, id) so pages stay stable while rows are added.
+ * The row comparison and the ORDER BY use the same two columns, so no row is skipped or repeated
+ * however many share a timestamp.
+ */
 export async function listCertificates(
   db: Queryable,
   filter: CertificateListFilter,
-): Promise<Array<{ certificate: CertificateRow; version: VersionRow | null }>> {
+): Promise<Array<{ certificate: CertificateRow; version: VersionRow | null; createdAtKey: string }>> {
   const conditions: SQL[] = [];
   if (filter.teamId) conditions.push(eq(certificates.teamId, filter.teamId));
   if (filter.state) conditions.push(eq(certificates.state, filter.state));
   if (filter.expiringBefore) conditions.push(lt(certificateVersions.notAfter, filter.expiringBefore));
-  if (filter.after) {
-    const { createdAt, id } = filter.after;
-    conditions.push(or(lt(certificates.createdAt, createdAt), and(eq(certificates.createdAt, createdAt), lt(certificates.id, id)))!);
-  }
-  const rows = await db
-    .select({ certificate: certificates, version: certificateVersions })
+  if (filter.after) conditions.push(sql`(${certificates.createdAt}, ${certificates.id}) < (${filter.after.at}::timestamptz, ${filter.after.id})`);
+  return db
+    .select({ certificate: certificates, version: certificateVersions, createdAtKey })
     .from(certificates)
     .leftJoin(certificateVersions, eq(certificateVersions.id, certificates.currentVersionId))
     .where(and(...conditions))
     .orderBy(desc(certificates.createdAt), desc(certificates.id))
     .limit(filter.limit);
-  return rows;
 }
 
 /** Which of `names` appear on an earlier certificate of the team (for the "new name" approval rule). */

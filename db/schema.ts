@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { bigint, bigserial, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import type { ApprovalReason } from '../core/approval.js';
 import type { BulkCounts, BulkOptions, BulkOutcome, BulkSelector, BulkState } from '../core/bulk.js';
+import type { LifecycleInput } from '../core/lifecycle.js';
 import type { TeamPolicy } from '../core/policy.js';
 import type { ApprovalState, CertState, Destination, KeyAlgorithm, KeySource, Profile, RevocationReason, Role, RolloutState, VersionStatus } from '../core/types.js';
 
@@ -357,4 +358,28 @@ export const bulkItems = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [primaryKey({ columns: [table.bulkId, table.certificateId] }), index('bulk_items_outcome_idx').on(table.bulkId, table.outcome)],
+);
+
+/**
+ * `Idempotency-Key`s of `POST /v1/certificates`, per scope (the token's team, or the token for a
+ * platform admin): the request they were first used with (SHA-256 of its canonical JSON), the
+ * certificate id it creates, the lifecycle start once the certificate row is written, and the
+ * answer once given. `holder`/`held_until` is the lease of the request working on it; an expired
+ * lease without an answer lets a retry resume. Kept for 24 hours at least (api/idempotency.ts).
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    certificateId: text('certificate_id').notNull(),
+    start: jsonb('start').$type<{ certificateId: string; teamName: string; commonName: string | null; input: LifecycleInput }>(),
+    responseStatus: integer('response_status'),
+    responseBody: jsonb('response_body').$type<Record<string, unknown>>(),
+    holder: text('holder').notNull(),
+    heldUntil: timestamp('held_until', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [primaryKey({ columns: [table.scope, table.key] }), index('idempotency_keys_created_idx').on(table.createdAt)],
 );

@@ -16,12 +16,13 @@ import { bulkWorkflowId } from '../../contracts/bulk-messages.js';
 import { isPlatformAdmin, requireRole } from '../auth.js';
 import { BULK_ACTIONS, executeBulkAction, queryBulkProgress, startBulkReissue, type BulkAction } from '../bulk-client.js';
 import { bulkItemsQuery, createBulkReissueSchema, DRY_RUN_SAMPLE_SIZE, type BulkSelectorBody } from '../bulk-schemas.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { ApiDeps, AppEnv, Principal } from '../deps.js';
 import { problems } from '../problem.js';
 import { parseJsonBody, parseQuery } from '../validation.js';
 
 const AUDIT_ACTIONS: Record<BulkAction, string> = { pause: 'bulk.paused', resume: 'bulk.resumed', cancel: 'bulk.cancelled' };
-const FINISHED_STATES = new Set<BulkState>(['completed', 'cancelled']);
+const FINISHED_STATES = new Set<BulkState>(['completed', 'cancelled', 'failed']);
 
 export function bulkReissueRoutes(deps: ApiDeps) {
   const app = new Hono<AppEnv>();
@@ -140,7 +141,7 @@ export function bulkReissueRoutes(deps: ApiDeps) {
     // Once ended, the row holds the final state and counts; a query would only replay the history.
     const [progress, rows] = await Promise.all([
       FINISHED_STATES.has(operation.state) ? null : queryBulkProgress(deps.temporal, operation.workflowId),
-      listBulkItems(deps.db, operation.id, { after: query.cursor, limit: query.limit + 1 }),
+      listBulkItems(deps.db, operation.id, { after: query.cursor ? decodeCursor('bulk-items', query.cursor).id : undefined, limit: query.limit + 1 }),
     ]);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
@@ -148,7 +149,7 @@ export function bulkReissueRoutes(deps: ApiDeps) {
       ...bulkOperationView(operation),
       progress,
       items: page.map(bulkItemView),
-      nextCursor: rows.length > query.limit && last ? last.certificateId : null,
+      nextCursor: rows.length > query.limit && last ? encodeCursor('bulk-items', { id: last.certificateId }) : null,
     });
   });
 

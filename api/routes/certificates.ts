@@ -2,19 +2,17 @@
 import { Hono } from 'hono';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { CertificateRow } from '../../db/certificates.js';
-import { deleteCertificate, findCertificate, insertCertificate, listCertificates } from '../../db/certificates.js';
-import { databaseKeyBlocklist } from '../../db/blocked-keys.js';
-import { newId } from '../../db/ids.js';
+import { findCertificate, listCertificates } from '../../db/certificates.js';
 import { issuerChainPem } from '../../db/issuers.js';
 import { findTeam, findTeamByName, type TeamRow } from '../../db/teams.js';
 import { findVersion } from '../../db/versions.js';
 import { canAccessTeam, isPlatformAdmin, requireRole } from '../auth.js';
-import { approvalPlan, destinationPlans, keySourceFor, refuseServerKeysForAgents, storedDestinations } from '../certificate-plan.js';
-import { canonicalizeCertificateRequest } from '../certificate-request.js';
+import { createCertificate, createIdempotently, expiredKeyPurger } from '../certificate-creation.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { ApiDeps, AppEnv, Principal } from '../deps.js';
-import { executeRevoke, queryStatus, signalRenewNow, startLifecycle } from '../lifecycle-client.js';
-import { problems } from '../problem.js';
+import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, requestHash } from '../idempotency.js';
+import { executeRevoke, queryStatus, signalRenewNow } from '../lifecycle-client.js';
+import { ProblemError, problems } from '../problem.js';
 import { createCertificateSchema, listCertificatesQuery, renewCertificateSchema, revokeCertificateSchema } from '../schemas.js';
 import { listStuckCertificates } from '../stuck.js';
 import { parseJsonBody, parseOptionalJsonBody, parseQuery } from '../validation.js';
@@ -40,59 +38,26 @@ export function certificateRoutes(deps: ApiDeps) {
     return row;
   }
 
+  const purgeExpiredKeys = expiredKeyPurger(deps);
+
   app.post('/', requireRole('requester'), async (c) => {
     const principal = c.get('principal');
+    const key = parseIdempotencyKey(c.req.header(IDEMPOTENCY_KEY_HEADER));
     const body = await parseJsonBody(c, createCertificateSchema);
-    const team = await requestedTeam(principal, body.team);
-    const request = await canonicalizeCertificateRequest(body, team, databaseKeyBlocklist(deps.db));
-
-    const id = newId('crt');
-    const workflowId = `certificate/${id}`;
-    const destinations = await storedDestinations(deps.db, deps.secretsKey, id, team, body.destinations);
-    const keySource = keySourceFor(body, destinations);
-    refuseServerKeysForAgents(keySource, destinations);
-    const approval = await approvalPlan(deps.db, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, request, body });
-    const state = approval ? ('awaiting_approval' as const) : ('pending' as const);
-    await insertCertificate(deps.db, {
-      id,
-      teamId: team.id,
-      commonName: request.commonName,
-      dnsNames: request.dnsNames,
-      ipAddresses: request.ipAddresses,
-      uris: request.uris,
-      profile: body.profile,
-      keyAlgorithm: request.keyAlgorithm,
-      validitySeconds: body.validity,
-      renewBeforeSeconds: body.renewBefore ?? null,
-      csrPem: request.csrPem,
-      keySource,
-      destinations,
-      state,
-      workflowId,
-      requestedBy: principal.tokenId,
-    });
-    try {
-      await startLifecycle(deps.temporal, deps.taskQueue, {
-        certificateId: id,
-        teamName: team.name,
-        commonName: request.commonName,
-        input: {
-          certificateId: id,
-          generation: 1,
-          destinationCount: destinations.length,
-          destinations: destinationPlans(destinations),
-          keySource,
-          approval,
-          renewBeforeSeconds: body.renewBefore ?? null,
-        },
-      });
-    } catch (error) {
-      // No workflow means no owner: remove the row so the request leaves no trace, and say so.
-      await deleteCertificate(deps.db, id);
-      throw problems.unavailable(`the certificate could not be handed to the workflow engine (${(error as Error).message}); nothing was created, retry later`);
+    const request = { principal, team: await requestedTeam(principal, body.team), body };
+    let answer;
+    if (key) {
+      await purgeExpiredKeys();
+      try {
+        answer = await createIdempotently(deps, request, key, requestHash(JSON.parse(await c.req.text())));
+      } catch (error) {
+        if (error instanceof ProblemError && error.status === 409) c.header('Retry-After', '1');
+        throw error;
+      }
+    } else {
+      answer = await createCertificate(deps, request);
     }
-    const approvalView = approval ? { id: approval.approvalId, reasons: approval.reasons } : null;
-    return c.json({ id, workflowId, state, approval: approvalView }, 202, { Location: `/v1/certificates/${id}` });
+    return c.json(answer.body, answer.status as 202, { Location: `/v1/certificates/${String(answer.body['id'])}` });
   });
 
   app.get('/', async (c) => {
@@ -130,14 +95,14 @@ export function certificateRoutes(deps: ApiDeps) {
       teamId,
       state: query.state,
       expiringBefore,
-      after: query.cursor ? decodeCursor(query.cursor) : undefined,
+      after: query.cursor ? decodeCursor('certificates', query.cursor) : undefined,
       limit: query.limit + 1,
     });
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     return c.json({
       items: page.map(({ certificate, version }) => certificateView(certificate, version, null, ui())),
-      nextCursor: rows.length > query.limit && last ? encodeCursor(last.certificate) : null,
+      nextCursor: rows.length > query.limit && last ? encodeCursor('certificates', { at: last.createdAtKey, id: last.certificate.id }) : null,
     });
   });
 

@@ -1,0 +1,214 @@
+/**
+ * `POST /v1/certificates` after parsing and authorization: plan the certificate, store it, start
+ * its lifecycle, and (with an `Idempotency-Key`) make retries of the same request land on the
+ * same certificate. Rules for keys: api/idempotency.ts; telling a failed start from a lost answer:
+ * api/certificate-start.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { deleteCertificate, insertCertificate, type NewCertificate } from '../db/certificates.js';
+import { databaseKeyBlocklist } from '../db/blocked-keys.js';
+import {
+  claimIdempotencyKey,
+  deleteExpiredIdempotencyKeys,
+  deleteIdempotencyKey,
+  findIdempotencyKey,
+  recordAnswer,
+  recordLifecycleStart,
+  releaseIdempotencyKey,
+  takeOverIdempotencyKey,
+  type IdempotencyRow,
+} from '../db/idempotency.js';
+import { newId } from '../db/ids.js';
+import type { TeamRow } from '../db/teams.js';
+import { approvalPlan, destinationPlans, keySourceFor, refuseServerKeysForAgents, storedDestinations } from './certificate-plan.js';
+import { canonicalizeCertificateRequest } from './certificate-request.js';
+import { startAndConfirm } from './certificate-start.js';
+import type { ApiDeps, Principal } from './deps.js';
+import { IDEMPOTENCY_LEASE_SECONDS, IDEMPOTENCY_RETENTION_SECONDS, idempotencyProblems, idempotencyScope } from './idempotency.js';
+import type { StartLifecycle } from './lifecycle-client.js';
+import { ProblemError, problems } from './problem.js';
+import type { CreateCertificateBody } from './schemas.js';
+
+/** How long a retry waits for the answer of a request with its key still under way before it gets 409. */
+const IN_PROGRESS_WAIT_MS = 5_000;
+const IN_PROGRESS_POLL_MS = 100;
+
+export interface CreationRequest {
+  principal: Principal;
+  team: TeamRow;
+  body: CreateCertificateBody;
+}
+
+export interface CreationAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** The 202 answer, a function of the start alone so that a resumed request answers like the first. */
+function accepted(start: StartLifecycle): CreationAnswer {
+  const approval = start.input.approval;
+  return {
+    status: 202,
+    body: {
+      id: start.certificateId,
+      workflowId: `certificate/${start.certificateId}`,
+      state: approval ? 'awaiting_approval' : 'pending',
+      approval: approval ? { id: approval.approvalId, reasons: approval.reasons } : null,
+    },
+  };
+}
+
+/** Everything decided before anything is written; refusals are thrown as ProblemErrors. */
+async function planCertificate(deps: ApiDeps, { principal, team, body }: CreationRequest, id: string): Promise<{ row: NewCertificate; start: StartLifecycle }> {
+  const request = await canonicalizeCertificateRequest(body, team, databaseKeyBlocklist(deps.db));
+  const destinations = await storedDestinations(deps.db, deps.secretsKey, id, team, body.destinations);
+  const keySource = keySourceFor(body, destinations);
+  refuseServerKeysForAgents(keySource, destinations);
+  const approval = await approvalPlan(deps.db, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, request, body });
+  const row: NewCertificate = {
+    id,
+    teamId: team.id,
+    commonName: request.commonName,
+    dnsNames: request.dnsNames,
+    ipAddresses: request.ipAddresses,
+    uris: request.uris,
+    profile: body.profile,
+    keyAlgorithm: request.keyAlgorithm,
+    validitySeconds: body.validity,
+    renewBeforeSeconds: body.renewBefore ?? null,
+    csrPem: request.csrPem,
+    keySource,
+    destinations,
+    state: approval ? 'awaiting_approval' : 'pending',
+    workflowId: `certificate/${id}`,
+    requestedBy: principal.tokenId,
+  };
+  const start: StartLifecycle = {
+    certificateId: id,
+    teamName: team.name,
+    commonName: request.commonName,
+    input: {
+      certificateId: id,
+      generation: 1,
+      destinations: destinationPlans(destinations),
+      keySource,
+      approval,
+      renewBeforeSeconds: body.renewBefore ?? null,
+    },
+  };
+  return { row, start };
+}
+
+/** Stores the certificate (and, with a key, its start next to it) and launches it. */
+async function storeAndLaunch(deps: ApiDeps, request: CreationRequest, id: string, claim: IdempotencyRow | null): Promise<CreationAnswer> {
+  const { row, start } = await planCertificate(deps, request, id);
+  await deps.db.transaction(async (tx) => {
+    await insertCertificate(tx, row);
+    // Lost only if this request outlived its lease and a retry took over: that retry carries on.
+    if (claim && !(await recordLifecycleStart(tx, claim, start))) throw idempotencyProblems.inProgress(claim.key);
+  });
+  return launch(deps, start, claim);
+}
+
+async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRow | null): Promise<CreationAnswer> {
+  const workflowId = `certificate/${start.certificateId}`;
+  const outcome = await startAndConfirm(deps.temporal, deps.taskQueue, workflowId, start);
+  if (outcome.kind === 'started') {
+    const answer = accepted(start);
+    if (claim) await recordAnswer(deps.db, claim, answer.status, answer.body);
+    return answer;
+  }
+  if (outcome.kind === 'not-started') {
+    // No workflow means no owner: remove the row (and the key, so it can be used again) and say so.
+    await deps.db.transaction(async (tx) => {
+      await deleteCertificate(tx, start.certificateId);
+      if (claim) await deleteIdempotencyKey(tx, claim);
+    });
+    throw problems.unavailable(`the certificate could not be handed to the workflow engine (${outcome.error.message}); nothing was created, retry later`);
+  }
+  // The start may have happened: keep the row, and let a retry with the same key resume it.
+  if (claim) await releaseIdempotencyKey(deps.db, claim);
+  throw new ProblemError(
+    503,
+    'start-unconfirmed',
+    'Certificate stored, its start is not confirmed',
+    `certificate "${start.certificateId}" is stored but the workflow engine did not confirm that its lifecycle started (${outcome.error.message}); ` +
+      (claim
+        ? 'retry the same request with the same Idempotency-Key: it resumes this certificate and creates no other'
+        : 'send requests with an Idempotency-Key so that a retry can resume the certificate instead of creating another'),
+    { certificateId: start.certificateId, workflowId },
+  );
+}
+
+/** Without a key: a new certificate per request. */
+export async function createCertificate(deps: ApiDeps, request: CreationRequest): Promise<CreationAnswer> {
+  return storeAndLaunch(deps, request, newId('crt'), null);
+}
+
+/**
+ * With a key: the first request claims it (with a lease) and creates; a repeat gets the stored
+ * answer, waits while the first is under way, or resumes it when its lease ran out unanswered.
+ */
+export async function createIdempotently(deps: ApiDeps, request: CreationRequest, key: string, requestHash: string): Promise<CreationAnswer> {
+  const scope = idempotencyScope(request.principal);
+  const holder = randomUUID();
+  const waitUntil = Date.now() + IN_PROGRESS_WAIT_MS;
+  for (;;) {
+    const claim = await claimIdempotencyKey(deps.db, {
+      scope,
+      key,
+      requestHash,
+      certificateId: newId('crt'),
+      holder,
+      leaseSeconds: IDEMPOTENCY_LEASE_SECONDS,
+      retentionSeconds: IDEMPOTENCY_RETENTION_SECONDS,
+    });
+    if (claim) return withRelease(deps, claim, () => storeAndLaunch(deps, request, claim.certificateId, claim));
+
+    const existing = await findIdempotencyKey(deps.db, scope, key);
+    if (existing) {
+      if (existing.requestHash !== requestHash) throw idempotencyProblems.reusedWithAnotherRequest(key);
+      if (existing.responseStatus !== null) return { status: existing.responseStatus, body: existing.responseBody ?? {} };
+      const resumed = await takeOverIdempotencyKey(deps.db, existing, holder, IDEMPOTENCY_LEASE_SECONDS);
+      if (resumed) {
+        return withRelease(deps, resumed, () =>
+          resumed.start ? launch(deps, resumed.start, resumed) : storeAndLaunch(deps, request, resumed.certificateId, resumed),
+        );
+      }
+      if (Date.now() >= waitUntil) throw idempotencyProblems.inProgress(key);
+      await new Promise((resolve) => setTimeout(resolve, IN_PROGRESS_POLL_MS));
+    }
+    // No row: it expired and was purged between the two statements; claim again.
+  }
+}
+
+/**
+ * A refusal (policy, validation) before anything was stored forgets the key, so that it can be
+ * used again once the request is fixed. Other failures end the lease so that a retry resumes.
+ */
+async function withRelease(deps: ApiDeps, claim: IdempotencyRow, work: () => Promise<CreationAnswer>): Promise<CreationAnswer> {
+  try {
+    return await work();
+  } catch (error) {
+    // A 503 (not started, or start unconfirmed) has settled the key already; so has a lost lease.
+    const settled = error instanceof ProblemError && (error.status === 503 || error.slug === 'idempotency-key-in-progress');
+    if (!settled) {
+      const current = await findIdempotencyKey(deps.db, claim.scope, claim.key).catch(() => null);
+      if (current && current.holder === claim.holder) {
+        await (current.start || !(error instanceof ProblemError) ? releaseIdempotencyKey(deps.db, claim) : deleteIdempotencyKey(deps.db, claim)).catch(() => undefined);
+      }
+    }
+    throw error;
+  }
+}
+
+/** At most once an hour per API process: forget keys older than the retention. */
+export function expiredKeyPurger(deps: ApiDeps): () => Promise<void> {
+  let next = 0;
+  return async () => {
+    const now = Date.now();
+    if (now < next) return;
+    next = now + 3600_000;
+    await deleteExpiredIdempotencyKeys(deps.db, IDEMPOTENCY_RETENTION_SECONDS);
+  };
+}
