@@ -40,6 +40,17 @@ export default defineConfig({
           hookTimeout: 900_000,
         },
       },
+      {
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          // Starts its own Postgres and Temporal dev server (it stops and restarts them); runs after the other projects.
+          sequence: { groupOrder: 1 },
+          // The test sets its own timeout from its size (CERTFLOW_FAULTS_SIZE).
+          testTimeout: 600_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });
