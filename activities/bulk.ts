@@ -1,12 +1,22 @@
 /**
  * Side effects of the bulkReissue workflow: page through the selection, signal renewals in
- * batches (one activity per batch keeps the workflow's history small), record outcomes, revoke
- * superseded versions and publish the revocation. All idempotent: a retried batch signals a
- * certificate twice at worst, and its lifecycle treats a second renewNow of the same bulk as one.
+ * batches (one activity per batch keeps the workflow's history small), record and collect outcomes,
+ * check renewals that may never report, revoke superseded versions and publish the revocation. All
+ * idempotent: a retried batch signals a certificate twice at worst, and its lifecycle treats a second
+ * renewNow of the same bulk as one; an item keeps the first outcome recorded for it.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { BulkCounts, BulkOutcomeReport, BulkSelector, BulkState } from '../core/bulk.js';
-import { addBulkItems, findRecordedOutcomes, markItemsRevoked, recordBulkOutcomes, selectPage, summarizeSelection, updateBulkOperation } from '../db/bulk.js';
+import { stalledSkipReason, type BulkCounts, type BulkOutcomeReport, type BulkSelector, type BulkState } from '../core/bulk.js';
+import {
+  addBulkItems,
+  findCertificateStates,
+  findRecordedOutcomes,
+  markItemsRevoked,
+  recordBulkOutcomes,
+  selectPage,
+  summarizeSelection,
+  updateBulkOperation,
+} from '../db/bulk.js';
 import { revokeSupersededVersions } from '../db/versions.js';
 import { renewNowSignal } from '../contracts/lifecycle-messages.js';
 import type { ActivityDeps } from './deps.js';
@@ -36,7 +46,7 @@ export interface SendRenewalsResult {
 /** Signals `renewNow(reason, bulkId)` to each lifecycle; one that is not running is skipped with the reason. */
 export async function sendBulkRenewals(
   deps: ActivityDeps,
-  input: { bulkId: string; reason: string; targets: BulkTarget[]; collectsOutcomes?: boolean },
+  input: { bulkId: string; reason: string; targets: BulkTarget[] },
 ): Promise<SendRenewalsResult> {
   await addBulkItems(
     deps.db,
@@ -46,8 +56,7 @@ export async function sendBulkRenewals(
   const results = await Promise.all(
     input.targets.map(async (target) => {
       try {
-        const request = { reason: input.reason, bulkOperationId: input.bulkId, bulkCollectsOutcomes: input.collectsOutcomes === true };
-        await deps.temporal.workflow.getHandle(target.workflowId).signal(renewNowSignal, request);
+        await deps.temporal.workflow.getHandle(target.workflowId).signal(renewNowSignal, { reason: input.reason, bulkOperationId: input.bulkId });
         return { target, skipped: null };
       } catch (error) {
         if (error instanceof WorkflowNotFoundError) return { target, skipped: 'its lifecycle workflow is not running (revoked or ended)' };
@@ -62,7 +71,11 @@ export async function sendBulkRenewals(
   return { sent: results.filter((result) => result.skipped === null).map((result) => result.target.certificateId), skipped };
 }
 
-/** A lifecycle run (lean renewal) records how its renewal for the operation ended; idempotent, the first report stays. */
+/**
+ * The one channel of bulk outcomes: a lifecycle run records how its renewal for the operation ended.
+ * Idempotent: the first outcome recorded for (bulkId, certificateId) stays; a retry or a later report
+ * changes nothing.
+ */
 export async function recordBulkOutcome(deps: ActivityDeps, input: { bulkId: string; report: BulkOutcomeReport }): Promise<void> {
   await recordBulkOutcomes(deps.db, input.bulkId, [input.report]);
 }
@@ -72,11 +85,45 @@ export async function collectBulkOutcomes(deps: ActivityDeps, input: { bulkId: s
   return findRecordedOutcomes(deps.db, input.bulkId, input.certificateIds);
 }
 
-export async function recordBulkProgress(
-  deps: ActivityDeps,
-  input: { bulkId: string; state: BulkState; counts: BulkCounts; outcomes: BulkOutcomeReport[]; finished?: boolean },
-): Promise<void> {
-  await recordBulkOutcomes(deps.db, input.bulkId, input.outcomes);
+/** How many lifecycle workflows are described at once. */
+const DESCRIBE_CONCURRENCY = 10;
+
+/**
+ * The safety net for renewals in flight without an outcome: each certificate's row and its lifecycle
+ * workflow are looked at, and one that can no longer report (core/bulk.ts stalledSkipReason) is
+ * recorded `skipped` — first record wins, so a real outcome recorded meanwhile stays. Returns the
+ * outcomes now recorded for these certificates (whoever recorded them).
+ */
+export async function checkStalledBulkItems(deps: ActivityDeps, input: { bulkId: string; certificateIds: string[] }): Promise<BulkOutcomeReport[]> {
+  const rows = await findCertificateStates(deps.db, input.certificateIds);
+  const skipped: BulkOutcomeReport[] = [];
+  for (let start = 0; start < input.certificateIds.length; start += DESCRIBE_CONCURRENCY) {
+    await Promise.all(
+      input.certificateIds.slice(start, start + DESCRIBE_CONCURRENCY).map(async (certificateId) => {
+        const row = rows.get(certificateId);
+        const reason = stalledSkipReason({
+          certificateState: row?.state ?? null,
+          workflowStatus: row ? await workflowStatus(deps, row.workflowId) : null,
+        });
+        if (reason) skipped.push({ certificateId, outcome: 'skipped', reason, oldVersionId: null, newVersionId: null });
+      }),
+    );
+  }
+  await recordBulkOutcomes(deps.db, input.bulkId, skipped);
+  return findRecordedOutcomes(deps.db, input.bulkId, input.certificateIds);
+}
+
+/** Temporal's status name of the workflow's latest run, or NOT_FOUND. */
+async function workflowStatus(deps: ActivityDeps, workflowId: string): Promise<string> {
+  try {
+    return (await deps.temporal.workflow.getHandle(workflowId).describe()).status.name;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+    throw error;
+  }
+}
+
+export async function recordBulkProgress(deps: ActivityDeps, input: { bulkId: string; state: BulkState; counts: BulkCounts; finished?: boolean }): Promise<void> {
   await updateBulkOperation(deps.db, input.bulkId, { state: input.state, counts: input.counts, ...(input.finished ? { finishedAt: deps.now() } : {}) });
 }
 

@@ -9,6 +9,7 @@ import {
 } from './approvals.js';
 import { awaitAgentCsr, type AwaitAgentCsrInput } from './await-agent-csr.js';
 import {
+  checkStalledBulkItems,
   collectBulkOutcomes,
   countBulkSelection,
   recordBulkOutcome,
@@ -50,6 +51,7 @@ export function createActivities(deps: ActivityDeps) {
     recordBulkProgress: (input: Parameters<typeof recordBulkProgress>[1]) => recordBulkProgress(deps, input),
     recordBulkOutcome: (input: Parameters<typeof recordBulkOutcome>[1]) => recordBulkOutcome(deps, input),
     collectBulkOutcomes: (input: Parameters<typeof collectBulkOutcomes>[1]) => collectBulkOutcomes(deps, input),
+    checkStalledBulkItems: (input: Parameters<typeof checkStalledBulkItems>[1]) => checkStalledBulkItems(deps, input),
     revokeBulkSuperseded: (input: Parameters<typeof revokeBulkSuperseded>[1]) => revokeBulkSuperseded(deps, input),
     listPublishingIssuers: () => listPublishingIssuers(deps),
     publishCrl: (input: PublishCrlInput) => publishCrl(deps, input),

@@ -1,9 +1,10 @@
-/** Signals, queries and updates of the bulkReissue workflow, defined once for the workflow and the API. */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { BulkOutcomeReport, BulkProgress } from '../core/bulk.js';
+/**
+ * Queries and updates of the bulkReissue workflow, defined once for the workflow and the API.
+ * Lifecycles report outcomes through Postgres (the recordBulkOutcome activity), not by message.
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { BulkProgress } from '../core/bulk.js';
 
-/** A lifecycle run started by the operation reports how its renewal ended. */
-export const bulkOutcomeSignal = defineSignal<[BulkOutcomeReport]>('bulkOutcome');
 export const bulkProgressQuery = defineQuery<BulkProgress>('progress');
 export const pauseBulkUpdate = defineUpdate<BulkProgress, [{ by: string }]>('pause');
 export const resumeBulkUpdate = defineUpdate<BulkProgress, [{ by: string }]>('resume');

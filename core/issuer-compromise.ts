@@ -4,6 +4,7 @@
  * the CLI.
  */
 import type { BulkCounts } from './bulk.js';
+import type { StepFailure } from './until-done.js';
 
 export interface IssuerCompromiseInput {
   /** The intermediate whose key is compromised. */
@@ -25,6 +26,8 @@ export interface CompromiseStatus {
   phase: CompromisePhase;
   successorId: string | null;
   bulkId: string | null;
+  /** The failure of a step being retried now (e.g. Postgres unavailable), or null. */
+  lastError: StepFailure | null;
 }
 
 export interface ReplacedCertificate {

@@ -114,7 +114,10 @@ export async function addBulkItems(db: Queryable, bulkId: string, items: { certi
     .onConflictDoNothing();
 }
 
-/** Writes outcomes; an item keeps its first outcome (a duplicate report changes nothing). */
+/**
+ * Writes outcomes; an item keeps its first outcome: the update touches only an item without one, in
+ * one statement, so a retried or concurrent report (a lifecycle and the safety net) changes nothing.
+ */
 export async function recordBulkOutcomes(db: Queryable, bulkId: string, reports: BulkOutcomeReport[]): Promise<void> {
   for (const report of reports) {
     await db
@@ -131,7 +134,7 @@ export async function recordBulkOutcomes(db: Queryable, bulkId: string, reports:
   }
 }
 
-/** Outcomes recorded so far for these in-flight certificates of the operation (by their lifecycles, lean-renewal runs). */
+/** Outcomes recorded so far for these in-flight certificates of the operation (by their lifecycles or the safety net). */
 export async function findRecordedOutcomes(db: Queryable, bulkId: string, certificateIds: string[]): Promise<BulkOutcomeReport[]> {
   if (certificateIds.length === 0) return [];
   const rows = await db
@@ -139,6 +142,16 @@ export async function findRecordedOutcomes(db: Queryable, bulkId: string, certif
     .from(bulkItems)
     .where(and(eq(bulkItems.bulkId, bulkId), inArray(bulkItems.certificateId, certificateIds), isNotNull(bulkItems.outcome)));
   return rows.map((row) => ({ ...row, outcome: row.outcome! }));
+}
+
+/** The state and lifecycle workflow id of each certificate that exists, by id. */
+export async function findCertificateStates(db: Queryable, certificateIds: string[]): Promise<Map<string, { state: string; workflowId: string }>> {
+  if (certificateIds.length === 0) return new Map();
+  const rows = await db
+    .select({ id: certificates.id, state: certificates.state, workflowId: certificates.workflowId })
+    .from(certificates)
+    .where(inArray(certificates.id, certificateIds));
+  return new Map(rows.map((row) => [row.id, { state: row.state, workflowId: row.workflowId }]));
 }
 
 export async function markItemsRevoked(db: Queryable, bulkId: string, certificateIds: string[], at: Date): Promise<void> {

@@ -51,3 +51,34 @@ export const LOCAL_PRESETS = {
   /** One round of TLS probes (at most a few seconds); a longer wait goes to the heartbeating activity. */
   firstProbe: { startToCloseTimeout: '30 seconds', retry: LOCAL_RETRY },
 } as const satisfies Record<string, LocalActivityOptions>;
+
+/**
+ * Presets of the workflows that retry every step until it is done (bulk reissue, the compromise
+ * drill, CRL publication; workflows/until-done.ts): two quick attempts inside the activity, then the
+ * workflow shows the failure as `lastError`, backs off and tries again, for as long as it takes.
+ * Business errors fail at once.
+ */
+const UNTIL_DONE_RETRY: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '10 seconds',
+  maximumAttempts: 2,
+  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+};
+
+export const UNTIL_DONE_PRESETS = {
+  /** Postgres bookkeeping, and signalling or describing a window of lifecycle workflows. */
+  records: { startToCloseTimeout: '15 seconds', retry: UNTIL_DONE_RETRY },
+  /** Key generation and signing (the successor intermediate). */
+  issuance: { startToCloseTimeout: '30 seconds', retry: UNTIL_DONE_RETRY },
+  /** Revocations with their CRLs and OCSP responses, the drill's report, OCSP refresh batches. */
+  publication: { startToCloseTimeout: '2 minutes', retry: UNTIL_DONE_RETRY },
+} as const satisfies Record<string, ActivityOptions>;
+
+/**
+ * The bulk operation's collection of outcomes (one SELECT, a local activity): one short attempt, as
+ * it holds the workflow task; a failure is shown and the next collection comes after a backoff.
+ */
+export const UNTIL_DONE_LOCAL_PRESETS = {
+  collect: { startToCloseTimeout: '5 seconds', retry: { ...UNTIL_DONE_RETRY, maximumAttempts: 1 } },
+} as const satisfies Record<string, LocalActivityOptions>;

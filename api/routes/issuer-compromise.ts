@@ -80,7 +80,7 @@ export function issuerCompromiseRoutes(deps: ApiDeps) {
     }
     switch (run.state) {
       case 'running':
-        return c.json({ issuerId: issuer.id, state: run.state, phase: run.status?.phase ?? null, successorId: run.status?.successorId ?? null, bulkId: run.status?.bulkId ?? null, report: null });
+        return c.json({ issuerId: issuer.id, state: run.state, phase: run.status?.phase ?? null, successorId: run.status?.successorId ?? null, bulkId: run.status?.bulkId ?? null, lastError: run.status?.lastError ?? null, report: null });
       case 'completed':
         return c.json({ issuerId: issuer.id, state: run.state, report: storedReport?.bulkId === run.report.bulkId ? storedReport : run.report });
       case 'failed':
