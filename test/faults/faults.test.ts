@@ -5,13 +5,15 @@
  * the invariants (invariants.ts). CERTFLOW_FAULTS_SIZE sets the number of certificates (default 40,
  * which runs in `npm test`); CERTFLOW_FAULTS_REPORT where the JSON summary goes;
  * CERTFLOW_FAULTS_KEEP=1 keeps the run directory (logs, signer log, Postgres and Temporal data),
- * which is also kept when an invariant fails.
+ * which is also kept when an invariant fails; CERTFLOW_FAULTS_PROVE_CHECKS=1 then breaks each
+ * invariant once in the data (corruptions.ts) and expects every check to notice.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, describe, expect, it } from 'vitest';
+import { corruptEveryInvariant } from './corruptions.js';
 import { checkInvariants, readSnapshot } from './invariants.js';
 import { formatSummary, summarize, writeSummary } from './report.js';
 import { faultConfig, runChaos, settle, setUp, FAULT_KINDS, type RunContext } from './scenario.js';
@@ -41,6 +43,14 @@ describe('fault suite', () => {
     writeSummary(summary, reportFile);
     if (summary.totalViolations > 0) keep = true;
     console.log(`${formatSummary(summary)}\n  summary JSON: ${reportFile}\n  run directory: ${dir}${keep ? '' : ' (removed)'}`);
+
+    if (process.env['CERTFLOW_FAULTS_PROVE_CHECKS'] === '1') {
+      // Break each invariant once in the stopped run's data: every check must notice.
+      const corruptions = await corruptEveryInvariant(ctx, snapshot);
+      const again = await checkInvariants(ctx, await readSnapshot(ctx));
+      console.log(['checks proven against corrupted data:', ...corruptions.map((c) => `  corrupted ${c}`), ...again.map((r) => `  ${r.id}. ${r.violations.length} violations: ${r.violations.slice(0, 3).map((v) => `${v.subject}: ${v.problem}`.slice(0, 160)).join(' | ')}`)].join('\n'));
+      expect(again.filter((result) => result.violations.length <= (results.find((r) => r.id === result.id)?.violations.length ?? 0)).map((result) => result.id)).toEqual([]);
+    }
 
     // Every fault kind fired, and the run did something worth checking.
     for (const kind of FAULT_KINDS) expect(summary.faults[kind], `faults of kind ${kind}`).toBeGreaterThan(0);

