@@ -26,15 +26,15 @@ import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
 import { createApp } from '../api/app.js';
 import { deriveSecretsKey } from '../ca/key-encryption.js';
 import { EMPTY_COUNTS, type BulkProgress, type BulkReissueInput } from '../core/bulk.js';
-import { createPool } from '../cmd/postgres-pool.js';
+import { createPool } from '../db/postgres-pool.js';
 import { insertBulkOperation, listBulkItems } from '../db/bulk.js';
 import { createDatabase, type Database } from '../db/database.js';
 import { newId } from '../db/ids.js';
 import { applyMigrations } from '../db/migrate.js';
 import { certificates, certificateVersions } from '../db/schema.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
-import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
-import { startTemporalDevServer } from '../scripts/temporal-dev-server.js';
+import { startEmbeddedPostgres } from '../devservices/embedded-postgres.js';
+import { startTemporalDevServer } from '../devservices/temporal-dev-server.js';
 import { bulkProgressQuery, bulkWorkflowId } from '../contracts/bulk-messages.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));

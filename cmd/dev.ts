@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
-import { startTemporalDevServer } from '../scripts/temporal-dev-server.js';
+import { startEmbeddedPostgres } from '../devservices/embedded-postgres.js';
+import { startTemporalDevServer } from '../devservices/temporal-dev-server.js';
 import { loadConfig } from './config.js';
 import { logger, onShutdownSignal, runMain } from './log.js';
 import { startApi } from './start-api.js';

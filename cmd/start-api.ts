@@ -12,7 +12,7 @@ import { ensureBootstrapToken } from '../db/tokens.js';
 import type { Config } from './config.js';
 import { deriveSecretsKey } from '../ca/key-encryption.js';
 import { loadKek } from './kek.js';
-import { createPool } from './postgres-pool.js';
+import { createPool } from '../db/postgres-pool.js';
 
 export interface RunningApi {
   url: string;

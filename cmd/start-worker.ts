@@ -1,5 +1,4 @@
 /** Composition root of the worker: database, CA, Temporal connection, activities, workflows. */
-import { fileURLToPath } from 'node:url';
 import { Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
@@ -7,11 +6,10 @@ import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
 import { IssuerStore, type SignerWrapper } from '../activities/issuer-store.js';
 import { createDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrate.js';
+import { WORKFLOWS_PATH } from '../workflows/workflows-path.js';
 import type { Config } from './config.js';
 import { loadKek } from './kek.js';
-import { createPool } from './postgres-pool.js';
-
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+import { createPool } from '../db/postgres-pool.js';
 
 /** The Temporal Schedule that publishes CRLs and refreshes OCSP responses (DESIGN.md §4 Schedules). */
 export const CRL_PUBLICATION_SCHEDULE_ID = 'crl-publication';

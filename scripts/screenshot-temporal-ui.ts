@@ -17,8 +17,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { inflateSync } from 'node:zlib';
-import { certflowCacheDir } from './go-tool.js';
-import { acquireLock, executableFromEnv, findOnPath, isEntryPoint, runLogged, type Log } from './script-helpers.js';
+import { certflowCacheDir } from '../devservices/go-tool.js';
+import { acquireLock, executableFromEnv, findOnPath, isEntryPoint, runLogged, type Log } from '../devservices/process-helpers.js';
 
 export const DEFAULT_QUERY = 'CertState="renewing" AND RenewalAttempt > 3';
 export const DEFAULT_OUT = 'docs/images/temporal-ui-stuck-renewals.png';

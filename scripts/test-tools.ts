@@ -15,8 +15,8 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { cachedGoToolPath, certflowCacheDir, goInstallCached, type GoTool } from './go-tool.js';
-import { acquireLock, executableFromEnv, findOnPath, isEntryPoint, isFile, runLogged, type Log } from './script-helpers.js';
+import { cachedGoToolPath, certflowCacheDir, goInstallCached, type GoTool } from '../devservices/go-tool.js';
+import { acquireLock, executableFromEnv, findOnPath, isEntryPoint, isFile, runLogged, type Log } from '../devservices/process-helpers.js';
 
 export type { Log };
 

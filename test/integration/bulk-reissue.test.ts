@@ -7,8 +7,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { findFreePort } from '../../scripts/free-port.js';
-import { startTemporalDevServer, type TemporalDevServer } from '../../scripts/temporal-dev-server.js';
+import { findFreePort } from '../../devservices/free-port.js';
+import { startTemporalDevServer, type TemporalDevServer } from '../../devservices/temporal-dev-server.js';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { BulkProgress, BulkReissueInput } from '../../core/bulk.js';
 import { EMPTY_COUNTS } from '../../core/bulk.js';

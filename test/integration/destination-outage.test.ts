@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { verifyWebhookSignature } from '../../activities/webhook-signature.js';
 import { certificateVersions } from '../../db/schema.js';
-import { findFreePort } from '../../scripts/free-port.js';
+import { findFreePort } from '../../devservices/free-port.js';
 import { authHeaders, createHarness, createTeamWithTokens, eventually, startInProcessWorker, type Harness, type InProcessWorker } from '../support/harness.js';
 
 const SECRET = 'outage-test-secret-0123456789abcdef';

@@ -4,12 +4,12 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { SEARCH_ATTRIBUTES } from '../../core/search-attributes.js';
-import { startEmbeddedPostgres } from '../../scripts/embedded-postgres.js';
+import { startEmbeddedPostgres } from '../../devservices/embedded-postgres.js';
 import {
   listCustomSearchAttributes,
   startTemporalDevServer,
   type TemporalDevServer,
-} from '../../scripts/temporal-dev-server.js';
+} from '../../devservices/temporal-dev-server.js';
 
 const CERTIFICATE_ID = defineSearchAttributeKey('CertificateId', SearchAttributeType.KEYWORD);
 

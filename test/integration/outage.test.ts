@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import { inArray } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { findFreePort } from '../../scripts/free-port.js';
-import { startTemporalDevServer, type TemporalDevServer } from '../../scripts/temporal-dev-server.js';
+import { findFreePort } from '../../devservices/free-port.js';
+import { startTemporalDevServer, type TemporalDevServer } from '../../devservices/temporal-dev-server.js';
 import { certificateKeys, certificates, certificateVersions } from '../../db/schema.js';
 import {
   authHeaders,

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WORKFLOWS_PATH } from '../../cmd/start-worker.js';
+import { WORKFLOWS_PATH } from '../../workflows/workflows-path.js';
 import { BULK_PATCHES } from '../../workflows/bulk-reissue.js';
 import { PATCHES } from '../../workflows/certificate-lifecycle.js';
 

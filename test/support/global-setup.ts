@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from '../../scripts/embedded-postgres.js';
-import { startTemporalDevServer } from '../../scripts/temporal-dev-server.js';
+import { startEmbeddedPostgres } from '../../devservices/embedded-postgres.js';
+import { startTemporalDevServer } from '../../devservices/temporal-dev-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

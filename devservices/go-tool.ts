@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { acquireLock, findOnPath, isExecutableFile, runLogged, type Log } from './script-helpers.js';
+import { acquireLock, findOnPath, isExecutableFile, runLogged, type Log } from './process-helpers.js';
 
 /** `$CERTFLOW_CACHE_DIR`, else `$XDG_CACHE_HOME/certflow`, else `~/.cache/certflow`. */
 export function certflowCacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -1,5 +1,5 @@
 /**
- * Small helpers shared by the tool-installing scripts (scripts/go-tool.ts, scripts/temporal-cli.ts,
+ * Small helpers shared by the tool-installing modules (devservices/go-tool.ts, devservices/temporal-cli.ts,
  * scripts/test-tools.ts): PATH lookup, executable checks, a cross-process lock dir, running a child with its
  * output logged line by line, and "is this file the script being run".
  */

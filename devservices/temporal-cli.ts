@@ -5,10 +5,10 @@
  * `go install` into that cache dir. Returns null when none of these is possible; callers then fall back to the
  * binary the Temporal SDK downloads itself.
  *
- * Runnable as a script: `tsx scripts/temporal-cli.ts install` builds/resolves the CLI and prints its path.
+ * Runnable as a script: `tsx devservices/temporal-cli.ts install` builds/resolves the CLI and prints its path.
  */
 import { certflowCacheDir, cachedGoToolPath, goInstallCached, type GoTool } from './go-tool.js';
-import { executableFromEnv, findOnPath, isEntryPoint } from './script-helpers.js';
+import { executableFromEnv, findOnPath, isEntryPoint } from './process-helpers.js';
 
 export { certflowCacheDir };
 
@@ -49,7 +49,7 @@ export async function resolveTemporalCli(opts: ResolveTemporalCliOptions = {}): 
 
 async function main(args: string[]): Promise<number> {
   if (args.length !== 1 || args[0] !== 'install') {
-    process.stderr.write('usage: tsx scripts/temporal-cli.ts install\n');
+    process.stderr.write('usage: tsx devservices/temporal-cli.ts install\n');
     return 2;
   }
   const cli = await resolveTemporalCli({ log: (message) => process.stderr.write(`${message}\n`) });
