@@ -39,23 +39,23 @@ export interface CreationRequest {
   body: CreateCertificateBody;
 }
 
+/** An answer to send as is: `json` is the body's exact text, the same bytes for every replay. */
 export interface CreationAnswer {
   status: number;
-  body: Record<string, unknown>;
+  certificateId: string;
+  json: string;
 }
 
 /** The 202 answer, a function of the start alone so that a resumed request answers like the first. */
 function accepted(start: StartLifecycle): CreationAnswer {
   const approval = start.input.approval;
-  return {
-    status: 202,
-    body: {
-      id: start.certificateId,
-      workflowId: `certificate/${start.certificateId}`,
-      state: approval ? 'awaiting_approval' : 'pending',
-      approval: approval ? { id: approval.approvalId, reasons: approval.reasons } : null,
-    },
+  const body = {
+    id: start.certificateId,
+    workflowId: `certificate/${start.certificateId}`,
+    state: approval ? 'awaiting_approval' : 'pending',
+    approval: approval ? { id: approval.approvalId, reasons: approval.reasons } : null,
   };
+  return { status: 202, certificateId: start.certificateId, json: JSON.stringify(body) };
 }
 
 /** Everything decided before anything is written; refusals are thrown as ProblemErrors. */
@@ -115,7 +115,7 @@ async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRo
   const outcome = await startAndConfirm(deps.temporal, deps.taskQueue, workflowId, start);
   if (outcome.kind === 'started') {
     const answer = accepted(start);
-    if (claim) await recordAnswer(deps.db, claim, answer.status, answer.body);
+    if (claim) await recordAnswer(deps.db, claim, answer.status, answer.json);
     return answer;
   }
   if (outcome.kind === 'not-started') {
@@ -168,7 +168,9 @@ export async function createIdempotently(deps: ApiDeps, request: CreationRequest
     const existing = await findIdempotencyKey(deps.db, scope, key);
     if (existing) {
       if (existing.requestHash !== requestHash) throw idempotencyProblems.reusedWithAnotherRequest(key);
-      if (existing.responseStatus !== null) return { status: existing.responseStatus, body: existing.responseBody ?? {} };
+      if (existing.responseStatus !== null && existing.responseBody !== null) {
+        return { status: existing.responseStatus, certificateId: existing.certificateId, json: existing.responseBody };
+      }
       const resumed = await takeOverIdempotencyKey(deps.db, existing, holder, IDEMPOTENCY_LEASE_SECONDS);
       if (resumed) {
         return withRelease(deps, resumed, () =>

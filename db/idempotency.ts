@@ -80,8 +80,9 @@ export async function recordLifecycleStart(db: Queryable, row: HeldKey, start: S
   return updated.length === 1;
 }
 
-export async function recordAnswer(db: Queryable, row: HeldKey, status: number, body: Record<string, unknown>): Promise<void> {
-  await db.update(idempotencyKeys).set({ responseStatus: status, responseBody: body }).where(held(row));
+/** `json` is the body exactly as sent, so that a replay is the same bytes. */
+export async function recordAnswer(db: Queryable, row: HeldKey, status: number, json: string): Promise<void> {
+  await db.update(idempotencyKeys).set({ responseStatus: status, responseBody: json }).where(held(row));
 }
 
 /** Ends the lease without an answer, so that a retry with the same key resumes at once. */

@@ -376,7 +376,8 @@ export const idempotencyKeys = pgTable(
     certificateId: text('certificate_id').notNull(),
     start: jsonb('start').$type<{ certificateId: string; teamName: string; commonName: string | null; input: LifecycleInput }>(),
     responseStatus: integer('response_status'),
-    responseBody: jsonb('response_body').$type<Record<string, unknown>>(),
+    /** The answer's JSON exactly as first sent, so that a replay is the same bytes. */
+    responseBody: text('response_body'),
     holder: text('holder').notNull(),
     heldUntil: timestamp('held_until', { withTimezone: true }).notNull(),
     createdAt: createdAt(),

@@ -1,6 +1,5 @@
 /** `/v1/certificates`: request, inspect, list, renew and revoke managed certificates. */
 import { Hono } from 'hono';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { CertificateRow } from '../../db/certificates.js';
 import { findCertificate, listCertificates } from '../../db/certificates.js';
 import { issuerChainPem } from '../../db/issuers.js';
@@ -11,7 +10,8 @@ import { createCertificate, createIdempotently, expiredKeyPurger } from '../cert
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { ApiDeps, AppEnv, Principal } from '../deps.js';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, requestHash } from '../idempotency.js';
-import { executeRevoke, queryStatus, signalRenewNow } from '../lifecycle-client.js';
+import { queryStatus, signalRenewNow } from '../lifecycle-client.js';
+import { requestRevocation } from '../revocation.js';
 import { ProblemError, problems } from '../problem.js';
 import { createCertificateSchema, listCertificatesQuery, renewCertificateSchema, revokeCertificateSchema } from '../schemas.js';
 import { listStuckCertificates } from '../stuck.js';
@@ -57,7 +57,7 @@ export function certificateRoutes(deps: ApiDeps) {
     } else {
       answer = await createCertificate(deps, request);
     }
-    return c.json(answer.body, answer.status as 202, { Location: `/v1/certificates/${String(answer.body['id'])}` });
+    return c.body(answer.json, answer.status as 202, { 'Content-Type': 'application/json', Location: `/v1/certificates/${answer.certificateId}` });
   });
 
   app.get('/', async (c) => {
@@ -136,13 +136,7 @@ export function certificateRoutes(deps: ApiDeps) {
     const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
     const body = await parseOptionalJsonBody(c, revokeCertificateSchema);
     if (certificate.state === 'revoked') throw problems.conflict(`certificate "${certificate.id}" is already revoked`);
-    try {
-      const result = await executeRevoke(deps.temporal, certificate.workflowId, { reason: body.reason });
-      return c.json({ id: certificate.id, state: 'revoked' as const, revokedAt: result.revokedAt, revokedSerials: result.serials });
-    } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError) throw problems.conflict(error.cause?.message ?? error.message);
-      throw error;
-    }
+    return c.json(await requestRevocation(deps, certificate, body.reason), 202);
   });
 
   return app;

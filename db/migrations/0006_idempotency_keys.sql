@@ -5,7 +5,7 @@ CREATE TABLE "idempotency_keys" (
 	"certificate_id" text NOT NULL,
 	"start" jsonb,
 	"response_status" integer,
-	"response_body" jsonb,
+	"response_body" text,
 	"holder" text NOT NULL,
 	"held_until" timestamp with time zone NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
