@@ -19,7 +19,6 @@ import {
   sendBulkRenewals,
 } from './bulk.js';
 import type { ActivityDeps } from './deps.js';
-import { deliverToFile, type DeliverToFileInput } from './deliver-to-file.js';
 import { deliverVersion, type DeliverVersionInput } from './deliver-version.js';
 import { issueCertificate, type IssueCertificateInput } from './issue-certificate.js';
 import { buildCompromiseReport, markIssuerCompromised, openCompromiseBulk, revokeCompromisedIssuer } from './issuer-compromise.js';
@@ -35,7 +34,6 @@ export function createActivities(deps: ActivityDeps) {
     // Pre-signs the new version's OCSP responses once it is recorded (same result, same command sequence).
     issueCertificate: (input: IssueCertificateInput) => withOcspPresigned(deps, issueCertificate(deps, input)),
     /** Runs started before rollouts existed (replayed histories) still call it. */
-    deliverToFile: (input: DeliverToFileInput) => deliverToFile(deps, input),
     deliverVersion: (input: DeliverVersionInput) => deliverVersion(deps, input),
     verifyServed: (input: VerifyServedInput) => verifyServed(deps, input),
     awaitAgentCsr: (input: AwaitAgentCsrInput) => awaitAgentCsr(deps, input),

@@ -20,6 +20,7 @@ import { findCertificateKey, storeCertificateKey } from '../db/keys.js';
 import { findTeam } from '../db/teams.js';
 import { findVersionByGeneration, recordIssuedVersion, type VersionRow } from '../db/versions.js';
 import type { ActivityDeps } from './deps.js';
+import { publishRevocation } from './revoke-certificate.js';
 
 export interface IssueCertificateInput {
   certificateId: string;
@@ -33,6 +34,9 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
   const certificate = await findCertificate(deps.db, input.certificateId);
   if (!certificate) {
     throw ApplicationFailure.nonRetryable(`certificate ${input.certificateId} does not exist`, BUSINESS_ERROR_TYPES.certificateNotFound);
+  }
+  if (certificate.state === 'revoked') {
+    throw ApplicationFailure.nonRetryable(`certificate ${certificate.id} is revoked; nothing more is issued for it`, BUSINESS_ERROR_TYPES.certificateRevoked);
   }
   const team = await findTeam(deps.db, certificate.teamId);
   if (!team) throw ApplicationFailure.nonRetryable(`team ${certificate.teamId} no longer exists`, BUSINESS_ERROR_TYPES.policyViolation);
@@ -62,6 +66,8 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
     status: 'active',
     createdAt: issuedAt,
   });
+  // Revoked while this was being signed: recorded revoked, and published like any revocation.
+  if (stored.status === 'revoked') await publishRevocation(deps, certificate.id);
   return summarize(stored);
 }
 

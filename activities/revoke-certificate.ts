@@ -45,7 +45,7 @@ async function blockCompromisedKeys(deps: ActivityDeps, certificateId: string): 
 }
 
 /** Publishes for all revoked versions of the certificate — also those an earlier attempt of this activity revoked. */
-async function publishRevocation(deps: ActivityDeps, certificateId: string): Promise<void> {
+export async function publishRevocation(deps: ActivityDeps, certificateId: string): Promise<void> {
   const serialsByIssuer = new Map<string, string[]>();
   for (const version of await listVersions(deps.db, certificateId)) {
     if (version.status !== 'revoked') continue;

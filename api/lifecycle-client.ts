@@ -3,6 +3,7 @@
  * updates with deadlines, api/workflow-calls.ts).
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import type {
   ApprovalDecisionRequest,
   ApprovalDecisionResult,
@@ -10,7 +11,6 @@ import type {
   LifecycleStatus,
   RenewNowRequest,
   RevokeRequest,
-  RevokeResult,
 } from '../core/lifecycle.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
 import type { certificateLifecycle } from '../workflows/certificate-lifecycle.js';
@@ -20,7 +20,7 @@ import {
   rejectUpdate,
   renewNowSignal,
   retryRolloutSignal,
-  revokeUpdate,
+  revokeSignal,
   statusQuery,
 } from '../contracts/lifecycle-messages.js';
 import { executeUpdateWithin, queryOrNull } from './workflow-calls.js';
@@ -39,15 +39,39 @@ export async function startLifecycle(client: Client, taskQueue: string, start: S
     taskQueue,
     args: [start.input],
     workflowIdConflictPolicy: 'FAIL',
-    typedSearchAttributes: [
-      { key: SEARCH_ATTRIBUTE_KEYS.certificateId, value: start.certificateId },
-      { key: SEARCH_ATTRIBUTE_KEYS.team, value: start.teamName },
-      { key: SEARCH_ATTRIBUTE_KEYS.commonName, value: start.commonName ?? '' },
-      { key: SEARCH_ATTRIBUTE_KEYS.certState, value: start.input.approval ? 'awaiting_approval' : 'pending' },
-      { key: SEARCH_ATTRIBUTE_KEYS.renewalAttempt, value: 0 },
-    ],
+    typedSearchAttributes: startAttributes(start),
   });
   return workflowId;
+}
+
+/** How long the API waits for Temporal to take a revocation before it answers 503 (nothing accepted). */
+const REVOKE_SIGNAL_DEADLINE_MS = 10_000;
+
+/**
+ * Hands the revocation to the certificate's workflow: durable once this returns. If the
+ * certificate's run has closed (failed, terminated), a run that only revokes is started instead.
+ */
+export async function signalRevoke(client: Client, taskQueue: string, start: StartLifecycle, request: RevokeRequest): Promise<void> {
+  await client.connection.withDeadline(Date.now() + REVOKE_SIGNAL_DEADLINE_MS, () =>
+    client.workflow.signalWithStart<typeof certificateLifecycle, [RevokeRequest]>('certificateLifecycle', {
+      workflowId: lifecycleWorkflowId(start.certificateId),
+      taskQueue,
+      args: [{ ...start.input, revokeOnStart: request }],
+      signal: revokeSignal,
+      signalArgs: [request],
+      typedSearchAttributes: startAttributes(start),
+    }),
+  );
+}
+
+function startAttributes(start: StartLifecycle): SearchAttributePair[] {
+  return [
+    { key: SEARCH_ATTRIBUTE_KEYS.certificateId, value: start.certificateId },
+    { key: SEARCH_ATTRIBUTE_KEYS.team, value: start.teamName },
+    { key: SEARCH_ATTRIBUTE_KEYS.commonName, value: start.commonName ?? '' },
+    { key: SEARCH_ATTRIBUTE_KEYS.certState, value: start.input.revokeOnStart ? 'revoking' : start.input.approval ? 'awaiting_approval' : 'pending' },
+    { key: SEARCH_ATTRIBUTE_KEYS.renewalAttempt, value: 0 },
+  ];
 }
 
 export async function queryStatus(client: Client, workflowId: string): Promise<LifecycleStatus | null> {
@@ -56,11 +80,6 @@ export async function queryStatus(client: Client, workflowId: string): Promise<L
 
 export async function signalRenewNow(client: Client, workflowId: string, request: RenewNowRequest): Promise<void> {
   await client.workflow.getHandle(workflowId).signal(renewNowSignal, request);
-}
-
-/** Waits for the workflow to record the revocation; without a worker this ends in a 503, not a hang. */
-export async function executeRevoke(client: Client, workflowId: string, request: RevokeRequest): Promise<RevokeResult> {
-  return executeUpdateWithin(client, workflowId, revokeUpdate, request);
 }
 
 export async function signalRetryRollout(client: Client, workflowId: string): Promise<void> {

@@ -9,11 +9,14 @@ import type {
   LifecycleStatus,
   RenewNowRequest,
   RevokeRequest,
-  RevokeResult,
 } from '../core/lifecycle.js';
 
 export const renewNowSignal = defineSignal<[RenewNowRequest]>('renewNow');
-export const revokeUpdate = defineUpdate<RevokeResult, [RevokeRequest]>('revoke');
+/**
+ * Revokes the certificate: a signal, so the request is durable as soon as the server has it (no
+ * worker needed); the run cancels whatever it waits on and revokes, retried until done.
+ */
+export const revokeSignal = defineSignal<[RevokeRequest]>('revoke');
 export const statusQuery = defineQuery<LifecycleStatus>('status');
 export const approveUpdate = defineUpdate<ApprovalDecisionResult, [ApprovalDecisionRequest]>('approve');
 export const rejectUpdate = defineUpdate<ApprovalDecisionResult, [ApprovalDecisionRequest]>('reject');

@@ -6,6 +6,8 @@ export const BUSINESS_ERROR_TYPES = {
   policyViolation: 'PolicyViolation',
   invalidRequest: 'InvalidRequest',
   certificateNotFound: 'CertificateNotFound',
+  /** The certificate is revoked: nothing more is issued for it. */
+  certificateRevoked: 'CertificateRevoked',
   noActiveIssuer: 'NoActiveIssuer',
   /** A destination refused the delivery for a reason retrying cannot fix (e.g. a webhook answered 401). */
   destinationRejected: 'DestinationRejected',

@@ -31,21 +31,22 @@ export interface LifecycleInput {
   /** The version the previous run issued, carried across continueAsNew. */
   currentVersion?: VersionSummary | null;
   renewalReason?: string | null;
-  /** Number of entries in the certificate's destinations; fixed when the certificate is created. */
-  destinationCount: number;
   /** Overrides the default renewal at 2/3 of the lifetime. */
   renewBeforeSeconds?: number | null;
-  /** Set by the API from the certificate's destinations; absent in runs started before rollouts existed. */
-  destinations?: DestinationPlan[];
+  /** One per destination of the certificate, in order; fixed when the certificate is created. */
+  destinations: DestinationPlan[];
   keySource?: KeySource;
   /** Present when policy says the first issuance needs a human. */
   approval?: ApprovalPlan | null;
   /** How long a failed rollout waits before it is retried by itself (default 15 min). */
   rolloutRetrySeconds?: number;
-  /** The bulk operation that asked for this run's renewal; the run reports its outcome to it. */
-  bulkOperationId?: string | null;
-  /** That operation collects outcomes from bulk_items (so no signal is needed); older ones wait for a signal. */
-  bulkCollectsOutcomes?: boolean;
+  /** The bulk operations that asked for this run's renewal; the run records its outcome for each. */
+  bulkOperationIds?: string[];
+  /**
+   * A run started only to revoke (the certificate's previous run had closed, e.g. failed or was
+   * terminated): it revokes every version and ends.
+   */
+  revokeOnStart?: RevokeRequest | null;
 }
 
 export interface ApprovalDecisionRequest {
@@ -110,9 +111,8 @@ export interface LifecycleStatus {
 
 export interface RenewNowRequest {
   reason: string;
+  /** The bulk operation asking; the run that serves the request records its outcome for it. */
   bulkOperationId?: string | null;
-  /** Set by bulk operations that collect outcomes from bulk_items. */
-  bulkCollectsOutcomes?: boolean;
 }
 
 export interface RevokeRequest {

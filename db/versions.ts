@@ -26,7 +26,10 @@ export async function listVersions(db: Queryable, certificateId: string): Promis
 /**
  * Records a newly signed version as the certificate's current one, in one transaction. If a version
  * for this generation already exists (a retried activity), the stored one wins and is returned. A
- * version signed by an issuer that is no longer active is refused (a retryable error).
+ * version signed by an issuer that is no longer active is refused (a retryable error). A version
+ * signed while the certificate was being revoked is recorded already revoked: every signed serial is
+ * on record, and none outlives its certificate's revocation (the certificate row is locked, so this
+ * and revokeCertificateVersions never interleave).
  */
 export async function recordIssuedVersion(db: Database, version: NewVersion): Promise<VersionRow> {
   return db.transaction(async (tx) => {
@@ -38,14 +41,16 @@ export async function recordIssuedVersion(db: Database, version: NewVersion): Pr
       if (existing) return existing;
       throw new Error(`issuer ${version.issuerId} is ${issuer?.status ?? 'gone'}; the certificate will be signed again by the active intermediate`);
     }
+    const [certificate] = await tx.select({ state: certificates.state }).from(certificates).where(eq(certificates.id, version.certificateId)).for('update');
+    const lateRevocation = certificate?.state === 'revoked' ? await latestRevocation(tx, version.certificateId) : null;
     const [inserted] = await tx
       .insert(certificateVersions)
-      .values(version)
+      .values(lateRevocation ? { ...version, status: 'revoked', revokedAt: lateRevocation.at, revocationReason: lateRevocation.reason } : version)
       .onConflictDoNothing({ target: [certificateVersions.certificateId, certificateVersions.generation] })
       .returning();
     const stored = inserted ?? (await findVersionByGeneration(tx, version.certificateId, version.generation));
     if (!stored) throw new Error(`version ${version.certificateId}/${version.generation} vanished during recording`);
-    if (inserted) {
+    if (inserted && !lateRevocation) {
       await tx
         .update(certificateVersions)
         .set({ status: 'superseded' })
@@ -67,6 +72,8 @@ export async function revokeCertificateVersions(
   at: Date,
 ): Promise<VersionRow[]> {
   return db.transaction(async (tx) => {
+    // Serializes with recordIssuedVersion: a version recorded after this commits is recorded revoked.
+    await tx.select({ id: certificates.id }).from(certificates).where(eq(certificates.id, certificateId)).for('update');
     const revoked = await tx
       .update(certificateVersions)
       .set({ status: 'revoked', revokedAt: at, revocationReason: reason })
@@ -94,4 +101,15 @@ export async function revokeSupersededVersions(db: Queryable, versionIds: string
       ),
     )
     .returning();
+}
+
+/** When and why the certificate's versions were revoked (its latest revocation). */
+async function latestRevocation(db: Queryable, certificateId: string): Promise<{ at: Date; reason: RevocationReason }> {
+  const [row] = await db
+    .select({ at: certificateVersions.revokedAt, reason: certificateVersions.revocationReason })
+    .from(certificateVersions)
+    .where(and(eq(certificateVersions.certificateId, certificateId), eq(certificateVersions.status, 'revoked')))
+    .orderBy(sql`${certificateVersions.revokedAt} desc nulls last`)
+    .limit(1);
+  return { at: row?.at ?? new Date(), reason: (row?.reason as RevocationReason | null) ?? 'unspecified' };
 }

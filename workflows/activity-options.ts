@@ -26,6 +26,11 @@ export const ACTIVITY_PRESETS = {
   delivery: { startToCloseTimeout: '30 seconds', retry: INFRASTRUCTURE_RETRY },
   /** Postgres-only bookkeeping: approvals, audit, reports, revocation. */
   records: { startToCloseTimeout: '15 seconds', retry: INFRASTRUCTURE_RETRY },
+  /**
+   * Revocation: retried until done (never given up), at most 10 s apart, so it completes within
+   * seconds of Postgres coming back; each failed attempt shows in the Temporal UI's pending activity.
+   */
+  revocation: { startToCloseTimeout: '30 seconds', retry: { ...INFRASTRUCTURE_RETRY, maximumInterval: '10 seconds', maximumAttempts: 0 } },
   /** Waiting for an agent's CSR: as long as it takes, heartbeating. */
   awaitCsr: { startToCloseTimeout: '1 hour', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: INFRASTRUCTURE_RETRY },
 } as const satisfies Record<string, ActivityOptions>;
@@ -36,7 +41,7 @@ export function waitingPreset(waitSeconds: number): ActivityOptions {
 }
 
 /**
- * Local activities (renewal steps of runs with the lean-renewal patch). A local activity holds its
+ * Local activities (the short renewal steps). A local activity holds its
  * workflow task, and a status query waits for that task, so these stay short: one retry inside
  * the task, then the workflow's own backoff takes over (visible as lastError and RenewalAttempt).
  * If the worker dies mid-step the task times out and another worker runs the step again (the steps
