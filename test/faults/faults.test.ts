@@ -8,7 +8,7 @@
  * which is also kept when an invariant fails; CERTFLOW_FAULTS_PROVE_CHECKS=1 then breaks each
  * invariant once in the data (corruptions.ts) and expects every check to notice.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -23,6 +23,8 @@ const timeoutMs = (config.chaosSeconds + config.settleTimeoutSeconds + 600 + con
 let ctx: RunContext | null = null;
 let keep = process.env['CERTFLOW_FAULTS_KEEP'] === '1';
 const dir = mkdtempSync(path.join(os.tmpdir(), 'certflow-faults-'));
+// As root, Postgres runs as user postgres, which must reach its data dir in here (mkdtemp makes 0700).
+chmodSync(dir, 0o755);
 
 afterAll(async () => {
   await ctx?.close();
