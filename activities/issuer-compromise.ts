@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { EMPTY_COUNTS, mayRevokeSuperseded, type BulkCounts, type BulkOptions, type BulkOutcome, type BulkSelector } from '../core/bulk.js';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
 import { REPORT_LIST_LIMIT, type CompromiseReport, type CompromiseTimings, type FailedCertificate, type ReplacedCertificate } from '../core/issuer-compromise.js';
-import { certificateFacts } from '../ca/ocsp-der.js';
+import { certificateFacts } from '../ca/certificate-facts.js';
 import { appendAuditEvent } from '../db/audit.js';
 import {
   COMPROMISE_REPORT_ACTION,

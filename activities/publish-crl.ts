@@ -4,7 +4,7 @@
  * complete, current CRL; calling it again only publishes a newer one.
  */
 import { buildCrl, DEFAULT_CRL_VALIDITY_SECONDS, type RevokedEntry } from '../ca/crl.js';
-import { certificateFacts } from '../ca/ocsp-der.js';
+import { certificateFacts } from '../ca/certificate-facts.js';
 import { listChildIssuers, listPublishingIssuers as listIssuersThatPublish, listRevokedVersions, publishNextCrl } from '../db/revocation.js';
 import type { ActivityDeps } from './deps.js';
 

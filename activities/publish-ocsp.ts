@@ -10,7 +10,7 @@
 import { Context } from '@temporalio/activity';
 import type { VersionSummary } from '../core/types.js';
 import { buildOcspResponse, encodeCertId, issuerHashes, type CertIdHash, type CertStatus } from '../ca/ocsp.js';
-import { certificateFacts } from '../ca/ocsp-der.js';
+import { certificateFacts } from '../ca/certificate-facts.js';
 import {
   listChildIssuers,
   listOcspResponses,

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { RevocationReason } from '../core/types.js';
 import { spkiSha256Hex } from '../ca/key-checks.js';
-import { certificateFacts } from '../ca/ocsp-der.js';
+import { certificateFacts } from '../ca/certificate-facts.js';
 import { blockKey } from '../db/blocked-keys.js';
 import { listVersions, revokeCertificateVersions } from '../db/versions.js';
 import type { ActivityDeps } from './deps.js';

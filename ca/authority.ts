@@ -6,7 +6,7 @@ import type { KeyAlgorithm } from '../core/types.js';
 import { x509 } from './x509.js';
 import { ALGORITHM_SPECS, generateKeyPair } from './keys.js';
 import { canonicalizeDnsName } from '../core/names.js';
-import { contextConstructed, contextPrimitive, sequence } from './der.js';
+import { contextConstructed, contextPrimitive, sequence } from './der-writer.js';
 import { CERTFLOW_POLICY_OID, type IssuerUrls } from './profiles.js';
 import type { SerialSource } from './serial.js';
 

@@ -1,5 +1,5 @@
 /**
- * X.509 v2 CRLs (RFC 5280 §5), built with the DER encoders of ca/der.ts and signed through the
+ * X.509 v2 CRLs (RFC 5280 §5), built with the DER writer (ca/der-writer.ts) and signed through the
  * issuer's `Signer` (software or PKCS#11 alike). Pure: the clock, the CRL number and the revoked
  * entries are inputs.
  *
@@ -8,20 +8,20 @@
  *                              revokedCertificates OPTIONAL, crlExtensions [0] EXPLICIT }
  */
 import type { RevocationReason } from '../core/types.js';
+import { certificateFacts, type CertificateFacts } from './certificate-facts.js';
 import {
   contextExplicit,
   contextPrimitive,
-  octetString,
-  oid,
+  enumerated,
+  extension,
   sequence,
   signatureAlgorithmIdentifier,
   signStructure,
   smallInteger,
   time,
-  tlv,
   unsignedInteger,
-} from './der.js';
-import { certificateFacts, serialBytes, type CertificateFacts } from './ocsp-der.js';
+} from './der-writer.js';
+import { serialBytes } from './serial.js';
 import type { Signer } from './signer.js';
 
 /** RFC 5280 §5.3.1 CRLReason codes for the reasons Certflow accepts (core/types.ts REVOCATION_REASONS). */
@@ -111,15 +111,6 @@ function revokedCertificate(serial: Buffer, revokedAt: Date, reason: RevocationR
   // RFC 5280 §5.3.1: the reasonCode extension should be absent rather than carry `unspecified`.
   const entryExtensions = code === 0 ? [] : [sequence(extension(CRL_OIDS.reasonCode, false, enumerated(code)))];
   return sequence(unsignedInteger(serial), time(revokedAt), ...entryExtensions);
-}
-
-export function extension(extnId: string, critical: boolean, value: Uint8Array): Buffer {
-  return critical ? sequence(oid(extnId), tlv(0x01, Buffer.from([0xff])), octetString(value)) : sequence(oid(extnId), octetString(value));
-}
-
-export function enumerated(value: number): Buffer {
-  const integer = smallInteger(value);
-  return tlv(0x0a, integer.subarray(2));
 }
 
 function bigintBytes(value: bigint): Buffer {

@@ -9,8 +9,8 @@
  */
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { KeyAlgorithm } from '../core/types.js';
-import { oid } from './der.js';
-import { children, decodeOid, DerError, type DerElement, expectTag, parseDer } from './ocsp-der.js';
+import { oid } from './der-writer.js';
+import { children, decodeOid, DerError, type DerElement, expectTag, integerMagnitude, octetAlignedBits, parseDer } from './der-reader.js';
 
 export type KeyFamily = 'EC' | 'RSA' | 'Ed25519';
 
@@ -75,9 +75,7 @@ export function identifySubjectKey(spki: DerElement): SubjectKeyInfo {
   if (extra) throw new DerError('SubjectPublicKeyInfo has trailing fields');
   const [algorithmOid, parameters] = children(expectTag(algorithm, 0x30, 'SubjectPublicKeyInfo algorithm'));
   const keyOid = expectTag(algorithmOid, 0x06, 'key algorithm');
-  const bits = expectTag(subjectPublicKey, 0x03, 'subjectPublicKey');
-  if (bits.content[0] !== 0) throw new DerError('subjectPublicKey must have no unused bits');
-  const key = bits.content.subarray(1);
+  const key = octetAlignedBits(subjectPublicKey, 'subjectPublicKey');
 
   if (isOid(keyOid, KEY_OIDS.rsaEncryption)) return identifyRsaKey(parameters, key);
   if (isOid(keyOid, KEY_OIDS.ecPublicKey)) return identifyEcKey(parameters, key);
@@ -98,8 +96,8 @@ function identifyRsaKey(parameters: DerElement | undefined, key: Buffer): Subjec
   // RFC 3279 §2.3.1: the parameters MUST be NULL.
   if (!parameters || parameters.tag !== 0x05 || parameters.content.length !== 0) throw new DerError('rsaEncryption parameters must be NULL');
   const [modulus, exponent, extra] = children(expectTag(parseDer(key), 0x30, 'RSAPublicKey'));
-  const n = positiveInteger(expectTag(modulus, 0x02, 'RSA modulus'));
-  const e = positiveInteger(expectTag(exponent, 0x02, 'RSA public exponent'));
+  const n = integerMagnitude(modulus, 'the RSA modulus');
+  const e = integerMagnitude(exponent, 'the RSA public exponent');
   if (extra) throw new DerError('RSAPublicKey has trailing fields');
   const modulusBits = n.length * 8 - Math.clz32(n[0]!) + 24;
   const keyAlgorithm = RSA_KEY_ALGORITHMS[modulusBits];
@@ -127,12 +125,4 @@ function identifyEcKey(parameters: DerElement | undefined, point: Buffer): Subje
       }
     : null;
   return { supported: true, keyAlgorithm: curve.keyAlgorithm, family: 'EC', jwk };
-}
-
-/** The magnitude of a positive INTEGER without its sign octet. */
-function positiveInteger(element: DerElement): Buffer {
-  const bytes = element.content;
-  if (bytes.length === 0 || bytes[0]! & 0x80) throw new DerError('expected a positive INTEGER');
-  if (bytes[0] === 0 && bytes.length > 1 && (bytes[1]! & 0x80) === 0) throw new DerError('non-minimal INTEGER');
-  return bytes[0] === 0 && bytes.length > 1 ? bytes.subarray(1) : bytes;
 }

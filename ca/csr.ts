@@ -12,7 +12,7 @@ import { canonicalizeIp } from '../core/ip.js';
 import type { KeyAlgorithm } from '../core/types.js';
 import { identifySubjectKey, importSubjectKey, isOid, type KeyFamily, oidLookup } from './csr-key.js';
 import { importPublicKeySpki } from './keys.js';
-import { children, decodeOid, DerError, type DerElement, expectTag, parseDer } from './ocsp-der.js';
+import { children, decodeOid, DerError, type DerElement, expectTag, octetAlignedBits, parseDer } from './der-reader.js';
 
 export interface VerifiedCsr {
   keyAlgorithm: KeyAlgorithm;
@@ -184,8 +184,7 @@ function readStructure(der: Buffer): CsrStructure {
   const [version, subject, spki, attributes] = children(expectTag(info, 0x30, 'CertificationRequestInfo'));
   const versionContent = expectTag(version, 0x02, 'version').content;
   if (versionContent.length !== 1 || versionContent[0] !== 0) throw new DerError('only version 1 (0) certification requests exist');
-  const signature = expectTag(signatureBits, 0x03, 'signature');
-  if (signature.content[0] !== 0) throw new DerError('the signature must have no unused bits');
+  const signature = octetAlignedBits(signatureBits, 'signature');
   const [signatureOid] = children(expectTag(algorithm, 0x30, 'signatureAlgorithm'));
   const key = identifySubjectKey(expectTag(spki, 0x30, 'subjectPKInfo'));
   const names = subjectAltNamesOf(attributes);
@@ -195,7 +194,7 @@ function readStructure(der: Buffer): CsrStructure {
     key,
     names: { commonName: commonNameOf(expectTag(subject, 0x30, 'subject')), dnsNames: names.dnsNames, ipAddresses: names.ipAddresses, uris: names.uris },
     signatureOid: expectTag(signatureOid, 0x06, 'signature algorithm'),
-    signature: signature.content.subarray(1),
+    signature,
   };
 }
 

@@ -24,7 +24,7 @@ import { checkSubjectPublicKey, KeyCheckError, type KeyBlocklist, type KeyCheckO
 import type { LeafFields, LeafTemplates } from './leaf-template.js';
 import { PROFILE_KEY_ALGORITHMS } from './profiles.js';
 import { lintLeaf, type LintViolation } from './lint.js';
-import { derToPem } from './ocsp-der.js';
+import { derToPem } from './pem.js';
 import type { SerialSource } from './serial.js';
 
 export interface IssuanceDeps {

@@ -6,7 +6,7 @@
  */
 import { createHash, createPublicKey } from 'node:crypto';
 import type { KeyAlgorithm, Profile } from '../core/types.js';
-import { DerError } from './key-checks/der-reader.js';
+import { DerError } from './der-reader.js';
 import { ACCEPTED_CURVES, ecPointProblem, REFUSED_CURVE_NAMES } from './key-checks/ec.js';
 import { hasRocaFingerprint } from './key-checks/roca.js';
 import { bitLength, fermatFactor, RSA_EXPONENT, rsaSizeProblem, SMALL_FACTOR_BOUND, smallPrimeFactor } from './key-checks/rsa.js';

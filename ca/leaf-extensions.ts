@@ -4,7 +4,7 @@
  * subjectAltName, the only per-certificate extension, is encoded in leaf-tbs.ts.
  */
 import type { KeyAlgorithm, Profile } from '../core/types.js';
-import { bitString, booleanTrue, contextConstructed, contextPrimitive, oid, octetString, sequence } from './der.js';
+import { bitString, contextConstructed, contextPrimitive, extension, oid, sequence } from './der-writer.js';
 import { type IssuerUrls, CERTFLOW_POLICY_OID, leafKeyUsage, PROFILE_EXTENDED_KEY_USAGES } from './profiles.js';
 
 const EXTENSION_OID = {
@@ -21,11 +21,6 @@ const ACCESS_METHOD = { ocsp: '1.3.6.1.5.5.7.48.1', caIssuers: '1.3.6.1.5.5.7.48
 
 /** GeneralName uniformResourceIdentifier: [6] IMPLICIT IA5String (RFC 5280 §4.2.1.6). */
 const URI_NAME_TAG = 6;
-
-/** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }. */
-export function extension(extnId: string, critical: boolean, value: Uint8Array): Buffer {
-  return critical ? sequence(oid(extnId), booleanTrue(), octetString(value)) : sequence(oid(extnId), octetString(value));
-}
 
 const uriName = (uri: string): Buffer => contextPrimitive(URI_NAME_TAG, Buffer.from(uri, 'ascii'));
 

@@ -1,7 +1,8 @@
 /**
- * Per-certificate encoding of a leaf TBSCertificate (and of the signed certificate) into a single buffer: lengths are computed
- * first, then every byte is written once. Encoding with der.ts's concatenating helpers costs about
- * as much as the ECDSA signature itself (a dozen small allocations per element); this does not.
+ * Per-certificate encoding of a leaf TBSCertificate (and of the signed certificate) into a single buffer
+ * with der-writer.ts's DerWriter: lengths are computed first, then every byte is written once.
+ * Concatenating pre-encoded elements costs about as much as the ECDSA signature itself (a dozen small
+ * allocations per element); this does not.
  *
  * TBSCertificate ::= SEQUENCE { [0] version, serialNumber, signature, issuer, validity, subject,
  *                               subjectPublicKeyInfo, [3] SEQUENCE OF Extension }
@@ -9,6 +10,9 @@
  */
 import { hash } from 'node:crypto';
 import { ipToOctets } from '../core/ip.js';
+import { children, readOne } from './der-reader.js';
+import { TAG as UNIVERSAL } from './der-tags.js';
+import { DerWriter, timeLength, tlvSize } from './der-writer.js';
 
 /** The DER of everything in a leaf that does not change per certificate. */
 export interface ConstantParts {
@@ -34,15 +38,7 @@ export interface VariableParts {
 }
 
 const TAG = {
-  integer: 0x02,
-  bitString: 0x03,
-  octetString: 0x04,
-  utf8String: 0x0c,
-  printableString: 0x13,
-  utcTime: 0x17,
-  generalizedTime: 0x18,
-  sequence: 0x30,
-  set: 0x31,
+  ...UNIVERSAL,
   extensions: 0xa3,
   dNSName: 0x82,
   uniformResourceIdentifier: 0x86,
@@ -62,89 +58,6 @@ const UNUSED_BITS_NONE = Buffer.from([0x00]);
 /** The PrintableString alphabet (X.680 §41.4); a CN with anything else is written as UTF8String. */
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 const HEX = /^[0-9a-fA-F]+$/;
-
-const lengthSize = (length: number): number => (length < 0x80 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 4);
-/** Size of a whole TLV with `contentLength` content octets. */
-const tlvSize = (contentLength: number): number => 1 + lengthSize(contentLength) + contentLength;
-
-class DerWriter {
-  readonly buffer: Buffer;
-  private offset = 0;
-
-  constructor(size: number) {
-    this.buffer = Buffer.allocUnsafe(size);
-  }
-
-  header(tag: number, length: number): void {
-    const buffer = this.buffer;
-    buffer[this.offset++] = tag;
-    if (length < 0x80) {
-      buffer[this.offset++] = length;
-    } else if (length < 0x100) {
-      buffer[this.offset++] = 0x81;
-      buffer[this.offset++] = length;
-    } else if (length < 0x10000) {
-      buffer[this.offset++] = 0x82;
-      buffer[this.offset++] = length >> 8;
-      buffer[this.offset++] = length & 0xff;
-    } else {
-      buffer[this.offset++] = 0x83;
-      buffer[this.offset++] = length >> 16;
-      buffer[this.offset++] = (length >> 8) & 0xff;
-      buffer[this.offset++] = length & 0xff;
-    }
-  }
-
-  bytes(data: Uint8Array): void {
-    this.buffer.set(data, this.offset);
-    this.offset += data.length;
-  }
-
-  /** Writes hex `digits` as `octets` octets, right-aligned: missing leading digits are zeros. */
-  hex(digits: string, octets: number): void {
-    const buffer = this.buffer;
-    let digit = digits.length - 1;
-    for (let at = this.offset + octets - 1; at >= this.offset; at--) {
-      const low = digit >= 0 ? hexValue(digits.charCodeAt(digit--)) : 0;
-      const high = digit >= 0 ? hexValue(digits.charCodeAt(digit--)) : 0;
-      buffer[at] = (high << 4) | low;
-    }
-    this.offset += octets;
-  }
-
-  /** UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ in whole seconds, digits written in place. */
-  time(date: Date): void {
-    const year = date.getUTCFullYear();
-    if (timeLength(date) === 13) {
-      this.header(TAG.utcTime, 13);
-    } else {
-      this.header(TAG.generalizedTime, 15);
-      this.twoDigits(Math.floor(year / 100));
-    }
-    this.twoDigits(year % 100);
-    this.twoDigits(date.getUTCMonth() + 1);
-    this.twoDigits(date.getUTCDate());
-    this.twoDigits(date.getUTCHours());
-    this.twoDigits(date.getUTCMinutes());
-    this.twoDigits(date.getUTCSeconds());
-    this.buffer[this.offset++] = 0x5a; // 'Z'
-  }
-
-  private twoDigits(value: number): void {
-    this.buffer[this.offset++] = 0x30 + Math.floor(value / 10);
-    this.buffer[this.offset++] = 0x30 + (value % 10);
-  }
-
-  /** Writes text whose every character is below U+0100 (callers ensure ASCII) as one octet each. */
-  latin1(text: string): void {
-    this.offset += this.buffer.write(text, this.offset, 'latin1');
-  }
-
-  done(): Buffer {
-    if (this.offset !== this.buffer.length) throw new Error(`DER size mismatch: wrote ${this.offset} of ${this.buffer.length} octets`);
-    return this.buffer;
-  }
-}
 
 export function encodeLeafTbs(constant: ConstantParts, leaf: VariableParts): Buffer {
   const serial = serialDigits(leaf.serial);
@@ -221,28 +134,10 @@ export function encodeLeafTbs(constant: ConstantParts, leaf: VariableParts): Buf
   return out.done();
 }
 
-/**
- * RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's bits. The SPKI was
- * validated upstream (key checks), so a plain walk of SEQUENCE { AlgorithmIdentifier, BIT STRING } does.
- */
+/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's bits (the SPKI was checked upstream). */
 function subjectKeyIdentifier(spki: Uint8Array): Buffer {
-  const afterOuterHeader = headerLength(spki, 0);
-  const algorithmEnd = afterOuterHeader + tlvLength(spki, afterOuterHeader);
-  const keyBits = algorithmEnd + headerLength(spki, algorithmEnd) + 1; // + the unused-bits octet
-  return hash('sha1', spki.subarray(keyBits), 'buffer');
-}
-
-function headerLength(der: Uint8Array, offset: number): number {
-  const first = der[offset + 1]!;
-  return first < 0x80 ? 2 : 2 + (first & 0x7f);
-}
-
-function tlvLength(der: Uint8Array, offset: number): number {
-  const first = der[offset + 1]!;
-  if (first < 0x80) return 2 + first;
-  let length = 0;
-  for (let i = 0; i < (first & 0x7f); i++) length = length * 256 + der[offset + 2 + i]!;
-  return 2 + (first & 0x7f) + length;
+  const [, subjectPublicKey] = children(readOne(spki, TAG.sequence, 'SubjectPublicKeyInfo'));
+  return hash('sha1', subjectPublicKey!.content.subarray(1), 'buffer');
 }
 
 /** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING (no unused bits) } */
@@ -276,17 +171,6 @@ function serialDigits(hex: string): { digits: string; octets: number } {
   while (start < hex.length && hex.charCodeAt(start) === 0x30) start++;
   if (start === hex.length) throw new Error('serial is zero; serial numbers are positive');
   const digits = start === 0 ? hex : hex.slice(start);
-  const topBitSet = digits.length % 2 === 0 && hexValue(digits.charCodeAt(0)) >= 8;
+  const topBitSet = digits.length % 2 === 0 && parseInt(digits[0]!, 16) >= 8;
   return { digits, octets: Math.ceil(digits.length / 2) + (topBitSet ? 1 : 0) };
-}
-
-function hexValue(code: number): number {
-  return code <= 0x39 ? code - 0x30 : (code | 0x20) - 0x57;
-}
-
-/** UTCTime (13 characters) for 1950–2049, GeneralizedTime (15) otherwise (RFC 5280 §4.1.2.5). */
-function timeLength(date: Date): number {
-  const year = date.getUTCFullYear();
-  if (year < 0 || year > 9999) throw new Error(`year ${year} cannot be encoded in a certificate`);
-  return year >= 1950 && year < 2050 ? 13 : 15;
 }

@@ -12,10 +12,10 @@
  * It does not judge what it is given: run `lintLeaf` (lint.ts) first.
  */
 import { KEY_ALGORITHMS, PROFILES, type KeyAlgorithm, type Profile } from '../core/types.js';
-import { contextExplicit, signatureAlgorithmIdentifier, unsignedInteger } from './der.js';
+import { contextExplicit, signatureAlgorithmIdentifier, unsignedInteger } from './der-writer.js';
 import { extensionsAfterSan, extensionsBeforeSan } from './leaf-extensions.js';
 import { encodeCertificate, encodeLeafTbs } from './leaf-tbs.js';
-import { certificateFacts } from './ocsp-der.js';
+import { certificateFacts } from './certificate-facts.js';
 import type { IssuerUrls } from './profiles.js';
 import type { Signer } from './signer.js';
 import { x509 } from './x509.js';

@@ -9,30 +9,24 @@
  */
 import { createHash } from 'node:crypto';
 import type { RevocationReason } from '../core/types.js';
-import { CRL_REASON_CODES, enumerated, extension } from './crl.js';
+import { certificateFacts, type CertificateFacts } from './certificate-facts.js';
+import { CRL_REASON_CODES } from './crl.js';
+import { children, decodeOid, DerError, type DerElement, expectTag, integerHex, octetAlignedBits, parseDer } from './der-reader.js';
 import {
+  bitString,
   contextExplicit,
+  contextPrimitive,
+  enumerated,
+  extension,
+  generalizedTime,
+  nullValue,
   octetString,
   oid,
   sequence,
   signatureAlgorithmIdentifier,
-  tlv,
   unsignedInteger,
-  bitString,
-  nullValue,
-} from './der.js';
-import {
-  certificateFacts,
-  children,
-  decodeOid,
-  DerError,
-  expectTag,
-  integerHex,
-  parseDer,
-  serialBytes,
-  type CertificateFacts,
-  type DerElement,
-} from './ocsp-der.js';
+} from './der-writer.js';
+import { serialBytes } from './serial.js';
 import type { Signer } from './signer.js';
 
 export const OCSP_OIDS = {
@@ -105,7 +99,7 @@ function parseOcspRequestUnchecked(der: Uint8Array): OcspRequest {
   let index = 0;
   if (fields[index]?.tag === 0xa0) {
     const [version] = children(fields[index]!);
-    if (integerHex(expectTag(version, 0x02, 'version')) !== '00') throw new OcspRequestError('unsupported OCSP request version');
+    if (integerHex(version, 'version') !== '00') throw new OcspRequestError('unsupported OCSP request version');
     index++;
   }
   if (fields[index]?.tag === 0xa1) index++; // requestorName
@@ -153,7 +147,7 @@ function parseCertId(element: DerElement): CertId {
   if (extra.length > 0) throw new OcspRequestError('unexpected fields in CertID');
   const [algorithmOid, parameters, ...more] = children(expectTag(algorithm, 0x30, 'hashAlgorithm'));
   if (more.length > 0 || (parameters && parameters.tag !== 0x05)) throw new OcspRequestError('unexpected hash algorithm parameters');
-  const hashAlgorithmOid = decodeOid(expectTag(algorithmOid, 0x06, 'hashAlgorithm.algorithm'));
+  const hashAlgorithmOid = decodeOid(algorithmOid, 'hashAlgorithm.algorithm');
   const hashAlgorithm = HASH_BY_OID[hashAlgorithmOid] ?? null;
   const issuerNameHash = Buffer.from(expectTag(nameHash, 0x04, 'issuerNameHash').content);
   const issuerKeyHash = Buffer.from(expectTag(keyHash, 0x04, 'issuerKeyHash').content);
@@ -166,14 +160,14 @@ function parseCertId(element: DerElement): CertId {
     hashAlgorithmOid,
     issuerNameHash,
     issuerKeyHash,
-    serial: integerHex(expectTag(serial, 0x02, 'serialNumber')),
+    serial: integerHex(serial, 'serialNumber'),
     raw: Buffer.from(element.raw),
   };
 }
 
 function readExtension(element: DerElement): { id: string; critical: boolean; value: Buffer } {
   const parts = children(expectTag(element, 0x30, 'Extension'));
-  const id = decodeOid(expectTag(parts[0], 0x06, 'extnID'));
+  const id = decodeOid(parts[0], 'extnID');
   let critical = false;
   let index = 1;
   if (parts[index]?.tag === 0x01) {
@@ -264,20 +258,20 @@ export async function buildOcspResponse(responder: OcspResponder, options: Build
   const certs = responder.delegatedCertificate ? [contextExplicit(0, sequence(Buffer.from(responder.delegatedCertificate)))] : [];
   const basic = sequence(tbs, signatureAlgorithmIdentifier(responder.signer.keyAlgorithm), bitString(signature), ...certs);
   return sequence(
-    tlv(0x0a, Buffer.from([OCSP_RESPONSE_STATUS.successful])),
+    enumerated(OCSP_RESPONSE_STATUS.successful),
     contextExplicit(0, sequence(oid(OCSP_OIDS.basic), octetString(basic))),
   );
 }
 
 /** An unsuccessful OCSPResponse (no responseBytes, unsigned): malformedRequest, tryLater, unauthorized, … */
 export function ocspErrorResponse(status: Exclude<OcspResponseStatus, 'successful'>): Buffer {
-  return sequence(tlv(0x0a, Buffer.from([OCSP_RESPONSE_STATUS[status]])));
+  return sequence(enumerated(OCSP_RESPONSE_STATUS[status]));
 }
 
 /** ResponderID byKey ([2] EXPLICIT KeyHash): SHA-1 of the subjectPublicKey BIT STRING contents. */
 function responderIdByKey(spki: Uint8Array): Buffer {
   const parts = children(parseDer(spki));
-  const bits = expectTag(parts[1], 0x03, 'subjectPublicKey').content.subarray(1);
+  const bits = octetAlignedBits(parts[1], 'subjectPublicKey');
   return contextExplicit(2, octetString(createHash('sha1').update(bits).digest()));
 }
 
@@ -290,26 +284,22 @@ function singleResponse(input: SingleResponseInput): Buffer {
   );
 }
 
+const EMPTY = Buffer.alloc(0);
+
 function certStatus(status: CertStatus): Buffer {
   switch (status.status) {
     case 'good':
-      return Buffer.from([0x80, 0x00]); // [0] IMPLICIT NULL
+      return contextPrimitive(0, EMPTY); // [0] IMPLICIT NULL
     case 'unknown':
-      return Buffer.from([0x82, 0x00]); // [2] IMPLICIT UnknownInfo (NULL)
+      return contextPrimitive(2, EMPTY); // [2] IMPLICIT UnknownInfo (NULL)
     case 'revoked': {
       const code = CRL_REASON_CODES[status.reason];
       if (code === undefined) throw new Error(`unknown revocation reason "${status.reason}"`);
       // [1] IMPLICIT RevokedInfo { revocationTime, revocationReason [0] EXPLICIT CRLReason OPTIONAL }; like the
       // CRL entry, `unspecified` is left out rather than written (RFC 5280 §5.3.1, CA/B BR §7.3).
-      return tlv(0xa1, generalizedTime(status.revokedAt), ...(code === 0 ? [] : [contextExplicit(0, enumerated(code))]));
+      return contextExplicit(1, generalizedTime(status.revokedAt), ...(code === 0 ? [] : [contextExplicit(0, enumerated(code))]));
     }
   }
-}
-
-/** GeneralizedTime without fractional seconds (RFC 5280 §4.1.2.5.2, which RFC 6960 follows). */
-export function generalizedTime(date: Date): Buffer {
-  const digits = date.toISOString().slice(0, 19).replace(/[-:T]/g, '');
-  return tlv(0x18, Buffer.from(`${digits}Z`, 'ascii'));
 }
 
 function isFacts(value: unknown): value is CertificateFacts {

@@ -18,7 +18,9 @@
 import { createHash, createPublicKey, randomBytes, verify as nodeVerify } from 'node:crypto';
 import type * as Pkcs11Js from 'pkcs11js';
 import type { KeyAlgorithm } from '../core/types.js';
-import { bitString, nullValue, oid, sequence, unsignedInteger } from './der.js';
+import { DerError, parseDer } from './der-reader.js';
+import { TAG } from './der-tags.js';
+import { bitString, nullValue, oid, sequence, unsignedInteger } from './der-writer.js';
 import { SIGNING_HASH, type Signer } from './signer.js';
 
 type Pkcs11Module = typeof Pkcs11Js;
@@ -322,8 +324,19 @@ function readPublicKey(token: Pkcs11Session, publicKey: Handle): { keyAlgorithm:
 function uncompressedPoint(value: Buffer, fieldBytes: number): Buffer {
   const pointLength = 2 * fieldBytes + 1;
   if (value.length === pointLength && value[0] === 0x04) return value;
-  if (value[0] === 0x04 && value[1] === pointLength && value.length === pointLength + 2 && value[2] === 0x04) return value.subarray(2);
+  const point = octetStringContent(value);
+  if (point?.length === pointLength && point[0] === 0x04) return point;
   throw new Error(`PKCS#11: CKA_EC_POINT is not an uncompressed point of ${pointLength} bytes (${value.toString('hex')})`);
+}
+
+function octetStringContent(value: Buffer): Buffer | null {
+  try {
+    const element = parseDer(value);
+    return element.tag === TAG.octetString ? element.content : null;
+  } catch (error) {
+    if (error instanceof DerError) return null;
+    throw error;
+  }
 }
 
 export function readKeyProtection(token: Pkcs11Session, privateKey: Handle): Pkcs11KeyProtection {

@@ -4,6 +4,7 @@
  * leading zero octet, and a zero first octet is avoided so the encoding is exactly 16 octets.
  */
 import { randomFillSync } from 'node:crypto';
+import { DerError } from './der-reader.js';
 
 export type SerialSource = () => string;
 
@@ -23,3 +24,17 @@ export const randomSerial: SerialSource = () => {
   bytes[0] = (bytes[0]! & 0x7f) | 0x01;
   return bytes.toString('hex');
 };
+
+/** Lowercase hex without leading zero octets ("0" stays "00"): how Certflow stores and compares serials. */
+export function canonicalSerial(hex: string): string {
+  let value = hex.toLowerCase();
+  if (!/^[0-9a-f]*$/.test(value) || value.length === 0) throw new DerError(`"${hex}" is not a hexadecimal serial`);
+  if (value.length % 2 === 1) value = `0${value}`;
+  while (value.length > 2 && value.startsWith('00')) value = value.slice(2);
+  return value;
+}
+
+/** Big-endian bytes of a canonical hex serial, as INTEGER contents before minimal encoding. */
+export function serialBytes(hex: string): Buffer {
+  return Buffer.from(canonicalSerial(hex), 'hex');
+}

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { issuerHashes, OcspRequestError, ocspErrorResponse, parseOcspRequest, certIdMatchesIssuer, type CertId, type IssuerHashes } from '../../ca/ocsp.js';
-import { pemToDer } from '../../ca/ocsp-der.js';
+import { pemToDer } from '../../ca/pem.js';
 import type { Database } from '../../db/database.js';
 import { findIssuer, listIssuers, listTrustedRoots } from '../../db/issuers.js';
 import { findCrl, findOcspResponse, issuerSignedSerial } from '../../db/revocation.js';

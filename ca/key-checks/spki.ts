@@ -2,7 +2,8 @@
  * SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) read strictly: the algorithm, its parameters and the
  * public key bytes, plus the RSAPublicKey inside an rsaEncryption key (RFC 8017 §A.1.1).
  */
-import { DER_TAG, DerError, decodeOctetAlignedBitString, decodeOid, decodePositiveInteger, expectTag, readChildren, readOne, type Tlv } from './der-reader.js';
+import { TAG } from '../der-tags.js';
+import { children, decodeOid, decodePositiveInteger, DerError, type DerElement, expectTag, octetAlignedBits, readOne } from '../der-reader.js';
 
 export const KEY_ALGORITHM_OIDS = {
   rsaEncryption: '1.2.840.113549.1.1.1',
@@ -34,29 +35,29 @@ export interface SubjectPublicKeyInfo {
 }
 
 export function parseSpki(der: Uint8Array): SubjectPublicKeyInfo {
-  const [algorithmIdentifier, subjectPublicKey, ...extra] = readChildren(readOne(der, DER_TAG.sequence, 'SubjectPublicKeyInfo').content);
+  const [algorithmIdentifier, subjectPublicKey, ...extra] = children(readOne(der, TAG.sequence, 'SubjectPublicKeyInfo'));
   if (extra.length > 0) throw new DerError('SubjectPublicKeyInfo has more than two elements');
-  const [algorithm, parameters, ...extraParameters] = readChildren(expectTag(algorithmIdentifier, DER_TAG.sequence, 'the AlgorithmIdentifier').content);
+  const [algorithm, parameters, ...extraParameters] = children(expectTag(algorithmIdentifier, TAG.sequence, 'the AlgorithmIdentifier'));
   if (extraParameters.length > 0) throw new DerError('the AlgorithmIdentifier has more than two elements');
   return {
-    algorithm: decodeOid(expectTag(algorithm, DER_TAG.oid, 'the algorithm OID'), 'the algorithm OID'),
+    algorithm: decodeOid(algorithm, 'the algorithm OID'),
     parameters: decodeParameters(parameters),
-    publicKey: decodeOctetAlignedBitString(subjectPublicKey, 'the subjectPublicKey'),
+    publicKey: octetAlignedBits(subjectPublicKey, 'the subjectPublicKey'),
   };
 }
 
-function decodeParameters(tlv: Tlv | undefined): AlgorithmParameters {
+function decodeParameters(tlv: DerElement | undefined): AlgorithmParameters {
   if (!tlv) return { kind: 'absent' };
-  if (tlv.tag === DER_TAG.null) {
+  if (tlv.tag === TAG.null) {
     if (tlv.content.length !== 0) throw new DerError('a NULL has content');
     return { kind: 'null' };
   }
-  if (tlv.tag === DER_TAG.oid) return { kind: 'oid', oid: decodeOid(tlv, 'the algorithm parameters') };
+  if (tlv.tag === TAG.oid) return { kind: 'oid', oid: decodeOid(tlv, 'the algorithm parameters') };
   return { kind: 'other', tag: tlv.tag };
 }
 
 export function parseRsaPublicKey(bytes: Uint8Array): { modulus: bigint; exponent: bigint } {
-  const [modulus, exponent, ...extra] = readChildren(readOne(bytes, DER_TAG.sequence, 'RSAPublicKey').content);
+  const [modulus, exponent, ...extra] = children(readOne(bytes, TAG.sequence, 'RSAPublicKey'));
   if (!modulus || !exponent || extra.length > 0) throw new DerError('RSAPublicKey must be a SEQUENCE of exactly two INTEGERs');
   return { modulus: decodePositiveInteger(modulus, 'the RSA modulus'), exponent: decodePositiveInteger(exponent, 'the RSA public exponent') };
 }

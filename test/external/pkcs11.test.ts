@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { KeyAlgorithm } from '../../core/types.js';
 import { authorityKeyIdentifier } from '../../ca/authority.js';
-import { signatureAlgorithmIdentifier, signStructure } from '../../ca/der.js';
+import { signatureAlgorithmIdentifier, signStructure } from '../../ca/der-writer.js';
 import { ALGORITHM_SPECS, generateKeyPair, importPublicKeySpki } from '../../ca/keys.js';
 import { buildLeafCertificate } from '../support/reference-leaf.js';
 import {

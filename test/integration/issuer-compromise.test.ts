@@ -18,11 +18,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CompromiseReport } from '../../core/issuer-compromise.js';
+import { issuerCompromiseWorkflowId, type CompromiseReport } from '../../core/issuer-compromise.js';
+import type { StepFailure } from '../../core/until-done.js';
+import { bulkProgressQuery, bulkWorkflowId } from '../../contracts/bulk-messages.js';
+import { drillStatusQuery } from '../../contracts/issuer-compromise-messages.js';
 import { permittedDnsZonesOf } from '../../activities/successor-intermediate.js';
 import { createIntermediateCa, createRootCa } from '../../ca/authority.js';
 import { issuerRow } from '../../activities/issuer-row.js';
-import { certificateFacts, derToPem } from '../../ca/ocsp-der.js';
+import { certificateFacts } from '../../ca/certificate-facts.js';
+import { derToPem } from '../../ca/pem.js';
 import { issuerUrls } from '../../ca/profiles.js';
 import { randomSerial } from '../../ca/serial.js';
 import { x509 } from '../../ca/x509.js';
@@ -43,6 +47,7 @@ import {
   type Harness,
   type InProcessWorker,
 } from '../support/harness.js';
+import { makePostgresRefuseConnections } from '../support/postgres-outage.js';
 
 const execFileAsync = promisify(execFile);
 const CERTIFICATES = 6;
@@ -66,37 +71,43 @@ let successorId: string | null = null;
 
 const file = (name: string) => join(harness.deliveryRoot, name);
 
-/** A root and a name-constrained intermediate of this file's own; the intermediate is the newest active one. */
-async function createDedicatedHierarchy(): Promise<void> {
+/** Intermediates of this file (old and successors), given back as `retiring` afterwards. */
+const ownIntermediates: string[] = [];
+
+/** A root and a name-constrained intermediate of this file's own; the intermediate becomes the newest active one. */
+async function createDedicatedHierarchy(label = ''): Promise<{ rootId: string; intermediateId: string }> {
   const kek = Buffer.from(TEST_KEK_HEX, 'hex');
   const now = new Date();
-  rootId = newId('iss');
-  oldIssuerId = newId('iss');
-  const root = await createRootCa({ commonName: 'Certflow Drill Root CA', organization: 'Certflow Drill', keyAlgorithm: 'ECDSA-P384', validityDays: 3650, now, serial: randomSerial });
+  const ids = { rootId: newId('iss'), intermediateId: newId('iss') };
+  const rootName = `Certflow Drill${label} Root CA`;
+  const intermediateName = `Certflow Drill${label} Issuing CA 1`;
+  const root = await createRootCa({ commonName: rootName, organization: 'Certflow Drill', keyAlgorithm: 'ECDSA-P384', validityDays: 3650, now, serial: randomSerial });
   const intermediate = await createIntermediateCa(
-    { certificate: root.certificate, signingKey: root.keys.privateKey, keyAlgorithm: root.keyAlgorithm, urls: issuerUrls(TEST_PUBLIC_URL, rootId) },
-    { commonName: 'Certflow Drill Issuing CA 1', organization: 'Certflow Drill', keyAlgorithm: 'ECDSA-P256', validityDays: 1825, now, serial: randomSerial, permittedDnsZones: ['example.test'] },
+    { certificate: root.certificate, signingKey: root.keys.privateKey, keyAlgorithm: root.keyAlgorithm, urls: issuerUrls(TEST_PUBLIC_URL, ids.rootId) },
+    { commonName: intermediateName, organization: 'Certflow Drill', keyAlgorithm: 'ECDSA-P256', validityDays: 1825, now, serial: randomSerial, permittedDnsZones: ['example.test'] },
   );
   for (const [id, kind, parentId, ca, commonName] of [
-    [rootId, 'root', null, root, 'Certflow Drill Root CA'],
-    [oldIssuerId, 'intermediate', rootId, intermediate, 'Certflow Drill Issuing CA 1'],
+    [ids.rootId, 'root', null, root, rootName],
+    [ids.intermediateId, 'intermediate', ids.rootId, intermediate, intermediateName],
   ] as const) {
     await insertIssuer(harness.db, await issuerRow(kek, { id, kind, parentId, commonName }, ca));
   }
-  expect((await findActiveIntermediate(harness.db))?.id).toBe(oldIssuerId);
+  ownIntermediates.push(ids.intermediateId);
+  expect((await findActiveIntermediate(harness.db))?.id).toBe(ids.intermediateId);
+  return ids;
 }
 
 beforeAll(async () => {
   harness = await createHarness('issuer-compromise');
   worker = await startInProcessWorker(harness);
   team = await createTeamWithTokens(harness);
-  await createDedicatedHierarchy();
+  ({ rootId, intermediateId: oldIssuerId } = await createDedicatedHierarchy());
 });
 
 afterAll(async () => {
   if (harness) {
     // Give the shared hierarchy back to the files that run after this one.
-    const ours = [oldIssuerId, successorId].filter((id): id is string => typeof id === 'string');
+    const ours = ownIntermediates;
     if (ours.length > 0) await harness.db.update(issuers).set({ status: 'retiring' }).where(and(inArray(issuers.id, ours), eq(issuers.status, 'active')));
   }
   await worker?.stop();
@@ -183,6 +194,7 @@ describe('issuer compromise drill', () => {
     }, { timeoutMs: 150_000, intervalMs: 500, what: 'the drill to complete' });
     const report = done.report!;
     successorId = report.successorId;
+    ownIntermediates.push(successorId);
 
     // 4. The report: every certificate replaced, nothing failed, timings in order.
     expect(report).toMatchObject({ issuerId: oldIssuerId, outcome: 'completed', truncated: false, failed: [] });
@@ -249,5 +261,71 @@ describe('issuer compromise drill', () => {
     expect((await compromise(oldIssuerId, TEST_BOOTSTRAP_TOKEN)).status).toBe(409);
     const again = (await (await request(`/v1/issuers/${oldIssuerId}/compromise`, { headers: authHeaders(TEST_BOOTSTRAP_TOKEN, false) })).json()) as { report: CompromiseReport };
     expect(again.report).toEqual(report);
+  });
+
+  it('survives a Postgres outage of 30 s in the middle of the reissue: completed, not failed, the failure shown meanwhile', { timeout: 360_000 }, async () => {
+    const hierarchy = await createDedicatedHierarchy(' Outage');
+    const ids: string[] = [];
+    for (let n = 1; n <= 3; n++) {
+      const created = await request('/v1/certificates', {
+        method: 'POST',
+        headers: authHeaders(team.requester),
+        body: JSON.stringify({ team: team.teamName, dnsNames: [`drill-outage-${n}.example.test`], validity: 'P7D', destinations: [{ type: 'file', directory: `drill-outage/${n}` }] }),
+      });
+      expect(created.status).toBe(202);
+      ids.push(((await created.json()) as { id: string }).id);
+    }
+    for (const id of ids) {
+      const view = await eventually(async () => {
+        const body = (await (await request(`/v1/certificates/${id}`, { headers: authHeaders(team.requester, false) })).json()) as CertificateView;
+        return body.state === 'active' ? body : undefined;
+      }, { timeoutMs: 30_000, what: `certificate ${id} to be active` });
+      expect(view.currentVersion!.issuerId).toBe(hierarchy.intermediateId);
+    }
+
+    const started = await request(`/v1/issuers/${hierarchy.intermediateId}/compromise`, {
+      method: 'POST',
+      headers: authHeaders(TEST_BOOTSTRAP_TOKEN),
+      body: JSON.stringify({ reason: 'drill under a database outage', maxConcurrent: 1, maxPerSecond: 1 }),
+    });
+    expect(started.status).toBe(202);
+    const drill = harness.client.workflow.getHandle(issuerCompromiseWorkflowId(hierarchy.intermediateId));
+    const status = await eventually(async () => {
+      const current = await drill.query(drillStatusQuery);
+      return current.phase === 'reissuing' && current.bulkId ? current : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 100, what: 'the drill to be reissuing' });
+
+    // Postgres goes away (connections cut, new ones refused) while the reissue runs.
+    const outage = await makePostgresRefuseConnections(harness.databaseUrl);
+    const seen: StepFailure[] = [];
+    try {
+      const endsAt = Date.now() + 30_000;
+      while (Date.now() < endsAt) {
+        const [drillStatus, progress] = await Promise.all([drill.query(drillStatusQuery).catch(() => null), harness.client.workflow.getHandle(bulkWorkflowId(status.bulkId!)).query(bulkProgressQuery).catch(() => null)]);
+        for (const failure of [drillStatus?.lastError, progress?.lastError]) if (failure) seen.push(failure);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    } finally {
+      await outage.end();
+    }
+    expect(seen.length, 'lastError shown during the outage').toBeGreaterThan(0);
+    expect((await drill.describe()).status.name, 'the drill is still running after the outage').toBe('RUNNING');
+
+    const done = await eventually(async () => {
+      const response = await request(`/v1/issuers/${hierarchy.intermediateId}/compromise`, { headers: authHeaders(TEST_BOOTSTRAP_TOKEN, false) });
+      const body = (await response.json()) as { state: string; report: CompromiseReport | null; error?: string };
+      if (body.state === 'failed') throw new Error(`the drill failed: ${body.error}`);
+      return body.state === 'completed' ? body : undefined;
+    }, { timeoutMs: 240_000, intervalMs: 1_000, what: 'the drill to complete after the outage' });
+    const report = done.report!;
+    ownIntermediates.push(report.successorId);
+    expect(report).toMatchObject({ outcome: 'completed', failed: [] });
+    expect(report.counts).toMatchObject({ selected: 3, replaced: 3, failedOrRemaining: 0, revoked: 3, failed: 0, skipped: 0 });
+    expect(await findBulkOperation(harness.db, report.bulkId)).toMatchObject({ state: 'completed' });
+    expect(await findIssuer(harness.db, hierarchy.intermediateId)).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
+    for (const id of ids) {
+      const active = (await listVersions(harness.db, id)).filter((version) => version.status === 'active');
+      expect(active.map((version) => version.issuerId), id).toEqual([report.successorId]);
+    }
   });
 });

@@ -13,12 +13,13 @@ import { promisify } from 'node:util';
 import { serve } from '@hono/node-server';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sequence } from '../../ca/der.js';
+import { sequence } from '../../ca/der-writer.js';
 import { encodeCertId, issuerHashes } from '../../ca/ocsp.js';
-import { derToPem } from '../../ca/ocsp-der.js';
+import { derToPem } from '../../ca/pem.js';
 import { CRL_PUBLICATION_INTERVAL, ensureCrlPublicationSchedule } from '../../cmd/start-worker.js';
 import { findCrl } from '../../db/revocation.js';
 import type { CrlPublicationResult } from '../../workflows/crl-publication.js';
+import { revokeAndWait } from '../support/revoke.js';
 import {
   authHeaders,
   createHarness,
@@ -186,8 +187,7 @@ describe('revocation: CRLs and OCSP, checked by openssl', () => {
     expect(intermediateStatus.stdout).toContain(`${file('intermediate.pem')}: good`);
 
     // 4. Revoke through the API: keyCompromise.
-    const revoked = await http(`/v1/certificates/${id}/revoke`, { method: 'POST', headers: authHeaders(team.requester), body: JSON.stringify({ reason: 'keyCompromise' }) });
-    expect(revoked.status).toBe(200);
+    await revokeAndWait(harness.app, id, team.requester, 'keyCompromise');
 
     // The revocation activity published at once: a higher CRL number, the serial listed with its reason.
     const crlAfter = await downloadCrl(intermediateId, 'crl-after');

@@ -10,7 +10,7 @@ import { MAX_SANS } from '../../../core/names.js';
 import type { TeamPolicy } from '../../../core/policy.js';
 import { KEY_ALGORITHMS, PROFILES, type Profile } from '../../../core/types.js';
 import { createRootCa } from '../../../ca/authority.js';
-import { bitString, nullValue, oid, sequence, smallInteger } from '../../../ca/der.js';
+import { bitString, nullValue, oid, sequence, smallInteger } from '../../../ca/der-writer.js';
 import { IssuanceError, issueFromRequest, type IssuanceDeps, type IssuanceErrorCode, type IssuedLeaf } from '../../../ca/issuance.js';
 import { inMemoryBlocklist, spkiSha256Hex, type KeyCheckReason } from '../../../ca/key-checks.js';
 import { LeafTemplates } from '../../../ca/leaf-template.js';

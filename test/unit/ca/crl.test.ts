@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyAlgorithm, RevocationReason } from '../../../core/types.js';
 import { buildCrl, CRL_REASON_CODES, CrlError, DEFAULT_CRL_VALIDITY_SECONDS, type RevokedEntry } from '../../../ca/crl.js';
-import { certificateFacts, derToPem } from '../../../ca/ocsp-der.js';
+import { certificateFacts } from '../../../ca/certificate-facts.js';
+import { derToPem } from '../../../ca/pem.js';
 import type { Signer } from '../../../ca/signer.js';
 import { x509 } from '../../../ca/x509.js';
 import { REVOCATION_REASONS } from '../../../core/types.js';

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyAlgorithm } from '../../../core/types.js';
 import { CsrError, readCsr } from '../../../ca/csr.js';
-import { bitString, oid, sequence } from '../../../ca/der.js';
-import { children, parseDer } from '../../../ca/ocsp-der.js';
+import { bitString, oid, sequence } from '../../../ca/der-writer.js';
+import { children, parseDer } from '../../../ca/der-reader.js';
 import { makeTempDir, openssl, type TempDir } from './support.js';
 
 const SAN = 'subjectAltName=DNS:svc.example.com,IP:10.0.0.1,URI:spiffe://example.com/svc';

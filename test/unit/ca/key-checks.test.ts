@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { KeyAlgorithm, Profile } from '../../../core/types.js';
-import { nullValue, oid, sequence, bitString, smallInteger } from '../../../ca/der.js';
+import { nullValue, oid, sequence, bitString, smallInteger } from '../../../ca/der-writer.js';
 import { checkSubjectPublicKey, inMemoryBlocklist, KeyCheckError, spkiSha256Hex, type KeyBlocklist, type KeyCheckReason } from '../../../ca/key-checks.js';
 import { ACCEPTED_CURVES, ecPointProblem } from '../../../ca/key-checks/ec.js';
 import { generatedSubgroup, hasRocaFingerprint, ROCA_PRIMES } from '../../../ca/key-checks/roca.js';

@@ -14,7 +14,7 @@ import { ALGORITHM_SPECS, generateKeyPair } from '../../../ca/keys.js';
 import { canonicalizeIp } from '../../../core/ip.js';
 import { buildLeafCertificate } from '../../support/reference-leaf.js';
 import { type LeafFields, LeafTemplates } from '../../../ca/leaf-template.js';
-import { children, decodeOid, parseDer } from '../../../ca/ocsp-der.js';
+import { children, decodeOid, parseDer } from '../../../ca/der-reader.js';
 import { CERTFLOW_POLICY_OID, issuerUrls, leafKeyUsage, PROFILE_KEY_ALGORITHMS } from '../../../ca/profiles.js';
 import { randomSerial } from '../../../ca/serial.js';
 import { softwareSigner } from '../../../ca/signer.js';

@@ -23,9 +23,9 @@ import {
   type CertStatus,
   type OcspResponder,
 } from '../../../ca/ocsp.js';
-import { certificateFacts } from '../../../ca/ocsp-der.js';
+import { certificateFacts } from '../../../ca/certificate-facts.js';
 import { buildOcspResponderCertificate } from '../../support/ocsp-responder-certificate.js';
-import { contextExplicit, octetString, oid, sequence, smallInteger, tlv, nullValue, unsignedInteger } from '../../../ca/der.js';
+import { contextExplicit, octetString, oid, sequence, smallInteger, tlv, nullValue, unsignedInteger } from '../../../ca/der-writer.js';
 import { generateKeyPair } from '../../../ca/keys.js';
 import { randomSerial } from '../../../ca/serial.js';
 import type { Signer } from '../../../ca/signer.js';

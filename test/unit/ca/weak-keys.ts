@@ -5,7 +5,7 @@
  * part (well under a second per key on one core): call each builder once per file, in beforeAll.
  */
 import { checkPrimeSync, createPrivateKey, generateKeyPairSync, generatePrimeSync, randomBytes, type KeyObject } from 'node:crypto';
-import { bitString, nullValue, oid, sequence, tlv, unsignedInteger } from '../../../ca/der.js';
+import { bitString, nullValue, oid, sequence, tlv, unsignedInteger } from '../../../ca/der-writer.js';
 
 export const OIDS = {
   rsaEncryption: '1.2.840.113549.1.1.1',
