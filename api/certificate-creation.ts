@@ -128,16 +128,17 @@ async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRo
   }
   // The start may have happened: keep the row, and let a retry with the same key resume it.
   if (claim) await releaseIdempotencyKey(deps.db, claim);
-  throw new ProblemError(
-    503,
-    'start-unconfirmed',
-    'Certificate stored, its start is not confirmed',
+  throw startUnconfirmed(
+    { certificateId: start.certificateId, workflowId },
     `certificate "${start.certificateId}" is stored but the workflow engine did not confirm that its lifecycle started (${outcome.error.message}); ` +
       (claim
         ? 'retry the same request with the same Idempotency-Key: it resumes this certificate and creates no other'
         : 'send requests with an Idempotency-Key so that a retry can resume the certificate instead of creating another'),
-    { certificateId: start.certificateId, workflowId },
   );
+}
+
+export function startUnconfirmed(certificate: { certificateId: string; workflowId: string }, detail: string): ProblemError {
+  return new ProblemError(503, 'start-unconfirmed', 'Certificate stored, its start is not confirmed', detail, certificate);
 }
 
 /** Without a key: a new certificate per request. */

@@ -24,6 +24,8 @@ describe('GET /v1/certificates paging', () => {
   let harness: Harness;
   let team: Awaited<ReturnType<typeof createTeamWithTokens>>;
   let expected: string[];
+  /** The millisecond of each row of `expected`. */
+  let rowMilliseconds: string[];
 
   beforeAll(async () => {
     harness = await createHarness('paging');
@@ -43,8 +45,13 @@ describe('GET /v1/certificates paging', () => {
       },
     );
     console.info(`created ${CERTIFICATES} certificates through POST /v1/certificates in ${Date.now() - started} ms`);
-    const { rows } = await harness.pool.query<{ id: string }>('select id from certificates where team_id = $1 order by created_at desc, id desc', [team.teamId]);
+    const { rows } = await harness.pool.query<{ id: string; millisecond: string }>(
+      `select id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') as millisecond
+         from certificates where team_id = $1 order by created_at desc, id desc`,
+      [team.teamId],
+    );
     expected = rows.map((row) => row.id);
+    rowMilliseconds = rows.map((row) => row.millisecond);
   }, 600_000);
 
   afterAll(async () => {
@@ -65,6 +72,12 @@ describe('GET /v1/certificates paging', () => {
     console.info(`${CERTIFICATES} certificates: ${milliseconds} distinct milliseconds, ${microseconds} distinct microseconds, ${sharing} milliseconds shared by 2 or more`);
     expect(Number(milliseconds)).toBeLessThan(CERTIFICATES - 100);
     expect(Number(sharing)).toBeGreaterThanOrEqual(50);
+    // Page boundaries inside a shared millisecond, where a millisecond cursor skipped rows.
+    const boundaries = PAGE_SIZES.flatMap((size) =>
+      Array.from({ length: Math.ceil(CERTIFICATES / size) - 1 }, (_, page) => (page + 1) * size - 1).filter((last) => rowMilliseconds[last] === rowMilliseconds[last + 1]),
+    );
+    console.info(`${boundaries.length} page boundaries (over all sizes) fall inside a shared millisecond`);
+    expect(boundaries.length).toBeGreaterThanOrEqual(100);
   });
 
   it('lists each certificate exactly once, in the same order, at every page size from 1 to 200', async () => {
@@ -95,5 +108,5 @@ describe('GET /v1/certificates paging', () => {
     expect(failures).toEqual([]);
     // ceil(2000 / size) pages each: the listing reads one row more than it returns, so no empty last page.
     expect(requests).toBe(PAGE_SIZES.reduce((sum, size) => sum + Math.ceil(CERTIFICATES / size), 0));
-  });
+  }, 600_000);
 });

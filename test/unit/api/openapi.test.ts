@@ -16,6 +16,8 @@ import { assignmentsSchema, deploymentReportSchema, registerAgentSchema, submitC
 import { createApp } from '../../../api/app.js';
 import { startCompromiseSchema } from '../../../api/routes/issuer-compromise.js';
 import type { ApiDeps } from '../../../api/deps.js';
+import { idempotencyProblems } from '../../../api/idempotency.js';
+import { startUnconfirmed } from '../../../api/certificate-creation.js';
 import { problems } from '../../../api/problem.js';
 import { approvalView, auditEventView } from '../../../api/routes/approvals.js';
 import { bulkItemView, bulkOperationView } from '../../../api/routes/bulk-reissues.js';
@@ -718,6 +720,9 @@ describe('docs/openapi.json against the code', () => {
       problems.notFound('d'),
       problems.conflict('d'),
       problems.unavailable('d'),
+      idempotencyProblems.inProgress('k'),
+      idempotencyProblems.reusedWithAnotherRequest('k'),
+      startUnconfirmed({ certificateId: 'crt_x', workflowId: 'certificate/crt_x' }, 'd'),
     ].map((problem) => problem.toBody());
     for (const body of bodies) {
       expect(sorted(Object.keys(body)).filter((key) => !(key in (schema.properties ?? {}))), body.type).toEqual([]);
