@@ -94,7 +94,7 @@ export class LeafTemplates {
     return encodeLeafTbs(constant, fields);
   }
 
-  /** The signed certificate (DER); what der.ts `signStructure` makes, with one allocation instead of several. */
+  /** The signed certificate (DER); what der-writer.ts `signStructure` makes, with one allocation instead of several. */
   async build(fields: LeafFields): Promise<Buffer> {
     const tbs = this.buildTbs(fields);
     return encodeCertificate(tbs, this.signatureAlgorithm, await this.signer.sign(tbs));

@@ -5,7 +5,7 @@
  * - ECDSA (P-256, P-384): the digest (SHA-256 / SHA-384) is computed here and signed with CKM_ECDSA, which every
  *   module supports (CKM_ECDSA_SHA256/384 are optional in PKCS#11); the raw r‖s is converted to the DER
  *   ECDSA-Sig-Value that X.509 carries.
- * - RSA (2048, 3072, 4096): CKM_SHA256_RSA_PKCS (PKCS#1 v1.5 with SHA-256), as der.ts's sha256WithRSAEncryption.
+ * - RSA (2048, 3072, 4096): CKM_SHA256_RSA_PKCS (PKCS#1 v1.5 with SHA-256), as der-writer.ts's sha256WithRSAEncryption.
  *
  * By default a key that is extractable or not sensitive is refused: a CA key in an HSM must not be exportable.
  * `generatePkcs11KeyPair` creates such a key pair inside the token (CKA_TOKEN, CKA_SENSITIVE, !CKA_EXTRACTABLE).

@@ -65,31 +65,31 @@ const referenceServerLeaf = (c: LintedCertificate) => usingReferenceBuilder && i
 
 /** Real defects found by zlint, to be fixed in the builders (see the file comment). */
 export const KNOWN_DEFECTS: KnownDefect[] = [
-  // ca/leaf.ts buildLeafCertificate (the reference builder; only fires when the samples use it)
+  // test/support/reference-leaf.ts buildLeafCertificate (the reference builder; only fires when the samples use it)
   {
     lint: 'e_missing_crl_distrib_point',
     on: referenceServerLeaf,
-    defect: 'ca/leaf.ts: leaves have no cRLDistributionPoints (ca/profiles.ts: issuerUrls(…).crl); revocation by CRL is undiscoverable. Also true for tls-client leaves, where zlint does not run BR lints.',
+    defect: 'test/support/reference-leaf.ts: leaves have no cRLDistributionPoints (ca/profiles.ts: issuerUrls(…).crl); revocation by CRL is undiscoverable. Also true for tls-client leaves, where zlint does not run BR lints.',
   },
   {
     lint: 'e_sub_cert_aia_missing',
     on: referenceServerLeaf,
-    defect: 'ca/leaf.ts: leaves have no authorityInfoAccess (caIssuers + OCSP from issuerUrls), so OCSP is undiscoverable and clients cannot fetch a missing intermediate. Also true for tls-client leaves.',
+    defect: 'test/support/reference-leaf.ts: leaves have no authorityInfoAccess (caIssuers + OCSP from issuerUrls), so OCSP is undiscoverable and clients cannot fetch a missing intermediate. Also true for tls-client leaves.',
   },
   {
     lint: 'w_sub_cert_aia_does_not_contain_issuing_ca_url',
     on: referenceServerLeaf,
-    defect: 'ca/leaf.ts: same cause as e_sub_cert_aia_missing (no caIssuers URL).',
+    defect: 'test/support/reference-leaf.ts: same cause as e_sub_cert_aia_missing (no caIssuers URL).',
   },
   {
     lint: 'e_sub_cert_certificate_policies_missing',
     on: referenceServerLeaf,
-    defect: 'ca/leaf.ts: leaves have no certificatePolicies; ca/profiles.ts requires CERTFLOW_POLICY_OID. Also true for tls-client leaves.',
+    defect: 'test/support/reference-leaf.ts: leaves have no certificatePolicies; ca/profiles.ts requires CERTFLOW_POLICY_OID. Also true for tls-client leaves.',
   },
   {
     lint: 'e_sub_cert_cert_policy_empty',
     on: referenceServerLeaf,
-    defect: 'ca/leaf.ts: same cause as e_sub_cert_certificate_policies_missing (zlint only checks that some policy is present).',
+    defect: 'test/support/reference-leaf.ts: same cause as e_sub_cert_certificate_policies_missing (zlint only checks that some policy is present).',
   },
 ];
 

@@ -79,7 +79,7 @@ const templateBuilder: SampleLeafBuilder = async (input) => {
 };
 
 /**
- * The reference builder (ca/leaf.ts, @peculiar/x509). It does NOT write the CRL distribution point, the AIA
+ * The reference builder (test/support/reference-leaf.ts, @peculiar/x509). It does NOT write the CRL distribution point, the AIA
  * (caIssuers + OCSP) or the Certflow policy OID (`issuerUrls` is ignored), and it writes a subjectKeyIdentifier
  * that ca/profiles.ts says leaves should not carry.
  */
@@ -104,11 +104,11 @@ const referenceBuilder: SampleLeafBuilder = async (input) => {
 
 /**
  * THE switch: what the external checkers test. `template` is what production signs (ca/issuance.ts +
- * ca/leaf-template.ts); `reference` is ca/leaf.ts. test/external/zlint.test.ts keys its KNOWN_DEFECTS on `kind`.
+ * ca/leaf-template.ts); `reference` is test/support/reference-leaf.ts. test/external/zlint.test.ts keys its KNOWN_DEFECTS on `kind`.
  */
 export const SAMPLE_LEAF_BUILDERS = {
   template: { kind: 'template', name: 'ca/issuance.ts issueFromRequest + ca/leaf-template.ts LeafTemplates', build: templateBuilder },
-  reference: { kind: 'reference', name: 'ca/leaf.ts buildLeafCertificate', build: referenceBuilder },
+  reference: { kind: 'reference', name: 'test/support/reference-leaf.ts buildLeafCertificate', build: referenceBuilder },
 } as const satisfies Record<string, { kind: string; name: string; build: SampleLeafBuilder }>;
 
 export const SAMPLE_LEAF_BUILDER: { kind: keyof typeof SAMPLE_LEAF_BUILDERS; name: string; build: SampleLeafBuilder } = SAMPLE_LEAF_BUILDERS.template;

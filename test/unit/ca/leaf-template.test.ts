@@ -1,7 +1,7 @@
 /**
  * The fast template builder against (a) @peculiar/x509 parsing of every field, (b) the real
  * openssl verifying the chain strictly, (c) the @peculiar/x509 generator fed the profile: the same
- * TBSCertificate byte for byte, and the extensions of ca/leaf.ts in the same order; plus golden
+ * TBSCertificate byte for byte, and the extensions of test/support/reference-leaf.ts in the same order; plus golden
  * vectors from committed fixtures (regenerate the expected leaves with UPDATE_GOLDEN=1).
  */
 import { createPrivateKey, createPublicKey, KeyObject, verify as nodeVerify } from 'node:crypto';
@@ -225,8 +225,8 @@ describe('LeafTemplates.build', () => {
     expect(tbsOf(der).toString('hex')).toBe(tbsOf(new Uint8Array(peculiar.rawData)).toString('hex'));
   });
 
-  it('ok/the extensions of the reference builder (ca/leaf.ts) appear in the same order with the same criticality', async () => {
-    // ca/leaf.ts predates profiles.ts: it lacks CRL DP, AIA and certificatePolicies, so only the
+  it('ok/the extensions of the reference builder (test/support/reference-leaf.ts) appear in the same order with the same criticality', async () => {
+    // test/support/reference-leaf.ts predates profiles.ts: it lacks CRL DP, AIA and certificatePolicies, so only the
     // extensions both builders write are compared.
     for (const tc of [leafCases[0]!, leafCases[1]!]) {
       const ours = extensionList(new x509.X509Certificate(new Uint8Array(await templates.build(fieldsFor(tc)))));
