@@ -30,7 +30,7 @@ export const ACTIVITY_PRESETS = {
    * Revocation: retried until done (never given up), at most 10 s apart, so it completes within
    * seconds of Postgres coming back; each failed attempt shows in the Temporal UI's pending activity.
    */
-  revocation: { startToCloseTimeout: '30 seconds', retry: { ...INFRASTRUCTURE_RETRY, maximumInterval: '10 seconds', maximumAttempts: 0 } },
+  revocation: { startToCloseTimeout: '30 seconds', retry: { ...INFRASTRUCTURE_RETRY, maximumInterval: '10 seconds', maximumAttempts: Number.POSITIVE_INFINITY } },
   /** Waiting for an agent's CSR: as long as it takes, heartbeating. */
   awaitCsr: { startToCloseTimeout: '1 hour', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: INFRASTRUCTURE_RETRY },
 } as const satisfies Record<string, ActivityOptions>;
