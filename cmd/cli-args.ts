@@ -63,7 +63,7 @@ connection (every command):
   --token <token>   or CERTFLOW_TOKEN
 
 exit codes of bulk-reissue: 0 completed, 2 completed with failures, 3 cancelled,
-  1 error or refused, 130 stopped watching (the operation keeps running)`;
+  1 error, refused or the operation failed, 130 stopped watching (the operation keeps running)`;
 
 const CONNECTION_OPTIONS = {
   'api-url': { type: 'string' },

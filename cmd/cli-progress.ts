@@ -5,7 +5,7 @@
  */
 import type { Counts, DryRun, Operation, Problem } from './cli-api.js';
 
-export const FINAL_STATES = ['completed', 'cancelled'] as const;
+export const FINAL_STATES = ['completed', 'cancelled', 'failed'] as const;
 const OUTCOMES = ['reissued', 'rolled_out', 'verified', 'failed', 'skipped'] as const;
 
 export const EXIT_COMPLETED = 0;
@@ -129,6 +129,7 @@ export function formatProblem(status: number, problem: Problem): string {
 /** The exit code of a finished operation, or null while it runs. */
 export function exitCodeFor(state: string, counts: Counts): number | null {
   if (state === 'cancelled') return EXIT_CANCELLED;
+  if (state === 'failed') return EXIT_ERROR;
   if (state === 'completed') return counts.failed > 0 ? EXIT_SOME_FAILED : EXIT_COMPLETED;
   return null;
 }
