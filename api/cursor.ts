@@ -29,6 +29,8 @@ const positions = {
   certificates: z.strictObject({ at: microsecondTimestamp, id: rowId }),
   /** `GET /v1/bulk-reissues/:id` items: by certificate id, unique within an operation. */
   'bulk-items': z.strictObject({ id: rowId }),
+  /** `GET /v1/certificates/:id/audit-events`: newest first, by the log's sequence number. */
+  'audit-events': z.strictObject({ seq: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) }),
 };
 
 export type Listing = keyof typeof positions;

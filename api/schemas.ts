@@ -124,6 +124,11 @@ export const listCertificatesQuery = z.strictObject({
   minAttempts: z.coerce.number().int().min(1).max(1000).default(3),
 });
 
+export const auditEventsQuery = z.strictObject({
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(200),
+});
+
 const zone = z
   .string()
   .min(1)

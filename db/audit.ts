@@ -4,7 +4,7 @@
  * dedupe key is written once however often an activity retries.
  */
 import { createHash } from 'node:crypto';
-import { asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Database } from './database.js';
 import { auditEvents } from './schema.js';
 
@@ -85,7 +85,9 @@ export async function verifyAuditChain(db: Database): Promise<{ seq: number; pro
   return null;
 }
 
-export async function listAuditEvents(db: Database, filter: { certificateId?: string; teamId?: string; limit: number }): Promise<AuditEventRow[]> {
-  const where = filter.certificateId ? eq(auditEvents.certificateId, filter.certificateId) : filter.teamId ? eq(auditEvents.teamId, filter.teamId) : undefined;
+/** Newest first; `beforeSeq` (the last `seq` of the previous page) continues a listing. */
+export async function listAuditEvents(db: Database, filter: { certificateId?: string; teamId?: string; beforeSeq?: number; limit: number }): Promise<AuditEventRow[]> {
+  const owner = filter.certificateId ? eq(auditEvents.certificateId, filter.certificateId) : filter.teamId ? eq(auditEvents.teamId, filter.teamId) : undefined;
+  const where = and(owner, filter.beforeSeq === undefined ? undefined : lt(auditEvents.seq, filter.beforeSeq));
   return db.select().from(auditEvents).where(where).orderBy(desc(auditEvents.seq)).limit(filter.limit);
 }

@@ -11,11 +11,12 @@ import { findApprovalOfCertificate, type ApprovalRow } from '../../db/approvals.
 import { listAuditEvents, type AuditEventRow } from '../../db/audit.js';
 import { findCertificate, type CertificateRow } from '../../db/certificates.js';
 import { canAccessTeam, requireRole } from '../auth.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { ApiDeps, AppEnv, Principal } from '../deps.js';
 import { executeDecision, signalRetryRollout } from '../lifecycle-client.js';
 import { problems } from '../problem.js';
-import { approvalDecisionSchema } from '../schemas.js';
-import { parseJsonBody } from '../validation.js';
+import { approvalDecisionSchema, auditEventsQuery } from '../schemas.js';
+import { parseJsonBody, parseQuery } from '../validation.js';
 
 export function approvalRoutes(deps: ApiDeps) {
   const app = new Hono<AppEnv>();
@@ -58,8 +59,12 @@ export function approvalRoutes(deps: ApiDeps) {
 
   app.get('/:id/audit-events', async (c) => {
     const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
-    const events = await listAuditEvents(deps.db, { certificateId: certificate.id, limit: 200 });
-    return c.json({ items: events.map(auditEventView) });
+    const query = parseQuery(c, auditEventsQuery);
+    const beforeSeq = query.cursor ? decodeCursor('audit-events', query.cursor).seq : undefined;
+    const events = await listAuditEvents(deps.db, { certificateId: certificate.id, beforeSeq, limit: query.limit + 1 });
+    const page = events.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return c.json({ items: page.map(auditEventView), nextCursor: events.length > query.limit && last ? encodeCursor('audit-events', { seq: last.seq }) : null });
   });
 
   app.post('/:id/retry-rollout', requireRole('requester', 'responder'), async (c) => {

@@ -23,6 +23,7 @@ import { approvalView, auditEventView } from '../../../api/routes/approvals.js';
 import { bulkItemView, bulkOperationView } from '../../../api/routes/bulk-reissues.js';
 import {
   approvalDecisionSchema,
+  auditEventsQuery,
   createCertificateSchema,
   createTeamSchema,
   createTokenSchema,
@@ -481,6 +482,7 @@ describe('docs/openapi.json against the code', () => {
   const queries: Array<[string, z.ZodObject]> = [
     ['GET /v1/certificates', listCertificatesQuery],
     ['GET /v1/bulk-reissues/{id}', bulkItemsQuery],
+    ['GET /v1/certificates/{id}/audit-events', auditEventsQuery],
   ];
 
   it.each(queries)('documents the query parameters of %s as its zod schema', (key, schema) => {
