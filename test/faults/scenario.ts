@@ -89,7 +89,7 @@ export interface FaultEvent {
 export interface RevocationRequest {
   certificateId: string;
   requestedAt: string;
-  /** When the API answered 200 (or 409 "already revoked"); null if it never did. */
+  /** When the API accepted it (202/200, or 409 "already revoked"); null if it never did. */
   acceptedAt: string | null;
   answers: string[];
 }
@@ -389,7 +389,7 @@ async function createCertificate(ctx: RunContext, index: number): Promise<string
   return null;
 }
 
-/** Retries until the API accepts the revocation (200, or 409 "already revoked"), with a bound well into the quiet period. */
+/** Retries until the API accepts the revocation (202/200, or 409 "already revoked"), with a bound well into the quiet period. */
 async function revokeThroughApi(ctx: RunContext, certificateId: string, chaosOver: () => boolean): Promise<void> {
   const request: RevocationRequest = { certificateId, requestedAt: new Date().toISOString(), acceptedAt: null, answers: [] };
   ctx.revocations.push(request);
@@ -397,7 +397,8 @@ async function revokeThroughApi(ctx: RunContext, certificateId: string, chaosOve
   for (let attempt = 1; ; attempt++) {
     const answer = await api(ctx.baseUrl, 'POST', `/v1/certificates/${certificateId}/revoke`, ctx.requesterToken, { reason: 'cessationOfOperation' });
     request.answers.push(describeAnswer(answer));
-    if (answer.status === 200 || (answer.status === 409 && /already revoked/.test(String(answer.body['detail'])))) {
+    // 202: durably accepted (the lifecycle revokes by itself); 200: revoked at once; 409: revoked already.
+    if (answer.status === 202 || answer.status === 200 || (answer.status === 409 && /already revoked/.test(String(answer.body['detail'])))) {
       request.acceptedAt = new Date().toISOString();
       return;
     }
