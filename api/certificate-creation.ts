@@ -5,6 +5,7 @@
  * api/certificate-start.ts.
  */
 import { randomUUID } from 'node:crypto';
+import { lifecycleWorkflowId } from '../contracts/lifecycle-messages.js';
 import { deleteCertificate, insertCertificate, type NewCertificate } from '../db/certificates.js';
 import { databaseKeyBlocklist } from '../db/blocked-keys.js';
 import {
@@ -51,7 +52,7 @@ function accepted(start: StartLifecycle): CreationAnswer {
   const approval = start.input.approval;
   const body = {
     id: start.certificateId,
-    workflowId: `certificate/${start.certificateId}`,
+    workflowId: lifecycleWorkflowId(start.certificateId),
     state: approval ? 'awaiting_approval' : 'pending',
     approval: approval ? { id: approval.approvalId, reasons: approval.reasons } : null,
   };
@@ -80,7 +81,7 @@ async function planCertificate(deps: ApiDeps, { principal, team, body }: Creatio
     keySource,
     destinations,
     state: approval ? 'awaiting_approval' : 'pending',
-    workflowId: `certificate/${id}`,
+    workflowId: lifecycleWorkflowId(id),
     requestedBy: principal.tokenId,
   };
   const start: StartLifecycle = {
@@ -111,7 +112,7 @@ async function storeAndLaunch(deps: ApiDeps, request: CreationRequest, id: strin
 }
 
 async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRow | null): Promise<CreationAnswer> {
-  const workflowId = `certificate/${start.certificateId}`;
+  const workflowId = lifecycleWorkflowId(start.certificateId);
   const outcome = await startAndConfirm(deps.temporal, deps.taskQueue, workflowId, start);
   if (outcome.kind === 'started') {
     const answer = accepted(start);

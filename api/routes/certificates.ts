@@ -51,7 +51,7 @@ export function certificateRoutes(deps: ApiDeps) {
       try {
         answer = await createIdempotently(deps, request, key, requestHash(JSON.parse(await c.req.text())));
       } catch (error) {
-        if (error instanceof ProblemError && error.status === 409) c.header('Retry-After', '1');
+        if (error instanceof ProblemError && error.slug === 'idempotency-key-in-progress') c.header('Retry-After', '1');
         throw error;
       }
     } else {
