@@ -3,8 +3,15 @@ import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { ACTIVITY_PRESETS, LOCAL_PRESETS, waitingPreset } from './activity-options.js';
 
+const records = proxyActivities<Activities>(ACTIVITY_PRESETS.records);
+
 export const lifecycleActivities = {
-  ...proxyActivities<Activities>(ACTIVITY_PRESETS.records),
+  // A proxy has no own keys to spread: each activity is named.
+  openApproval: records.openApproval,
+  escalateApproval: records.escalateApproval,
+  recordApprovalDecision: records.recordApprovalDecision,
+  reportRolloutFailed: records.reportRolloutFailed,
+  reportRolloutRecovered: records.reportRolloutRecovered,
   revokeCertificate: proxyActivities<Activities>(ACTIVITY_PRESETS.revocation).revokeCertificate,
   awaitAgentCsr: proxyActivities<Activities>(ACTIVITY_PRESETS.awaitCsr).awaitAgentCsr,
   /** Over the network (webhooks): an ordinary activity. */
