@@ -104,6 +104,11 @@ async function main(): Promise<void> {
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
       };
+      /** A revocation is answered 202 and completes in the workflow: wait for it before saving a history. */
+      const revoke = async (id: string, body: Record<string, unknown> = {}) => {
+        await call('POST', `/v1/certificates/${id}/revoke`, body);
+        await waitFor(`${id} revoked`, async () => (await state(id)).state === 'revoked');
+      };
       const state = async (id: string) => (await call('GET', `/v1/certificates/${id}`)) as { state: string; currentVersion: { generation: number } | null; pendingStep: string | null };
       const save = async (name: string, workflowId: string, runId?: string) => {
         // The CLI writes the proto3 JSON form that historyFromJSON reads back.
@@ -129,7 +134,7 @@ async function main(): Promise<void> {
       await call('POST', `/v1/certificates/${renewed.id}/renew`, { reason: 'recording' });
       await waitFor('generation 2', async () => (await state(renewed.id)).currentVersion?.generation === 2 && (await state(renewed.id)).state === 'active');
       await save('lifecycle-renew-now-continue-as-new', renewed.workflowId, firstRun);
-      await call('POST', `/v1/certificates/${renewed.id}/revoke`, { reason: 'superseded' });
+      await revoke(renewed.id, { reason: 'superseded' });
       await save('lifecycle-renewal-run-revoked', renewed.workflowId);
 
       // Shape 2: the renewal timer fires by itself (30 s lifetime).
@@ -138,11 +143,11 @@ async function main(): Promise<void> {
       const timedRun = (await client.workflow.getHandle(timed.workflowId).describe()).runId;
       await waitFor('timer renewal', async () => ((await state(timed.id)).currentVersion?.generation ?? 0) >= 2, 60_000);
       await save('lifecycle-timer-renewal', timed.workflowId, timedRun);
-      await call('POST', `/v1/certificates/${timed.id}/revoke`, {});
+      await revoke(timed.id, {});
 
       // Shape 3: a business error (the policy changed after the request was accepted) → failed → revoked.
       await waitFor('failed state', async () => (await state(failing.id)).state === 'failed');
-      await call('POST', `/v1/certificates/${failing.id}/revoke`, { reason: 'cessationOfOperation' });
+      await revoke(failing.id, { reason: 'cessationOfOperation' });
       await save('lifecycle-issue-failed-then-revoked', failing.workflowId);
 
       // Shape 4: delivery keeps failing (the directory is a file) → workflow-level backoff → revoked.
@@ -150,7 +155,7 @@ async function main(): Promise<void> {
       await writeFile(join(deliveryRoot, 'blocked'), 'not a directory');
       const blocked = await request('blocked', { validity: 'P1D' });
       await waitFor('delivery backoff', async () => (await state(blocked.id)).pendingStep === 'retry-backoff', 90_000);
-      await call('POST', `/v1/certificates/${blocked.id}/revoke`, {});
+      await revoke(blocked.id, {});
       await save('lifecycle-delivery-backoff-then-revoked', blocked.workflowId);
 
       // Shape 4b: the same backoff, the cause is fixed, and `renew` retries the delivery at once.
@@ -162,7 +167,6 @@ async function main(): Promise<void> {
       await waitFor('unblocked active', async () => (await state(unblocked.id)).state === 'active', 20_000);
       await save('lifecycle-delivery-backoff-renew-retries-now', unblocked.workflowId);
 
-      // Shapes from here on are guarded by the patches of workflows/certificate-lifecycle.ts (PATCHES).
       // Shape 6: an approval granted → issue → rollout → renewNow → continueAsNew.
       const approvals = (await call('POST', '/v1/teams', {
         name: 'recorder-approvals',
@@ -197,6 +201,11 @@ async function main(): Promise<void> {
       await decide(rejected.id, 'reject');
       await client.workflow.getHandle(rejected.workflowId).result();
       await save('lifecycle-approval-rejected', rejected.workflowId);
+      // Shape 8b: revoked while awaiting approval: the request is closed, nothing is issued.
+      const unwanted = await wildcard('unwanted');
+      await waitFor('unwanted awaiting approval', async () => (await state(unwanted.id)).state === 'awaiting_approval');
+      await revoke(unwanted.id, { reason: 'cessationOfOperation' });
+      await save('lifecycle-revoked-awaiting-approval', unwanted.workflowId);
       const expired = await wildcard('expired');
       await client.workflow.getHandle(expired.workflowId).result();
       await save('lifecycle-approval-escalated-then-expired', expired.workflowId);
@@ -221,7 +230,7 @@ async function main(): Promise<void> {
       await save('lifecycle-webhook-renewed', hooked.workflowId, hookedRun);
       await new Promise<void>((resolve) => receiver.close(() => resolve()));
       // Its receiver is gone: revoke it so the later shapes (bulk, drill) do not wait for it.
-      await call('POST', `/v1/certificates/${hooked.id}/revoke`, {});
+      await revoke(hooked.id, {});
 
       // Shape 10: verified on a TLS endpoint, then a renewal the endpoint does not pick up → rolled back
       // → rollout_failed → retryRollout → verified (the second run's history).
@@ -242,7 +251,25 @@ async function main(): Promise<void> {
       await waitFor('served recovered', async () => (await state(served.id)).state === 'active' && (await state(served.id)).currentVersion?.generation === 2, 60_000);
       await save('lifecycle-rolled-back-then-retried', served.workflowId);
       await service.close();
-      await call('POST', `/v1/certificates/${served.id}/revoke`, {});
+      await revoke(served.id, {});
+
+      // Shape 10b: a rollout waiting on an endpoint that never serves the version, cancelled by a revocation.
+      const silent = await startTlsService(join(deliveryRoot, 'never-served'));
+      const waiting = await request('waiting', {
+        validity: 'P1D',
+        destinations: [{ type: 'file', directory: 'waiting', verify: { endpoints: [{ host: '127.0.0.1', port: silent.port }], timeout: 'PT1H' } }],
+      });
+      await waitFor('waiting on verification', async () => (await state(waiting.id)).pendingStep === 'verify');
+      await revoke(waiting.id, { reason: 'keyCompromise' });
+      await save('lifecycle-revoked-while-verifying', waiting.workflowId);
+      await silent.close();
+
+      // Shape 10c: the certificate's run was terminated; a revocation starts a run that only revokes.
+      const orphaned = await request('orphaned', { validity: 'P1D' });
+      await waitFor('orphaned active', async () => (await state(orphaned.id)).state === 'active');
+      await client.workflow.getHandle(orphaned.workflowId).terminate('recording a closed run');
+      await revoke(orphaned.id, { reason: 'cessationOfOperation' });
+      await save('lifecycle-revoked-after-run-closed', orphaned.workflowId);
 
       // Shape 11: an agent makes the key (CSR wait), deploys and reports; renewNow → continueAsNew.
       const httpServer = await new Promise<ReturnType<typeof serve>>((resolve) => {
@@ -277,7 +304,7 @@ async function main(): Promise<void> {
         await call('POST', `/v1/certificates/${agentCertificate.id}/renew`, { reason: 'recording' });
         await waitFor('agent generation 2', async () => (await state(agentCertificate.id)).currentVersion?.generation === 2 && (await state(agentCertificate.id)).state === 'active');
         await save('lifecycle-agent-key-renewed', agentCertificate.workflowId, agentRun);
-        await call('POST', `/v1/certificates/${agentCertificate.id}/revoke`, {});
+        await revoke(agentCertificate.id, {});
       } finally {
         agentProcess.kill('SIGTERM');
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));

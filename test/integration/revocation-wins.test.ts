@@ -6,6 +6,7 @@
  * still be revoked; and a version recorded after its certificate's revocation is recorded revoked.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -141,7 +142,7 @@ describe('revocation always wins', () => {
     const [first] = await harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
 
     // What an issuance that was already signing records when it finishes after the revocation.
-    const late = await recordIssuedVersion(harness.db, { ...first!, id: `${first!.id}-late`, generation: 2, serial: `${first!.serial}ff`, status: 'active', revokedAt: null, revocationReason: null });
+    const late = await recordIssuedVersion(harness.db, { ...first!, id: `${first!.id}-late`, generation: 2, serial: `${first!.serial}ff`, fingerprintSha256: randomBytes(32).toString('hex'), status: 'active', revokedAt: null, revocationReason: null });
     expect(late).toMatchObject({ status: 'revoked', revocationReason: 'superseded' });
     const [certificate] = await harness.db.select().from(certificates).where(eq(certificates.id, id));
     expect(certificate).toMatchObject({ state: 'revoked', currentVersionId: first!.id });
