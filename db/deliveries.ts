@@ -64,11 +64,6 @@ export async function updateRollout(
   return rows.length > 0;
 }
 
-/** The legacy file delivery (runs started before rollouts existed): a delivered row with no key. */
-export async function recordDelivery(db: Queryable, versionId: string, destinationIndex: number, destination: Destination): Promise<void> {
-  await db.insert(deliveries).values({ versionId, destinationIndex, destination, deliveredAt: new Date() }).onConflictDoNothing();
-}
-
 export async function listRollouts(db: Queryable, versionId: string): Promise<DeliveryRow[]> {
   return db.select().from(deliveries).where(eq(deliveries.versionId, versionId)).orderBy(deliveries.destinationIndex);
 }
