@@ -241,8 +241,10 @@ async function revocationsPublished(ctx: RunContext) {
 }
 
 /**
- * 7. A version revoked while its certificate lived on (revokeSuperseded, not the certificate's own
- * revocation) must have a replacement delivered to every destination no later than its revocation.
+ * 7. A version revoked as superseded (bulk revokeSuperseded), or revoked at all while its
+ * certificate lives on, must have a replacement delivered to every destination no later than its
+ * revocation. The certificate's own revocation (the suite revokes with cessationOfOperation)
+ * revokes every version on purpose and is not checked here.
  */
 function noEarlyRevocation(snapshot: Snapshot) {
   const violations: Violation[] = [];
@@ -251,11 +253,9 @@ function noEarlyRevocation(snapshot: Snapshot) {
   const deliveriesByVersion = groupBy(snapshot.deliveries, (delivery) => delivery.versionId);
   for (const certificate of snapshot.certificates) {
     const own = (byCertificate.get(certificate.id) ?? []).sort((a, b) => a.generation - b.generation);
-    const newest = own[own.length - 1];
-    // The certificate's own revocation revokes every version at once, on purpose.
-    const ownRevocationAt = certificate.state === 'revoked' ? (newest?.revokedAt?.getTime() ?? Infinity) : Infinity;
     for (const version of own) {
-      if (version.status !== 'revoked' || !version.revokedAt || version.revokedAt.getTime() >= ownRevocationAt) continue;
+      if (version.status !== 'revoked' || !version.revokedAt) continue;
+      if (certificate.state === 'revoked' && version.revocationReason !== 'superseded') continue;
       checked += 1;
       const replacement = own.find((v) => v.generation === version.generation + 1);
       const destinations = certificate.destinations.length;
