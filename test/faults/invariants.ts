@@ -314,7 +314,7 @@ async function certificateEvidence(ctx: RunContext, snapshot: Snapshot, certific
     const history = await handle.fetchHistory();
     const events = history.events ?? [];
     const counts: Record<string, number> = {};
-    const typeName = (type: unknown) => String(type).replace(/^EVENT_TYPE_/, '');
+    const typeName = (type: unknown) => EVENT_TYPES[Number(type)] ?? String(type);
     for (const event of events) counts[typeName(event.eventType)] = (counts[typeName(event.eventType)] ?? 0) + 1;
     evidence['workflow'] = {
       runId: description.runId,
@@ -328,6 +328,16 @@ async function certificateEvidence(ctx: RunContext, snapshot: Snapshot, certific
   }
   return evidence;
 }
+
+/** temporal.api.enums.v1.EventType values a lifecycle history holds (the history carries numbers). */
+const EVENT_TYPES: Record<number, string> = {
+  1: 'WorkflowExecutionStarted', 2: 'WorkflowExecutionCompleted', 3: 'WorkflowExecutionFailed', 4: 'WorkflowExecutionTimedOut',
+  5: 'WorkflowTaskScheduled', 6: 'WorkflowTaskStarted', 7: 'WorkflowTaskCompleted', 8: 'WorkflowTaskTimedOut', 9: 'WorkflowTaskFailed',
+  10: 'ActivityTaskScheduled', 11: 'ActivityTaskStarted', 12: 'ActivityTaskCompleted', 13: 'ActivityTaskFailed', 14: 'ActivityTaskTimedOut',
+  15: 'ActivityTaskCancelRequested', 16: 'ActivityTaskCanceled', 17: 'TimerStarted', 18: 'TimerFired', 19: 'TimerCanceled',
+  25: 'MarkerRecorded', 26: 'WorkflowExecutionSignaled', 27: 'WorkflowExecutionTerminated', 28: 'WorkflowExecutionContinuedAsNew',
+  40: 'UpsertWorkflowSearchAttributes', 41: 'WorkflowExecutionUpdateAccepted', 43: 'WorkflowExecutionUpdateCompleted',
+};
 
 function faultsAround(ctx: RunContext, at: string): string[] {
   const t = new Date(at).getTime();
