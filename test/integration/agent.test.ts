@@ -7,47 +7,36 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve } from '@hono/node-server';
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { certificateKeys, deliveries } from '../../db/schema.js';
-import { authHeaders, createHarness, createTeamWithTokens, eventually, startInProcessWorker, type Harness, type InProcessWorker } from '../support/harness.js';
+import { authHeaders } from '../support/harness.js';
+import { certificatesAs, overHttp, useIntegrationSuite } from '../support/integration-suite.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-let harness: Harness;
-let worker: InProcessWorker;
-let team: Awaited<ReturnType<typeof createTeamWithTokens>>;
-let server: ReturnType<typeof serve>;
-let apiUrl: string;
 type AgentProcess = { process: ChildProcess; output: () => string; exited: Promise<number | null> };
 let agent: AgentProcess | null = null;
 let brokenAgent: AgentProcess | null = null;
 
-beforeAll(async () => {
-  harness = await createHarness('agent');
-  worker = await startInProcessWorker(harness);
-  team = await createTeamWithTokens(harness);
-  server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const started = serve({ fetch: harness.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(started));
-  });
-  apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const suite = useIntegrationSuite('agent', {
+  worker: true,
+  team: true,
+  http: true,
+  teardown: () => {
+    for (const running of [agent, brokenAgent]) {
+      if (running && running.process.exitCode === null && running.process.signalCode === null) running.process.kill('SIGKILL');
+    }
+  },
 });
 
-afterAll(async () => {
-  for (const running of [agent, brokenAgent]) {
-    if (running && running.process.exitCode === null && running.process.signalCode === null) running.process.kill('SIGKILL');
-  }
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await worker?.stop();
-  await harness?.close();
-});
+/** The requester's certificates, over real HTTP as the agent's API is. */
+const certificates = () => certificatesAs(overHttp(suite.baseUrl), suite.team.requester);
 
 async function api(path: string, init: { method?: string; token: string; body?: unknown }): Promise<Response> {
-  return fetch(`${apiUrl}${path}`, {
+  return fetch(`${suite.baseUrl}${path}`, {
     method: init.method ?? 'GET',
     headers: authHeaders(init.token, init.body !== undefined),
     ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
@@ -69,14 +58,11 @@ interface CertificateView {
 }
 
 async function activeVersion(id: string, generation: number): Promise<CertificateView['currentVersion'] & object> {
-  return eventually(
-    async () => {
-      const response = await api(`/v1/certificates/${id}`, { token: team.requester });
-      const view = (await response.json()) as CertificateView;
-      return view.state === 'active' && view.currentVersion?.generation === generation ? view.currentVersion : undefined;
-    },
-    { timeoutMs: 60_000, what: `generation ${generation} of ${id} to be active (agent output:\n${agent?.output() ?? ''})` },
-  );
+  const view = await certificates().waitFor<CertificateView>(id, (current) => current.state === 'active' && current.currentVersion?.generation === generation, {
+    timeoutMs: 60_000,
+    what: `generation ${generation} of ${id} to be active (agent output:\n${agent?.output() ?? ''})`,
+  });
+  return view.currentVersion!;
 }
 
 const spkiOfKey = (pem: string) => createPublicKey(pem).export({ type: 'spki', format: 'der' });
@@ -84,24 +70,24 @@ const spkiOfCertificate = (pem: string) => new X509Certificate(pem).publicKey.ex
 
 describe('agent destination', () => {
   it('registers agents only for team admins, and agent endpoints take only agent tokens', async () => {
-    expect((await api('/v1/agents', { method: 'POST', token: team.requester, body: { team: team.teamName, name: 'nope' } })).status).toBe(403);
-    const noTeam = await api('/v1/agents', { method: 'POST', token: team.admin, body: { team: 'team_doesnotexist', name: 'nope' } });
+    expect((await api('/v1/agents', { method: 'POST', token: suite.team.requester, body: { team: suite.team.teamName, name: 'nope' } })).status).toBe(403);
+    const noTeam = await api('/v1/agents', { method: 'POST', token: suite.team.admin, body: { team: 'team_doesnotexist', name: 'nope' } });
     expect(noTeam.status).toBe(404);
     expect(noTeam.headers.get('content-type')).toMatch(/application\/problem\+json/);
-    expect((await api('/v1/agent/assignments', { token: team.admin })).status).toBe(401);
+    expect((await api('/v1/agent/assignments', { token: suite.team.admin })).status).toBe(401);
     expect((await api('/v1/agent/assignments', { token: `cfa_${'a'.repeat(20)}_${'b'.repeat(40)}` })).status).toBe(401);
   });
 
   it('makes the key on the host, deploys, reloads, reports the serial, and renews with a new key', async () => {
-    const registered = await api('/v1/agents', { method: 'POST', token: team.admin, body: { team: team.teamName, name: 'web-1' } });
+    const registered = await api('/v1/agents', { method: 'POST', token: suite.team.admin, body: { team: suite.team.teamName, name: 'web-1' } });
     expect(registered.status).toBe(201);
     const { id: agentId, token } = (await registered.json()) as { id: string; token: string };
     expect(token).toMatch(/^cfa_[a-z2-7]{20}_[A-Za-z0-9_-]{40}$/);
-    expect((await api('/v1/agents', { method: 'POST', token: team.admin, body: { team: team.teamName, name: 'web-1' } })).status).toBe(409);
+    expect((await api('/v1/agents', { method: 'POST', token: suite.team.admin, body: { team: suite.team.teamName, name: 'web-1' } })).status).toBe(409);
     expect((await api('/v1/agent/nothing-here', { token })).status).toBe(404);
     expect((await api('/v1/certificates', { token })).status).toBe(401);
 
-    const home = join(harness.deliveryRoot, 'agent-host');
+    const home = join(suite.harness.deliveryRoot, 'agent-host');
     await mkdir(home, { recursive: true });
     const target = join(home, 'tls', 'web');
     const reloads = join(home, 'reloads.log');
@@ -110,7 +96,7 @@ describe('agent destination', () => {
     await writeFile(
       configFile,
       JSON.stringify({
-        apiUrl,
+        apiUrl: suite.baseUrl,
         tokenFile: 'token',
         stateDirectory: 'state',
         pollInterval: 0.3,
@@ -119,19 +105,13 @@ describe('agent destination', () => {
     );
     agent = startAgent(configFile);
 
-    const created = await api('/v1/certificates', {
-      method: 'POST',
-      token: team.requester,
-      body: {
-        team: team.teamName,
-        commonName: 'agent.example.test',
-        dnsNames: ['agent.example.test'],
-        validity: 'P7D',
-        destinations: [{ type: 'agent', agentId, target: 'web', reportTimeout: 60 }],
-      },
+    const { id } = await certificates().create({
+      team: suite.team.teamName,
+      commonName: 'agent.example.test',
+      dnsNames: ['agent.example.test'],
+      validity: 'P7D',
+      destinations: [{ type: 'agent', agentId, target: 'web', reportTimeout: 60 }],
     });
-    expect(created.status).toBe(202);
-    const { id } = (await created.json()) as { id: string };
 
     const first = await activeVersion(id, 1);
     const certPem = await readFile(join(target, 'cert.pem'), 'utf8');
@@ -140,9 +120,9 @@ describe('agent destination', () => {
     expect(spkiOfKey(keyPem).equals(spkiOfCertificate(certPem))).toBe(true);
     expect(await readFile(join(target, 'fullchain.pem'), 'utf8')).toContain(certPem.trim());
     // The key never left the host: the server holds no key for this certificate.
-    expect(await harness.db.select().from(certificateKeys).where(eq(certificateKeys.certificateId, id))).toEqual([]);
+    expect(await suite.harness.db.select().from(certificateKeys).where(eq(certificateKeys.certificateId, id))).toEqual([]);
     expect(await readFile(reloads, 'utf8')).toBe('reloaded\n');
-    const [firstRow] = await harness.db.select().from(deliveries).where(eq(deliveries.versionId, first.id));
+    const [firstRow] = await suite.harness.db.select().from(deliveries).where(eq(deliveries.versionId, first.id));
     expect(firstRow).toMatchObject({ agentId, deployedSerial: first.serial, state: 'delivered' });
 
     // A second, different CSR for an answered request is a conflict, and changes nothing.
@@ -150,7 +130,7 @@ describe('agent destination', () => {
     expect(again.status).toBe(409);
     expect((await api('/v1/agent/csr', { method: 'POST', token, body: { certificateId: id, generation: 9, csr: 'x' } })).status).toBe(404);
 
-    expect((await api(`/v1/certificates/${id}/renew`, { method: 'POST', token: team.requester })).status).toBe(202);
+    await certificates().renew(id);
     const second = await activeVersion(id, 2);
     expect(second.serial).not.toBe(first.serial);
     const renewedCert = await readFile(join(target, 'cert.pem'), 'utf8');
@@ -158,8 +138,8 @@ describe('agent destination', () => {
     expect(new X509Certificate(renewedCert).serialNumber.toLowerCase()).toBe(second.serial);
     expect(spkiOfKey(renewedKey).equals(spkiOfCertificate(renewedCert))).toBe(true);
     expect(spkiOfKey(renewedKey).equals(spkiOfKey(keyPem))).toBe(false);
-    expect(await harness.db.select().from(certificateKeys).where(eq(certificateKeys.certificateId, id))).toEqual([]);
-    const [secondRow] = await harness.db.select().from(deliveries).where(eq(deliveries.versionId, second.id));
+    expect(await suite.harness.db.select().from(certificateKeys).where(eq(certificateKeys.certificateId, id))).toEqual([]);
+    const [secondRow] = await suite.harness.db.select().from(deliveries).where(eq(deliveries.versionId, second.id));
     expect(secondRow).toMatchObject({ agentId, deployedSerial: second.serial, state: 'delivered' });
     expect(await readFile(reloads, 'utf8')).toBe('reloaded\nreloaded\n');
 
@@ -169,16 +149,16 @@ describe('agent destination', () => {
   });
 
   it('a reload that keeps failing ends in rollout_failed at the report deadline, naming the agent\'s error', async () => {
-    const registered = await api('/v1/agents', { method: 'POST', token: team.admin, body: { team: team.teamId, name: 'web-broken' } });
+    const registered = await api('/v1/agents', { method: 'POST', token: suite.team.admin, body: { team: suite.team.teamId, name: 'web-broken' } });
     expect(registered.status).toBe(201);
     const { id: agentId, token } = (await registered.json()) as { id: string; token: string };
-    const home = join(harness.deliveryRoot, 'broken-host');
+    const home = join(suite.harness.deliveryRoot, 'broken-host');
     await mkdir(home, { recursive: true });
     const configFile = join(home, 'agent.json');
     await writeFile(
       configFile,
       JSON.stringify({
-        apiUrl,
+        apiUrl: suite.baseUrl,
         token,
         stateDirectory: 'state',
         pollInterval: 0.3,
@@ -187,27 +167,17 @@ describe('agent destination', () => {
     );
     brokenAgent = startAgent(configFile);
 
-    const created = await api('/v1/certificates', {
-      method: 'POST',
-      token: team.requester,
-      body: {
-        team: team.teamName,
-        dnsNames: ['broken.example.test'],
-        validity: 'P7D',
-        destinations: [{ type: 'agent', agentId, target: 'web', reportTimeout: 5 }],
-      },
+    const { id } = await certificates().create({
+      team: suite.team.teamName,
+      dnsNames: ['broken.example.test'],
+      validity: 'P7D',
+      destinations: [{ type: 'agent', agentId, target: 'web', reportTimeout: 5 }],
     });
-    expect(created.status).toBe(202);
-    const { id } = (await created.json()) as { id: string };
-    const view = await eventually(
-      async () => {
-        const response = await api(`/v1/certificates/${id}`, { token: team.requester });
-        const body = (await response.json()) as CertificateView;
-        return body.state === 'rollout_failed' ? body : undefined;
-      },
-      { timeoutMs: 60_000, what: `rollout of ${id} to fail (agent output:\n${brokenAgent.output()})` },
-    );
-    const [row] = await harness.db.select().from(deliveries).where(eq(deliveries.versionId, view.currentVersion!.id));
+    const view = await certificates().waitFor<CertificateView>(id, (current) => current.state === 'rollout_failed', {
+      timeoutMs: 60_000,
+      what: `rollout of ${id} to fail (agent output:\n${brokenAgent.output()})`,
+    });
+    const [row] = await suite.harness.db.select().from(deliveries).where(eq(deliveries.versionId, view.currentVersion!.id));
     expect(row!.state).toBe('failed');
     expect(row!.lastError).toMatch(/did not report deploying serial [0-9a-f]+ within 5 s; last report: .*reload command .* failed \(exit status 3\): bad config/);
     // Withdrawn: the agent is no longer offered the rollout it could not deploy.

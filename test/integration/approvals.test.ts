@@ -3,7 +3,7 @@
  * escalation; the workflow's validator refuses a self-approval; every decision is recorded once,
  * in the approvals row and the hash-chained audit log.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { verifyAuditChain } from '../../db/audit.js';
@@ -11,63 +11,52 @@ import { findApprovalOfCertificate } from '../../db/approvals.js';
 import { listNotifications } from '../../db/notifications.js';
 import { certificateVersions } from '../../db/schema.js';
 import { approveUpdate } from '../../contracts/lifecycle-messages.js';
-import { authHeaders, createHarness, createTeamWithTokens, eventually, startInProcessWorker, TEST_BOOTSTRAP_TOKEN, type Harness, type InProcessWorker } from '../support/harness.js';
+import { authHeaders, eventually, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
+import { certificatesAs, useIntegrationSuite, type Created } from '../support/integration-suite.js';
 
-let harness: Harness;
-let worker: InProcessWorker;
-let team: Awaited<ReturnType<typeof createTeamWithTokens>>;
-let approver: { id: string; token: string };
-
-async function createToken(teamId: string, role: string): Promise<{ id: string; token: string }> {
-  const response = await harness.app.request(`/v1/teams/${teamId}/tokens`, { method: 'POST', headers: authHeaders(TEST_BOOTSTRAP_TOKEN), body: JSON.stringify({ role }) });
-  expect(response.status).toBe(201);
-  return (await response.json()) as { id: string; token: string };
-}
-
-beforeAll(async () => {
-  harness = await createHarness('approvals');
-  worker = await startInProcessWorker(harness);
-  team = await createTeamWithTokens(harness, {
+const suite = useIntegrationSuite('approvals', {
+  worker: true,
+  team: {
     policy: {
       allowedDomains: ['example.test'],
       allowWildcards: true,
       maxValidity: 'P30D',
       approval: { wildcards: true, deadline: 'PT9S', escalateAfter: 'PT3S' },
     },
-  });
-  approver = await createToken(team.teamId, 'approver');
+  },
 });
+let approver: { id: string; token: string };
 
-afterAll(async () => {
-  await worker?.stop();
-  await harness?.close();
+async function createToken(teamId: string, role: string): Promise<{ id: string; token: string }> {
+  const response = await suite.harness.app.request(`/v1/teams/${teamId}/tokens`, { method: 'POST', headers: authHeaders(TEST_BOOTSTRAP_TOKEN), body: JSON.stringify({ role }) });
+  expect(response.status).toBe(201);
+  return (await response.json()) as { id: string; token: string };
+}
+
+beforeAll(async () => {
+  approver = await createToken(suite.team.teamId, 'approver');
 });
 
 async function requestWildcard(token: string, label: string) {
-  const response = await harness.app.request('/v1/certificates', {
-    method: 'POST',
-    headers: authHeaders(token),
-    body: JSON.stringify({ team: team.teamName, dnsNames: [`*.${label}.example.test`], validity: 'P1D' }),
-  });
-  expect(response.status).toBe(202);
-  return (await response.json()) as { id: string; workflowId: string; state: string; approval: { id: string; reasons: { code: string }[] } | null };
+  const body = { team: suite.team.teamName, dnsNames: [`*.${label}.example.test`], validity: 'P1D' };
+  return certificatesAs(suite.harness.app, token).create<Created & { approval: { id: string; reasons: { code: string }[] } | null }>(body);
 }
 
-async function view(id: string) {
-  const response = await harness.app.request(`/v1/certificates/${id}`, { headers: authHeaders(team.requester, false) });
-  expect(response.status).toBe(200);
-  return (await response.json()) as { state: string; currentVersion: { serial: string } | null; pendingStep: string | null };
+interface View {
+  state: string;
+  currentVersion: { serial: string } | null;
+  pendingStep: string | null;
 }
+const view = (id: string) => suite.certificates.view<View>(id);
 
 async function decide(id: string, token: string, decision: 'approve' | 'reject', reason = 'checked with the service owner') {
-  return harness.app.request(`/v1/certificates/${id}/${decision}`, { method: 'POST', headers: authHeaders(token), body: JSON.stringify({ reason }) });
+  return suite.harness.app.request(`/v1/certificates/${id}/${decision}`, { method: 'POST', headers: authHeaders(token), body: JSON.stringify({ reason }) });
 }
 
-const awaitingApproval = (id: string) =>
-  eventually(async () => ((await view(id)).state === 'awaiting_approval' ? true : undefined), { timeoutMs: 10_000, what: 'awaiting_approval' });
+const awaitingApproval = (id: string) => suite.certificates.waitFor(id, (current) => current.state === 'awaiting_approval', { timeoutMs: 10_000, what: 'awaiting_approval' });
 
 async function auditActions(id: string): Promise<string[]> {
-  const response = await harness.app.request(`/v1/certificates/${id}/audit-events`, { headers: authHeaders(team.requester, false) });
+  const response = await suite.harness.app.request(`/v1/certificates/${id}/audit-events`, { headers: authHeaders(suite.team.requester, false) });
   expect(response.status).toBe(200);
   const { items } = (await response.json()) as { items: { action: string }[] };
   return items.map((item) => item.action).reverse();
@@ -76,23 +65,23 @@ async function auditActions(id: string): Promise<string[]> {
 describe('approvals', () => {
   it('waits for an approver, refuses self-approval in the validator, then issues once approved', async () => {
     // The team admin may request and approve in general, but not its own request.
-    const created = await requestWildcard(team.admin, 'granted');
+    const created = await requestWildcard(suite.team.admin, 'granted');
     expect(created.state).toBe('awaiting_approval');
     expect(created.approval?.reasons.map((reason) => reason.code)).toEqual(['wildcard']);
     await awaitingApproval(created.id);
 
-    const self = await decide(created.id, team.admin, 'approve');
+    const self = await decide(created.id, suite.team.admin, 'approve');
     expect(self.status).toBe(403);
     expect(((await self.json()) as { detail: string }).detail).toMatch(/own request/);
-    const requesterRole = await decide(created.id, team.requester, 'approve');
+    const requesterRole = await decide(created.id, suite.team.requester, 'approve');
     expect(requesterRole.status).toBe(403);
 
     // The workflow's own validator refuses it too, without the API's pre-check in front of it.
-    const row = await findApprovalOfCertificate(harness.db, created.id);
-    const handle = harness.client.workflow.getHandle(created.workflowId);
+    const row = await findApprovalOfCertificate(suite.harness.db, created.id);
+    const handle = suite.harness.client.workflow.getHandle(created.workflowId);
     const refusal = (approverTokenId: string, role: string) =>
       handle
-        .executeUpdate(approveUpdate, { args: [{ approver: { tokenId: approverTokenId, role, teamId: team.teamId }, reason: 'looks fine' }] })
+        .executeUpdate(approveUpdate, { args: [{ approver: { tokenId: approverTokenId, role, teamId: suite.team.teamId }, reason: 'looks fine' }] })
         .then(
           () => 'accepted',
           (error: unknown) => (error instanceof WorkflowUpdateFailedError ? (error.cause?.message ?? error.message) : `unexpected ${String(error)}`),
@@ -107,54 +96,51 @@ describe('approvals', () => {
     const again = await decide(created.id, approver.token, 'approve');
     expect(again.status).toBe(409);
 
-    const active = await eventually(async () => {
-      const current = await view(created.id);
-      return current.state === 'active' ? current : undefined;
-    }, { timeoutMs: 15_000, what: 'the approved certificate to be active' });
+    const active = await suite.certificates.waitFor<View>(created.id, (current) => current.state === 'active', { timeoutMs: 15_000, what: 'the approved certificate to be active' });
     expect(active.currentVersion?.serial).toMatch(/^[0-9a-f]+$/);
 
-    const approval = await findApprovalOfCertificate(harness.db, created.id);
+    const approval = await findApprovalOfCertificate(suite.harness.db, created.id);
     expect(approval).toMatchObject({ state: 'approved', decidedBy: approver.id, decisionReason: 'wildcard needed for the tenant subdomains' });
     expect(await auditActions(created.id)).toEqual(['approval.requested', 'approval.approved']);
   });
 
   it('ends a rejected request without issuing anything', async () => {
-    const created = await requestWildcard(team.requester, 'rejected');
+    const created = await requestWildcard(suite.team.requester, 'rejected');
     await awaitingApproval(created.id);
     const rejected = await decide(created.id, approver.token, 'reject', 'use per-service names instead');
     expect(rejected.status).toBe(200);
     expect(await rejected.json()).toMatchObject({ state: 'rejected' });
 
-    const result = await harness.client.workflow.getHandle(created.workflowId).result();
+    const result = await suite.harness.client.workflow.getHandle(created.workflowId).result();
     expect(result.state).toBe('rejected');
     expect((await view(created.id)).state).toBe('rejected');
-    expect(await harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, created.id))).toEqual([]);
-    expect(await findApprovalOfCertificate(harness.db, created.id)).toMatchObject({ state: 'rejected', decisionReason: 'use per-service names instead' });
+    expect(await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, created.id))).toEqual([]);
+    expect(await findApprovalOfCertificate(suite.harness.db, created.id)).toMatchObject({ state: 'rejected', decisionReason: 'use per-service names instead' });
     expect(await auditActions(created.id)).toEqual(['approval.requested', 'approval.rejected']);
   });
 
   it('escalates to the team and the security contact, then expires', async () => {
-    const created = await requestWildcard(team.requester, 'expired');
+    const created = await requestWildcard(suite.team.requester, 'expired');
     await awaitingApproval(created.id);
 
     const escalated = await eventually(async () => {
-      const notes = await listNotifications(harness.db, { certificateId: created.id, limit: 10 });
+      const notes = await listNotifications(suite.harness.db, { certificateId: created.id, limit: 10 });
       return notes.find((note) => note.kind === 'approval_escalated');
     }, { timeoutMs: 10_000, what: 'the escalation' });
     expect(escalated.recipients).toEqual(['team', 'security']);
-    expect((await findApprovalOfCertificate(harness.db, created.id))?.escalatedAt).toBeInstanceOf(Date);
+    expect((await findApprovalOfCertificate(suite.harness.db, created.id))?.escalatedAt).toBeInstanceOf(Date);
 
-    const result = await harness.client.workflow.getHandle(created.workflowId).result();
+    const result = await suite.harness.client.workflow.getHandle(created.workflowId).result();
     expect(result.state).toBe('approval_expired');
     expect((await view(created.id)).state).toBe('approval_expired');
-    expect(await findApprovalOfCertificate(harness.db, created.id)).toMatchObject({ state: 'expired', decidedBy: null });
-    expect(await harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, created.id))).toEqual([]);
+    expect(await findApprovalOfCertificate(suite.harness.db, created.id)).toMatchObject({ state: 'expired', decidedBy: null });
+    expect(await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, created.id))).toEqual([]);
     expect(await auditActions(created.id)).toEqual(['approval.requested', 'approval.escalated', 'approval.expired']);
     const late = await decide(created.id, approver.token, 'approve');
     expect(late.status).toBe(409);
   });
 
   it('keeps the audit log hash chain intact', async () => {
-    expect(await verifyAuditChain(harness.db)).toBeNull();
+    expect(await verifyAuditChain(suite.harness.db)).toBeNull();
   });
 });

@@ -4,19 +4,16 @@
  * new version, and the receiver gets it once, correctly signed.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { verifyWebhookSignature } from '../../activities/webhook-signature.js';
 import { certificateVersions } from '../../db/schema.js';
 import { findFreePort } from '../../devservices/free-port.js';
-import { authHeaders, createHarness, createTeamWithTokens, eventually, startInProcessWorker, type Harness, type InProcessWorker } from '../support/harness.js';
+import { useIntegrationSuite } from '../support/integration-suite.js';
 
 const SECRET = 'outage-test-secret-0123456789abcdef';
 const OUTAGE_MS = 20_000;
 
-let harness: Harness;
-let worker: InProcessWorker;
-let team: Awaited<ReturnType<typeof createTeamWithTokens>>;
 let receiver: Server | null = null;
 const received: { deliveryId: string; serial: string; signatureValid: boolean }[] = [];
 
@@ -47,66 +44,49 @@ async function stopReceiver(): Promise<void> {
   if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-beforeAll(async () => {
-  harness = await createHarness('outage');
-  worker = await startInProcessWorker(harness);
-  team = await createTeamWithTokens(harness);
-});
+const suite = useIntegrationSuite('outage', { worker: true, team: true, teardown: stopReceiver });
 
-afterAll(async () => {
-  await stopReceiver();
-  await worker?.stop();
-  await harness?.close();
-});
-
-async function view(id: string) {
-  const response = await harness.app.request(`/v1/certificates/${id}`, { headers: authHeaders(team.requester, false) });
-  return (await response.json()) as { state: string; attempt: number | null; lastError: { message: string } | null; currentVersion: { serial: string; generation: number } | null };
+interface View {
+  state: string;
+  attempt: number | null;
+  lastError: { message: string } | null;
+  currentVersion: { serial: string; generation: number } | null;
 }
 
 describe('destination outage', () => {
   it('completes a renewal by itself once the receiver is back', { timeout: 180_000 }, async () => {
     const port = await findFreePort();
     await startReceiver(port);
-    const created = await harness.app.request('/v1/certificates', {
-      method: 'POST',
-      headers: authHeaders(team.requester),
-      body: JSON.stringify({
-        team: team.teamName,
-        dnsNames: ['hook.example.test'],
-        validity: 'P1D',
-        destinations: [{ type: 'webhook', url: `http://127.0.0.1:${port}/certflow`, secret: SECRET }],
-      }),
+    const { id } = await suite.certificates.create({
+      team: suite.team.teamName,
+      dnsNames: ['hook.example.test'],
+      validity: 'P1D',
+      destinations: [{ type: 'webhook', url: `http://127.0.0.1:${port}/certflow`, secret: SECRET }],
     });
-    expect(created.status).toBe(202);
-    const { id } = (await created.json()) as { id: string };
-    const first = await eventually(async () => {
-      const current = await view(id);
-      return current.state === 'active' ? current : undefined;
-    }, { timeoutMs: 20_000, what: 'the first version delivered' });
+    const first = await suite.certificates.waitFor<View>(id, (current) => current.state === 'active', { timeoutMs: 20_000, what: 'the first version delivered' });
 
     await stopReceiver();
-    const renewed = await harness.app.request(`/v1/certificates/${id}/renew`, { method: 'POST', headers: authHeaders(team.requester), body: JSON.stringify({ reason: 'outage test' }) });
-    expect(renewed.status).toBe(202);
+    await suite.certificates.renew(id, 'outage test');
     const outageStarted = Date.now();
 
     // While the receiver is down the renewal waits, and says why.
-    const waiting = await eventually(async () => {
-      const current = await view(id);
-      return current.currentVersion?.generation === 2 && current.lastError ? current : undefined;
-    }, { timeoutMs: OUTAGE_MS + 10_000, what: 'the failed delivery to show as the last error' });
+    const waiting = await suite.certificates.waitFor<View>(id, (current) => current.currentVersion?.generation === 2 && current.lastError !== null, {
+      timeoutMs: OUTAGE_MS + 10_000,
+      what: 'the failed delivery to show as the last error',
+    });
     expect(waiting.state).toBe('renewing');
     expect(waiting.lastError?.message).toMatch(/127\.0\.0\.1/);
 
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, OUTAGE_MS - (Date.now() - outageStarted))));
     await startReceiver(port);
 
-    const second = await eventually(async () => {
-      const current = await view(id);
-      return current.state === 'active' && current.currentVersion?.generation === 2 ? current : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 1_000, what: 'the renewal to complete after the outage' });
+    const second = await suite.certificates.waitFor<View>(id, (current) => current.state === 'active' && current.currentVersion?.generation === 2, {
+      timeoutMs: 120_000,
+      intervalMs: 1_000,
+      what: 'the renewal to complete after the outage',
+    });
 
-    const versions = await harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
+    const versions = await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
     expect(versions.map((version) => version.generation).sort()).toEqual([1, 2]);
     expect(new Set(versions.map((version) => version.serial)).size).toBe(2);
     expect(received.map((entry) => entry.serial)).toEqual([first.currentVersion!.serial, second.currentVersion!.serial]);

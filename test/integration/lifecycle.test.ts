@@ -6,68 +6,43 @@ import { execFile } from 'node:child_process';
 import { readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { certificateVersions } from '../../db/schema.js';
 import { statusQuery } from '../../contracts/lifecycle-messages.js';
 import { revokeAndWait } from '../support/revoke.js';
-import { authHeaders, createHarness, createTeamWithTokens, eventually, startInProcessWorker, type Harness, type InProcessWorker } from '../support/harness.js';
+import { authHeaders } from '../support/harness.js';
+import { useIntegrationSuite } from '../support/integration-suite.js';
 
 const run = promisify(execFile);
 
-let harness: Harness;
-let worker: InProcessWorker;
-let team: Awaited<ReturnType<typeof createTeamWithTokens>>;
+const suite = useIntegrationSuite('lifecycle', { worker: true, team: true });
 
-beforeAll(async () => {
-  harness = await createHarness('lifecycle');
-  worker = await startInProcessWorker(harness);
-  team = await createTeamWithTokens(harness);
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await harness?.close();
-});
-
-async function getCertificate(id: string) {
-  const response = await harness.app.request(`/v1/certificates/${id}`, { headers: authHeaders(team.requester, false) });
-  expect(response.status).toBe(200);
-  return (await response.json()) as {
-    state: string;
-    currentVersion: { serial: string; generation: number; notAfter: string; status: string } | null;
-    nextRenewalAt: string | null;
-    pendingStep: string | null;
-  };
+interface CertificateView {
+  state: string;
+  currentVersion: { serial: string; generation: number; notAfter: string; status: string } | null;
+  nextRenewalAt: string | null;
+  pendingStep: string | null;
 }
 
 describe('certificate lifecycle', () => {
   it('issues, delivers, renews automatically with a new serial, and revokes', async () => {
-    const created = await harness.app.request('/v1/certificates', {
-      method: 'POST',
-      headers: authHeaders(team.requester),
-      body: JSON.stringify({
-        team: team.teamName,
-        commonName: 'short.example.test',
-        dnsNames: ['short.example.test', 'alt.example.test'],
-        validity: 'PT30S',
-        destinations: [{ type: 'file', directory: 'short' }],
-      }),
+    const { id, workflowId } = await suite.certificates.create({
+      team: suite.team.teamName,
+      commonName: 'short.example.test',
+      dnsNames: ['short.example.test', 'alt.example.test'],
+      validity: 'PT30S',
+      destinations: [{ type: 'file', directory: 'short' }],
     });
-    expect(created.status).toBe(202);
-    const { id, workflowId } = (await created.json()) as { id: string; workflowId: string };
     expect(workflowId).toBe(`certificate/${id}`);
 
-    const first = await eventually(async () => {
-      const certificate = await getCertificate(id);
-      return certificate.state === 'active' ? certificate : undefined;
-    }, { timeoutMs: 15_000, what: 'the first version to be active' });
+    const first = await suite.certificates.waitFor<CertificateView>(id, (certificate) => certificate.state === 'active', { timeoutMs: 15_000, what: 'the first version to be active' });
     expect(first.currentVersion?.generation).toBe(1);
-    const firstRunId = (await harness.client.workflow.getHandle(workflowId).describe()).runId;
+    const firstRunId = (await suite.harness.client.workflow.getHandle(workflowId).describe()).runId;
     expect(first.pendingStep).toBe('wait-for-renewal');
 
     // Delivered: stable symlinks into the current generation, private files, a key that matches.
-    const directory = join(harness.deliveryRoot, 'short');
+    const directory = join(suite.harness.deliveryRoot, 'short');
     expect(await readlink(join(directory, 'current'))).toBe(join('versions', '1'));
     for (const file of ['cert.pem', 'chain.pem', 'fullchain.pem', 'key.pem']) {
       expect((await stat(join(directory, file))).mode & 0o777).toBe(0o600);
@@ -79,7 +54,7 @@ describe('certificate lifecycle', () => {
     expect(keyPub).toBe(certKey);
 
     // The chain verifies with openssl against the published trust bundle.
-    const roots = await (await harness.app.request('/pki/roots.pem')).text();
+    const roots = await (await suite.harness.app.request('/pki/roots.pem')).text();
     await writeFile(join(directory, '..', 'roots.pem'), roots);
     const verify = await run('openssl', [
       'verify', '-x509_strict', '-purpose', 'sslserver', '-verify_hostname', 'alt.example.test',
@@ -88,10 +63,11 @@ describe('certificate lifecycle', () => {
     expect(verify.stdout).toContain(': OK');
 
     // Renewal happens by itself at about 2/3 of the 30 s lifetime.
-    const renewed = await eventually(async () => {
-      const certificate = await getCertificate(id);
-      return certificate.currentVersion && certificate.currentVersion.generation >= 2 && certificate.state === 'active' ? certificate : undefined;
-    }, { timeoutMs: 40_000, intervalMs: 500, what: 'the automatic renewal' });
+    const renewed = await suite.certificates.waitFor<CertificateView>(
+      id,
+      (certificate) => certificate.currentVersion !== null && certificate.currentVersion.generation >= 2 && certificate.state === 'active',
+      { timeoutMs: 40_000, intervalMs: 500, what: 'the automatic renewal' },
+    );
     expect(renewed.currentVersion!.serial).not.toBe(first.currentVersion!.serial);
     const renewedAt = Date.now();
     expect(renewedAt).toBeLessThan(new Date(first.currentVersion!.notAfter).getTime());
@@ -99,37 +75,37 @@ describe('certificate lifecycle', () => {
     const newServed = (await run('openssl', ['x509', '-in', join(directory, 'cert.pem'), '-noout', '-serial'])).stdout;
     expect(newServed.trim().toLowerCase()).toBe(`serial=${renewed.currentVersion!.serial}`);
 
-    const versionsBeforeRevoke = await harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
+    const versionsBeforeRevoke = await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
     expect(versionsBeforeRevoke.filter((version) => version.status === 'active')).toHaveLength(1);
     expect(versionsBeforeRevoke.find((version) => version.generation === 1)?.status).toBe('superseded');
 
     // Revoke through the API: the workflow records it and ends.
-    const { answer } = await revokeAndWait(harness.app, id, team.requester, 'cessationOfOperation');
+    const { answer } = await revokeAndWait(suite.harness.app, id, suite.team.requester, 'cessationOfOperation');
     if (answer.state === 'revoked') expect(answer.revokedSerials).toContain(renewed.currentVersion!.serial);
 
-    const versions = await harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
+    const versions = await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
     expect(versions.every((version) => version.status === 'revoked' && version.revocationReason === 'cessationOfOperation')).toBe(true);
-    const handle = harness.client.workflow.getHandle(workflowId);
+    const handle = suite.harness.client.workflow.getHandle(workflowId);
     const result = (await handle.result()) as { state: string };
 
     // Workflows carry ids, never keys: no key material in any event of either run.
     const keyBody = (await readFile(join(directory, 'key.pem'), 'utf8')).split('\n').slice(1, -2).join('');
     const readable = (value: unknown) => JSON.stringify(value, (_key, field: unknown) => (field instanceof Uint8Array ? Buffer.from(field).toString('utf8') : field));
-    const histories = readable(await handle.fetchHistory()) + readable(await harness.client.workflow.getHandle(workflowId, firstRunId).fetchHistory());
+    const histories = readable(await handle.fetchHistory()) + readable(await suite.harness.client.workflow.getHandle(workflowId, firstRunId).fetchHistory());
     expect(histories).toContain(id);
     expect(histories).not.toContain('PRIVATE KEY');
     expect(histories).not.toContain(keyBody.slice(0, 40));
     expect(result.state).toBe('revoked');
     expect((await handle.query(statusQuery)).state).toBe('revoked');
 
-    const again = await harness.app.request(`/v1/certificates/${id}/revoke`, { method: 'POST', headers: authHeaders(team.requester) });
+    const again = await suite.harness.app.request(`/v1/certificates/${id}/revoke`, { method: 'POST', headers: authHeaders(suite.team.requester) });
     expect(again.status).toBe(409);
     expect(again.headers.get('content-type')).toBe('application/problem+json');
     expect(await readFile(join(directory, 'cert.pem'), 'utf8')).toContain('BEGIN CERTIFICATE');
   });
 
   it('renews at once on renewNow and issues from a client CSR without ever holding the key', async () => {
-    const directory = join(harness.deliveryRoot, 'csr');
+    const directory = join(suite.harness.deliveryRoot, 'csr');
     await run('mkdir', ['-p', directory]);
     await run('openssl', [
       'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
@@ -137,33 +113,19 @@ describe('certificate lifecycle', () => {
       '-subj', '/CN=csr.example.test', '-addext', 'subjectAltName=DNS:csr.example.test',
     ]);
     const csr = await readFile(join(directory, '..', 'client.csr'), 'utf8');
-    const created = await harness.app.request('/v1/certificates', {
-      method: 'POST',
-      headers: authHeaders(team.requester),
-      body: JSON.stringify({ team: team.teamName, csr, validity: 'P1D', destinations: [{ type: 'file', directory: 'csr' }] }),
-    });
-    expect(created.status).toBe(202);
-    const { id } = (await created.json()) as { id: string };
-    const first = await eventually(async () => {
-      const certificate = await getCertificate(id);
-      return certificate.state === 'active' ? certificate : undefined;
-    }, { timeoutMs: 15_000, what: 'issuance from the CSR' });
+    const { id } = await suite.certificates.create({ team: suite.team.teamName, csr, validity: 'P1D', destinations: [{ type: 'file', directory: 'csr' }] });
+    const first = await suite.certificates.waitFor<CertificateView>(id, (certificate) => certificate.state === 'active', { timeoutMs: 15_000, what: 'issuance from the CSR' });
 
     const certPub = (await run('openssl', ['x509', '-in', join(directory, 'cert.pem'), '-noout', '-pubkey'])).stdout;
     const clientPub = (await run('openssl', ['pkey', '-in', join(directory, '..', 'client.key'), '-pubout'])).stdout;
     expect(certPub).toBe(clientPub);
     await expect(stat(join(directory, 'key.pem'))).rejects.toThrow();
 
-    const renew = await harness.app.request(`/v1/certificates/${id}/renew`, {
-      method: 'POST',
-      headers: authHeaders(team.requester),
-      body: JSON.stringify({ reason: 'rotate after test' }),
+    await suite.certificates.renew(id, 'rotate after test');
+    const renewed = await suite.certificates.waitFor<CertificateView>(id, (certificate) => certificate.currentVersion?.generation === 2 && certificate.state === 'active', {
+      timeoutMs: 15_000,
+      what: 'renewal on renewNow',
     });
-    expect(renew.status).toBe(202);
-    const renewed = await eventually(async () => {
-      const certificate = await getCertificate(id);
-      return certificate.currentVersion?.generation === 2 && certificate.state === 'active' ? certificate : undefined;
-    }, { timeoutMs: 15_000, what: 'renewal on renewNow' });
     expect(renewed.currentVersion!.serial).not.toBe(first.currentVersion!.serial);
   });
 });

@@ -5,14 +5,10 @@
  * accept it; after a revocation through the API (keyCompromise) they reject it, the CRL number has
  * grown, and the GET form of OCSP answers the same.
  */
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { serve } from '@hono/node-server';
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sequence } from '../../ca/der-writer.js';
 import { encodeCertId, issuerHashes } from '../../ca/ocsp.js';
 import { derToPem } from '../../ca/pem.js';
@@ -20,77 +16,34 @@ import { CRL_PUBLICATION_INTERVAL, ensureCrlPublicationSchedule } from '../../cm
 import { findCrl } from '../../db/revocation.js';
 import type { CrlPublicationResult } from '../../workflows/crl-publication.js';
 import { revokeAndWait } from '../support/revoke.js';
-import {
-  authHeaders,
-  createHarness,
-  createTeamWithTokens,
-  eventually,
-  startInProcessWorker,
-  TEST_BOOTSTRAP_TOKEN,
-  type Harness,
-  type InProcessWorker,
-} from '../support/harness.js';
+import { authHeaders, eventually, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
+import { certificatesAs, overHttp, useIntegrationSuite } from '../support/integration-suite.js';
+import { openssl } from '../unit/ca/support.js';
 
-const execFileAsync = promisify(execFile);
+const suite = useIntegrationSuite('revocation', {
+  worker: true,
+  team: true,
+  http: true,
+  teardown: () =>
+    suite.harness?.client.schedule
+      .getHandle(scheduleId())
+      .delete()
+      .catch((error: unknown) => {
+        if (!(error instanceof ScheduleNotFoundError)) throw error;
+      }),
+});
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs openssl; a non-zero exit is returned, not thrown. */
-async function openssl(args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await execFileAsync('openssl', args, { encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
-
-let harness: Harness;
-let worker: InProcessWorker;
-let team: Awaited<ReturnType<typeof createTeamWithTokens>>;
-let server: ReturnType<typeof serve>;
-let baseUrl: string;
-let dir: string;
-let scheduleId: string;
+const scheduleId = () => `crl-publication-${suite.harness.taskQueue}`;
 
 /** The files a relying party has: root, intermediate, chain, leaf — fetched over HTTP. */
-const file = (name: string) => join(dir, name);
-
-beforeAll(async () => {
-  harness = await createHarness('revocation');
-  worker = await startInProcessWorker(harness);
-  team = await createTeamWithTokens(harness);
-  dir = harness.deliveryRoot;
-  scheduleId = `crl-publication-${harness.taskQueue}`;
-  server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const started = serve({ fetch: harness.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(started));
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  await harness?.client.schedule
-    .getHandle(scheduleId)
-    .delete()
-    .catch((error: unknown) => {
-      if (!(error instanceof ScheduleNotFoundError)) throw error;
-    });
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await worker?.stop();
-  await harness?.close();
-});
+const file = (name: string) => join(suite.harness.deliveryRoot, name);
 
 async function http(path: string, init?: RequestInit): Promise<Response> {
-  return fetch(`${baseUrl}${path}`, init);
+  return fetch(`${suite.baseUrl}${path}`, init);
 }
 
 async function crlNumberOf(issuerId: string): Promise<bigint> {
-  const crl = await findCrl(harness.db, issuerId);
+  const crl = await findCrl(suite.harness.db, issuerId);
   if (!crl) throw new Error(`no CRL stored for ${issuerId}`);
   return crl.crlNumber;
 }
@@ -110,34 +63,27 @@ async function downloadCrl(issuerId: string, name: string): Promise<bigint> {
 describe('revocation: CRLs and OCSP, checked by openssl', () => {
   it('publishes, serves and revokes: openssl crl / verify -crl_check / ocsp agree before and after', async () => {
     // 1. A certificate, issued through the API by the in-process worker.
-    const created = await http('/v1/certificates', {
-      method: 'POST',
-      headers: authHeaders(team.requester),
-      body: JSON.stringify({ team: team.teamName, commonName: 'revoke-me.example.test', dnsNames: ['revoke-me.example.test'], validity: 'P7D', destinations: [] }),
-    });
-    expect(created.status).toBe(202);
-    const { id } = (await created.json()) as { id: string };
-    const version = await eventually(async () => {
-      const response = await http(`/v1/certificates/${id}`, { headers: authHeaders(team.requester, false) });
-      const body = (await response.json()) as { state: string; currentVersion: { serial: string; issuerId: string } | null };
-      return body.state === 'active' ? body.currentVersion! : undefined;
-    }, { timeoutMs: 20_000, what: 'the certificate to be active' });
+    const certificates = certificatesAs(overHttp(suite.baseUrl), suite.team.requester);
+    const { id } = await certificates.create({ team: suite.team.teamName, commonName: 'revoke-me.example.test', dnsNames: ['revoke-me.example.test'], validity: 'P7D', destinations: [] });
+    type View = { state: string; currentVersion: { serial: string; issuerId: string } | null };
+    const active = await certificates.waitFor<View>(id, (view) => view.state === 'active', { timeoutMs: 20_000, what: 'the certificate to be active' });
+    const version = active.currentVersion!;
     const intermediateId = version.issuerId;
     const issuers = (await (await http('/v1/issuers', { headers: authHeaders(TEST_BOOTSTRAP_TOKEN, false) })).json()) as Array<{ id: string; parentId: string | null }>;
     const rootId = issuers.find((issuer) => issuer.id === intermediateId)!.parentId!;
 
     // 2. The schedule: created (and run once now), then updated idempotently.
-    expect(await ensureCrlPublicationSchedule(harness.client, { taskQueue: harness.taskQueue, scheduleId, triggerNow: true })).toBe('created');
-    expect(await ensureCrlPublicationSchedule(harness.client, { taskQueue: harness.taskQueue, scheduleId })).toBe('updated');
-    const schedule = await harness.client.schedule.getHandle(scheduleId).describe();
+    expect(await ensureCrlPublicationSchedule(suite.harness.client, { taskQueue: suite.harness.taskQueue, scheduleId: scheduleId(), triggerNow: true })).toBe('created');
+    expect(await ensureCrlPublicationSchedule(suite.harness.client, { taskQueue: suite.harness.taskQueue, scheduleId: scheduleId() })).toBe('updated');
+    const schedule = await suite.harness.client.schedule.getHandle(scheduleId()).describe();
     expect(schedule.spec.intervals?.map((interval) => interval.every)).toEqual([3_600_000]);
     expect(CRL_PUBLICATION_INTERVAL).toBe('1 hour');
-    expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'crlPublication', taskQueue: harness.taskQueue });
+    expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'crlPublication', taskQueue: suite.harness.taskQueue });
     const firstRun = await eventually(async () => {
-      const recent = (await harness.client.schedule.getHandle(scheduleId).describe()).info.recentActions;
+      const recent = (await suite.harness.client.schedule.getHandle(scheduleId()).describe()).info.recentActions;
       return recent.length > 0 ? recent[0]! : undefined;
     }, { timeoutMs: 20_000, what: 'the schedule to start crlPublication' });
-    const scheduled = (await harness.client.workflow.getHandle(firstRun.action.workflow.workflowId, firstRun.action.workflow.firstExecutionRunId).result()) as CrlPublicationResult;
+    const scheduled = (await suite.harness.client.workflow.getHandle(firstRun.action.workflow.workflowId, firstRun.action.workflow.firstExecutionRunId).result()) as CrlPublicationResult;
     expect(scheduled.issuers.map((issuer) => issuer.issuerId)).toEqual(expect.arrayContaining([rootId, intermediateId]));
     expect(scheduled.issuers.every((issuer) => issuer.error === null && issuer.crlNumber !== null)).toBe(true);
 
@@ -152,7 +98,7 @@ describe('revocation: CRLs and OCSP, checked by openssl', () => {
     await writeFile(file('chain.pem'), `${await readFile(file('intermediate.pem'), 'utf8')}${await readFile(file('root.pem'), 'utf8')}`);
     const roots = await (await http('/pki/roots.pem')).text();
     expect(roots).toContain((await readFile(file('root.pem'), 'utf8')).trim());
-    const bundle = await (await http(`/v1/certificates/${id}/certificate.pem`, { headers: authHeaders(team.requester, false) })).text();
+    const bundle = await (await http(`/v1/certificates/${id}/certificate.pem`, { headers: authHeaders(suite.team.requester, false) })).text();
     await writeFile(file('leaf.pem'), `${bundle.slice(0, bundle.indexOf('-----END CERTIFICATE-----') + '-----END CERTIFICATE-----'.length)}\n`);
     const leafSerial = (await openssl(['x509', '-in', file('leaf.pem'), '-noout', '-serial'])).stdout.trim().replace(/^serial=/, '');
     expect(leafSerial.toLowerCase()).toBe(version.serial);
@@ -172,7 +118,7 @@ describe('revocation: CRLs and OCSP, checked by openssl', () => {
     const verifiedAll = await openssl(['verify', '-crl_check_all', '-CRLfile', file('crl-before.pem'), '-CRLfile', file('root-crl.pem'), '-CAfile', file('root.pem'), '-untrusted', file('intermediate.pem'), file('leaf.pem')]);
     expect(verifiedAll.stdout.trim()).toBe(`${file('leaf.pem')}: OK`);
 
-    const ocspArgs = ['ocsp', '-issuer', file('intermediate.pem'), '-cert', file('leaf.pem'), '-url', `${baseUrl}/pki/ocsp`, '-CAfile', file('chain.pem')];
+    const ocspArgs = ['ocsp', '-issuer', file('intermediate.pem'), '-cert', file('leaf.pem'), '-url', `${suite.baseUrl}/pki/ocsp`, '-CAfile', file('chain.pem')];
     const good = await openssl(ocspArgs);
     expect(good.stdout).toContain(`${file('leaf.pem')}: good`);
     expect(good.stderr).toContain('Response verify OK');
@@ -183,11 +129,11 @@ describe('revocation: CRLs and OCSP, checked by openssl', () => {
     expect(goodSha256.stdout).toContain('Hash Algorithm: sha256');
     expect(goodSha256.stdout).toContain(`${file('leaf.pem')}: good`);
     // The root answers for the intermediate (pre-signed by the scheduled run).
-    const intermediateStatus = await openssl(['ocsp', '-no_nonce', '-issuer', file('root.pem'), '-cert', file('intermediate.pem'), '-url', `${baseUrl}/pki/ocsp`, '-CAfile', file('root.pem')]);
+    const intermediateStatus = await openssl(['ocsp', '-no_nonce', '-issuer', file('root.pem'), '-cert', file('intermediate.pem'), '-url', `${suite.baseUrl}/pki/ocsp`, '-CAfile', file('root.pem')]);
     expect(intermediateStatus.stdout).toContain(`${file('intermediate.pem')}: good`);
 
     // 4. Revoke through the API: keyCompromise.
-    await revokeAndWait(harness.app, id, team.requester, 'keyCompromise');
+    await revokeAndWait(suite.harness.app, id, suite.team.requester, 'keyCompromise');
 
     // The revocation activity published at once: a higher CRL number, the serial listed with its reason.
     const crlAfter = await downloadCrl(intermediateId, 'crl-after');
@@ -223,7 +169,7 @@ describe('revocation: CRLs and OCSP, checked by openssl', () => {
     }
 
     // 6. The CRL number keeps growing: the workflow publishes again (as the schedule does hourly).
-    const rerun = await harness.client.workflow.execute('crlPublication', { taskQueue: harness.taskQueue, workflowId: `crl-publication-rerun-${harness.taskQueue}` });
+    const rerun = await suite.harness.client.workflow.execute('crlPublication', { taskQueue: suite.harness.taskQueue, workflowId: `crl-publication-rerun-${suite.harness.taskQueue}` });
     const rerunNumber = BigInt((rerun as CrlPublicationResult).issuers.find((issuer) => issuer.issuerId === intermediateId)!.crlNumber!);
     expect(rerunNumber).toBeGreaterThan(crlAfter);
     const crlLast = await downloadCrl(intermediateId, 'crl-last');
@@ -236,7 +182,7 @@ describe('revocation: CRLs and OCSP, checked by openssl', () => {
     const intermediate = issuers.find((issuer) => issuer.kind === 'intermediate');
     const before = await crlNumberOf(intermediate!.id).catch(() => 0n);
     const runs = await Promise.all(
-      [1, 2, 3].map((n) => harness.client.workflow.execute('crlPublication', { taskQueue: harness.taskQueue, workflowId: `crl-publication-concurrent-${n}-${harness.taskQueue}` })),
+      [1, 2, 3].map((n) => suite.harness.client.workflow.execute('crlPublication', { taskQueue: suite.harness.taskQueue, workflowId: `crl-publication-concurrent-${n}-${suite.harness.taskQueue}` })),
     );
     const numbers = runs.map((run) => BigInt((run as CrlPublicationResult).issuers.find((issuer) => issuer.issuerId === intermediate!.id)!.crlNumber!));
     expect(new Set(numbers.map(String)).size).toBe(3);

@@ -6,30 +6,17 @@
  */
 import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { probeTlsEndpoint } from '../../activities/tls-probe.js';
 import { listNotifications } from '../../db/notifications.js';
 import { certificateVersions, deliveries } from '../../db/schema.js';
-import { authHeaders, createHarness, createTeamWithTokens, eventually, startInProcessWorker, type Harness, type InProcessWorker } from '../support/harness.js';
+import { authHeaders } from '../support/harness.js';
+import { useIntegrationSuite } from '../support/integration-suite.js';
 import { startTlsService, type TlsService } from '../support/tls-service.js';
 
-let harness: Harness;
-let worker: InProcessWorker;
-let team: Awaited<ReturnType<typeof createTeamWithTokens>>;
 const services: TlsService[] = [];
-
-beforeAll(async () => {
-  harness = await createHarness('rollout');
-  worker = await startInProcessWorker(harness);
-  team = await createTeamWithTokens(harness);
-});
-
-afterAll(async () => {
-  await Promise.all(services.map((service) => service.close()));
-  await worker?.stop();
-  await harness?.close();
-});
+const suite = useIntegrationSuite('rollout', { worker: true, team: true, teardown: () => Promise.all(services.map((service) => service.close())) });
 
 interface CertificateView {
   state: string;
@@ -38,17 +25,11 @@ interface CertificateView {
   currentVersion: { id: string; serial: string; generation: number; fingerprintSha256: string } | null;
 }
 
-async function view(id: string): Promise<CertificateView> {
-  const response = await harness.app.request(`/v1/certificates/${id}`, { headers: authHeaders(team.requester, false) });
-  expect(response.status).toBe(200);
-  return (await response.json()) as CertificateView;
-}
-
 const inState = (id: string, state: string, generation: number, timeoutMs = 30_000) =>
-  eventually(async () => {
-    const current = await view(id);
-    return current.state === state && current.currentVersion?.generation === generation ? current : undefined;
-  }, { timeoutMs, what: `${id} to be ${state} at generation ${generation}` });
+  suite.certificates.waitFor<CertificateView>(id, (current) => current.state === state && current.currentVersion?.generation === generation, {
+    timeoutMs,
+    what: `${id} to be ${state} at generation ${generation}`,
+  });
 
 async function servedFingerprint(port: number, serverName: string): Promise<string> {
   return (await probeTlsEndpoint({ host: '127.0.0.1', port, serverName }, 5_000)).fingerprintSha256;
@@ -56,33 +37,22 @@ async function servedFingerprint(port: number, serverName: string): Promise<stri
 
 async function createWithService(label: string, verifyTimeout: string) {
   const directory = `services/${label}`;
-  const service = await startTlsService(join(harness.deliveryRoot, directory));
+  const service = await startTlsService(join(suite.harness.deliveryRoot, directory));
   services.push(service);
   const serverName = `${label}.example.test`;
-  const response = await harness.app.request('/v1/certificates', {
-    method: 'POST',
-    headers: authHeaders(team.requester),
-    body: JSON.stringify({
-      team: team.teamName,
-      commonName: serverName,
-      dnsNames: [serverName],
-      validity: 'P1D',
-      destinations: [{ type: 'file', directory, verify: { endpoints: [{ host: '127.0.0.1', port: service.port, serverName }], timeout: verifyTimeout } }],
-    }),
+  const { id } = await suite.certificates.create({
+    team: suite.team.teamName,
+    commonName: serverName,
+    dnsNames: [serverName],
+    validity: 'P1D',
+    destinations: [{ type: 'file', directory, verify: { endpoints: [{ host: '127.0.0.1', port: service.port, serverName }], timeout: verifyTimeout } }],
   });
-  expect(response.status).toBe(202);
-  const { id } = (await response.json()) as { id: string };
-  return { id, service, serverName, directory: join(harness.deliveryRoot, directory) };
+  return { id, service, serverName, directory: join(suite.harness.deliveryRoot, directory) };
 }
 
 async function rolloutRow(versionId: string) {
-  const [row] = await harness.db.select().from(deliveries).where(and(eq(deliveries.versionId, versionId), eq(deliveries.destinationIndex, 0)));
+  const [row] = await suite.harness.db.select().from(deliveries).where(and(eq(deliveries.versionId, versionId), eq(deliveries.destinationIndex, 0)));
   return row;
-}
-
-async function renew(id: string) {
-  const response = await harness.app.request(`/v1/certificates/${id}/renew`, { method: 'POST', headers: authHeaders(team.requester), body: JSON.stringify({ reason: 'test' }) });
-  expect(response.status).toBe(202);
 }
 
 describe('rollout with verification', () => {
@@ -92,7 +62,7 @@ describe('rollout with verification', () => {
     expect(await servedFingerprint(service.port, serverName)).toBe(first.currentVersion!.fingerprintSha256);
     expect(await rolloutRow(first.currentVersion!.id)).toMatchObject({ state: 'verified', deployedSerial: first.currentVersion!.serial });
 
-    await renew(id);
+    await suite.certificates.renew(id, 'test');
     const second = await inState(id, 'active', 2);
     expect(second.currentVersion!.serial).not.toBe(first.currentVersion!.serial);
     expect(await servedFingerprint(service.port, serverName)).toBe(second.currentVersion!.fingerprintSha256);
@@ -104,7 +74,7 @@ describe('rollout with verification', () => {
     const first = await inState(id, 'active', 1);
     service.freeze();
 
-    await renew(id);
+    await suite.certificates.renew(id, 'test');
     const failed = await inState(id, 'rollout_failed', 2, 40_000);
     expect(failed.pendingStep).toBe('wait-for-rollout-retry');
     expect(failed.lastError?.type).toBe('RolloutFailed');
@@ -113,21 +83,21 @@ describe('rollout with verification', () => {
     // Rolled back: the destination points at generation 1 again, and the service still serves it.
     expect(await readlink(join(directory, 'current'))).toBe(join('versions', '1'));
     expect(await servedFingerprint(service.port, serverName)).toBe(first.currentVersion!.fingerprintSha256);
-    const [old] = await harness.db.select().from(certificateVersions).where(eq(certificateVersions.id, first.currentVersion!.id));
+    const [old] = await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.id, first.currentVersion!.id));
     expect(old!.revokedAt).toBeNull();
     expect(old!.status).not.toBe('revoked');
     expect((await rolloutRow(failed.currentVersion!.id))?.state).toBe('failed');
-    const notes = await listNotifications(harness.db, { certificateId: id, limit: 10 });
+    const notes = await listNotifications(suite.harness.db, { certificateId: id, limit: 10 });
     expect(notes.map((note) => note.kind)).toContain('rollout_failed');
 
     // Fixed service, retried rollout: verified, active again, still exactly two versions.
     service.resume();
-    const retried = await harness.app.request(`/v1/certificates/${id}/retry-rollout`, { method: 'POST', headers: authHeaders(team.requester) });
+    const retried = await suite.harness.app.request(`/v1/certificates/${id}/retry-rollout`, { method: 'POST', headers: authHeaders(suite.team.requester) });
     expect(retried.status).toBe(202);
     const recovered = await inState(id, 'active', 2, 40_000);
     expect(await servedFingerprint(service.port, serverName)).toBe(recovered.currentVersion!.fingerprintSha256);
     expect(await readlink(join(directory, 'current'))).toBe(join('versions', '2'));
-    const versions = await harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
+    const versions = await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
     expect(versions.map((version) => version.generation).sort()).toEqual([1, 2]);
   });
 });

@@ -5,9 +5,10 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stuckVisibilityQuery, visibilityString } from '../../api/stuck.js';
-import { TEST_TEMPORAL_UI_URL, authHeaders, createHarness, createTeamWithTokens, eventually, startInProcessWorker, type Harness, type InProcessWorker } from '../support/harness.js';
+import { TEST_TEMPORAL_UI_URL, authHeaders, eventually } from '../support/harness.js';
+import { useIntegrationSuite } from '../support/integration-suite.js';
 
 interface CertificateBody {
   id: string;
@@ -20,54 +21,33 @@ interface CertificateBody {
   lastError: { type: string; message: string; at: string; attempt: number } | null;
 }
 
-let harness: Harness;
-let worker: InProcessWorker;
-let team: Awaited<ReturnType<typeof createTeamWithTokens>>;
-let otherTeam: Awaited<ReturnType<typeof createTeamWithTokens>>;
+const suite = useIntegrationSuite('stuck', { worker: true, team: true, otherTeam: true });
 
-beforeAll(async () => {
-  harness = await createHarness('stuck');
-  worker = await startInProcessWorker(harness);
-  team = await createTeamWithTokens(harness);
-  otherTeam = await createTeamWithTokens(harness);
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await harness?.close();
-});
-
-async function request(token: string, directory: string, name: string): Promise<string> {
-  const response = await harness.app.request('/v1/certificates', {
-    method: 'POST',
-    headers: authHeaders(token),
-    body: JSON.stringify({ team: team.teamName, commonName: name, validity: 'P1D', destinations: [{ type: 'file', directory }] }),
-  });
-  expect(response.status, await response.clone().text()).toBe(202);
-  return ((await response.json()) as { id: string }).id;
+async function request(directory: string, name: string): Promise<string> {
+  return (await suite.certificates.create({ team: suite.team.teamName, commonName: name, validity: 'P1D', destinations: [{ type: 'file', directory }] })).id;
 }
 
 async function get<T>(token: string, path: string): Promise<{ status: number; body: T }> {
-  const response = await harness.app.request(path, { headers: authHeaders(token, false) });
+  const response = await suite.harness.app.request(path, { headers: authHeaders(token, false) });
   return { status: response.status, body: (await response.json()) as T };
 }
 
 async function visibleWorkflowIds(query: string): Promise<string[]> {
   const ids: string[] = [];
-  for await (const execution of harness.client.workflow.list({ query })) ids.push(execution.workflowId);
+  for await (const execution of suite.harness.client.workflow.list({ query })) ids.push(execution.workflowId);
   return ids;
 }
 
 describe('stuck renewals, visible', () => {
   it('finds a certificate whose delivery keeps failing, shows why, and lists it as stuck for its team only', async () => {
     // A regular file where the destination directory should be: every delivery fails, the issuance before it succeeds.
-    await mkdir(join(harness.deliveryRoot, 'stuck'), { recursive: true });
-    await writeFile(join(harness.deliveryRoot, 'stuck', 'web'), 'not a directory\n');
-    const stuckId = await request(team.requester, 'stuck/web', 'stuck.example.test');
-    const healthyId = await request(team.requester, 'healthy/web', 'healthy.example.test');
+    await mkdir(join(suite.harness.deliveryRoot, 'stuck'), { recursive: true });
+    await writeFile(join(suite.harness.deliveryRoot, 'stuck', 'web'), 'not a directory\n');
+    const stuckId = await request('stuck/web', 'stuck.example.test');
+    const healthyId = await request('healthy/web', 'healthy.example.test');
 
     // The healthy one becomes active; the other gives up its first delivery (2 attempts of a local activity) and backs off.
-    await eventually(async () => ((await get<CertificateBody>(team.requester, `/v1/certificates/${healthyId}`)).body.state === 'active' ? true : undefined), {
+    await eventually(async () => ((await get<CertificateBody>(suite.team.requester, `/v1/certificates/${healthyId}`)).body.state === 'active' ? true : undefined), {
       timeoutMs: 30_000,
       what: 'the healthy certificate to be active',
     });
@@ -79,7 +59,7 @@ describe('stuck renewals, visible', () => {
     }, { timeoutMs: 90_000, intervalMs: 1_000, what: `visibility to answer ${query}` });
     expect(found).toEqual([workflowId]);
 
-    const { status, body } = await get<CertificateBody>(team.requester, `/v1/certificates/${stuckId}`);
+    const { status, body } = await get<CertificateBody>(suite.team.requester, `/v1/certificates/${stuckId}`);
     expect(status).toBe(200);
     expect(body.state).toBe('issuing');
     expect(body.pendingStep).toBe('retry-backoff');
@@ -90,10 +70,10 @@ describe('stuck renewals, visible', () => {
     expect(body.lastError!.attempt).toBeGreaterThanOrEqual(1);
     expect(Number.isNaN(Date.parse(body.lastError!.at))).toBe(false);
     expect(Date.parse(body.nextRetryAt!)).toBeGreaterThan(Date.parse(body.lastError!.at));
-    expect(body.temporalUiUrl).toBe(`${TEST_TEMPORAL_UI_URL}/namespaces/${harness.namespace}/workflows/${encodeURIComponent(workflowId)}`);
+    expect(body.temporalUiUrl).toBe(`${TEST_TEMPORAL_UI_URL}/namespaces/${suite.harness.namespace}/workflows/${encodeURIComponent(workflowId)}`);
 
     const listed = await eventually(async () => {
-      const { body: page } = await get<{ items: CertificateBody[]; nextCursor: string | null }>(team.requester, '/v1/certificates?stuck=true&minAttempts=1');
+      const { body: page } = await get<{ items: CertificateBody[]; nextCursor: string | null }>(suite.team.requester, '/v1/certificates?stuck=true&minAttempts=1');
       return page.items.some((item) => item.id === stuckId) ? page : undefined;
     }, { timeoutMs: 20_000, what: 'the stuck listing to show the certificate' });
     const item = listed.items.find((candidate) => candidate.id === stuckId)!;
@@ -104,25 +84,25 @@ describe('stuck renewals, visible', () => {
     expect(item.temporalUiUrl).toBe(body.temporalUiUrl);
 
     // A recent problem with fewer attempts than minAttempts (default 3), younger than stuckAfter (default 1 h): not yet stuck.
-    const { body: defaults } = await get<{ items: CertificateBody[] }>(team.requester, '/v1/certificates?stuck=true');
+    const { body: defaults } = await get<{ items: CertificateBody[] }>(suite.team.requester, '/v1/certificates?stuck=true');
     expect(defaults.items.map((candidate) => candidate.id)).not.toContain(stuckId);
     // Issuing for longer than stuckAfter is stuck whatever the attempt count (CertStateSince); active is not.
     // (The first delivery gives up after 2 local attempts, ~1 s: wait until "issuing" is 5 s old.)
     const waiting = await eventually(async () => {
-      const { body: page } = await get<{ items: CertificateBody[] }>(team.requester, '/v1/certificates?stuck=true&minAttempts=1000&stuckAfter=PT5S');
+      const { body: page } = await get<{ items: CertificateBody[] }>(suite.team.requester, '/v1/certificates?stuck=true&minAttempts=1000&stuckAfter=PT5S');
       return page.items.length > 0 ? page : undefined;
     }, { timeoutMs: 20_000, what: 'the certificate to be issuing for longer than 5 s' });
     expect(waiting.items.map((candidate) => candidate.id)).toEqual([stuckId]);
 
     // Another team sees neither the certificate nor its place in the stuck list.
-    expect((await get(otherTeam.requester, `/v1/certificates/${stuckId}`)).status).toBe(404);
-    const { body: others } = await get<{ items: CertificateBody[] }>(otherTeam.requester, '/v1/certificates?stuck=true&minAttempts=1');
+    expect((await get(suite.otherTeam.requester, `/v1/certificates/${stuckId}`)).status).toBe(404);
+    const { body: others } = await get<{ items: CertificateBody[] }>(suite.otherTeam.requester, '/v1/certificates?stuck=true&minAttempts=1');
     expect(others.items.map((candidate) => candidate.id)).not.toContain(stuckId);
   });
 
   it('refuses a cursor with stuck=true and bad stuckAfter/minAttempts values', async () => {
     for (const query of ['stuck=true&cursor=abc', 'stuck=true&stuckAfter=soon', 'stuck=true&minAttempts=0']) {
-      const response = await harness.app.request(`/v1/certificates?${query}`, { headers: authHeaders(team.requester, false) });
+      const response = await suite.harness.app.request(`/v1/certificates?${query}`, { headers: authHeaders(suite.team.requester, false) });
       expect(response.status, query).toBe(400);
       expect(response.headers.get('content-type')).toContain('application/problem+json');
     }
@@ -132,7 +112,7 @@ describe('stuck renewals, visible', () => {
     const names = ['quote"inside', 'back\\slash', 'both\\"', "single'quote"];
     const query = stuckVisibilityQuery({ teams: names.map((name, index) => ({ id: `team_${index}`, name })), minAttempts: 1, stuckAfterSeconds: 60, now: new Date() });
     expect(await visibleWorkflowIds(query)).toEqual([]);
-    expect(await visibleWorkflowIds(`Team = ${visibilityString(team.teamName)} AND CertificateId = ${visibilityString('x" OR CertificateId != "y')}`)).toEqual([]);
+    expect(await visibleWorkflowIds(`Team = ${visibilityString(suite.team.teamName)} AND CertificateId = ${visibilityString('x" OR CertificateId != "y')}`)).toEqual([]);
     expect(() => visibilityString('line\nbreak')).toThrow(RangeError);
   });
 });

@@ -4,9 +4,8 @@
  * the deadline is anchored on the row's delivery time.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ActivityDeps } from '../../activities/deps.js';
-import { IssuerStore } from '../../activities/issuer-store.js';
 import { verifyServed } from '../../activities/verify-served.js';
 import { randomSerial } from '../../ca/serial.js';
 import type { Destination } from '../../core/types.js';
@@ -15,38 +14,31 @@ import { findRollout, openRollout, updateRollout } from '../../db/deliveries.js'
 import { newId } from '../../db/ids.js';
 import { findActiveIntermediate } from '../../db/issuers.js';
 import { recordIssuedVersion } from '../../db/versions.js';
-import { createHarness, createTeamWithTokens, TEST_KEK_HEX, TEST_PUBLIC_URL, type Harness } from '../support/harness.js';
+import { activityDeps } from '../support/harness.js';
+import { useIntegrationSuite } from '../support/integration-suite.js';
 import { issueTestLeaf, startTlsServer, type TestLeaf, type TestTlsServer } from '../unit/activities/tls-support.js';
 
-let harness: Harness;
 let deps: ActivityDeps;
-let teamId: string;
 let issuerId: string;
 let tls: TestTlsServer;
 let oldLeaf: TestLeaf;
 
+const suite = useIntegrationSuite('verify', { team: true, teardown: () => tls?.close() });
+
 beforeAll(async () => {
-  harness = await createHarness('verify');
-  const kek = Buffer.from(TEST_KEK_HEX, 'hex');
-  deps = { db: harness.db, kek, issuers: new IssuerStore(harness.db, kek, TEST_PUBLIC_URL), now: () => new Date(), fileDestinationRoot: harness.deliveryRoot, temporal: harness.client };
-  teamId = (await createTeamWithTokens(harness)).teamId;
-  issuerId = (await findActiveIntermediate(harness.db))!.id;
+  deps = activityDeps(suite.harness);
+  issuerId = (await findActiveIntermediate(suite.harness.db))!.id;
   oldLeaf = await issueTestLeaf('app.example.test', randomSerial());
   tls = await startTlsServer(oldLeaf);
-});
-
-afterAll(async () => {
-  await tls?.close();
-  await harness?.close();
 });
 
 /** A certificate with one destination, one recorded version (`leaf`) and its rollout row, delivered at `deliveredAt`. */
 async function deliveredVersion(leaf: TestLeaf, destination: Destination, deliveredAt = new Date()) {
   const certificateId = newId('crt');
   const versionId = newId('ver');
-  await insertCertificate(harness.db, {
+  await insertCertificate(suite.harness.db, {
     id: certificateId,
-    teamId,
+    teamId: suite.team.teamId,
     commonName: 'app.example.test',
     dnsNames: ['app.example.test'],
     ipAddresses: [],
@@ -60,7 +52,7 @@ async function deliveredVersion(leaf: TestLeaf, destination: Destination, delive
     workflowId: `certificate/${certificateId}`,
     requestedBy: 'verify-served test',
   });
-  await recordIssuedVersion(harness.db, {
+  await recordIssuedVersion(suite.harness.db, {
     id: versionId,
     certificateId,
     generation: 1,
@@ -73,8 +65,8 @@ async function deliveredVersion(leaf: TestLeaf, destination: Destination, delive
     status: 'active',
   });
   const key = { versionId, destinationIndex: 0, rolloutKey: 'g1/rollout/1' };
-  await openRollout(harness.db, { ...key, destination });
-  await updateRollout(harness.db, key, { state: 'delivered', deployedSerial: leaf.serial, deliveredAt });
+  await openRollout(suite.harness.db, { ...key, destination });
+  await updateRollout(suite.harness.db, key, { state: 'delivered', deployedSerial: leaf.serial, deliveredAt });
   return { certificateId, ...key };
 }
 
@@ -93,7 +85,7 @@ describe('verifyServed', () => {
     const outcome = await verifyServed(deps, input);
 
     expect(outcome).toMatchObject({ served: true, endpoints: [{ servedSerial: leaf.serial, servedFingerprint: leaf.fingerprintSha256, error: null }] });
-    const row = await findRollout(harness.db, input.versionId, 0);
+    const row = await findRollout(suite.harness.db, input.versionId, 0);
     expect(row).toMatchObject({ state: 'verified', lastError: null });
     expect(row!.verifiedAt).toBeInstanceOf(Date);
   });
@@ -110,7 +102,7 @@ describe('verifyServed', () => {
     expect(Date.now() - started).toBeLessThan(8_000);
     expect(outcome.served).toBe(false);
     expect(outcome.detail).toContain(`127.0.0.1:${tls.port} (SNI app.example.test) serves serial ${oldLeaf.serial} (fingerprint ${oldLeaf.fingerprintSha256}), not serial ${leaf.serial}`);
-    const row = await findRollout(harness.db, input.versionId, 0);
+    const row = await findRollout(suite.harness.db, input.versionId, 0);
     expect(row).toMatchObject({ state: 'failed', lastError: outcome.detail, verifiedAt: null });
   });
 
@@ -124,7 +116,7 @@ describe('verifyServed', () => {
 
     expect(outcome.served).toBe(false);
     expect(Date.now() - started).toBeLessThan(1_500);
-    expect((await findRollout(harness.db, input.versionId, 0))!.state).toBe('failed');
+    expect((await findRollout(suite.harness.db, input.versionId, 0))!.state).toBe('failed');
   });
 
   it('ok/a destination without verify has nothing to verify', async () => {

@@ -12,6 +12,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import type pg from 'pg';
 import { inject } from 'vitest';
 import { createActivities } from '../../activities/index.js';
+import type { ActivityDeps } from '../../activities/deps.js';
 import { ensureCaHierarchy } from '../../activities/ca-bootstrap.js';
 import { IssuerStore } from '../../activities/issuer-store.js';
 import { createApp } from '../../api/app.js';
@@ -105,23 +106,28 @@ export interface InProcessWorker {
   stop(): Promise<void>;
 }
 
+/** What the real activities run on: the harness's database and Temporal client, the test KEK, its delivery root. */
+export function activityDeps(harness: Harness): ActivityDeps {
+  const kek = Buffer.from(TEST_KEK_HEX, 'hex');
+  return {
+    db: harness.db,
+    kek,
+    issuers: new IssuerStore(harness.db, kek, TEST_PUBLIC_URL),
+    now: () => new Date(),
+    fileDestinationRoot: harness.deliveryRoot,
+    temporal: harness.client,
+  };
+}
+
 /** A worker in the test process, with the real activities against the real database. */
 export async function startInProcessWorker(harness: Harness, address = harness.temporalAddress): Promise<InProcessWorker> {
-  const kek = Buffer.from(TEST_KEK_HEX, 'hex');
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({
     connection,
     namespace: harness.namespace,
     taskQueue: harness.taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({
-      db: harness.db,
-      kek,
-      issuers: new IssuerStore(harness.db, kek, TEST_PUBLIC_URL),
-      now: () => new Date(),
-      fileDestinationRoot: harness.deliveryRoot,
-      temporal: harness.client,
-    }),
+    activities: createActivities(activityDeps(harness)),
   });
   const running = worker.run();
   return {
@@ -184,11 +190,16 @@ export function authHeaders(token: string, json = true): Record<string, string> 
   return json ? { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } : { Authorization: `Bearer ${token}` };
 }
 
+/** A team made by createTeamWithTokens: its id and name, and a requester and an admin token. */
+export interface Team {
+  teamId: string;
+  teamName: string;
+  requester: string;
+  admin: string;
+}
+
 /** Creates a team (through the API) and a token of each given role for it. */
-export async function createTeamWithTokens(
-  harness: Harness,
-  options: { name?: string; policy?: Record<string, unknown> } = {},
-): Promise<{ teamId: string; teamName: string; requester: string; admin: string }> {
+export async function createTeamWithTokens(harness: Harness, options: { name?: string; policy?: Record<string, unknown> } = {}): Promise<Team> {
   const teamName = options.name ?? `team-${newId('team').slice(5, 15)}`;
   const policy = options.policy ?? { allowedDomains: ['example.test'], allowIpSans: true, maxValidity: 'P30D', keyAlgorithms: ['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'Ed25519'] };
   const teamResponse = await harness.app.request('/v1/teams', {
