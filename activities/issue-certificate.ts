@@ -29,15 +29,14 @@ export interface IssueCertificateInput {
 
 export async function issueCertificate(deps: ActivityDeps, input: IssueCertificateInput): Promise<VersionSummary> {
   const existing = await findVersionByGeneration(deps.db, input.certificateId, input.generation);
+  if (existing?.status === 'revoked') throw revokedFailure(input.certificateId);
   if (existing) return summarize(existing);
 
   const certificate = await findCertificate(deps.db, input.certificateId);
   if (!certificate) {
     throw ApplicationFailure.nonRetryable(`certificate ${input.certificateId} does not exist`, BUSINESS_ERROR_TYPES.certificateNotFound);
   }
-  if (certificate.state === 'revoked') {
-    throw ApplicationFailure.nonRetryable(`certificate ${certificate.id} is revoked; nothing more is issued for it`, BUSINESS_ERROR_TYPES.certificateRevoked);
-  }
+  if (certificate.state === 'revoked') throw revokedFailure(certificate.id);
   const team = await findTeam(deps.db, certificate.teamId);
   if (!team) throw ApplicationFailure.nonRetryable(`team ${certificate.teamId} no longer exists`, BUSINESS_ERROR_TYPES.policyViolation);
 
@@ -66,9 +65,17 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
     status: 'active',
     createdAt: issuedAt,
   });
-  // Revoked while this was being signed: recorded revoked, and published like any revocation.
-  if (stored.status === 'revoked') await publishRevocation(deps, certificate.id);
+  // Revoked while this was being signed: recorded revoked, published like any revocation, and never rolled out.
+  if (stored.status === 'revoked') {
+    await publishRevocation(deps, certificate.id);
+    throw revokedFailure(certificate.id);
+  }
   return summarize(stored);
+}
+
+/** A revoked certificate gets nothing more: no new version, and no revoked version handed out to roll out. */
+function revokedFailure(certificateId: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`certificate ${certificateId} is revoked; nothing more is issued for it`, BUSINESS_ERROR_TYPES.certificateRevoked);
 }
 
 /** A refusal by the pipeline cannot be fixed by retrying: the workflow waits for an operator. */

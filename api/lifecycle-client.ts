@@ -39,6 +39,9 @@ export async function startLifecycle(client: Client, taskQueue: string, start: S
     taskQueue,
     args: [start.input],
     workflowIdConflictPolicy: 'FAIL',
+    // A certificate's lifecycle starts once: a retried create whose first run has closed (revoked,
+    // rejected) must not start another; "already started" counts as started.
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
     typedSearchAttributes: startAttributes(start),
   });
   return workflowId;

@@ -9,10 +9,12 @@ import { findTeam } from '../db/teams.js';
 import { findVersion, listVersions } from '../db/versions.js';
 import type { ApiDeps } from './deps.js';
 import { signalRevoke } from './lifecycle-client.js';
+import { problems } from './problem.js';
 
 /** How long the answer waits for the revocation to be recorded before it says `revoking`. */
 const SETTLE_MS = 1_500;
 const POLL_MS = 100;
+const GRPC_DEADLINE_EXCEEDED = 4;
 
 export interface RevocationAnswer {
   id: string;
@@ -35,13 +37,26 @@ export async function requestRevocation(deps: ApiDeps, certificate: CertificateR
       input: { certificateId: certificate.id, generation: current?.generation ?? 1, currentVersion: null, destinations: [], keySource: certificate.keySource },
     },
     { reason },
-  );
-  for (const deadline = Date.now() + SETTLE_MS; Date.now() < deadline; ) {
+  ).catch((error: unknown) => {
+    // A deadline may pass after Temporal took the signal: the revocation may still happen, and repeating it is safe.
+    if ((error as { code?: unknown }).code === GRPC_DEADLINE_EXCEEDED) {
+      throw problems.unavailable('the workflow engine did not confirm the revocation in time; it may still take effect. Repeat the request: a repeated revocation is safe');
+    }
+    throw error;
+  });
+  // Accepted from here on: a failure while looking at its progress still answers `revoking`.
+  const revoking: RevocationAnswer = { id: certificate.id, state: 'revoking', revokedAt: null, revokedSerials: [] };
+  return (await revokedWithin(deps, certificate.id, SETTLE_MS).catch(() => null)) ?? revoking;
+}
+
+/** The revocation as recorded, if it is recorded within `waitMs`. */
+async function revokedWithin(deps: ApiDeps, certificateId: string, waitMs: number): Promise<RevocationAnswer | null> {
+  for (const deadline = Date.now() + waitMs; Date.now() < deadline; ) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    if ((await findCertificate(deps.db, certificate.id))?.state !== 'revoked') continue;
-    const revoked = (await listVersions(deps.db, certificate.id)).filter((version) => version.status === 'revoked');
-    const revokedAt = revoked.map((version) => version.revokedAt!).sort((a, b) => b.getTime() - a.getTime())[0];
-    return { id: certificate.id, state: 'revoked', revokedAt: revokedAt?.toISOString() ?? null, revokedSerials: revoked.map((version) => version.serial) };
+    const row = await findCertificate(deps.db, certificateId);
+    if (row?.state !== 'revoked') continue;
+    const revoked = (await listVersions(deps.db, certificateId)).filter((version) => version.status === 'revoked');
+    return { id: certificateId, state: 'revoked', revokedAt: row.revokedAt?.toISOString() ?? null, revokedSerials: revoked.map((version) => version.serial) };
   }
-  return { id: certificate.id, state: 'revoking', revokedAt: null, revokedSerials: [] };
+  return null;
 }

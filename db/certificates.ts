@@ -1,4 +1,4 @@
-import { and, arrayOverlaps, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, arrayOverlaps, desc, eq, lt, ne, sql, type SQL } from 'drizzle-orm';
 import type { TeamPolicy } from '../core/policy.js';
 import type { CertState } from '../core/types.js';
 import type { IssuanceRequest } from '../ca/issuance.js';
@@ -22,8 +22,12 @@ export async function findCertificate(db: Queryable, id: string): Promise<Certif
   return row ?? null;
 }
 
+/** Sets a certificate's state, unless it is revoked: a revocation is final (only revokeCertificateVersions sets it). */
 export async function setCertificateState(db: Queryable, id: string, state: CertState): Promise<void> {
-  await db.update(certificates).set({ state, updatedAt: sql`now()` }).where(eq(certificates.id, id));
+  await db
+    .update(certificates)
+    .set({ state, updatedAt: sql`now()` })
+    .where(and(eq(certificates.id, id), ne(certificates.state, 'revoked')));
 }
 
 export interface CertificateListFilter {

@@ -124,6 +124,9 @@ export const certificates = pgTable(
     currentVersionId: text('current_version_id'),
     workflowId: text('workflow_id').notNull(),
     requestedBy: text('requested_by').notNull(),
+    /** Set once, by the first revocation: a version signed afterwards is recorded revoked with this time and reason. */
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    revocationReason: text('revocation_reason').$type<RevocationReason>(),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -41,11 +41,19 @@ export async function recordIssuedVersion(db: Database, version: NewVersion): Pr
       if (existing) return existing;
       throw new Error(`issuer ${version.issuerId} is ${issuer?.status ?? 'gone'}; the certificate will be signed again by the active intermediate`);
     }
-    const [certificate] = await tx.select({ state: certificates.state }).from(certificates).where(eq(certificates.id, version.certificateId)).for('update');
-    const lateRevocation = certificate?.state === 'revoked' ? await latestRevocation(tx, version.certificateId) : null;
+    const [certificate] = await tx
+      .select({ state: certificates.state, revokedAt: certificates.revokedAt, revocationReason: certificates.revocationReason })
+      .from(certificates)
+      .where(eq(certificates.id, version.certificateId))
+      .for('update');
+    const lateRevocation = certificate?.state === 'revoked';
     const [inserted] = await tx
       .insert(certificateVersions)
-      .values(lateRevocation ? { ...version, status: 'revoked', revokedAt: lateRevocation.at, revocationReason: lateRevocation.reason } : version)
+      .values(
+        lateRevocation
+          ? { ...version, status: 'revoked', revokedAt: certificate.revokedAt ?? new Date(), revocationReason: certificate.revocationReason ?? 'unspecified' }
+          : version,
+      )
       .onConflictDoNothing({ target: [certificateVersions.certificateId, certificateVersions.generation] })
       .returning();
     const stored = inserted ?? (await findVersionByGeneration(tx, version.certificateId, version.generation));
@@ -79,7 +87,11 @@ export async function revokeCertificateVersions(
       .set({ status: 'revoked', revokedAt: at, revocationReason: reason })
       .where(and(eq(certificateVersions.certificateId, certificateId), ne(certificateVersions.status, 'revoked')))
       .returning();
-    await tx.update(certificates).set({ state: 'revoked', updatedAt: sql`now()` }).where(eq(certificates.id, certificateId));
+    // The first revocation's time and reason stay: a repeated revoke changes neither.
+    await tx
+      .update(certificates)
+      .set({ state: 'revoked', revokedAt: sql`coalesce(${certificates.revokedAt}, ${at})`, revocationReason: sql`coalesce(${certificates.revocationReason}, ${reason})`, updatedAt: sql`now()` })
+      .where(eq(certificates.id, certificateId));
     return revoked;
   });
 }
@@ -101,15 +113,4 @@ export async function revokeSupersededVersions(db: Queryable, versionIds: string
       ),
     )
     .returning();
-}
-
-/** When and why the certificate's versions were revoked (its latest revocation). */
-async function latestRevocation(db: Queryable, certificateId: string): Promise<{ at: Date; reason: RevocationReason }> {
-  const [row] = await db
-    .select({ at: certificateVersions.revokedAt, reason: certificateVersions.revocationReason })
-    .from(certificateVersions)
-    .where(and(eq(certificateVersions.certificateId, certificateId), eq(certificateVersions.status, 'revoked')))
-    .orderBy(sql`${certificateVersions.revokedAt} desc nulls last`)
-    .limit(1);
-  return { at: row?.at ?? new Date(), reason: (row?.reason as RevocationReason | null) ?? 'unspecified' };
 }

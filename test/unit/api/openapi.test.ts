@@ -575,6 +575,8 @@ describe('docs/openapi.json against the code', () => {
       currentVersionId: null,
       workflowId: 'certificate/crt_test',
       requestedBy: 'tok_test',
+      revokedAt: null,
+      revocationReason: null,
       createdAt: at,
       updatedAt: at,
     };
