@@ -10,7 +10,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { and, eq, inArray } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordBulkOutcome } from '../../activities/bulk.js';
 import type { ActivityDeps } from '../../activities/deps.js';
 import { BULK_OUTCOMES, EMPTY_COUNTS, finishedCount, type BulkOutcome, type BulkProgress } from '../../core/bulk.js';
@@ -20,53 +20,32 @@ import { newId } from '../../db/ids.js';
 import { certificates, certificateVersions } from '../../db/schema.js';
 import { bulkProgressQuery, bulkWorkflowId } from '../../contracts/bulk-messages.js';
 import { statusQuery } from '../../contracts/lifecycle-messages.js';
-import {
-  authHeaders,
-  createHarness,
-  createTeamWithTokens,
-  eventually,
-  startInProcessWorker,
-  TEST_BOOTSTRAP_TOKEN,
-  type Harness,
-  type InProcessWorker,
-} from '../support/harness.js';
+import { authHeaders, eventually, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
+import { useIntegrationSuite } from '../support/integration-suite.js';
 import { makePostgresUnresponsive, type PostgresOutage } from '../support/postgres-outage.js';
 
 const CERTIFICATES = 30;
 const OUTAGE_MS = 60_000;
 
-let harness: Harness;
-let worker: InProcessWorker;
 let outage: PostgresOutage | null = null;
-let team: Awaited<ReturnType<typeof createTeamWithTokens>>;
 let ids: string[] = [];
 
-beforeAll(async () => {
-  harness = await createHarness('bulk-outage');
-  worker = await startInProcessWorker(harness);
-  team = await createTeamWithTokens(harness);
-});
-
-afterAll(async () => {
-  await outage?.end();
-  await worker?.stop();
-  await harness?.close();
-});
+const suite = useIntegrationSuite('bulk-outage', { worker: true, team: true, teardown: () => outage?.end() });
 
 async function createCertificates(count: number, label = 'outage'): Promise<string[]> {
   const created: string[] = [];
   for (let index = 0; index < count; index++) {
-    const response = await harness.app.request('/v1/certificates', {
+    const response = await suite.harness.app.request('/v1/certificates', {
       method: 'POST',
-      headers: authHeaders(team.requester),
-      body: JSON.stringify({ team: team.teamName, dnsNames: [`${label}-${index}.example.test`], validity: 'P1D', destinations: [{ type: 'file', directory: `${label}/${index}` }] }),
+      headers: authHeaders(suite.team.requester),
+      body: JSON.stringify({ team: suite.team.teamName, dnsNames: [`${label}-${index}.example.test`], validity: 'P1D', destinations: [{ type: 'file', directory: `${label}/${index}` }] }),
     });
     expect(response.status, await response.clone().text()).toBe(202);
     created.push(((await response.json()) as { id: string }).id);
   }
   await eventually(
     async () => {
-      const rows = await harness.db.select().from(certificates).where(inArray(certificates.id, created));
+      const rows = await suite.harness.db.select().from(certificates).where(inArray(certificates.id, created));
       return rows.length === count && rows.every((row) => row.state === 'active') ? true : undefined;
     },
     { timeoutMs: 120_000, what: `${count} certificates to be active` },
@@ -75,7 +54,7 @@ async function createCertificates(count: number, label = 'outage'): Promise<stri
 }
 
 function revoke(id: string): Promise<Response> {
-  return Promise.resolve(harness.app.request(`/v1/certificates/${id}/revoke`, { method: 'POST', headers: authHeaders(team.requester), body: JSON.stringify({ reason: 'keyCompromise' }) }));
+  return Promise.resolve(suite.harness.app.request(`/v1/certificates/${id}/revoke`, { method: 'POST', headers: authHeaders(suite.team.requester), body: JSON.stringify({ reason: 'keyCompromise' }) }));
 }
 
 describe('a bulk reissue in an incident', () => {
@@ -86,21 +65,21 @@ describe('a bulk reissue in an incident', () => {
     const revokedBefore = [ids[1]!, ids[3]!, ids[CERTIFICATES - 2]!];
     const revokedDuring = [ids[2]!, ids[CERTIFICATES - 1]!, ids[CERTIFICATES - 4]!];
 
-    const response = await harness.app.request('/v1/bulk-reissues', {
+    const response = await suite.harness.app.request('/v1/bulk-reissues', {
       method: 'POST',
       headers: authHeaders(TEST_BOOTSTRAP_TOKEN),
-      body: JSON.stringify({ selector: { teams: [team.teamName] }, reason: 'incident drill with an outage', revokeSuperseded: true, maxConcurrent: 4, maxPerSecond: 2 }),
+      body: JSON.stringify({ selector: { teams: [suite.team.teamName] }, reason: 'incident drill with an outage', revokeSuperseded: true, maxConcurrent: 4, maxPerSecond: 2 }),
     });
     expect(response.status, await response.clone().text()).toBe(202);
     const bulkId = ((await response.json()) as { id: string }).id;
-    const handle = harness.client.workflow.getHandle(bulkWorkflowId(bulkId));
+    const handle = suite.harness.client.workflow.getHandle(bulkWorkflowId(bulkId));
     await eventually(async () => ((await handle.query(bulkProgressQuery)).counts.sent >= 6 ? true : undefined), { timeoutMs: 60_000, what: 'six renewals to be sent' });
 
     for (const id of revokedBefore) expect([200, 202], id).toContain((await revoke(id)).status);
     const lateRevocations = revokedDuring.map((id) => revoke(id));
     await new Promise((resolve) => setTimeout(resolve, 200));
 
-    outage = await makePostgresUnresponsive(harness.databaseUrl);
+    outage = await makePostgresUnresponsive(suite.harness.databaseUrl);
     const outageEndsAt = Date.now() + OUTAGE_MS;
     const seen: StepFailure[] = [];
     while (Date.now() < outageEndsAt) {
@@ -120,7 +99,7 @@ describe('a bulk reissue in an incident', () => {
     expect(final.lastError, 'no step is failing any more').toBeNull();
 
     // Exactly one outcome per certificate, and the counts are those outcomes.
-    const items = await listBulkItems(harness.db, bulkId, { limit: 1_000 });
+    const items = await listBulkItems(suite.harness.db, bulkId, { limit: 1_000 });
     expect(items.map((item) => item.certificateId).sort()).toEqual(ids);
     expect(items.filter((item) => item.outcome === null)).toEqual([]);
     const byOutcome = Object.fromEntries(BULK_OUTCOMES.map((outcome) => [outcome, items.filter((item) => item.outcome === outcome).length])) as Record<BulkOutcome, number>;
@@ -141,13 +120,13 @@ describe('a bulk reissue in an incident', () => {
     expect(byOutcome.skipped).toBeGreaterThanOrEqual(3); // at least those revoked before their renewal was sent
 
     // The row: final state and counts, never left running.
-    const row = await findBulkOperation(harness.db, bulkId);
+    const row = await findBulkOperation(suite.harness.db, bulkId);
     expect(row).toMatchObject({ state: 'completed', counts: final.counts });
     expect(row!.finishedAt).toBeInstanceOf(Date);
 
     // The certificates not revoked have exactly one new version, the old one revoked as superseded.
     const kept = ids.filter((id) => !revoked.has(id));
-    const versions = await harness.db.select().from(certificateVersions).where(inArray(certificateVersions.certificateId, kept));
+    const versions = await suite.harness.db.select().from(certificateVersions).where(inArray(certificateVersions.certificateId, kept));
     expect(new Set(versions.map((version) => version.serial)).size).toBe(versions.length);
     for (const id of kept) {
       const mine = versions.filter((version) => version.certificateId === id).sort((a, b) => a.generation - b.generation);
@@ -156,53 +135,53 @@ describe('a bulk reissue in an incident', () => {
         [2, 'active'],
       ]);
     }
-    const revokedRows = await harness.db.select().from(certificates).where(and(inArray(certificates.id, [...revoked]), eq(certificates.state, 'revoked')));
+    const revokedRows = await suite.harness.db.select().from(certificates).where(and(inArray(certificates.id, [...revoked]), eq(certificates.state, 'revoked')));
     expect(revokedRows).toHaveLength(revoked.size);
   });
 
   it('skips a renewal whose lifecycle workflow ended without reporting (the safety net), so the operation finishes', { timeout: 180_000 }, async () => {
-    const response = await harness.app.request('/v1/certificates', {
+    const response = await suite.harness.app.request('/v1/certificates', {
       method: 'POST',
-      headers: authHeaders(team.requester),
-      body: JSON.stringify({ team: team.teamName, dnsNames: ['terminated.example.test'], validity: 'P1D', destinations: [{ type: 'file', directory: 'terminated' }] }),
+      headers: authHeaders(suite.team.requester),
+      body: JSON.stringify({ team: suite.team.teamName, dnsNames: ['terminated.example.test'], validity: 'P1D', destinations: [{ type: 'file', directory: 'terminated' }] }),
     });
     expect(response.status).toBe(202);
     const { id } = (await response.json()) as { id: string };
-    await eventually(async () => ((await harness.db.select().from(certificates).where(eq(certificates.id, id)))[0]?.state === 'active' ? true : undefined), { timeoutMs: 60_000, what: 'the certificate to be active' });
+    await eventually(async () => ((await suite.harness.db.select().from(certificates).where(eq(certificates.id, id)))[0]?.state === 'active' ? true : undefined), { timeoutMs: 60_000, what: 'the certificate to be active' });
     // The next delivery fails (ENOTDIR) and is retried: the renewal stays in flight.
-    const versionsDir = join(harness.deliveryRoot, 'terminated', 'versions');
+    const versionsDir = join(suite.harness.deliveryRoot, 'terminated', 'versions');
     await rm(versionsDir, { recursive: true, force: true });
     await writeFile(versionsDir, 'not a directory');
 
-    const started = await harness.app.request('/v1/bulk-reissues', {
+    const started = await suite.harness.app.request('/v1/bulk-reissues', {
       method: 'POST',
       headers: authHeaders(TEST_BOOTSTRAP_TOKEN),
       body: JSON.stringify({ selector: { certificateIds: [id] }, reason: 'safety net', maxConcurrent: 1, maxPerSecond: 1 }),
     });
     expect(started.status).toBe(202);
     const bulkId = ((await started.json()) as { id: string }).id;
-    const handle = harness.client.workflow.getHandle(bulkWorkflowId(bulkId));
+    const handle = suite.harness.client.workflow.getHandle(bulkWorkflowId(bulkId));
     await eventually(async () => ((await handle.query(bulkProgressQuery)).inFlight === 1 ? true : undefined), { timeoutMs: 30_000, what: 'the renewal to be in flight' });
-    await eventually(async () => ((await harness.client.workflow.getHandle(`certificate/${id}`).query(statusQuery)).attempt > 0 ? true : undefined), { timeoutMs: 60_000, what: 'the delivery to fail' });
+    await eventually(async () => ((await suite.harness.client.workflow.getHandle(`certificate/${id}`).query(statusQuery)).attempt > 0 ? true : undefined), { timeoutMs: 60_000, what: 'the delivery to fail' });
     // An operator ends the lifecycle by hand: it will never report to the operation.
-    await harness.client.workflow.getHandle(`certificate/${id}`).terminate('test: a lifecycle that ends without reporting');
+    await suite.harness.client.workflow.getHandle(`certificate/${id}`).terminate('test: a lifecycle that ends without reporting');
 
     const final = (await handle.result()) as BulkProgress;
     expect(final.state).toBe('completed');
     expect(final.counts).toMatchObject({ selected: 1, sent: 1, skipped: 1, rolled_out: 0, failed: 0 });
-    const [item] = await listBulkItems(harness.db, bulkId, { limit: 10 });
+    const [item] = await listBulkItems(suite.harness.db, bulkId, { limit: 10 });
     expect(item).toMatchObject({ certificateId: id, outcome: 'skipped' });
     expect(item!.reason).toMatch(/lifecycle workflow ended \(terminated\)/);
-    expect(await findBulkOperation(harness.db, bulkId)).toMatchObject({ state: 'completed', counts: final.counts });
+    expect(await findBulkOperation(suite.harness.db, bulkId)).toMatchObject({ state: 'completed', counts: final.counts });
   });
 
   it('keeps the first outcome recorded for a certificate: a retried, later or concurrent report changes nothing', async () => {
-    const deps = { db: harness.db } as ActivityDeps;
+    const deps = { db: suite.harness.db } as ActivityDeps;
     const ids = await createCertificates(2, 'first-wins');
     const bulkId = newId('blk');
-    await insertBulkOperation(harness.db, { id: bulkId, selector: { certificateIds: ids.slice(0, 2) }, options: { reason: 'first write wins', maxConcurrent: 1, maxPerSecond: 1, revokeSuperseded: false }, state: 'running', counts: { ...EMPTY_COUNTS }, workflowId: bulkWorkflowId(bulkId), createdBy: 'test' });
-    await addBulkItems(harness.db, bulkId, ids.slice(0, 2).map((certificateId) => ({ certificateId, oldVersionId: null })));
-    const [version] = await harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, ids[0]!));
+    await insertBulkOperation(suite.harness.db, { id: bulkId, selector: { certificateIds: ids.slice(0, 2) }, options: { reason: 'first write wins', maxConcurrent: 1, maxPerSecond: 1, revokeSuperseded: false }, state: 'running', counts: { ...EMPTY_COUNTS }, workflowId: bulkWorkflowId(bulkId), createdBy: 'test' });
+    await addBulkItems(suite.harness.db, bulkId, ids.slice(0, 2).map((certificateId) => ({ certificateId, oldVersionId: null })));
+    const [version] = await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, ids[0]!));
 
     const first = { certificateId: ids[0]!, outcome: 'rolled_out' as const, reason: null, oldVersionId: version!.id, newVersionId: version!.id };
     await recordBulkOutcome(deps, { bulkId, report: first });
@@ -214,7 +193,7 @@ describe('a bulk reissue in an incident', () => {
       recordBulkOutcome(deps, { bulkId, report: { certificateId: ids[1]!, outcome: 'skipped', reason: 'B', oldVersionId: null, newVersionId: null } }),
     ]);
 
-    const items = await listBulkItems(harness.db, bulkId, { limit: 10 });
+    const items = await listBulkItems(suite.harness.db, bulkId, { limit: 10 });
     expect(items.find((item) => item.certificateId === ids[0])).toMatchObject({ outcome: 'rolled_out', reason: null, oldVersionId: version!.id, newVersionId: version!.id });
     const other = items.find((item) => item.certificateId === ids[1])!;
     expect([{ outcome: 'failed', reason: 'A' }, { outcome: 'skipped', reason: 'B' }]).toContainEqual({ outcome: other.outcome, reason: other.reason });

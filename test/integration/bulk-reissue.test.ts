@@ -5,10 +5,7 @@
  * is never exceeded, and a worker killed with SIGKILL mid-run changes none of that.
  */
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { findFreePort } from '../../devservices/free-port.js';
-import { startTemporalDevServer, type TemporalDevServer } from '../../devservices/temporal-dev-server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { BulkProgress, BulkReissueInput } from '../../core/bulk.js';
 import { EMPTY_COUNTS } from '../../core/bulk.js';
@@ -16,16 +13,8 @@ import { findBulkOperation, insertBulkOperation, listBulkItems } from '../../db/
 import { newId } from '../../db/ids.js';
 import { certificates, certificateVersions } from '../../db/schema.js';
 import { bulkProgressQuery, bulkWorkflowId } from '../../contracts/bulk-messages.js';
-import {
-  authHeaders,
-  createHarness,
-  createTeamWithTokens,
-  eventually,
-  startChildWorker,
-  startInProcessWorker,
-  type Harness,
-  type InProcessWorker,
-} from '../support/harness.js';
+import { authHeaders, createHarness, createTeamWithTokens, eventually, startChildWorker, startInProcessWorker, type Harness, type InProcessWorker } from '../support/harness.js';
+import { startOwnTemporal } from '../support/own-temporal.js';
 
 let harness: Harness;
 let worker: InProcessWorker | null = null;
@@ -161,15 +150,7 @@ describe('bulkReissue', () => {
   });
 
   it('loses nothing when the Temporal dev server is killed and restarted on its SQLite file mid-run', { timeout: 240_000 }, async () => {
-    const dbFile = join(inject('tempDir'), 'bulk-restart-temporal', 'temporal.db');
-    const port = await findFreePort();
-    let server: TemporalDevServer = await startTemporalDevServer({ dbFile, port, uiPort: null });
-    cleanups.push(() => server.stop());
-    const own = await createHarness('bulk-restart', { temporalAddress: server.address });
-    cleanups.push(() => own.close());
-    const ownWorker = await startInProcessWorker(own);
-    cleanups.push(() => ownWorker.stop());
-    const team = await createTeamWithTokens(own);
+    const { harness: own, team, killAndRestart } = await startOwnTemporal('bulk-restart', cleanups);
     const ids = await createCertificates(team, 10, 'restart', own);
 
     const { bulkId, handle } = await startBulk(team.teamId, { maxConcurrent: 3, maxPerSecond: 2 }, own);
@@ -177,10 +158,7 @@ describe('bulkReissue', () => {
       const progress = await handle.query(bulkProgressQuery);
       return progress.counts.sent >= 3 && progress.counts.rolled_out < 10 ? true : undefined;
     }, { timeoutMs: 60_000, what: 'the run to be under way' });
-    await server.kill();
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    server = await startTemporalDevServer({ dbFile, port, uiPort: null });
-    cleanups.push(() => server.stop());
+    await killAndRestart();
 
     const final = await eventually(async () => {
       const description = await handle.describe();

@@ -17,7 +17,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { and, eq, inArray } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { issuerCompromiseWorkflowId, type CompromiseReport } from '../../core/issuer-compromise.js';
 import type { StepFailure } from '../../core/until-done.js';
 import { bulkProgressQuery, bulkWorkflowId } from '../../contracts/bulk-messages.js';
@@ -35,18 +35,8 @@ import { newId } from '../../db/ids.js';
 import { findActiveIntermediate, findIssuer, insertIssuer } from '../../db/issuers.js';
 import { issuers } from '../../db/schema.js';
 import { listVersions } from '../../db/versions.js';
-import {
-  authHeaders,
-  createHarness,
-  createTeamWithTokens,
-  eventually,
-  startInProcessWorker,
-  TEST_BOOTSTRAP_TOKEN,
-  TEST_KEK_HEX,
-  TEST_PUBLIC_URL,
-  type Harness,
-  type InProcessWorker,
-} from '../support/harness.js';
+import { authHeaders, eventually, TEST_BOOTSTRAP_TOKEN, TEST_KEK_HEX, TEST_PUBLIC_URL } from '../support/harness.js';
+import { useIntegrationSuite } from '../support/integration-suite.js';
 import { makePostgresRefuseConnections } from '../support/postgres-outage.js';
 
 const execFileAsync = promisify(execFile);
@@ -62,14 +52,11 @@ async function openssl(args: string[]): Promise<{ code: number; output: string }
   }
 }
 
-let harness: Harness;
-let worker: InProcessWorker;
-let team: Awaited<ReturnType<typeof createTeamWithTokens>>;
 let rootId: string;
 let oldIssuerId: string;
 let successorId: string | null = null;
 
-const file = (name: string) => join(harness.deliveryRoot, name);
+const file = (name: string) => join(suite.harness.deliveryRoot, name);
 
 /** Intermediates of this file (old and successors), given back as `retiring` afterwards. */
 const ownIntermediates: string[] = [];
@@ -90,32 +77,30 @@ async function createDedicatedHierarchy(label = ''): Promise<{ rootId: string; i
     [ids.rootId, 'root', null, root, rootName],
     [ids.intermediateId, 'intermediate', ids.rootId, intermediate, intermediateName],
   ] as const) {
-    await insertIssuer(harness.db, await issuerRow(kek, { id, kind, parentId, commonName }, ca));
+    await insertIssuer(suite.harness.db, await issuerRow(kek, { id, kind, parentId, commonName }, ca));
   }
   ownIntermediates.push(ids.intermediateId);
-  expect((await findActiveIntermediate(harness.db))?.id).toBe(ids.intermediateId);
+  expect((await findActiveIntermediate(suite.harness.db))?.id).toBe(ids.intermediateId);
   return ids;
 }
 
+const suite = useIntegrationSuite('issuer-compromise', {
+  worker: true,
+  team: true,
+  // Give the shared hierarchy back to the files that run after this one.
+  teardown: async () => {
+    if (suite.harness && ownIntermediates.length > 0) {
+      await suite.harness.db.update(issuers).set({ status: 'retiring' }).where(and(inArray(issuers.id, ownIntermediates), eq(issuers.status, 'active')));
+    }
+  },
+});
+
 beforeAll(async () => {
-  harness = await createHarness('issuer-compromise');
-  worker = await startInProcessWorker(harness);
-  team = await createTeamWithTokens(harness);
   ({ rootId, intermediateId: oldIssuerId } = await createDedicatedHierarchy());
 });
 
-afterAll(async () => {
-  if (harness) {
-    // Give the shared hierarchy back to the files that run after this one.
-    const ours = ownIntermediates;
-    if (ours.length > 0) await harness.db.update(issuers).set({ status: 'retiring' }).where(and(inArray(issuers.id, ours), eq(issuers.status, 'active')));
-  }
-  await worker?.stop();
-  await harness?.close();
-});
-
 async function request(path: string, init: RequestInit = {}): Promise<Response> {
-  return harness.app.request(path, init);
+  return suite.harness.app.request(path, init);
 }
 
 /** The issuer's certificate and its current CRL, as PEM files named after `name`. */
@@ -141,9 +126,9 @@ describe('issuer compromise drill', () => {
     for (let n = 1; n <= CERTIFICATES; n++) {
       const created = await request('/v1/certificates', {
         method: 'POST',
-        headers: authHeaders(team.requester),
+        headers: authHeaders(suite.team.requester),
         body: JSON.stringify({
-          team: team.teamName,
+          team: suite.team.teamName,
           commonName: `drill-${n}.example.test`,
           dnsNames: [`drill-${n}.example.test`],
           validity: 'P7D',
@@ -156,16 +141,16 @@ describe('issuer compromise drill', () => {
     const oldSerials = new Map<string, string>();
     for (const [index, id] of ids.entries()) {
       const view = await eventually(async () => {
-        const body = (await (await request(`/v1/certificates/${id}`, { headers: authHeaders(team.requester, false) })).json()) as CertificateView;
+        const body = (await (await request(`/v1/certificates/${id}`, { headers: authHeaders(suite.team.requester, false) })).json()) as CertificateView;
         return body.state === 'active' ? body : undefined;
       }, { timeoutMs: 30_000, what: `certificate ${id} to be active` });
       expect(view.currentVersion!.issuerId).toBe(oldIssuerId);
       oldSerials.set(id, view.currentVersion!.serial);
-      const bundle = await (await request(`/v1/certificates/${id}/certificate.pem`, { headers: authHeaders(team.requester, false) })).text();
+      const bundle = await (await request(`/v1/certificates/${id}/certificate.pem`, { headers: authHeaders(suite.team.requester, false) })).text();
       await writeFile(file(`old-leaf-${index + 1}.pem`), `${bundle.slice(0, bundle.indexOf('-----END CERTIFICATE-----') + '-----END CERTIFICATE-----'.length)}\n`);
     }
     // The hourly schedule's workflow, once: the dedicated root and intermediate publish their first CRLs.
-    await harness.client.workflow.execute('crlPublication', { taskQueue: harness.taskQueue, workflowId: `crl-publication-${harness.taskQueue}` });
+    await suite.harness.client.workflow.execute('crlPublication', { taskQueue: suite.harness.taskQueue, workflowId: `crl-publication-${suite.harness.taskQueue}` });
     const root = await fetchIssuerFiles(rootId, 'root');
     const oldIntermediateBefore = await fetchIssuerFiles(oldIssuerId, 'old-intermediate-before');
     const before = await openssl(['verify', '-crl_check', '-CAfile', root.certificate, '-untrusted', oldIntermediateBefore.certificate, '-CRLfile', oldIntermediateBefore.crl, file('old-leaf-1.pem')]);
@@ -174,8 +159,8 @@ describe('issuer compromise drill', () => {
     // 2. Who may start it, and on what.
     const compromise = (issuerId: string, token: string, body: unknown = { reason: 'key found in a public repository (drill)', maxConcurrent: 3, maxPerSecond: 20 }) =>
       request(`/v1/issuers/${issuerId}/compromise`, { method: 'POST', headers: authHeaders(token), body: JSON.stringify(body) });
-    expect((await compromise(oldIssuerId, team.requester)).status).toBe(403);
-    expect((await compromise(oldIssuerId, team.admin)).status).toBe(403); // a team admin is not a platform admin
+    expect((await compromise(oldIssuerId, suite.team.requester)).status).toBe(403);
+    expect((await compromise(oldIssuerId, suite.team.admin)).status).toBe(403); // a team admin is not a platform admin
     expect((await compromise('iss_doesnotexist', TEST_BOOTSTRAP_TOKEN)).status).toBe(404);
     expect((await compromise(rootId, TEST_BOOTSTRAP_TOKEN)).status).toBe(409);
     expect((await compromise(oldIssuerId, TEST_BOOTSTRAP_TOKEN, { reason: '' })).status).toBe(400);
@@ -205,19 +190,19 @@ describe('issuer compromise drill', () => {
     expect(order).toEqual([...order].sort((a, b) => a - b));
     expect(t.totalSeconds).toBeGreaterThan(0);
     expect(report.crls.map((crl) => crl.issuerId)).toEqual([rootId, oldIssuerId]);
-    expect((await findBulkOperation(harness.db, report.bulkId))?.state).toBe('completed');
+    expect((await findBulkOperation(suite.harness.db, report.bulkId))?.state).toBe('completed');
 
     // 5. The issuers: old revoked (keyCompromise), successor active under the same root, same algorithm and constraints.
-    const old = (await findIssuer(harness.db, oldIssuerId))!;
+    const old = (await findIssuer(suite.harness.db, oldIssuerId))!;
     expect(old).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
-    const successor = (await findIssuer(harness.db, successorId))!;
+    const successor = (await findIssuer(suite.harness.db, successorId))!;
     expect(successor).toMatchObject({ kind: 'intermediate', status: 'active', parentId: rootId, keyAlgorithm: 'ECDSA-P256', commonName: 'Certflow Drill Issuing CA 2' });
     expect(permittedDnsZonesOf(new x509.X509Certificate(successor.certificatePem))).toEqual(['example.test']);
-    expect((await findActiveIntermediate(harness.db))?.id).toBe(successorId);
+    expect((await findActiveIntermediate(suite.harness.db))?.id).toBe(successorId);
 
     // 6. Every certificate: exactly one active version, by the successor; the old one revoked; the new one delivered.
     for (const [index, id] of ids.entries()) {
-      const versions = await listVersions(harness.db, id);
+      const versions = await listVersions(suite.harness.db, id);
       const active = versions.filter((version) => version.status === 'active');
       expect(active).toHaveLength(1);
       expect(active[0]!.issuerId).toBe(successorId);
@@ -225,7 +210,7 @@ describe('issuer compromise drill', () => {
       expect(previous).toMatchObject({ status: 'revoked', revocationReason: 'superseded' });
       const replaced = report.replaced.find((item) => item.certificateId === id)!;
       expect(replaced).toMatchObject({ oldSerial: oldSerials.get(id), newSerial: active[0]!.serial, newIssuerId: successorId, oldRevoked: true });
-      const delivered = await readFile(join(harness.deliveryRoot, `drill/${index + 1}/cert.pem`), 'utf8');
+      const delivered = await readFile(join(suite.harness.deliveryRoot, `drill/${index + 1}/cert.pem`), 'utf8');
       expect(certificateFacts(delivered).serial).toBe(active[0]!.serial);
       await writeFile(file(`new-leaf-${index + 1}.pem`), delivered);
     }
@@ -269,15 +254,15 @@ describe('issuer compromise drill', () => {
     for (let n = 1; n <= 3; n++) {
       const created = await request('/v1/certificates', {
         method: 'POST',
-        headers: authHeaders(team.requester),
-        body: JSON.stringify({ team: team.teamName, dnsNames: [`drill-outage-${n}.example.test`], validity: 'P7D', destinations: [{ type: 'file', directory: `drill-outage/${n}` }] }),
+        headers: authHeaders(suite.team.requester),
+        body: JSON.stringify({ team: suite.team.teamName, dnsNames: [`drill-outage-${n}.example.test`], validity: 'P7D', destinations: [{ type: 'file', directory: `drill-outage/${n}` }] }),
       });
       expect(created.status).toBe(202);
       ids.push(((await created.json()) as { id: string }).id);
     }
     for (const id of ids) {
       const view = await eventually(async () => {
-        const body = (await (await request(`/v1/certificates/${id}`, { headers: authHeaders(team.requester, false) })).json()) as CertificateView;
+        const body = (await (await request(`/v1/certificates/${id}`, { headers: authHeaders(suite.team.requester, false) })).json()) as CertificateView;
         return body.state === 'active' ? body : undefined;
       }, { timeoutMs: 30_000, what: `certificate ${id} to be active` });
       expect(view.currentVersion!.issuerId).toBe(hierarchy.intermediateId);
@@ -289,19 +274,19 @@ describe('issuer compromise drill', () => {
       body: JSON.stringify({ reason: 'drill under a database outage', maxConcurrent: 1, maxPerSecond: 1 }),
     });
     expect(started.status).toBe(202);
-    const drill = harness.client.workflow.getHandle(issuerCompromiseWorkflowId(hierarchy.intermediateId));
+    const drill = suite.harness.client.workflow.getHandle(issuerCompromiseWorkflowId(hierarchy.intermediateId));
     const status = await eventually(async () => {
       const current = await drill.query(drillStatusQuery);
       return current.phase === 'reissuing' && current.bulkId ? current : undefined;
     }, { timeoutMs: 60_000, intervalMs: 100, what: 'the drill to be reissuing' });
 
     // Postgres goes away (connections cut, new ones refused) while the reissue runs.
-    const outage = await makePostgresRefuseConnections(harness.databaseUrl);
+    const outage = await makePostgresRefuseConnections(suite.harness.databaseUrl);
     const seen: StepFailure[] = [];
     try {
       const endsAt = Date.now() + 30_000;
       while (Date.now() < endsAt) {
-        const [drillStatus, progress] = await Promise.all([drill.query(drillStatusQuery).catch(() => null), harness.client.workflow.getHandle(bulkWorkflowId(status.bulkId!)).query(bulkProgressQuery).catch(() => null)]);
+        const [drillStatus, progress] = await Promise.all([drill.query(drillStatusQuery).catch(() => null), suite.harness.client.workflow.getHandle(bulkWorkflowId(status.bulkId!)).query(bulkProgressQuery).catch(() => null)]);
         for (const failure of [drillStatus?.lastError, progress?.lastError]) if (failure) seen.push(failure);
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
@@ -321,10 +306,10 @@ describe('issuer compromise drill', () => {
     ownIntermediates.push(report.successorId);
     expect(report).toMatchObject({ outcome: 'completed', failed: [] });
     expect(report.counts).toMatchObject({ selected: 3, replaced: 3, failedOrRemaining: 0, revoked: 3, failed: 0, skipped: 0 });
-    expect(await findBulkOperation(harness.db, report.bulkId)).toMatchObject({ state: 'completed' });
-    expect(await findIssuer(harness.db, hierarchy.intermediateId)).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
+    expect(await findBulkOperation(suite.harness.db, report.bulkId)).toMatchObject({ state: 'completed' });
+    expect(await findIssuer(suite.harness.db, hierarchy.intermediateId)).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
     for (const id of ids) {
-      const active = (await listVersions(harness.db, id)).filter((version) => version.status === 'active');
+      const active = (await listVersions(suite.harness.db, id)).filter((version) => version.status === 'active');
       expect(active.map((version) => version.issuerId), id).toEqual([report.successorId]);
     }
   });

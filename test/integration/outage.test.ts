@@ -7,19 +7,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { inArray } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { findFreePort } from '../../devservices/free-port.js';
-import { startTemporalDevServer, type TemporalDevServer } from '../../devservices/temporal-dev-server.js';
 import { certificateKeys, certificates, certificateVersions } from '../../db/schema.js';
-import {
-  authHeaders,
-  createHarness,
-  createTeamWithTokens,
-  eventually,
-  startChildWorker,
-  startInProcessWorker,
-  type Harness,
-} from '../support/harness.js';
+import { authHeaders, createHarness, createTeamWithTokens, eventually, startChildWorker, type Harness } from '../support/harness.js';
+import { startOwnTemporal } from '../support/own-temporal.js';
 
 const run = promisify(execFile);
 const cleanups: Array<() => Promise<void>> = [];
@@ -98,27 +88,14 @@ describe('worker killed with SIGKILL mid-lifecycle', () => {
 });
 
 describe('Temporal dev server restarted on its SQLite file', () => {
-  let server: TemporalDevServer;
-
   it('keeps the durable renewal timer: the certificate renews by itself after the restart', async () => {
-    const dbFile = join(inject('tempDir'), 'restart-temporal', 'temporal.db');
-    const port = await findFreePort();
-    server = await startTemporalDevServer({ dbFile, port, uiPort: null });
-    cleanups.push(() => server.stop());
-    const harness = await createHarness('restart', { temporalAddress: server.address });
-    cleanups.push(() => harness.close());
-    const team = await createTeamWithTokens(harness);
-    const worker = await startInProcessWorker(harness);
-    cleanups.push(() => worker.stop());
+    const { harness, team, killAndRestart } = await startOwnTemporal('restart', cleanups);
 
     const [id] = await requestCertificates(harness, team.requester, team.teamName, 1, { validity: 'PT30S' });
     const readVersions = () => harness.db.select().from(certificateVersions).where(inArray(certificateVersions.certificateId, [id!]));
     await eventually(async () => ((await readVersions()).length === 1 ? true : undefined), { timeoutMs: 15_000, what: 'the first version' });
 
-    await server.kill();
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    server = await startTemporalDevServer({ dbFile, port, uiPort: null });
-    cleanups.push(() => server.stop());
+    await killAndRestart();
 
     // Renewal is due ~20 s after issuance; it must happen without any action on our side.
     await eventually(async () => ((await readVersions()).length >= 2 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500, what: 'the renewal after the restart' });
