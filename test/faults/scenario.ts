@@ -57,7 +57,9 @@ const int = (name: string, fallback: number) => {
 export function faultConfig(): FaultConfig {
   const size = int('CERTFLOW_FAULTS_SIZE', 40);
   const small = size <= 100;
-  const renewEverySeconds = int('CERTFLOW_FAULTS_RENEW_EVERY_SECONDS', Math.max(60, Math.ceil(size / 8)));
+  // About one renewal per certificate per minute in the small size; the full size keeps the steady renewal rate
+  // near 4 per second (2 cores), leaving room for the bulk reissue and the restarts.
+  const renewEverySeconds = int('CERTFLOW_FAULTS_RENEW_EVERY_SECONDS', Math.max(60, Math.ceil(size / 4)));
   return {
     size,
     validitySeconds: int('CERTFLOW_FAULTS_VALIDITY_SECONDS', Math.max(900, renewEverySeconds * 6)),
