@@ -68,7 +68,14 @@ export async function sendBulkRenewals(
     .filter((result) => result.skipped !== null)
     .map((result) => ({ certificateId: result.target.certificateId, outcome: 'skipped', reason: result.skipped, oldVersionId: result.target.oldVersionId, newVersionId: null }));
   if (skipped.length > 0) await recordBulkOutcomes(deps.db, input.bulkId, skipped);
-  return { sent: results.filter((result) => result.skipped === null).map((result) => result.target.certificateId), skipped };
+  // First record wins: in a retried send, a lifecycle that took the first send and has ended since
+  // has its own outcome recorded. It counts as sent, and its outcome is collected like any other.
+  const recorded = await findRecordedOutcomes(deps.db, input.bulkId, skipped.map((report) => report.certificateId));
+  const skippedIds = new Set(recorded.filter((report) => report.outcome === 'skipped').map((report) => report.certificateId));
+  return {
+    sent: input.targets.map((target) => target.certificateId).filter((certificateId) => !skippedIds.has(certificateId)),
+    skipped: skipped.filter((report) => skippedIds.has(report.certificateId)),
+  };
 }
 
 /**

@@ -35,14 +35,18 @@ export interface RunPosition {
 
 /**
  * A renewNow: while a step fails it means "try again now"; before this run's version is issued the
- * issuance under way serves it; after, it asks for the next generation. A bulk operation's request
- * is owed an outcome by whichever run serves it; a request the run already serves is a duplicate.
+ * issuance under way serves it; after, it asks for the next generation. A bulk operation wants a
+ * version issued after its request (an incident may have replaced the intermediate), so once this
+ * run's version is issued it waits for the next generation even while a step fails (which is
+ * retried now too). A bulk operation's request is owed an outcome by whichever run serves it; a
+ * request the run already serves is a duplicate.
  */
 export function receiveRenewNow(inbox: Inbox, request: RenewNowRequest, at: RunPosition): Inbox {
   if (at.state === 'revoked' || at.state === 'revoking' || inbox.revoke) return inbox;
   const bulkId = request.bulkOperationId ?? null;
   const knownHere = bulkId !== null && (inbox.owed.includes(bulkId) || inbox.reported.includes(bulkId));
-  if (at.failing || !at.issued) {
+  const forNextGeneration = at.issued && (!at.failing || (bulkId !== null && !knownHere));
+  if (!forNextGeneration) {
     if (knownHere && !at.failing) return inbox;
     const owed = bulkId && !knownHere ? [...inbox.owed, bulkId] : inbox.owed;
     return { ...inbox, retryNow: at.failing || inbox.retryNow, owed };
@@ -50,7 +54,7 @@ export function receiveRenewNow(inbox: Inbox, request: RenewNowRequest, at: RunP
   if (knownHere) return inbox;
   const next = inbox.renewNext ?? { reason: request.reason, bulkIds: [] };
   if (bulkId && next.bulkIds.includes(bulkId)) return inbox;
-  return { ...inbox, renewNext: { reason: next.reason, bulkIds: bulkId ? [...next.bulkIds, bulkId] : next.bulkIds } };
+  return { ...inbox, retryNow: at.failing || inbox.retryNow, renewNext: { reason: next.reason, bulkIds: bulkId ? [...next.bulkIds, bulkId] : next.bulkIds } };
 }
 
 /** A revoke: the first request's reason wins; later ones wait for the same revocation. */

@@ -11,7 +11,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { and, eq, inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { recordBulkOutcome } from '../../activities/bulk.js';
+import { recordBulkOutcome, sendBulkRenewals } from '../../activities/bulk.js';
 import type { ActivityDeps } from '../../activities/deps.js';
 import { BULK_OUTCOMES, EMPTY_COUNTS, finishedCount, type BulkOutcome, type BulkProgress } from '../../core/bulk.js';
 import type { StepFailure } from '../../core/until-done.js';
@@ -197,5 +197,22 @@ describe('a bulk reissue in an incident', () => {
     expect(items.find((item) => item.certificateId === ids[0])).toMatchObject({ outcome: 'rolled_out', reason: null, oldVersionId: version!.id, newVersionId: version!.id });
     const other = items.find((item) => item.certificateId === ids[1])!;
     expect([{ outcome: 'failed', reason: 'A' }, { outcome: 'skipped', reason: 'B' }]).toContainEqual({ outcome: other.outcome, reason: other.reason });
+  });
+
+  it('counts as sent, not skipped, a renewal whose lifecycle reported before a retried send found it ended', async () => {
+    const deps = { db: suite.harness.db, temporal: suite.harness.client } as ActivityDeps;
+    const [reported, ended] = await createCertificates(2, 'retried-send');
+    const bulkId = newId('blk');
+    await insertBulkOperation(suite.harness.db, { id: bulkId, selector: { certificateIds: [reported!, ended!] }, options: { reason: 'retried send', maxConcurrent: 2, maxPerSecond: 2, revokeSuperseded: false }, state: 'running', counts: { ...EMPTY_COUNTS }, workflowId: bulkWorkflowId(bulkId), createdBy: 'test' });
+    await addBulkItems(suite.harness.db, bulkId, [reported!, ended!].map((certificateId) => ({ certificateId, oldVersionId: null })));
+    await recordBulkOutcome(deps, { bulkId, report: { certificateId: reported!, outcome: 'verified', reason: null, oldVersionId: null, newVersionId: null } });
+
+    // The retry of a send whose first attempt reached both: by now neither lifecycle is running.
+    const targets = [reported!, ended!].map((certificateId) => ({ certificateId, oldVersionId: null, workflowId: `certificate/${certificateId}-ended` }));
+    const result = await sendBulkRenewals(deps, { bulkId, reason: 'retried send', targets });
+    expect(result.sent).toEqual([reported]);
+    expect(result.skipped.map((report) => report.certificateId)).toEqual([ended]);
+    const items = await listBulkItems(suite.harness.db, bulkId, { limit: 10 });
+    expect(Object.fromEntries(items.map((item) => [item.certificateId, item.outcome]))).toEqual({ [reported!]: 'verified', [ended!]: 'skipped' });
   });
 });

@@ -6,6 +6,7 @@ const issuing: RunPosition = { state: 'renewing', failing: false, issued: false 
 const failing: RunPosition = { state: 'renewing', failing: true, issued: false };
 const waitingForOperator: RunPosition = { state: 'failed', failing: true, issued: false };
 const active: RunPosition = { state: 'active', failing: false, issued: true };
+const deliveryFailing: RunPosition = { state: 'renewing', failing: true, issued: true };
 const rolloutFailed: RunPosition = { state: 'rollout_failed', failing: false, issued: true };
 const revoking: RunPosition = { state: 'revoking', failing: false, issued: true };
 
@@ -23,6 +24,15 @@ describe('receiveRenewNow', () => {
     { name: 'ok/issuing: an operator renewal changes nothing (already renewing)', before: inbox(), request: operator, at: issuing, want: {} },
     { name: 'ok/failing: a renewal retries the step now', before: inbox(), request: operator, at: failing, want: { retryNow: true } },
     { name: 'ok/failing: a bulk renewal retries now and is owed the outcome', before: inbox(), request: bulk('b1'), at: failing, want: { retryNow: true, owed: ['b1'] } },
+    { name: 'ok/delivery failing after issuance: an operator renewal retries the delivery now', before: inbox(), request: operator, at: deliveryFailing, want: { retryNow: true } },
+    {
+      name: 'ok/delivery failing after issuance: a bulk renewal retries now and waits for the next generation, not this version',
+      before: inbox(),
+      request: bulk('b1'),
+      at: deliveryFailing,
+      want: { retryNow: true, renewNext: { reason: 'bulk b1', bulkIds: ['b1'] } },
+    },
+    { name: 'fail/delivery failing after issuance: a bulk operation this run owes already only retries now', before: inbox({ owed: ['b1'] }), request: bulk('b1'), at: deliveryFailing, want: { retryNow: true, owed: ['b1'] } },
     { name: 'ok/waiting for an operator: a renewal retries now', before: inbox(), request: operator, at: waitingForOperator, want: { retryNow: true } },
     { name: 'ok/failing: a bulk operation already told of the failure retries now without a second outcome', before: inbox({ reported: ['b1'] }), request: bulk('b1'), at: failing, want: { retryNow: true, reported: ['b1'] } },
     { name: 'fail/issuing: a retried batch of the same bulk operation is a duplicate', before: inbox({ owed: ['b1'] }), request: bulk('b1'), at: issuing, want: { owed: ['b1'] } },
