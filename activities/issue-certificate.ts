@@ -18,6 +18,7 @@ import { databaseKeyBlocklist } from '../db/blocked-keys.js';
 import { findActiveIntermediate } from '../db/issuers.js';
 import { findCertificateKey, storeCertificateKey } from '../db/keys.js';
 import { findTeam } from '../db/teams.js';
+import { recordSerialBeforeSigning } from '../db/serials.js';
 import { findVersionByGeneration, recordIssuedVersion, type VersionRow } from '../db/versions.js';
 import type { ActivityDeps } from './deps.js';
 import { publishRevocation } from './revoke-certificate.js';
@@ -46,7 +47,13 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
 
   const issuedAt = deps.now();
   const leaf = await issueFromRequest(
-    { templates: issuer.templates, now: () => issuedAt, serial: randomSerial, keyBlocklist: databaseKeyBlocklist(deps.db) },
+    {
+      templates: issuer.templates,
+      now: () => issuedAt,
+      serial: randomSerial,
+      keyBlocklist: databaseKeyBlocklist(deps.db),
+      beforeSigning: (fields) => recordSerialBeforeSigning(deps.db, { issuerId: issuerRow.id, serial: fields.serial, certificateId: certificate.id, generation: input.generation }),
+    },
     issuanceRequestOf(certificate, team.policy, await subjectKey(deps, certificate, input.generation)),
   ).catch((error: unknown) => {
     throw error instanceof IssuanceError ? businessFailure(error) : error;

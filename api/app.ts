@@ -63,8 +63,16 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
   return app;
 }
 
+/** gRPC UNAVAILABLE / DEADLINE_EXCEEDED from Temporal; connection errors and shutdown/startup states from pg. */
+const UNAVAILABLE_CODES: ReadonlySet<unknown> = new Set([14, 4, 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
+/** pg's own messages for a connection that broke or never came (they carry no code). */
+const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
+
 function isUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown; cause?: { code?: unknown } }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
-  // gRPC UNAVAILABLE / DEADLINE_EXCEEDED from Temporal, connection errors from pg.
-  return code === 14 || code === 4 || code === 'ECONNREFUSED' || code === '57P01' || code === 'ETIMEDOUT';
+  // drizzle wraps the driver's error ("Failed query: …") in `cause`; look through the chain.
+  for (let current: unknown = error, depth = 0; current instanceof Object && depth < 4; current = (current as { cause?: unknown }).cause, depth++) {
+    const { code, message } = current as { code?: unknown; message?: unknown };
+    if (UNAVAILABLE_CODES.has(code) || (typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message))) return true;
+  }
+  return false;
 }

@@ -116,7 +116,9 @@ async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRo
   const outcome = await startAndConfirm(deps.temporal, deps.taskQueue, workflowId, start);
   if (outcome.kind === 'started') {
     const answer = accepted(start);
-    if (claim) await recordAnswer(deps.db, claim, answer.status, answer.json);
+    // The certificate is started whatever happens next: if Postgres fails now, the answer is still
+    // given, and a retry with the same key resumes it once the lease ends (the start is kept).
+    if (claim) await recordAnswer(deps.db, claim, answer.status, answer.json).catch(() => undefined);
     return answer;
   }
   if (outcome.kind === 'not-started') {

@@ -35,6 +35,8 @@ export interface IssuanceDeps {
   now: () => Date;
   serial: SerialSource;
   keyBlocklist?: KeyBlocklist;
+  /** Runs after every check, before signing: a CA records the serial it is about to sign here, so no signed serial goes unrecorded. */
+  beforeSigning?: (fields: LeafFields) => Promise<void>;
 }
 
 export interface IssuanceRequest {
@@ -82,6 +84,7 @@ export class IssuanceError extends Error {
 
 export async function issueFromRequest(deps: IssuanceDeps, request: IssuanceRequest): Promise<IssuedLeaf> {
   const fields = await prepareLeaf(deps, request);
+  if (deps.beforeSigning) await deps.beforeSigning(fields);
   const der = await deps.templates.build(fields);
   return {
     der,

@@ -136,6 +136,26 @@ export const certificates = pgTable(
   ],
 );
 
+/**
+ * Every leaf serial the CA is about to sign, written before signing: a certificate signed by a worker
+ * that died before recording its version is still known (issuer, serial, certificate, generation).
+ */
+export const issuedSerials = pgTable(
+  'issued_serials',
+  {
+    issuerId: text('issuer_id')
+      .notNull()
+      .references(() => issuers.id),
+    serial: text('serial').notNull(),
+    certificateId: text('certificate_id')
+      .notNull()
+      .references(() => certificates.id),
+    generation: integer('generation').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [primaryKey({ columns: [table.issuerId, table.serial] }), index('issued_serials_certificate_idx').on(table.certificateId, table.generation)],
+);
+
 export const certificateKeys = pgTable(
   'certificate_keys',
   {

@@ -1,7 +1,7 @@
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { RevocationReason } from '../core/types.js';
 import type { Database, Queryable } from './database.js';
-import { certificates, certificateVersions, issuers } from './schema.js';
+import { certificateKeys, certificates, certificateVersions, issuers } from './schema.js';
 
 export type VersionRow = typeof certificateVersions.$inferSelect;
 export type NewVersion = typeof certificateVersions.$inferInsert;
@@ -87,6 +87,15 @@ export async function revokeCertificateVersions(
       .set({ status: 'revoked', revokedAt: at, revocationReason: reason })
       .where(and(eq(certificateVersions.certificateId, certificateId), ne(certificateVersions.status, 'revoked')))
       .returning();
+    // A key made for a generation that will now never be signed goes: no key outlives its certificate unused.
+    await tx
+      .delete(certificateKeys)
+      .where(
+        and(
+          eq(certificateKeys.certificateId, certificateId),
+          sql`not exists (select 1 from ${certificateVersions} where ${certificateVersions.certificateId} = ${certificateKeys.certificateId} and ${certificateVersions.generation} = ${certificateKeys.generation})`,
+        ),
+      );
     // The first revocation's time and reason stay: a repeated revoke changes neither.
     await tx
       .update(certificates)

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { eq, inArray } from 'drizzle-orm';
 import { verifyAuditChain } from '../../db/audit.js';
-import { bulkItems, bulkOperations, certificateKeys, certificates, certificateVersions, deliveries, issuers } from '../../db/schema.js';
+import { bulkItems, bulkOperations, certificateKeys, certificates, certificateVersions, deliveries, issuedSerials, issuers } from '../../db/schema.js';
 import { canonicalSerial, readSignerLog } from './faulty-signer.js';
 import { api, BOOTSTRAP_TOKEN, type RunContext } from './scenario.js';
 
@@ -151,12 +151,16 @@ async function noDuplicateSerials(ctx: RunContext) {
   return { checked: all.length + signed.length, violations };
 }
 
-/** 4. Every certificate the signer produced (its log) is a row of certificate_versions with the same issuer. */
+/**
+ * 4. Every certificate the signer produced (its log) is recorded under the same issuer in the serial
+ * log the CA writes before signing (issued_serials), so that one signed by a worker killed before it
+ * recorded the version is still known; and every version's serial is in that log.
+ */
 async function signedSerialsRecorded(ctx: RunContext) {
   const violations: Violation[] = [];
   const signed = readSignerLog(ctx.signerLog).filter((line) => line.kind === 'signed');
-  const rows = await ctx.db.select({ serial: certificateVersions.serial, issuerId: certificateVersions.issuerId }).from(certificateVersions);
-  const recorded = new Map(rows.map((row) => [canonicalSerial(row.serial), row.issuerId]));
+  const logged = await ctx.db.select({ serial: issuedSerials.serial, issuerId: issuedSerials.issuerId }).from(issuedSerials);
+  const recorded = new Map(logged.map((row) => [canonicalSerial(row.serial), row.issuerId]));
   for (const line of signed) {
     if (line.kind !== 'signed') continue;
     const issuerId = recorded.get(line.serial);
@@ -166,6 +170,10 @@ async function signedSerialsRecorded(ctx: RunContext) {
       problem: issuerId ? `signed by ${line.issuerId}, recorded under ${issuerId}` : `signed at ${line.at} by worker pid ${line.pid}, never recorded`,
       evidence: { signed: line, faultsAround: faultsAround(ctx, line.at) },
     });
+  }
+  const versions = await ctx.db.select({ serial: certificateVersions.serial, issuerId: certificateVersions.issuerId }).from(certificateVersions);
+  for (const version of versions) {
+    if (recorded.get(canonicalSerial(version.serial)) !== version.issuerId) violations.push({ subject: `serial ${version.serial}`, problem: 'a version whose serial is missing from the serial log' });
   }
   return { checked: signed.length, violations };
 }

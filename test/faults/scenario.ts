@@ -383,7 +383,8 @@ async function createCertificate(ctx: RunContext, index: number): Promise<string
     const answer = await api(ctx.baseUrl, 'POST', '/v1/certificates', ctx.requesterToken, body, { 'Idempotency-Key': key });
     if (answer.status === 202) return String(answer.body['id']);
     answers.push(describeAnswer(answer));
-    if (answer.status > 0 && answer.status < 500) break;
+    // 409: the same key is still being worked on (or its lease must run out first); its answer comes later.
+    if (answer.status > 0 && answer.status < 500 && answer.status !== 409) break;
     await sleep(Math.min(5_000, 500 * attempt));
   }
   ctx.creationFailures.push(`f${index}: ${answers.join(' | ')}`);

@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { reportRolloutRecovered } from '../../activities/rollout-report.js';
 import { approveUpdate, revokeSignal, statusQuery } from '../../contracts/lifecycle-messages.js';
 import { findApprovalOfCertificate } from '../../db/approvals.js';
-import { certificates, certificateVersions, idempotencyKeys } from '../../db/schema.js';
+import { certificateKeys, certificates, certificateVersions, idempotencyKeys, issuedSerials } from '../../db/schema.js';
 import { recordIssuedVersion } from '../../db/versions.js';
 import { authHeaders, createTeamWithTokens, eventually, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
@@ -129,6 +129,21 @@ describe('revocation always wins', () => {
     expect(late).toMatchObject({ status: 'revoked', revocationReason: 'superseded' });
     const [certificate] = await suite.harness.db.select().from(certificates).where(eq(certificates.id, id));
     expect(certificate).toMatchObject({ state: 'revoked', currentVersionId: first!.id });
+  });
+
+  it('logs every serial before signing, and a revocation deletes a key made for a generation never signed', async () => {
+    const id = await create('orphan-key', [{ type: 'file', directory: 'orphan-key' }]);
+    await until('the first version', async () => ((await view(id)).state === 'active' ? true : undefined));
+    const [version] = await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
+    const logged = await suite.harness.db.select().from(issuedSerials).where(eq(issuedSerials.certificateId, id));
+    expect(logged.map((row) => [row.issuerId, row.serial, row.generation])).toEqual([[version!.issuerId, version!.serial, 1]]);
+
+    // What a worker killed between storing the next generation's key and signing leaves behind.
+    const [key] = await suite.harness.db.select().from(certificateKeys).where(eq(certificateKeys.certificateId, id));
+    await suite.harness.db.insert(certificateKeys).values({ ...key!, id: `${key!.id}-g2`, generation: 2 });
+    await revokeAndWait(suite.harness.app, id, suite.team.requester, 'keyCompromise');
+    const keys = await suite.harness.db.select().from(certificateKeys).where(eq(certificateKeys.certificateId, id));
+    expect(keys.map((row) => row.generation)).toEqual([1]);
   });
 
   it('keeps a revocation when a rollout report lands after it, and a later version is recorded revoked', async () => {
