@@ -55,7 +55,7 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
       return problemResponse(c, problems.conflict("the certificate's lifecycle workflow is not running; it has ended (revoked or failed)"));
     }
     if (isUnavailable(error)) {
-      return problemResponse(c, problems.unavailable('the workflow engine or the database is not reachable; nothing was changed, retry later'));
+      return problemResponse(c, problems.unavailable('the workflow engine or the database is not reachable; retry later (a request with an Idempotency-Key, or a revocation, is safe to repeat)'));
     }
     log(`unhandled error on ${c.req.method} ${c.req.path}`, error);
     return problemResponse(c, new ProblemError(500, 'internal', 'Internal error', 'an unexpected error occurred; it has been logged'));

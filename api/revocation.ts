@@ -39,7 +39,8 @@ export async function requestRevocation(deps: ApiDeps, certificate: CertificateR
     { reason },
   ).catch((error: unknown) => {
     // A deadline may pass after Temporal took the signal: the revocation may still happen, and repeating it is safe.
-    if ((error as { code?: unknown }).code === GRPC_DEADLINE_EXCEEDED) {
+    const failure = error as { code?: unknown; cause?: { code?: unknown } };
+    if ((failure.code ?? failure.cause?.code) === GRPC_DEADLINE_EXCEEDED) {
       throw problems.unavailable('the workflow engine did not confirm the revocation in time; it may still take effect. Repeat the request: a repeated revocation is safe');
     }
     throw error;

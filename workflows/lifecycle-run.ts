@@ -89,7 +89,8 @@ export class LifecycleRun {
         const retryNow = () => this.inbox.retryNow;
         if (decision.kind === 'wait-for-operator') {
           this.setState('failed', 'wait-for-operator');
-          await reportToBulk(this, 'failed', `${failure.type}: ${failure.message}`);
+          // After this run's issuance, bulk operations waiting for the next generation hear it too: it may never come.
+          await reportToBulk(this, 'failed', `${failure.type}: ${failure.message}`, this.issued);
           await condition(retryNow);
         } else {
           this.status.nextRetryAt = new Date(Date.now() + decision.ms).toISOString();

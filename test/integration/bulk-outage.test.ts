@@ -7,6 +7,8 @@
  * lifecycle ends without reporting is skipped by the safety net; an item keeps the first outcome
  * recorded for it, whoever records second.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { and, eq, inArray } from 'drizzle-orm';
@@ -214,5 +216,30 @@ describe('a bulk reissue in an incident', () => {
     expect(result.skipped.map((report) => report.certificateId)).toEqual([ended]);
     const items = await listBulkItems(suite.harness.db, bulkId, { limit: 10 });
     expect(Object.fromEntries(items.map((item) => [item.certificateId, item.outcome]))).toEqual({ [reported!]: 'verified', [ended!]: 'skipped' });
+  });
+
+  it('answers a bulk operation whose certificate waits for an operator after its issuance (a destination refusing delivery)', async () => {
+    const refusing = createServer((_request, response) => response.writeHead(401).end());
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = refusing.address() as AddressInfo;
+      const { id } = await suite.certificates.create({ team: suite.team.teamName, dnsNames: ['refused.example.test'], validity: 'P1D', destinations: [{ type: 'webhook', url: `http://127.0.0.1:${port}/hook`, secret: 'refused-0123456789abcdef0123456789abcdef' }] });
+      const handle = suite.harness.client.workflow.getHandle(`certificate/${id}`);
+      await eventually(async () => ((await handle.query(statusQuery)).pendingStep === 'wait-for-operator' ? true : undefined), { timeoutMs: 30_000, what: 'the delivery to be refused' });
+
+      const started = await suite.harness.app.request('/v1/bulk-reissues', {
+        method: 'POST',
+        headers: authHeaders(TEST_BOOTSTRAP_TOKEN),
+        body: JSON.stringify({ selector: { certificateIds: [id] }, reason: 'refused destination', maxConcurrent: 1, maxPerSecond: 1 }),
+      });
+      expect(started.status, await started.clone().text()).toBe(202);
+      const bulkId = ((await started.json()) as { id: string }).id;
+      const final = (await suite.harness.client.workflow.getHandle(bulkWorkflowId(bulkId)).result()) as BulkProgress;
+      expect(final).toMatchObject({ state: 'completed', counts: { selected: 1, failed: 1 } });
+      const [item] = await listBulkItems(suite.harness.db, bulkId, { limit: 10 });
+      expect(item).toMatchObject({ certificateId: id, outcome: 'failed', reason: expect.stringMatching(/DestinationRejected/) });
+    } finally {
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    }
   });
 });
