@@ -9,12 +9,10 @@ import { findTeam } from '../db/teams.js';
 import { findVersion, listVersions } from '../db/versions.js';
 import type { ApiDeps } from './deps.js';
 import { signalRevoke } from './lifecycle-client.js';
-import { problems } from './problem.js';
 
 /** How long the answer waits for the revocation to be recorded before it says `revoking`. */
 const SETTLE_MS = 1_500;
 const POLL_MS = 100;
-const GRPC_DEADLINE_EXCEEDED = 4;
 
 export interface RevocationAnswer {
   id: string;
@@ -37,14 +35,7 @@ export async function requestRevocation(deps: ApiDeps, certificate: CertificateR
       input: { certificateId: certificate.id, generation: current?.generation ?? 1, currentVersion: null, destinations: [], keySource: certificate.keySource },
     },
     { reason },
-  ).catch((error: unknown) => {
-    // A deadline may pass after Temporal took the signal: the revocation may still happen, and repeating it is safe.
-    const failure = error as { code?: unknown; cause?: { code?: unknown } };
-    if ((failure.code ?? failure.cause?.code) === GRPC_DEADLINE_EXCEEDED) {
-      throw problems.unavailable('the workflow engine did not confirm the revocation in time; it may still take effect. Repeat the request: a repeated revocation is safe');
-    }
-    throw error;
-  });
+  );
   // Accepted from here on: a failure while looking at its progress still answers `revoking`.
   const revoking: RevocationAnswer = { id: certificate.id, state: 'revoking', revokedAt: null, revokedSerials: [] };
   return (await revokedWithin(deps, certificate.id, SETTLE_MS).catch(() => null)) ?? revoking;

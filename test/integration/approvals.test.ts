@@ -11,7 +11,7 @@ import { findApprovalOfCertificate } from '../../db/approvals.js';
 import { listNotifications } from '../../db/notifications.js';
 import { certificateVersions } from '../../db/schema.js';
 import { approveUpdate } from '../../contracts/lifecycle-messages.js';
-import { authHeaders, eventually, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
+import { authHeaders, createToken, eventually } from '../support/harness.js';
 import { certificatesAs, useIntegrationSuite, type Created } from '../support/integration-suite.js';
 
 const suite = useIntegrationSuite('approvals', {
@@ -27,14 +27,8 @@ const suite = useIntegrationSuite('approvals', {
 });
 let approver: { id: string; token: string };
 
-async function createToken(teamId: string, role: string): Promise<{ id: string; token: string }> {
-  const response = await suite.harness.app.request(`/v1/teams/${teamId}/tokens`, { method: 'POST', headers: authHeaders(TEST_BOOTSTRAP_TOKEN), body: JSON.stringify({ role }) });
-  expect(response.status).toBe(201);
-  return (await response.json()) as { id: string; token: string };
-}
-
 beforeAll(async () => {
-  approver = await createToken(suite.team.teamId, 'approver');
+  approver = await createToken(suite.harness, suite.team.teamId, 'approver');
 });
 
 async function requestWildcard(token: string, label: string) {

@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { and, eq, inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { recordBulkOutcome, sendBulkRenewals } from '../../activities/bulk.js';
-import type { ActivityDeps } from '../../activities/deps.js';
 import { BULK_OUTCOMES, EMPTY_COUNTS, finishedCount, type BulkOutcome, type BulkProgress } from '../../core/bulk.js';
 import type { StepFailure } from '../../core/until-done.js';
 import { addBulkItems, findBulkOperation, insertBulkOperation, listBulkItems } from '../../db/bulk.js';
@@ -22,7 +21,7 @@ import { newId } from '../../db/ids.js';
 import { certificates, certificateVersions } from '../../db/schema.js';
 import { bulkProgressQuery, bulkWorkflowId } from '../../contracts/bulk-messages.js';
 import { statusQuery } from '../../contracts/lifecycle-messages.js';
-import { authHeaders, eventually, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
+import { activityDeps, authHeaders, eventually, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
 import { makePostgresUnresponsive, type PostgresOutage } from '../support/postgres-outage.js';
 
@@ -178,7 +177,7 @@ describe('a bulk reissue in an incident', () => {
   });
 
   it('keeps the first outcome recorded for a certificate: a retried, later or concurrent report changes nothing', async () => {
-    const deps = { db: suite.harness.db } as ActivityDeps;
+    const deps = activityDeps(suite.harness);
     const ids = await createCertificates(2, 'first-wins');
     const bulkId = newId('blk');
     await insertBulkOperation(suite.harness.db, { id: bulkId, selector: { certificateIds: ids.slice(0, 2) }, options: { reason: 'first write wins', maxConcurrent: 1, maxPerSecond: 1, revokeSuperseded: false }, state: 'running', counts: { ...EMPTY_COUNTS }, workflowId: bulkWorkflowId(bulkId), createdBy: 'test' });
@@ -202,7 +201,7 @@ describe('a bulk reissue in an incident', () => {
   });
 
   it('counts as sent, not skipped, a renewal whose lifecycle reported before a retried send found it ended', async () => {
-    const deps = { db: suite.harness.db, temporal: suite.harness.client } as ActivityDeps;
+    const deps = activityDeps(suite.harness);
     const [reported, ended] = await createCertificates(2, 'retried-send');
     const bulkId = newId('blk');
     await insertBulkOperation(suite.harness.db, { id: bulkId, selector: { certificateIds: [reported!, ended!] }, options: { reason: 'retried send', maxConcurrent: 2, maxPerSecond: 2, revokeSuperseded: false }, state: 'running', counts: { ...EMPTY_COUNTS }, workflowId: bulkWorkflowId(bulkId), createdBy: 'test' });

@@ -20,7 +20,7 @@ import { approveUpdate, revokeSignal, statusQuery } from '../../contracts/lifecy
 import { findApprovalOfCertificate } from '../../db/approvals.js';
 import { certificateKeys, certificates, certificateVersions, idempotencyKeys, issuedSerials } from '../../db/schema.js';
 import { recordIssuedVersion } from '../../db/versions.js';
-import { authHeaders, createTeamWithTokens, eventually, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
+import { activityDeps, authHeaders, createTeamWithTokens, createToken, eventually } from '../support/harness.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
 import { makePostgresRefuseConnections, type PostgresOutage } from '../support/postgres-outage.js';
 import { revokeAndWait } from '../support/revoke.js';
@@ -153,7 +153,7 @@ describe('revocation always wins', () => {
     const [first] = await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
 
     // What a rollout report activity, cancelled by the revocation but still running on the worker, does when it commits last.
-    await reportRolloutRecovered({ db: suite.harness.db, now: () => new Date() } as never, { certificateId: id, versionId: first!.id, rolloutKey: 'g1/rollout/2' });
+    await reportRolloutRecovered(activityDeps(suite.harness), { certificateId: id, versionId: first!.id, rolloutKey: 'g1/rollout/2' });
     expect((await view(id)).state).toBe('revoked');
     const late = await recordIssuedVersion(suite.harness.db, { ...first!, id: `${first!.id}-late`, generation: 2, serial: `${first!.serial}ee`, fingerprintSha256: randomBytes(32).toString('hex'), status: 'active', revokedAt: null, revocationReason: null });
     expect(late).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
@@ -163,8 +163,7 @@ describe('revocation always wins', () => {
     const needsApproval = { allowedDomains: ['example.test'], allowWildcards: true, maxValidity: 'P30D', approval: { wildcards: true, deadline: 'PT1H', escalateAfter: 'PT30M' } };
 
     async function approverOf(team: { teamId: string }) {
-      const minted = await suite.harness.app.request(`/v1/teams/${team.teamId}/tokens`, { method: 'POST', headers: authHeaders(TEST_BOOTSTRAP_TOKEN), body: JSON.stringify({ role: 'approver' }) });
-      return { tokenId: ((await minted.json()) as { id: string }).id, role: 'approver' as const, teamId: team.teamId };
+      return { tokenId: (await createToken(suite.harness, team.teamId, 'approver')).id, role: 'approver' as const, teamId: team.teamId };
     }
 
     async function awaitingApproval(label: string, policy: Record<string, unknown> = needsApproval) {

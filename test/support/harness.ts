@@ -209,16 +209,15 @@ export async function createTeamWithTokens(harness: Harness, options: { name?: s
   });
   if (teamResponse.status !== 201) throw new Error(`creating team failed: ${teamResponse.status} ${await teamResponse.text()}`);
   const { id: teamId } = (await teamResponse.json()) as { id: string };
-  const token = async (role: string) => {
-    const response = await harness.app.request(`/v1/teams/${teamId}/tokens`, {
-      method: 'POST',
-      headers: authHeaders(TEST_BOOTSTRAP_TOKEN),
-      body: JSON.stringify({ role }),
-    });
-    if (response.status !== 201) throw new Error(`creating token failed: ${response.status} ${await response.text()}`);
-    return ((await response.json()) as { token: string }).token;
-  };
+  const token = async (role: string) => (await createToken(harness, teamId, role)).token;
   return { teamId, teamName, requester: await token('requester'), admin: await token('admin') };
+}
+
+/** Mints a token of `role` for the team (through the API, as the platform admin): its id and secret. */
+export async function createToken(harness: Harness, teamId: string, role: string): Promise<{ id: string; token: string }> {
+  const response = await harness.app.request(`/v1/teams/${teamId}/tokens`, { method: 'POST', headers: authHeaders(TEST_BOOTSTRAP_TOKEN), body: JSON.stringify({ role }) });
+  if (response.status !== 201) throw new Error(`creating token failed: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { id: string; token: string };
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails with the last observation. */
