@@ -47,7 +47,9 @@ async function decide(id: string, token: string, decision: 'approve' | 'reject',
   return suite.harness.app.request(`/v1/certificates/${id}/${decision}`, { method: 'POST', headers: authHeaders(token), body: JSON.stringify({ reason }) });
 }
 
-const awaitingApproval = (id: string) => suite.certificates.waitFor(id, (current) => current.state === 'awaiting_approval', { timeoutMs: 10_000, what: 'awaiting_approval' });
+// The certificate says awaiting_approval from its creation; the request row appears when the workflow opens it.
+const awaitingApproval = (id: string) =>
+  eventually(async () => ((await findApprovalOfCertificate(suite.harness.db, id))?.state === 'pending' ? true : undefined), { timeoutMs: 10_000, what: 'the approval request to be open' });
 
 async function auditActions(id: string): Promise<string[]> {
   const response = await suite.harness.app.request(`/v1/certificates/${id}/audit-events`, { headers: authHeaders(suite.team.requester, false) });
