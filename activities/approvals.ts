@@ -32,7 +32,7 @@ export async function openApproval(deps: ActivityDeps, input: OpenApprovalInput)
   });
   await appendAuditEvent(deps.db, {
     at: new Date(input.requestedAt),
-    actor: plan.requestedBy,
+    actor: plan.requestedByPrincipal ?? plan.requestedBy,
     action: 'approval.requested',
     teamId: plan.teamId,
     certificateId: input.certificateId,

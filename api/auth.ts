@@ -14,7 +14,7 @@ export function authenticate(deps: ApiDeps) {
     const token = await findActiveToken(deps.db, match[1]!, now);
     if (!token) throw problems.unauthenticated('the API token is unknown, expired or revoked; ask a team admin for a new one');
     await touchToken(deps.db, token.id, now);
-    c.set('principal', { tokenId: token.id, teamId: token.teamId, role: token.role });
+    c.set('principal', { tokenId: token.id, principalId: token.principalId, teamId: token.teamId, role: token.role });
     await next();
   });
 }

@@ -14,10 +14,21 @@ export interface ApiDeps {
   temporalUiUrl: string;
   /** Checks that Postgres and Temporal answer; used by /readyz. */
   checkReadiness: () => Promise<{ postgres: boolean; temporal: boolean }>;
+  /** Per-token request rate limit (api/rate-limit.ts); absent: no limit (tests, benchmarks). */
+  rateLimit?: RateLimitConfig;
 }
 
+/** A token bucket per API token: `burst` requests at once, refilled at `perSecond`. In-process: per API replica. */
+export interface RateLimitConfig {
+  perSecond: number;
+  burst: number;
+}
+
+/** The request's authenticated identity: the token used, and the principal (person or service) it acts for. */
 export interface Principal {
   tokenId: string;
+  /** `prn_…`: who acts; separation of duties and audit actors are by principal. */
+  principalId: string;
   /** Null for platform-wide admin tokens. */
   teamId: string | null;
   role: Role;

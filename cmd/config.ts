@@ -30,6 +30,8 @@ const configSchema = z.object({
   CERTFLOW_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(500),
   CERTFLOW_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1_000).default(100),
   CERTFLOW_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  CERTFLOW_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(50),
+  CERTFLOW_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(500),
   NODE_ENV: z.string().optional(),
 });
 
@@ -60,6 +62,11 @@ export interface Config {
   workerMaxWorkflowTasks: number;
   /** Workflow runs kept in the worker's sticky cache; unset: the SDK's default (from the heap size). */
   workerMaxCachedWorkflows: number | undefined;
+  /**
+   * Per-API-token request limit (token bucket, in each API process): `perSecond` refill, `burst`
+   * at once. `CERTFLOW_RATE_LIMIT_PER_SECOND=0` turns it off. Null when off.
+   */
+  rateLimit: { perSecond: number; burst: number } | null;
   production: boolean;
 }
 
@@ -91,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerMaxWorkflowTasks: e.CERTFLOW_WORKER_MAX_WORKFLOW_TASKS,
     workerMaxCachedWorkflows: e.CERTFLOW_WORKER_MAX_CACHED_WORKFLOWS,
     temporalUiUrl: (e.CERTFLOW_TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
+    rateLimit: e.CERTFLOW_RATE_LIMIT_PER_SECOND > 0 ? { perSecond: e.CERTFLOW_RATE_LIMIT_PER_SECOND, burst: e.CERTFLOW_RATE_LIMIT_BURST } : null,
     production: e.NODE_ENV === 'production',
   };
 }

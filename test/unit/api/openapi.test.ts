@@ -575,6 +575,7 @@ describe('docs/openapi.json against the code', () => {
       currentVersionId: null,
       workflowId: 'certificate/crt_test',
       requestedBy: 'tok_test',
+      requestedByPrincipal: 'prn_test',
       revokedAt: null,
       revocationReason: null,
       createdAt: at,

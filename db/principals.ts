@@ -1,0 +1,32 @@
+/** Principals: the people and services API tokens act for (schema.ts `principals`). */
+import { asc, eq, isNull } from 'drizzle-orm';
+import type { PrincipalKind } from '../core/types.js';
+import type { Queryable } from './database.js';
+import { newId } from './ids.js';
+import { principals } from './schema.js';
+
+export type PrincipalRow = typeof principals.$inferSelect;
+
+export const BOOTSTRAP_PRINCIPAL_ID = 'prn_bootstrap';
+
+export async function insertPrincipal(
+  db: Queryable,
+  input: { kind: PrincipalKind; name: string; email?: string | null; teamId: string | null },
+): Promise<PrincipalRow> {
+  const [row] = await db
+    .insert(principals)
+    .values({ id: newId('prn'), kind: input.kind, name: input.name, email: input.email ?? null, teamId: input.teamId })
+    .returning();
+  return row!;
+}
+
+export async function findPrincipal(db: Queryable, id: string): Promise<PrincipalRow | null> {
+  const [row] = await db.select().from(principals).where(eq(principals.id, id));
+  return row ?? null;
+}
+
+/** One team's principals (`teamId` null: the platform-wide ones), or every principal with `all`; oldest first. */
+export async function listPrincipals(db: Queryable, filter: { teamId: string | null } | { all: true }): Promise<PrincipalRow[]> {
+  const where = 'all' in filter ? undefined : filter.teamId === null ? isNull(principals.teamId) : eq(principals.teamId, filter.teamId);
+  return db.select().from(principals).where(where).orderBy(asc(principals.createdAt), asc(principals.id));
+}
