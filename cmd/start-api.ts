@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app.js';
+import { createOidcVerifier } from '../api/oidc.js';
 import { createDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrate.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
@@ -45,6 +46,7 @@ export async function startApi(config: Config & { databaseUrl: string; temporalA
       secretsKey,
       temporalUiUrl: config.temporalUiUrl,
       ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
+      ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}),
       checkReadiness: async () => {
         const [postgres, temporalUp] = await Promise.all([
           withTimeout(pool.query('select 1'), READINESS_DEADLINE_MS).then(() => true, () => false),

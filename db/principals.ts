@@ -1,5 +1,5 @@
 /** Principals: the people and services API tokens act for (schema.ts `principals`). */
-import { asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { PrincipalKind } from '../core/types.js';
 import type { Queryable } from './database.js';
 import { newId } from './ids.js';
@@ -29,4 +29,30 @@ export async function findPrincipal(db: Queryable, id: string): Promise<Principa
 export async function listPrincipals(db: Queryable, filter: { teamId: string | null } | { all: true }): Promise<PrincipalRow[]> {
   const where = 'all' in filter ? undefined : filter.teamId === null ? isNull(principals.teamId) : eq(principals.teamId, filter.teamId);
   return db.select().from(principals).where(where).orderBy(asc(principals.createdAt), asc(principals.id));
+}
+
+/**
+ * The `person` principal of an OpenID Connect subject, created at its first request. Keyed by
+ * (issuer, subject); its team follows the team claim of the latest request.
+ */
+export async function ensureOidcPrincipal(
+  db: Queryable,
+  identity: { issuer: string; subject: string; name: string; email: string | null; teamId: string },
+): Promise<{ row: PrincipalRow; created: boolean }> {
+  const inserted = await db
+    .insert(principals)
+    .values({ id: newId('prn'), kind: 'person', name: identity.name, email: identity.email, teamId: identity.teamId, oidcIssuer: identity.issuer, oidcSubject: identity.subject })
+    .onConflictDoNothing({ target: [principals.oidcIssuer, principals.oidcSubject] })
+    .returning();
+  if (inserted[0]) return { row: inserted[0], created: true };
+  const [row] = await db
+    .select()
+    .from(principals)
+    .where(and(eq(principals.oidcIssuer, identity.issuer), eq(principals.oidcSubject, identity.subject)));
+  // The identity provider is the authority on team membership: follow a move.
+  if (row!.teamId !== identity.teamId) {
+    const [moved] = await db.update(principals).set({ teamId: identity.teamId }).where(eq(principals.id, row!.id)).returning();
+    return { row: moved!, created: false };
+  }
+  return { row: row!, created: false };
 }
