@@ -68,6 +68,7 @@ export function approvalStep(run: LifecycleRun): (plan: ApprovalPlan) => Promise
           plan,
           state: outcome?.state ?? 'expired',
           decidedBy: outcome?.request.approver.tokenId ?? null,
+          decidedByPrincipal: outcome?.request.approver.principalId ?? null,
           decidedAt: outcome?.at ?? deadlineAt,
           reason: outcome?.request.reason ?? null,
         }),

@@ -79,6 +79,7 @@ describe('principals', () => {
     // The request names the person: the certificate records Alice, the audit log her principal.
     const events = await listAuditEvents(suite.harness.db, { certificateId: created.id, limit: 10 });
     expect(events.find((event) => event.action === 'approval.requested')?.actor).toBe(alice.id);
+    expect(events.find((event) => event.action === 'approval.approved')?.actor).toBe(bob.id);
   });
 
   it('lets a team admin create principals and mint tokens only within its team', async () => {
