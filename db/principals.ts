@@ -25,6 +25,18 @@ export async function findPrincipal(db: Queryable, id: string): Promise<Principa
   return row ?? null;
 }
 
+/** Disables the principal (its tokens stop working at their next request); a second call keeps the first time. */
+export async function disablePrincipal(db: Queryable, id: string, now: Date): Promise<{ row: PrincipalRow; disabledNow: boolean } | null> {
+  const [disabled] = await db
+    .update(principals)
+    .set({ disabledAt: now })
+    .where(and(eq(principals.id, id), isNull(principals.disabledAt)))
+    .returning();
+  if (disabled) return { row: disabled, disabledNow: true };
+  const row = await findPrincipal(db, id);
+  return row ? { row, disabledNow: false } : null;
+}
+
 /** One team's principals (`teamId` null: the platform-wide ones), or every principal with `all`; oldest first. */
 export async function listPrincipals(db: Queryable, filter: { teamId: string | null } | { all: true }): Promise<PrincipalRow[]> {
   const where = 'all' in filter ? undefined : filter.teamId === null ? isNull(principals.teamId) : eq(principals.teamId, filter.teamId);

@@ -52,13 +52,13 @@ export async function ensureBootstrapToken(db: Queryable, token: string): Promis
   return row?.tokenHash === hashToken(token) ? 'active' : 'rotated';
 }
 
-/** A new secret for the bootstrap token (also re-enabling a revoked one: a break-glass step for an operator with database access). */
+/** A new secret for the bootstrap token (also re-enabling a revoked one, or its disabled principal: a break-glass step for an operator with database access). */
 export async function rotateBootstrapToken(db: Queryable): Promise<string> {
   const token = `cft_bootstrap_${randomBytes(24).toString('base64url')}`;
   await db
     .insert(principals)
     .values({ id: BOOTSTRAP_PRINCIPAL_ID, kind: 'service', name: 'bootstrap admin', teamId: null })
-    .onConflictDoNothing({ target: principals.id });
+    .onConflictDoUpdate({ target: principals.id, set: { disabledAt: null } });
   await db
     .insert(apiTokens)
     .values({ id: BOOTSTRAP_TOKEN_ID, teamId: null, principalId: BOOTSTRAP_PRINCIPAL_ID, role: 'admin', tokenHash: hashToken(token), expiresAt: null })

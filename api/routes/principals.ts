@@ -1,10 +1,10 @@
 /**
- * `/v1/principals`: the people and services tokens act for. A platform admin creates them for any
- * team or platform-wide; a team admin only for its own team.
+ * `/v1/principals`: the people and services tokens act for. A platform admin creates (and disables)
+ * them for any team or platform-wide; a team admin only for its own team.
  */
 import { Hono } from 'hono';
 import { appendAuditEvent } from '../../db/audit.js';
-import { insertPrincipal, listPrincipals, type PrincipalRow } from '../../db/principals.js';
+import { disablePrincipal, findPrincipal, insertPrincipal, listPrincipals, type PrincipalRow } from '../../db/principals.js';
 import { findTeam, findTeamByName, type TeamRow } from '../../db/teams.js';
 import { canAccessTeam, isPlatformAdmin, requireRole } from '../auth.js';
 import type { ApiDeps, AppEnv, Principal } from '../deps.js';
@@ -44,6 +44,22 @@ export function principalRoutes(deps: ApiDeps) {
       query.team !== undefined ? { teamId: (await visibleTeam(caller, query.team)).id } : isPlatformAdmin(caller) ? { all: true as const } : { teamId: caller.teamId };
     const rows = await listPrincipals(deps.db, filter);
     return c.json({ items: rows.map(principalView) });
+  });
+
+  // A person leaves: every token of theirs (and their OIDC subject) stops working at its next request.
+  app.delete('/:id', requireRole('admin'), async (c) => {
+    const caller = c.get('principal');
+    const id = c.req.param('id');
+    const existing = await findPrincipal(deps.db, id);
+    const visible = existing && (existing.teamId === null ? isPlatformAdmin(caller) : canAccessTeam(caller, existing.teamId));
+    if (!existing || !visible) throw problems.notFound(`no principal "${id}" is visible to this token`);
+    const now = deps.now();
+    const result = await disablePrincipal(deps.db, id, now);
+    if (!result) throw problems.notFound(`no principal "${id}" is visible to this token`);
+    if (result.disabledNow) {
+      await appendAuditEvent(deps.db, { at: now, actor: caller.principalId, action: 'principal.disabled', teamId: existing.teamId, details: { principalId: id, name: existing.name } });
+    }
+    return c.json(principalView(result.row));
   });
 
   return app;

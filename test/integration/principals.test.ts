@@ -118,4 +118,28 @@ describe('principals', () => {
     expect(minted?.details).toMatchObject({ principalId: service.principalId, role: 'requester' });
     expect(audit.some((event) => event.action === 'principal.created')).toBe(true);
   });
+
+  it('disables a person: every token of theirs stops working at its next request', async () => {
+    const { teamId } = suite.team;
+    const dave = await createPrincipal(suite.team.admin, { kind: 'person', name: 'Dave' });
+    const requester = await mint(suite.team.admin, teamId, { role: 'requester', principalId: dave.id });
+    const approver = await mint(suite.team.admin, teamId, { role: 'approver', principalId: dave.id });
+    const list = (token: string) => suite.harness.app.request(`/v1/certificates?team=${suite.team.teamName}`, { headers: authHeaders(token, false) });
+    expect((await list(requester.token)).status).toBe(200);
+
+    const remove = (token: string) => suite.harness.app.request(`/v1/principals/${dave.id}`, { method: 'DELETE', headers: authHeaders(token, false) });
+    expect((await remove(suite.otherTeam.admin)).status).toBe(404);
+    expect((await remove(suite.team.requester)).status).toBe(403);
+    const disabled = await remove(suite.team.admin);
+    expect(disabled.status).toBe(200);
+    const { disabledAt } = (await disabled.json()) as { disabledAt: string | null };
+    expect(disabledAt).not.toBeNull();
+    expect((await list(requester.token)).status).toBe(401);
+    expect((await list(approver.token)).status).toBe(401);
+    expect(((await (await remove(suite.team.admin)).json()) as { disabledAt: string }).disabledAt).toBe(disabledAt);
+    // No new token for a disabled principal either.
+    expect((await post(`/v1/teams/${teamId}/tokens`, suite.team.admin, { role: 'requester', principalId: dave.id })).status).toBe(409);
+    const events = await listAuditEvents(suite.harness.db, { teamId, limit: 100 });
+    expect(events.filter((event) => event.action === 'principal.disabled' && event.details.principalId === dave.id)).toHaveLength(1);
+  });
 });
