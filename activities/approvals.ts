@@ -32,7 +32,7 @@ export async function openApproval(deps: ActivityDeps, input: OpenApprovalInput)
   });
   await appendAuditEvent(deps.db, {
     at: new Date(input.requestedAt),
-    actor: plan.requestedBy,
+    actor: plan.requestedByPrincipal ?? plan.requestedBy,
     action: 'approval.requested',
     teamId: plan.teamId,
     certificateId: input.certificateId,
@@ -83,6 +83,8 @@ export interface RecordApprovalDecisionInput {
   state: 'approved' | 'rejected' | 'expired';
   /** Token id of the approver; null when the deadline decided. */
   decidedBy: string | null;
+  /** Principal of the approver, the audit event's actor; absent in decisions recorded before principals. */
+  decidedByPrincipal?: string | null;
   decidedAt: string;
   reason: string | null;
 }
@@ -97,7 +99,7 @@ export async function recordApprovalDecision(deps: ActivityDeps, input: RecordAp
   });
   await appendAuditEvent(deps.db, {
     at: row.decidedAt ?? new Date(input.decidedAt),
-    actor: row.decidedBy ?? 'workflow',
+    actor: input.decidedByPrincipal ?? row.decidedBy ?? 'workflow',
     action: `approval.${row.state}`,
     teamId: input.plan.teamId,
     certificateId: input.certificateId,

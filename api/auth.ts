@@ -1,8 +1,12 @@
-/** Bearer-token authentication and role checks, as middleware factories. */
+/** Bearer-token authentication (API tokens, or OpenID Connect JWTs when configured) and role checks, as middleware factories. */
 import { createMiddleware } from 'hono/factory';
-import type { Role } from '../core/types.js';
+import { ROLES, type Role } from '../core/types.js';
+import { appendAuditEvent } from '../db/audit.js';
+import { ensureOidcPrincipal } from '../db/principals.js';
+import { findTeam, findTeamByName } from '../db/teams.js';
 import { findActiveToken, touchToken } from '../db/tokens.js';
 import type { ApiDeps, AppEnv, Principal } from './deps.js';
+import { looksLikeJwt, OidcRejected, type OidcVerifier } from './oidc.js';
 import { problems } from './problem.js';
 
 export function authenticate(deps: ApiDeps) {
@@ -10,13 +14,48 @@ export function authenticate(deps: ApiDeps) {
     const header = c.req.header('authorization');
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) throw problems.unauthenticated('send an API token as "Authorization: Bearer <token>"');
+    const bearer = match[1]!;
+    if (deps.oidc && looksLikeJwt(bearer)) {
+      c.set('principal', await oidcPrincipal(deps, deps.oidc, bearer));
+      return next();
+    }
     const now = deps.now();
-    const token = await findActiveToken(deps.db, match[1]!, now);
+    const token = await findActiveToken(deps.db, bearer, now);
     if (!token) throw problems.unauthenticated('the API token is unknown, expired or revoked; ask a team admin for a new one');
     await touchToken(deps.db, token.id, now);
-    c.set('principal', { tokenId: token.id, teamId: token.teamId, role: token.role });
+    c.set('principal', { tokenId: token.id, principalId: token.principalId, teamId: token.teamId, role: token.role });
     await next();
   });
+}
+
+/**
+ * The principal of a valid OIDC token: its subject's `person` principal (created at the first
+ * request), the team and role of its claims. OIDC tokens are always bound to one team.
+ */
+async function oidcPrincipal(deps: ApiDeps, verifier: OidcVerifier, jwt: string): Promise<Principal> {
+  let identity;
+  try {
+    identity = await verifier.verify(jwt);
+  } catch (error) {
+    if (error instanceof OidcRejected) throw problems.unauthenticated(error.message);
+    throw error;
+  }
+  const role = ROLES.find((candidate) => candidate === identity.role);
+  if (!role) throw problems.unauthenticated(`the OIDC token's role claim must be one of ${ROLES.join(', ')}`);
+  const team = typeof identity.team === 'string' && identity.team !== '' ? ((await findTeam(deps.db, identity.team)) ?? (await findTeamByName(deps.db, identity.team))) : null;
+  if (!team) throw problems.unauthenticated("the OIDC token's team claim names no Certflow team");
+  const { row, created } = await ensureOidcPrincipal(deps.db, { issuer: identity.issuer, subject: identity.subject, name: identity.name, email: identity.email, teamId: team.id });
+  if (row.disabledAt) throw problems.unauthenticated(`principal ${row.id} is disabled`);
+  if (created) {
+    await appendAuditEvent(deps.db, {
+      at: deps.now(),
+      actor: row.id,
+      action: 'principal.created',
+      teamId: team.id,
+      details: { principalId: row.id, kind: row.kind, name: row.name, oidcIssuer: identity.issuer, oidcSubject: identity.subject },
+    });
+  }
+  return { tokenId: `oidc:${row.id}`, principalId: row.id, teamId: team.id, role };
 }
 
 export function requireRole(...roles: Role[]) {

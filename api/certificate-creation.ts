@@ -65,7 +65,7 @@ async function planCertificate(deps: ApiDeps, { principal, team, body }: Creatio
   const destinations = await storedDestinations(deps.db, deps.secretsKey, id, team, body.destinations);
   const keySource = keySourceFor(body, destinations);
   refuseServerKeysForAgents(keySource, destinations);
-  const approval = await approvalPlan(deps.db, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, request, body });
+  const approval = await approvalPlan(deps.db, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, requestedByPrincipal: principal.principalId, request, body });
   const row: NewCertificate = {
     id,
     teamId: team.id,
@@ -83,6 +83,7 @@ async function planCertificate(deps: ApiDeps, { principal, team, body }: Creatio
     state: approval ? 'awaiting_approval' : 'pending',
     workflowId: lifecycleWorkflowId(id),
     requestedBy: principal.tokenId,
+    requestedByPrincipal: principal.principalId,
   };
   const start: StartLifecycle = {
     certificateId: id,

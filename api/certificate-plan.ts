@@ -74,7 +74,7 @@ export function refuseServerKeysForAgents(keySource: KeySource, destinations: De
 
 export async function approvalPlan(
   db: Database,
-  input: { approvalId: string; team: TeamRow; requestedBy: string; request: CanonicalCertificateRequest; body: CreateCertificateBody },
+  input: { approvalId: string; team: TeamRow; requestedBy: string; requestedByPrincipal: string; request: CanonicalCertificateRequest; body: CreateCertificateBody },
 ): Promise<ApprovalPlan | null> {
   const rules: ApprovalRules | undefined = input.team.policy.approval;
   if (!rules) return null;
@@ -96,6 +96,7 @@ export async function approvalPlan(
     approvalId: input.approvalId,
     teamId: input.team.id,
     requestedBy: input.requestedBy,
+    requestedByPrincipal: input.requestedByPrincipal,
     reasons,
     deadlineSeconds: rules.deadlineSeconds,
     escalateAfterSeconds: rules.escalateAfterSeconds,

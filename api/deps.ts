@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Role } from '../core/types.js';
 import type { Database } from '../db/database.js';
+import type { OidcVerifier } from './oidc.js';
 
 /** Everything the HTTP API needs; cmd/ builds it, tests build it against real services. */
 export interface ApiDeps {
@@ -14,10 +15,23 @@ export interface ApiDeps {
   temporalUiUrl: string;
   /** Checks that Postgres and Temporal answer; used by /readyz. */
   checkReadiness: () => Promise<{ postgres: boolean; temporal: boolean }>;
+  /** Per-token request rate limit (api/rate-limit.ts); absent: no limit (tests, benchmarks). */
+  rateLimit?: RateLimitConfig;
+  /** Accepts OpenID Connect bearer JWTs of one issuer (api/oidc.ts); absent: API tokens only. */
+  oidc?: OidcVerifier;
 }
 
+/** A token bucket per API token: `burst` requests at once, refilled at `perSecond`. In-process: per API replica. */
+export interface RateLimitConfig {
+  perSecond: number;
+  burst: number;
+}
+
+/** The request's authenticated identity: the token used, and the principal (person or service) it acts for. */
 export interface Principal {
   tokenId: string;
+  /** `prn_…`: who acts; separation of duties and audit actors are by principal. */
+  principalId: string;
   /** Null for platform-wide admin tokens. */
   teamId: string | null;
   role: Role;

@@ -49,6 +49,7 @@ export const problems = {
   policyViolation: (code: string, detail: string) => new ProblemError(403, 'policy-violation', 'Team policy forbids this request', detail, { code }),
   notFound: (detail: string) => new ProblemError(404, 'not-found', 'Not found', detail),
   conflict: (detail: string) => new ProblemError(409, 'conflict', 'Conflict', detail),
+  rateLimited: (detail: string) => new ProblemError(429, 'rate-limited', 'Too many requests', detail),
   unavailable: (detail: string) => new ProblemError(503, 'unavailable', 'A dependency is unavailable', detail),
 };
 

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { parseDurationSeconds } from '../core/duration.js';
 import { MAX_SANS } from '../core/names.js';
-import { CERT_STATES, KEY_ALGORITHMS, PROFILES, REVOCATION_REASONS, ROLES } from '../core/types.js';
+import { CERT_STATES, KEY_ALGORITHMS, PRINCIPAL_KINDS, PROFILES, REVOCATION_REASONS, ROLES } from '../core/types.js';
 
 export const MIN_VALIDITY_SECONDS = 15;
 export const MAX_VALIDITY_SECONDS = 398 * 86_400;
@@ -179,7 +179,22 @@ export const createTeamSchema = z.strictObject({
 
 export const createTokenSchema = z.strictObject({
   role: z.enum(ROLES),
+  /** The principal (of the team) the token acts for; omitted: a new service principal of its own. */
+  principalId: z.string().regex(/^prn_[a-z0-9]+$/, 'must be a principal id (prn_…)').optional(),
   expiresIn: duration('expiresIn').pipe(z.number().max(366 * 86_400, 'expiresIn must be at most a year; issue a new token instead')).optional(),
+});
+
+export const createPrincipalSchema = z.strictObject({
+  kind: z.enum(PRINCIPAL_KINDS),
+  name: z.string().trim().min(1).max(200),
+  email: z.email().max(320).optional(),
+  /** Team id or name; omitted: the caller's team (a platform admin: platform-wide). */
+  team: z.string().min(1).max(100).optional(),
+});
+
+export const listPrincipalsQuery = z.strictObject({
+  /** Team id or name (platform admins; others see their own team only). */
+  team: z.string().min(1).max(100).optional(),
 });
 
 export const approvalDecisionSchema = z.strictObject({

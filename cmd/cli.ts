@@ -1,13 +1,15 @@
 /**
  * `certflow` — the operator CLI (`npm run cli -- <command>`). Bulk reissue: preview the selection,
  * confirm, start, and watch a live progress line until the operation ends; status, pause, resume
- * and cancel of an operation by id; the issuer compromise drill (`issuer-compromise <issuerId>`). Talks to the HTTP API only (CERTFLOW_API_URL, CERTFLOW_TOKEN).
+ * and cancel of an operation by id; the issuer compromise drill (`issuer-compromise <issuerId>`). Talks to the HTTP API only (CERTFLOW_API_URL, CERTFLOW_TOKEN),
+ * except `token rotate-bootstrap`, the break-glass rotation of the bootstrap token on the database (DATABASE_URL).
  */
 import { createInterface } from 'node:readline/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, bulkApi, type BulkApi } from './cli-api.js';
 import { parseCli, USAGE, type CliCommand } from './cli-args.js';
 import { ISSUER_COMPROMISE_USAGE, runIssuerCompromise } from './issuer-compromise-cli.js';
+import { runTokenCli, TOKEN_USAGE } from './bootstrap-token-cli.js';
 import {
   EXIT_ERROR,
   EXIT_STOPPED_WATCHING,
@@ -24,6 +26,9 @@ const TTY_REFRESH_MS = 1_000;
 const LOG_REFRESH_MS = 2_000;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'token') {
+    return runTokenCli(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
+  }
   if (argv[0] === 'issuer-compromise') {
     return runIssuerCompromise(argv.slice(1), {
       out: (line) => console.log(line),
@@ -34,12 +39,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const parsed = parseCli(argv, process.env);
   if (!parsed.ok) {
-    console.error(`error: ${parsed.error}\n\n${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}`);
+    console.error(`error: ${parsed.error}\n\n${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}`);
     return EXIT_ERROR;
   }
   const command = parsed.value;
   if (command.command === 'help') {
-    console.log(`${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}`);
+    console.log(`${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}`);
     return 0;
   }
   const api = bulkApi(command.connection);

@@ -10,6 +10,9 @@ const optionalString = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+/** Asymmetric JWS algorithms only: never `none` or HMAC (a shared secret is not a public key). */
+const OIDC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'] as const;
+
 const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   CERTFLOW_HOST: z.string().default('127.0.0.1'),
@@ -30,6 +33,18 @@ const configSchema = z.object({
   CERTFLOW_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(500),
   CERTFLOW_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1_000).default(100),
   CERTFLOW_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  CERTFLOW_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(50),
+  CERTFLOW_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(500),
+  CERTFLOW_OIDC_ISSUER: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  CERTFLOW_OIDC_AUDIENCE: optionalString,
+  CERTFLOW_OIDC_TEAM_CLAIM: z.string().min(1).default('certflow_team'),
+  CERTFLOW_OIDC_ROLE_CLAIM: z.string().min(1).default('certflow_role'),
+  CERTFLOW_OIDC_ALGORITHMS: z
+    .string()
+    .default('RS256,ES256')
+    .transform((value) => value.split(',').map((alg) => alg.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(OIDC_ALGORITHMS)).min(1)),
+  CERTFLOW_OIDC_CLOCK_TOLERANCE: z.coerce.number().int().min(0).max(300).default(30),
   NODE_ENV: z.string().optional(),
 });
 
@@ -60,6 +75,13 @@ export interface Config {
   workerMaxWorkflowTasks: number;
   /** Workflow runs kept in the worker's sticky cache; unset: the SDK's default (from the heap size). */
   workerMaxCachedWorkflows: number | undefined;
+  /**
+   * Per-API-token request limit (token bucket, in each API process): `perSecond` refill, `burst`
+   * at once. `CERTFLOW_RATE_LIMIT_PER_SECOND=0` turns it off. Null when off.
+   */
+  rateLimit: { perSecond: number; burst: number } | null;
+  /** OpenID Connect bearer JWTs of one issuer (api/oidc.ts); null: API tokens only. */
+  oidc: { issuer: string; audience: string; teamClaim: string; roleClaim: string; algorithms: string[]; clockToleranceSeconds: number } | null;
   production: boolean;
 }
 
@@ -70,6 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = result.data;
+  if (e.CERTFLOW_OIDC_ISSUER && !e.CERTFLOW_OIDC_AUDIENCE) throw new ConfigError('invalid configuration:\n  CERTFLOW_OIDC_AUDIENCE: required with CERTFLOW_OIDC_ISSUER (the audience Certflow tokens are issued for)');
+  if (e.CERTFLOW_OIDC_ISSUER?.startsWith('http:') && e.NODE_ENV === 'production') throw new ConfigError('invalid configuration:\n  CERTFLOW_OIDC_ISSUER: must be https in production');
   const dataDir = resolve(e.CERTFLOW_DATA_DIR);
   return {
     port: e.PORT,
@@ -91,6 +115,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerMaxWorkflowTasks: e.CERTFLOW_WORKER_MAX_WORKFLOW_TASKS,
     workerMaxCachedWorkflows: e.CERTFLOW_WORKER_MAX_CACHED_WORKFLOWS,
     temporalUiUrl: (e.CERTFLOW_TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
+    rateLimit: e.CERTFLOW_RATE_LIMIT_PER_SECOND > 0 ? { perSecond: e.CERTFLOW_RATE_LIMIT_PER_SECOND, burst: e.CERTFLOW_RATE_LIMIT_BURST } : null,
+    oidc: e.CERTFLOW_OIDC_ISSUER
+      ? {
+          issuer: e.CERTFLOW_OIDC_ISSUER,
+          audience: e.CERTFLOW_OIDC_AUDIENCE!,
+          teamClaim: e.CERTFLOW_OIDC_TEAM_CLAIM,
+          roleClaim: e.CERTFLOW_OIDC_ROLE_CLAIM,
+          algorithms: e.CERTFLOW_OIDC_ALGORITHMS,
+          clockToleranceSeconds: e.CERTFLOW_OIDC_CLOCK_TOLERANCE,
+        }
+      : null,
     production: e.NODE_ENV === 'production',
   };
 }

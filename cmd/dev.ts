@@ -63,7 +63,7 @@ runMain(async () => {
         `  Temporal UI   ${temporalUiUrl ?? '(external Temporal server: ' + temporalAddress + ')'}`,
         `  Temporal      ${temporalAddress}  namespace ${config.temporalNamespace}`,
         `  Postgres      ${redact(databaseUrl)}`,
-        `  Admin token   ${api.bootstrapToken ?? '(CERTFLOW_BOOTSTRAP_TOKEN not set)'}`,
+        `  Admin token   ${api.bootstrapToken ?? '(none: CERTFLOW_BOOTSTRAP_TOKEN not set, or the bootstrap token was revoked or rotated)'}`,
         `  Deliveries    ${config.fileDestinationRoot}`,
         '',
         'Press Ctrl-C to stop.',

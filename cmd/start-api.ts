@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app.js';
+import { createOidcVerifier } from '../api/oidc.js';
 import { createDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrate.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
@@ -26,8 +27,12 @@ export async function startApi(config: Config & { databaseUrl: string; temporalA
   const pool = createPool(config.databaseUrl, log);
   await applyMigrations(pool);
   const db = createDatabase(pool);
-  const bootstrapToken = await resolveBootstrapToken(config);
-  if (bootstrapToken) await ensureBootstrapToken(db, bootstrapToken);
+  const configuredBootstrapToken = await resolveBootstrapToken(config);
+  // The configured token seeds the bootstrap token once; a revoked or rotated one stays so.
+  const bootstrapState = configuredBootstrapToken ? await ensureBootstrapToken(db, configuredBootstrapToken) : null;
+  if (bootstrapState === 'revoked') log('the bootstrap token is revoked and stays revoked (rotate it with `npm run cli -- token rotate-bootstrap`)');
+  if (bootstrapState === 'rotated') log('the configured bootstrap token was rotated away; use the token printed by `token rotate-bootstrap`');
+  const bootstrapToken = bootstrapState === 'created' || bootstrapState === 'active' ? configuredBootstrapToken : null;
 
   const secretsKey = deriveSecretsKey(await loadKek(config, log));
   const connection = await Connection.connect({ address: config.temporalAddress });
@@ -40,6 +45,8 @@ export async function startApi(config: Config & { databaseUrl: string; temporalA
       now: () => new Date(),
       secretsKey,
       temporalUiUrl: config.temporalUiUrl,
+      ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
+      ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}),
       checkReadiness: async () => {
         const [postgres, temporalUp] = await Promise.all([
           withTimeout(pool.query('select 1'), READINESS_DEADLINE_MS).then(() => true, () => false),

@@ -79,17 +79,23 @@ export function approvalReasons(request: PolicyRequest, rules: ApprovalRules, co
 
 export interface ApproverIdentity {
   tokenId: string;
+  /** The person or service behind the token; absent in decisions sent before principals existed. */
+  principalId?: string;
   role: string;
   /** Null for a platform-wide (security) admin. */
   teamId: string | null;
 }
 
 /**
- * Why this identity may not decide on a request of `teamId` made by `requestedBy`, or null if it
- * may: approvers of the team, team admins and platform (security) admins, never the requester.
+ * Why this identity may not decide on a request of `teamId` made by `requestedBy` (token id) acting
+ * for `requestedByPrincipal`, or null if it may: approvers of the team, team admins and platform
+ * (security) admins, never the requester — the same principal with any of its tokens, or the same token.
  */
-export function approverProblem(approver: ApproverIdentity, teamId: string, requestedBy: string): string | null {
+export function approverProblem(approver: ApproverIdentity, teamId: string, requestedBy: string, requestedByPrincipal?: string | null): string | null {
   if (approver.tokenId === requestedBy) return 'the requester cannot approve or reject their own request; ask another approver of the team';
+  if (requestedByPrincipal && approver.principalId === requestedByPrincipal) {
+    return `the requester cannot approve or reject their own request, whatever token they use (principal ${requestedByPrincipal}); ask another approver of the team`;
+  }
   const securityAdmin = approver.role === 'admin' && approver.teamId === null;
   if (securityAdmin) return null;
   if (approver.teamId !== teamId) return 'only approvers of the certificate\'s team or a security admin can decide on this request';

@@ -19,6 +19,8 @@ export interface ApprovalPlan {
   teamId: string;
   /** Token id of the requester, who may not decide. */
   requestedBy: string;
+  /** Principal of the requester: no token of it may decide (absent in plans made before principals). */
+  requestedByPrincipal?: string | null;
   reasons: ApprovalReason[];
   deadlineSeconds: number;
   escalateAfterSeconds: number;

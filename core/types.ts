@@ -9,6 +9,10 @@ export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 export const ROLES = ['requester', 'approver', 'responder', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** A principal is a named person or a service (a deployment pipeline, an operator); tokens act for one. */
+export const PRINCIPAL_KINDS = ['person', 'service'] as const;
+export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];
+
 /**
  * Where a certificate stands. `revoked`, `rejected` and `approval_expired` are terminal; `failed`
  * waits for an operator (`renew` retries, `revoke` ends the lifecycle); `rollout_failed` means a

@@ -35,6 +35,29 @@ export async function registerAgent(db: Queryable, input: { teamId: string; name
   return rows.length > 0 ? { id, token } : null;
 }
 
+/** A team's agents, revoked ones included, oldest first. */
+export async function listTeamAgents(db: Queryable, teamId: string): Promise<AgentRow[]> {
+  return db.select().from(agents).where(eq(agents.teamId, teamId)).orderBy(asc(agents.createdAt), asc(agents.id));
+}
+
+/** Any agent by id, revoked or not. */
+export async function findAgentRecord(db: Queryable, id: string): Promise<AgentRow | null> {
+  const [row] = await db.select().from(agents).where(eq(agents.id, id));
+  return row ?? null;
+}
+
+/** Revokes the agent (its token stops working at the next request); a second revocation keeps the first time. */
+export async function revokeAgent(db: Queryable, id: string, now: Date): Promise<{ row: AgentRow; revokedNow: boolean } | null> {
+  const [revoked] = await db
+    .update(agents)
+    .set({ revokedAt: now })
+    .where(and(eq(agents.id, id), isNull(agents.revokedAt)))
+    .returning();
+  if (revoked) return { row: revoked, revokedNow: true };
+  const row = await findAgentRecord(db, id);
+  return row ? { row, revokedNow: false } : null;
+}
+
 export async function findAgentByToken(db: Queryable, token: string): Promise<AgentRow | null> {
   const [row] = await db
     .select()

@@ -8,7 +8,7 @@ import type { ApprovalReason } from '../core/approval.js';
 import type { BulkCounts, BulkOptions, BulkOutcome, BulkSelector, BulkState } from '../core/bulk.js';
 import type { LifecycleInput } from '../core/lifecycle.js';
 import type { TeamPolicy } from '../core/policy.js';
-import type { ApprovalState, CertState, Destination, KeyAlgorithm, KeySource, Profile, RevocationReason, Role, RolloutState, VersionStatus } from '../core/types.js';
+import type { ApprovalState, CertState, Destination, KeyAlgorithm, KeySource, PrincipalKind, Profile, RevocationReason, Role, RolloutState, VersionStatus } from '../core/types.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -22,12 +22,38 @@ export const teams = pgTable('teams', {
   createdAt: createdAt(),
 });
 
+/**
+ * Who acts: a person or a service. Every API token belongs to one; separation of duties (approver
+ * ≠ requester) and the audit log's actor are by principal, not by token. `team_id` null: platform-wide.
+ * An OpenID Connect subject is a `person` principal keyed by (oidc_issuer, oidc_subject).
+ */
+export const principals = pgTable(
+  'principals',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind').$type<PrincipalKind>().notNull(),
+    name: text('name').notNull(),
+    email: text('email'),
+    teamId: text('team_id').references(() => teams.id),
+    oidcIssuer: text('oidc_issuer'),
+    oidcSubject: text('oidc_subject'),
+    createdAt: createdAt(),
+    /** A disabled principal's tokens stop working. */
+    disabledAt: timestamp('disabled_at', { withTimezone: true }),
+  },
+  (table) => [index('principals_team_idx').on(table.teamId), uniqueIndex('principals_oidc_subject_uq').on(table.oidcIssuer, table.oidcSubject)],
+);
+
 export const apiTokens = pgTable(
   'api_tokens',
   {
     id: text('id').primaryKey(),
     /** Null only for platform-wide admin tokens (the bootstrap token). */
     teamId: text('team_id').references(() => teams.id),
+    /** Who the token acts for; migration 0009 gave every earlier token a service principal of its own. */
+    principalId: text('principal_id')
+      .notNull()
+      .references(() => principals.id),
     role: text('role').$type<Role>().notNull(),
     /** SHA-256 of the secret part of the token; the token itself is never stored. */
     tokenHash: text('token_hash').notNull().unique(),
@@ -123,7 +149,10 @@ export const certificates = pgTable(
     state: text('state').$type<CertState>().notNull(),
     currentVersionId: text('current_version_id'),
     workflowId: text('workflow_id').notNull(),
+    /** Token id of the request. */
     requestedBy: text('requested_by').notNull(),
+    /** Principal of the request (who may not approve it); null only for rows older than principals. */
+    requestedByPrincipal: text('requested_by_principal'),
     /** Set once, by the first revocation: a version signed afterwards is recorded revoked with this time and reason. */
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     revocationReason: text('revocation_reason').$type<RevocationReason>(),

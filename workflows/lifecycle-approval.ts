@@ -68,6 +68,7 @@ export function approvalStep(run: LifecycleRun): (plan: ApprovalPlan) => Promise
           plan,
           state: outcome?.state ?? 'expired',
           decidedBy: outcome?.request.approver.tokenId ?? null,
+          decidedByPrincipal: outcome?.request.approver.principalId ?? null,
           decidedAt: outcome?.at ?? deadlineAt,
           reason: outcome?.request.reason ?? null,
         }),
@@ -105,7 +106,7 @@ export function approvalStep(run: LifecycleRun): (plan: ApprovalPlan) => Promise
 function validateDecision(plan: ApprovalPlan | null, status: LifecycleStatus, decision: PendingDecision | null, request: ApprovalDecisionRequest): void {
   if (!plan || !status.approval) throw new Error(`certificate ${status.certificateId} has no approval request`);
   if (decision !== null || status.approval.state !== 'pending') throw new Error(`the approval request of ${status.certificateId} is no longer pending (${status.approval.state})`);
-  const problem = approverProblem(request.approver, plan.teamId, plan.requestedBy);
+  const problem = approverProblem(request.approver, plan.teamId, plan.requestedBy, plan.requestedByPrincipal);
   if (problem) throw new Error(problem);
   if (typeof request.reason !== 'string' || request.reason.trim() === '') throw new Error('a decision needs a reason, for the audit log');
 }

@@ -5,7 +5,8 @@
  */
 import { Hono } from 'hono';
 import { checkRequest, IssuanceError } from '../../ca/issuance.js';
-import { findAgentCsr, findAgentDelivery, listCsrRequests, listDeployments, recordDeploymentReport, registerAgent, submitCsr } from '../../db/agents.js';
+import { findAgentCsr, findAgentDelivery, findAgentRecord, listCsrRequests, listDeployments, recordDeploymentReport, registerAgent, revokeAgent, submitCsr } from '../../db/agents.js';
+import { appendAuditEvent } from '../../db/audit.js';
 import { databaseKeyBlocklist } from '../../db/blocked-keys.js';
 import { findCertificate, issuanceRequestOf } from '../../db/certificates.js';
 import { findTeam, findTeamByName } from '../../db/teams.js';
@@ -15,6 +16,7 @@ import { canAccessTeam, requireRole } from '../auth.js';
 import type { ApiDeps, AppEnv } from '../deps.js';
 import { problems, type ProblemError } from '../problem.js';
 import { parseJsonBody } from '../validation.js';
+import { agentView } from './tokens.js';
 
 /** Registration, mounted under the API-token-authenticated `/v1`. */
 export function agentRoutes(deps: ApiDeps) {
@@ -27,7 +29,23 @@ export function agentRoutes(deps: ApiDeps) {
     if (!team || !canAccessTeam(principal, team.id)) throw problems.notFound(`no team "${body.team}" is visible to this token`);
     const registered = await registerAgent(deps.db, { teamId: team.id, name: body.name });
     if (!registered) throw problems.conflict(`team "${team.name}" already has an agent named "${body.name}"`);
+    await appendAuditEvent(deps.db, { at: deps.now(), actor: principal.principalId, action: 'agent.registered', teamId: team.id, details: { agentId: registered.id, name: body.name } });
     return c.json({ id: registered.id, token: registered.token, teamId: team.id, name: body.name }, 201);
+  });
+
+  // Idempotent; the agent's token stops working at its next request (every request looks it up).
+  app.delete('/:id', requireRole('admin'), async (c) => {
+    const principal = c.get('principal');
+    const id = c.req.param('id');
+    const existing = await findAgentRecord(deps.db, id);
+    if (!existing || !canAccessTeam(principal, existing.teamId)) throw problems.notFound(`no agent "${id}" is visible to this token`);
+    const now = deps.now();
+    const result = await revokeAgent(deps.db, id, now);
+    if (!result) throw problems.notFound(`no agent "${id}" is visible to this token`);
+    if (result.revokedNow) {
+      await appendAuditEvent(deps.db, { at: now, actor: principal.principalId, action: 'agent.revoked', teamId: existing.teamId, details: { agentId: id, name: existing.name } });
+    }
+    return c.json(agentView(result.row));
   });
 
   return app;

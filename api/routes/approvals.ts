@@ -33,8 +33,8 @@ export function approvalRoutes(deps: ApiDeps) {
       const principal = c.get('principal');
       const certificate = await visibleCertificate(principal, c.req.param('id'));
       const body = await parseJsonBody(c, approvalDecisionSchema);
-      const approver = { tokenId: principal.tokenId, role: principal.role, teamId: principal.teamId };
-      const problem = approverProblem(approver, certificate.teamId, certificate.requestedBy);
+      const approver = { tokenId: principal.tokenId, principalId: principal.principalId, role: principal.role, teamId: principal.teamId };
+      const problem = approverProblem(approver, certificate.teamId, certificate.requestedBy, certificate.requestedByPrincipal);
       if (problem) throw problems.forbidden(problem);
       // The row appears a moment after the workflow starts waiting; the workflow's validator decides then.
       const approval = await findApprovalOfCertificate(deps.db, certificate.id);

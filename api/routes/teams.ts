@@ -1,5 +1,7 @@
-/** `/v1/teams`: teams with their policy, and API tokens scoped to a team and a role. */
+/** `/v1/teams`: teams with their policy, and API tokens scoped to a team, a role and a principal. */
 import { Hono } from 'hono';
+import { appendAuditEvent } from '../../db/audit.js';
+import { findPrincipal, insertPrincipal, type PrincipalRow } from '../../db/principals.js';
 import { findTeam, insertTeam } from '../../db/teams.js';
 import { issueToken } from '../../db/tokens.js';
 import { canAccessTeam, isPlatformAdmin, requireRole } from '../auth.js';
@@ -27,8 +29,27 @@ export function teamRoutes(deps: ApiDeps) {
     if (!team || !canAccessTeam(principal, team.id)) throw problems.notFound(`no team "${teamId}" is visible to this token`);
     const body = await parseJsonBody(c, createTokenSchema);
     const expiresAt = body.expiresIn ? new Date(deps.now().getTime() + body.expiresIn * 1000) : null;
-    const { id, token } = await issueToken(deps.db, { teamId: team.id, role: body.role, expiresAt });
-    return c.json({ id, token, teamId: team.id, role: body.role, expiresAt: expiresAt?.toISOString() ?? null }, 201);
+    // Only admins mint, so no token can get a role above its minter's. A team admin may mint an
+    // approver token for itself: approvals compare principals, so it still cannot approve its own requests.
+    let holder: PrincipalRow | null;
+    if (body.principalId !== undefined) {
+      holder = await findPrincipal(deps.db, body.principalId);
+      if (!holder || holder.teamId !== team.id) {
+        throw problems.validation(`principal "${body.principalId}" is not a principal of team "${team.name}"`, [{ field: 'principalId', message: 'must be a principal of this team' }]);
+      }
+      if (holder.disabledAt) throw problems.conflict(`principal "${holder.id}" is disabled`);
+    } else {
+      holder = await insertPrincipal(deps.db, { kind: 'service', name: `${body.role} token of team ${team.name}`, teamId: team.id });
+    }
+    const { id, token } = await issueToken(deps.db, { teamId: team.id, principalId: holder.id, role: body.role, expiresAt });
+    await appendAuditEvent(deps.db, {
+      at: deps.now(),
+      actor: principal.principalId,
+      action: 'token.minted',
+      teamId: team.id,
+      details: { tokenId: id, principalId: holder.id, role: body.role, expiresAt: expiresAt?.toISOString() ?? null },
+    });
+    return c.json({ id, token, teamId: team.id, principalId: holder.id, role: body.role, expiresAt: expiresAt?.toISOString() ?? null }, 201);
   });
 
   return app;

@@ -26,8 +26,10 @@ import {
   auditEventsQuery,
   createCertificateSchema,
   createTeamSchema,
+  createPrincipalSchema,
   createTokenSchema,
   destinationSchema,
+  listPrincipalsQuery,
   listCertificatesQuery,
   renewCertificateSchema,
   revokeCertificateSchema,
@@ -50,7 +52,12 @@ import {
   type Destination,
   type VerifySpec,
 } from '../../../core/types.js';
+import type { AgentRow } from '../../../db/agents.js';
 import type { ApprovalRow } from '../../../db/approvals.js';
+import type { PrincipalRow } from '../../../db/principals.js';
+import type { TokenRow } from '../../../db/tokens.js';
+import { principalView } from '../../../api/routes/principals.js';
+import { agentView, tokenView } from '../../../api/routes/tokens.js';
 import type { AuditEventRow } from '../../../db/audit.js';
 import type { BulkItemRow, BulkOperationRow } from '../../../db/bulk.js';
 import type { CertificateRow, VersionRow } from '../../../db/certificates.js';
@@ -431,6 +438,7 @@ describe('docs/openapi.json against the code', () => {
     ['POST /v1/certificates/{id}/approve', approvalDecisionSchema],
     ['POST /v1/certificates/{id}/reject', approvalDecisionSchema],
     ['POST /v1/agents', registerAgentSchema],
+    ['POST /v1/principals', createPrincipalSchema],
     ['POST /v1/agent/csr', submitCsrSchema],
     ['POST /v1/agent/deployments/{deliveryId}/report', deploymentReportSchema],
     ['POST /v1/bulk-reissues', createBulkReissueSchema],
@@ -483,6 +491,7 @@ describe('docs/openapi.json against the code', () => {
     ['GET /v1/certificates', listCertificatesQuery],
     ['GET /v1/bulk-reissues/{id}', bulkItemsQuery],
     ['GET /v1/certificates/{id}/audit-events', auditEventsQuery],
+    ['GET /v1/principals', listPrincipalsQuery],
   ];
 
   it.each(queries)('documents the query parameters of %s as its zod schema', (key, schema) => {
@@ -575,6 +584,7 @@ describe('docs/openapi.json against the code', () => {
       currentVersionId: null,
       workflowId: 'certificate/crt_test',
       requestedBy: 'tok_test',
+      requestedByPrincipal: 'prn_test',
       revokedAt: null,
       revocationReason: null,
       createdAt: at,
@@ -650,12 +660,19 @@ describe('docs/openapi.json against the code', () => {
       hash: '00'.repeat(32),
     };
 
+    const principal: PrincipalRow = { id: 'prn_test', kind: 'person', name: 'Alice', email: null, teamId: null, oidcIssuer: null, oidcSubject: null, createdAt: at, disabledAt: null };
+    const token: TokenRow = { id: 'tok_test', teamId: null, principalId: 'prn_test', role: 'admin', tokenHash: 'h', createdAt: at, expiresAt: null, lastUsedAt: null, revokedAt: null };
+    const agent: AgentRow = { id: 'agt_test', teamId: 'team_test', name: 'host', tokenHash: 'h', createdAt: at, lastSeenAt: null, revokedAt: null };
+
     const cases: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
       ['Certificate', certificateView(certificate, null, null), certificateView({ ...certificate, commonName: 'a.example.test', renewBeforeSeconds: 60 }, version, live, { baseUrl: 'http://127.0.0.1:8233', namespace: 'default' })],
       ['CertificateVersion', versionView(version), versionView({ ...version, status: 'revoked', revokedAt: at, revocationReason: 'keyCompromise' })],
       ['Issuer', issuerView(issuer), issuerView({ ...issuer, kind: 'intermediate', parentId: 'iss_root' })],
       ['Approval', approvalView(approval), approvalView({ ...approval, state: 'approved', escalatedAt: at, decidedBy: 'tok_approver', decidedAt: at, decisionReason: 'ok' })],
       ['AuditEvent', auditEventView(event), auditEventView({ ...event, teamId: 'team_test', certificateId: 'crt_test' })],
+      ['Principal', principalView(principal), principalView({ ...principal, email: 'a@example.test', teamId: 'team_test', disabledAt: at })],
+      ['TokenInfo', tokenView(token), tokenView({ ...token, teamId: 'team_test', expiresAt: at, lastUsedAt: at, revokedAt: at })],
+      ['AgentInfo', agentView(agent), agentView({ ...agent, lastSeenAt: at, revokedAt: at })],
     ];
     expectSchemasMatchViews(cases);
   });
