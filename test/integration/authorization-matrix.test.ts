@@ -66,7 +66,7 @@ const suite = useIntegrationSuite('authz-matrix', { worker: true });
 /** The owning team (A) and another team (B), with a token of each role, an agent each, and the shared resources of A. */
 interface World {
   harness: Harness;
-  own: { teamId: string; teamName: string; tokens: Record<Role, string>; agentId: string; agentToken: string };
+  own: { teamId: string; teamName: string; tokens: Record<Role, string>; agentId: string; agentToken: string; spareTokenId: string; sparePrincipalId: string };
   other: { teamId: string; teamName: string; tokens: Record<Role, string>; agentToken: string };
   /** An issued certificate of A. */
   issued: string;
@@ -160,6 +160,16 @@ async function agentCsrCertificate(world: World): Promise<{ id: string; dnsName:
   return { id, dnsName };
 }
 
+async function registerAgent(world: World): Promise<string> {
+  const response = await api(world.harness, 'POST', '/v1/agents', TEST_BOOTSTRAP_TOKEN, { team: world.own.teamId, name: uniqueName('host-') });
+  return ((await expectStatus(response, 201, 'agent registration')) as { id: string }).id;
+}
+
+async function createPrincipal(world: World): Promise<string> {
+  const response = await api(world.harness, 'POST', '/v1/principals', TEST_BOOTSTRAP_TOKEN, { kind: 'person', name: uniqueName('person '), team: world.own.teamId });
+  return ((await expectStatus(response, 201, 'principal')) as { id: string }).id;
+}
+
 async function csrFor(dnsName: string): Promise<string> {
   const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
@@ -249,6 +259,32 @@ function routeCases(world: () => World): RouteCase[] {
     { method: 'POST', route: '/v1/teams', access: { kind: 'platform' }, authorized: 201, request: async () => ({ path: '/v1/teams', body: { name: uniqueName('team-'), policy: APPROVAL_POLICY } }) },
     { method: 'POST', route: '/v1/teams/:id/tokens', access: team(['admin']), authorized: 201, request: async () => ({ path: `/v1/teams/${world().own.teamId}/tokens`, body: { role: 'requester' } }) },
 
+    { method: 'GET', route: '/v1/teams/:id/tokens', access: team(['admin']), authorized: 200, request: async () => ({ path: `/v1/teams/${world().own.teamId}/tokens` }) },
+    {
+      method: 'DELETE',
+      route: '/v1/tokens/:id',
+      access: team(['admin']),
+      authorized: 200,
+      request: async ({ authorized }) => ({ path: `/v1/tokens/${authorized ? (await createToken(world().harness, world().own.teamId, 'requester')).id : world().own.spareTokenId}` }),
+    },
+    { method: 'GET', route: '/v1/teams/:id/agents', access: team(['admin']), authorized: 200, request: async () => ({ path: `/v1/teams/${world().own.teamId}/agents` }) },
+    {
+      method: 'DELETE',
+      route: '/v1/agents/:id',
+      access: team(['admin']),
+      authorized: 200,
+      request: async ({ authorized }) => ({ path: `/v1/agents/${authorized ? await registerAgent(world()) : world().own.agentId}` }),
+    },
+    { method: 'POST', route: '/v1/principals', access: team(['admin'], 404), authorized: 201, request: async () => ({ path: '/v1/principals', body: { kind: 'person', name: uniqueName('person '), team: world().own.teamId } }) },
+    { method: 'GET', route: '/v1/principals', access: team(['admin'], 404), authorized: 200, request: async () => ({ path: `/v1/principals?team=${world().own.teamId}` }) },
+    {
+      method: 'DELETE',
+      route: '/v1/principals/:id',
+      access: team(['admin']),
+      authorized: 200,
+      request: async ({ authorized }) => ({ path: `/v1/principals/${authorized ? await createPrincipal(world()) : world().own.sparePrincipalId}` }),
+    },
+
     { method: 'GET', route: '/v1/issuers', access: { kind: 'authenticated' }, authorized: 200, request: fixed('/v1/issuers') },
     {
       method: 'POST',
@@ -337,7 +373,10 @@ describe('authorization matrix', () => {
     const own = await makeTeam(harness, APPROVAL_POLICY);
     const other = await makeTeam(harness);
     const [root] = await harness.pool.query<{ id: string }>(`select id from issuers where kind = 'root' limit 1`).then((result) => result.rows);
-    world = { harness, own, other, issued: '', pending: '', bulk: '', rootIssuerId: root!.id };
+    world = { harness, own: { ...own, spareTokenId: '', sparePrincipalId: '' }, other, issued: '', pending: '', bulk: '', rootIssuerId: root!.id };
+    // Refused calls aim at these; were one wrongly allowed, it would end only a spare.
+    world.own.spareTokenId = (await createToken(harness, own.teamId, 'requester')).id;
+    world.own.sparePrincipalId = await createPrincipal(world);
     world.issued = await createCertificate(world);
     await waitForState(world, world.issued, ['active']);
     world.pending = await pendingApproval(world);
