@@ -1,10 +1,10 @@
-/** `npm run api`: serves the HTTP API against DATABASE_URL and TEMPORAL_ADDRESS. */
+/** `npm run api`: serves the HTTP API against DATABASE_URL and TEMPORAL_ADDRESS. It needs no KEK (and is given none). */
 import { ConfigError, loadConfig } from './config.js';
 import { logger, onShutdownSignal, runMain } from './log.js';
-import { startApi } from './start-api.js';
+import { apiConfig, startApi } from './start-api.js';
 
 runMain(async () => {
-  const config = loadConfig();
+  const config = apiConfig(loadConfig());
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL is required for the API (or use `npm run dev`)');
   const log = logger('api');
   const api = await startApi({ ...config, databaseUrl: config.databaseUrl, temporalAddress: config.temporalAddress ?? '127.0.0.1:7233' }, log);

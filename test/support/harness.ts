@@ -16,7 +16,7 @@ import type { ActivityDeps } from '../../activities/deps.js';
 import { ensureCaHierarchy } from '../../activities/ca-bootstrap.js';
 import { IssuerStore } from '../../activities/issuer-store.js';
 import { createApp } from '../../api/app.js';
-import { deriveSecretsKey } from '../../ca/key-encryption.js';
+import { workerSealingKey } from '../../ca/destination-secrets.js';
 import { loadConfig } from '../../cmd/config.js';
 import { createPool } from '../../db/postgres-pool.js';
 import { WORKFLOWS_PATH } from '../../workflows/workflows-path.js';
@@ -73,7 +73,7 @@ export async function createHarness(name: string, options: { temporalAddress?: s
       temporal: client,
       taskQueue,
       now: () => new Date(),
-      secretsKey: deriveSecretsKey(Buffer.from(TEST_KEK_HEX, 'hex')),
+      sealingPublicKey: workerSealingKey(Buffer.from(TEST_KEK_HEX, 'hex')).publicKey,
       temporalUiUrl: TEST_TEMPORAL_UI_URL,
       checkReadiness: async () => ({ postgres: true, temporal: true }),
     },
