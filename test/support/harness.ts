@@ -119,15 +119,15 @@ export function activityDeps(harness: Harness): ActivityDeps {
   };
 }
 
-/** A worker in the test process, with the real activities against the real database. */
-export async function startInProcessWorker(harness: Harness, address = harness.temporalAddress): Promise<InProcessWorker> {
+/** A worker in the test process, with the real activities against the real database (or `deps` of the test's own). */
+export async function startInProcessWorker(harness: Harness, address = harness.temporalAddress, deps: ActivityDeps = activityDeps(harness)): Promise<InProcessWorker> {
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({
     connection,
     namespace: harness.namespace,
     taskQueue: harness.taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities(activityDeps(harness)),
+    activities: createActivities(deps),
   });
   const running = worker.run();
   return {
