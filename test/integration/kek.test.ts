@@ -166,6 +166,26 @@ describe('the API holds no KEK', () => {
   });
 });
 
+describe('an API without a sealing public key', () => {
+  it('refuses webhook destinations with 503 and stores nothing', async () => {
+    const { harness } = suite;
+    const app = createApp(
+      { db: harness.db, temporal: harness.client, taskQueue: harness.taskQueue, now: () => new Date(), sealingPublicKey: null, temporalUiUrl: TEST_TEMPORAL_UI_URL, checkReadiness: async () => ({ postgres: true, temporal: true }) },
+      (message, error) => console.error(message, error),
+    );
+    const before = await harness.db.select({ id: certificates.id }).from(certificates);
+    const secret = 'no-sealing-key-0123456789abcdef0123';
+    const response = await app.request('/v1/certificates', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${suite.team.requester}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ team: suite.team.teamName, dnsNames: ['nokey.example.test'], validity: 'P1D', destinations: [{ type: 'webhook', url: receiver.hook(secret), secret }] }),
+    });
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { detail: string }).detail).toMatch(/CERTFLOW_SEALING_PUBLIC_KEY/);
+    expect(await harness.db.select({ id: certificates.id }).from(certificates)).toHaveLength(before.length);
+  });
+});
+
 /** The format written before KEK ids and sealed boxes: `v1.<iv>.<ciphertext>.<tag>`. */
 function sealLegacyV1(key: Buffer, plaintext: Buffer, recordId: string): string {
   const iv = randomBytes(12);
