@@ -143,7 +143,13 @@ function describeKeks(config: Config, kek: KekRing, log: (message: string) => vo
   log(`KEK ${kekId(kek.current)}; sealing public key ${encodeSealingPublicKey(sealing)}`);
   if (kek.previous.length > 0) log(`KEK rotation: also opening blobs sealed under ${kek.previous.map(kekId).join(', ')} (CERTFLOW_KEK_PREVIOUS) until \`certflow kek rotate\` finishes`);
   if (config.sealingPublicKey) {
-    const configured = decodeSealingPublicKey(config.sealingPublicKey).id;
+    let configured: string;
+    try {
+      configured = decodeSealingPublicKey(config.sealingPublicKey).id;
+    } catch (error) {
+      log(`WARNING: CERTFLOW_SEALING_PUBLIC_KEY: ${(error as Error).message}`);
+      return;
+    }
     const held = [kek.current, ...kek.previous].map((key) => workerSealingKey(key).publicKey.id);
     if (configured !== sealing.id) {
       log(`WARNING: CERTFLOW_SEALING_PUBLIC_KEY is not this worker's sealing key${held.includes(configured) ? ' (it is the previous KEK\'s: update the API)' : ': the worker cannot open webhook secrets the API seals to it'}`);
