@@ -32,7 +32,7 @@ import { startApi, type RunningApi } from '../../cmd/start-api.js';
 import { createDatabase, type Database } from '../../db/database.js';
 import { applyMigrations } from '../../db/migrate.js';
 import { createPool } from '../../db/postgres-pool.js';
-import { certificateKeys, certificates, issuers } from '../../db/schema.js';
+import { auditEvents, certificateKeys, certificates, issuers } from '../../db/schema.js';
 import { ensureBootstrapToken } from '../../db/tokens.js';
 import type { Destination } from '../../core/types.js';
 import { newId } from '../../db/ids.js';
@@ -46,6 +46,7 @@ class Receiver {
   readonly received: { path: string; certificateId: string; generation: number; signatureValid: boolean }[] = [];
   private server: Server | null = null;
   private readonly secrets = new Map<string, string>();
+  private readonly deliveryIds = new Set<string>();
 
   async start(): Promise<void> {
     this.server = createServer((request, response) => {
@@ -54,6 +55,10 @@ class Receiver {
         const secret = this.secrets.get(path) ?? 'unknown';
         const signatureValid = verifyWebhookSignature(secret, String(request.headers['certflow-signature']), body, Math.floor(Date.now() / 1000));
         const payload = JSON.parse(body) as { certificateId: string; generation: number };
+        // A retried request (same delivery id) is one delivery.
+        const deliveryId = String(request.headers['certflow-delivery-id']);
+        if (this.deliveryIds.has(deliveryId)) return void response.writeHead(signatureValid ? 204 : 401).end();
+        this.deliveryIds.add(deliveryId);
         this.received.push({ path, certificateId: payload.certificateId, generation: payload.generation, signatureValid });
         response.writeHead(signatureValid ? 204 : 401).end();
       });
@@ -322,6 +327,8 @@ describe('KEK rotation', () => {
     expect(report['issuerKeys']!.current + report['certificateKeys']!.current + report['webhookSecrets']!.current).toBe(blobs.length);
     expect(blobs.length).toBeGreaterThanOrEqual(total);
     expect(blobs.filter((blob) => !underNew(blob))).toEqual([]);
+    const audited = await world.db.select().from(auditEvents).where(eq(auditEvents.action, 'kek.rotated'));
+    expect(audited.map((event) => event.details['complete'])).toEqual([false, true, true]);
 
     // After: only the new KEK. Every blob opens with it, and the platform renews and delivers.
     await worker.stop();
