@@ -6,6 +6,7 @@
 import { sql } from 'drizzle-orm';
 import { createIntermediateCa, createRootCa } from '../ca/authority.js';
 import { issuerRow } from './issuer-row.js';
+import type { KeyEncryptionKeys } from '../ca/key-encryption.js';
 import { issuerUrls } from '../ca/profiles.js';
 import { randomSerial } from '../ca/serial.js';
 import type { x509 } from '../ca/x509.js';
@@ -25,7 +26,7 @@ export interface CaBootstrapOptions {
   log: (message: string) => void;
 }
 
-export async function ensureCaHierarchy(db: Database, kek: Buffer, options: CaBootstrapOptions): Promise<IssuerRow> {
+export async function ensureCaHierarchy(db: Database, kek: KeyEncryptionKeys, options: CaBootstrapOptions): Promise<IssuerRow> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK_ID})`);
     const existing = await findActiveIntermediate(tx);

@@ -6,7 +6,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
 import type { WebhookDestination } from '../core/types.js';
-import { deriveSecretsKey, destinationSecretId, openPrivateKey } from '../ca/key-encryption.js';
+import { openDestinationSecret } from '../ca/destination-secrets.js';
+import type { KeyEncryptionKeys } from '../ca/key-encryption.js';
 import type { DeliveryContext, DeliveryReport } from './delivery-context.js';
 import type { ActivityDeps } from './deps.js';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
@@ -112,9 +113,9 @@ export async function postWebhook(
   throw ApplicationFailure.nonRetryable(answered, BUSINESS_ERROR_TYPES.destinationRejected);
 }
 
-function openWebhookSecret(kek: Buffer, sealedSecret: string, certificateId: string, destinationIndex: number): Buffer {
+function openWebhookSecret(kek: KeyEncryptionKeys, sealedSecret: string, certificateId: string, destinationIndex: number): Buffer {
   try {
-    return openPrivateKey(deriveSecretsKey(kek), sealedSecret, destinationSecretId(certificateId, destinationIndex));
+    return openDestinationSecret(kek, sealedSecret, certificateId, destinationIndex);
   } catch (error) {
     throw new Error(`cannot open the webhook secret of ${certificateId} destination #${destinationIndex}: ${(error as Error).message}`);
   }

@@ -1,11 +1,13 @@
 import type { Client } from '@temporalio/client';
+import type { KeyEncryptionKeys } from '../ca/key-encryption.js';
 import type { Database } from '../db/database.js';
 import type { IssuerStore } from './issuer-store.js';
 
 /** What activities need from the outside world; the worker (cmd/worker.ts) builds it. */
 export interface ActivityDeps {
   db: Database;
-  kek: Buffer;
+  /** The KEK (or, while a rotation runs, the current and previous KEKs): seals with the current, opens with any. */
+  kek: KeyEncryptionKeys;
   issuers: IssuerStore;
   now: () => Date;
   /** `file` destinations are directories below this root on the worker's host. */

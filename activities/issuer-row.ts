@@ -1,6 +1,6 @@
 /** The stored row of a CA just created (ca/authority.ts): its certificate, and its key sealed under the KEK. */
 import type { CaKeyAndCertificate } from '../ca/authority.js';
-import { sealPrivateKey } from '../ca/key-encryption.js';
+import { sealPrivateKey, type KeyEncryptionKeys } from '../ca/key-encryption.js';
 import { exportPrivateKeyPkcs8 } from '../ca/keys.js';
 import type { NewIssuer } from '../db/issuers.js';
 
@@ -11,7 +11,7 @@ export interface IssuerIdentity {
   commonName: string;
 }
 
-export async function issuerRow(kek: Buffer, identity: IssuerIdentity, ca: CaKeyAndCertificate): Promise<NewIssuer> {
+export async function issuerRow(kek: KeyEncryptionKeys, identity: IssuerIdentity, ca: CaKeyAndCertificate): Promise<NewIssuer> {
   return {
     ...identity,
     status: 'active',

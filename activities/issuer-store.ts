@@ -3,7 +3,7 @@
  * node:crypto KeyObject behind the Signer interface. Keys never leave this module except as a Signer.
  */
 import { createPrivateKey } from 'node:crypto';
-import { openPrivateKey } from '../ca/key-encryption.js';
+import { openPrivateKey, type KeyEncryptionKeys } from '../ca/key-encryption.js';
 import { LeafTemplates } from '../ca/leaf-template.js';
 import { issuerUrls } from '../ca/profiles.js';
 import { softwareSigner, type Signer } from '../ca/signer.js';
@@ -29,7 +29,7 @@ export class IssuerStore {
 
   constructor(
     private readonly db: Database,
-    private readonly kek: Buffer,
+    private readonly kek: KeyEncryptionKeys,
     /** Base URL written into leaves as their CRL and AIA locations. */
     private readonly publicUrl: string,
     /** Wraps each issuer's signer (the fault suite's failing, logging signer); default: as is. */

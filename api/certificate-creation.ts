@@ -62,7 +62,7 @@ function accepted(start: StartLifecycle): CreationAnswer {
 /** Everything decided before anything is written; refusals are thrown as ProblemErrors. */
 async function planCertificate(deps: ApiDeps, { principal, team, body }: CreationRequest, id: string): Promise<{ row: NewCertificate; start: StartLifecycle }> {
   const request = await canonicalizeCertificateRequest(body, team, databaseKeyBlocklist(deps.db));
-  const destinations = await storedDestinations(deps.db, deps.secretsKey, id, team, body.destinations);
+  const destinations = await storedDestinations(deps.db, deps.sealingPublicKey, id, team, body.destinations);
   const keySource = keySourceFor(body, destinations);
   refuseServerKeysForAgents(keySource, destinations);
   const approval = await approvalPlan(deps.db, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, requestedByPrincipal: principal.principalId, request, body });

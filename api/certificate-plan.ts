@@ -6,7 +6,8 @@
 import { approvalReasons, type ApprovalReason, type ApprovalRules } from '../core/approval.js';
 import type { ApprovalPlan, DestinationPlan } from '../core/lifecycle.js';
 import type { Destination, KeySource } from '../core/types.js';
-import { destinationSecretId, sealPrivateKey } from '../ca/key-encryption.js';
+import { sealDestinationSecret } from '../ca/destination-secrets.js';
+import type { SealingPublicKey } from '../ca/sealed-box.js';
 import { findAgent } from '../db/agents.js';
 import { knownDnsNames } from '../db/certificates.js';
 import type { Database } from '../db/database.js';
@@ -17,7 +18,7 @@ import type { CreateCertificateBody, DestinationBody } from './schemas.js';
 
 export async function storedDestinations(
   db: Database,
-  secretsKey: Buffer,
+  sealingPublicKey: SealingPublicKey | null,
   certificateId: string,
   team: TeamRow,
   bodies: DestinationBody[],
@@ -26,7 +27,8 @@ export async function storedDestinations(
   for (const [index, body] of bodies.entries()) {
     if (body.type === 'webhook') {
       const { secret, ...rest } = body;
-      stored.push({ ...rest, sealedSecret: sealPrivateKey(secretsKey, Buffer.from(secret, 'utf8'), destinationSecretId(certificateId, index)) });
+      if (!sealingPublicKey) throw problems.unavailable('webhook secrets cannot be sealed: this API has no sealing public key configured (CERTFLOW_SEALING_PUBLIC_KEY)');
+      stored.push({ ...rest, sealedSecret: sealDestinationSecret(sealingPublicKey, secret, certificateId, index) });
     } else if (body.type === 'agent') {
       const agent = await findAgent(db, body.agentId);
       if (!agent || agent.teamId !== team.id) {

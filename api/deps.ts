@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { SealingPublicKey } from '../ca/sealed-box.js';
 import type { Role } from '../core/types.js';
 import type { Database } from '../db/database.js';
 import type { OidcVerifier } from './oidc.js';
@@ -9,8 +10,12 @@ export interface ApiDeps {
   temporal: Client;
   taskQueue: string;
   now: () => Date;
-  /** Seals destination secrets (ca/key-encryption.ts deriveSecretsKey); the API never holds the KEK itself. */
-  secretsKey: Buffer;
+  /**
+   * The worker's sealing public key (ca/destination-secrets.ts): the API seals webhook secrets to it
+   * and cannot open them. The API holds no KEK and nothing derived from one. Null: webhook
+   * destinations are refused with 503 (CERTFLOW_SEALING_PUBLIC_KEY not configured).
+   */
+  sealingPublicKey: SealingPublicKey | null;
   /** Base URL of the Temporal UI, for deep links to a certificate's workflow (e.g. http://127.0.0.1:8233). */
   temporalUiUrl: string;
   /** Checks that Postgres and Temporal answer; used by /readyz. */

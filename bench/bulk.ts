@@ -24,7 +24,7 @@ import { Client, Connection } from '@temporalio/client';
 import { and, count, eq, inArray } from 'drizzle-orm';
 import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
 import { createApp } from '../api/app.js';
-import { deriveSecretsKey } from '../ca/key-encryption.js';
+import { workerSealingKey } from '../ca/destination-secrets.js';
 import { EMPTY_COUNTS, type BulkProgress, type BulkReissueInput } from '../core/bulk.js';
 import { createPool } from '../db/postgres-pool.js';
 import { insertBulkOperation, listBulkItems } from '../db/bulk.js';
@@ -193,7 +193,7 @@ async function runOnce(n: number): Promise<void> {
       temporal: client,
       taskQueue: TASK_QUEUE,
       now: () => new Date(),
-      secretsKey: deriveSecretsKey(kek),
+      sealingPublicKey: workerSealingKey(kek).publicKey,
       temporalUiUrl: 'http://127.0.0.1:8233',
       checkReadiness: async () => ({ postgres: true, temporal: true }),
     });

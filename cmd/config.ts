@@ -25,6 +25,8 @@ const configSchema = z.object({
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   CERTFLOW_KEK: optionalString,
+  CERTFLOW_KEK_PREVIOUS: optionalString,
+  CERTFLOW_SEALING_PUBLIC_KEY: optionalString,
   CERTFLOW_BOOTSTRAP_TOKEN: optionalString.pipe(z.string().min(20, 'must be at least 20 characters').optional()),
   CERTFLOW_FILE_DESTINATION_ROOT: optionalString,
   CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow-lifecycle'),
@@ -60,6 +62,10 @@ export interface Config {
   temporalPort: number;
   temporalUiPort: number;
   kek: string | undefined;
+  /** KEKs still accepted for opening while `certflow kek rotate` runs (comma-separated in the env); worker and CLI only. */
+  kekPrevious: string[];
+  /** `x25519:<base64url>`: the worker's sealing public key, the only key material the API gets. */
+  sealingPublicKey: string | undefined;
   bootstrapToken: string | undefined;
   fileDestinationRoot: string;
   taskQueue: string;
@@ -107,6 +113,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalPort: e.TEMPORAL_PORT,
     temporalUiPort: e.TEMPORAL_UI_PORT,
     kek: e.CERTFLOW_KEK,
+    kekPrevious: (e.CERTFLOW_KEK_PREVIOUS ?? '').split(',').map((value) => value.trim()).filter(Boolean),
+    sealingPublicKey: e.CERTFLOW_SEALING_PUBLIC_KEY,
     bootstrapToken: e.CERTFLOW_BOOTSTRAP_TOKEN,
     fileDestinationRoot: resolve(e.CERTFLOW_FILE_DESTINATION_ROOT ?? resolve(dataDir, 'deliveries')),
     taskQueue: e.CERTFLOW_TASK_QUEUE,

@@ -9,7 +9,10 @@ import { startEmbeddedPostgres } from '../devservices/embedded-postgres.js';
 import { startTemporalDevServer } from '../devservices/temporal-dev-server.js';
 import { loadConfig } from './config.js';
 import { logger, onShutdownSignal, runMain } from './log.js';
-import { startApi } from './start-api.js';
+import { workerSealingKey } from '../ca/destination-secrets.js';
+import { encodeSealingPublicKey } from '../ca/sealed-box.js';
+import { loadKek } from './kek.js';
+import { apiConfig, startApi } from './start-api.js';
 import { startWorker } from './start-worker.js';
 
 runMain(async () => {
@@ -51,7 +54,9 @@ runMain(async () => {
       console.error('worker stopped unexpectedly:', error);
       void stopAll().then(() => process.exit(1));
     });
-    const api = await startApi({ ...config, databaseUrl, temporalAddress }, logger('api'));
+    // The API part gets the sealing public key derived from the (dev) KEK, never the KEK itself.
+    const sealingPublicKey = config.sealingPublicKey ?? encodeSealingPublicKey(workerSealingKey(await loadKek(config, log)).publicKey);
+    const api = await startApi(apiConfig({ ...config, databaseUrl, temporalAddress, sealingPublicKey }), logger('api'));
     stops.push(() => api.stop());
 
     log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,10 +1,13 @@
 /**
  * The key-encryption key that seals every private key at rest. `CERTFLOW_KEK` (32 bytes as 64 hex
  * characters or base64) in production; in dev mode a generated key file under the data directory.
+ * During a rotation `CERTFLOW_KEK_PREVIOUS` holds the old KEK(s), still accepted for opening.
+ * Only the worker and the `certflow kek` command load it; the API never does (cmd/start-api.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { kekRing, type KekRing } from '../ca/key-encryption.js';
 import { ConfigError, type Config } from './config.js';
 
 export async function loadKek(config: Config, log: (message: string) => void): Promise<Buffer> {
@@ -22,8 +25,13 @@ export async function loadKek(config: Config, log: (message: string) => void): P
   return decodeKek((await readFile(path, 'utf8')).trim());
 }
 
-export function decodeKek(value: string): Buffer {
+/** The current KEK and, while a rotation runs, the previous ones (`CERTFLOW_KEK_PREVIOUS`). */
+export async function loadKekRing(config: Config, log: (message: string) => void): Promise<KekRing> {
+  return kekRing(await loadKek(config, log), config.kekPrevious.map((value) => decodeKek(value, 'CERTFLOW_KEK_PREVIOUS')));
+}
+
+export function decodeKek(value: string, variable = 'CERTFLOW_KEK'): Buffer {
   const bytes = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
-  if (bytes.length !== 32) throw new ConfigError('CERTFLOW_KEK must be 32 bytes, given as 64 hex characters or base64');
+  if (bytes.length !== 32) throw new ConfigError(`${variable} must be 32 bytes, given as 64 hex characters or base64`);
   return bytes;
 }

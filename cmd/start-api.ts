@@ -1,4 +1,8 @@
-/** Composition root of the HTTP API: database, Temporal client, bootstrap token, HTTP server. */
+/**
+ * Composition root of the HTTP API: database, Temporal client, bootstrap token, HTTP server.
+ * The API holds no KEK: it gets the worker's sealing public key (CERTFLOW_SEALING_PUBLIC_KEY) and
+ * seals webhook secrets to it; `apiConfig` drops the KEK settings before anything here sees them.
+ */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,23 +11,51 @@ import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app.js';
 import { createOidcVerifier } from '../api/oidc.js';
+import type { ApiDeps } from '../api/deps.js';
+import { decodeSealingPublicKey, type SealingPublicKey } from '../ca/sealed-box.js';
 import { createDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrate.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
-import type { Config } from './config.js';
-import { deriveSecretsKey } from '../ca/key-encryption.js';
-import { loadKek } from './kek.js';
+import { ConfigError, type Config } from './config.js';
 import { createPool } from '../db/postgres-pool.js';
 
 export interface RunningApi {
   url: string;
   bootstrapToken: string | null;
+  /** What the app runs on (read-only; tests check that no KEK is among it). */
+  deps: Readonly<ApiDeps>;
   stop(): Promise<void>;
+}
+
+/** The configuration the API is given: everything but the KEK settings. */
+export type ApiConfig = Omit<Config, 'kek' | 'kekPrevious'>;
+
+/** Drops the KEK settings from a configuration (a full Config may be handed to the API's start-up). */
+export function apiConfig<T extends object>(config: T): Omit<T, 'kek' | 'kekPrevious'> {
+  const { kek: _kek, kekPrevious: _kekPrevious, ...rest } = config as T & { kek?: unknown; kekPrevious?: unknown };
+  return rest;
+}
+
+/** CERTFLOW_SEALING_PUBLIC_KEY; required in production, optional in dev mode (webhooks are then refused). */
+export function resolveSealingPublicKey(config: ApiConfig, log: (message: string) => void): SealingPublicKey | null {
+  if (config.sealingPublicKey) {
+    try {
+      return decodeSealingPublicKey(config.sealingPublicKey);
+    } catch (error) {
+      throw new ConfigError(`CERTFLOW_SEALING_PUBLIC_KEY: ${(error as Error).message} (print it with \`npm run cli -- kek public-key\` where the worker's KEK is)`);
+    }
+  }
+  if (config.production) throw new ConfigError('CERTFLOW_SEALING_PUBLIC_KEY is required when NODE_ENV=production (print it with `npm run cli -- kek public-key` where the worker\'s KEK is)');
+  log('WARNING: CERTFLOW_SEALING_PUBLIC_KEY is not set: webhook destinations are refused (503) until it is');
+  return null;
 }
 
 const READINESS_DEADLINE_MS = 2_000;
 
-export async function startApi(config: Config & { databaseUrl: string; temporalAddress: string }, log: (message: string) => void): Promise<RunningApi> {
+export async function startApi(given: ApiConfig & { databaseUrl: string; temporalAddress: string }, log: (message: string) => void): Promise<RunningApi> {
+  // A full Config may be passed: its KEK settings stop here.
+  const config = apiConfig(given);
+  const sealingPublicKey = resolveSealingPublicKey(config, log);
   const pool = createPool(config.databaseUrl, log);
   await applyMigrations(pool);
   const db = createDatabase(pool);
@@ -34,27 +66,27 @@ export async function startApi(config: Config & { databaseUrl: string; temporalA
   if (bootstrapState === 'rotated') log('the configured bootstrap token was rotated away; use the token printed by `token rotate-bootstrap`');
   const bootstrapToken = bootstrapState === 'created' || bootstrapState === 'active' ? configuredBootstrapToken : null;
 
-  const secretsKey = deriveSecretsKey(await loadKek(config, log));
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
-  const app = createApp(
-    {
-      db,
-      temporal,
-      taskQueue: config.taskQueue,
-      now: () => new Date(),
-      secretsKey,
-      temporalUiUrl: config.temporalUiUrl,
-      ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
-      ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}),
-      checkReadiness: async () => {
-        const [postgres, temporalUp] = await Promise.all([
-          withTimeout(pool.query('select 1'), READINESS_DEADLINE_MS).then(() => true, () => false),
-          connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => connection.workflowService.getSystemInfo({})).then(() => true, () => false),
-        ]);
-        return { postgres, temporal: temporalUp };
-      },
+  const deps: ApiDeps = {
+    db,
+    temporal,
+    taskQueue: config.taskQueue,
+    now: () => new Date(),
+    sealingPublicKey,
+    temporalUiUrl: config.temporalUiUrl,
+    ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
+    ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}),
+    checkReadiness: async () => {
+      const [postgres, temporalUp] = await Promise.all([
+        withTimeout(pool.query('select 1'), READINESS_DEADLINE_MS).then(() => true, () => false),
+        connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => connection.workflowService.getSystemInfo({})).then(() => true, () => false),
+      ]);
+      return { postgres, temporal: temporalUp };
     },
+  };
+  const app = createApp(
+    deps,
     (message, error) => log(`${message}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
   );
 
@@ -66,6 +98,7 @@ export async function startApi(config: Config & { databaseUrl: string; temporalA
   return {
     url: `http://${config.host}:${port}`,
     bootstrapToken,
+    deps,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await connection.close().catch(() => undefined);
@@ -75,7 +108,7 @@ export async function startApi(config: Config & { databaseUrl: string; temporalA
 }
 
 /** `CERTFLOW_BOOTSTRAP_TOKEN`, or in dev mode a token generated once and kept under the data dir. */
-async function resolveBootstrapToken(config: Config): Promise<string | null> {
+async function resolveBootstrapToken(config: ApiConfig): Promise<string | null> {
   if (config.bootstrapToken) return config.bootstrapToken;
   if (config.production) return null;
   const path = join(config.dataDir, 'bootstrap-token');

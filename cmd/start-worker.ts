@@ -8,7 +8,10 @@ import { createDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrate.js';
 import { WORKFLOWS_PATH } from '../workflows/workflows-path.js';
 import type { Config } from './config.js';
-import { loadKek } from './kek.js';
+import { workerSealingKey } from '../ca/destination-secrets.js';
+import { kekId, type KekRing } from '../ca/key-encryption.js';
+import { decodeSealingPublicKey, encodeSealingPublicKey } from '../ca/sealed-box.js';
+import { loadKekRing } from './kek.js';
 import { createPool } from '../db/postgres-pool.js';
 
 /** The Temporal Schedule that publishes CRLs and refreshes OCSP responses (DESIGN.md §4 Schedules). */
@@ -79,7 +82,8 @@ export async function startWorker(
   try {
     await applyMigrations(pool);
     const db = createDatabase(pool);
-    const kek = await loadKek(config, log);
+    const kek = await loadKekRing(config, log);
+    describeKeks(config, kek, log);
     await ensureCaHierarchy(db, kek, { organization: 'Certflow', publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, now: new Date(), log });
 
     const connection = await NativeConnection.connect({ address: config.temporalAddress });
@@ -127,5 +131,28 @@ export async function startWorker(
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * Says which KEKs the worker holds and its sealing public key (what the API's
+ * CERTFLOW_SEALING_PUBLIC_KEY must be); warns when the configured one is not the worker's.
+ */
+function describeKeks(config: Config, kek: KekRing, log: (message: string) => void): void {
+  const sealing = workerSealingKey(kek.current).publicKey;
+  log(`KEK ${kekId(kek.current)}; sealing public key ${encodeSealingPublicKey(sealing)}`);
+  if (kek.previous.length > 0) log(`KEK rotation: also opening blobs sealed under ${kek.previous.map(kekId).join(', ')} (CERTFLOW_KEK_PREVIOUS) until \`certflow kek rotate\` finishes`);
+  if (config.sealingPublicKey) {
+    let configured: string;
+    try {
+      configured = decodeSealingPublicKey(config.sealingPublicKey).id;
+    } catch (error) {
+      log(`WARNING: CERTFLOW_SEALING_PUBLIC_KEY: ${(error as Error).message}`);
+      return;
+    }
+    const held = [kek.current, ...kek.previous].map((key) => workerSealingKey(key).publicKey.id);
+    if (configured !== sealing.id) {
+      log(`WARNING: CERTFLOW_SEALING_PUBLIC_KEY is not this worker's sealing key${held.includes(configured) ? ' (it is the previous KEK\'s: update the API)' : ': the worker cannot open webhook secrets the API seals to it'}`);
+    }
   }
 }

@@ -83,7 +83,7 @@ export interface AgentDestination {
 export interface WebhookDestination {
   type: 'webhook';
   url: string;
-  /** The shared secret, sealed under the KEK (ca/key-encryption.ts); never returned by the API. */
+  /** The shared secret, sealed to the worker's sealing public key (ca/destination-secrets.ts); never returned by the API. */
   sealedSecret: string;
   verify?: VerifySpec;
 }

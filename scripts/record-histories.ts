@@ -20,7 +20,7 @@ import { createActivities } from '../activities/index.js';
 import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
 import { IssuerStore } from '../activities/issuer-store.js';
 import { createApp } from '../api/app.js';
-import { deriveSecretsKey } from '../ca/key-encryption.js';
+import { workerSealingKey } from '../ca/destination-secrets.js';
 import { createPool } from '../db/postgres-pool.js';
 import { WORKFLOWS_PATH } from '../workflows/workflows-path.js';
 import { createDatabase } from '../db/database.js';
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
       temporal: client,
       taskQueue: TASK_QUEUE,
       now: () => new Date(),
-      secretsKey: deriveSecretsKey(kek),
+      sealingPublicKey: workerSealingKey(kek).publicKey,
       temporalUiUrl: 'http://127.0.0.1:8233',
       checkReadiness: async () => ({ postgres: true, temporal: true }),
     });

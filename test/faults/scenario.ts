@@ -16,7 +16,7 @@ import { Client, Connection } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { ensureCaHierarchy } from '../../activities/ca-bootstrap.js';
 import { createApp } from '../../api/app.js';
-import { deriveSecretsKey } from '../../ca/key-encryption.js';
+import { workerSealingKey } from '../../ca/destination-secrets.js';
 import { createPool } from '../../db/postgres-pool.js';
 import type { LifecycleStatus } from '../../core/lifecycle.js';
 import { statusQuery } from '../../contracts/lifecycle-messages.js';
@@ -162,7 +162,7 @@ export async function setUp(config: FaultConfig, dir: string): Promise<RunContex
       temporal: client,
       taskQueue,
       now: () => new Date(),
-      secretsKey: deriveSecretsKey(Buffer.from(KEK_HEX, 'hex')),
+      sealingPublicKey: workerSealingKey(Buffer.from(KEK_HEX, 'hex')).publicKey,
       temporalUiUrl: 'http://127.0.0.1:8233',
       checkReadiness: async () => ({ postgres: true, temporal: true }),
     },

@@ -7,7 +7,7 @@
 import { ServiceError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
-import { deriveSecretsKey } from '../../ca/key-encryption.js';
+import { workerSealingKey } from '../../ca/destination-secrets.js';
 import { authHeaders, createHarness, createTeamWithTokens, TEST_KEK_HEX, TEST_TEMPORAL_UI_URL, type Harness } from '../support/harness.js';
 
 type Team = Awaited<ReturnType<typeof createTeamWithTokens>>;
@@ -65,7 +65,7 @@ describe('POST /v1/certificates: Idempotency-Key and lost start answers', () => 
       temporal,
       taskQueue: harness.taskQueue,
       now: () => new Date(),
-      secretsKey: deriveSecretsKey(Buffer.from(TEST_KEK_HEX, 'hex')),
+      sealingPublicKey: workerSealingKey(Buffer.from(TEST_KEK_HEX, 'hex')).publicKey,
       temporalUiUrl: TEST_TEMPORAL_UI_URL,
       checkReadiness: async () => ({ postgres: true, temporal: true }),
     });

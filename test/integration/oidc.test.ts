@@ -8,11 +8,10 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { createOidcVerifier } from '../../api/oidc.js';
-import { deriveSecretsKey } from '../../ca/key-encryption.js';
 import { loadConfig } from '../../cmd/config.js';
 import { findApprovalOfCertificate } from '../../db/approvals.js';
 import { listAuditEvents } from '../../db/audit.js';
-import { authHeaders, eventually, TEST_BOOTSTRAP_TOKEN, TEST_KEK_HEX, TEST_TEMPORAL_UI_URL } from '../support/harness.js';
+import { authHeaders, eventually, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
 import { certificatesAs, useIntegrationSuite, type Created } from '../support/integration-suite.js';
 import { startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.js';
 
@@ -40,13 +39,7 @@ beforeAll(async () => {
   // The settings as an operator gives them, through cmd/config.ts.
   const config = loadConfig({ CERTFLOW_OIDC_ISSUER: idp.issuer, CERTFLOW_OIDC_AUDIENCE: AUDIENCE, CERTFLOW_OIDC_CLOCK_TOLERANCE: '0' });
   app = createApp({
-    db: suite.harness.db,
-    temporal: suite.harness.client,
-    taskQueue: suite.harness.taskQueue,
-    now: () => new Date(),
-    secretsKey: deriveSecretsKey(Buffer.from(TEST_KEK_HEX, 'hex')),
-    temporalUiUrl: TEST_TEMPORAL_UI_URL,
-    checkReadiness: async () => ({ postgres: true, temporal: true }),
+    ...suite.harness.apiDeps,
     oidc: createOidcVerifier(config.oidc!),
   });
 });

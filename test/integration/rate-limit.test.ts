@@ -5,9 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
-import { deriveSecretsKey } from '../../ca/key-encryption.js';
 import { loadConfig } from '../../cmd/config.js';
-import { authHeaders, TEST_KEK_HEX, TEST_TEMPORAL_UI_URL } from '../support/harness.js';
+import { authHeaders } from '../support/harness.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
 
 const suite = useIntegrationSuite('rate-limit', { team: true });
@@ -16,13 +15,7 @@ describe('per-token rate limit', () => {
   it('answers 429 with Retry-After once a token’s burst is spent, per token', async () => {
     const { harness, team } = suite;
     const app = createApp({
-      db: harness.db,
-      temporal: harness.client,
-      taskQueue: harness.taskQueue,
-      now: () => new Date(),
-      secretsKey: deriveSecretsKey(Buffer.from(TEST_KEK_HEX, 'hex')),
-      temporalUiUrl: TEST_TEMPORAL_UI_URL,
-      checkReadiness: async () => ({ postgres: true, temporal: true }),
+      ...harness.apiDeps,
       rateLimit: { perSecond: 1, burst: 3 },
     });
     const list = (token: string) => app.request(`/v1/certificates?team=${team.teamName}`, { headers: authHeaders(token, false) });

@@ -16,7 +16,8 @@ import type { ActivityDeps } from '../../activities/deps.js';
 import { ensureCaHierarchy } from '../../activities/ca-bootstrap.js';
 import { IssuerStore } from '../../activities/issuer-store.js';
 import { createApp } from '../../api/app.js';
-import { deriveSecretsKey } from '../../ca/key-encryption.js';
+import type { ApiDeps } from '../../api/deps.js';
+import { workerSealingKey } from '../../ca/destination-secrets.js';
 import { loadConfig } from '../../cmd/config.js';
 import { createPool } from '../../db/postgres-pool.js';
 import { WORKFLOWS_PATH } from '../../workflows/workflows-path.js';
@@ -44,6 +45,8 @@ export interface Harness {
   pool: pg.Pool;
   client: Client;
   app: ReturnType<typeof createApp>;
+  /** What `app` was built from: a test that needs the app with other settings (OIDC, rate limits) spreads these. */
+  apiDeps: ApiDeps;
   taskQueue: string;
   deliveryRoot: string;
   databaseUrl: string;
@@ -67,20 +70,19 @@ export async function createHarness(name: string, options: { temporalAddress?: s
   const client = new Client({ connection, namespace });
   const taskQueue = `it-${name}-${newId('crt').slice(4, 12)}`;
   const deliveryRoot = await mkdtemp(join(inject('tempDir'), `deliveries-${name}-`));
-  const app = createApp(
-    {
-      db,
-      temporal: client,
-      taskQueue,
-      now: () => new Date(),
-      secretsKey: deriveSecretsKey(Buffer.from(TEST_KEK_HEX, 'hex')),
-      temporalUiUrl: TEST_TEMPORAL_UI_URL,
-      checkReadiness: async () => ({ postgres: true, temporal: true }),
-    },
-    (message, error) => console.error(message, error),
-  );
+  const apiDeps: ApiDeps = {
+    db,
+    temporal: client,
+    taskQueue,
+    now: () => new Date(),
+    sealingPublicKey: workerSealingKey(Buffer.from(TEST_KEK_HEX, 'hex')).publicKey,
+    temporalUiUrl: TEST_TEMPORAL_UI_URL,
+    checkReadiness: async () => ({ postgres: true, temporal: true }),
+  };
+  const app = createApp(apiDeps, (message, error) => console.error(message, error));
   return {
     db,
+    apiDeps,
     pool,
     client,
     app,
@@ -119,15 +121,15 @@ export function activityDeps(harness: Harness): ActivityDeps {
   };
 }
 
-/** A worker in the test process, with the real activities against the real database. */
-export async function startInProcessWorker(harness: Harness, address = harness.temporalAddress): Promise<InProcessWorker> {
+/** A worker in the test process, with the real activities against the real database (or `deps` of the test's own). */
+export async function startInProcessWorker(harness: Harness, address = harness.temporalAddress, deps: ActivityDeps = activityDeps(harness)): Promise<InProcessWorker> {
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({
     connection,
     namespace: harness.namespace,
     taskQueue: harness.taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities(activityDeps(harness)),
+    activities: createActivities(deps),
   });
   const running = worker.run();
   return {

@@ -7,6 +7,7 @@ import type { DeliveryContext } from '../../../activities/delivery-context.js';
 import type { ActivityDeps } from '../../../activities/deps.js';
 import { verifyWebhookSignature } from '../../../activities/webhook-signature.js';
 import { deriveSecretsKey, destinationSecretId, sealPrivateKey } from '../../../ca/key-encryption.js';
+import { sealDestinationSecret, workerSealingKey } from '../../../ca/destination-secrets.js';
 import type { CertificateRow } from '../../../db/certificates.js';
 import type { VersionRow } from '../../../db/versions.js';
 
@@ -180,7 +181,8 @@ describe('deliverToWebhook', () => {
       chainPem: 'CHAIN\n',
       privateKeyPem: '-----BEGIN PRIVATE KEY-----\nSECRET\n-----END PRIVATE KEY-----\n',
     };
-    const sealedSecret = sealPrivateKey(deriveSecretsKey(kek), Buffer.from(SECRET, 'utf8'), destinationSecretId('crt_hook', 1));
+    // Sealed as the API seals it: to the worker's public key, which the API holds instead of the KEK.
+    const sealedSecret = sealDestinationSecret(workerSealingKey(kek).publicKey, SECRET, 'crt_hook', 1);
     const deps = { kek, now: () => now } as unknown as ActivityDeps;
 
     const report = await deliverToWebhook(deps, context, { type: 'webhook', url: `${baseUrl}/hook`, sealedSecret });
@@ -206,9 +208,18 @@ describe('deliverToWebhook', () => {
     });
   });
 
+  it('ok/a secret sealed before sealed boxes (AES-GCM under the KEK-derived secrets key) still opens', async () => {
+    const kek = Buffer.alloc(32, 7);
+    const sealedSecret = sealPrivateKey(deriveSecretsKey(kek), Buffer.from(SECRET, 'utf8'), destinationSecretId('crt_hook', 1));
+    const context = { certificate: { id: 'crt_hook' }, version: { id: 'ver_hook', serial: '01', notBefore: new Date(), notAfter: new Date() }, destinationIndex: 1, rolloutKey: 'g1' } as unknown as DeliveryContext;
+    const now = new Date();
+    await deliverToWebhook({ kek, now: () => now } as unknown as ActivityDeps, context, { type: 'webhook', url: `${baseUrl}/hook`, sealedSecret });
+    expect(verifyWebhookSignature(SECRET, received[0]!.headers['certflow-signature'] as string, received[0]!.body, Math.floor(now.getTime() / 1000))).toBe(true);
+  });
+
   it('fail/a secret sealed for another destination does not open', async () => {
     const kek = Buffer.alloc(32, 7);
-    const sealedSecret = sealPrivateKey(deriveSecretsKey(kek), Buffer.from(SECRET, 'utf8'), destinationSecretId('crt_hook', 0));
+    const sealedSecret = sealDestinationSecret(workerSealingKey(kek).publicKey, SECRET, 'crt_hook', 0);
     const context = { certificate: { id: 'crt_hook' }, version: { id: 'ver_hook' }, destinationIndex: 1 } as unknown as DeliveryContext;
     const deps = { kek, now: () => new Date() } as unknown as ActivityDeps;
     await expect(deliverToWebhook(deps, context, { type: 'webhook', url: `${baseUrl}/hook`, sealedSecret })).rejects.toThrow(

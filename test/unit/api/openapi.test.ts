@@ -187,7 +187,7 @@ function routeTableOfTheApp(): string[] {
   const deps: ApiDeps = {
     db: unusable<ApiDeps['db']>('db'),
     temporal: unusable<ApiDeps['temporal']>('temporal'),
-    secretsKey: Buffer.alloc(32),
+    sealingPublicKey: null,
     temporalUiUrl: 'http://127.0.0.1:8233',
     get taskQueue(): string {
       return fail('taskQueue')();
