@@ -349,10 +349,16 @@ const POLICY_VIOLATION_CODES = everyMemberOf<PolicyViolationCode>()([
   'profile_not_allowed',
   'key_algorithm_not_allowed',
   'validity_too_long',
+  'validity_too_short',
   'wildcard_not_allowed',
   'name_outside_allowed_domains',
   'ip_sans_not_allowed',
+  'ip_outside_allowed_ranges',
   'uri_sans_not_allowed',
+  'uri_malformed',
+  'uri_scheme_not_allowed',
+  'uri_outside_allowed_spiffe',
+  'uri_outside_allowed_https_hosts',
 ]);
 
 describe('docs/openapi.json', () => {
