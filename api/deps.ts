@@ -14,6 +14,8 @@ export interface ApiDeps {
   temporalUiUrl: string;
   /** Checks that Postgres and Temporal answer; used by /readyz. */
   checkReadiness: () => Promise<{ postgres: boolean; temporal: boolean }>;
+  /** The platform's floor on requested validity, in seconds (CERTFLOW_MIN_VALIDITY, 1 h unless configured); absent (tests): only the schema's minimum. */
+  minValiditySeconds?: number;
 }
 
 export interface Principal {

@@ -40,6 +40,7 @@ export async function startApi(config: Config & { databaseUrl: string; temporalA
       now: () => new Date(),
       secretsKey,
       temporalUiUrl: config.temporalUiUrl,
+      minValiditySeconds: config.minValiditySeconds,
       checkReadiness: async () => {
         const [postgres, temporalUp] = await Promise.all([
           withTimeout(pool.query('select 1'), READINESS_DEADLINE_MS).then(() => true, () => false),

@@ -91,7 +91,6 @@ export interface PolicyViolation {
 type PolicyCheck = (request: PolicyRequest, policy: TeamPolicy) => PolicyViolation[];
 
 const one = (violation: PolicyViolation | null): PolicyViolation[] => (violation ? [violation] : []);
-const quoted = (values: readonly string[]): string => values.map((value) => `"${value}"`).join(', ');
 
 const profileAllowed: PolicyCheck = (request, policy) =>
   one(
