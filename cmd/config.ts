@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseDurationSeconds } from '../core/duration.js';
+import { parseCidr } from '../core/ip.js';
 import { DEFAULT_PLATFORM_MIN_VALIDITY_SECONDS } from '../core/fair-use.js';
 
 const optionalString = z
@@ -28,8 +29,23 @@ const configSchema = z.object({
   CERTFLOW_FILE_DESTINATION_ROOT: optionalString,
   CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow-lifecycle'),
   CERTFLOW_PERMITTED_DNS_ZONES: optionalString,
-  CERTFLOW_PERMITTED_URI_DOMAINS: optionalString,
-  CERTFLOW_PERMITTED_IP_RANGES: optionalString,
+  CERTFLOW_PERMITTED_URI_DOMAINS: optionalString.refine(
+    (value) => (value ?? '').split(',').every((domain) => domain.trim() === '' || /^\.?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/i.test(domain.trim())),
+    'must be comma-separated hosts ("prod", "payments.example.com") or domains with a leading dot (".example.com")',
+  ),
+  CERTFLOW_PERMITTED_IP_RANGES: optionalString.refine(
+    (value) =>
+      (value ?? '').split(',').every((range) => {
+        if (range.trim() === '') return true;
+        try {
+          parseCidr(range.trim());
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+    'must be comma-separated CIDRs such as "10.0.0.0/8,2001:db8::/32" (no host bits set)',
+  ),
   CERTFLOW_MIN_VALIDITY: optionalString.pipe(
     z
       .string()

@@ -80,7 +80,15 @@ export async function startWorker(
     await applyMigrations(pool);
     const db = createDatabase(pool);
     const kek = await loadKek(config, log);
-    await ensureCaHierarchy(db, kek, { organization: 'Certflow', publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, now: new Date(), log });
+    await ensureCaHierarchy(db, kek, {
+      organization: 'Certflow',
+      publicUrl: config.publicUrl,
+      permittedDnsZones: config.permittedDnsZones,
+      permittedUriDomains: config.permittedUriDomains,
+      permittedIpRanges: config.permittedIpRanges,
+      now: new Date(),
+      log,
+    });
 
     const connection = await NativeConnection.connect({ address: config.temporalAddress });
     let worker: Worker;
