@@ -27,9 +27,14 @@ export function policyInput(policy: TeamPolicy): Record<string, unknown> {
   return input;
 }
 
-/** Each field of the patch replaces the stored one whole; `null` drops it (an optional field is then absent, another takes its default). */
+/**
+ * Each field of the patch replaces the stored one whole; `null` drops it (an optional field is then
+ * absent, another takes its default). A patch that gives allowedIpRanges without allowIpSans derives
+ * allowIpSans again, as at creation (ranges listed: true).
+ */
 export function mergedPolicy(stored: TeamPolicy, patch: Record<string, unknown>): TeamPolicy {
   const merged = policyInput(stored);
+  if ('allowedIpRanges' in patch && !('allowIpSans' in patch)) delete merged['allowIpSans'];
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete merged[key];
     else merged[key] = value;
