@@ -88,7 +88,15 @@ export async function issuedNamesOf(db: Queryable, teamId: string, names: Reques
     .where(
       and(
         eq(certificates.teamId, teamId),
-        or(arrayOverlaps(certificates.dnsNames, names.dnsNames), arrayOverlaps(certificates.ipAddresses, names.ipAddresses), arrayOverlaps(certificates.uris, names.uris)),
+        or(
+          ...([
+            [certificates.dnsNames, names.dnsNames],
+            [certificates.ipAddresses, names.ipAddresses],
+            [certificates.uris, names.uris],
+          ] as const)
+            .filter(([, values]) => values.length > 0)
+            .map(([column, values]) => arrayOverlaps(column, values)),
+        ),
         exists(db.select({ one: sql`1` }).from(certificateVersions).where(eq(certificateVersions.certificateId, certificates.id))),
       ),
     );
