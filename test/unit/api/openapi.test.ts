@@ -19,6 +19,7 @@ import type { ApiDeps } from '../../../api/deps.js';
 import { idempotencyProblems } from '../../../api/idempotency.js';
 import { startUnconfirmed } from '../../../api/certificate-creation.js';
 import { problems } from '../../../api/problem.js';
+import { quotaExceeded } from '../../../api/quota-problem.js';
 import { approvalView, auditEventView } from '../../../api/routes/approvals.js';
 import { bulkItemView, bulkOperationView } from '../../../api/routes/bulk-reissues.js';
 import {
@@ -26,6 +27,7 @@ import {
   auditEventsQuery,
   createCertificateSchema,
   createTeamSchema,
+  patchTeamSchema,
   createTokenSchema,
   destinationSchema,
   listCertificatesQuery,
@@ -433,6 +435,7 @@ describe('docs/openapi.json against the code', () => {
     ['POST /v1/certificates/{id}/renew', renewCertificateSchema],
     ['POST /v1/certificates/{id}/revoke', revokeCertificateSchema],
     ['POST /v1/teams', createTeamSchema],
+    ['PATCH /v1/teams/{id}', patchTeamSchema],
     ['POST /v1/teams/{id}/tokens', createTokenSchema],
     ['POST /v1/certificates/{id}/approve', approvalDecisionSchema],
     ['POST /v1/certificates/{id}/reject', approvalDecisionSchema],
@@ -727,6 +730,9 @@ describe('docs/openapi.json against the code', () => {
       problems.unauthenticated('d'),
       problems.forbidden('d'),
       problems.policyViolation('validity_too_long', 'd'),
+      problems.policyViolation('uri_malformed', 'd', [{ field: 'uris/0', message: 'm', code: 'uri_malformed' }]),
+      quotaExceeded({ quota: 'maxActiveCertificates', limit: 1, current: 1, message: 'm' }),
+      quotaExceeded({ quota: 'maxRenewalsPerHour', limit: 1, current: 1, message: 'm', retryAfterSeconds: 60 }),
       problems.notFound('d'),
       problems.conflict('d'),
       problems.unavailable('d'),
@@ -739,6 +745,6 @@ describe('docs/openapi.json against the code', () => {
       for (const key of schema.required ?? []) expect(body, body.type).toHaveProperty(key);
       expect(body.type).toMatch(/^\/problems\/[a-z-]+$/);
     }
-    expect(sorted(Object.keys(deref(schema.properties!['errors']!.items!).properties ?? {}))).toEqual(['field', 'message']);
+    expect(sorted(Object.keys(deref(schema.properties!['errors']!.items!).properties ?? {}))).toEqual(['code', 'field', 'message']);
   });
 });
