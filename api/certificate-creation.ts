@@ -115,9 +115,12 @@ async function storeAndLaunch(deps: ApiDeps, creation: CreationRequest, id: stri
   const { row, start: planned, request } = await planCertificate(deps, creation, id);
   const { team, principal, body } = creation;
   let start = planned;
+  const { quotas, approval: rules } = team.policy;
+  const countsActive = quotas?.maxActiveCertificates !== undefined;
   await deps.db.transaction(async (tx) => {
-    await lockTeamDecisions(tx, team.id, 'certificate-requests');
-    const refusal = activeCertificatesRefusal(team.policy.quotas, await countActiveCertificates(tx, team.id));
+    // Only decisions that read the team's other certificates need the lock.
+    if (countsActive || rules?.newNames) await lockTeamDecisions(tx, team.id, 'certificate-requests');
+    const refusal = countsActive ? activeCertificatesRefusal(quotas, await countActiveCertificates(tx, team.id)) : null;
     if (refusal) throw quotaExceeded(refusal);
     const approval = await approvalPlan(tx, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, request, body });
     start = { ...planned, input: { ...planned.input, approval } };
