@@ -22,6 +22,10 @@ export interface CaBootstrapOptions {
   publicUrl: string;
   /** DNS zones the issuing intermediate is limited to (nameConstraints); empty: unconstrained. */
   permittedDnsZones?: string[];
+  /** URI host subtrees ("prod" for spiffe://prod/…, ".example.com" for hosts under it); empty: URIs unconstrained. */
+  permittedUriDomains?: string[];
+  /** IP ranges (CIDRs) the issuing intermediate is limited to; empty: IPs unconstrained. */
+  permittedIpRanges?: string[];
   now: Date;
   log: (message: string) => void;
 }
@@ -53,6 +57,8 @@ export async function ensureCaHierarchy(db: Database, kek: KeyEncryptionKeys, op
         now: options.now,
         serial: randomSerial,
         permittedDnsZones: options.permittedDnsZones ?? [],
+        permittedUriDomains: options.permittedUriDomains ?? [],
+        permittedIpRanges: options.permittedIpRanges ?? [],
       },
     );
     await insertIssuer(tx, await issuerRow(kek, { id: rootId, kind: 'root', parentId: null, commonName: commonNameOf(root.certificate) }, root));

@@ -8,6 +8,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
+import { canonicalizeIp } from '../core/ip.js';
 import { successorCommonName } from '../core/issuer-compromise.js';
 import { createIntermediateCa } from '../ca/authority.js';
 import { openPrivateKey } from '../ca/key-encryption.js';
@@ -74,7 +75,7 @@ export async function createSuccessorIntermediate(deps: ActivityDeps, input: Cre
       validityDays: Math.max(1, Math.round((old.notAfter.getTime() - old.notBefore.getTime()) / DAY_MS)),
       now,
       serial: randomSerial,
-      permittedDnsZones: permittedDnsZonesOf(oldCertificate),
+      ...permittedSubtreesOf(oldCertificate),
     },
   );
   const stored = await insertIssuerOnce(deps.db, {
@@ -105,27 +106,54 @@ export function parentUrlsOf(certificate: x509.X509Certificate): IssuerUrls | nu
   return crl && caIssuers && ocsp ? { crl, caIssuers, ocsp } : null;
 }
 
+/** The permitted subtrees of an intermediate's nameConstraints, in createIntermediateCa's terms. */
+export interface PermittedSubtrees {
+  permittedDnsZones: string[];
+  permittedUriDomains: string[];
+  permittedIpRanges: string[];
+}
+
 /**
- * The permitted dNSName subtrees of the certificate's nameConstraints (the only form Certflow
- * writes). Any other constraint cannot be reproduced, so it stops the drill instead of widening
- * what the successor may sign.
+ * The permitted dNSName, URI and iPAddress subtrees of the certificate's nameConstraints (the only
+ * forms Certflow writes). Any other constraint cannot be reproduced, so it stops the drill instead
+ * of widening what the successor may sign.
  */
-export function permittedDnsZonesOf(certificate: x509.X509Certificate): string[] {
+export function permittedSubtreesOf(certificate: x509.X509Certificate): PermittedSubtrees {
+  const subtrees: PermittedSubtrees = { permittedDnsZones: [], permittedUriDomains: [], permittedIpRanges: [] };
   const extension = certificate.extensions.find((ext) => ext.type === NAME_CONSTRAINTS_OID);
-  if (!extension) return [];
+  if (!extension) return subtrees;
   const unsupported = () =>
     ApplicationFailure.nonRetryable(
-      `the nameConstraints of "${certificate.subject}" hold more than permitted dNSName subtrees; create the successor by hand`,
+      `the nameConstraints of "${certificate.subject}" hold more than permitted dNSName, URI and iPAddress subtrees; create the successor by hand`,
       BUSINESS_ERROR_TYPES.invalidRequest,
     );
-  const zones: string[] = [];
   for (const part of children(parseDer(new Uint8Array(extension.value)))) {
     if (part.tag !== 0xa0) throw unsupported(); // [1] excludedSubtrees
     for (const subtree of children(part)) {
       const [base, ...rest] = children(subtree);
-      if (!base || base.tag !== 0x82 || rest.length > 0) throw unsupported(); // dNSName, no minimum/maximum
-      zones.push(base.content.toString('ascii'));
+      if (!base || rest.length > 0) throw unsupported(); // no minimum/maximum
+      if (base.tag === 0x82) subtrees.permittedDnsZones.push(base.content.toString('ascii'));
+      else if (base.tag === 0x86) subtrees.permittedUriDomains.push(base.content.toString('ascii'));
+      else if (base.tag === 0x87) subtrees.permittedIpRanges.push(ipRangeOf(base.content, unsupported));
+      else throw unsupported();
     }
   }
-  return zones;
+  return subtrees;
+}
+
+/** The permitted dNSName subtrees alone (the zones the intermediate may issue DNS names in). */
+export function permittedDnsZonesOf(certificate: x509.X509Certificate): string[] {
+  return permittedSubtreesOf(certificate).permittedDnsZones;
+}
+
+/** An iPAddress subtree base (address then mask) back to CIDR text; a mask that is not a prefix is refused. */
+function ipRangeOf(content: Buffer, unsupported: () => Error): string {
+  if (content.length !== 8 && content.length !== 32) throw unsupported();
+  const half = content.length / 2;
+  const bits = Array.from(content.subarray(half), (octet) => octet.toString(2).padStart(8, '0')).join('');
+  const prefixLength = bits.indexOf('0') < 0 ? bits.length : bits.indexOf('0');
+  if (bits.slice(prefixLength).includes('1')) throw unsupported();
+  const octets = Uint8Array.from(content.subarray(0, half));
+  const address = half === 4 ? Array.from(octets).join('.') : canonicalizeIp(Array.from({ length: 8 }, (_, i) => ((octets[2 * i]! << 8) | octets[2 * i + 1]!).toString(16)).join(':'));
+  return `${address}/${prefixLength}`;
 }

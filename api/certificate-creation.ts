@@ -5,8 +5,9 @@
  * api/certificate-start.ts.
  */
 import { randomUUID } from 'node:crypto';
+import { activeCertificatesRefusal, validityRefusals } from '../core/fair-use.js';
 import { lifecycleWorkflowId } from '../contracts/lifecycle-messages.js';
-import { deleteCertificate, insertCertificate, type NewCertificate } from '../db/certificates.js';
+import { countActiveCertificates, deleteCertificate, insertCertificate, lockTeamDecisions, type NewCertificate } from '../db/certificates.js';
 import { databaseKeyBlocklist } from '../db/blocked-keys.js';
 import {
   claimIdempotencyKey,
@@ -22,13 +23,14 @@ import {
 import { newId } from '../db/ids.js';
 import type { TeamRow } from '../db/teams.js';
 import { approvalPlan, destinationPlans, keySourceFor, refuseServerKeysForAgents, storedDestinations } from './certificate-plan.js';
-import { canonicalizeCertificateRequest } from './certificate-request.js';
+import { canonicalizeCertificateRequest, type CanonicalCertificateRequest } from './certificate-request.js';
 import { startAndConfirm } from './certificate-start.js';
 import type { ApiDeps, Principal } from './deps.js';
 import { IDEMPOTENCY_LEASE_SECONDS, IDEMPOTENCY_RETENTION_SECONDS, idempotencyProblems, idempotencyScope } from './idempotency.js';
 import type { StartLifecycle } from './lifecycle-client.js';
 import { ProblemError, problems } from './problem.js';
-import type { CreateCertificateBody } from './schemas.js';
+import { quotaExceeded } from './quota-problem.js';
+import { MIN_VALIDITY_SECONDS, type CreateCertificateBody } from './schemas.js';
 
 /** How long a retry waits for the answer of a request with its key still under way before it gets 409. */
 const IN_PROGRESS_WAIT_MS = 5_000;
@@ -59,13 +61,17 @@ function accepted(start: StartLifecycle): CreationAnswer {
   return { status: 202, certificateId: start.certificateId, json: JSON.stringify(body) };
 }
 
-/** Everything decided before anything is written; refusals are thrown as ProblemErrors. */
-async function planCertificate(deps: ApiDeps, { principal, team, body }: CreationRequest, id: string): Promise<{ row: NewCertificate; start: StartLifecycle }> {
+/**
+ * Everything decided before anything is written, except what depends on the team's other
+ * certificates (approval, quota: decideAndStore); refusals are thrown as ProblemErrors.
+ */
+async function planCertificate(deps: ApiDeps, { principal, team, body }: CreationRequest, id: string): Promise<{ row: NewCertificate; start: StartLifecycle; request: CanonicalCertificateRequest }> {
+  const refusals = validityRefusals(body.validity, body.renewBefore ?? null, deps.minValiditySeconds ?? MIN_VALIDITY_SECONDS);
+  if (refusals.length > 0) throw problems.validation(refusals.map((refusal) => refusal.message).join('; '), refusals);
   const request = await canonicalizeCertificateRequest(body, team, databaseKeyBlocklist(deps.db));
   const destinations = await storedDestinations(deps.db, deps.sealingPublicKey, id, team, body.destinations);
   const keySource = keySourceFor(body, destinations);
   refuseServerKeysForAgents(keySource, destinations);
-  const approval = await approvalPlan(deps.db, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, requestedByPrincipal: principal.principalId, request, body });
   const row: NewCertificate = {
     id,
     teamId: team.id,
@@ -80,7 +86,7 @@ async function planCertificate(deps: ApiDeps, { principal, team, body }: Creatio
     csrPem: request.csrPem,
     keySource,
     destinations,
-    state: approval ? 'awaiting_approval' : 'pending',
+    state: 'pending',
     workflowId: lifecycleWorkflowId(id),
     requestedBy: principal.tokenId,
     requestedByPrincipal: principal.principalId,
@@ -94,18 +100,32 @@ async function planCertificate(deps: ApiDeps, { principal, team, body }: Creatio
       generation: 1,
       destinations: destinationPlans(destinations),
       keySource,
-      approval,
+      approval: null,
       renewBeforeSeconds: body.renewBefore ?? null,
     },
   };
-  return { row, start };
+  return { row, start, request };
 }
 
-/** Stores the certificate (and, with a key, its start next to it) and launches it. */
-async function storeAndLaunch(deps: ApiDeps, request: CreationRequest, id: string, claim: IdempotencyRow | null): Promise<CreationAnswer> {
-  const { row, start } = await planCertificate(deps, request, id);
+/**
+ * Stores the certificate (and, with a key, its start next to it) and launches it. The quota and
+ * the approval are decided in the transaction that stores the row, under the team's lock: two
+ * racing requests cannot both see "under quota" or "no pending request, no approval needed".
+ */
+async function storeAndLaunch(deps: ApiDeps, creation: CreationRequest, id: string, claim: IdempotencyRow | null): Promise<CreationAnswer> {
+  const { row, start: planned, request } = await planCertificate(deps, creation, id);
+  const { team, principal, body } = creation;
+  let start = planned;
+  const { quotas, approval: rules } = team.policy;
+  const countsActive = quotas?.maxActiveCertificates !== undefined;
   await deps.db.transaction(async (tx) => {
-    await insertCertificate(tx, row);
+    // Only decisions that read the team's other certificates need the lock.
+    if (countsActive || rules?.newNames) await lockTeamDecisions(tx, team.id, 'certificate-requests');
+    const refusal = countsActive ? activeCertificatesRefusal(quotas, await countActiveCertificates(tx, team.id)) : null;
+    if (refusal) throw quotaExceeded(refusal);
+    const approval = await approvalPlan(tx, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, requestedByPrincipal: principal.principalId, request, body });
+    start = { ...planned, input: { ...planned.input, approval } };
+    await insertCertificate(tx, { ...row, state: approval ? 'awaiting_approval' : 'pending' });
     // Lost only if this request outlived its lease and a retry took over: that retry carries on.
     if (claim && !(await recordLifecycleStart(tx, claim, start))) throw idempotencyProblems.inProgress(claim.key);
   });

@@ -9,8 +9,8 @@ import type { Destination, KeySource } from '../core/types.js';
 import { sealDestinationSecret } from '../ca/destination-secrets.js';
 import type { SealingPublicKey } from '../ca/sealed-box.js';
 import { findAgent } from '../db/agents.js';
-import { knownDnsNames } from '../db/certificates.js';
-import type { Database } from '../db/database.js';
+import { issuedNamesOf } from '../db/certificates.js';
+import type { Database, Queryable } from '../db/database.js';
 import type { TeamRow } from '../db/teams.js';
 import type { CanonicalCertificateRequest } from './certificate-request.js';
 import { problems } from './problem.js';
@@ -74,13 +74,20 @@ export function refuseServerKeysForAgents(keySource: KeySource, destinations: De
   );
 }
 
+/**
+ * Whether the first issuance waits for a human. "New name": no certificate of the team was ever
+ * *issued* for it (a pending request does not count), so a second request for a name whose first
+ * request still awaits approval waits too. Run it under lockTeamDecisions, in the transaction that
+ * stores the certificate, so that racing requests decide one after the other.
+ */
 export async function approvalPlan(
-  db: Database,
+  db: Queryable,
   input: { approvalId: string; team: TeamRow; requestedBy: string; requestedByPrincipal: string; request: CanonicalCertificateRequest; body: CreateCertificateBody },
 ): Promise<ApprovalPlan | null> {
   const rules: ApprovalRules | undefined = input.team.policy.approval;
   if (!rules) return null;
-  const known = rules.newNames ? await knownDnsNames(db, input.team.id, input.request.dnsNames) : new Set<string>();
+  const { dnsNames, ipAddresses, uris } = input.request;
+  const known = rules.newNames ? await issuedNamesOf(db, input.team.id, { dnsNames, ipAddresses, uris }) : new Set<string>();
   const reasons: ApprovalReason[] = approvalReasons(
     {
       dnsNames: input.request.dnsNames,
@@ -91,7 +98,7 @@ export async function approvalPlan(
       validitySeconds: input.body.validity,
     },
     rules,
-    { newNames: input.request.dnsNames.filter((name) => !known.has(name)) },
+    { newNames: [...dnsNames, ...ipAddresses, ...uris].filter((name) => !known.has(name)) },
   );
   if (reasons.length === 0) return null;
   return {

@@ -8,6 +8,7 @@ import type { KeyAlgorithm } from '../core/types.js';
 import { checkRequest, IssuanceError, type CheckedRequest, type IssuanceErrorCode } from '../ca/issuance.js';
 import type { KeyBlocklist } from '../ca/key-checks.js';
 import type { TeamRow } from '../db/teams.js';
+import { policyProblem } from './policy-problem.js';
 import { problems, type ProblemError } from './problem.js';
 import type { CreateCertificateBody } from './schemas.js';
 
@@ -38,7 +39,7 @@ export async function canonicalizeCertificateRequest(body: CreateCertificateBody
       blocklist,
     );
   } catch (error) {
-    if (error instanceof IssuanceError) throw problemFor(error, body.csr !== undefined);
+    if (error instanceof IssuanceError) throw problemFor(error, body);
     throw error;
   }
   if (body.csr && body.keyAlgorithm && body.keyAlgorithm !== checked.keyAlgorithm) {
@@ -51,9 +52,10 @@ export async function canonicalizeCertificateRequest(body: CreateCertificateBody
 }
 
 /** The pipeline's refusal as a problem: a policy violation is 403, everything else names the field to fix. */
-function problemFor(error: IssuanceError, hasCsr: boolean): ProblemError {
-  const violation = error.details.policyViolation;
-  if (error.code === 'policy_violation' && violation) return problems.policyViolation(violation.code, violation.message);
+function problemFor(error: IssuanceError, body: CreateCertificateBody): ProblemError {
+  const hasCsr = body.csr !== undefined;
+  const violations = error.details.policyViolations;
+  if (error.code === 'policy_violation' && violations?.length) return policyProblem(violations, body);
   const field = FIELD_OF[error.code] ?? (hasCsr ? 'csr' : 'keyAlgorithm');
   return problems.validation(error.message, [{ field, message: error.message }]);
 }

@@ -24,6 +24,8 @@ export interface ApiDeps {
   rateLimit?: RateLimitConfig;
   /** Accepts OpenID Connect bearer JWTs of one issuer (api/oidc.ts); absent: API tokens only. */
   oidc?: OidcVerifier;
+  /** The platform's floor on requested validity, in seconds (CERTFLOW_MIN_VALIDITY, 1 h unless configured); absent (tests): only the schema's minimum. */
+  minValiditySeconds?: number;
 }
 
 /** A token bucket per API token: `burst` requests at once, refilled at `perSecond`. In-process: per API replica. */

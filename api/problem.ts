@@ -9,6 +9,8 @@ export interface FieldProblem {
   /** JSON pointer-like path of the offending field, e.g. `dnsNames/2`. */
   field: string;
   message: string;
+  /** A machine-readable reason, where there is one (e.g. a team-policy violation code). */
+  code?: string;
 }
 
 export interface ProblemBody {
@@ -46,7 +48,8 @@ export const problems = {
   payloadTooLarge: (limit: number) => new ProblemError(413, 'payload-too-large', 'Request body too large', `the request body must not exceed ${limit} bytes`),
   unauthenticated: (detail: string) => new ProblemError(401, 'unauthenticated', 'Authentication required', detail),
   forbidden: (detail: string) => new ProblemError(403, 'forbidden', 'Not allowed', detail),
-  policyViolation: (code: string, detail: string) => new ProblemError(403, 'policy-violation', 'Team policy forbids this request', detail, { code }),
+  policyViolation: (code: string, detail: string, errors: FieldProblem[] = []) =>
+    new ProblemError(403, 'policy-violation', 'Team policy forbids this request', detail, errors.length ? { code, errors } : { code }),
   notFound: (detail: string) => new ProblemError(404, 'not-found', 'Not found', detail),
   conflict: (detail: string) => new ProblemError(409, 'conflict', 'Conflict', detail),
   rateLimited: (detail: string) => new ProblemError(429, 'rate-limited', 'Too many requests', detail),

@@ -1,6 +1,7 @@
 /** Request bodies and query strings of the public API (DESIGN.md §6), as strict zod schemas. */
 import { z } from 'zod';
 import { parseDurationSeconds } from '../core/duration.js';
+import { canonicalizeCidr } from '../core/ip.js';
 import { MAX_SANS } from '../core/names.js';
 import { CERT_STATES, KEY_ALGORITHMS, PRINCIPAL_KINDS, PROFILES, REVOCATION_REASONS, ROLES } from '../core/types.js';
 
@@ -158,15 +159,76 @@ const approvalRulesSchema = z
     escalateAfterSeconds: escalateAfter ?? Math.floor((deadline * 2) / 3),
   }));
 
+/** A CIDR (IPv4 or IPv6), stored in canonical form; host bits must be zero. */
+const cidr = z
+  .string()
+  .max(60)
+  .transform((value, ctx) => {
+    try {
+      return canonicalizeCidr(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const SPIFFE_SEGMENT = /^[A-Za-z0-9._-]+$/;
+const spiffePathPrefix = z
+  .string()
+  .max(1024)
+  .refine((path) => path === '/' || (path.startsWith('/') && path.slice(1).split('/').every((segment) => SPIFFE_SEGMENT.test(segment) && segment !== '.' && segment !== '..')), {
+    message: 'must be "/" (every path) or a SPIFFE path such as "/ns/payments": segments of letters, digits, ".", "-" and "_", no empty, "." or ".." segment, no trailing "/"',
+  });
+
+const allowedUrisSchema = z.strictObject({
+  spiffe: z
+    .array(
+      z.strictObject({
+        trustDomain: z
+          .string()
+          .min(1)
+          .max(255)
+          .regex(/^[a-z0-9._-]+$/, 'must be a SPIFFE trust domain: lower-case letters, digits, ".", "-" and "_", without scheme, port or path'),
+        pathPrefixes: z.array(spiffePathPrefix).min(1, 'list at least one path prefix ("/" for every path)').max(50),
+      }),
+    )
+    .max(50)
+    .default([]),
+  /** Zones for the host of https:// URI SANs. */
+  httpsHosts: z.array(zone).max(100).default([]),
+});
+
+const quotasSchema = z.strictObject({
+  maxActiveCertificates: z.number().int().min(0).max(1_000_000).optional(),
+  maxRenewalsPerHour: z.number().int().min(0).max(100_000).optional(),
+});
+
 export const teamPolicySchema = z.strictObject({
   allowedDomains: z.array(zone).max(100).default([]),
   allowWildcards: z.boolean().default(false),
-  allowIpSans: z.boolean().default(false),
+  /** Omitted: true when allowedIpRanges lists ranges, else false. */
+  allowIpSans: z.boolean().optional(),
+  allowedIpRanges: z.array(cidr).max(100).optional(),
+  allowedUris: allowedUrisSchema.optional(),
   maxValidity: duration('maxValidity').pipe(z.number().max(MAX_VALIDITY_SECONDS)).default(90 * 86_400),
+  minValidity: duration('minValidity').pipe(z.number().min(1)).optional(),
   keyAlgorithms: z.array(z.enum(KEY_ALGORITHMS)).min(1).default(['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096']),
   profiles: z.array(z.enum(PROFILES)).min(1).default([...PROFILES]),
   approval: approvalRulesSchema.optional(),
+  quotas: quotasSchema.optional(),
 });
+
+/** The policy with its cross-field rules; allowIpSans defaults to whether ranges are listed. */
+export const checkedTeamPolicySchema = teamPolicySchema
+  .refine((policy) => !(policy.allowIpSans === false && policy.allowedIpRanges?.length), {
+    path: ['allowedIpRanges'],
+    message: 'allowIpSans is false, which allows no IP address at all; drop allowedIpRanges or set allowIpSans to true',
+  })
+  .refine((policy) => policy.minValidity === undefined || policy.minValidity <= policy.maxValidity, {
+    path: ['minValidity'],
+    message: 'minValidity must not exceed maxValidity',
+  })
+  .transform(({ allowIpSans, ...rest }) => ({ ...rest, allowIpSans: allowIpSans ?? (rest.allowedIpRanges?.length ?? 0) > 0 }));
 
 export const createTeamSchema = z.strictObject({
   name: z
@@ -174,7 +236,17 @@ export const createTeamSchema = z.strictObject({
     .min(1)
     .max(100)
     .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and hyphens, starting with a letter or digit'),
-  policy: teamPolicySchema.default(teamPolicySchema.parse({})),
+  policy: checkedTeamPolicySchema.default(checkedTeamPolicySchema.parse({})),
+});
+
+/**
+ * `PATCH /v1/teams/:id`: the policy fields to change, in the same shape as at creation. Each given
+ * field replaces the stored one whole (allowedUris, quotas and approval included); `null` removes
+ * an optional field (allowedIpRanges, allowedUris, minValidity, approval, quotas). The merged
+ * policy is validated like a new one.
+ */
+export const patchTeamSchema = z.strictObject({
+  policy: z.record(z.string(), z.unknown()),
 });
 
 export const createTokenSchema = z.strictObject({

@@ -6,6 +6,7 @@ import type { KeyAlgorithm } from '../core/types.js';
 import { x509 } from './x509.js';
 import { ALGORITHM_SPECS, generateKeyPair } from './keys.js';
 import { canonicalizeDnsName } from '../core/names.js';
+import { cidrMask, parseCidr } from '../core/ip.js';
 import { contextConstructed, contextPrimitive, sequence } from './der-writer.js';
 import { CERTFLOW_POLICY_OID, type IssuerUrls } from './profiles.js';
 import type { SerialSource } from './serial.js';
@@ -23,6 +24,14 @@ export interface CreateCaOptions {
    * permitted dNSName subtrees). Omitted or empty: unconstrained.
    */
   permittedDnsZones?: string[];
+  /**
+   * Intermediates only: permitted uniformResourceIdentifier subtrees (RFC 5280 §4.2.1.10: the URI's
+   * host; "example.com" is that host only, ".example.com" any host under it). A SPIFFE trust
+   * domain is the host of its IDs, e.g. "prod" for spiffe://prod/…. Omitted or empty: URIs unconstrained.
+   */
+  permittedUriDomains?: string[];
+  /** Intermediates only: permitted iPAddress subtrees, as CIDRs (IPv4 and IPv6). Omitted or empty: IPs unconstrained. */
+  permittedIpRanges?: string[];
   organization: string;
   keyAlgorithm: KeyAlgorithm;
   validityDays: number;
@@ -84,7 +93,7 @@ export async function createIntermediateCa(
           ]
         : []),
       new x509.CertificatePolicyExtension([CERTFLOW_POLICY_OID], false),
-      ...(options.permittedDnsZones?.length ? [nameConstraints(options.permittedDnsZones)] : []),
+      ...(hasNameConstraints(options) ? [nameConstraints(options)] : []),
     ],
   });
   return { certificate, keys, keyAlgorithm: options.keyAlgorithm };
@@ -99,10 +108,37 @@ export function authorityKeyIdentifier(issuer: x509.X509Certificate): x509.Autho
 
 const NAME_CONSTRAINTS_OID = '2.5.29.30';
 const DNS_NAME_TAG = 2;
+const URI_TAG = 6;
+const IP_ADDRESS_TAG = 7;
+/** A host or, with a leading ".", a domain; single-label hosts are allowed (SPIFFE trust domains such as "prod"). */
+const URI_DOMAIN = /^\.?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
 
-/** NameConstraints { permittedSubtrees [0] { GeneralSubtree { base dNSName } … } }, critical (RFC 5280 §4.2.1.10). */
-function nameConstraints(zones: string[]): x509.Extension {
-  const subtrees = zones.map((zone) => sequence(contextPrimitive(DNS_NAME_TAG, Buffer.from(canonicalizeDnsName(zone), 'ascii'))));
+function hasNameConstraints(options: CreateCaOptions): boolean {
+  return Boolean(options.permittedDnsZones?.length || options.permittedUriDomains?.length || options.permittedIpRanges?.length);
+}
+
+/** The DER of a uniformResourceIdentifier subtree base: a lower-case host or ".domain". */
+export function uriConstraintBase(domain: string): Buffer {
+  const lower = domain.toLowerCase();
+  if (!URI_DOMAIN.test(lower) || lower.length > 253) {
+    throw new Error(`"${domain}" is not a URI name constraint: give a host ("payments.example.com", "prod") or a domain with a leading dot (".example.com")`);
+  }
+  return Buffer.from(lower, 'ascii');
+}
+
+/** The DER of an iPAddress subtree base: the network's octets followed by the mask's (RFC 5280 §4.2.1.10). */
+export function ipConstraintBase(range: string): Buffer {
+  const cidr = parseCidr(range);
+  return Buffer.concat([Buffer.from(cidr.octets), Buffer.from(cidrMask(cidr))]);
+}
+
+/** NameConstraints { permittedSubtrees [0] { GeneralSubtree { base } … } } over dNSName, URI and iPAddress bases, critical (RFC 5280 §4.2.1.10). */
+function nameConstraints(options: CreateCaOptions): x509.Extension {
+  const subtrees = [
+    ...(options.permittedDnsZones ?? []).map((zone) => sequence(contextPrimitive(DNS_NAME_TAG, Buffer.from(canonicalizeDnsName(zone), 'ascii')))),
+    ...(options.permittedUriDomains ?? []).map((domain) => sequence(contextPrimitive(URI_TAG, uriConstraintBase(domain)))),
+    ...(options.permittedIpRanges ?? []).map((range) => sequence(contextPrimitive(IP_ADDRESS_TAG, ipConstraintBase(range)))),
+  ];
   return new x509.Extension(NAME_CONSTRAINTS_OID, true, new Uint8Array(sequence(contextConstructed(0, ...subtrees))));
 }
 

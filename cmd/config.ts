@@ -4,6 +4,9 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseDurationSeconds } from '../core/duration.js';
+import { parseCidr } from '../core/ip.js';
+import { DEFAULT_PLATFORM_MIN_VALIDITY_SECONDS } from '../core/fair-use.js';
 
 const optionalString = z
   .string()
@@ -31,6 +34,36 @@ const configSchema = z.object({
   CERTFLOW_FILE_DESTINATION_ROOT: optionalString,
   CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow-lifecycle'),
   CERTFLOW_PERMITTED_DNS_ZONES: optionalString,
+  CERTFLOW_PERMITTED_URI_DOMAINS: optionalString.refine(
+    (value) => (value ?? '').split(',').every((domain) => domain.trim() === '' || /^\.?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/i.test(domain.trim())),
+    'must be comma-separated hosts ("prod", "payments.example.com") or domains with a leading dot (".example.com")',
+  ),
+  CERTFLOW_PERMITTED_IP_RANGES: optionalString.refine(
+    (value) =>
+      (value ?? '').split(',').every((range) => {
+        if (range.trim() === '') return true;
+        try {
+          parseCidr(range.trim());
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+    'must be comma-separated CIDRs such as "10.0.0.0/8,2001:db8::/32" (no host bits set)',
+  ),
+  CERTFLOW_MIN_VALIDITY: optionalString.pipe(
+    z
+      .string()
+      .optional()
+      .refine((value) => {
+        if (value === undefined) return true;
+        try {
+          return parseDurationSeconds(value) >= 15;
+        } catch {
+          return false;
+        }
+      }, 'must be an ISO-8601 duration or seconds, at least 15 s (e.g. PT1H)'),
+  ),
   CERTFLOW_TEMPORAL_UI_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   CERTFLOW_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(500),
   CERTFLOW_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1_000).default(100),
@@ -71,6 +104,12 @@ export interface Config {
   taskQueue: string;
   /** Zones the issuing intermediate is constrained to when it is created (comma-separated in the env). */
   permittedDnsZones: string[];
+  /** URI host subtrees (".example.com" for subdomains, "prod" for a SPIFFE trust domain) the issuing intermediate is constrained to when created. */
+  permittedUriDomains: string[];
+  /** IP ranges (CIDRs) the issuing intermediate is constrained to when created. */
+  permittedIpRanges: string[];
+  /** The platform's floor on requested validity, in seconds (default 1 h). */
+  minValiditySeconds: number;
   /** Base URL of the Temporal UI for deep links (default: the local dev server's UI). */
   temporalUiUrl: string;
   /**
@@ -119,6 +158,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fileDestinationRoot: resolve(e.CERTFLOW_FILE_DESTINATION_ROOT ?? resolve(dataDir, 'deliveries')),
     taskQueue: e.CERTFLOW_TASK_QUEUE,
     permittedDnsZones: (e.CERTFLOW_PERMITTED_DNS_ZONES ?? '').split(',').map((zone) => zone.trim()).filter(Boolean),
+    permittedUriDomains: (e.CERTFLOW_PERMITTED_URI_DOMAINS ?? '').split(',').map((domain) => domain.trim()).filter(Boolean),
+    permittedIpRanges: (e.CERTFLOW_PERMITTED_IP_RANGES ?? '').split(',').map((range) => range.trim()).filter(Boolean),
+    minValiditySeconds: e.CERTFLOW_MIN_VALIDITY === undefined ? DEFAULT_PLATFORM_MIN_VALIDITY_SECONDS : parseDurationSeconds(e.CERTFLOW_MIN_VALIDITY),
     workerMaxActivities: e.CERTFLOW_WORKER_MAX_ACTIVITIES,
     workerMaxWorkflowTasks: e.CERTFLOW_WORKER_MAX_WORKFLOW_TASKS,
     workerMaxCachedWorkflows: e.CERTFLOW_WORKER_MAX_CACHED_WORKFLOWS,

@@ -75,6 +75,7 @@ export async function startApi(given: ApiConfig & { databaseUrl: string; tempora
     now: () => new Date(),
     sealingPublicKey,
     temporalUiUrl: config.temporalUiUrl,
+    minValiditySeconds: config.minValiditySeconds,
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}),
     checkReadiness: async () => {

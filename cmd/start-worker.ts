@@ -84,7 +84,7 @@ export async function startWorker(
     const db = createDatabase(pool);
     const kek = await loadKekRing(config, log);
     describeKeks(config, kek, log);
-    await ensureCaHierarchy(db, kek, { organization: 'Certflow', publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, now: new Date(), log });
+    await ensureCaHierarchy(db, kek, { organization: 'Certflow', publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, permittedUriDomains: config.permittedUriDomains, permittedIpRanges: config.permittedIpRanges, now: new Date(), log });
 
     const connection = await NativeConnection.connect({ address: config.temporalAddress });
     let worker: Worker;

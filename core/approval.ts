@@ -13,7 +13,7 @@ export interface ApprovalRules {
   usualZones: string[];
   /** A validity longer than this (seconds) needs approval; null: no such rule. */
   validityAboveSeconds: number | null;
-  /** The first certificate of the team for a DNS name needs approval. */
+  /** The first certificate of the team for a name (DNS, IP or URI) that no issued certificate of the team carried needs approval. */
   newNames: boolean;
   /** How long an approval may stay pending before it expires (default 72 h). */
   deadlineSeconds: number;
@@ -41,7 +41,7 @@ export interface ApprovalReason {
 }
 
 export interface ApprovalContext {
-  /** DNS names of the request that no earlier certificate of the team carried. */
+  /** Names (DNS, IP, URI) of the request that no issued certificate of the team carried (pending requests do not count). */
   newNames: string[];
 }
 

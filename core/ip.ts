@@ -132,3 +132,59 @@ function longestZeroRun(groups: number[]): { start: number; length: number } {
   });
   return best;
 }
+
+/** An address block: the network's octets (host bits zero) and the prefix length. */
+export interface Cidr {
+  octets: Uint8Array;
+  prefixLength: number;
+}
+
+/**
+ * Parses `address/prefix` (IPv4 or IPv6) strictly: the address in any form canonicalizeIp accepts,
+ * a decimal prefix within the family's width, and no host bits set (so "10.0.0.1/8" is refused
+ * with the network it probably meant). A bare address is not a CIDR.
+ */
+export function parseCidr(text: string): Cidr {
+  const slash = text.indexOf('/');
+  if (slash < 0) throw new IpError(text, 'a range needs a prefix length, e.g. "10.0.0.0/8", "2001:db8::/32" or "192.0.2.7/32" for one address');
+  const octets = parseIp(text.slice(0, slash));
+  const prefixText = text.slice(slash + 1);
+  const width = octets.length * 8;
+  if (!/^(?:0|[1-9][0-9]{0,2})$/.test(prefixText) || Number(prefixText) > width) {
+    throw new IpError(text, `the prefix length must be a decimal number from 0 to ${width}`);
+  }
+  const prefixLength = Number(prefixText);
+  const network = maskOctets(octets, prefixLength);
+  if (network.some((octet, index) => octet !== octets[index])) {
+    throw new IpError(text, `it has host bits set; the network is "${formatIp(network)}/${prefixLength}"`);
+  }
+  return { octets: network, prefixLength };
+}
+
+/** The canonical text of a CIDR: canonical address, "/", prefix length. */
+export function canonicalizeCidr(text: string): string {
+  const cidr = parseCidr(text);
+  return `${formatIp(cidr.octets)}/${cidr.prefixLength}`;
+}
+
+/**
+ * True when the (canonical or not) address lies in the block. Families never mix: an IPv4-mapped
+ * IPv6 address (`::ffff:10.0.0.1`) is an IPv6 address and matches only IPv6 blocks.
+ */
+export function cidrContains(cidr: Cidr, address: string): boolean {
+  const octets = parseIp(address);
+  if (octets.length !== cidr.octets.length) return false;
+  return maskOctets(octets, cidr.prefixLength).every((octet, index) => octet === cidr.octets[index]);
+}
+
+/** The subnet mask of a CIDR as octets (e.g. /20 → 255.255.240.0), as an iPAddress name constraint carries it. */
+export function cidrMask(cidr: Cidr): Uint8Array {
+  return maskOctets(new Uint8Array(cidr.octets.length).fill(0xff), cidr.prefixLength);
+}
+
+function maskOctets(octets: Uint8Array, prefixLength: number): Uint8Array {
+  return Uint8Array.from(octets, (octet, index) => {
+    const bits = Math.min(8, Math.max(0, prefixLength - index * 8));
+    return octet & ((0xff << (8 - bits)) & 0xff);
+  });
+}

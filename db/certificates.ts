@@ -1,4 +1,4 @@
-import { and, arrayOverlaps, desc, eq, lt, ne, sql, type SQL } from 'drizzle-orm';
+import { and, arrayOverlaps, desc, eq, exists, lt, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { TeamPolicy } from '../core/policy.js';
 import type { CertState } from '../core/types.js';
 import type { IssuanceRequest } from '../ca/issuance.js';
@@ -69,15 +69,59 @@ export async function listCertificates(
     .limit(filter.limit);
 }
 
-/** Which of `names` appear on an earlier certificate of the team (for the "new name" approval rule). */
-export async function knownDnsNames(db: Queryable, teamId: string, names: string[]): Promise<Set<string>> {
-  if (names.length === 0) return new Set();
+export interface RequestedNames {
+  dnsNames: string[];
+  ipAddresses: string[];
+  uris: string[];
+}
+
+/**
+ * Which of the names a certificate of the team has been *issued* for: carried by a certificate
+ * that has at least one signed version (revoked or superseded ones included). A pending request,
+ * or one rejected or expired before issuance, makes no name known (for the "new name" approval rule).
+ */
+export async function issuedNamesOf(db: Queryable, teamId: string, names: RequestedNames): Promise<Set<string>> {
+  if (names.dnsNames.length + names.ipAddresses.length + names.uris.length === 0) return new Set();
   const rows = await db
-    .select({ dnsNames: certificates.dnsNames })
+    .select({ dnsNames: certificates.dnsNames, ipAddresses: certificates.ipAddresses, uris: certificates.uris })
     .from(certificates)
-    .where(and(eq(certificates.teamId, teamId), arrayOverlaps(certificates.dnsNames, names)));
-  const wanted = new Set(names);
-  return new Set(rows.flatMap((row) => row.dnsNames.filter((name) => wanted.has(name))));
+    .where(
+      and(
+        eq(certificates.teamId, teamId),
+        or(
+          ...([
+            [certificates.dnsNames, names.dnsNames],
+            [certificates.ipAddresses, names.ipAddresses],
+            [certificates.uris, names.uris],
+          ] as const)
+            .filter(([, values]) => values.length > 0)
+            .map(([column, values]) => arrayOverlaps(column, values)),
+        ),
+        exists(db.select({ one: sql`1` }).from(certificateVersions).where(eq(certificateVersions.certificateId, certificates.id))),
+      ),
+    );
+  const wanted = new Set([...names.dnsNames, ...names.ipAddresses, ...names.uris]);
+  return new Set(rows.flatMap((row) => [...row.dnsNames, ...row.ipAddresses, ...row.uris].filter((name) => wanted.has(name))));
+}
+
+/** States in which a certificate no longer counts against the team's maxActiveCertificates. */
+const ENDED_STATES: CertState[] = ['revoked', 'revoking', 'rejected', 'approval_expired'];
+
+export async function countActiveCertificates(db: Queryable, teamId: string): Promise<number> {
+  const [row] = await db
+    .select({ count: sql<number>`count(*)::int` })
+    .from(certificates)
+    .where(and(eq(certificates.teamId, teamId), notInArray(certificates.state, ENDED_STATES)));
+  return row?.count ?? 0;
+}
+
+/**
+ * Serializes the decisions that read what a team already has and then add to it (new-name
+ * approvals, quotas) until the surrounding transaction ends: two racing requests of one team decide
+ * one after the other, each seeing the other's row. `scope` keeps unrelated decisions apart.
+ */
+export async function lockTeamDecisions(db: Queryable, teamId: string, scope: 'certificate-requests' | 'renewal-requests'): Promise<void> {
+  await db.execute(sql`select pg_advisory_xact_lock(hashtext(${`certflow.${scope}`}), hashtext(${teamId}))`);
 }
 
 /** The issuance request a stored certificate stands for, with the subject key of this generation. */

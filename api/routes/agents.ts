@@ -14,6 +14,7 @@ import { authenticateAgent, type AgentEnv } from '../agent-auth.js';
 import { deploymentReportSchema, registerAgentSchema, submitCsrSchema } from '../../contracts/agent-wire.js';
 import { canAccessTeam, requireRole } from '../auth.js';
 import type { ApiDeps, AppEnv } from '../deps.js';
+import { policyProblem } from '../policy-problem.js';
 import { problems, type ProblemError } from '../problem.js';
 import { parseJsonBody } from '../validation.js';
 import { agentView } from './tokens.js';
@@ -120,7 +121,7 @@ export function agentApiRoutes(deps: ApiDeps) {
 
 /** The pipeline's refusal of a CSR: a policy violation is 403, anything else is the csr's fault. */
 function csrProblem(error: IssuanceError): ProblemError {
-  const violation = error.details.policyViolation;
-  if (error.code === 'policy_violation' && violation) return problems.policyViolation(violation.code, violation.message);
+  const violations = error.details.policyViolations;
+  if (error.code === 'policy_violation' && violations?.length) return policyProblem(violations, {}, 'csr');
   return problems.validation(error.message, [{ field: 'csr', message: error.message }]);
 }

@@ -10,7 +10,8 @@ import { createCertificate, createIdempotently, expiredKeyPurger } from '../cert
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { ApiDeps, AppEnv, Principal } from '../deps.js';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, requestHash } from '../idempotency.js';
-import { queryStatus, signalRenewNow } from '../lifecycle-client.js';
+import { queryStatus } from '../lifecycle-client.js';
+import { requestRenewal } from '../renewal-request.js';
 import { requestRevocation } from '../revocation.js';
 import { ProblemError, problems } from '../problem.js';
 import { createCertificateSchema, listCertificatesQuery, renewCertificateSchema, revokeCertificateSchema } from '../schemas.js';
@@ -128,7 +129,12 @@ export function certificateRoutes(deps: ApiDeps) {
     const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
     const body = await parseOptionalJsonBody(c, renewCertificateSchema);
     if (certificate.state === 'revoked') throw problems.conflict(`certificate "${certificate.id}" is revoked; request a new certificate instead`);
-    await signalRenewNow(deps.temporal, certificate.workflowId, { reason: body.reason });
+    try {
+      await requestRenewal(deps, c.get('principal'), certificate, body.reason);
+    } catch (error) {
+      if (error instanceof ProblemError && error.status === 429) c.header('Retry-After', String(error.extensions['retryAfterSeconds']));
+      throw error;
+    }
     return c.json({ id: certificate.id, workflowId: certificate.workflowId, renewal: 'requested' as const }, 202);
   });
 

@@ -49,6 +49,7 @@ const SAMPLE_TEAM_POLICY: TeamPolicy = {
   maxValiditySeconds: 398 * 86_400,
   keyAlgorithms: [...KEY_ALGORITHMS],
   profiles: [...PROFILES],
+  allowedUris: { spiffe: [{ trustDomain: 'certflow.example.com', pathPrefixes: ['/'] }], httpsHosts: ['certflow.example.com'] },
 };
 const templatesByIssuer = new WeakMap<CaKeyAndCertificate, LeafTemplates>();
 const templateBuilder: SampleLeafBuilder = async (input) => {

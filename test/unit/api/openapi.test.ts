@@ -19,6 +19,7 @@ import type { ApiDeps } from '../../../api/deps.js';
 import { idempotencyProblems } from '../../../api/idempotency.js';
 import { startUnconfirmed } from '../../../api/certificate-creation.js';
 import { problems } from '../../../api/problem.js';
+import { quotaExceeded } from '../../../api/quota-problem.js';
 import { approvalView, auditEventView } from '../../../api/routes/approvals.js';
 import { bulkItemView, bulkOperationView } from '../../../api/routes/bulk-reissues.js';
 import {
@@ -27,6 +28,7 @@ import {
   createCertificateSchema,
   createTeamSchema,
   createPrincipalSchema,
+  patchTeamSchema,
   createTokenSchema,
   destinationSchema,
   listPrincipalsQuery,
@@ -356,10 +358,16 @@ const POLICY_VIOLATION_CODES = everyMemberOf<PolicyViolationCode>()([
   'profile_not_allowed',
   'key_algorithm_not_allowed',
   'validity_too_long',
+  'validity_too_short',
   'wildcard_not_allowed',
   'name_outside_allowed_domains',
   'ip_sans_not_allowed',
+  'ip_outside_allowed_ranges',
   'uri_sans_not_allowed',
+  'uri_malformed',
+  'uri_scheme_not_allowed',
+  'uri_outside_allowed_spiffe',
+  'uri_outside_allowed_https_hosts',
 ]);
 
 describe('docs/openapi.json', () => {
@@ -434,6 +442,7 @@ describe('docs/openapi.json against the code', () => {
     ['POST /v1/certificates/{id}/renew', renewCertificateSchema],
     ['POST /v1/certificates/{id}/revoke', revokeCertificateSchema],
     ['POST /v1/teams', createTeamSchema],
+    ['PATCH /v1/teams/{id}', patchTeamSchema],
     ['POST /v1/teams/{id}/tokens', createTokenSchema],
     ['POST /v1/certificates/{id}/approve', approvalDecisionSchema],
     ['POST /v1/certificates/{id}/reject', approvalDecisionSchema],
@@ -738,6 +747,9 @@ describe('docs/openapi.json against the code', () => {
       problems.unauthenticated('d'),
       problems.forbidden('d'),
       problems.policyViolation('validity_too_long', 'd'),
+      problems.policyViolation('uri_malformed', 'd', [{ field: 'uris/0', message: 'm', code: 'uri_malformed' }]),
+      quotaExceeded({ quota: 'maxActiveCertificates', limit: 1, current: 1, message: 'm' }),
+      quotaExceeded({ quota: 'maxRenewalsPerHour', limit: 1, current: 1, message: 'm', retryAfterSeconds: 60 }),
       problems.notFound('d'),
       problems.conflict('d'),
       problems.unavailable('d'),
@@ -750,6 +762,6 @@ describe('docs/openapi.json against the code', () => {
       for (const key of schema.required ?? []) expect(body, body.type).toHaveProperty(key);
       expect(body.type).toMatch(/^\/problems\/[a-z-]+$/);
     }
-    expect(sorted(Object.keys(deref(schema.properties!['errors']!.items!).properties ?? {}))).toEqual(['field', 'message']);
+    expect(sorted(Object.keys(deref(schema.properties!['errors']!.items!).properties ?? {}))).toEqual(['code', 'field', 'message']);
   });
 });

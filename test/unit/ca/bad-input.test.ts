@@ -44,6 +44,7 @@ const PERMISSIVE_POLICY: TeamPolicy = {
   maxValiditySeconds: 365 * 86_400,
   keyAlgorithms: [...KEY_ALGORITHMS],
   profiles: [...PROFILES],
+  allowedUris: { spiffe: [{ trustDomain: 'example.com', pathPrefixes: ['/'] }], httpsHosts: ['example.com'] },
 };
 
 let signatures = 0;

@@ -21,6 +21,7 @@ const POLICY: TeamPolicy = {
   maxValiditySeconds: 90 * 86_400,
   keyAlgorithms: [...KEY_ALGORITHMS],
   profiles: [...PROFILES],
+  allowedUris: { spiffe: [{ trustDomain: 'example.com', pathPrefixes: ['/'] }], httpsHosts: ['example.com'] },
 };
 
 /** openssl req arguments for the CSRs the tests use. */

@@ -1,0 +1,40 @@
+/**
+ * `POST /v1/certificates/:id/renew` after authorization: the team's maxRenewalsPerHour quota, the
+ * renewNow signal, and the audit event the quota counts. Requests of one team are decided one after
+ * the other (a per-team lock), so racing requests cannot exceed the quota. Responders and platform
+ * admins (incident response) are not limited; timer renewals and bulk reissues never come here.
+ */
+import { renewalRateRefusal, RENEWAL_QUOTA_WINDOW_SECONDS } from '../core/fair-use.js';
+import { appendAuditEvent } from '../db/audit.js';
+import { lockTeamDecisions, type CertificateRow } from '../db/certificates.js';
+import { RENEWAL_REQUESTED_ACTION, renewalRequestTimes } from '../db/renewal-requests.js';
+import { findTeam } from '../db/teams.js';
+import { isPlatformAdmin } from './auth.js';
+import type { ApiDeps, Principal } from './deps.js';
+import { signalRenewNow } from './lifecycle-client.js';
+import { quotaExceeded } from './quota-problem.js';
+
+export async function requestRenewal(deps: ApiDeps, principal: Principal, certificate: CertificateRow, reason: string): Promise<void> {
+  const exempt = principal.role === 'responder' || isPlatformAdmin(principal);
+  const team = exempt ? null : await findTeam(deps.db, certificate.teamId);
+  const quotas = team?.policy.quotas;
+  await deps.db.transaction(async (tx) => {
+    const now = deps.now();
+    if (quotas?.maxRenewalsPerHour !== undefined) {
+      await lockTeamDecisions(tx, certificate.teamId, 'renewal-requests');
+      const recent = await renewalRequestTimes(tx, certificate.teamId, new Date(now.getTime() - RENEWAL_QUOTA_WINDOW_SECONDS * 1000));
+      const refusal = renewalRateRefusal(quotas, recent, now);
+      if (refusal) throw quotaExceeded(refusal);
+    }
+    await signalRenewNow(deps.temporal, certificate.workflowId, { reason });
+    // Recorded while the lock is held, so the next request of the team counts this one.
+    await appendAuditEvent(deps.db, {
+      at: now,
+      actor: principal.tokenId,
+      action: RENEWAL_REQUESTED_ACTION,
+      teamId: certificate.teamId,
+      certificateId: certificate.id,
+      details: { reason },
+    });
+  });
+}
