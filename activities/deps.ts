@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { Pkcs11Token } from '../ca/pkcs11-token.js';
 import type { Database } from '../db/database.js';
 import type { IssuerStore } from './issuer-store.js';
 
@@ -7,6 +8,8 @@ export interface ActivityDeps {
   db: Database;
   kek: Buffer;
   issuers: IssuerStore;
+  /** CERTFLOW_SIGNER=pkcs11: the token new CA keys are created in. Absent: CA keys are software keys sealed under the KEK. */
+  hsm?: Pkcs11Token;
   now: () => Date;
   /** `file` destinations are directories below this root on the worker's host. */
   fileDestinationRoot: string;

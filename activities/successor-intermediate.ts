@@ -1,7 +1,8 @@
 /**
  * createSuccessorIntermediate: the intermediate that replaces a compromised one — signed by the
  * same root, with the same key algorithm, organization, name constraints, parent URLs and
- * lifetime, a fresh key and the next commonName. Idempotent: the successor's id is derived from the
+ * lifetime, a fresh key (created where the worker keeps CA keys: the PKCS#11 token when configured) and the
+ * next commonName. Idempotent: the successor's id is derived from the
  * compromised issuer's id, so a retry (or a second drill run) finds the successor already stored.
  * The successor publishes its first CRL and the root's OCSP response for it at once, so relying
  * parties can check the reissued leaves before the hourly crlPublication schedule runs.
@@ -9,9 +10,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
 import { successorCommonName } from '../core/issuer-compromise.js';
-import { createIntermediateCa } from '../ca/authority.js';
-import { openPrivateKey } from '../ca/key-encryption.js';
-import { importPrivateKeyPkcs8 } from '../ca/keys.js';
+import { certifyIntermediateKey } from '../ca/authority.js';
 import { certificateFacts } from '../ca/certificate-facts.js';
 import { children, parseDer } from '../ca/der-reader.js';
 import type { IssuerUrls } from '../ca/profiles.js';
@@ -23,7 +22,8 @@ import { findCrl } from '../db/revocation.js';
 import type { ActivityDeps } from './deps.js';
 import { publishCrl } from './publish-crl.js';
 import { refreshOcspResponses } from './publish-ocsp.js';
-import { issuerRow } from './issuer-row.js';
+import { createCaKey, openCaKey } from './ca-keys.js';
+import { storedIssuer } from './issuer-row.js';
 
 export interface CreateSuccessorInput {
   /** The compromised intermediate. */
@@ -60,17 +60,18 @@ export async function createSuccessorIntermediate(deps: ActivityDeps, input: Cre
 
   const oldCertificate = new x509.X509Certificate(old.certificatePem);
   const rootCertificate = new x509.X509Certificate(root.certificatePem);
-  const rootPkcs8 = openPrivateKey(deps.kek, root.sealedPrivateKey, root.id);
-  const rootKey = await importPrivateKeyPkcs8(rootPkcs8, root.keyAlgorithm);
-  rootPkcs8.fill(0);
+  const sources = { kek: deps.kek, hsm: deps.hsm };
+  const rootSigner = await openCaKey(sources, root);
   const now = deps.now();
   const commonName = successorCommonName(old.commonName);
-  const created = await createIntermediateCa(
-    { certificate: rootCertificate, signingKey: rootKey, keyAlgorithm: root.keyAlgorithm, ...withUrls(parentUrlsOf(oldCertificate)) },
+  // Where the worker creates CA keys now (the token when configured), whatever the old intermediate used.
+  const key = await createCaKey(sources, successorId, old.keyAlgorithm);
+  const certificate = await certifyIntermediateKey(
+    { certificate: rootCertificate, signer: rootSigner, ...withUrls(parentUrlsOf(oldCertificate)) },
+    key.signer.publicKeySpki,
     {
       commonName,
       organization: oldCertificate.subjectName.getField('O')[0] ?? commonName,
-      keyAlgorithm: old.keyAlgorithm,
       validityDays: Math.max(1, Math.round((old.notAfter.getTime() - old.notBefore.getTime()) / DAY_MS)),
       now,
       serial: randomSerial,
@@ -78,7 +79,7 @@ export async function createSuccessorIntermediate(deps: ActivityDeps, input: Cre
     },
   );
   const stored = await insertIssuerOnce(deps.db, {
-    ...(await issuerRow(deps.kek, { id: successorId, kind: 'intermediate', parentId: root.id, commonName }, created)),
+    ...storedIssuer({ id: successorId, kind: 'intermediate', parentId: root.id, commonName }, certificate, old.keyAlgorithm, key.location),
     createdAt: now,
   });
   return published(deps, stored);

@@ -8,6 +8,7 @@ import { createDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrate.js';
 import { WORKFLOWS_PATH } from '../workflows/workflows-path.js';
 import type { Config } from './config.js';
+import { openConfiguredHsm } from './hsm.js';
 import { loadKek } from './kek.js';
 import { createPool } from '../db/postgres-pool.js';
 
@@ -76,11 +77,13 @@ export async function startWorker(
   options: WorkerOptions = {},
 ): Promise<RunningWorker> {
   const pool = createPool(config.databaseUrl, log);
+  let hsm: Awaited<ReturnType<typeof openConfiguredHsm>>;
   try {
     await applyMigrations(pool);
     const db = createDatabase(pool);
     const kek = await loadKek(config, log);
-    await ensureCaHierarchy(db, kek, { organization: 'Certflow', publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, now: new Date(), log });
+    hsm = await openConfiguredHsm(config.signer, log);
+    await ensureCaHierarchy(db, kek, { organization: 'Certflow', publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, now: new Date(), log, hsm });
 
     const connection = await NativeConnection.connect({ address: config.temporalAddress });
     let worker: Worker;
@@ -101,7 +104,8 @@ export async function startWorker(
         activities: createActivities({
           db,
           kek,
-          issuers: new IssuerStore(db, kek, config.publicUrl, options.wrapSigner),
+          issuers: new IssuerStore(db, kek, config.publicUrl, options.wrapSigner, hsm),
+          ...(hsm ? { hsm } : {}),
           now: () => new Date(),
           fileDestinationRoot: config.fileDestinationRoot,
           temporal: client,
@@ -116,6 +120,7 @@ export async function startWorker(
     const done = worker.run().finally(async () => {
       await connection.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
+      hsm?.close();
     });
     return {
       done,
@@ -126,6 +131,7 @@ export async function startWorker(
     };
   } catch (error) {
     await pool.end().catch(() => undefined);
+    hsm?.close();
     throw error;
   }
 }
