@@ -8,12 +8,13 @@ import { sql } from 'drizzle-orm';
 import { certifyIntermediateKey, certifyRootKey } from '../ca/authority.js';
 import type { Pkcs11Token } from '../ca/pkcs11-token.js';
 import { createCaKey } from './ca-keys.js';
-import { storedIssuer } from './issuer-row.js';
+import { issuerCreatedEvent, storedIssuer } from './issuer-row.js';
 import { issuerUrls } from '../ca/profiles.js';
 import { randomSerial } from '../ca/serial.js';
 import type { x509 } from '../ca/x509.js';
 import type { Database } from '../db/database.js';
 import { newId } from '../db/ids.js';
+import { appendAuditEvent } from '../db/audit.js';
 import { findActiveIntermediate, insertIssuer, type IssuerRow } from '../db/issuers.js';
 
 const BOOTSTRAP_LOCK_ID = 727_002;
@@ -31,10 +32,10 @@ export interface CaBootstrapOptions {
 }
 
 export async function ensureCaHierarchy(db: Database, kek: Buffer, options: CaBootstrapOptions): Promise<IssuerRow> {
-  return db.transaction(async (tx) => {
+  const { intermediate, created } = await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK_ID})`);
     const existing = await findActiveIntermediate(tx);
-    if (existing) return existing;
+    if (existing) return { intermediate: existing, created: [] };
 
     const rootId = newId('iss');
     const intermediateId = newId('iss');
@@ -61,16 +62,19 @@ export async function ensureCaHierarchy(db: Database, kek: Buffer, options: CaBo
         permittedDnsZones: options.permittedDnsZones ?? [],
       },
     );
-    await insertIssuer(tx, storedIssuer({ id: rootId, kind: 'root', parentId: null, commonName: commonNameOf(root) }, root, 'ECDSA-P384', rootKey.location));
-    await insertIssuer(
-      tx,
+    const rows = [
+      storedIssuer({ id: rootId, kind: 'root', parentId: null, commonName: commonNameOf(root) }, root, 'ECDSA-P384', rootKey.location),
       storedIssuer({ id: intermediateId, kind: 'intermediate', parentId: rootId, commonName: commonNameOf(intermediate) }, intermediate, 'ECDSA-P256', intermediateKey.location),
-    );
+    ];
+    for (const row of rows) await insertIssuer(tx, row);
     options.log(`created root CA ${rootId} and issuing intermediate ${intermediateId} (keys: ${rootKey.location.keyBackend})`);
-    const created = await findActiveIntermediate(tx);
-    if (!created) throw new Error('the issuing intermediate was not stored');
-    return created;
+    const stored = await findActiveIntermediate(tx);
+    if (!stored) throw new Error('the issuing intermediate was not stored');
+    return { intermediate: stored, created: rows };
   });
+  // After the commit: the audit log takes its own lock, and records only issuers that exist.
+  for (const row of created) await appendAuditEvent(db, issuerCreatedEvent(row, 'system', options.now));
+  return intermediate;
 }
 
 function commonNameOf(certificate: x509.X509Certificate): string {

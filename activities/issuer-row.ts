@@ -4,6 +4,7 @@ import { sealPrivateKey } from '../ca/key-encryption.js';
 import { exportPrivateKeyPkcs8 } from '../ca/keys.js';
 import type { x509 } from '../ca/x509.js';
 import type { KeyAlgorithm } from '../core/types.js';
+import type { AuditEvent } from '../db/audit.js';
 import type { NewIssuer } from '../db/issuers.js';
 import type { CaKeyLocation } from './ca-keys.js';
 
@@ -31,4 +32,25 @@ export async function issuerRow(kek: Buffer, identity: IssuerIdentity, ca: CaKey
   // The row id is the sealed key's associated data: a key cannot be moved to another row.
   const sealedPrivateKey = sealPrivateKey(kek, await exportPrivateKeyPkcs8(ca.keys.privateKey), identity.id);
   return storedIssuer(identity, ca.certificate, ca.keyAlgorithm, { keyBackend: 'software', sealedPrivateKey, keyRef: null });
+}
+
+/** `issuer.created`: which CA exists, and where its key lives (never the key). Written once per issuer. */
+export function issuerCreatedEvent(issuer: NewIssuer, actor: string, at: Date): AuditEvent {
+  return {
+    at,
+    actor,
+    action: 'issuer.created',
+    details: {
+      issuerId: issuer.id,
+      kind: issuer.kind,
+      parentId: issuer.parentId ?? null,
+      commonName: issuer.commonName,
+      keyAlgorithm: issuer.keyAlgorithm,
+      keyBackend: issuer.keyBackend ?? 'software',
+      keyRef: issuer.keyRef ?? null,
+      notBefore: issuer.notBefore.toISOString(),
+      notAfter: issuer.notAfter.toISOString(),
+    },
+    dedupeKey: `issuer.created/${issuer.id}`,
+  };
 }

@@ -16,6 +16,7 @@ import { children, parseDer } from '../ca/der-reader.js';
 import type { IssuerUrls } from '../ca/profiles.js';
 import { randomSerial } from '../ca/serial.js';
 import { x509 } from '../ca/x509.js';
+import { appendAuditEvent } from '../db/audit.js';
 import { derivedId, insertIssuerOnce } from '../db/issuer-compromise.js';
 import { findIssuer, type IssuerRow } from '../db/issuers.js';
 import { findCrl } from '../db/revocation.js';
@@ -23,7 +24,7 @@ import type { ActivityDeps } from './deps.js';
 import { publishCrl } from './publish-crl.js';
 import { refreshOcspResponses } from './publish-ocsp.js';
 import { createCaKey, openCaKey } from './ca-keys.js';
-import { storedIssuer } from './issuer-row.js';
+import { issuerCreatedEvent, storedIssuer } from './issuer-row.js';
 
 export interface CreateSuccessorInput {
   /** The compromised intermediate. */
@@ -85,8 +86,10 @@ export async function createSuccessorIntermediate(deps: ActivityDeps, input: Cre
   return published(deps, stored);
 }
 
-/** Publishes the successor's first CRL (once) and the root's OCSP response for it. */
+/** Records the successor's creation, publishes its first CRL (once) and the root's OCSP response for it. */
 async function published(deps: ActivityDeps, successor: IssuerRow): Promise<SuccessorResult> {
+  // Here, not after the insert: a retry after a crash between the two still records it (once: dedupe key).
+  await appendAuditEvent(deps.db, issuerCreatedEvent(successor, 'workflow', successor.createdAt));
   if (!(await findCrl(deps.db, successor.id))) await publishCrl(deps, { issuerId: successor.id });
   if (successor.parentId) await refreshOcspResponses(deps, { issuerId: successor.parentId, serials: [certificateFacts(successor.certificatePem).serial] });
   return { successorId: successor.id, commonName: successor.commonName, createdAt: successor.createdAt.toISOString() };

@@ -82,6 +82,13 @@ async function issuerRows(): Promise<IssuerColumns[]> {
   return (await harness.pool.query<IssuerColumns>('select * from issuers order by created_at, id')).rows;
 }
 
+/** The details of the one `issuer.created` audit event of an issuer. */
+async function issuerCreatedDetails(issuerId: string): Promise<Record<string, unknown>> {
+  const { rows } = await harness.pool.query<{ details: Record<string, unknown> }>("select details from audit_events where action = 'issuer.created' and details->>'issuerId' = $1", [issuerId]);
+  expect(rows, `issuer.created of ${issuerId}`).toHaveLength(1);
+  return rows[0]!.details;
+}
+
 /** Downloads an issuer's certificate (AIA) to <name>.pem. */
 async function downloadIssuer(issuerId: string, name: string): Promise<string> {
   const response = await http(`/pki/issuers/${issuerId}.crt`);
@@ -174,6 +181,8 @@ describe('CA keys in a PKCS#11 token (SoftHSM2), platform end to end', () => {
     expect(rows.find((row) => row.id === intermediateId)!.parent_id).toBe(rootId);
     // No secret-looking column anywhere in the rows.
     expect(JSON.stringify(rows)).not.toMatch(/PRIVATE KEY|v1\.[A-Za-z0-9_-]{16}\./);
+    // The audit log says which issuers were created and where their keys live.
+    for (const row of rows) expect(await issuerCreatedDetails(row.id)).toMatchObject({ issuerId: row.id, kind: row.kind, keyBackend: 'pkcs11', keyRef: pkcs11KeyLabel(row.id) });
 
     await tokenSession(async (session) => {
       const { pkcs11, lib } = session;
@@ -296,6 +305,7 @@ describe('CA keys in a PKCS#11 token (SoftHSM2), platform end to end', () => {
     const successor = (await issuerRows()).find((row) => row.id === successorId)!;
     expect(successor.sealed_private_key).toBeNull();
     expect(successor).toMatchObject({ key_backend: 'pkcs11', key_ref: pkcs11KeyLabel(successorId), parent_id: rootId });
+    expect(await issuerCreatedDetails(successorId)).toMatchObject({ kind: 'intermediate', parentId: rootId, keyBackend: 'pkcs11', keyRef: pkcs11KeyLabel(successorId) });
     await tokenSession((session) => {
       const privateKey = session.findObject(session.pkcs11.CKO_PRIVATE_KEY, pkcs11KeyLabel(successorId));
       expect(readKeyProtection(session, privateKey)).toEqual({ extractable: false, sensitive: true, neverExtractable: true, alwaysSensitive: true });
