@@ -1,17 +1,21 @@
 /**
  * First start: create a root CA and an issuing intermediate (pathLen 0) unless an active
  * intermediate exists. Runs under a transaction-scoped advisory lock so concurrent starts of the
- * API and the worker create exactly one hierarchy.
+ * API and the worker create exactly one hierarchy. The keys are created where the worker keeps CA
+ * keys (activities/ca-keys.ts): sealed in the rows, or inside the PKCS#11 token.
  */
 import { sql } from 'drizzle-orm';
-import { createIntermediateCa, createRootCa } from '../ca/authority.js';
-import { issuerRow } from './issuer-row.js';
+import { certifyIntermediateKey, certifyRootKey } from '../ca/authority.js';
+import type { Pkcs11Token } from '../ca/pkcs11-token.js';
+import { createCaKey } from './ca-keys.js';
+import { issuerCreatedEvent, storedIssuer } from './issuer-row.js';
 import type { KeyEncryptionKeys } from '../ca/key-encryption.js';
 import { issuerUrls } from '../ca/profiles.js';
 import { randomSerial } from '../ca/serial.js';
 import type { x509 } from '../ca/x509.js';
 import type { Database } from '../db/database.js';
 import { newId } from '../db/ids.js';
+import { appendAuditEvent } from '../db/audit.js';
 import { findActiveIntermediate, insertIssuer, type IssuerRow } from '../db/issuers.js';
 
 const BOOTSTRAP_LOCK_ID = 727_002;
@@ -28,31 +32,35 @@ export interface CaBootstrapOptions {
   permittedIpRanges?: string[];
   now: Date;
   log: (message: string) => void;
+  /** Create the keys inside this PKCS#11 token (default: software keys sealed under the KEK). */
+  hsm?: Pkcs11Token | undefined;
 }
 
 export async function ensureCaHierarchy(db: Database, kek: KeyEncryptionKeys, options: CaBootstrapOptions): Promise<IssuerRow> {
-  return db.transaction(async (tx) => {
+  const { intermediate, created } = await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK_ID})`);
     const existing = await findActiveIntermediate(tx);
-    if (existing) return existing;
+    if (existing) return { intermediate: existing, created: [] };
 
     const rootId = newId('iss');
     const intermediateId = newId('iss');
     const year = options.now.getUTCFullYear();
-    const root = await createRootCa({
+    const sources = { kek, hsm: options.hsm };
+    const rootKey = await createCaKey(sources, rootId, 'ECDSA-P384');
+    const root = await certifyRootKey(rootKey.signer, {
       commonName: `${options.organization} Root CA ${year}`,
       organization: options.organization,
-      keyAlgorithm: 'ECDSA-P384',
       validityDays: 3650,
       now: options.now,
       serial: randomSerial,
     });
-    const intermediate = await createIntermediateCa(
-      { certificate: root.certificate, signingKey: root.keys.privateKey, keyAlgorithm: root.keyAlgorithm, urls: issuerUrls(options.publicUrl, rootId) },
+    const intermediateKey = await createCaKey(sources, intermediateId, 'ECDSA-P256');
+    const intermediate = await certifyIntermediateKey(
+      { certificate: root, signer: rootKey.signer, urls: issuerUrls(options.publicUrl, rootId) },
+      intermediateKey.signer.publicKeySpki,
       {
         commonName: `${options.organization} Issuing CA ${year} 1`,
         organization: options.organization,
-        keyAlgorithm: 'ECDSA-P256',
         validityDays: 1825,
         now: options.now,
         serial: randomSerial,
@@ -61,13 +69,19 @@ export async function ensureCaHierarchy(db: Database, kek: KeyEncryptionKeys, op
         permittedIpRanges: options.permittedIpRanges ?? [],
       },
     );
-    await insertIssuer(tx, await issuerRow(kek, { id: rootId, kind: 'root', parentId: null, commonName: commonNameOf(root.certificate) }, root));
-    await insertIssuer(tx, await issuerRow(kek, { id: intermediateId, kind: 'intermediate', parentId: rootId, commonName: commonNameOf(intermediate.certificate) }, intermediate));
-    options.log(`created root CA ${rootId} and issuing intermediate ${intermediateId}`);
-    const created = await findActiveIntermediate(tx);
-    if (!created) throw new Error('the issuing intermediate was not stored');
-    return created;
+    const rows = [
+      storedIssuer({ id: rootId, kind: 'root', parentId: null, commonName: commonNameOf(root) }, root, 'ECDSA-P384', rootKey.location),
+      storedIssuer({ id: intermediateId, kind: 'intermediate', parentId: rootId, commonName: commonNameOf(intermediate) }, intermediate, 'ECDSA-P256', intermediateKey.location),
+    ];
+    for (const row of rows) await insertIssuer(tx, row);
+    options.log(`created root CA ${rootId} and issuing intermediate ${intermediateId} (keys: ${rootKey.location.keyBackend})`);
+    const stored = await findActiveIntermediate(tx);
+    if (!stored) throw new Error('the issuing intermediate was not stored');
+    return { intermediate: stored, created: rows };
   });
+  // After the commit: the audit log takes its own lock, and records only issuers that exist.
+  for (const row of created) await appendAuditEvent(db, issuerCreatedEvent(row, 'system', options.now));
+  return intermediate;
 }
 
 function commonNameOf(certificate: x509.X509Certificate): string {

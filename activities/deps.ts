@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { KeyEncryptionKeys } from '../ca/key-encryption.js';
+import type { Pkcs11Token } from '../ca/pkcs11-token.js';
 import type { Database } from '../db/database.js';
 import type { IssuerStore } from './issuer-store.js';
 
@@ -9,6 +10,8 @@ export interface ActivityDeps {
   /** The KEK (or, while a rotation runs, the current and previous KEKs): seals with the current, opens with any. */
   kek: KeyEncryptionKeys;
   issuers: IssuerStore;
+  /** CERTFLOW_SIGNER=pkcs11: the token new CA keys are created in. Absent: CA keys are software keys sealed under the KEK. */
+  hsm?: Pkcs11Token;
   now: () => Date;
   /** `file` destinations are directories below this root on the worker's host. */
   fileDestinationRoot: string;

@@ -1,7 +1,8 @@
 /**
  * createSuccessorIntermediate: the intermediate that replaces a compromised one — signed by the
  * same root, with the same key algorithm, organization, name constraints, parent URLs and
- * lifetime, a fresh key and the next commonName. Idempotent: the successor's id is derived from the
+ * lifetime, a fresh key (created where the worker keeps CA keys: the PKCS#11 token when configured) and the
+ * next commonName. Idempotent: the successor's id is derived from the
  * compromised issuer's id, so a retry (or a second drill run) finds the successor already stored.
  * The successor publishes its first CRL and the root's OCSP response for it at once, so relying
  * parties can check the reissued leaves before the hourly crlPublication schedule runs.
@@ -10,21 +11,21 @@ import { ApplicationFailure } from '@temporalio/common';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
 import { canonicalizeIp } from '../core/ip.js';
 import { successorCommonName } from '../core/issuer-compromise.js';
-import { createIntermediateCa } from '../ca/authority.js';
-import { openPrivateKey } from '../ca/key-encryption.js';
-import { importPrivateKeyPkcs8 } from '../ca/keys.js';
+import { certifyIntermediateKey } from '../ca/authority.js';
 import { certificateFacts } from '../ca/certificate-facts.js';
 import { children, parseDer } from '../ca/der-reader.js';
 import type { IssuerUrls } from '../ca/profiles.js';
 import { randomSerial } from '../ca/serial.js';
 import { x509 } from '../ca/x509.js';
+import { appendAuditEvent } from '../db/audit.js';
 import { derivedId, insertIssuerOnce } from '../db/issuer-compromise.js';
 import { findIssuer, type IssuerRow } from '../db/issuers.js';
 import { findCrl } from '../db/revocation.js';
 import type { ActivityDeps } from './deps.js';
 import { publishCrl } from './publish-crl.js';
 import { refreshOcspResponses } from './publish-ocsp.js';
-import { issuerRow } from './issuer-row.js';
+import { createCaKey, openCaKey } from './ca-keys.js';
+import { issuerCreatedEvent, storedIssuer } from './issuer-row.js';
 
 export interface CreateSuccessorInput {
   /** The compromised intermediate. */
@@ -61,17 +62,18 @@ export async function createSuccessorIntermediate(deps: ActivityDeps, input: Cre
 
   const oldCertificate = new x509.X509Certificate(old.certificatePem);
   const rootCertificate = new x509.X509Certificate(root.certificatePem);
-  const rootPkcs8 = openPrivateKey(deps.kek, root.sealedPrivateKey, root.id);
-  const rootKey = await importPrivateKeyPkcs8(rootPkcs8, root.keyAlgorithm);
-  rootPkcs8.fill(0);
+  const sources = { kek: deps.kek, hsm: deps.hsm };
+  const rootSigner = await openCaKey(sources, root);
   const now = deps.now();
   const commonName = successorCommonName(old.commonName);
-  const created = await createIntermediateCa(
-    { certificate: rootCertificate, signingKey: rootKey, keyAlgorithm: root.keyAlgorithm, ...withUrls(parentUrlsOf(oldCertificate)) },
+  // Where the worker creates CA keys now (the token when configured), whatever the old intermediate used.
+  const key = await createCaKey(sources, successorId, old.keyAlgorithm);
+  const certificate = await certifyIntermediateKey(
+    { certificate: rootCertificate, signer: rootSigner, ...withUrls(parentUrlsOf(oldCertificate)) },
+    key.signer.publicKeySpki,
     {
       commonName,
       organization: oldCertificate.subjectName.getField('O')[0] ?? commonName,
-      keyAlgorithm: old.keyAlgorithm,
       validityDays: Math.max(1, Math.round((old.notAfter.getTime() - old.notBefore.getTime()) / DAY_MS)),
       now,
       serial: randomSerial,
@@ -79,14 +81,16 @@ export async function createSuccessorIntermediate(deps: ActivityDeps, input: Cre
     },
   );
   const stored = await insertIssuerOnce(deps.db, {
-    ...(await issuerRow(deps.kek, { id: successorId, kind: 'intermediate', parentId: root.id, commonName }, created)),
+    ...storedIssuer({ id: successorId, kind: 'intermediate', parentId: root.id, commonName }, certificate, old.keyAlgorithm, key.location),
     createdAt: now,
   });
   return published(deps, stored);
 }
 
-/** Publishes the successor's first CRL (once) and the root's OCSP response for it. */
+/** Records the successor's creation, publishes its first CRL (once) and the root's OCSP response for it. */
 async function published(deps: ActivityDeps, successor: IssuerRow): Promise<SuccessorResult> {
+  // Here, not after the insert: a retry after a crash between the two still records it (once: dedupe key).
+  await appendAuditEvent(deps.db, issuerCreatedEvent(successor, 'workflow', successor.createdAt));
   if (!(await findCrl(deps.db, successor.id))) await publishCrl(deps, { issuerId: successor.id });
   if (successor.parentId) await refreshOcspResponses(deps, { issuerId: successor.parentId, serials: [certificateFacts(successor.certificatePem).serial] });
   return { successorId: successor.id, commonName: successor.commonName, createdAt: successor.createdAt.toISOString() };

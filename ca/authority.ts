@@ -1,15 +1,18 @@
 /**
  * Building the CA hierarchy: a self-signed root and an issuing intermediate (pathLen 0).
- * Clock and serial source are injected; keys are generated here and returned for sealing.
+ * Clock and serial source are injected. createRootCa / createIntermediateCa generate software keys and return them
+ * for sealing; certifyRootKey / certifyIntermediateKey certify a key that exists already, behind a Signer (an HSM).
  */
 import type { KeyAlgorithm } from '../core/types.js';
 import { x509 } from './x509.js';
 import { ALGORITHM_SPECS, generateKeyPair } from './keys.js';
 import { canonicalizeDnsName } from '../core/names.js';
 import { cidrMask, parseCidr } from '../core/ip.js';
-import { contextConstructed, contextPrimitive, sequence } from './der-writer.js';
+import { children, parseDer } from './der-reader.js';
+import { contextConstructed, contextPrimitive, sequence, signatureAlgorithmIdentifier, signStructure } from './der-writer.js';
 import { CERTFLOW_POLICY_OID, type IssuerUrls } from './profiles.js';
 import type { SerialSource } from './serial.js';
+import type { Signer } from './signer.js';
 
 export interface CaKeyAndCertificate {
   certificate: x509.X509Certificate;
@@ -17,7 +20,12 @@ export interface CaKeyAndCertificate {
   keyAlgorithm: KeyAlgorithm;
 }
 
-export interface CreateCaOptions {
+export interface CreateCaOptions extends CaCertificateOptions {
+  keyAlgorithm: KeyAlgorithm;
+}
+
+/** What a CA certificate says about its subject and validity (the key comes separately). */
+export interface CaCertificateOptions {
   commonName: string;
   /**
    * Intermediates only: DNS zones the CA may issue for (a critical nameConstraints extension with
@@ -33,7 +41,6 @@ export interface CreateCaOptions {
   /** Intermediates only: permitted iPAddress subtrees, as CIDRs (IPv4 and IPv6). Omitted or empty: IPs unconstrained. */
   permittedIpRanges?: string[];
   organization: string;
-  keyAlgorithm: KeyAlgorithm;
   validityDays: number;
   now: Date;
   serial: SerialSource;
@@ -45,20 +52,34 @@ const INTERMEDIATE_KEY_USAGE = CA_KEY_USAGE | x509.KeyUsageFlags.digitalSignatur
 
 export async function createRootCa(options: CreateCaOptions): Promise<CaKeyAndCertificate> {
   const keys = await generateKeyPair(options.keyAlgorithm);
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+  const certificate = await x509.X509CertificateGenerator.create({
+    ...(await rootFields(keys.publicKey, options)),
+    signingAlgorithm: ALGORITHM_SPECS[options.keyAlgorithm].signing,
+    signingKey: keys.privateKey,
+  });
+  return { certificate, keys, keyAlgorithm: options.keyAlgorithm };
+}
+
+/** The self-signed certificate of a root whose key is `key` (a software key or one in an HSM). */
+export async function certifyRootKey(key: Signer, options: CaCertificateOptions): Promise<x509.X509Certificate> {
+  return signedBy(key, await rootFields(new x509.PublicKey(Uint8Array.from(key.publicKeySpki)), options));
+}
+
+async function rootFields(publicKey: CryptoKey | x509.PublicKey, options: CaCertificateOptions): Promise<CertificateFields> {
+  const name = distinguishedName(options);
+  return {
     serialNumber: options.serial(),
-    name: distinguishedName(options),
+    subject: name,
+    issuer: name,
     notBefore: options.now,
     notAfter: addDays(options.now, options.validityDays),
-    signingAlgorithm: ALGORITHM_SPECS[options.keyAlgorithm].signing,
-    keys,
+    publicKey,
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
       new x509.KeyUsagesExtension(CA_KEY_USAGE, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
     ],
-  });
-  return { certificate, keys, keyAlgorithm: options.keyAlgorithm };
+  };
 }
 
 /**
@@ -71,20 +92,39 @@ export async function createIntermediateCa(
   options: CreateCaOptions,
 ): Promise<CaKeyAndCertificate> {
   const keys = await generateKeyPair(options.keyAlgorithm);
-  const notAfter = earliest(addDays(options.now, options.validityDays), parent.certificate.notAfter);
   const certificate = await x509.X509CertificateGenerator.create({
+    ...(await intermediateFields(parent, keys.publicKey, options)),
+    signingAlgorithm: ALGORITHM_SPECS[parent.keyAlgorithm].signing,
+    signingKey: parent.signingKey,
+  });
+  return { certificate, keys, keyAlgorithm: options.keyAlgorithm };
+}
+
+/** The certificate of an intermediate whose key has the public key `subjectSpki`, signed by `parent.signer` (software or HSM). */
+export async function certifyIntermediateKey(
+  parent: { certificate: x509.X509Certificate; signer: Signer; urls?: IssuerUrls },
+  subjectSpki: Uint8Array,
+  options: CaCertificateOptions,
+): Promise<x509.X509Certificate> {
+  return signedBy(parent.signer, await intermediateFields(parent, new x509.PublicKey(Uint8Array.from(subjectSpki)), options));
+}
+
+async function intermediateFields(
+  parent: { certificate: x509.X509Certificate; urls?: IssuerUrls },
+  publicKey: CryptoKey | x509.PublicKey,
+  options: CaCertificateOptions,
+): Promise<CertificateFields> {
+  return {
     serialNumber: options.serial(),
     subject: distinguishedName(options),
     issuer: parent.certificate.subjectName,
     notBefore: options.now,
-    notAfter,
-    signingAlgorithm: ALGORITHM_SPECS[parent.keyAlgorithm].signing,
-    publicKey: keys.publicKey,
-    signingKey: parent.signingKey,
+    notAfter: earliest(addDays(options.now, options.validityDays), parent.certificate.notAfter),
+    publicKey,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(INTERMEDIATE_KEY_USAGE, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
       authorityKeyIdentifier(parent.certificate),
       ...(parent.urls
         ? [
@@ -95,9 +135,37 @@ export async function createIntermediateCa(
       new x509.CertificatePolicyExtension([CERTFLOW_POLICY_OID], false),
       ...(hasNameConstraints(options) ? [nameConstraints(options)] : []),
     ],
-  });
-  return { certificate, keys, keyAlgorithm: options.keyAlgorithm };
+  };
 }
+
+/** What a CA certificate says, apart from how it is signed. */
+interface CertificateFields {
+  serialNumber: string;
+  subject: x509.JsonName | x509.Name;
+  issuer: x509.JsonName | x509.Name;
+  notBefore: Date;
+  notAfter: Date;
+  publicKey: CryptoKey | x509.PublicKey;
+  extensions: x509.Extension[];
+}
+
+/**
+ * @peculiar/x509 lays out the TBSCertificate (with a placeholder signature), the signer signs its exact bytes:
+ * the key may sit in an HSM, out of WebCrypto's reach.
+ */
+async function signedBy(signer: Signer, fields: CertificateFields): Promise<x509.X509Certificate> {
+  const unsigned = await x509.X509CertificateGenerator.create({ ...fields, signingAlgorithm: ALGORITHM_SPECS[signer.keyAlgorithm].signing, signature: PLACEHOLDER_SIGNATURE });
+  const [tbs, signatureAlgorithm] = children(parseDer(new Uint8Array(unsigned.rawData), 'the certificate'));
+  const expected = signatureAlgorithmIdentifier(signer.keyAlgorithm);
+  // RFC 5280 §4.1.1.2: the signature field inside the TBS must equal the outer signatureAlgorithm we write.
+  if (!tbs || !signatureAlgorithm?.raw.equals(expected) || !children(tbs)[2]?.raw.equals(expected)) {
+    throw new Error(`the certificate template does not name the ${signer.keyAlgorithm} signature algorithm`);
+  }
+  return new x509.X509Certificate(new Uint8Array(await signStructure(tbs.raw, signer)));
+}
+
+/** Long enough for any placeholder r‖s (P-521 at most) or RSA signature value; never published. */
+const PLACEHOLDER_SIGNATURE = new Uint8Array(132).fill(1);
 
 /** AKI carrying only the issuer's key id (not issuer name + serial), as RFC 5280 §4.2.1.1 prefers. */
 export function authorityKeyIdentifier(issuer: x509.X509Certificate): x509.AuthorityKeyIdentifierExtension {
@@ -113,7 +181,7 @@ const IP_ADDRESS_TAG = 7;
 /** A host or, with a leading ".", a domain; single-label hosts are allowed (SPIFFE trust domains such as "prod"). */
 const URI_DOMAIN = /^\.?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
 
-function hasNameConstraints(options: CreateCaOptions): boolean {
+function hasNameConstraints(options: CaCertificateOptions): boolean {
   return Boolean(options.permittedDnsZones?.length || options.permittedUriDomains?.length || options.permittedIpRanges?.length);
 }
 
@@ -133,7 +201,7 @@ export function ipConstraintBase(range: string): Buffer {
 }
 
 /** NameConstraints { permittedSubtrees [0] { GeneralSubtree { base } … } } over dNSName, URI and iPAddress bases, critical (RFC 5280 §4.2.1.10). */
-function nameConstraints(options: CreateCaOptions): x509.Extension {
+function nameConstraints(options: CaCertificateOptions): x509.Extension {
   const subtrees = [
     ...(options.permittedDnsZones ?? []).map((zone) => sequence(contextPrimitive(DNS_NAME_TAG, Buffer.from(canonicalizeDnsName(zone), 'ascii')))),
     ...(options.permittedUriDomains ?? []).map((domain) => sequence(contextPrimitive(URI_TAG, uriConstraintBase(domain)))),
@@ -142,7 +210,7 @@ function nameConstraints(options: CreateCaOptions): x509.Extension {
   return new x509.Extension(NAME_CONSTRAINTS_OID, true, new Uint8Array(sequence(contextConstructed(0, ...subtrees))));
 }
 
-function distinguishedName(options: CreateCaOptions): x509.JsonName {
+function distinguishedName(options: CaCertificateOptions): x509.JsonName {
   return [{ O: [options.organization] }, { CN: [options.commonName] }];
 }
 

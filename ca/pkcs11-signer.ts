@@ -231,21 +231,16 @@ export async function pkcs11Signer(options: Pkcs11SignerOptions): Promise<Pkcs11
       );
     }
 
-    const signRaw = rawSigner(pkcs11, lib, session, privateKey, keyAlgorithm, publicKeySpki);
+    const signRaw = rawSigner(pkcs11, lib, privateKey, keyAlgorithm, publicKeySpki);
     // One operation at a time per session: chain the signs.
     let queue: Promise<unknown> = Promise.resolve();
     const sign = (data: Uint8Array): Promise<Uint8Array> => {
-      const result = queue.then(() => signRaw(data));
+      const result = queue.then(() => signRaw(session, data));
       queue = result.catch(() => {});
       return result;
     };
 
-    // Self-test: the public key object must belong to the private key (labels are just labels).
-    const probe = Buffer.from('certflow pkcs11 signer self-test');
-    const signature = await sign(probe);
-    const spkiKey = createPublicKey({ key: Buffer.from(publicKeySpki), format: 'der', type: 'spki' });
-    const ok = nodeVerify(SIGNING_HASH[keyAlgorithm], probe, keyAlgorithm.startsWith('ECDSA') ? { key: spkiKey, dsaEncoding: 'der' } : spkiKey, signature);
-    if (!ok) throw new Error(`PKCS#11: the public key labelled "${options.keyLabel}" does not verify signatures of the private key of that label`);
+    await selfTest({ keyAlgorithm, publicKeySpki, sign }, options.keyLabel);
 
     return { keyAlgorithm, publicKeySpki, keyProtection, sign, close: () => token.close() };
   } catch (error) {
@@ -254,18 +249,27 @@ export async function pkcs11Signer(options: Pkcs11SignerOptions): Promise<Pkcs11
   }
 }
 
-function rawSigner(
+/** Signs once with `signer` and verifies with its public key: the public key object must belong to the private key (labels are just labels). */
+export async function selfTest(signer: Signer, keyLabel: string): Promise<void> {
+  const probe = Buffer.from('certflow pkcs11 signer self-test');
+  const signature = await signer.sign(probe);
+  const spkiKey = createPublicKey({ key: Buffer.from(signer.publicKeySpki), format: 'der', type: 'spki' });
+  const ok = nodeVerify(SIGNING_HASH[signer.keyAlgorithm], probe, signer.keyAlgorithm.startsWith('ECDSA') ? { key: spkiKey, dsaEncoding: 'der' } : spkiKey, signature);
+  if (!ok) throw new Error(`PKCS#11: the public key labelled "${keyLabel}" does not verify signatures of the private key of that label`);
+}
+
+/** Signs with `privateKey` in whichever session of the application it is given (object handles are valid in all of them). */
+export function rawSigner(
   pkcs11: Pkcs11Module,
   lib: Pkcs11Js.PKCS11,
-  session: Handle,
   privateKey: Handle,
   keyAlgorithm: Pkcs11KeyAlgorithm,
   publicKeySpki: Uint8Array,
-): (data: Uint8Array) => Promise<Uint8Array> {
+): (session: Handle, data: Uint8Array) => Promise<Uint8Array> {
   if (keyAlgorithm === 'ECDSA-P256' || keyAlgorithm === 'ECDSA-P384') {
     const { fieldBytes } = CURVES[keyAlgorithm];
     const hash = SIGNING_HASH[keyAlgorithm]!;
-    return async (data) => {
+    return async (session, data) => {
       const digest = createHash(hash).update(data).digest();
       lib.C_SignInit(session, { mechanism: pkcs11.CKM_ECDSA }, privateKey);
       const raw = await lib.C_SignAsync(session, digest, Buffer.alloc(2 * fieldBytes));
@@ -274,7 +278,7 @@ function rawSigner(
     };
   }
   const modulusBytes = rsaModulusBytes(publicKeySpki);
-  return async (data) => {
+  return async (session, data) => {
     lib.C_SignInit(session, { mechanism: pkcs11.CKM_SHA256_RSA_PKCS }, privateKey);
     return new Uint8Array(await lib.C_SignAsync(session, Buffer.from(data), Buffer.alloc(modulusBytes)));
   };
@@ -291,7 +295,7 @@ function rsaModulusBytes(spki: Uint8Array): number {
   return Buffer.from(jwk.n!, 'base64url').length;
 }
 
-function readPublicKey(token: Pkcs11Session, publicKey: Handle): { keyAlgorithm: Pkcs11KeyAlgorithm; publicKeySpki: Uint8Array } {
+export function readPublicKey(token: Pkcs11Session, publicKey: Handle): { keyAlgorithm: Pkcs11KeyAlgorithm; publicKeySpki: Uint8Array } {
   const { pkcs11, lib, session } = token;
   const [keyType] = lib.C_GetAttributeValue(session, publicKey, [{ type: pkcs11.CKA_KEY_TYPE }]);
   const type = ulong(keyType!.value);
@@ -369,57 +373,65 @@ export interface GeneratePkcs11KeyPairOptions extends Pkcs11TokenOptions {
 export async function generatePkcs11KeyPair(options: GeneratePkcs11KeyPairOptions): Promise<{ keyAlgorithm: Pkcs11KeyAlgorithm; publicKeySpki: Uint8Array }> {
   const token = await openPkcs11Session(options);
   try {
-    const { pkcs11, lib, session } = token;
-    for (const objectClass of [pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY]) {
-      if (token.findObjects(objectClass, options.keyLabel).length > 0) {
-        throw new Error(`PKCS#11: a key labelled "${options.keyLabel}" already exists on the token`);
-      }
-    }
-    const id = Buffer.from(options.id ?? randomBytes(16));
-    const common = [
-      { type: pkcs11.CKA_TOKEN, value: true },
-      { type: pkcs11.CKA_LABEL, value: options.keyLabel },
-      { type: pkcs11.CKA_ID, value: id },
-    ];
-    const privateTemplate: Pkcs11Js.Template = [
-      ...common,
-      { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
-      { type: pkcs11.CKA_PRIVATE, value: true },
-      { type: pkcs11.CKA_SENSITIVE, value: true },
-      { type: pkcs11.CKA_EXTRACTABLE, value: false },
-      { type: pkcs11.CKA_SIGN, value: true },
-      { type: pkcs11.CKA_DECRYPT, value: false },
-      { type: pkcs11.CKA_UNWRAP, value: false },
-      { type: pkcs11.CKA_DERIVE, value: false },
-    ];
-    const publicTemplate: Pkcs11Js.Template = [
-      ...common,
-      { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY },
-      { type: pkcs11.CKA_PRIVATE, value: false },
-      { type: pkcs11.CKA_VERIFY, value: true },
-      { type: pkcs11.CKA_ENCRYPT, value: false },
-      { type: pkcs11.CKA_WRAP, value: false },
-    ];
-    let mechanism: number;
-    if (options.keyAlgorithm === 'ECDSA-P256' || options.keyAlgorithm === 'ECDSA-P384') {
-      mechanism = pkcs11.CKM_EC_KEY_PAIR_GEN;
-      publicTemplate.push({ type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_EC }, { type: pkcs11.CKA_EC_PARAMS, value: Buffer.from(oid(CURVES[options.keyAlgorithm].oid)) });
-      privateTemplate.push({ type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_EC });
-    } else {
-      mechanism = pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN;
-      const bits = Number(options.keyAlgorithm.slice('RSA-'.length));
-      publicTemplate.push(
-        { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_RSA },
-        { type: pkcs11.CKA_MODULUS_BITS, value: bits },
-        { type: pkcs11.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
-      );
-      privateTemplate.push({ type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_RSA });
-    }
-    const keys = await lib.C_GenerateKeyPairAsync(session, { mechanism }, publicTemplate, privateTemplate);
-    return readPublicKey(token, keys.publicKey);
+    return await generateKeyPairInSession(token, options);
   } finally {
     token.close();
   }
+}
+
+/** generatePkcs11KeyPair in an open, logged-in read-write session. */
+export async function generateKeyPairInSession(
+  token: Pkcs11Session,
+  options: Pick<GeneratePkcs11KeyPairOptions, 'keyLabel' | 'keyAlgorithm' | 'id'>,
+): Promise<{ keyAlgorithm: Pkcs11KeyAlgorithm; publicKeySpki: Uint8Array }> {
+  const { pkcs11, lib, session } = token;
+  for (const objectClass of [pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY]) {
+    if (token.findObjects(objectClass, options.keyLabel).length > 0) {
+      throw new Error(`PKCS#11: a key labelled "${options.keyLabel}" already exists on the token`);
+    }
+  }
+  const id = Buffer.from(options.id ?? randomBytes(16));
+  const common = [
+    { type: pkcs11.CKA_TOKEN, value: true },
+    { type: pkcs11.CKA_LABEL, value: options.keyLabel },
+    { type: pkcs11.CKA_ID, value: id },
+  ];
+  const privateTemplate: Pkcs11Js.Template = [
+    ...common,
+    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+    { type: pkcs11.CKA_PRIVATE, value: true },
+    { type: pkcs11.CKA_SENSITIVE, value: true },
+    { type: pkcs11.CKA_EXTRACTABLE, value: false },
+    { type: pkcs11.CKA_SIGN, value: true },
+    { type: pkcs11.CKA_DECRYPT, value: false },
+    { type: pkcs11.CKA_UNWRAP, value: false },
+    { type: pkcs11.CKA_DERIVE, value: false },
+  ];
+  const publicTemplate: Pkcs11Js.Template = [
+    ...common,
+    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY },
+    { type: pkcs11.CKA_PRIVATE, value: false },
+    { type: pkcs11.CKA_VERIFY, value: true },
+    { type: pkcs11.CKA_ENCRYPT, value: false },
+    { type: pkcs11.CKA_WRAP, value: false },
+  ];
+  let mechanism: number;
+  if (options.keyAlgorithm === 'ECDSA-P256' || options.keyAlgorithm === 'ECDSA-P384') {
+    mechanism = pkcs11.CKM_EC_KEY_PAIR_GEN;
+    publicTemplate.push({ type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_EC }, { type: pkcs11.CKA_EC_PARAMS, value: Buffer.from(oid(CURVES[options.keyAlgorithm].oid)) });
+    privateTemplate.push({ type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_EC });
+  } else {
+    mechanism = pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN;
+    const bits = Number(options.keyAlgorithm.slice('RSA-'.length));
+    publicTemplate.push(
+      { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_RSA },
+      { type: pkcs11.CKA_MODULUS_BITS, value: bits },
+      { type: pkcs11.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+    );
+    privateTemplate.push({ type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_RSA });
+  }
+  const keys = await lib.C_GenerateKeyPairAsync(session, { mechanism }, publicTemplate, privateTemplate);
+  return readPublicKey(token, keys.publicKey);
 }
 
 // ---------------------------------------------------------------------------------------------------------

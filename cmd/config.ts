@@ -81,7 +81,31 @@ const configSchema = z.object({
     .pipe(z.array(z.enum(OIDC_ALGORITHMS)).min(1)),
   CERTFLOW_OIDC_CLOCK_TOLERANCE: z.coerce.number().int().min(0).max(300).default(30),
   NODE_ENV: z.string().optional(),
+  CERTFLOW_SIGNER: optionalString.pipe(z.enum(['software', 'pkcs11']).default('software')),
+  CERTFLOW_PKCS11_MODULE: optionalString,
+  CERTFLOW_PKCS11_TOKEN_LABEL: optionalString,
+  CERTFLOW_PKCS11_SLOT: optionalString.pipe(z.string().regex(/^\d+$/, 'must be a slot id (a number)').transform(Number).optional()),
+  CERTFLOW_PKCS11_PIN_FILE: optionalString,
+  CERTFLOW_PKCS11_SESSIONS: z.coerce.number().int().min(1).max(64).default(4),
+  /** Refused: the PIN comes from CERTFLOW_PKCS11_PIN_FILE only (an environment leaks into /proc, crash dumps, child processes). */
+  CERTFLOW_PKCS11_PIN: z.undefined({ error: 'the PIN is never read from the environment: put it in a file readable only by the worker and set CERTFLOW_PKCS11_PIN_FILE' }).optional(),
 });
+
+/** Where CA keys are created and kept (CERTFLOW_SIGNER); see docs/security.md "CA keys in an HSM (PKCS#11)". */
+export type SignerConfig =
+  | { backend: 'software' }
+  | {
+      backend: 'pkcs11';
+      /** Path of the PKCS#11 module (.so). */
+      modulePath: string;
+      /** Exactly one of tokenLabel and slot. */
+      tokenLabel: string | undefined;
+      slot: number | undefined;
+      /** File holding the user PIN (read by the worker at start-up; never from env, argv or logs). */
+      pinFile: string;
+      /** Sessions the worker keeps open on the token (signs run in parallel up to this many). */
+      sessions: number;
+    };
 
 export interface Config {
   port: number;
@@ -128,6 +152,7 @@ export interface Config {
   /** OpenID Connect bearer JWTs of one issuer (api/oidc.ts); null: API tokens only. */
   oidc: { issuer: string; audience: string; teamClaim: string; roleClaim: string; algorithms: string[]; clockToleranceSeconds: number } | null;
   production: boolean;
+  signer: SignerConfig;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -139,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = result.data;
   if (e.CERTFLOW_OIDC_ISSUER && !e.CERTFLOW_OIDC_AUDIENCE) throw new ConfigError('invalid configuration:\n  CERTFLOW_OIDC_AUDIENCE: required with CERTFLOW_OIDC_ISSUER (the audience Certflow tokens are issued for)');
   if (e.CERTFLOW_OIDC_ISSUER?.startsWith('http:') && e.NODE_ENV === 'production') throw new ConfigError('invalid configuration:\n  CERTFLOW_OIDC_ISSUER: must be https in production');
+  const signer = signerConfig(e);
   const dataDir = resolve(e.CERTFLOW_DATA_DIR);
   return {
     port: e.PORT,
@@ -177,6 +203,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }
       : null,
     production: e.NODE_ENV === 'production',
+    signer,
+  };
+}
+
+function signerConfig(e: z.infer<typeof configSchema>): SignerConfig {
+  if (e.CERTFLOW_SIGNER === 'software') return { backend: 'software' };
+  const problems: string[] = [];
+  if (!e.CERTFLOW_PKCS11_MODULE) problems.push('CERTFLOW_PKCS11_MODULE: required with CERTFLOW_SIGNER=pkcs11 (path of the PKCS#11 module)');
+  if (!e.CERTFLOW_PKCS11_PIN_FILE) problems.push('CERTFLOW_PKCS11_PIN_FILE: required with CERTFLOW_SIGNER=pkcs11 (file holding the user PIN)');
+  if ((e.CERTFLOW_PKCS11_TOKEN_LABEL === undefined) === (e.CERTFLOW_PKCS11_SLOT === undefined)) {
+    problems.push('CERTFLOW_PKCS11_TOKEN_LABEL: give exactly one of CERTFLOW_PKCS11_TOKEN_LABEL and CERTFLOW_PKCS11_SLOT with CERTFLOW_SIGNER=pkcs11');
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
+  return {
+    backend: 'pkcs11',
+    modulePath: resolve(e.CERTFLOW_PKCS11_MODULE!),
+    tokenLabel: e.CERTFLOW_PKCS11_TOKEN_LABEL,
+    slot: e.CERTFLOW_PKCS11_SLOT,
+    pinFile: resolve(e.CERTFLOW_PKCS11_PIN_FILE!),
+    sessions: e.CERTFLOW_PKCS11_SESSIONS,
   };
 }
 

@@ -12,6 +12,7 @@ import { workerSealingKey } from '../ca/destination-secrets.js';
 import { kekId, type KekRing } from '../ca/key-encryption.js';
 import { decodeSealingPublicKey, encodeSealingPublicKey } from '../ca/sealed-box.js';
 import { loadKekRing } from './kek.js';
+import { openConfiguredHsm } from './hsm.js';
 import { createPool } from '../db/postgres-pool.js';
 
 /** The Temporal Schedule that publishes CRLs and refreshes OCSP responses (DESIGN.md §4 Schedules). */
@@ -79,12 +80,14 @@ export async function startWorker(
   options: WorkerOptions = {},
 ): Promise<RunningWorker> {
   const pool = createPool(config.databaseUrl, log);
+  let hsm: Awaited<ReturnType<typeof openConfiguredHsm>>;
   try {
     await applyMigrations(pool);
     const db = createDatabase(pool);
     const kek = await loadKekRing(config, log);
     describeKeks(config, kek, log);
-    await ensureCaHierarchy(db, kek, { organization: 'Certflow', publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, permittedUriDomains: config.permittedUriDomains, permittedIpRanges: config.permittedIpRanges, now: new Date(), log });
+    hsm = await openConfiguredHsm(config.signer, log);
+    await ensureCaHierarchy(db, kek, { organization: 'Certflow', publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, permittedUriDomains: config.permittedUriDomains, permittedIpRanges: config.permittedIpRanges, now: new Date(), log, hsm });
 
     const connection = await NativeConnection.connect({ address: config.temporalAddress });
     let worker: Worker;
@@ -105,7 +108,8 @@ export async function startWorker(
         activities: createActivities({
           db,
           kek,
-          issuers: new IssuerStore(db, kek, config.publicUrl, options.wrapSigner),
+          issuers: new IssuerStore(db, kek, config.publicUrl, options.wrapSigner, hsm),
+          ...(hsm ? { hsm } : {}),
           now: () => new Date(),
           fileDestinationRoot: config.fileDestinationRoot,
           temporal: client,
@@ -120,6 +124,7 @@ export async function startWorker(
     const done = worker.run().finally(async () => {
       await connection.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
+      hsm?.close();
     });
     return {
       done,
@@ -130,6 +135,7 @@ export async function startWorker(
     };
   } catch (error) {
     await pool.end().catch(() => undefined);
+    hsm?.close();
     throw error;
   }
 }

@@ -3,7 +3,7 @@
  * `npm run db:generate` and committed.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, check, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import type { ApprovalReason } from '../core/approval.js';
 import type { BulkCounts, BulkOptions, BulkOutcome, BulkSelector, BulkState } from '../core/bulk.js';
 import type { LifecycleInput } from '../core/lifecycle.js';
@@ -65,23 +65,39 @@ export const apiTokens = pgTable(
   (table) => [index('api_tokens_team_idx').on(table.teamId)],
 );
 
-export const issuers = pgTable('issuers', {
-  id: text('id').primaryKey(),
-  kind: text('kind').$type<'root' | 'intermediate'>().notNull(),
-  parentId: text('parent_id'),
-  status: text('status').$type<'active' | 'retiring' | 'compromised' | 'revoked'>().notNull(),
-  commonName: text('common_name').notNull(),
-  keyAlgorithm: text('key_algorithm').$type<KeyAlgorithm>().notNull(),
-  certificatePem: text('certificate_pem').notNull(),
-  /** PKCS#8 sealed with AES-256-GCM under the KEK (ca/key-encryption.ts). */
-  sealedPrivateKey: text('sealed_private_key').notNull(),
-  notBefore: timestamp('not_before', { withTimezone: true }).notNull(),
-  notAfter: timestamp('not_after', { withTimezone: true }).notNull(),
-  /** Set when status becomes `revoked`; the parent's CRL and OCSP responses list it from then on. */
-  revokedAt: timestamp('revoked_at', { withTimezone: true }),
-  revocationReason: text('revocation_reason').$type<RevocationReason>(),
-  createdAt: createdAt(),
-});
+export const issuers = pgTable(
+  'issuers',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind').$type<'root' | 'intermediate'>().notNull(),
+    parentId: text('parent_id'),
+    status: text('status').$type<'active' | 'retiring' | 'compromised' | 'revoked'>().notNull(),
+    commonName: text('common_name').notNull(),
+    keyAlgorithm: text('key_algorithm').$type<KeyAlgorithm>().notNull(),
+    certificatePem: text('certificate_pem').notNull(),
+    /** Where the CA key lives: `software` (sealed in this row) or `pkcs11` (in the configured token, never here). */
+    keyBackend: text('key_backend').$type<IssuerKeyBackend>().notNull().default('software'),
+    /** `pkcs11`: the CKA_LABEL of the key pair in the token; `software`: null. */
+    keyRef: text('key_ref'),
+    /** `software`: PKCS#8 sealed with AES-256-GCM under the KEK (ca/key-encryption.ts); `pkcs11`: null. */
+    sealedPrivateKey: text('sealed_private_key'),
+    notBefore: timestamp('not_before', { withTimezone: true }).notNull(),
+    notAfter: timestamp('not_after', { withTimezone: true }).notNull(),
+    /** Set when status becomes `revoked`; the parent's CRL and OCSP responses list it from then on. */
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    revocationReason: text('revocation_reason').$type<RevocationReason>(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    // Exactly one home per key: a sealed software key, or a reference into the token.
+    check(
+      'issuers_key_location_ck',
+      sql`(${table.keyBackend} = 'software' and ${table.sealedPrivateKey} is not null and ${table.keyRef} is null) or (${table.keyBackend} = 'pkcs11' and ${table.sealedPrivateKey} is null and ${table.keyRef} is not null)`,
+    ),
+  ],
+);
+
+export type IssuerKeyBackend = 'software' | 'pkcs11';
 
 /**
  * The latest CRL of each issuer (RFC 5280 §5). `crl_number` only grows: it is raised in the same

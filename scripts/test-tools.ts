@@ -69,7 +69,7 @@ export async function ensureTestTools(log: Log = () => {}, options: EnsureTestTo
 // ---------------------------------------------------------------------------------------------------------
 // certtool + SoftHSM2 (Debian packages)
 
-interface DebianTools {
+export interface DebianTools {
   certtool: string;
   softhsm2Util: string;
   softhsmModule: string;
@@ -89,7 +89,8 @@ function complete(tools: Partial<DebianTools>): DebianTools | null {
   return certtool && softhsm2Util && softhsmModule ? { certtool, softhsm2Util, softhsmModule } : null;
 }
 
-async function ensureDebianTools(env: NodeJS.ProcessEnv, log: Log): Promise<DebianTools> {
+/** certtool and SoftHSM2 only (no zlint build): what the SoftHSM2 integration test needs. */
+export async function ensureDebianTools(env: NodeJS.ProcessEnv, log: Log): Promise<DebianTools> {
   const found = complete(await findDebianTools(env));
   if (found) return found;
 

@@ -24,6 +24,7 @@ import {
   type Pkcs11Signer,
   type Pkcs11TokenOptions,
 } from '../../ca/pkcs11-signer.js';
+import { Pkcs11Token } from '../../ca/pkcs11-token.js';
 import { randomSerial } from '../../ca/serial.js';
 import { SIGNING_HASH, type Signer } from '../../ca/signer.js';
 import { x509 } from '../../ca/x509.js';
@@ -326,5 +327,51 @@ describe('ecdsaSigValue', () => {
     const s = Buffer.alloc(32, 0xff); // high bit → 33-byte INTEGER
     const der = ecdsaSigValue(Buffer.concat([r, s]));
     expect(der.toString('hex')).toBe(`3044021f${r.subarray(1).toString('hex')}022100${s.toString('hex')}`);
+  });
+});
+
+describe('Pkcs11Token: the worker\'s session pool on SoftHSM2', () => {
+  it('ok/creates keys in the token, signs concurrently on two keys over a pool of 2 sessions, reuses a key left by a crashed creation', async () => {
+    const hsm = await Pkcs11Token.open(token, 2);
+    try {
+      const p384 = await hsm.createKey('certflow-pool-p384', 'ECDSA-P384');
+      const rsa = await hsm.createKey('certflow-pool-rsa', 'RSA-2048');
+      expect(p384.keyProtection).toEqual({ extractable: false, sensitive: true, neverExtractable: true, alwaysSensitive: true });
+      expect(rsa.keyAlgorithm).toBe('RSA-2048');
+
+      const messages = Array.from({ length: 12 }, (_, i) => Buffer.from(`pool message ${i}`));
+      const signed = await Promise.all(messages.map(async (message, i) => ({ message, key: i % 2 === 0 ? p384 : rsa, signature: await (i % 2 === 0 ? p384 : rsa).sign(message) })));
+      for (const { message, key, signature } of signed) {
+        const publicKey = createPublicKey({ key: Buffer.from(key.publicKeySpki), format: 'der', type: 'spki' });
+        expect(nodeVerify(SIGNING_HASH[key.keyAlgorithm], message, key.keyAlgorithm.startsWith('ECDSA') ? { key: publicKey, dsaEncoding: 'der' } : publicKey, signature)).toBe(true);
+      }
+
+      // A second creation under the same label (a retried activity) opens the existing key instead of adding one.
+      const again = await hsm.createKey('certflow-pool-p384', 'ECDSA-P384');
+      expect(Buffer.from(again.publicKeySpki)).toEqual(Buffer.from(p384.publicKeySpki));
+      await expect(hsm.createKey('certflow-pool-p384', 'ECDSA-P256')).rejects.toThrow(/is ECDSA-P384, want ECDSA-P256/);
+      // Concurrent creations under one label still make one key pair.
+      await Promise.all([hsm.createKey('certflow-pool-race', 'ECDSA-P256'), hsm.createKey('certflow-pool-race', 'ECDSA-P256')]);
+      const session = await openPkcs11Session(token);
+      try {
+        expect(session.findObjects(session.pkcs11.CKO_PRIVATE_KEY, 'certflow-pool-race')).toHaveLength(1);
+      } finally {
+        session.close();
+      }
+    } finally {
+      hsm.close();
+    }
+    await expect(hsm.openKey('certflow-pool-p384')).rejects.toThrow(/closed/);
+  });
+
+  it('fail/refuses an extractable key, an unknown label, and a pool without sessions', async () => {
+    const hsm = await Pkcs11Token.open(token);
+    try {
+      await expect(hsm.openKey('certflow-extractable')).rejects.toThrow(/is extractable/);
+      await expect(hsm.openKey('no-such-key')).rejects.toThrow(/no private key labelled "no-such-key"/);
+    } finally {
+      hsm.close();
+    }
+    await expect(Pkcs11Token.open(token, 0)).rejects.toThrow(/at least one session/);
   });
 });

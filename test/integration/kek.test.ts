@@ -253,7 +253,8 @@ async function sealedBlobs(db: Database): Promise<{ what: string; id: string; in
   const keyRows = await db.select({ id: certificateKeys.id, sealed: certificateKeys.sealedPrivateKey }).from(certificateKeys);
   const certificateRows = await db.select({ id: certificates.id, destinations: certificates.destinations }).from(certificates);
   return [
-    ...issuerRows.map((row) => ({ what: 'issuer', ...row })),
+    // PKCS#11 issuers hold no sealed key.
+    ...issuerRows.flatMap((row) => (row.sealed === null ? [] : [{ what: 'issuer', id: row.id, sealed: row.sealed }])),
     ...keyRows.map((row) => ({ what: 'key', ...row })),
     ...certificateRows.flatMap((row) =>
       row.destinations.flatMap((destination, index) => (destination.type === 'webhook' ? [{ what: 'secret', id: row.id, index, sealed: destination.sealedSecret }] : [])),
@@ -289,7 +290,7 @@ describe('KEK rotation', () => {
 
     // Blobs in the formats written before this change: the root's key and one webhook secret.
     const [root] = await world.db.select().from(issuers).where(eq(issuers.kind, 'root'));
-    await world.db.update(issuers).set({ sealedPrivateKey: sealLegacyV1(oldKek, openPrivateKey(oldKek, root!.sealedPrivateKey, root!.id), root!.id) }).where(eq(issuers.id, root!.id));
+    await world.db.update(issuers).set({ sealedPrivateKey: sealLegacyV1(oldKek, openPrivateKey(oldKek, root!.sealedPrivateKey!, root!.id), root!.id) }).where(eq(issuers.id, root!.id));
     const [legacyRow] = await world.db.select().from(certificates).where(eq(certificates.id, legacy.id));
     const legacyDestination = { ...(legacyRow!.destinations[0] as Extract<Destination, { type: 'webhook' }>) };
     legacyDestination.sealedSecret = sealLegacyV1(deriveSecretsKey(oldKek), Buffer.from(legacySecret, 'utf8'), destinationSecretId(legacy.id, 0));

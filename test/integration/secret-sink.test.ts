@@ -202,7 +202,7 @@ describe('secret sinks', () => {
         ...needlesOf('KEK', kek),
         ...leafKeys.flatMap((key, index) => keyNeedles(`server-made leaf key #${index}`, key)),
         ...keyNeedles("the CSR client's key", csrPkcs8),
-        ...issuerRows.flatMap((row) => keyNeedles(`CA key of ${row.id}`, openPrivateKey(kek, row.sealedPrivateKey, row.id))),
+        ...issuerRows.flatMap((row) => (row.sealedPrivateKey === null ? [] : keyNeedles(`CA key of ${row.id}`, openPrivateKey(kek, row.sealedPrivateKey, row.id)))),
       ];
       // Guards the test itself: the needles are real and the search would find them.
       expect(needles.length).toBeGreaterThan(20);

@@ -55,16 +55,21 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** `temporalAddress` points the harness at a server of the test's own (e.g. one the test restarts). */
-export async function createHarness(name: string, options: { temporalAddress?: string } = {}): Promise<Harness> {
+/**
+ * `temporalAddress` points the harness at a server of the test's own (e.g. one the test restarts); `databaseUrl` at a
+ * database of the test's own. `bootstrapCa: false` leaves the CA hierarchy to the worker the test starts.
+ */
+export async function createHarness(name: string, options: { temporalAddress?: string; databaseUrl?: string; bootstrapCa?: boolean } = {}): Promise<Harness> {
   installQuietRuntime();
-  const databaseUrl = inject('databaseUrl');
+  const databaseUrl = options.databaseUrl ?? inject('databaseUrl');
   const temporalAddress = options.temporalAddress ?? inject('temporalAddress');
   const namespace = inject('temporalNamespace');
   const pool = createPool(databaseUrl, () => undefined);
   await applyMigrations(pool);
   const db = createDatabase(pool);
-  await ensureCaHierarchy(db, Buffer.from(TEST_KEK_HEX, 'hex'), { organization: 'Certflow Test', publicUrl: TEST_PUBLIC_URL, now: new Date(), log: () => undefined });
+  if (options.bootstrapCa !== false) {
+    await ensureCaHierarchy(db, Buffer.from(TEST_KEK_HEX, 'hex'), { organization: 'Certflow Test', publicUrl: TEST_PUBLIC_URL, now: new Date(), log: () => undefined });
+  }
   await ensureBootstrapToken(db, TEST_BOOTSTRAP_TOKEN);
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection, namespace });
@@ -149,10 +154,11 @@ export interface ChildWorker {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** `cmd/worker.ts` as a real child process, configured like production through the environment. */
-export function startChildWorker(harness: Harness): ChildWorker {
+/** `cmd/worker.ts` as a real child process, configured like production through the environment (plus `extraEnv`). */
+export function startChildWorker(harness: Harness, extraEnv: Record<string, string> = {}): ChildWorker {
   const env = {
     ...process.env,
+    ...extraEnv,
     DATABASE_URL: harness.databaseUrl,
     TEMPORAL_ADDRESS: harness.temporalAddress,
     TEMPORAL_NAMESPACE: harness.namespace,

@@ -634,6 +634,8 @@ describe('docs/openapi.json against the code', () => {
       commonName: 'Test Root',
       keyAlgorithm: 'ECDSA-P384',
       certificatePem: '-----BEGIN CERTIFICATE-----',
+      keyBackend: 'software',
+      keyRef: null,
       sealedPrivateKey: 'sealed',
       notBefore: at,
       notAfter: at,
