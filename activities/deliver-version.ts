@@ -13,6 +13,7 @@ import { privateKeyPem } from '../ca/keys.js';
 import { findCertificate } from '../db/certificates.js';
 import { openRollout, updateRollout } from '../db/deliveries.js';
 import { findCertificateKey } from '../db/keys.js';
+import { findTeam } from '../db/teams.js';
 import { findVersion } from '../db/versions.js';
 import { deliverToAgent } from './deliver-to-agent.js';
 import { deliverToWebhook } from './deliver-to-webhook.js';
@@ -61,6 +62,7 @@ export async function loadDeliveryContext(deps: ActivityDeps, input: DeliverVers
     throw ApplicationFailure.nonRetryable(`certificate ${certificate.id} has no destination #${input.destinationIndex}`, BUSINESS_ERROR_TYPES.invalidRequest);
   }
   const issuer = await deps.issuers.load(version.issuerId);
+  const team = await findTeam(deps.db, certificate.teamId);
   let keyPem: string | null = null;
   if (certificate.keySource === 'server') {
     const key = await findCertificateKey(deps.db, certificate.id, version.generation);
@@ -78,6 +80,7 @@ export async function loadDeliveryContext(deps: ActivityDeps, input: DeliverVers
     certificatePem: ensureNewline(version.certificatePem),
     chainPem: issuer.chainPem,
     privateKeyPem: keyPem,
+    destinationHosts: team?.policy.destinationHosts,
   };
 }
 

@@ -19,11 +19,13 @@ import {
   takeOverIdempotencyKey,
   type IdempotencyRow,
 } from '../db/idempotency.js';
+import { claimDestinations, type DestinationClaim } from '../db/destination-claims.js';
 import { newId } from '../db/ids.js';
 import type { TeamRow } from '../db/teams.js';
 import { approvalPlan, destinationPlans, keySourceFor, refuseServerKeysForAgents, storedDestinations } from './certificate-plan.js';
 import { canonicalizeCertificateRequest } from './certificate-request.js';
 import { startAndConfirm } from './certificate-start.js';
+import { checkDestinationHosts, destinationClaimed, destinationClaims } from './destination-checks.js';
 import type { ApiDeps, Principal } from './deps.js';
 import { IDEMPOTENCY_LEASE_SECONDS, IDEMPOTENCY_RETENTION_SECONDS, idempotencyProblems, idempotencyScope } from './idempotency.js';
 import type { StartLifecycle } from './lifecycle-client.js';
@@ -60,8 +62,14 @@ function accepted(start: StartLifecycle): CreationAnswer {
 }
 
 /** Everything decided before anything is written; refusals are thrown as ProblemErrors. */
-async function planCertificate(deps: ApiDeps, { principal, team, body }: CreationRequest, id: string): Promise<{ row: NewCertificate; start: StartLifecycle }> {
+async function planCertificate(
+  deps: ApiDeps,
+  { principal, team, body }: CreationRequest,
+  id: string,
+): Promise<{ row: NewCertificate; start: StartLifecycle; claims: DestinationClaim[] }> {
   const request = await canonicalizeCertificateRequest(body, team, databaseKeyBlocklist(deps.db));
+  checkDestinationHosts(body.destinations, team.policy.destinationHosts, deps.destinationRules);
+  const claims = destinationClaims(body.destinations, deps.fileDestinationRoot);
   const destinations = await storedDestinations(deps.db, deps.secretsKey, id, team, body.destinations);
   const keySource = keySourceFor(body, destinations);
   refuseServerKeysForAgents(keySource, destinations);
@@ -97,14 +105,16 @@ async function planCertificate(deps: ApiDeps, { principal, team, body }: Creatio
       renewBeforeSeconds: body.renewBefore ?? null,
     },
   };
-  return { row, start };
+  return { row, start, claims };
 }
 
 /** Stores the certificate (and, with a key, its start next to it) and launches it. */
 async function storeAndLaunch(deps: ApiDeps, request: CreationRequest, id: string, claim: IdempotencyRow | null): Promise<CreationAnswer> {
-  const { row, start } = await planCertificate(deps, request, id);
+  const { row, start, claims } = await planCertificate(deps, request, id);
   await deps.db.transaction(async (tx) => {
     await insertCertificate(tx, row);
+    const conflict = await claimDestinations(tx, { certificateId: id, teamId: request.team.id }, claims);
+    if (conflict) throw destinationClaimed(conflict, request.body.destinations[conflict.index]!, request.team.id);
     // Lost only if this request outlived its lease and a retry took over: that retry carries on.
     if (claim && !(await recordLifecycleStart(tx, claim, start))) throw idempotencyProblems.inProgress(claim.key);
   });

@@ -1,5 +1,6 @@
 /** Request bodies and query strings of the public API (DESIGN.md §6), as strict zod schemas. */
 import { z } from 'zod';
+import { parseAddressRange } from '../core/address-ranges.js';
 import { parseDurationSeconds } from '../core/duration.js';
 import { MAX_SANS } from '../core/names.js';
 import { CERT_STATES, KEY_ALGORITHMS, PROFILES, REVOCATION_REASONS, ROLES } from '../core/types.js';
@@ -158,6 +159,25 @@ const approvalRulesSchema = z
     escalateAfterSeconds: escalateAfter ?? Math.floor((deadline * 2) / 3),
   }));
 
+/** Where the team's webhooks and verify endpoints may connect (core/destination-hosts.ts); the platform's deny list still wins. */
+const destinationHostsSchema = z.strictObject({
+  zones: z.array(zone).max(100).default([]),
+  cidrs: z
+    .array(
+      z.string().max(50).transform((value, ctx) => {
+        try {
+          return parseAddressRange(value).text;
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: `must be a CIDR range such as "10.1.0.0/16" or "2001:db8::/32": ${(error as Error).message}` });
+          return z.NEVER;
+        }
+      }),
+    )
+    .max(100)
+    .default([]),
+  ports: z.array(z.number().int().min(1).max(65_535)).max(100).default([]),
+});
+
 export const teamPolicySchema = z.strictObject({
   allowedDomains: z.array(zone).max(100).default([]),
   allowWildcards: z.boolean().default(false),
@@ -166,6 +186,7 @@ export const teamPolicySchema = z.strictObject({
   keyAlgorithms: z.array(z.enum(KEY_ALGORITHMS)).min(1).default(['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096']),
   profiles: z.array(z.enum(PROFILES)).min(1).default([...PROFILES]),
   approval: approvalRulesSchema.optional(),
+  destinationHosts: destinationHostsSchema.optional(),
 });
 
 export const createTeamSchema = z.strictObject({

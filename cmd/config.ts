@@ -4,11 +4,28 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseRangeList } from '../core/destination-hosts.js';
 
 const optionalString = z
   .string()
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+/** `loopback` and CIDR ranges, comma-separated (core/destination-hosts.ts parseRangeList). */
+function destinationRanges(variable: string) {
+  return z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined;
+      try {
+        return parseRangeList(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `${variable}: ${(error as Error).message} (write "loopback" or CIDR ranges, comma-separated)` });
+        return z.NEVER;
+      }
+    });
+}
 
 const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -30,6 +47,8 @@ const configSchema = z.object({
   CERTFLOW_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(500),
   CERTFLOW_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1_000).default(100),
   CERTFLOW_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  CERTFLOW_ALLOW_PRIVATE_DESTINATIONS: optionalString.pipe(destinationRanges('CERTFLOW_ALLOW_PRIVATE_DESTINATIONS')),
+  CERTFLOW_DENIED_DESTINATIONS: optionalString.pipe(destinationRanges('CERTFLOW_DENIED_DESTINATIONS')),
   NODE_ENV: z.string().optional(),
 });
 
@@ -60,6 +79,13 @@ export interface Config {
   workerMaxWorkflowTasks: number;
   /** Workflow runs kept in the worker's sticky cache; unset: the SDK's default (from the heap size). */
   workerMaxCachedWorkflows: number | undefined;
+  /**
+   * Exceptions to the destination deny list (development and tests only, e.g. `loopback`); unset:
+   * none (dev mode then allows loopback). The platform's own service ports stay denied regardless.
+   */
+  allowPrivateDestinations: string[] | undefined;
+  /** Extra ranges no webhook or verify endpoint may reach (e.g. a cluster's API server). */
+  deniedDestinations: string[];
   production: boolean;
 }
 
@@ -91,6 +117,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerMaxWorkflowTasks: e.CERTFLOW_WORKER_MAX_WORKFLOW_TASKS,
     workerMaxCachedWorkflows: e.CERTFLOW_WORKER_MAX_CACHED_WORKFLOWS,
     temporalUiUrl: (e.CERTFLOW_TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
+    allowPrivateDestinations: e.CERTFLOW_ALLOW_PRIVATE_DESTINATIONS,
+    deniedDestinations: e.CERTFLOW_DENIED_DESTINATIONS ?? [],
     production: e.NODE_ENV === 'production',
   };
 }

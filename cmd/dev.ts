@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { LOOPBACK_RANGES } from '../core/destination-hosts.js';
 import { startEmbeddedPostgres } from '../devservices/embedded-postgres.js';
 import { startTemporalDevServer } from '../devservices/temporal-dev-server.js';
 import { loadConfig } from './config.js';
@@ -45,13 +46,15 @@ runMain(async () => {
       temporalUiUrl = server.uiUrl;
     }
 
-    const worker = await startWorker({ ...config, databaseUrl, temporalAddress }, logger('worker'));
+    // Webhook receivers and TLS services on this machine are what a developer tries first.
+    const devDefaults = { allowPrivateDestinations: LOOPBACK_RANGES };
+    const worker = await startWorker({ ...config, databaseUrl, temporalAddress, devDefaults }, logger('worker'));
     stops.push(() => worker.stop());
     worker.done.catch((error: unknown) => {
       console.error('worker stopped unexpectedly:', error);
       void stopAll().then(() => process.exit(1));
     });
-    const api = await startApi({ ...config, databaseUrl, temporalAddress }, logger('api'));
+    const api = await startApi({ ...config, databaseUrl, temporalAddress, devDefaults }, logger('api'));
     stops.push(() => api.stop());
 
     log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -65,6 +68,7 @@ runMain(async () => {
         `  Postgres      ${redact(databaseUrl)}`,
         `  Admin token   ${api.bootstrapToken ?? '(CERTFLOW_BOOTSTRAP_TOKEN not set)'}`,
         `  Deliveries    ${config.fileDestinationRoot}`,
+        `  Destinations  exceptions to the deny list: ${(config.allowPrivateDestinations ?? LOOPBACK_RANGES).join(', ') || 'none'} (CERTFLOW_ALLOW_PRIVATE_DESTINATIONS)`,
         '',
         'Press Ctrl-C to stop.',
         '',

@@ -10,7 +10,9 @@ import { createDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrate.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
 import type { Config } from './config.js';
+import type { DevDefaults } from './destination-rules.js';
 import { deriveSecretsKey } from '../ca/key-encryption.js';
+import { platformDestinationRules } from './destination-rules.js';
 import { loadKek } from './kek.js';
 import { createPool } from '../db/postgres-pool.js';
 
@@ -22,7 +24,7 @@ export interface RunningApi {
 
 const READINESS_DEADLINE_MS = 2_000;
 
-export async function startApi(config: Config & { databaseUrl: string; temporalAddress: string }, log: (message: string) => void): Promise<RunningApi> {
+export async function startApi(config: Config & { databaseUrl: string; temporalAddress: string; devDefaults?: DevDefaults }, log: (message: string) => void): Promise<RunningApi> {
   const pool = createPool(config.databaseUrl, log);
   await applyMigrations(pool);
   const db = createDatabase(pool);
@@ -40,6 +42,8 @@ export async function startApi(config: Config & { databaseUrl: string; temporalA
       now: () => new Date(),
       secretsKey,
       temporalUiUrl: config.temporalUiUrl,
+      fileDestinationRoot: config.fileDestinationRoot,
+      destinationRules: platformDestinationRules(config, { allowPrivate: config.devDefaults?.allowPrivateDestinations }),
       checkReadiness: async () => {
         const [postgres, temporalUp] = await Promise.all([
           withTimeout(pool.query('select 1'), READINESS_DEADLINE_MS).then(() => true, () => false),

@@ -8,6 +8,8 @@ import { createDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrate.js';
 import { WORKFLOWS_PATH } from '../workflows/workflows-path.js';
 import type { Config } from './config.js';
+import { DestinationGuard } from '../activities/destination-guard.js';
+import { platformDestinationRules, type DevDefaults } from './destination-rules.js';
 import { loadKek } from './kek.js';
 import { createPool } from '../db/postgres-pool.js';
 
@@ -71,7 +73,7 @@ export interface WorkerOptions {
 }
 
 export async function startWorker(
-  config: Config & { databaseUrl: string; temporalAddress: string },
+  config: Config & { databaseUrl: string; temporalAddress: string; devDefaults?: DevDefaults },
   log: (message: string) => void,
   options: WorkerOptions = {},
 ): Promise<RunningWorker> {
@@ -104,6 +106,7 @@ export async function startWorker(
           issuers: new IssuerStore(db, kek, config.publicUrl, options.wrapSigner),
           now: () => new Date(),
           fileDestinationRoot: config.fileDestinationRoot,
+          destinationGuard: new DestinationGuard(platformDestinationRules(config, { allowPrivate: config.devDefaults?.allowPrivateDestinations })),
           temporal: client,
         }),
       });

@@ -3,6 +3,7 @@
  * policies.go). Gathering the inputs (team row, canonical names) happens before; deciding is here.
  */
 import type { ApprovalRules } from './approval.js';
+import type { DestinationHostPolicy } from './destination-hosts.js';
 import type { KeyAlgorithm, Profile } from './types.js';
 import { isWildcard, isWithinZone } from './names.js';
 
@@ -17,6 +18,8 @@ export interface TeamPolicy {
   profiles: Profile[];
   /** Which requests need a human; absent in policies stored before approvals existed (none needed). */
   approval?: ApprovalRules;
+  /** Hosts and ports webhooks and verify endpoints may reach (core/destination-hosts.ts); absent: none. */
+  destinationHosts?: DestinationHostPolicy;
 }
 
 export interface PolicyRequest {

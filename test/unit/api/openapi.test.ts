@@ -182,6 +182,8 @@ function routeTableOfTheApp(): string[] {
     temporal: unusable<ApiDeps['temporal']>('temporal'),
     secretsKey: Buffer.alloc(32),
     temporalUiUrl: 'http://127.0.0.1:8233',
+    fileDestinationRoot: '/nonexistent',
+    destinationRules: { services: [], allowedExceptions: [], extraDenied: [] },
     get taskQueue(): string {
       return fail('taskQueue')();
     },
