@@ -20,6 +20,9 @@ import { deliverToWebhook } from './deliver-to-webhook.js';
 import type { DeliveryContext, DeliveryReport } from './delivery-context.js';
 import type { ActivityDeps } from './deps.js';
 import { writeCertificateFiles, type CertificateFiles } from '../host-files/certificate-files.js';
+import { ensureRealDirectory, UnsafeDirectoryError } from '../host-files/real-directory.js';
+import { claimLockScope, destinationClaimKey } from '../core/destination-claims.js';
+import { claimDestinations } from '../db/destination-claims.js';
 
 export interface DeliverVersionInput {
   certificateId: string;
@@ -91,8 +94,34 @@ export async function writeToFileDestination(deps: ActivityDeps, context: Delive
     'fullchain.pem': context.certificatePem + context.chainPem,
   };
   if (context.privateKeyPem) files['key.pem'] = context.privateKeyPem;
-  await writeCertificateFiles(insideRoot(deps.fileDestinationRoot, destination.directory), context.version.generation, files, destination.owner);
+  const directory = insideRoot(deps.fileDestinationRoot, destination.directory);
+  await holdClaim(deps, context, destination);
+  try {
+    await ensureRealDirectory(deps.fileDestinationRoot, directory);
+  } catch (error) {
+    if (!(error instanceof UnsafeDirectoryError)) throw error;
+    throw ApplicationFailure.nonRetryable(`file destination "${destination.directory}" refused: ${error.message}`, BUSINESS_ERROR_TYPES.destinationRejected);
+  }
+  await writeCertificateFiles(directory, context.version.generation, files, destination.owner);
   return { deployedSerial: context.version.serial };
+}
+
+/**
+ * The directory must be this certificate's (db/destination-claims.ts): the API claimed it with the
+ * certificate; a certificate stored before claims existed claims it at its first delivery here.
+ */
+async function holdClaim(deps: ActivityDeps, context: DeliveryContext, destination: FileDestination): Promise<void> {
+  const key = destinationClaimKey(destination, deps.fileDestinationRoot);
+  if (key === null) return;
+  const claim = { index: context.destinationIndex, key, lockScope: claimLockScope(key, deps.fileDestinationRoot) };
+  const owner = { certificateId: context.certificate.id, teamId: context.certificate.teamId };
+  const conflict = await deps.db.transaction((tx) => claimDestinations(tx, owner, [claim]));
+  if (conflict) {
+    throw ApplicationFailure.nonRetryable(
+      `file destination "${destination.directory}" belongs to ${conflict.ownerTeamId === owner.teamId ? `certificate ${conflict.ownerCertificateId}` : `a certificate of team "${conflict.ownerTeamName}"`}; nothing was written`,
+      BUSINESS_ERROR_TYPES.destinationRejected,
+    );
+  }
 }
 
 export function ensureNewline(pem: string): string {

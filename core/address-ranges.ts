@@ -43,7 +43,8 @@ export function embeddedIpv4(address: Uint8Array): Uint8Array | null {
   if (address.length !== 16) return null;
   const zeros = (from: number, to: number) => address.subarray(from, to).every((octet) => octet === 0);
   if (zeros(0, 10) && address[10] === 0xff && address[11] === 0xff) return address.slice(12);
-  if (zeros(0, 12) && !zeros(12, 16)) return address.slice(12);
+  // `::1` and `::` are IPv6's own loopback and unspecified addresses, not IPv4-compatible ones.
+  if (zeros(0, 12) && address[12] !== 0) return address.slice(12);
   if (address[0] === 0x00 && address[1] === 0x64 && address[2] === 0xff && address[3] === 0x9b && zeros(4, 12)) return address.slice(12);
   if (address[0] === 0x20 && address[1] === 0x02) return address.slice(2, 6);
   return null;
