@@ -12,7 +12,7 @@ import type { WebhookDestination } from '../core/types.js';
 import { deriveSecretsKey, destinationSecretId, openPrivateKey } from '../ca/key-encryption.js';
 import type { DeliveryContext, DeliveryReport } from './delivery-context.js';
 import type { ActivityDeps } from './deps.js';
-import { DestinationRefused, pinnedLookup } from './destination-guard.js';
+import { DestinationRefused, pinnedLookup, recordDestinationRefusal } from './destination-guard.js';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
 
 export const DELIVERY_ID_HEADER = 'Certflow-Delivery-Id';
@@ -46,7 +46,18 @@ export interface PostWebhookOptions {
 
 export async function deliverToWebhook(deps: ActivityDeps, context: DeliveryContext, destination: WebhookDestination): Promise<DeliveryReport> {
   const { certificate, version } = context;
-  const addresses = await admitWebhook(deps, context.destinationHosts, destination.url);
+  const addresses = await admitWebhook(deps, context.destinationHosts, destination.url).catch(async (error: unknown) => {
+    if (error instanceof ApplicationFailure && error.type === BUSINESS_ERROR_TYPES.destinationRejected) {
+      await recordDestinationRefusal(deps, {
+        certificateId: certificate.id,
+        teamId: certificate.teamId,
+        action: 'destination.connect_refused',
+        reason: error.message,
+        dedupeKey: `destination-refused/${webhookDeliveryId(version.id, context.destinationIndex, context.rolloutKey)}`,
+      });
+    }
+    throw error;
+  });
   const secret = openWebhookSecret(deps.kek, destination.sealedSecret, certificate.id, context.destinationIndex);
   const payload: WebhookPayload = {
     certificateId: certificate.id,

@@ -17,6 +17,7 @@ import { findTeam } from '../db/teams.js';
 import { findVersion } from '../db/versions.js';
 import { deliverToAgent } from './deliver-to-agent.js';
 import { deliverToWebhook } from './deliver-to-webhook.js';
+import { recordDestinationRefusal } from './destination-guard.js';
 import type { DeliveryContext, DeliveryReport } from './delivery-context.js';
 import type { ActivityDeps } from './deps.js';
 import { writeCertificateFiles, type CertificateFiles } from '../host-files/certificate-files.js';
@@ -95,12 +96,24 @@ export async function writeToFileDestination(deps: ActivityDeps, context: Delive
   };
   if (context.privateKeyPem) files['key.pem'] = context.privateKeyPem;
   const directory = insideRoot(deps.fileDestinationRoot, destination.directory);
-  await holdClaim(deps, context, destination);
   try {
+    await holdClaim(deps, context, destination);
     await ensureRealDirectory(deps.fileDestinationRoot, directory);
   } catch (error) {
-    if (!(error instanceof UnsafeDirectoryError)) throw error;
-    throw ApplicationFailure.nonRetryable(`file destination "${destination.directory}" refused: ${error.message}`, BUSINESS_ERROR_TYPES.destinationRejected);
+    const refusal =
+      error instanceof UnsafeDirectoryError
+        ? ApplicationFailure.nonRetryable(`file destination "${destination.directory}" refused: ${error.message}`, BUSINESS_ERROR_TYPES.destinationRejected)
+        : error;
+    if (refusal instanceof ApplicationFailure && refusal.type === BUSINESS_ERROR_TYPES.destinationRejected) {
+      await recordDestinationRefusal(deps, {
+        certificateId: context.certificate.id,
+        teamId: context.certificate.teamId,
+        action: 'destination.write_refused',
+        reason: refusal.message,
+        dedupeKey: `destination-refused/${context.version.id}/${context.destinationIndex}/${context.rolloutKey}`,
+      });
+    }
+    throw refusal;
   }
   await writeCertificateFiles(directory, context.version.generation, files, destination.owner);
   return { deployedSerial: context.version.serial };
@@ -115,7 +128,7 @@ async function holdClaim(deps: ActivityDeps, context: DeliveryContext, destinati
   if (key === null) return;
   const claim = { index: context.destinationIndex, key, lockScope: claimLockScope(key, deps.fileDestinationRoot) };
   const owner = { certificateId: context.certificate.id, teamId: context.certificate.teamId };
-  const conflict = await deps.db.transaction((tx) => claimDestinations(tx, owner, [claim]));
+  const { conflict } = await deps.db.transaction((tx) => claimDestinations(tx, owner, [claim]));
   if (conflict) {
     throw ApplicationFailure.nonRetryable(
       `file destination "${destination.directory}" belongs to ${conflict.ownerTeamId === owner.teamId ? `certificate ${conflict.ownerCertificateId}` : `a certificate of team "${conflict.ownerTeamName}"`}; nothing was written`,

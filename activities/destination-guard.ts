@@ -7,6 +7,8 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
+import { appendAuditEvent } from '../db/audit.js';
+import type { ActivityDeps } from './deps.js';
 import { checkDestinationHost, checkResolvedAddress, classifyHost, type DestinationHostPolicy, type PlatformDestinationRules } from '../core/destination-hosts.js';
 
 /** Every address of a host name (A and AAAA), as the system resolver answers. */
@@ -81,4 +83,20 @@ export function pinnedLookup(addresses: string[]): LookupFunction {
     if (typeof options === 'object' && options.all) return (callback as unknown as (error: null, addresses: typeof entries) => void)(null, entries);
     callback(null, entries[0]!.address, entries[0]!.family);
   };
+}
+
+/** A destination the worker refused to connect to or write to, in the audit log (once per request of the workflow). */
+export async function recordDestinationRefusal(
+  deps: Pick<ActivityDeps, 'db' | 'now'>,
+  refusal: { certificateId: string; teamId: string; action: 'destination.connect_refused' | 'destination.write_refused'; reason: string; dedupeKey: string },
+): Promise<void> {
+  await appendAuditEvent(deps.db, {
+    at: deps.now(),
+    actor: 'workflow',
+    action: refusal.action,
+    teamId: refusal.teamId,
+    certificateId: refusal.certificateId,
+    details: { reason: refusal.reason },
+    dedupeKey: refusal.dedupeKey,
+  }).catch(() => undefined);
 }

@@ -12,7 +12,7 @@ import { findRollout, updateRollout } from '../db/deliveries.js';
 import { findTeam } from '../db/teams.js';
 import { findVersion } from '../db/versions.js';
 import type { ActivityDeps } from './deps.js';
-import { DestinationRefused } from './destination-guard.js';
+import { DestinationRefused, recordDestinationRefusal } from './destination-guard.js';
 import { probeTlsEndpoint, type ProbeTarget } from './tls-probe.js';
 
 export interface VerifyServedInput {
@@ -105,6 +105,13 @@ export async function verifyServed(deps: ActivityDeps, input: VerifyServedInput)
     );
   } catch (error) {
     if (!(error instanceof DestinationRefused)) throw error;
+    await recordDestinationRefusal(deps, {
+      certificateId: certificate.id,
+      teamId: certificate.teamId,
+      action: 'destination.connect_refused',
+      reason: error.message,
+      dedupeKey: `destination-refused/${input.versionId}/${input.destinationIndex}/${input.rolloutKey}/verify`,
+    });
     throw ApplicationFailure.nonRetryable(`verify endpoint refused before connecting: ${error.message}`, BUSINESS_ERROR_TYPES.destinationRejected);
   }
   if (input.firstRoundOnly && !outcome.served) return outcome;

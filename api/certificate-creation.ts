@@ -19,7 +19,8 @@ import {
   takeOverIdempotencyKey,
   type IdempotencyRow,
 } from '../db/idempotency.js';
-import { claimDestinations, type DestinationClaim } from '../db/destination-claims.js';
+import { appendAuditEvent } from '../db/audit.js';
+import { claimDestinations, type ClaimConflict, type DestinationClaim, type ReleasedClaim } from '../db/destination-claims.js';
 import { newId } from '../db/ids.js';
 import type { TeamRow } from '../db/teams.js';
 import { approvalPlan, destinationPlans, keySourceFor, refuseServerKeysForAgents, storedDestinations } from './certificate-plan.js';
@@ -111,14 +112,50 @@ async function planCertificate(
 /** Stores the certificate (and, with a key, its start next to it) and launches it. */
 async function storeAndLaunch(deps: ApiDeps, request: CreationRequest, id: string, claim: IdempotencyRow | null): Promise<CreationAnswer> {
   const { row, start, claims } = await planCertificate(deps, request, id);
-  await deps.db.transaction(async (tx) => {
-    await insertCertificate(tx, row);
-    const conflict = await claimDestinations(tx, { certificateId: id, teamId: request.team.id }, claims);
-    if (conflict) throw destinationClaimed(conflict, request.body.destinations[conflict.index]!, request.team.id);
-    // Lost only if this request outlived its lease and a retry took over: that retry carries on.
-    if (claim && !(await recordLifecycleStart(tx, claim, start))) throw idempotencyProblems.inProgress(claim.key);
+  let refused: ClaimConflict | null = null;
+  const claimed = await deps.db
+    .transaction(async (tx) => {
+      await insertCertificate(tx, row);
+      const outcome = await claimDestinations(tx, { certificateId: id, teamId: request.team.id }, claims);
+      if (outcome.conflict) {
+        refused = outcome.conflict;
+        throw destinationClaimed(outcome.conflict, request.body.destinations[outcome.conflict.index]!, request.team.id);
+      }
+      // Lost only if this request outlived its lease and a retry took over: that retry carries on.
+      if (claim && !(await recordLifecycleStart(tx, claim, start))) throw idempotencyProblems.inProgress(claim.key);
+      return outcome;
+    })
+    .catch(async (error: unknown) => {
+      if (refused) await recordClaimRefused(deps, request, id, refused).catch(() => undefined);
+      throw error;
+    });
+  const answer = await launch(deps, start, claim);
+  // After the start, so that a failing audit append cannot leave a stored certificate without its lifecycle.
+  if (claims.length > 0) await recordClaims(deps, request, id, claims, claimed.conflict === null ? claimed.released : []).catch(() => undefined);
+  return answer;
+}
+
+async function recordClaims(deps: ApiDeps, request: CreationRequest, certificateId: string, claims: DestinationClaim[], released: ReleasedClaim[]): Promise<void> {
+  await appendAuditEvent(deps.db, {
+    at: deps.now(),
+    actor: request.principal.tokenId,
+    action: 'destination.claimed',
+    teamId: request.team.id,
+    certificateId,
+    details: { keys: claims.map((claim) => claim.key), takenOverFromEndedCertificates: released },
   });
-  return launch(deps, start, claim);
+}
+
+/** A certificate that tried to write where another one does: worth a line in the audit log (nothing else is kept). */
+async function recordClaimRefused(deps: ApiDeps, request: CreationRequest, certificateId: string, conflict: ClaimConflict): Promise<void> {
+  await appendAuditEvent(deps.db, {
+    at: deps.now(),
+    actor: request.principal.tokenId,
+    action: 'destination.claim_refused',
+    teamId: request.team.id,
+    certificateId: null,
+    details: { refusedCertificateId: certificateId, key: conflict.key, ownerTeamId: conflict.ownerTeamId, ownerCertificateId: conflict.ownerCertificateId },
+  });
 }
 
 async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRow | null): Promise<CreationAnswer> {

@@ -32,9 +32,17 @@ export interface ClaimConflict {
  */
 const ENDED: readonly CertState[] = ['revoked', 'rejected', 'approval_expired'];
 
+/** Claims taken over from ended certificates of the same team (for the audit log). */
+export interface ReleasedClaim {
+  key: string;
+  fromCertificateId: string;
+}
+
+export type ClaimOutcome = { conflict: ClaimConflict } | { conflict: null; released: ReleasedClaim[] };
+
 /** Claims every key for the certificate; returns the first conflict (and claims nothing) when one is owned elsewhere. */
-export async function claimDestinations(tx: Queryable, owner: { certificateId: string; teamId: string }, claims: DestinationClaim[]): Promise<ClaimConflict | null> {
-  if (claims.length === 0) return null;
+export async function claimDestinations(tx: Queryable, owner: { certificateId: string; teamId: string }, claims: DestinationClaim[]): Promise<ClaimOutcome> {
+  if (claims.length === 0) return { conflict: null, released: [] };
   for (const scope of [...new Set(claims.map((claim) => claim.lockScope))].sort()) {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('certflow.destination_claims'), hashtext(${scope}))`);
   }
@@ -53,21 +61,21 @@ export async function claimDestinations(tx: Queryable, owner: { certificateId: s
     .innerJoin(teams, eq(teams.id, destinationClaims.teamId))
     .where(and(ne(destinationClaims.certificateId, owner.certificateId), or(inArray(destinationClaims.key, exact), ...inside)));
 
-  const released: string[] = [];
+  const released: ReleasedClaim[] = [];
   for (const row of existing) {
     const claim = claims.find((candidate) => claimKeysCollide(candidate.key, row.key))!;
     if (row.teamId === owner.teamId && ENDED.includes(row.state)) {
-      released.push(row.key);
+      released.push({ key: row.key, fromCertificateId: row.certificateId });
       continue;
     }
-    return { index: claim.index, key: claim.key, ownerCertificateId: row.certificateId, ownerTeamId: row.teamId, ownerTeamName: row.teamName };
+    return { conflict: { index: claim.index, key: claim.key, ownerCertificateId: row.certificateId, ownerTeamId: row.teamId, ownerTeamName: row.teamName } };
   }
-  if (released.length > 0) await tx.delete(destinationClaims).where(inArray(destinationClaims.key, released));
+  if (released.length > 0) await tx.delete(destinationClaims).where(inArray(destinationClaims.key, released.map((claim) => claim.key)));
   await tx
     .insert(destinationClaims)
     .values(claims.map((claim) => ({ key: claim.key, certificateId: owner.certificateId, teamId: owner.teamId })))
     .onConflictDoNothing({ target: destinationClaims.key });
-  return null;
+  return { conflict: null, released };
 }
 
 /** The claims a certificate holds (its keys). */

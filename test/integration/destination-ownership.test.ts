@@ -8,7 +8,9 @@
  */
 import { mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { auditEvents } from '../../db/schema.js';
 import { inject } from 'vitest';
 import { authHeaders, type Team } from '../support/harness.js';
 import { certificatesAs, useIntegrationSuite } from '../support/integration-suite.js';
@@ -78,6 +80,13 @@ describe('a file directory belongs to one certificate', () => {
     expect(await read('payments/web', 'cert.pem')).toBe(before.cert);
     expect(await read('payments/web', 'key.pem')).toBe(before.key);
     expect(await readdir(join(suite.harness.deliveryRoot, 'payments', 'web', 'versions'))).toEqual(['1']);
+
+    // Each refusal is in the audit log, with the team that tried and the owner it met.
+    const refusals = await suite.harness.db.select().from(auditEvents).where(and(eq(auditEvents.action, 'destination.claim_refused'), eq(auditEvents.teamId, suite.otherTeam.teamId)));
+    expect(refusals).toHaveLength(5);
+    expect(refusals.every((event) => event.details['ownerCertificateId'] === ownerId)).toBe(true);
+    const [claimed] = await suite.harness.db.select().from(auditEvents).where(and(eq(auditEvents.action, 'destination.claimed'), eq(auditEvents.certificateId, ownerId)));
+    expect(claimed?.details['keys']).toEqual([`file:${join(suite.harness.deliveryRoot, 'payments/web').toLowerCase()}`]);
 
     // A sibling directory is free.
     expect((await post(suite.otherTeam, fileBody(suite.otherTeam, 'sibling', 'payments-web'))).status).toBe(202);

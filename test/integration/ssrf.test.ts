@@ -12,8 +12,10 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { DestinationGuard, systemResolver } from '../../activities/destination-guard.js';
+import { auditEvents } from '../../db/schema.js';
 import { authHeaders, createTeamWithTokens, startInProcessWorker, testDestinationRules, type InProcessWorker, type Team } from '../support/harness.js';
 import { certificatesAs, useIntegrationSuite } from '../support/integration-suite.js';
 
@@ -146,6 +148,8 @@ describe('connect time: the resolved addresses are checked, and only they are co
     expect(view.lastError!.message).toMatch(/refused before connecting: "mixed\.example\.test" resolves to .*169\.254\.169\.254 is a link-local address/);
     // One of its addresses (127.0.0.1, allowed here) is where the receiver listens: nothing reached it.
     expect(target.connections()).toBe(0);
+    const events = await suite.harness.db.select().from(auditEvents).where(and(eq(auditEvents.action, 'destination.connect_refused'), eq(auditEvents.certificateId, String(created.body['id']))));
+    expect(events.length).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses a verify endpoint whose name resolves to the platform Postgres', async () => {
