@@ -153,6 +153,14 @@ describe('postWebhook', () => {
     expect(error.message).not.toContain('user:pass');
   });
 
+  it('ok/connects to the checked addresses of a name, never asking DNS again, and sends the name as Host', async () => {
+    const port = new URL(baseUrl).port;
+    // .invalid never resolves (RFC 6761): the request can only have gone to the address it was given.
+    await postWebhook(`http://receiver.invalid:${port}/hook`, PAYLOAD, SECRET, DELIVERY_ID, LOOPBACK);
+    expect(received).toHaveLength(1);
+    expect(received[0]!.headers.host).toBe(`receiver.invalid:${port}`);
+  });
+
   it('fail/reads at most a few KiB of an error answer and keeps only printable text of it', async () => {
     let written = 0;
     answer = (response) => {
