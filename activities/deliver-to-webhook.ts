@@ -3,18 +3,24 @@
  * (docs/webhooks.md is the receivers' contract). Transient failures throw plain errors so the
  * activity's retry policy retries them; refusals that retrying cannot fix are non-retryable.
  */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { ApplicationFailure } from '@temporalio/common';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
+import type { DestinationHostPolicy } from '../core/destination-hosts.js';
 import type { WebhookDestination } from '../core/types.js';
 import { openDestinationSecret } from '../ca/destination-secrets.js';
 import type { KeyEncryptionKeys } from '../ca/key-encryption.js';
 import type { DeliveryContext, DeliveryReport } from './delivery-context.js';
 import type { ActivityDeps } from './deps.js';
+import { DestinationRefused, pinnedLookup, recordDestinationRefusal } from './destination-guard.js';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
 
 export const DELIVERY_ID_HEADER = 'Certflow-Delivery-Id';
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 const BODY_EXCERPT_CHARS = 200;
+/** At most this much of an error answer is read; the rest is never taken off the socket. */
+export const MAX_ERROR_BODY_BYTES = 4096;
 
 /** The JSON body of a webhook delivery. */
 export interface WebhookPayload {
@@ -32,6 +38,8 @@ export interface WebhookPayload {
 }
 
 export interface PostWebhookOptions {
+  /** The addresses the URL's host was resolved to and checked at (DestinationGuard.admit): the only ones connected to. */
+  addresses: string[];
   /** Signature timestamp; defaults to the system clock. */
   nowSeconds?: number;
   timeoutMs?: number;
@@ -39,6 +47,18 @@ export interface PostWebhookOptions {
 
 export async function deliverToWebhook(deps: ActivityDeps, context: DeliveryContext, destination: WebhookDestination): Promise<DeliveryReport> {
   const { certificate, version } = context;
+  const addresses = await admitWebhook(deps, context.destinationHosts, destination.url).catch(async (error: unknown) => {
+    if (error instanceof ApplicationFailure && error.type === BUSINESS_ERROR_TYPES.destinationRejected) {
+      await recordDestinationRefusal(deps, {
+        certificateId: certificate.id,
+        teamId: certificate.teamId,
+        action: 'destination.connect_refused',
+        reason: error.message,
+        dedupeKey: `destination-refused/${webhookDeliveryId(version.id, context.destinationIndex, context.rolloutKey)}`,
+      });
+    }
+    throw error;
+  });
   const secret = openWebhookSecret(deps.kek, destination.sealedSecret, certificate.id, context.destinationIndex);
   const payload: WebhookPayload = {
     certificateId: certificate.id,
@@ -55,6 +75,7 @@ export async function deliverToWebhook(deps: ActivityDeps, context: DeliveryCont
   };
   try {
     await postWebhook(destination.url, payload, secret, webhookDeliveryId(version.id, context.destinationIndex, context.rolloutKey), {
+      addresses,
       nowSeconds: Math.floor(deps.now().getTime() / 1000),
     });
   } finally {
@@ -72,45 +93,60 @@ export function webhookDeliveryId(versionId: string, destinationIndex: number, r
  * POSTs `payload` signed with `secret`. Resolves on 2xx; throws a retryable Error on 408, 429, 5xx,
  * timeouts and network errors; throws a non-retryable DestinationRejected failure on any other status.
  */
-export async function postWebhook(
-  url: string,
-  payload: WebhookPayload,
-  secret: string | Buffer,
-  deliveryId: string,
-  options: PostWebhookOptions = {},
-): Promise<void> {
+export async function postWebhook(url: string, payload: WebhookPayload, secret: string | Buffer, deliveryId: string, options: PostWebhookOptions): Promise<void> {
   const where = displayUrl(url);
   if (!where) throw ApplicationFailure.nonRetryable('webhook URL must be an http(s) URL without credentials in it', BUSINESS_ERROR_TYPES.invalidRequest);
   const body = JSON.stringify(payload);
   const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
-  let response: Response;
+  const signal = AbortSignal.timeout(timeoutMs);
+  let response: IncomingMessage;
   try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/json',
-        [DELIVERY_ID_HEADER]: deliveryId,
-        [SIGNATURE_HEADER]: signWebhookBody(secret, options.nowSeconds ?? Math.floor(Date.now() / 1000), body),
-      },
-      body,
-      // A redirect would re-send the certificate to a place nobody configured; it is reported instead.
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+    response = await send(new URL(url), body, options.addresses, signal, {
+      'Content-Type': 'application/json',
+      'Content-Length': String(Buffer.byteLength(body)),
+      [DELIVERY_ID_HEADER]: deliveryId,
+      [SIGNATURE_HEADER]: signWebhookBody(secret, options.nowSeconds ?? Math.floor(Date.now() / 1000), body),
     });
   } catch (error) {
-    throw new Error(`webhook POST ${where} failed: ${describeFetchError(error, timeoutMs)}`);
+    throw new Error(`webhook POST ${where} failed: ${describeRequestError(error, timeoutMs)}`);
   }
 
-  const status = response.status;
+  const status = response.statusCode ?? 0;
   if (status >= 200 && status < 300) {
-    await response.body?.cancel();
+    response.destroy();
     return;
   }
-  const excerpt = await bodyExcerpt(response);
+  const excerpt = await bodyExcerpt(response, signal);
+  // A redirect would re-send the certificate to a place nobody configured (and nobody checked): it is reported instead.
   const redirect = status >= 300 && status < 400 ? ' (redirects are not followed)' : '';
   const answered = `webhook POST ${where} answered ${status}${redirect}${excerpt ? `: ${excerpt}` : ''}`;
   if (status === 408 || status === 429 || status >= 500) throw new Error(answered);
   throw ApplicationFailure.nonRetryable(answered, BUSINESS_ERROR_TYPES.destinationRejected);
+}
+
+/** One POST to the checked addresses only; resolves with the response head (the body is left unread). */
+function send(url: URL, body: string, addresses: string[], signal: AbortSignal, headers: Record<string, string>): Promise<IncomingMessage> {
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const outgoing = request(url, { method: 'POST', headers, signal, lookup: pinnedLookup(addresses), agent: false }, resolve);
+    outgoing.once('error', reject);
+    outgoing.end(body);
+  });
+}
+
+/** Team policy and platform deny list, checked on the addresses the host resolves to now; a refusal is final. */
+async function admitWebhook(deps: ActivityDeps, policy: DestinationHostPolicy | undefined, url: string): Promise<string[]> {
+  const parsed = URL.canParse(url) ? new URL(url) : null;
+  if (!parsed) throw ApplicationFailure.nonRetryable('webhook URL must be an http(s) URL', BUSINESS_ERROR_TYPES.invalidRequest);
+  const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
+  try {
+    return await deps.destinationGuard.admit(policy, parsed.hostname, port);
+  } catch (error) {
+    if (error instanceof DestinationRefused) {
+      throw ApplicationFailure.nonRetryable(`webhook POST ${displayUrl(url) ?? parsed.origin} refused before connecting: ${error.message}`, BUSINESS_ERROR_TYPES.destinationRejected);
+    }
+    throw error;
+  }
 }
 
 function openWebhookSecret(kek: KeyEncryptionKeys, sealedSecret: string, certificateId: string, destinationIndex: number): Buffer {
@@ -121,21 +157,39 @@ function openWebhookSecret(kek: KeyEncryptionKeys, sealedSecret: string, certifi
   }
 }
 
-async function bodyExcerpt(response: Response): Promise<string> {
+/**
+ * At most MAX_ERROR_BODY_BYTES of the answer, then the socket is closed; only printable ASCII is
+ * kept (no control characters or terminal escapes), whitespace collapsed, BODY_EXCERPT_CHARS shown.
+ */
+async function bodyExcerpt(response: IncomingMessage, signal: AbortSignal): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
   try {
-    const text = (await response.text()).replace(/\s+/g, ' ').trim();
-    return text.length > BODY_EXCERPT_CHARS ? `${text.slice(0, BODY_EXCERPT_CHARS)}…` : text;
+    for await (const chunk of response) {
+      if (signal.aborted) break;
+      chunks.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+      if (length >= MAX_ERROR_BODY_BYTES) break;
+    }
   } catch {
-    return '';
+    // what was read so far is enough
+  } finally {
+    response.destroy();
   }
+  const text = Buffer.concat(chunks)
+    .subarray(0, MAX_ERROR_BODY_BYTES)
+    .toString('latin1')
+    .replace(/[^\x20-\x7e]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text.length > BODY_EXCERPT_CHARS ? `${text.slice(0, BODY_EXCERPT_CHARS)}…` : text;
 }
 
-function describeFetchError(error: unknown, timeoutMs: number): string {
+function describeRequestError(error: unknown, timeoutMs: number): string {
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${timeoutMs / 1000} s`;
-  // undici reports "fetch failed" and puts the reason (ECONNREFUSED, ENOTFOUND, TLS errors) in `cause`.
-  const cause = error instanceof Error ? (error.cause as { message?: string; code?: string } | undefined) : undefined;
-  if (cause?.message) return cause.code && !cause.message.includes(cause.code) ? `${cause.code} ${cause.message}` : cause.message;
-  return error instanceof Error ? error.message : String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return code && !message.includes(code) ? `${code} ${message}` : message;
 }
 
 /**

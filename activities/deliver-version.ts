@@ -13,12 +13,17 @@ import { privateKeyPem } from '../ca/keys.js';
 import { findCertificate } from '../db/certificates.js';
 import { openRollout, updateRollout } from '../db/deliveries.js';
 import { findCertificateKey } from '../db/keys.js';
+import { findTeam } from '../db/teams.js';
 import { findVersion } from '../db/versions.js';
 import { deliverToAgent } from './deliver-to-agent.js';
 import { deliverToWebhook } from './deliver-to-webhook.js';
+import { recordDestinationRefusal } from './destination-guard.js';
 import type { DeliveryContext, DeliveryReport } from './delivery-context.js';
 import type { ActivityDeps } from './deps.js';
 import { writeCertificateFiles, type CertificateFiles } from '../host-files/certificate-files.js';
+import { ensureRealDirectory, UnsafeDirectoryError } from '../host-files/real-directory.js';
+import { claimLockScope, destinationClaimKey } from '../core/destination-claims.js';
+import { claimDestinations } from '../db/destination-claims.js';
 
 export interface DeliverVersionInput {
   certificateId: string;
@@ -61,6 +66,7 @@ export async function loadDeliveryContext(deps: ActivityDeps, input: DeliverVers
     throw ApplicationFailure.nonRetryable(`certificate ${certificate.id} has no destination #${input.destinationIndex}`, BUSINESS_ERROR_TYPES.invalidRequest);
   }
   const issuer = await deps.issuers.load(version.issuerId);
+  const team = await findTeam(deps.db, certificate.teamId);
   let keyPem: string | null = null;
   if (certificate.keySource === 'server') {
     const key = await findCertificateKey(deps.db, certificate.id, version.generation);
@@ -78,6 +84,7 @@ export async function loadDeliveryContext(deps: ActivityDeps, input: DeliverVers
     certificatePem: ensureNewline(version.certificatePem),
     chainPem: issuer.chainPem,
     privateKeyPem: keyPem,
+    destinationHosts: team?.policy.destinationHosts,
   };
 }
 
@@ -88,8 +95,46 @@ export async function writeToFileDestination(deps: ActivityDeps, context: Delive
     'fullchain.pem': context.certificatePem + context.chainPem,
   };
   if (context.privateKeyPem) files['key.pem'] = context.privateKeyPem;
-  await writeCertificateFiles(insideRoot(deps.fileDestinationRoot, destination.directory), context.version.generation, files, destination.owner);
+  const directory = insideRoot(deps.fileDestinationRoot, destination.directory);
+  try {
+    await holdClaim(deps, context, destination);
+    await ensureRealDirectory(deps.fileDestinationRoot, directory);
+  } catch (error) {
+    const refusal =
+      error instanceof UnsafeDirectoryError
+        ? ApplicationFailure.nonRetryable(`file destination "${destination.directory}" refused: ${error.message}`, BUSINESS_ERROR_TYPES.destinationRejected)
+        : error;
+    if (refusal instanceof ApplicationFailure && refusal.type === BUSINESS_ERROR_TYPES.destinationRejected) {
+      await recordDestinationRefusal(deps, {
+        certificateId: context.certificate.id,
+        teamId: context.certificate.teamId,
+        action: 'destination.write_refused',
+        reason: refusal.message,
+        dedupeKey: `destination-refused/${context.version.id}/${context.destinationIndex}/${context.rolloutKey}`,
+      });
+    }
+    throw refusal;
+  }
+  await writeCertificateFiles(directory, context.version.generation, files, destination.owner);
   return { deployedSerial: context.version.serial };
+}
+
+/**
+ * The directory must be this certificate's (db/destination-claims.ts): the API claimed it with the
+ * certificate; a certificate stored before claims existed claims it at its first delivery here.
+ */
+async function holdClaim(deps: ActivityDeps, context: DeliveryContext, destination: FileDestination): Promise<void> {
+  const key = destinationClaimKey(destination, deps.fileDestinationRoot);
+  if (key === null) return;
+  const claim = { index: context.destinationIndex, key, lockScope: claimLockScope(key, deps.fileDestinationRoot) };
+  const owner = { certificateId: context.certificate.id, teamId: context.certificate.teamId };
+  const { conflict } = await deps.db.transaction((tx) => claimDestinations(tx, owner, [claim]));
+  if (conflict) {
+    throw ApplicationFailure.nonRetryable(
+      `file destination "${destination.directory}" belongs to ${conflict.ownerTeamId === owner.teamId ? `certificate ${conflict.ownerCertificateId}` : `a certificate of team "${conflict.ownerTeamName}"`}; nothing was written`,
+      BUSINESS_ERROR_TYPES.destinationRejected,
+    );
+  }
 }
 
 export function ensureNewline(pem: string): string {

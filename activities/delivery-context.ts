@@ -1,4 +1,5 @@
 /** What every destination kind receives to deliver one version (activities/deliver-version.ts builds it). */
+import type { DestinationHostPolicy } from '../core/destination-hosts.js';
 import type { CertificateRow } from '../db/certificates.js';
 import type { VersionRow } from '../db/versions.js';
 
@@ -15,6 +16,8 @@ export interface DeliveryContext {
   chainPem: string;
   /** Only for server-generated keys; null when the key lives with the client or on an agent. */
   privateKeyPem: string | null;
+  /** The team's `destinationHosts` as it is now (policy may have changed since the request). */
+  destinationHosts: DestinationHostPolicy | undefined;
 }
 
 export interface DeliveryReport {

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { KeyEncryptionKeys } from '../ca/key-encryption.js';
 import type { Pkcs11Token } from '../ca/pkcs11-token.js';
 import type { Database } from '../db/database.js';
+import type { DestinationGuard } from './destination-guard.js';
 import type { IssuerStore } from './issuer-store.js';
 
 /** What activities need from the outside world; the worker (cmd/worker.ts) builds it. */
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   now: () => Date;
   /** `file` destinations are directories below this root on the worker's host. */
   fileDestinationRoot: string;
+  /** Checks webhook and verify hosts on the addresses they resolve to, right before connecting (no SSRF). */
+  destinationGuard: DestinationGuard;
   /** For activities that signal other workflows in batches (bulk reissue). */
   temporal: Client;
 }

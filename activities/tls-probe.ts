@@ -6,12 +6,15 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
+import { pinnedLookup } from './destination-guard.js';
 
 export interface ProbeTarget {
   host: string;
   port: number;
   /** SNI name; not sent when absent or an IP literal (RFC 6066 §3 allows host names only). */
   serverName?: string | undefined;
+  /** The checked addresses of `host` (DestinationGuard.admit): the only ones connected to. Absent: the system resolver's. */
+  addresses?: string[] | undefined;
 }
 
 export interface ServedCertificate {
@@ -28,7 +31,13 @@ export function probeTlsEndpoint(target: ProbeTarget, timeoutMs: number): Promis
   return new Promise((resolve, reject) => {
     let tcpConnected = false;
     let settled = false;
-    const socket = connect({ host: target.host, port: target.port, rejectUnauthorized: false, ...(servername ? { servername } : {}) });
+    const socket = connect({
+      host: target.host,
+      port: target.port,
+      rejectUnauthorized: false,
+      ...(servername ? { servername } : {}),
+      ...(target.addresses ? { lookup: pinnedLookup(target.addresses) } : {}),
+    });
     const finish = (outcome: () => void) => {
       if (settled) return;
       settled = true;

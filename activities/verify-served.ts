@@ -9,8 +9,10 @@ import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
 import type { TlsEndpoint } from '../core/types.js';
 import { findCertificate } from '../db/certificates.js';
 import { findRollout, updateRollout } from '../db/deliveries.js';
+import { findTeam } from '../db/teams.js';
 import { findVersion } from '../db/versions.js';
 import type { ActivityDeps } from './deps.js';
+import { DestinationRefused, recordDestinationRefusal } from './destination-guard.js';
 import { probeTlsEndpoint, type ProbeTarget } from './tls-probe.js';
 
 export interface VerifyServedInput {
@@ -83,17 +85,35 @@ export async function verifyServed(deps: ActivityDeps, input: VerifyServedInput)
   const deadline = input.firstRoundOnly ? deps.now() : new Date((ours?.deliveredAt ?? deps.now()).getTime() + destination.verify.timeoutSeconds * 1000);
   const targets = destination.verify.endpoints.map((endpoint) => probeTarget(endpoint, certificate.dnsNames[0]));
   const activity = asyncLocalStorage.getStore(); // undefined when called outside a Temporal activity (tests)
-  const outcome = await watchEndpoints(
-    targets,
-    { serial: version.serial, fingerprintSha256: version.fingerprintSha256, generation: version.generation },
-    {
-      deadline,
-      now: deps.now,
-      // Local activities cannot heartbeat (their one round is short).
-      onRound: (endpoints, round) => (activity?.info.isLocal ? undefined : activity?.heartbeat({ round, endpoints })),
-      ...(activity ? { sleep: (ms: number) => activity.sleep(ms) } : {}),
-    },
-  );
+  const policy = (await findTeam(deps.db, certificate.teamId))?.policy.destinationHosts;
+  // Every probe checks its host again, on the addresses it resolves to at that moment.
+  const probe: typeof probeTlsEndpoint = async (target, timeoutMs) =>
+    probeTlsEndpoint({ ...target, addresses: await deps.destinationGuard.admit(policy, target.host, target.port) }, timeoutMs);
+  let outcome: VerifyOutcome;
+  try {
+    outcome = await watchEndpoints(
+      targets,
+      { serial: version.serial, fingerprintSha256: version.fingerprintSha256, generation: version.generation },
+      {
+        deadline,
+        now: deps.now,
+        // Local activities cannot heartbeat (their one round is short).
+        onRound: (endpoints, round) => (activity?.info.isLocal ? undefined : activity?.heartbeat({ round, endpoints })),
+        ...(activity ? { sleep: (ms: number) => activity.sleep(ms) } : {}),
+        probe,
+      },
+    );
+  } catch (error) {
+    if (!(error instanceof DestinationRefused)) throw error;
+    await recordDestinationRefusal(deps, {
+      certificateId: certificate.id,
+      teamId: certificate.teamId,
+      action: 'destination.connect_refused',
+      reason: error.message,
+      dedupeKey: `destination-refused/${input.versionId}/${input.destinationIndex}/${input.rolloutKey}/verify`,
+    });
+    throw ApplicationFailure.nonRetryable(`verify endpoint refused before connecting: ${error.message}`, BUSINESS_ERROR_TYPES.destinationRejected);
+  }
   if (input.firstRoundOnly && !outcome.served) return outcome;
   await updateRollout(
     deps.db,
@@ -142,6 +162,8 @@ async function observe(probe: typeof probeTlsEndpoint, target: ProbeTarget, time
     const served = await probe(target, timeoutMs);
     return { endpoint, servedFingerprint: served.fingerprintSha256, servedSerial: served.serial, error: null };
   } catch (error) {
+    // A refusal by policy is not an observation: it ends the verification (retrying cannot change it).
+    if (error instanceof DestinationRefused) throw error;
     const message = (error as Error).message;
     const prefix = `${target.host}:${target.port}: `;
     return { endpoint, servedFingerprint: null, servedSerial: null, error: message.startsWith(prefix) ? message.slice(prefix.length) : message };

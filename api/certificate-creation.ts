@@ -20,11 +20,14 @@ import {
   takeOverIdempotencyKey,
   type IdempotencyRow,
 } from '../db/idempotency.js';
+import { appendAuditEvent } from '../db/audit.js';
+import { claimDestinations, type ClaimConflict, type DestinationClaim, type ReleasedClaim } from '../db/destination-claims.js';
 import { newId } from '../db/ids.js';
 import type { TeamRow } from '../db/teams.js';
 import { approvalPlan, destinationPlans, keySourceFor, refuseServerKeysForAgents, storedDestinations } from './certificate-plan.js';
 import { canonicalizeCertificateRequest, type CanonicalCertificateRequest } from './certificate-request.js';
 import { startAndConfirm } from './certificate-start.js';
+import { checkDestinationHosts, destinationClaimed, destinationClaims } from './destination-checks.js';
 import type { ApiDeps, Principal } from './deps.js';
 import { IDEMPOTENCY_LEASE_SECONDS, IDEMPOTENCY_RETENTION_SECONDS, idempotencyProblems, idempotencyScope } from './idempotency.js';
 import type { StartLifecycle } from './lifecycle-client.js';
@@ -65,10 +68,16 @@ function accepted(start: StartLifecycle): CreationAnswer {
  * Everything decided before anything is written, except what depends on the team's other
  * certificates (approval, quota: decideAndStore); refusals are thrown as ProblemErrors.
  */
-async function planCertificate(deps: ApiDeps, { principal, team, body }: CreationRequest, id: string): Promise<{ row: NewCertificate; start: StartLifecycle; request: CanonicalCertificateRequest }> {
+async function planCertificate(
+  deps: ApiDeps,
+  { principal, team, body }: CreationRequest,
+  id: string,
+): Promise<{ row: NewCertificate; start: StartLifecycle; request: CanonicalCertificateRequest; claims: DestinationClaim[] }> {
   const refusals = validityRefusals(body.validity, body.renewBefore ?? null, deps.minValiditySeconds ?? MIN_VALIDITY_SECONDS);
   if (refusals.length > 0) throw problems.validation(refusals.map((refusal) => refusal.message).join('; '), refusals);
   const request = await canonicalizeCertificateRequest(body, team, databaseKeyBlocklist(deps.db));
+  checkDestinationHosts(body.destinations, team.policy.destinationHosts, deps.destinationRules);
+  const claims = destinationClaims(body.destinations, deps.fileDestinationRoot);
   const destinations = await storedDestinations(deps.db, deps.sealingPublicKey, id, team, body.destinations);
   const keySource = keySourceFor(body, destinations);
   refuseServerKeysForAgents(keySource, destinations);
@@ -104,32 +113,71 @@ async function planCertificate(deps: ApiDeps, { principal, team, body }: Creatio
       renewBeforeSeconds: body.renewBefore ?? null,
     },
   };
-  return { row, start, request };
+  return { row, start, request, claims };
 }
 
 /**
  * Stores the certificate (and, with a key, its start next to it) and launches it. The quota and
  * the approval are decided in the transaction that stores the row, under the team's lock: two
- * racing requests cannot both see "under quota" or "no pending request, no approval needed".
+ * racing requests cannot both see "under quota" or "no pending request, no approval needed". The
+ * destinations are claimed in the same transaction, so a refused request leaves nothing behind.
  */
 async function storeAndLaunch(deps: ApiDeps, creation: CreationRequest, id: string, claim: IdempotencyRow | null): Promise<CreationAnswer> {
-  const { row, start: planned, request } = await planCertificate(deps, creation, id);
+  const { row, start: planned, request, claims } = await planCertificate(deps, creation, id);
   const { team, principal, body } = creation;
   let start = planned;
   const { quotas, approval: rules } = team.policy;
   const countsActive = quotas?.maxActiveCertificates !== undefined;
-  await deps.db.transaction(async (tx) => {
-    // Only decisions that read the team's other certificates need the lock.
-    if (countsActive || rules?.newNames) await lockTeamDecisions(tx, team.id, 'certificate-requests');
-    const refusal = countsActive ? activeCertificatesRefusal(quotas, await countActiveCertificates(tx, team.id)) : null;
-    if (refusal) throw quotaExceeded(refusal);
-    const approval = await approvalPlan(tx, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, requestedByPrincipal: principal.principalId, request, body });
-    start = { ...planned, input: { ...planned.input, approval } };
-    await insertCertificate(tx, { ...row, state: approval ? 'awaiting_approval' : 'pending' });
-    // Lost only if this request outlived its lease and a retry took over: that retry carries on.
-    if (claim && !(await recordLifecycleStart(tx, claim, start))) throw idempotencyProblems.inProgress(claim.key);
+  let refused: ClaimConflict | null = null;
+  const claimed = await deps.db
+    .transaction(async (tx) => {
+      // Only decisions that read the team's other certificates need the lock.
+      if (countsActive || rules?.newNames) await lockTeamDecisions(tx, team.id, 'certificate-requests');
+      const refusal = countsActive ? activeCertificatesRefusal(quotas, await countActiveCertificates(tx, team.id)) : null;
+      if (refusal) throw quotaExceeded(refusal);
+      const approval = await approvalPlan(tx, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, requestedByPrincipal: principal.principalId, request, body });
+      start = { ...planned, input: { ...planned.input, approval } };
+      await insertCertificate(tx, { ...row, state: approval ? 'awaiting_approval' : 'pending' });
+      const outcome = await claimDestinations(tx, { certificateId: id, teamId: team.id }, claims);
+      if (outcome.conflict) {
+        refused = outcome.conflict;
+        throw destinationClaimed(outcome.conflict, body.destinations[outcome.conflict.index]!, team.id);
+      }
+      // Lost only if this request outlived its lease and a retry took over: that retry carries on.
+      if (claim && !(await recordLifecycleStart(tx, claim, start))) throw idempotencyProblems.inProgress(claim.key);
+      return outcome;
+    })
+    .catch(async (error: unknown) => {
+      if (refused) await recordClaimRefused(deps, creation, id, refused).catch(() => undefined);
+      throw error;
+    });
+  const answer = await launch(deps, start, claim);
+  // After the start, so that a failing audit append cannot leave a stored certificate without its lifecycle.
+  if (claims.length > 0) await recordClaims(deps, creation, id, claims, claimed.conflict === null ? claimed.released : []).catch(() => undefined);
+  return answer;
+}
+
+async function recordClaims(deps: ApiDeps, request: CreationRequest, certificateId: string, claims: DestinationClaim[], released: ReleasedClaim[]): Promise<void> {
+  await appendAuditEvent(deps.db, {
+    at: deps.now(),
+    actor: request.principal.tokenId,
+    action: 'destination.claimed',
+    teamId: request.team.id,
+    certificateId,
+    details: { keys: claims.map((claim) => claim.key), takenOverFromEndedCertificates: released },
   });
-  return launch(deps, start, claim);
+}
+
+/** A certificate that tried to write where another one does: worth a line in the audit log (nothing else is kept). */
+async function recordClaimRefused(deps: ApiDeps, request: CreationRequest, certificateId: string, conflict: ClaimConflict): Promise<void> {
+  await appendAuditEvent(deps.db, {
+    at: deps.now(),
+    actor: request.principal.tokenId,
+    action: 'destination.claim_refused',
+    teamId: request.team.id,
+    certificateId: null,
+    details: { refusedCertificateId: certificateId, key: conflict.key, ownerTeamId: conflict.ownerTeamId, ownerCertificateId: conflict.ownerCertificateId },
+  });
 }
 
 async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRow | null): Promise<CreationAnswer> {

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { SealingPublicKey } from '../ca/sealed-box.js';
+import type { PlatformDestinationRules } from '../core/destination-hosts.js';
 import type { Role } from '../core/types.js';
 import type { Database } from '../db/database.js';
 import type { OidcVerifier } from './oidc.js';
@@ -18,6 +19,10 @@ export interface ApiDeps {
   sealingPublicKey: SealingPublicKey | null;
   /** Base URL of the Temporal UI, for deep links to a certificate's workflow (e.g. http://127.0.0.1:8233). */
   temporalUiUrl: string;
+  /** The worker's root of `file` destinations: their directories are claimed as absolute paths below it. */
+  fileDestinationRoot: string;
+  /** The platform's deny list and its exceptions for webhook and verify hosts (core/destination-hosts.ts). */
+  destinationRules: PlatformDestinationRules;
   /** Checks that Postgres and Temporal answer; used by /readyz. */
   checkReadiness: () => Promise<{ postgres: boolean; temporal: boolean }>;
   /** Per-token request rate limit (api/rate-limit.ts); absent: no limit (tests, benchmarks). */

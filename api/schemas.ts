@@ -1,5 +1,6 @@
 /** Request bodies and query strings of the public API (DESIGN.md §6), as strict zod schemas. */
 import { z } from 'zod';
+import { parseAddressRange } from '../core/address-ranges.js';
 import { parseDurationSeconds } from '../core/duration.js';
 import { canonicalizeCidr } from '../core/ip.js';
 import { MAX_SANS } from '../core/names.js';
@@ -203,6 +204,25 @@ const quotasSchema = z.strictObject({
   maxRenewalsPerHour: z.number().int().min(0).max(100_000).optional(),
 });
 
+/** Where the team's webhooks and verify endpoints may connect (core/destination-hosts.ts); the platform's deny list still wins. */
+const destinationHostsSchema = z.strictObject({
+  zones: z.array(zone).max(100).default([]),
+  cidrs: z
+    .array(
+      z.string().max(50).transform((value, ctx) => {
+        try {
+          return parseAddressRange(value).text;
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: `must be a CIDR range such as "10.1.0.0/16" or "2001:db8::/32": ${(error as Error).message}` });
+          return z.NEVER;
+        }
+      }),
+    )
+    .max(100)
+    .default([]),
+  ports: z.array(z.number().int().min(1).max(65_535)).max(100).default([]),
+});
+
 export const teamPolicySchema = z.strictObject({
   allowedDomains: z.array(zone).max(100).default([]),
   allowWildcards: z.boolean().default(false),
@@ -216,6 +236,7 @@ export const teamPolicySchema = z.strictObject({
   profiles: z.array(z.enum(PROFILES)).min(1).default([...PROFILES]),
   approval: approvalRulesSchema.optional(),
   quotas: quotasSchema.optional(),
+  destinationHosts: destinationHostsSchema.optional(),
 });
 
 /** The policy with its cross-field rules; allowIpSans defaults to whether ranges are listed. */

@@ -195,6 +195,8 @@ async function runOnce(n: number): Promise<void> {
       now: () => new Date(),
       sealingPublicKey: workerSealingKey(kek).publicKey,
       temporalUiUrl: 'http://127.0.0.1:8233',
+      fileDestinationRoot: deliveryRoot,
+      destinationRules: { services: [], allowedExceptions: [], extraDenied: [] },
       checkReadiness: async () => ({ postgres: true, temporal: true }),
     });
     worker = await startWorker({

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseDurationSeconds } from '../core/duration.js';
 import { parseCidr } from '../core/ip.js';
 import { DEFAULT_PLATFORM_MIN_VALIDITY_SECONDS } from '../core/fair-use.js';
+import { parseRangeList } from '../core/destination-hosts.js';
 
 const optionalString = z
   .string()
@@ -15,6 +16,21 @@ const optionalString = z
 
 /** Asymmetric JWS algorithms only: never `none` or HMAC (a shared secret is not a public key). */
 const OIDC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'] as const;
+/** `loopback` and CIDR ranges, comma-separated (core/destination-hosts.ts parseRangeList). */
+function destinationRanges(variable: string) {
+  return z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined;
+      try {
+        return parseRangeList(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `${variable}: ${(error as Error).message} (write "loopback" or CIDR ranges, comma-separated)` });
+        return z.NEVER;
+      }
+    });
+}
 
 const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -80,6 +96,8 @@ const configSchema = z.object({
     .transform((value) => value.split(',').map((alg) => alg.trim()).filter(Boolean))
     .pipe(z.array(z.enum(OIDC_ALGORITHMS)).min(1)),
   CERTFLOW_OIDC_CLOCK_TOLERANCE: z.coerce.number().int().min(0).max(300).default(30),
+  CERTFLOW_ALLOW_PRIVATE_DESTINATIONS: optionalString.pipe(destinationRanges('CERTFLOW_ALLOW_PRIVATE_DESTINATIONS')),
+  CERTFLOW_DENIED_DESTINATIONS: optionalString.pipe(destinationRanges('CERTFLOW_DENIED_DESTINATIONS')),
   NODE_ENV: z.string().optional(),
   CERTFLOW_SIGNER: optionalString.pipe(z.enum(['software', 'pkcs11']).default('software')),
   CERTFLOW_PKCS11_MODULE: optionalString,
@@ -151,6 +169,13 @@ export interface Config {
   rateLimit: { perSecond: number; burst: number } | null;
   /** OpenID Connect bearer JWTs of one issuer (api/oidc.ts); null: API tokens only. */
   oidc: { issuer: string; audience: string; teamClaim: string; roleClaim: string; algorithms: string[]; clockToleranceSeconds: number } | null;
+  /**
+   * Exceptions to the destination deny list (development and tests only, e.g. `loopback`); unset:
+   * none (dev mode then allows loopback). The platform's own service ports stay denied regardless.
+   */
+  allowPrivateDestinations: string[] | undefined;
+  /** Extra ranges no webhook or verify endpoint may reach (e.g. a cluster's API server). */
+  deniedDestinations: string[];
   production: boolean;
   signer: SignerConfig;
 }
@@ -202,6 +227,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           clockToleranceSeconds: e.CERTFLOW_OIDC_CLOCK_TOLERANCE,
         }
       : null,
+    allowPrivateDestinations: e.CERTFLOW_ALLOW_PRIVATE_DESTINATIONS,
+    deniedDestinations: e.CERTFLOW_DENIED_DESTINATIONS ?? [],
     production: e.NODE_ENV === 'production',
     signer,
   };

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { LOOPBACK_RANGES } from '../core/destination-hosts.js';
 import { startEmbeddedPostgres } from '../devservices/embedded-postgres.js';
 import { startTemporalDevServer } from '../devservices/temporal-dev-server.js';
 import { loadConfig } from './config.js';
@@ -48,7 +49,9 @@ runMain(async () => {
       temporalUiUrl = server.uiUrl;
     }
 
-    const worker = await startWorker({ ...config, databaseUrl, temporalAddress }, logger('worker'));
+    // Webhook receivers and TLS services on this machine are what a developer tries first.
+    const devDefaults = { allowPrivateDestinations: LOOPBACK_RANGES };
+    const worker = await startWorker({ ...config, databaseUrl, temporalAddress, devDefaults }, logger('worker'));
     stops.push(() => worker.stop());
     worker.done.catch((error: unknown) => {
       console.error('worker stopped unexpectedly:', error);
@@ -56,7 +59,7 @@ runMain(async () => {
     });
     // The API part gets the sealing public key derived from the (dev) KEK, never the KEK itself.
     const sealingPublicKey = config.sealingPublicKey ?? encodeSealingPublicKey(workerSealingKey(await loadKek(config, log)).publicKey);
-    const api = await startApi(apiConfig({ ...config, databaseUrl, temporalAddress, sealingPublicKey }), logger('api'));
+    const api = await startApi(apiConfig({ ...config, databaseUrl, temporalAddress, sealingPublicKey, devDefaults }), logger('api'));
     stops.push(() => api.stop());
 
     log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -70,6 +73,7 @@ runMain(async () => {
         `  Postgres      ${redact(databaseUrl)}`,
         `  Admin token   ${api.bootstrapToken ?? '(none: CERTFLOW_BOOTSTRAP_TOKEN not set, or the bootstrap token was revoked or rotated)'}`,
         `  Deliveries    ${config.fileDestinationRoot}`,
+        `  Destinations  exceptions to the deny list: ${(config.allowPrivateDestinations ?? LOOPBACK_RANGES).join(', ') || 'none'} (CERTFLOW_ALLOW_PRIVATE_DESTINATIONS)`,
         '',
         'Press Ctrl-C to stop.',
         '',

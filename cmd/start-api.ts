@@ -17,6 +17,8 @@ import { createDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrate.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
 import { ConfigError, type Config } from './config.js';
+import type { DevDefaults } from './destination-rules.js';
+import { platformDestinationRules } from './destination-rules.js';
 import { createPool } from '../db/postgres-pool.js';
 
 export interface RunningApi {
@@ -52,7 +54,7 @@ export function resolveSealingPublicKey(config: ApiConfig, log: (message: string
 
 const READINESS_DEADLINE_MS = 2_000;
 
-export async function startApi(given: ApiConfig & { databaseUrl: string; temporalAddress: string }, log: (message: string) => void): Promise<RunningApi> {
+export async function startApi(given: ApiConfig & { databaseUrl: string; temporalAddress: string; devDefaults?: DevDefaults }, log: (message: string) => void): Promise<RunningApi> {
   // A full Config may be passed: its KEK settings stop here.
   const config = apiConfig(given);
   const sealingPublicKey = resolveSealingPublicKey(config, log);
@@ -76,6 +78,8 @@ export async function startApi(given: ApiConfig & { databaseUrl: string; tempora
     sealingPublicKey,
     temporalUiUrl: config.temporalUiUrl,
     minValiditySeconds: config.minValiditySeconds,
+    fileDestinationRoot: config.fileDestinationRoot,
+    destinationRules: platformDestinationRules(config, { allowPrivate: config.devDefaults?.allowPrivateDestinations }),
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}),
     checkReadiness: async () => {

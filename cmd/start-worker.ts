@@ -13,6 +13,8 @@ import { kekId, type KekRing } from '../ca/key-encryption.js';
 import { decodeSealingPublicKey, encodeSealingPublicKey } from '../ca/sealed-box.js';
 import { loadKekRing } from './kek.js';
 import { openConfiguredHsm } from './hsm.js';
+import { DestinationGuard } from '../activities/destination-guard.js';
+import { platformDestinationRules, type DevDefaults } from './destination-rules.js';
 import { createPool } from '../db/postgres-pool.js';
 
 /** The Temporal Schedule that publishes CRLs and refreshes OCSP responses (DESIGN.md §4 Schedules). */
@@ -75,7 +77,7 @@ export interface WorkerOptions {
 }
 
 export async function startWorker(
-  config: Config & { databaseUrl: string; temporalAddress: string },
+  config: Config & { databaseUrl: string; temporalAddress: string; devDefaults?: DevDefaults },
   log: (message: string) => void,
   options: WorkerOptions = {},
 ): Promise<RunningWorker> {
@@ -112,6 +114,7 @@ export async function startWorker(
           ...(hsm ? { hsm } : {}),
           now: () => new Date(),
           fileDestinationRoot: config.fileDestinationRoot,
+          destinationGuard: new DestinationGuard(platformDestinationRules(config, { allowPrivate: config.devDefaults?.allowPrivateDestinations })),
           temporal: client,
         }),
       });

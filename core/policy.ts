@@ -6,6 +6,7 @@
  * and ACME alike.
  */
 import type { ApprovalRules } from './approval.js';
+import type { DestinationHostPolicy } from './destination-hosts.js';
 import type { KeyAlgorithm, Profile } from './types.js';
 import { cidrContains, parseCidr, type Cidr } from './ip.js';
 import { isWildcard, isWithinZone } from './names.js';
@@ -53,6 +54,8 @@ export interface TeamPolicy {
   /** Which requests need a human; absent in policies stored before approvals existed (none needed). */
   approval?: ApprovalRules;
   quotas?: TeamQuotas;
+  /** Hosts and ports webhooks and verify endpoints may reach (core/destination-hosts.ts); absent: none. */
+  destinationHosts?: DestinationHostPolicy;
 }
 
 export interface PolicyRequest {

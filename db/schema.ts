@@ -452,3 +452,24 @@ export const idempotencyKeys = pgTable(
   },
   (table) => [primaryKey({ columns: [table.scope, table.key] }), index('idempotency_keys_created_idx').on(table.createdAt)],
 );
+
+/**
+ * Who owns each exclusive destination (core/destination-claims.ts): a `file` directory or an agent
+ * target belongs to the certificate that first claimed it, in the transaction that stored that
+ * certificate. The primary key refuses a second owner of the same key; directories nested in each
+ * other are refused under an advisory lock (db/destination-claims.ts).
+ */
+export const destinationClaims = pgTable(
+  'destination_claims',
+  {
+    key: text('key').primaryKey(),
+    certificateId: text('certificate_id')
+      .notNull()
+      .references(() => certificates.id, { onDelete: 'cascade' }),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    createdAt: createdAt(),
+  },
+  (table) => [index('destination_claims_certificate_idx').on(table.certificateId)],
+);

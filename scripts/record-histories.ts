@@ -18,9 +18,11 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { eq } from 'drizzle-orm';
 import { createActivities } from '../activities/index.js';
 import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
+import { DestinationGuard } from '../activities/destination-guard.js';
 import { IssuerStore } from '../activities/issuer-store.js';
 import { createApp } from '../api/app.js';
 import { workerSealingKey } from '../ca/destination-secrets.js';
+import { LOOPBACK_RANGES } from '../core/destination-hosts.js';
 import { createPool } from '../db/postgres-pool.js';
 import { WORKFLOWS_PATH } from '../workflows/workflows-path.js';
 import { createDatabase } from '../db/database.js';
@@ -55,6 +57,13 @@ async function main(): Promise<void> {
     await ensureBootstrapToken(db, ADMIN);
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
+    const deliveryRoot = join(temp, 'deliveries');
+    // The recorder's receivers and TLS services listen on loopback: allowed as an operator exception.
+    const destinationRules = {
+      services: [{ name: 'Postgres', host: '127.0.0.1', port: Number(new URL(postgres.url).port) }],
+      allowedExceptions: [...LOOPBACK_RANGES],
+      extraDenied: [],
+    };
     const app = createApp({
       db,
       temporal: client,
@@ -62,9 +71,10 @@ async function main(): Promise<void> {
       now: () => new Date(),
       sealingPublicKey: workerSealingKey(kek).publicKey,
       temporalUiUrl: 'http://127.0.0.1:8233',
+      fileDestinationRoot: deliveryRoot,
+      destinationRules,
       checkReadiness: async () => ({ postgres: true, temporal: true }),
     });
-    const deliveryRoot = join(temp, 'deliveries');
     const workerConnection = await NativeConnection.connect({ address: temporal.address });
     const worker = await Worker.create({
       connection: workerConnection,
@@ -76,6 +86,7 @@ async function main(): Promise<void> {
         issuers: new IssuerStore(db, kek, 'http://127.0.0.1:8080'),
         now: () => new Date(),
         fileDestinationRoot: deliveryRoot,
+        destinationGuard: new DestinationGuard(destinationRules),
         temporal: client,
       }),
     });
@@ -89,7 +100,7 @@ async function main(): Promise<void> {
         if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
         return (await response.json()) as Record<string, unknown>;
       };
-      const teamPolicy = { allowedDomains: ['example.test'], maxValidity: 'P30D' };
+      const teamPolicy = { allowedDomains: ['example.test'], maxValidity: 'P30D', destinationHosts: { cidrs: ['127.0.0.0/8'] } };
       await call('POST', '/v1/teams', { name: 'recorder', policy: teamPolicy });
       await call('POST', '/v1/teams', { name: 'recorder-policy-change', policy: teamPolicy });
       const request = async (name: string, extra: Record<string, unknown>, team = 'recorder') =>

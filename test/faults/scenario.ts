@@ -164,6 +164,8 @@ export async function setUp(config: FaultConfig, dir: string): Promise<RunContex
       now: () => new Date(),
       sealingPublicKey: workerSealingKey(Buffer.from(KEK_HEX, 'hex')).publicKey,
       temporalUiUrl: 'http://127.0.0.1:8233',
+      fileDestinationRoot: path.join(dir, 'deliveries'),
+      destinationRules: { services: [{ name: 'Postgres', host: '127.0.0.1', port: Number(new URL(postgres.url).port) }], allowedExceptions: [], extraDenied: [] },
       checkReadiness: async () => ({ postgres: true, temporal: true }),
     },
     (message, error) => log(`api: ${message} ${String(error)}`),

@@ -8,7 +8,7 @@ import { ServiceError, WorkflowNotFoundError, type Client } from '@temporalio/cl
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { workerSealingKey } from '../../ca/destination-secrets.js';
-import { authHeaders, createHarness, createTeamWithTokens, TEST_KEK_HEX, TEST_TEMPORAL_UI_URL, type Harness } from '../support/harness.js';
+import { authHeaders, createHarness, createTeamWithTokens, TEST_KEK_HEX, TEST_TEMPORAL_UI_URL, testDestinationRules, type Harness } from '../support/harness.js';
 
 type Team = Awaited<ReturnType<typeof createTeamWithTokens>>;
 type Operation = () => Promise<unknown>;
@@ -67,6 +67,8 @@ describe('POST /v1/certificates: Idempotency-Key and lost start answers', () => 
       now: () => new Date(),
       sealingPublicKey: workerSealingKey(Buffer.from(TEST_KEK_HEX, 'hex')).publicKey,
       temporalUiUrl: TEST_TEMPORAL_UI_URL,
+      fileDestinationRoot: harness.deliveryRoot,
+      destinationRules: testDestinationRules(harness.databaseUrl, harness.temporalAddress),
       checkReadiness: async () => ({ postgres: true, temporal: true }),
     });
   }

@@ -36,7 +36,7 @@ import { auditEvents, certificateKeys, certificates, issuers } from '../../db/sc
 import { ensureBootstrapToken } from '../../db/tokens.js';
 import type { Destination } from '../../core/types.js';
 import { newId } from '../../db/ids.js';
-import { createTeamWithTokens, startInProcessWorker, TEST_BOOTSTRAP_TOKEN, TEST_KEK_HEX, TEST_PUBLIC_URL, TEST_TEMPORAL_UI_URL, type Harness, type InProcessWorker } from '../support/harness.js';
+import { createTeamWithTokens, startInProcessWorker, TEST_BOOTSTRAP_TOKEN, TEST_KEK_HEX, TEST_PUBLIC_URL, type Harness, type InProcessWorker } from '../support/harness.js';
 import { certificatesAs, useIntegrationSuite, type CertificateClient } from '../support/integration-suite.js';
 
 const TEST_KEK = Buffer.from(TEST_KEK_HEX, 'hex');
@@ -175,7 +175,7 @@ describe('an API without a sealing public key', () => {
   it('refuses webhook destinations with 503 and stores nothing', async () => {
     const { harness } = suite;
     const app = createApp(
-      { db: harness.db, temporal: harness.client, taskQueue: harness.taskQueue, now: () => new Date(), sealingPublicKey: null, temporalUiUrl: TEST_TEMPORAL_UI_URL, checkReadiness: async () => ({ postgres: true, temporal: true }) },
+      { ...harness.apiDeps, sealingPublicKey: null },
       (message, error) => console.error(message, error),
     );
     const before = await harness.db.select({ id: certificates.id }).from(certificates);
@@ -224,13 +224,13 @@ async function rotationWorld(): Promise<RotationWorld> {
 
 function appSealingTo(world: RotationWorld, kek: Buffer): Harness['app'] {
   return createApp(
-    { db: world.db, temporal: world.harness.client, taskQueue: world.harness.taskQueue, now: () => new Date(), sealingPublicKey: workerSealingKey(kek).publicKey, temporalUiUrl: TEST_TEMPORAL_UI_URL, checkReadiness: async () => ({ postgres: true, temporal: true }) },
+    { ...world.harness.apiDeps, db: world.db, taskQueue: world.harness.taskQueue, fileDestinationRoot: world.deliveryRoot, sealingPublicKey: workerSealingKey(kek).publicKey },
     (message, error) => console.error(message, error),
   );
 }
 
 async function workerWith(world: RotationWorld, keys: KeyEncryptionKeys): Promise<InProcessWorker> {
-  const deps: ActivityDeps = {
+  const deps: Partial<ActivityDeps> = {
     db: world.db,
     kek: keys,
     issuers: new IssuerStore(world.db, keys, TEST_PUBLIC_URL),

@@ -14,11 +14,13 @@ import { inject } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import type { ActivityDeps } from '../../activities/deps.js';
 import { ensureCaHierarchy } from '../../activities/ca-bootstrap.js';
+import { DestinationGuard } from '../../activities/destination-guard.js';
 import { IssuerStore } from '../../activities/issuer-store.js';
 import { createApp } from '../../api/app.js';
 import type { ApiDeps } from '../../api/deps.js';
 import { workerSealingKey } from '../../ca/destination-secrets.js';
 import { loadConfig } from '../../cmd/config.js';
+import { LOOPBACK_RANGES, type PlatformDestinationRules } from '../../core/destination-hosts.js';
 import { createPool } from '../../db/postgres-pool.js';
 import { WORKFLOWS_PATH } from '../../workflows/workflows-path.js';
 import { createDatabase, type Database } from '../../db/database.js';
@@ -32,6 +34,29 @@ export const TEST_BOOTSTRAP_TOKEN = 'cft_bootstrap_integration-tests-only';
 export const TEST_PUBLIC_URL = 'http://127.0.0.1:8080';
 export const TEST_TEMPORAL_UI_URL = 'http://127.0.0.1:8233';
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * What every harness team may reach: the tests' own receivers and TLS services listen on loopback
+ * (the platform's deny list lets loopback through only by the operator exception below).
+ */
+export const TEST_DESTINATION_HOSTS = { zones: ['example.test'], cidrs: ['127.0.0.0/8', '::1/128'], ports: [] as number[] };
+
+/**
+ * The platform rules of the tests: loopback allowed as an operator exception (as
+ * CERTFLOW_ALLOW_PRIVATE_DESTINATIONS=loopback would), the test Postgres and Temporal denied.
+ */
+export function testDestinationRules(databaseUrl: string, temporalAddress: string): PlatformDestinationRules {
+  const database = new URL(databaseUrl);
+  const [temporalHost = '127.0.0.1', temporalPort = '7233'] = temporalAddress.split(':');
+  return {
+    services: [
+      { name: 'Postgres', host: database.hostname, port: Number(database.port || 5432) },
+      { name: 'Temporal server', host: temporalHost, port: Number(temporalPort) },
+    ],
+    allowedExceptions: [...LOOPBACK_RANGES],
+    extraDenied: [],
+  };
+}
 
 let runtimeInstalled = false;
 function installQuietRuntime(): void {
@@ -82,6 +107,8 @@ export async function createHarness(name: string, options: { temporalAddress?: s
     now: () => new Date(),
     sealingPublicKey: workerSealingKey(Buffer.from(TEST_KEK_HEX, 'hex')).publicKey,
     temporalUiUrl: TEST_TEMPORAL_UI_URL,
+    fileDestinationRoot: deliveryRoot,
+    destinationRules: testDestinationRules(databaseUrl, temporalAddress),
     checkReadiness: async () => ({ postgres: true, temporal: true }),
   };
   const app = createApp(apiDeps, (message, error) => console.error(message, error));
@@ -122,19 +149,20 @@ export function activityDeps(harness: Harness): ActivityDeps {
     issuers: new IssuerStore(harness.db, kek, TEST_PUBLIC_URL),
     now: () => new Date(),
     fileDestinationRoot: harness.deliveryRoot,
+    destinationGuard: new DestinationGuard(testDestinationRules(harness.databaseUrl, harness.temporalAddress)),
     temporal: harness.client,
   };
 }
 
-/** A worker in the test process, with the real activities against the real database (or `deps` of the test's own). */
-export async function startInProcessWorker(harness: Harness, address = harness.temporalAddress, deps: ActivityDeps = activityDeps(harness)): Promise<InProcessWorker> {
+/** A worker in the test process, with the real activities against the real database (`deps` replaces some of them). */
+export async function startInProcessWorker(harness: Harness, address = harness.temporalAddress, deps: Partial<ActivityDeps> = {}): Promise<InProcessWorker> {
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({
     connection,
     namespace: harness.namespace,
     taskQueue: harness.taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities(deps),
+    activities: createActivities({ ...activityDeps(harness), ...deps }),
   });
   const running = worker.run();
   return {
@@ -165,6 +193,7 @@ export function startChildWorker(harness: Harness, extraEnv: Record<string, stri
     CERTFLOW_TASK_QUEUE: harness.taskQueue,
     CERTFLOW_KEK: TEST_KEK_HEX,
     CERTFLOW_FILE_DESTINATION_ROOT: harness.deliveryRoot,
+    CERTFLOW_ALLOW_PRIVATE_DESTINATIONS: 'loopback',
     CERTFLOW_DATA_DIR: join(harness.deliveryRoot, '.worker-data'),
   };
   // Validate the same way the worker will, so a bad test environment fails here with a clear message.
@@ -209,7 +238,10 @@ export interface Team {
 /** Creates a team (through the API) and a token of each given role for it. */
 export async function createTeamWithTokens(harness: Harness, options: { name?: string; policy?: Record<string, unknown> } = {}): Promise<Team> {
   const teamName = options.name ?? `team-${newId('team').slice(5, 15)}`;
-  const policy = options.policy ?? { allowedDomains: ['example.test'], allowIpSans: true, maxValidity: 'P30D', keyAlgorithms: ['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'Ed25519'] };
+  const policy = {
+    destinationHosts: TEST_DESTINATION_HOSTS,
+    ...(options.policy ?? { allowedDomains: ['example.test'], allowIpSans: true, maxValidity: 'P30D', keyAlgorithms: ['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'Ed25519'] }),
+  };
   const teamResponse = await harness.app.request('/v1/teams', {
     method: 'POST',
     headers: authHeaders(TEST_BOOTSTRAP_TOKEN),

@@ -115,6 +115,12 @@ describe('probeTlsEndpoint', () => {
     }
   });
 
+  it('ok/connects to the checked addresses it is given, never asking DNS for the host', async () => {
+    // .invalid never resolves (RFC 6761): the probe can only have reached the address it was given.
+    const served = await probeTlsEndpoint({ host: 'service.invalid', port: tls.port, serverName: 'b.example.test', addresses: ['127.0.0.1'] }, 2_000);
+    expect(served.serial).toBe(leafB.serial);
+  });
+
   it('fail/host not found', async () => {
     await expect(probeTlsEndpoint({ host: 'no-such-host.invalid', port: 443 }, 5_000)).rejects.toThrow(/no-such-host\.invalid:443: host not found/);
   });

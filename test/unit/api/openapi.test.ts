@@ -18,6 +18,8 @@ import { startCompromiseSchema } from '../../../api/routes/issuer-compromise.js'
 import type { ApiDeps } from '../../../api/deps.js';
 import { idempotencyProblems } from '../../../api/idempotency.js';
 import { startUnconfirmed } from '../../../api/certificate-creation.js';
+import { checkDestinationHosts, destinationClaimed } from '../../../api/destination-checks.js';
+import { ProblemError } from '../../../api/problem.js';
 import { problems } from '../../../api/problem.js';
 import { quotaExceeded } from '../../../api/quota-problem.js';
 import { approvalView, auditEventView } from '../../../api/routes/approvals.js';
@@ -41,6 +43,7 @@ import { certificateView, destinationView, issuerView, versionView } from '../..
 import type { ApprovalReasonCode } from '../../../core/approval.js';
 import { BULK_OUTCOMES, BULK_STATES, EMPTY_COUNTS, progressOf } from '../../../core/bulk.js';
 import type { LifecycleStatus, LifecycleStep } from '../../../core/lifecycle.js';
+import type { DestinationRefusalCode } from '../../../core/destination-hosts.js';
 import type { PolicyViolationCode } from '../../../core/policy.js';
 import {
   APPROVAL_STATES,
@@ -191,6 +194,8 @@ function routeTableOfTheApp(): string[] {
     temporal: unusable<ApiDeps['temporal']>('temporal'),
     sealingPublicKey: null,
     temporalUiUrl: 'http://127.0.0.1:8233',
+    fileDestinationRoot: '/nonexistent',
+    destinationRules: { services: [], allowedExceptions: [], extraDenied: [] },
     get taskQueue(): string {
       return fail('taskQueue')();
     },
@@ -758,6 +763,8 @@ describe('docs/openapi.json against the code', () => {
       idempotencyProblems.inProgress('k'),
       idempotencyProblems.reusedWithAnotherRequest('k'),
       startUnconfirmed({ certificateId: 'crt_x', workflowId: 'certificate/crt_x' }, 'd'),
+      destinationClaimed({ index: 0, key: 'file:/r/x', ownerCertificateId: 'crt_x', ownerTeamId: 'team_a', ownerTeamName: 'a' }, { type: 'file', directory: 'x' }, 'team_a'),
+      hostRefusal(),
     ].map((problem) => problem.toBody());
     for (const body of bodies) {
       expect(sorted(Object.keys(body)).filter((key) => !(key in (schema.properties ?? {}))), body.type).toEqual([]);
@@ -766,4 +773,21 @@ describe('docs/openapi.json against the code', () => {
     }
     expect(sorted(Object.keys(deref(schema.properties!['errors']!.items!).properties ?? {}))).toEqual(['code', 'field', 'message']);
   });
+
+  it('lists every destination refusal code', () => {
+    const codes: DestinationRefusalCode[] = ['host_invalid', 'address_denied', 'platform_service', 'no_destination_policy', 'host_not_allowed', 'address_not_allowed', 'port_not_allowed'];
+    expect(sorted(spec.components.schemas['DestinationRefusalCode']!.enum as string[])).toEqual(sorted(codes));
+    expect(hostRefusal().toBody().errors?.[0]).toEqual({ field: 'destinations/0/url', code: 'address_denied', message: expect.any(String) });
+  });
 });
+
+/** The problem of a webhook to the metadata address. */
+function hostRefusal(): ProblemError {
+  try {
+    checkDestinationHosts([{ type: 'webhook', url: 'http://169.254.169.254/', secret: 's'.repeat(32) }], { zones: [], cidrs: ['169.254.0.0/16'], ports: [] }, { services: [], allowedExceptions: [], extraDenied: [] });
+  } catch (error) {
+    if (error instanceof ProblemError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}

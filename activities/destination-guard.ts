@@ -1,0 +1,102 @@
+/**
+ * The worker's half of the destination host policy (core/destination-hosts.ts): right before a
+ * webhook POST or a TLS probe, the host is checked against the team's policy again, resolved ONCE,
+ * and every address it resolves to is checked against the platform's deny list; the connection is
+ * then made to those checked addresses only (`pinnedLookup`), so a DNS answer that changes between
+ * the check and the connect (rebinding) cannot send it elsewhere.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP, type LookupFunction } from 'node:net';
+import { appendAuditEvent } from '../db/audit.js';
+import type { ActivityDeps } from './deps.js';
+import { checkDestinationHost, checkResolvedAddress, classifyHost, type DestinationHostPolicy, type PlatformDestinationRules } from '../core/destination-hosts.js';
+
+/** Every address of a host name (A and AAAA), as the system resolver answers. */
+export type ResolveHost = (name: string) => Promise<string[]>;
+
+export const systemResolver: ResolveHost = async (name) => (await lookup(name, { all: true, verbatim: true })).map((entry) => entry.address);
+
+/** A refusal by policy: retrying cannot change it (the caller makes it non-retryable). */
+export class DestinationRefused extends Error {
+  override name = 'DestinationRefused';
+}
+
+const SERVICE_ADDRESSES_TTL_MS = 5 * 60_000;
+
+export class DestinationGuard {
+  private serviceAddresses: { at: number; map: Promise<Map<string, string[]>> } | null = null;
+
+  constructor(
+    readonly rules: PlatformDestinationRules,
+    private readonly resolveHost: ResolveHost = systemResolver,
+  ) {}
+
+  /**
+   * The addresses `host:port` may be connected to, all checked; throws DestinationRefused when the
+   * team's policy or the platform refuses the host or any address it resolves to, and a plain
+   * (retryable) Error when the name does not resolve.
+   */
+  async admit(policy: DestinationHostPolicy | undefined, host: string, port: number): Promise<string[]> {
+    const refusal = checkDestinationHost(host, port, policy, this.rules);
+    if (refusal) throw new DestinationRefused(refusal.message);
+    const target = classifyHost(host)!;
+    let addresses: string[];
+    if (target.kind === 'ip') {
+      addresses = [target.address];
+    } else {
+      try {
+        addresses = await this.resolveHost(target.name);
+      } catch (error) {
+        throw new Error(`${host}: host not found (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
+      if (addresses.length === 0) throw new Error(`${host}: host not found (no addresses)`);
+    }
+    const services = await this.namedServiceAddresses();
+    for (const address of addresses) {
+      const denied = checkResolvedAddress(address, port, this.rules, services);
+      if (denied) throw new DestinationRefused(target.kind === 'ip' ? denied.message : `"${target.name}" resolves to ${denied.message}`);
+    }
+    return addresses;
+  }
+
+  /** Where the platform's services named by host name (not IP literal) are: resolved at most every few minutes. */
+  private namedServiceAddresses(): Promise<Map<string, string[]>> {
+    if (this.serviceAddresses && Date.now() - this.serviceAddresses.at < SERVICE_ADDRESSES_TTL_MS) return this.serviceAddresses.map;
+    const named = [...new Set(this.rules.services.map((service) => service.host).filter((host) => classifyHost(host)?.kind === 'name'))];
+    const map = Promise.all(named.map(async (host) => [host, await this.resolveHost(host).catch(() => [])] as const)).then((entries) => new Map(entries));
+    this.serviceAddresses = { at: Date.now(), map };
+    return map;
+  }
+}
+
+/** A `lookup` for net/tls/http that answers only with addresses already checked, never asking DNS again. */
+export function pinnedLookup(addresses: string[]): LookupFunction {
+  return (_hostname, options, callback) => {
+    const family = typeof options === 'object' ? options.family : undefined;
+    const entries = addresses
+      .map((address) => ({ address, family: isIP(address) }))
+      .filter((entry) => family === undefined || family === 0 || entry.family === family || (family as unknown) === `IPv${entry.family}`);
+    if (entries.length === 0) {
+      const error = Object.assign(new Error('no checked address of the requested family'), { code: 'ENOTFOUND' });
+      return (callback as (error: Error) => void)(error);
+    }
+    if (typeof options === 'object' && options.all) return (callback as unknown as (error: null, addresses: typeof entries) => void)(null, entries);
+    callback(null, entries[0]!.address, entries[0]!.family);
+  };
+}
+
+/** A destination the worker refused to connect to or write to, in the audit log (once per request of the workflow). */
+export async function recordDestinationRefusal(
+  deps: Pick<ActivityDeps, 'db' | 'now'>,
+  refusal: { certificateId: string; teamId: string; action: 'destination.connect_refused' | 'destination.write_refused'; reason: string; dedupeKey: string },
+): Promise<void> {
+  await appendAuditEvent(deps.db, {
+    at: deps.now(),
+    actor: 'workflow',
+    action: refusal.action,
+    teamId: refusal.teamId,
+    certificateId: refusal.certificateId,
+    details: { reason: refusal.reason },
+    dedupeKey: refusal.dedupeKey,
+  }).catch(() => undefined);
+}

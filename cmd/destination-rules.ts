@@ -1,0 +1,36 @@
+/**
+ * The platform's destination rules (core/destination-hosts.ts) from the configuration: its own
+ * services (Postgres, Temporal and its UI, the API), which no webhook or verify endpoint may reach,
+ * and the operator's exceptions and extra denied ranges.
+ */
+import type { PlatformDestinationRules, PlatformService } from '../core/destination-hosts.js';
+import type { Config } from './config.js';
+
+/** What `npm run dev` changes when the operator did not say otherwise. */
+export interface DevDefaults {
+  allowPrivateDestinations?: readonly string[];
+}
+
+export function platformDestinationRules(
+  config: Omit<Config, 'kek' | 'kekPrevious'> & { databaseUrl: string; temporalAddress: string },
+  defaults: { allowPrivate?: readonly string[] | undefined } = {},
+): PlatformDestinationRules {
+  const database = new URL(config.databaseUrl);
+  const services: PlatformService[] = [
+    { name: 'Postgres', host: database.hostname || '127.0.0.1', port: Number(database.port || 5432) },
+    { name: 'Temporal server', ...hostAndPort(config.temporalAddress, 7233) },
+    { name: 'Temporal UI', host: '127.0.0.1', port: config.temporalUiPort },
+    { name: 'API', host: config.host, port: config.port },
+  ];
+  return {
+    services: services.filter((service) => service.port > 0),
+    allowedExceptions: config.allowPrivateDestinations ?? [...(defaults.allowPrivate ?? [])],
+    extraDenied: config.deniedDestinations,
+  };
+}
+
+/** `host:port`, `[v6]:port` or a bare host. */
+function hostAndPort(address: string, defaultPort: number): { host: string; port: number } {
+  const match = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(address.includes(']') || address.split(':').length === 2 ? address : `[${address}]`);
+  return { host: match?.[1] || '127.0.0.1', port: Number(match?.[2] ?? defaultPort) };
+}
