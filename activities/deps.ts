@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { AuditCheckpoint } from '../db/audit-chain.js';
 import type { Database } from '../db/database.js';
 import type { IssuerStore } from './issuer-store.js';
 
@@ -12,4 +13,6 @@ export interface ActivityDeps {
   fileDestinationRoot: string;
   /** For activities that signal other workflows in batches (bulk reissue). */
   temporal: Client;
+  /** Keeps each audit checkpoint outside the database too (the worker appends it to a file and logs it). */
+  auditCheckpointCopy?: (checkpoint: AuditCheckpoint) => Promise<void>;
 }

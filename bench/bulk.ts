@@ -29,6 +29,8 @@ import { EMPTY_COUNTS, type BulkProgress, type BulkReissueInput } from '../core/
 import { createPool } from '../db/postgres-pool.js';
 import { insertBulkOperation, listBulkItems } from '../db/bulk.js';
 import { createDatabase, type Database } from '../db/database.js';
+import { AuditKey } from '../db/audit-chain.js';
+import { randomBytes } from 'node:crypto';
 import { newId } from '../db/ids.js';
 import { applyMigrations } from '../db/migrate.js';
 import { certificates, certificateVersions } from '../db/schema.js';
@@ -183,7 +185,8 @@ async function runOnce(n: number): Promise<void> {
   process.once('SIGTERM', stop);
   try {
     await applyMigrations(pool);
-    const db = createDatabase(pool);
+    // A throwaway audit key: this run's audit log is never verified later.
+    const db = createDatabase(pool, { auditKey: AuditKey.fromSecret(randomBytes(32)) });
     const kek = Buffer.from(KEK_HEX, 'hex');
     await ensureCaHierarchy(db, kek, { organization: 'Certflow Bench', publicUrl: 'http://127.0.0.1:8080', now: new Date(), log: () => undefined });
     await ensureBootstrapToken(db, ADMIN);

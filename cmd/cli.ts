@@ -1,13 +1,15 @@
 /**
  * `certflow` — the operator CLI (`npm run cli -- <command>`). Bulk reissue: preview the selection,
  * confirm, start, and watch a live progress line until the operation ends; status, pause, resume
- * and cancel of an operation by id; the issuer compromise drill (`issuer-compromise <issuerId>`). Talks to the HTTP API only (CERTFLOW_API_URL, CERTFLOW_TOKEN).
+ * and cancel of an operation by id; the issuer compromise drill (`issuer-compromise <issuerId>`). Talks to the HTTP API only (CERTFLOW_API_URL, CERTFLOW_TOKEN),
+ * except `audit verify`, which reads the audit log from Postgres (cmd/audit-cli.ts).
  */
 import { createInterface } from 'node:readline/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, bulkApi, type BulkApi } from './cli-api.js';
 import { parseCli, USAGE, type CliCommand } from './cli-args.js';
 import { ISSUER_COMPROMISE_USAGE, runIssuerCompromise } from './issuer-compromise-cli.js';
+import { AUDIT_USAGE, runAuditCli } from './audit-cli.js';
 import {
   EXIT_ERROR,
   EXIT_STOPPED_WATCHING,
@@ -32,14 +34,17 @@ async function main(argv: string[]): Promise<number> {
       ask: process.stdin.isTTY && process.stdout.isTTY ? ask : null,
     });
   }
+  if (argv[0] === 'audit') {
+    return runAuditCli(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
+  }
   const parsed = parseCli(argv, process.env);
   if (!parsed.ok) {
-    console.error(`error: ${parsed.error}\n\n${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}`);
+    console.error(`error: ${parsed.error}\n\n${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${AUDIT_USAGE}`);
     return EXIT_ERROR;
   }
   const command = parsed.value;
   if (command.command === 'help') {
-    console.log(`${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}`);
+    console.log(`${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${AUDIT_USAGE}`);
     return 0;
   }
   const api = bulkApi(command.connection);

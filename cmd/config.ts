@@ -22,6 +22,9 @@ const configSchema = z.object({
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   CERTFLOW_KEK: optionalString,
+  CERTFLOW_AUDIT_KEY: optionalString,
+  CERTFLOW_AUDIT_CHECKPOINT_FILE: optionalString,
+  CERTFLOW_DB_APP_ROLE: optionalString,
   CERTFLOW_BOOTSTRAP_TOKEN: optionalString.pipe(z.string().min(20, 'must be at least 20 characters').optional()),
   CERTFLOW_FILE_DESTINATION_ROOT: optionalString,
   CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow-lifecycle'),
@@ -45,6 +48,12 @@ export interface Config {
   temporalPort: number;
   temporalUiPort: number;
   kek: string | undefined;
+  /** Seals audit rows and checkpoints (cmd/audit-key.ts); given to the API and the worker, never stored in Postgres. */
+  auditKey: string | undefined;
+  /** Where the worker appends a copy of each audit checkpoint (JSON lines), outside the database. */
+  auditCheckpointFile: string;
+  /** The role the processes connect as, when migrations run as the tables' owner: it loses UPDATE/DELETE/TRUNCATE on the audit tables. */
+  dbAppRole: string | undefined;
   bootstrapToken: string | undefined;
   fileDestinationRoot: string;
   taskQueue: string;
@@ -83,6 +92,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalPort: e.TEMPORAL_PORT,
     temporalUiPort: e.TEMPORAL_UI_PORT,
     kek: e.CERTFLOW_KEK,
+    auditKey: e.CERTFLOW_AUDIT_KEY,
+    auditCheckpointFile: resolve(e.CERTFLOW_AUDIT_CHECKPOINT_FILE ?? resolve(dataDir, 'audit-checkpoints.jsonl')),
+    dbAppRole: e.CERTFLOW_DB_APP_ROLE,
     bootstrapToken: e.CERTFLOW_BOOTSTRAP_TOKEN,
     fileDestinationRoot: resolve(e.CERTFLOW_FILE_DESTINATION_ROOT ?? resolve(dataDir, 'deliveries')),
     taskQueue: e.CERTFLOW_TASK_QUEUE,

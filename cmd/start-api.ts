@@ -13,6 +13,8 @@ import type { Config } from './config.js';
 import { deriveSecretsKey } from '../ca/key-encryption.js';
 import { loadKek } from './kek.js';
 import { createPool } from '../db/postgres-pool.js';
+import { loadAuditKey } from './audit-key.js';
+import { recordStart } from './audit-startup.js';
 
 export interface RunningApi {
   url: string;
@@ -24,8 +26,9 @@ const READINESS_DEADLINE_MS = 2_000;
 
 export async function startApi(config: Config & { databaseUrl: string; temporalAddress: string }, log: (message: string) => void): Promise<RunningApi> {
   const pool = createPool(config.databaseUrl, log);
-  await applyMigrations(pool);
-  const db = createDatabase(pool);
+  await applyMigrations(pool, { appRole: config.dbAppRole });
+  const db = createDatabase(pool, { auditKey: await loadAuditKey(config, log) });
+  await recordStart(db, 'api', config);
   const bootstrapToken = await resolveBootstrapToken(config);
   if (bootstrapToken) await ensureBootstrapToken(db, bootstrapToken);
 

@@ -10,6 +10,9 @@ import { WORKFLOWS_PATH } from '../workflows/workflows-path.js';
 import type { Config } from './config.js';
 import { loadKek } from './kek.js';
 import { createPool } from '../db/postgres-pool.js';
+import { loadAuditKey } from './audit-key.js';
+import { AUDIT_CHECKPOINT_INTERVAL, AUDIT_CHECKPOINT_SCHEDULE_ID, ensureAuditCheckpointSchedule } from './audit-schedule.js';
+import { checkpointCopyTo, recordStart } from './audit-startup.js';
 
 /** The Temporal Schedule that publishes CRLs and refreshes OCSP responses (DESIGN.md §4 Schedules). */
 export const CRL_PUBLICATION_SCHEDULE_ID = 'crl-publication';
@@ -77,8 +80,9 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   const pool = createPool(config.databaseUrl, log);
   try {
-    await applyMigrations(pool);
-    const db = createDatabase(pool);
+    await applyMigrations(pool, { appRole: config.dbAppRole });
+    const db = createDatabase(pool, { auditKey: await loadAuditKey(config, log) });
+    await recordStart(db, 'worker', config);
     const kek = await loadKek(config, log);
     await ensureCaHierarchy(db, kek, { organization: 'Certflow', publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, now: new Date(), log });
 
@@ -105,10 +109,13 @@ export async function startWorker(
           now: () => new Date(),
           fileDestinationRoot: config.fileDestinationRoot,
           temporal: client,
+          auditCheckpointCopy: checkpointCopyTo(config.auditCheckpointFile, log),
         }),
       });
       const outcome = await ensureCrlPublicationSchedule(client, { taskQueue: config.taskQueue, triggerNow: true });
       log(`schedule ${CRL_PUBLICATION_SCHEDULE_ID} ${outcome} (every ${CRL_PUBLICATION_INTERVAL}); publishing CRLs now`);
+      const audit = await ensureAuditCheckpointSchedule(client, { taskQueue: config.taskQueue });
+      log(`schedule ${AUDIT_CHECKPOINT_SCHEDULE_ID} ${audit} (every ${AUDIT_CHECKPOINT_INTERVAL}); checkpoint copies in ${config.auditCheckpointFile}`);
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;

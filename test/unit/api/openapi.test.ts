@@ -648,6 +648,9 @@ describe('docs/openapi.json against the code', () => {
       dedupeKey: null,
       prevHash: '0'.repeat(64),
       hash: '00'.repeat(32),
+      principalId: null,
+      chainVersion: 2,
+      mac: '00'.repeat(32),
     };
 
     const cases: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
@@ -655,7 +658,7 @@ describe('docs/openapi.json against the code', () => {
       ['CertificateVersion', versionView(version), versionView({ ...version, status: 'revoked', revokedAt: at, revocationReason: 'keyCompromise' })],
       ['Issuer', issuerView(issuer), issuerView({ ...issuer, kind: 'intermediate', parentId: 'iss_root' })],
       ['Approval', approvalView(approval), approvalView({ ...approval, state: 'approved', escalatedAt: at, decidedBy: 'tok_approver', decidedAt: at, decisionReason: 'ok' })],
-      ['AuditEvent', auditEventView(event), auditEventView({ ...event, teamId: 'team_test', certificateId: 'crt_test' })],
+      ['AuditEvent', auditEventView(event), auditEventView({ ...event, teamId: 'team_test', certificateId: 'crt_test', principalId: 'prn_test' })],
     ];
     expectSchemasMatchViews(cases);
   });
