@@ -11,7 +11,8 @@ import { randomSerial } from '../ca/serial.js';
 import type { x509 } from '../ca/x509.js';
 import type { Database } from '../db/database.js';
 import { newId } from '../db/ids.js';
-import { findActiveIntermediate, insertIssuer, type IssuerRow } from '../db/issuers.js';
+import { findActiveIntermediate, findIssuer, insertIssuer, type IssuerRow } from '../db/issuers.js';
+import { recordIssuerCreated } from './audit-records.js';
 
 const BOOTSTRAP_LOCK_ID = 727_002;
 
@@ -26,6 +27,15 @@ export interface CaBootstrapOptions {
 }
 
 export async function ensureCaHierarchy(db: Database, kek: Buffer, options: CaBootstrapOptions): Promise<IssuerRow> {
+  const intermediate = await createHierarchyOnce(db, kek, options);
+  // Outside the transaction (the audit log has its own); deduplicated, so every start makes sure it is there.
+  const root = intermediate.parentId ? await findIssuer(db, intermediate.parentId) : null;
+  if (root) await recordIssuerCreated(db, root, root.createdAt, { reason: 'CA bootstrap' });
+  await recordIssuerCreated(db, intermediate, intermediate.createdAt, { reason: 'CA bootstrap' });
+  return intermediate;
+}
+
+async function createHierarchyOnce(db: Database, kek: Buffer, options: CaBootstrapOptions): Promise<IssuerRow> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK_ID})`);
     const existing = await findActiveIntermediate(tx);

@@ -24,6 +24,7 @@ import type { ActivityDeps } from './deps.js';
 import { publishCrl } from './publish-crl.js';
 import { refreshOcspResponses } from './publish-ocsp.js';
 import { issuerRow } from './issuer-row.js';
+import { recordIssuerCreated } from './audit-records.js';
 
 export interface CreateSuccessorInput {
   /** The compromised intermediate. */
@@ -47,7 +48,11 @@ export function successorIssuerId(compromisedIssuerId: string): string {
 export async function createSuccessorIntermediate(deps: ActivityDeps, input: CreateSuccessorInput): Promise<SuccessorResult> {
   const successorId = successorIssuerId(input.issuerId);
   const existing = await findIssuer(deps.db, successorId);
-  if (existing) return published(deps, existing);
+  if (existing) {
+    // A retry after the successor was stored: its audit event may still be missing (deduplicated if not).
+    await recordIssuerCreated(deps.db, existing, existing.createdAt, { reason: 'successor of a compromised intermediate', successorOf: input.issuerId });
+    return published(deps, existing);
+  }
 
   const old = await findIssuer(deps.db, input.issuerId);
   if (!old || old.kind !== 'intermediate' || !old.parentId) {
@@ -81,6 +86,7 @@ export async function createSuccessorIntermediate(deps: ActivityDeps, input: Cre
     ...(await issuerRow(deps.kek, { id: successorId, kind: 'intermediate', parentId: root.id, commonName }, created)),
     createdAt: now,
   });
+  await recordIssuerCreated(deps.db, stored, stored.createdAt, { reason: 'successor of a compromised intermediate', successorOf: input.issuerId });
   return published(deps, stored);
 }
 

@@ -29,6 +29,8 @@ import { IDEMPOTENCY_LEASE_SECONDS, IDEMPOTENCY_RETENTION_SECONDS, idempotencyPr
 import type { StartLifecycle } from './lifecycle-client.js';
 import { ProblemError, problems } from './problem.js';
 import type { CreateCertificateBody } from './schemas.js';
+import { appendAuditEvent } from '../db/audit.js';
+import { auditActor } from './audit-actor.js';
 
 /** How long a retry waits for the answer of a request with its key still under way before it gets 409. */
 const IN_PROGRESS_WAIT_MS = 5_000;
@@ -107,6 +109,27 @@ async function storeAndLaunch(deps: ApiDeps, request: CreationRequest, id: strin
     await insertCertificate(tx, row);
     // Lost only if this request outlived its lease and a retry took over: that retry carries on.
     if (claim && !(await recordLifecycleStart(tx, claim, start))) throw idempotencyProblems.inProgress(claim.key);
+  });
+  await appendAuditEvent(deps.db, {
+    at: deps.now(),
+    ...auditActor(request.principal),
+    action: 'certificate.requested',
+    teamId: row.teamId,
+    certificateId: row.id,
+    details: {
+      commonName: row.commonName,
+      dnsNames: row.dnsNames,
+      ipAddresses: row.ipAddresses,
+      uris: row.uris,
+      profile: row.profile,
+      keyAlgorithm: row.keyAlgorithm,
+      validitySeconds: row.validitySeconds,
+      keySource: row.keySource,
+      destinations: row.destinations.map((destination) => destination.type),
+      approvalId: start.input.approval?.approvalId ?? null,
+    },
+    // A retry with the same Idempotency-Key stores the same certificate again: one event.
+    dedupeKey: `certificate-requested/${row.id}`,
   });
   return launch(deps, start, claim);
 }

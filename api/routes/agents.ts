@@ -15,6 +15,8 @@ import { canAccessTeam, requireRole } from '../auth.js';
 import type { ApiDeps, AppEnv } from '../deps.js';
 import { problems, type ProblemError } from '../problem.js';
 import { parseJsonBody } from '../validation.js';
+import { appendAuditEvent } from '../../db/audit.js';
+import { auditActor } from '../audit-actor.js';
 
 /** Registration, mounted under the API-token-authenticated `/v1`. */
 export function agentRoutes(deps: ApiDeps) {
@@ -27,6 +29,7 @@ export function agentRoutes(deps: ApiDeps) {
     if (!team || !canAccessTeam(principal, team.id)) throw problems.notFound(`no team "${body.team}" is visible to this token`);
     const registered = await registerAgent(deps.db, { teamId: team.id, name: body.name });
     if (!registered) throw problems.conflict(`team "${team.name}" already has an agent named "${body.name}"`);
+    await appendAuditEvent(deps.db, { at: deps.now(), ...auditActor(principal), action: 'agent.registered', teamId: team.id, details: { agentId: registered.id, name: body.name } });
     return c.json({ id: registered.id, token: registered.token, teamId: team.id, name: body.name }, 201);
   });
 

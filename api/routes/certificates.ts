@@ -17,6 +17,8 @@ import { createCertificateSchema, listCertificatesQuery, renewCertificateSchema,
 import { listStuckCertificates } from '../stuck.js';
 import { parseJsonBody, parseOptionalJsonBody, parseQuery } from '../validation.js';
 import { certificateView } from '../views.js';
+import { appendAuditEvent } from '../../db/audit.js';
+import { auditActor } from '../audit-actor.js';
 
 export function certificateRoutes(deps: ApiDeps) {
   const app = new Hono<AppEnv>();
@@ -129,6 +131,7 @@ export function certificateRoutes(deps: ApiDeps) {
     const body = await parseOptionalJsonBody(c, renewCertificateSchema);
     if (certificate.state === 'revoked') throw problems.conflict(`certificate "${certificate.id}" is revoked; request a new certificate instead`);
     await signalRenewNow(deps.temporal, certificate.workflowId, { reason: body.reason });
+    await appendAuditEvent(deps.db, { at: deps.now(), ...auditActor(c.get('principal')), action: 'certificate.renewal_requested', teamId: certificate.teamId, certificateId: certificate.id, details: { reason: body.reason ?? null } });
     return c.json({ id: certificate.id, workflowId: certificate.workflowId, renewal: 'requested' as const }, 202);
   });
 
@@ -136,7 +139,9 @@ export function certificateRoutes(deps: ApiDeps) {
     const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
     const body = await parseOptionalJsonBody(c, revokeCertificateSchema);
     if (certificate.state === 'revoked') throw problems.conflict(`certificate "${certificate.id}" is already revoked`);
-    return c.json(await requestRevocation(deps, certificate, body.reason), 202);
+    const answer = await requestRevocation(deps, certificate, body.reason);
+    await appendAuditEvent(deps.db, { at: deps.now(), ...auditActor(c.get('principal')), action: 'certificate.revocation_requested', teamId: certificate.teamId, certificateId: certificate.id, details: { reason: body.reason } });
+    return c.json(answer, 202);
   });
 
   return app;

@@ -7,6 +7,8 @@ import type { ApiDeps, AppEnv } from '../deps.js';
 import { problems } from '../problem.js';
 import { createTeamSchema, createTokenSchema } from '../schemas.js';
 import { parseJsonBody } from '../validation.js';
+import { appendAuditEvent } from '../../db/audit.js';
+import { auditActor } from '../audit-actor.js';
 
 export function teamRoutes(deps: ApiDeps) {
   const app = new Hono<AppEnv>();
@@ -17,6 +19,7 @@ export function teamRoutes(deps: ApiDeps) {
     const { maxValidity, ...rest } = body.policy;
     const team = await insertTeam(deps.db, body.name, { ...rest, maxValiditySeconds: maxValidity });
     if (!team) throw problems.conflict(`a team named "${body.name}" already exists`);
+    await appendAuditEvent(deps.db, { at: deps.now(), ...auditActor(c.get('principal')), action: 'team.created', teamId: team.id, details: { teamId: team.id, name: team.name, policy: team.policy } });
     return c.json({ id: team.id, name: team.name, policy: team.policy }, 201);
   });
 
@@ -28,6 +31,7 @@ export function teamRoutes(deps: ApiDeps) {
     const body = await parseJsonBody(c, createTokenSchema);
     const expiresAt = body.expiresIn ? new Date(deps.now().getTime() + body.expiresIn * 1000) : null;
     const { id, token } = await issueToken(deps.db, { teamId: team.id, role: body.role, expiresAt });
+    await appendAuditEvent(deps.db, { at: deps.now(), ...auditActor(principal), action: 'token.created', teamId: team.id, details: { tokenId: id, role: body.role, expiresAt: expiresAt?.toISOString() ?? null } });
     return c.json({ id, token, teamId: team.id, role: body.role, expiresAt: expiresAt?.toISOString() ?? null }, 201);
   });
 
