@@ -139,9 +139,7 @@ export function certificateRoutes(deps: ApiDeps) {
     const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
     const body = await parseOptionalJsonBody(c, revokeCertificateSchema);
     if (certificate.state === 'revoked') throw problems.conflict(`certificate "${certificate.id}" is already revoked`);
-    const answer = await requestRevocation(deps, certificate, body.reason);
-    await appendAuditEvent(deps.db, { at: deps.now(), ...auditActor(c.get('principal')), action: 'certificate.revocation_requested', teamId: certificate.teamId, certificateId: certificate.id, details: { reason: body.reason } });
-    return c.json(answer, 202);
+    return c.json(await requestRevocation(deps, certificate, body.reason, c.get('principal')), 202);
   });
 
   return app;
