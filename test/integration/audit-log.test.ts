@@ -69,22 +69,21 @@ async function reinsert(rows: AuditRow[]): Promise<void> {
 describe('the audit tables are append-only', () => {
   it('refuses UPDATE, DELETE and TRUNCATE of audit rows to the role the platform connects as', async () => {
     await createToken(suite.harness, suite.team.teamId, 'requester');
-    const { checkpointAuditLog } = await import('../../db/audit.js');
-    await checkpointAuditLog(suite.harness.db, new Date());
     const [row] = await newestRows(1);
-    const attempts = [
-      `update audit_events set actor = 'someone-else' where seq = ${row!.seq}`,
-      `delete from audit_events where seq = ${row!.seq}`,
-      'truncate audit_events',
-      `update audit_checkpoints set hash = 'x' where seq = ${row!.seq}`,
-      'delete from audit_checkpoints',
-      'truncate audit_checkpoints',
-    ];
-    for (const statement of attempts) {
+    for (const statement of [`update audit_events set actor = 'someone-else' where seq = ${row!.seq}`, `delete from audit_events where seq = ${row!.seq}`, 'truncate audit_events']) {
       await expect(suite.harness.pool.query(statement), statement).rejects.toThrow(/append-only/);
     }
     const [after] = await suite.harness.db.select().from(auditEvents).where(eq(auditEvents.seq, row!.seq));
     expect(after).toEqual(row);
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE of checkpoints', async () => {
+    const { checkpointAuditLog } = await import('../../db/audit.js');
+    await createToken(suite.harness, suite.team.teamId, 'requester');
+    const checkpoint = await checkpointAuditLog(suite.harness.db, new Date());
+    for (const statement of [`update audit_checkpoints set hash = 'x' where seq = ${checkpoint!.seq}`, 'delete from audit_checkpoints', 'truncate audit_checkpoints']) {
+      await expect(suite.harness.pool.query(statement), statement).rejects.toThrow(/append-only/);
+    }
   });
 
   it('leaves the configured app role (CERTFLOW_DB_APP_ROLE) no UPDATE, DELETE or TRUNCATE even with the triggers off', async () => {
@@ -152,6 +151,19 @@ describe('every CA event is recorded with who acted', () => {
     const verified = await auditVerify();
     expect(verified.output).toMatch(/^audit log OK: \d+ rows/m);
     expect(verified.code).toBe(0);
+  });
+});
+
+describe('checkpoints', () => {
+  it('the auditCheckpoint workflow (the audit-checkpoint Schedule runs it every minute) seals the head, once', async () => {
+    await createToken(suite.harness, suite.team.teamId, 'requester');
+    const [head] = await newestRows(1);
+    const run = (suffix: string) =>
+      suite.harness.client.workflow.execute('auditCheckpoint', { taskQueue: suite.harness.taskQueue, workflowId: `audit-checkpoint-it-${head!.seq}-${suffix}`, args: [] });
+    expect(await run('first')).toMatchObject({ seq: head!.seq, hash: head!.hash });
+    expect(await run('again')).toBeNull();
+    const { rows } = await suite.harness.pool.query<{ seq: string; hash: string }>('select seq, hash from audit_checkpoints order by seq desc limit 1');
+    expect(rows[0]).toEqual({ seq: String(head!.seq), hash: head!.hash });
   });
 });
 
