@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asc, eq, gt } from 'drizzle-orm';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { auditEvents } from '../../db/schema.js';
+import { auditCheckpoints, auditEvents } from '../../db/schema.js';
 import { authHeaders, createToken, eventually, TEST_AUDIT_KEY_HEX } from '../support/harness.js';
 import { revokeAndWait } from '../support/revoke.js';
 import { useIntegrationSuite, type Created } from '../support/integration-suite.js';
@@ -28,10 +28,10 @@ const suite = useIntegrationSuite('audit-log', {
 type AuditRow = typeof auditEvents.$inferSelect;
 
 /** Runs `npm run cli -- audit verify` as a child process, as an auditor would. */
-async function auditVerify(): Promise<{ code: number | null; output: string }> {
+async function auditVerify(...args: string[]): Promise<{ code: number | null; output: string }> {
   const dataDir = await mkdtemp(join(inject('tempDir'), 'audit-cli-'));
   const env = { ...process.env, DATABASE_URL: suite.harness.databaseUrl, CERTFLOW_AUDIT_KEY: TEST_AUDIT_KEY_HEX, CERTFLOW_DATA_DIR: dataDir };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cmd/cli.ts', 'audit', 'verify'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cmd/cli.ts', 'audit', 'verify', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -41,11 +41,11 @@ async function auditVerify(): Promise<{ code: number | null; output: string }> {
 
 /** SQL as a database admin who may switch the append-only triggers off (the attacker the MACs and checkpoints are for). */
 async function withTriggersDisabled<T>(work: () => Promise<T>): Promise<T> {
-  await suite.harness.pool.query('alter table audit_events disable trigger user');
+  await suite.harness.pool.query('alter table audit_events disable trigger user; alter table audit_checkpoints disable trigger user');
   try {
     return await work();
   } finally {
-    await suite.harness.pool.query('alter table audit_events enable trigger user');
+    await suite.harness.pool.query('alter table audit_events enable trigger user; alter table audit_checkpoints enable trigger user');
   }
 }
 
@@ -241,5 +241,32 @@ describe('audit verify names what a database admin changed', () => {
       }
     });
     expect((await auditVerify()).code).toBe(0);
+  });
+
+  it('the newest rows and the checkpoints naming them deleted: the copy outside the database tells', async () => {
+    const { checkpointAuditLog } = await import('../../db/audit.js');
+    const { checkpointCopyTo } = await import('../../cmd/audit-startup.js');
+    const file = join(await mkdtemp(join(inject('tempDir'), 'audit-copy-')), 'checkpoints.jsonl');
+    const kept = await eventsThenCheckpoint();
+    for (let index = 0; index < 2; index++) await createToken(suite.harness, suite.team.teamId, 'requester');
+    const sealed = await checkpointAuditLog(suite.harness.db, new Date(), { copy: checkpointCopyTo(file, () => undefined) });
+    const removed = await suite.harness.db.select().from(auditEvents).where(gt(auditEvents.seq, kept.at(-1)!.seq)).orderBy(asc(auditEvents.seq));
+    expect(sealed!.seq).toBe(removed.at(-1)!.seq);
+    await withTriggersDisabled(async () => {
+      await suite.harness.db.delete(auditEvents).where(gt(auditEvents.seq, kept.at(-1)!.seq));
+      await suite.harness.db.delete(auditCheckpoints).where(eq(auditCheckpoints.seq, sealed!.seq));
+      try {
+        // What is left in the database is a valid, shorter log: only the copy outside it can tell.
+        expect((await auditVerify()).code).toBe(0);
+        const result = await auditVerify('--checkpoints', file);
+        expect(result.code).toBe(2);
+        expect(result.output).toContain(`truncated row ${sealed!.seq}: the newest rows were removed`);
+        expect(result.output).toContain(`the log ends at row ${kept.at(-1)!.seq}`);
+      } finally {
+        await reinsert(removed);
+        await suite.harness.db.insert(auditCheckpoints).values(sealed!);
+      }
+    });
+    expect((await auditVerify('--checkpoints', file)).code).toBe(0);
   });
 });
