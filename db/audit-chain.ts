@@ -163,8 +163,14 @@ export function verifyAuditLog(input: { rows: readonly ChainedRow[]; checkpoints
   const problems: AuditProblem[] = [];
   const changedSeqs = new Set<number>();
 
+  let sealedSince: number | null = null;
   for (const [index, row] of rows.entries()) {
-    if (rowHash(row) !== row.hash) {
+    if (row.chainVersion !== 1) sealedSince ??= row.seq;
+    if (row.chainVersion === 1 && sealedSince !== null) {
+      // Rewritten as an unkeyed legacy row to dodge the MAC: legacy rows all come before the first sealed one.
+      changedSeqs.add(row.seq);
+      problems.push({ kind: 'changed', seq: row.seq, message: `row ${row.seq} was changed: it claims the unkeyed chain version 1 after sealed row ${sealedSince}` });
+    } else if (rowHash(row) !== row.hash) {
       changedSeqs.add(row.seq);
       problems.push({ kind: 'changed', seq: row.seq, message: `row ${row.seq} was changed: its content does not match its hash` });
     } else if (row.chainVersion !== 1 && !input.key.rowSealHolds(row.hash, row.mac)) {

@@ -272,7 +272,7 @@ export const approvals = pgTable(
  * Append-only, hash-chained audit log (db/audit-chain.ts): `hash` = SHA-256 over the RFC 8785 JSON of
  * the event with the previous event's hash (chain version 2; version 1 rows, written before, keep
  * their old hash function), `mac` = HMAC of `hash` under the audit key the database does not hold.
- * A trigger refuses UPDATE, DELETE and TRUNCATE (migration 0009_audit_append_only).
+ * A trigger refuses UPDATE, DELETE and TRUNCATE (migration 0010_audit_append_only).
  * `dedupe_key` makes an activity that records an event idempotent.
  */
 export const auditEvents = pgTable(

@@ -141,6 +141,19 @@ describe('verifyAuditLog', () => {
       want: [{ kind: 'checkpoint', seq: 5, message: /not sealed by the audit key/ }],
     },
     {
+      name: 'fail/a sealed row rewritten as an unkeyed legacy row (downgrade)',
+      tamper: (rows) => ({
+        rows: rows.map((row) => {
+          if (row.seq !== 4) return row;
+          const downgraded = { ...row, actor: 'forger', chainVersion: 1, mac: null };
+          return { ...downgraded, hash: rowHash(downgraded) };
+        }),
+      }),
+      want: [
+        { kind: 'changed', seq: 4, message: /claims the unkeyed chain version 1 after sealed row 1/ },
+      ],
+    },
+    {
       name: 'fail/a legacy row edited',
       tamper: () => ({ rows: legacyChain(3).map((row) => (row.seq === 2 ? { ...row, action: 'other' } : row)) }),
       want: [{ kind: 'changed', seq: 2, message: /content does not match/ }],
