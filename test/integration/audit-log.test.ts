@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { asc, eq, gt } from 'drizzle-orm';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { auditCheckpoints, auditEvents } from '../../db/schema.js';
-import { authHeaders, createToken, eventually, TEST_AUDIT_KEY_HEX } from '../support/harness.js';
+import { authHeaders, createToken, eventually, startChildWorker, TEST_AUDIT_KEY_HEX, TEST_BOOTSTRAP_TOKEN, TEST_KEK_HEX } from '../support/harness.js';
 import { revokeAndWait } from '../support/revoke.js';
 import { useIntegrationSuite, type Created } from '../support/integration-suite.js';
 
@@ -164,6 +164,45 @@ describe('checkpoints', () => {
     expect(await run('again')).toBeNull();
     const { rows } = await suite.harness.pool.query<{ seq: string; hash: string }>('select seq, hash from audit_checkpoints order by seq desc limit 1');
     expect(rows[0]).toEqual({ seq: String(head!.seq), hash: head!.hash });
+  });
+});
+
+describe('start-up', () => {
+  it('the worker and the API record their configuration without secrets; the worker keeps the audit-checkpoint Schedule', async () => {
+    const { startApi } = await import('../../cmd/start-api.js');
+    const { loadConfig } = await import('../../cmd/config.js');
+    const env = {
+      DATABASE_URL: suite.harness.databaseUrl,
+      TEMPORAL_ADDRESS: suite.harness.temporalAddress,
+      TEMPORAL_NAMESPACE: suite.harness.namespace,
+      CERTFLOW_TASK_QUEUE: suite.harness.taskQueue,
+      CERTFLOW_KEK: TEST_KEK_HEX,
+      CERTFLOW_AUDIT_KEY: TEST_AUDIT_KEY_HEX,
+      CERTFLOW_BOOTSTRAP_TOKEN: TEST_BOOTSTRAP_TOKEN,
+      CERTFLOW_DATA_DIR: await mkdtemp(join(inject('tempDir'), 'audit-api-')),
+      PORT: '0',
+    };
+    const config = loadConfig(env);
+    const api = await startApi({ ...config, databaseUrl: suite.harness.databaseUrl, temporalAddress: suite.harness.temporalAddress }, () => undefined);
+    await api.stop();
+    const worker = startChildWorker(suite.harness);
+    try {
+      await worker.ready;
+      const started = await suite.harness.db.select().from(auditEvents).where(eq(auditEvents.action, 'platform.started')).orderBy(asc(auditEvents.seq));
+      const processes = started.map((row) => (row.details as { process: string }).process);
+      expect(processes.slice(-2)).toEqual(['api', 'worker']);
+      const text = JSON.stringify(started.slice(-2));
+      for (const secret of [TEST_KEK_HEX, TEST_AUDIT_KEY_HEX, TEST_BOOTSTRAP_TOKEN, suite.harness.databaseUrl]) expect(text).not.toContain(secret);
+      expect(started.at(-1)!.details).toMatchObject({ config: { taskQueue: suite.harness.taskQueue, auditKeyFrom: 'CERTFLOW_AUDIT_KEY' } });
+
+      const schedule = await suite.harness.client.schedule.getHandle('audit-checkpoint').describe();
+      expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'auditCheckpoint', taskQueue: suite.harness.taskQueue });
+      expect(schedule.spec.intervals?.[0]?.every).toBe(60_000);
+    } finally {
+      await worker.kill();
+      // Its runs would land on this file's task queue during the tampering below; the next worker start recreates it.
+      await suite.harness.client.schedule.getHandle('audit-checkpoint').delete().catch(() => undefined);
+    }
   });
 });
 
