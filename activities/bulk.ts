@@ -9,6 +9,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { stalledSkipReason, type BulkCounts, type BulkOutcomeReport, type BulkSelector, type BulkState } from '../core/bulk.js';
 import {
   addBulkItems,
+  findBulkOperation,
   findCertificateStates,
   findRecordedOutcomes,
   markItemsRevoked,
@@ -17,7 +18,10 @@ import {
   summarizeSelection,
   updateBulkOperation,
 } from '../db/bulk.js';
-import { revokeSupersededVersions } from '../db/versions.js';
+import { findVersion, revokeSupersededVersions } from '../db/versions.js';
+import { appendAuditEvent } from '../db/audit.js';
+import { findCertificate } from '../db/certificates.js';
+import { recordVersionsRevoked } from './audit-records.js';
 import { renewNowSignal } from '../contracts/lifecycle-messages.js';
 import type { ActivityDeps } from './deps.js';
 import { publishCrl } from './publish-crl.js';
@@ -132,6 +136,17 @@ async function workflowStatus(deps: ActivityDeps, workflowId: string): Promise<s
 
 export async function recordBulkProgress(deps: ActivityDeps, input: { bulkId: string; state: BulkState; counts: BulkCounts; finished?: boolean }): Promise<void> {
   await updateBulkOperation(deps.db, input.bulkId, { state: input.state, counts: input.counts, ...(input.finished ? { finishedAt: deps.now() } : {}) });
+  if (input.finished) {
+    const operation = await findBulkOperation(deps.db, input.bulkId);
+    await appendAuditEvent(deps.db, {
+      at: deps.now(),
+      actor: 'workflow',
+      action: 'bulk.finished',
+      teamId: operation?.teamId ?? null,
+      details: { bulkId: input.bulkId, state: input.state, counts: input.counts },
+      dedupeKey: `bulk-finished/${input.bulkId}`,
+    });
+  }
 }
 
 /**
@@ -149,6 +164,11 @@ export async function revokeBulkSuperseded(
     'superseded',
     at,
   );
+  const versions = (await Promise.all(input.items.map((item) => findVersion(deps.db, item.versionId)))).filter((version) => version !== null);
+  for (const version of versions) {
+    const certificate = await findCertificate(deps.db, version.certificateId);
+    await recordVersionsRevoked(deps.db, [version], certificate?.teamId ?? null, { bulkId: input.bulkId });
+  }
   await markItemsRevoked(
     deps.db,
     input.bulkId,

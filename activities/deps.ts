@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { KeyEncryptionKeys } from '../ca/key-encryption.js';
 import type { Pkcs11Token } from '../ca/pkcs11-token.js';
+import type { AuditCheckpoint } from '../db/audit-chain.js';
 import type { Database } from '../db/database.js';
 import type { DestinationGuard } from './destination-guard.js';
 import type { IssuerStore } from './issuer-store.js';
@@ -20,4 +21,6 @@ export interface ActivityDeps {
   destinationGuard: DestinationGuard;
   /** For activities that signal other workflows in batches (bulk reissue). */
   temporal: Client;
+  /** Keeps each audit checkpoint outside the database too (the worker appends it to a file and logs it). */
+  auditCheckpointCopy?: (checkpoint: AuditCheckpoint) => Promise<void>;
 }

@@ -7,6 +7,7 @@ import {
   type OpenApprovalInput,
   type RecordApprovalDecisionInput,
 } from './approvals.js';
+import { checkpointAudit } from './audit-checkpoint.js';
 import { awaitAgentCsr, type AwaitAgentCsrInput } from './await-agent-csr.js';
 import {
   checkStalledBulkItems,
@@ -59,6 +60,7 @@ export function createActivities(deps: ActivityDeps) {
     openCompromiseBulk: (input: Parameters<typeof openCompromiseBulk>[1]) => openCompromiseBulk(deps, input),
     revokeCompromisedIssuer: (input: Parameters<typeof revokeCompromisedIssuer>[1]) => revokeCompromisedIssuer(deps, input),
     buildCompromiseReport: (input: Parameters<typeof buildCompromiseReport>[1]) => buildCompromiseReport(deps, input),
+    checkpointAudit: () => checkpointAudit(deps),
   };
 }
 

@@ -20,6 +20,7 @@ import { findCertificateKey, storeCertificateKey } from '../db/keys.js';
 import { findTeam } from '../db/teams.js';
 import { recordSerialBeforeSigning } from '../db/serials.js';
 import { findVersionByGeneration, recordIssuedVersion, type VersionRow } from '../db/versions.js';
+import { recordVersionIssued, recordVersionsRevoked } from './audit-records.js';
 import type { ActivityDeps } from './deps.js';
 import { publishRevocation } from './revoke-certificate.js';
 
@@ -31,7 +32,12 @@ export interface IssueCertificateInput {
 export async function issueCertificate(deps: ActivityDeps, input: IssueCertificateInput): Promise<VersionSummary> {
   const existing = await findVersionByGeneration(deps.db, input.certificateId, input.generation);
   if (existing?.status === 'revoked') throw revokedFailure(input.certificateId);
-  if (existing) return summarize(existing);
+  if (existing) {
+    // A retry of an issuance whose audit event may not have been written (deduplicated if it was).
+    const owner = await findCertificate(deps.db, input.certificateId);
+    if (owner) await recordVersionIssued(deps.db, existing, owner.teamId);
+    return summarize(existing);
+  }
 
   const certificate = await findCertificate(deps.db, input.certificateId);
   if (!certificate) {
@@ -72,8 +78,10 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
     status: 'active',
     createdAt: issuedAt,
   });
+  await recordVersionIssued(deps.db, stored, certificate.teamId);
   // Revoked while this was being signed: recorded revoked, published like any revocation, and never rolled out.
   if (stored.status === 'revoked') {
+    await recordVersionsRevoked(deps.db, [stored], certificate.teamId);
     await publishRevocation(deps, certificate.id);
     throw revokedFailure(certificate.id);
   }

@@ -4,6 +4,8 @@ import { spkiSha256Hex } from '../ca/key-checks.js';
 import { certificateFacts } from '../ca/certificate-facts.js';
 import { blockKey } from '../db/blocked-keys.js';
 import { listVersions, revokeCertificateVersions } from '../db/versions.js';
+import { findCertificate } from '../db/certificates.js';
+import { recordVersionsRevoked } from './audit-records.js';
 import type { ActivityDeps } from './deps.js';
 import { publishCrl } from './publish-crl.js';
 import { refreshOcspResponses } from './publish-ocsp.js';
@@ -27,6 +29,9 @@ const PUBLISH_RETRY_DELAYS_MS = [250, 1_000];
 export async function revokeCertificate(deps: ActivityDeps, input: RevokeCertificateInput): Promise<{ revokedAt: string; serials: string[] }> {
   const at = deps.now();
   const revoked = await revokeCertificateVersions(deps.db, input.certificateId, input.reason, at);
+  // Every revoked version, not just this attempt's: a retry records what an earlier attempt revoked.
+  const certificate = await findCertificate(deps.db, input.certificateId);
+  await recordVersionsRevoked(deps.db, await listVersions(deps.db, input.certificateId), certificate?.teamId ?? null);
   await blockCompromisedKeys(deps, input.certificateId);
   await publishRevocation(deps, input.certificateId);
   return { revokedAt: at.toISOString(), serials: revoked.map((version) => version.serial) };

@@ -34,6 +34,7 @@ import type { StartLifecycle } from './lifecycle-client.js';
 import { ProblemError, problems } from './problem.js';
 import { quotaExceeded } from './quota-problem.js';
 import { MIN_VALIDITY_SECONDS, type CreateCertificateBody } from './schemas.js';
+import { auditActor } from './audit-actor.js';
 
 /** How long a retry waits for the answer of a request with its key still under way before it gets 409. */
 const IN_PROGRESS_WAIT_MS = 5_000;
@@ -151,16 +152,46 @@ async function storeAndLaunch(deps: ApiDeps, creation: CreationRequest, id: stri
       if (refused) await recordClaimRefused(deps, creation, id, refused).catch(() => undefined);
       throw error;
     });
+  await recordRequested(deps, creation, row, start).catch(async (error: unknown) => {
+    // Unrecorded means not requested: the stored row goes (with its claims), as when the start fails.
+    await forget(deps, start.certificateId, claim).catch(() => undefined);
+    throw error;
+  });
   const answer = await launch(deps, start, claim);
   // After the start, so that a failing audit append cannot leave a stored certificate without its lifecycle.
   if (claims.length > 0) await recordClaims(deps, creation, id, claims, claimed.conflict === null ? claimed.released : []).catch(() => undefined);
   return answer;
 }
 
+/** `certificate.requested`, before the start: the log says what was asked before what was issued. */
+async function recordRequested(deps: ApiDeps, creation: CreationRequest, row: NewCertificate, start: StartLifecycle): Promise<void> {
+  await appendAuditEvent(deps.db, {
+    at: deps.now(),
+    ...auditActor(creation.principal),
+    action: 'certificate.requested',
+    teamId: row.teamId,
+    certificateId: row.id,
+    details: {
+      commonName: row.commonName,
+      dnsNames: row.dnsNames,
+      ipAddresses: row.ipAddresses,
+      uris: row.uris,
+      profile: row.profile,
+      keyAlgorithm: row.keyAlgorithm,
+      validitySeconds: row.validitySeconds,
+      keySource: row.keySource,
+      destinations: row.destinations.map((destination) => destination.type),
+      approvalId: start.input.approval?.approvalId ?? null,
+    },
+    // A retry with the same Idempotency-Key stores the same certificate again: one event.
+    dedupeKey: `certificate-requested/${row.id}`,
+  });
+}
+
 async function recordClaims(deps: ApiDeps, request: CreationRequest, certificateId: string, claims: DestinationClaim[], released: ReleasedClaim[]): Promise<void> {
   await appendAuditEvent(deps.db, {
     at: deps.now(),
-    actor: request.principal.tokenId,
+    ...auditActor(request.principal),
     action: 'destination.claimed',
     teamId: request.team.id,
     certificateId,
@@ -172,7 +203,7 @@ async function recordClaims(deps: ApiDeps, request: CreationRequest, certificate
 async function recordClaimRefused(deps: ApiDeps, request: CreationRequest, certificateId: string, conflict: ClaimConflict): Promise<void> {
   await appendAuditEvent(deps.db, {
     at: deps.now(),
-    actor: request.principal.tokenId,
+    ...auditActor(request.principal),
     action: 'destination.claim_refused',
     teamId: request.team.id,
     certificateId: null,
@@ -192,10 +223,7 @@ async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRo
   }
   if (outcome.kind === 'not-started') {
     // No workflow means no owner: remove the row (and the key, so it can be used again) and say so.
-    await deps.db.transaction(async (tx) => {
-      await deleteCertificate(tx, start.certificateId);
-      if (claim) await deleteIdempotencyKey(tx, claim);
-    });
+    await forget(deps, start.certificateId, claim);
     throw problems.unavailable(`the certificate could not be handed to the workflow engine (${outcome.error.message}); nothing was created, retry later`);
   }
   // The start may have happened: keep the row, and let a retry with the same key resume it.
@@ -207,6 +235,14 @@ async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRo
         ? 'retry the same request with the same Idempotency-Key: it resumes this certificate and creates no other'
         : 'send requests with an Idempotency-Key so that a retry can resume the certificate instead of creating another'),
   );
+}
+
+/** Removes a certificate that was stored but never started (its claims go with it) and frees its Idempotency-Key. */
+async function forget(deps: ApiDeps, certificateId: string, claim: IdempotencyRow | null): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    await deleteCertificate(tx, certificateId);
+    if (claim) await deleteIdempotencyKey(tx, claim);
+  });
 }
 
 export function startUnconfirmed(certificate: { certificateId: string; workflowId: string }, detail: string): ProblemError {

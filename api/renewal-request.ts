@@ -4,6 +4,7 @@
  * the other (a per-team lock), so racing requests cannot exceed the quota. Responders and platform
  * admins (incident response) are not limited; timer renewals and bulk reissues never come here.
  */
+import { auditActor } from './audit-actor.js';
 import { renewalRateRefusal, RENEWAL_QUOTA_WINDOW_SECONDS } from '../core/fair-use.js';
 import { appendAuditEvent } from '../db/audit.js';
 import { lockTeamDecisions, type CertificateRow } from '../db/certificates.js';
@@ -30,7 +31,7 @@ export async function requestRenewal(deps: ApiDeps, principal: Principal, certif
     // Recorded while the lock is held, so the next request of the team counts this one.
     await appendAuditEvent(deps.db, {
       at: now,
-      actor: principal.tokenId,
+      ...auditActor(principal),
       action: RENEWAL_REQUESTED_ACTION,
       teamId: certificate.teamId,
       certificateId: certificate.id,

@@ -7,7 +7,9 @@ import type { RevocationReason } from '../core/types.js';
 import { findCertificate, type CertificateRow } from '../db/certificates.js';
 import { findTeam } from '../db/teams.js';
 import { findVersion, listVersions } from '../db/versions.js';
-import type { ApiDeps } from './deps.js';
+import { appendAuditEvent } from '../db/audit.js';
+import { auditActor } from './audit-actor.js';
+import type { ApiDeps, Principal } from './deps.js';
 import { signalRevoke } from './lifecycle-client.js';
 
 /** How long the answer waits for the revocation to be recorded before it says `revoking`. */
@@ -21,9 +23,11 @@ export interface RevocationAnswer {
   revokedSerials: string[];
 }
 
-export async function requestRevocation(deps: ApiDeps, certificate: CertificateRow, reason: RevocationReason): Promise<RevocationAnswer> {
+export async function requestRevocation(deps: ApiDeps, certificate: CertificateRow, reason: RevocationReason, by: Principal): Promise<RevocationAnswer> {
   const team = await findTeam(deps.db, certificate.teamId);
   const current = certificate.currentVersionId ? await findVersion(deps.db, certificate.currentVersionId) : null;
+  // Recorded before the signal, so it precedes the revocation it leads to (the worker may be quicker than this answer).
+  await appendAuditEvent(deps.db, { at: deps.now(), ...auditActor(by), action: 'certificate.revocation_requested', teamId: certificate.teamId, certificateId: certificate.id, details: { reason } });
   await signalRevoke(
     deps.temporal,
     deps.taskQueue,

@@ -29,6 +29,7 @@ import { EMPTY_COUNTS, type BulkProgress, type BulkReissueInput } from '../core/
 import { createPool } from '../db/postgres-pool.js';
 import { insertBulkOperation, listBulkItems } from '../db/bulk.js';
 import { createDatabase, type Database } from '../db/database.js';
+import { AuditKey } from '../db/audit-chain.js';
 import { newId } from '../db/ids.js';
 import { applyMigrations } from '../db/migrate.js';
 import { certificates, certificateVersions } from '../db/schema.js';
@@ -40,6 +41,7 @@ import { bulkProgressQuery, bulkWorkflowId } from '../contracts/bulk-messages.js
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const ADMIN = 'cft_bootstrap_bulk-benchmark-only';
 const KEK_HEX = '5b'.repeat(32);
+const AUDIT_KEY_HEX = '5c'.repeat(32);
 const TASK_QUEUE = 'bench-bulk';
 const SEED_CONCURRENCY = 32;
 const MAX_CONCURRENT = Number(process.env.CERTFLOW_BULK_MAX_CONCURRENT ?? 100);
@@ -183,7 +185,7 @@ async function runOnce(n: number): Promise<void> {
   process.once('SIGTERM', stop);
   try {
     await applyMigrations(pool);
-    const db = createDatabase(pool);
+    const db = createDatabase(pool, { auditKey: AuditKey.fromSecret(Buffer.from(AUDIT_KEY_HEX, 'hex')) });
     const kek = Buffer.from(KEK_HEX, 'hex');
     await ensureCaHierarchy(db, kek, { organization: 'Certflow Bench', publicUrl: 'http://127.0.0.1:8080', now: new Date(), log: () => undefined });
     await ensureBootstrapToken(db, ADMIN);
@@ -204,6 +206,7 @@ async function runOnce(n: number): Promise<void> {
       TEMPORAL_ADDRESS: temporal.address,
       CERTFLOW_TASK_QUEUE: TASK_QUEUE,
       CERTFLOW_KEK: KEK_HEX,
+      CERTFLOW_AUDIT_KEY: AUDIT_KEY_HEX,
       CERTFLOW_FILE_DESTINATION_ROOT: deliveryRoot,
       CERTFLOW_DATA_DIR: join(temp, 'worker-data'),
     });

@@ -3,7 +3,8 @@
  * confirm, start, and watch a live progress line until the operation ends; status, pause, resume
  * and cancel of an operation by id; the issuer compromise drill (`issuer-compromise <issuerId>`). Talks to the HTTP API only (CERTFLOW_API_URL, CERTFLOW_TOKEN),
  * except `token rotate-bootstrap`, the break-glass rotation of the bootstrap token on the database (DATABASE_URL),
- * and `kek` (cmd/kek-cli.ts), which runs where the worker's KEK is and talks to Postgres.
+ * and `kek` (cmd/kek-cli.ts), which runs where the worker's KEK is and talks to  Postgres,
+ * and `audit verify`, which reads the audit log from Postgres (cmd/audit-cli.ts).
  */
 import { createInterface } from 'node:readline/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +13,7 @@ import { parseCli, USAGE, type CliCommand } from './cli-args.js';
 import { ISSUER_COMPROMISE_USAGE, runIssuerCompromise } from './issuer-compromise-cli.js';
 import { runTokenCli, TOKEN_USAGE } from './bootstrap-token-cli.js';
 import { KEK_USAGE, runKekCommand } from './kek-cli.js';
+import { AUDIT_USAGE, runAuditCli } from './audit-cli.js';
 import {
   EXIT_ERROR,
   EXIT_STOPPED_WATCHING,
@@ -40,14 +42,17 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   if (argv[0] === 'kek') return runKekCommand(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
+  if (argv[0] === 'audit') {
+    return runAuditCli(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
+  }
   const parsed = parseCli(argv, process.env);
   if (!parsed.ok) {
-    console.error(`error: ${parsed.error}\n\n${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}\n\n${KEK_USAGE}`);
+    console.error(`error: ${parsed.error}\n\n${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}\n\n${KEK_USAGE}\n\n${AUDIT_USAGE}`);
     return EXIT_ERROR;
   }
   const command = parsed.value;
   if (command.command === 'help') {
-    console.log(`${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}\n\n${KEK_USAGE}`);
+    console.log(`${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}\n\n${KEK_USAGE}\n\n${AUDIT_USAGE}`);
     return 0;
   }
   const api = bulkApi(command.connection);

@@ -46,6 +46,9 @@ const configSchema = z.object({
   CERTFLOW_KEK: optionalString,
   CERTFLOW_KEK_PREVIOUS: optionalString,
   CERTFLOW_SEALING_PUBLIC_KEY: optionalString,
+  CERTFLOW_AUDIT_KEY: optionalString,
+  CERTFLOW_AUDIT_CHECKPOINT_FILE: optionalString,
+  CERTFLOW_DB_APP_ROLE: optionalString,
   CERTFLOW_BOOTSTRAP_TOKEN: optionalString.pipe(z.string().min(20, 'must be at least 20 characters').optional()),
   CERTFLOW_FILE_DESTINATION_ROOT: optionalString,
   CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow-lifecycle'),
@@ -141,6 +144,12 @@ export interface Config {
   kekPrevious: string[];
   /** `x25519:<base64url>`: the worker's sealing public key, the only key material the API gets. */
   sealingPublicKey: string | undefined;
+  /** Seals audit rows and checkpoints (cmd/audit-key.ts); given to the API and the worker, never stored in Postgres. */
+  auditKey: string | undefined;
+  /** Where the worker appends a copy of each audit checkpoint (JSON lines), outside the database. */
+  auditCheckpointFile: string;
+  /** The role the processes connect as, when migrations run as the tables' owner: it loses UPDATE/DELETE/TRUNCATE on the audit tables. */
+  dbAppRole: string | undefined;
   bootstrapToken: string | undefined;
   fileDestinationRoot: string;
   taskQueue: string;
@@ -205,6 +214,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     kek: e.CERTFLOW_KEK,
     kekPrevious: (e.CERTFLOW_KEK_PREVIOUS ?? '').split(',').map((value) => value.trim()).filter(Boolean),
     sealingPublicKey: e.CERTFLOW_SEALING_PUBLIC_KEY,
+    auditKey: e.CERTFLOW_AUDIT_KEY,
+    auditCheckpointFile: resolve(e.CERTFLOW_AUDIT_CHECKPOINT_FILE ?? resolve(dataDir, 'audit-checkpoints.jsonl')),
+    dbAppRole: e.CERTFLOW_DB_APP_ROLE,
     bootstrapToken: e.CERTFLOW_BOOTSTRAP_TOKEN,
     fileDestinationRoot: resolve(e.CERTFLOW_FILE_DESTINATION_ROOT ?? resolve(dataDir, 'deliveries')),
     taskQueue: e.CERTFLOW_TASK_QUEUE,

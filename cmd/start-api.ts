@@ -20,6 +20,8 @@ import { ConfigError, type Config } from './config.js';
 import type { DevDefaults } from './destination-rules.js';
 import { platformDestinationRules } from './destination-rules.js';
 import { createPool } from '../db/postgres-pool.js';
+import { loadAuditKey } from './audit-key.js';
+import { recordStart } from './audit-startup.js';
 
 export interface RunningApi {
   url: string;
@@ -59,8 +61,9 @@ export async function startApi(given: ApiConfig & { databaseUrl: string; tempora
   const config = apiConfig(given);
   const sealingPublicKey = resolveSealingPublicKey(config, log);
   const pool = createPool(config.databaseUrl, log);
-  await applyMigrations(pool);
-  const db = createDatabase(pool);
+  await applyMigrations(pool, { appRole: config.dbAppRole });
+  const db = createDatabase(pool, { auditKey: await loadAuditKey(config, log) });
+  await recordStart(db, 'api', config);
   const configuredBootstrapToken = await resolveBootstrapToken(config);
   // The configured token seeds the bootstrap token once; a revoked or rotated one stays so.
   const bootstrapState = configuredBootstrapToken ? await ensureBootstrapToken(db, configuredBootstrapToken) : null;

@@ -16,6 +16,9 @@ import { openConfiguredHsm } from './hsm.js';
 import { DestinationGuard } from '../activities/destination-guard.js';
 import { platformDestinationRules, type DevDefaults } from './destination-rules.js';
 import { createPool } from '../db/postgres-pool.js';
+import { loadAuditKey } from './audit-key.js';
+import { AUDIT_CHECKPOINT_INTERVAL, AUDIT_CHECKPOINT_SCHEDULE_ID, ensureAuditCheckpointSchedule } from './audit-schedule.js';
+import { checkpointCopyTo, recordStart } from './audit-startup.js';
 
 /** The Temporal Schedule that publishes CRLs and refreshes OCSP responses (DESIGN.md §4 Schedules). */
 export const CRL_PUBLICATION_SCHEDULE_ID = 'crl-publication';
@@ -84,8 +87,9 @@ export async function startWorker(
   const pool = createPool(config.databaseUrl, log);
   let hsm: Awaited<ReturnType<typeof openConfiguredHsm>>;
   try {
-    await applyMigrations(pool);
-    const db = createDatabase(pool);
+    await applyMigrations(pool, { appRole: config.dbAppRole });
+    const db = createDatabase(pool, { auditKey: await loadAuditKey(config, log) });
+    await recordStart(db, 'worker', config);
     const kek = await loadKekRing(config, log);
     describeKeks(config, kek, log);
     hsm = await openConfiguredHsm(config.signer, log);
@@ -116,10 +120,13 @@ export async function startWorker(
           fileDestinationRoot: config.fileDestinationRoot,
           destinationGuard: new DestinationGuard(platformDestinationRules(config, { allowPrivate: config.devDefaults?.allowPrivateDestinations })),
           temporal: client,
+          auditCheckpointCopy: checkpointCopyTo(config.auditCheckpointFile, log),
         }),
       });
       const outcome = await ensureCrlPublicationSchedule(client, { taskQueue: config.taskQueue, triggerNow: true });
       log(`schedule ${CRL_PUBLICATION_SCHEDULE_ID} ${outcome} (every ${CRL_PUBLICATION_INTERVAL}); publishing CRLs now`);
+      const audit = await ensureAuditCheckpointSchedule(client, { taskQueue: config.taskQueue });
+      log(`schedule ${AUDIT_CHECKPOINT_SCHEDULE_ID} ${audit} (every ${AUDIT_CHECKPOINT_INTERVAL}); checkpoint copies in ${config.auditCheckpointFile}`);
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;

@@ -1,19 +1,22 @@
 /**
- * The append-only, hash-chained audit log (schema.ts `audit_events`). Appends are serialized by a
- * transaction-scoped advisory lock so each event chains onto the one before it; an event with a
- * dedupe key is written once however often an activity retries.
+ * The append-only, hash-chained audit log (schema.ts `audit_events`, chain rules in audit-chain.ts).
+ * Appends are serialized by a transaction-scoped advisory lock so each event chains onto the one
+ * before it; an event with a dedupe key is written once however often an activity retries. Every
+ * row is sealed with the audit key the database handle carries (createDatabase(pool, {auditKey})).
  */
-import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
+import { type AuditKey, chainNextRow, verifyAuditLog, type AuditCheckpoint, type AuditVerification, type ChainedRow } from './audit-chain.js';
 import type { Database } from './database.js';
-import { auditEvents } from './schema.js';
+import { auditCheckpoints, auditEvents } from './schema.js';
 
 export type AuditEventRow = typeof auditEvents.$inferSelect;
 
 export interface AuditEvent {
   at: Date;
-  /** Token id of the person or system that acted, or `workflow` / `system`. */
+  /** Who acted: an API token id (api/audit-actor.ts), or `workflow` / `system`. */
   actor: string;
+  /** The principal (person or service) behind `actor`, when known. */
+  principalId?: string | null;
   action: string;
   teamId?: string | null;
   certificateId?: string | null;
@@ -21,68 +24,86 @@ export interface AuditEvent {
   dedupeKey?: string | null;
 }
 
-const GENESIS_HASH = '0'.repeat(64);
 /** Arbitrary constant key for pg_advisory_xact_lock: "audit". */
 const AUDIT_LOCK_KEY = 0x61756469;
 
+export class AuditKeyMissing extends Error {
+  override name = 'AuditKeyMissing';
+  constructor() {
+    super('the audit log needs the audit key: open the database with createDatabase(pool, { auditKey })');
+  }
+}
+
+function auditKeyOf(db: Database): AuditKey {
+  if (!db.auditKey) throw new AuditKeyMissing();
+  return db.auditKey;
+}
+
 export async function appendAuditEvent(db: Database, event: AuditEvent): Promise<void> {
+  const key = auditKeyOf(db);
+  // What jsonb gives back (no undefined members, dates as strings), so the hash is of what is stored.
+  const details = JSON.parse(JSON.stringify(event.details)) as Record<string, unknown>;
   await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`);
     if (event.dedupeKey) {
       const [existing] = await tx.select({ seq: auditEvents.seq }).from(auditEvents).where(eq(auditEvents.dedupeKey, event.dedupeKey));
       if (existing) return;
     }
-    const [last] = await tx.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1);
-    const prevHash = last?.hash ?? GENESIS_HASH;
-    const row = {
-      at: event.at,
-      actor: event.actor,
-      action: event.action,
-      teamId: event.teamId ?? null,
-      certificateId: event.certificateId ?? null,
-      details: event.details,
-      dedupeKey: event.dedupeKey ?? null,
-    };
-    await tx.insert(auditEvents).values({ ...row, prevHash, hash: chainHash(prevHash, row) });
+    const [last] = await tx.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1);
+    const row = chainNextRow(
+      last,
+      {
+        at: event.at,
+        actor: event.actor,
+        principalId: event.principalId ?? null,
+        action: event.action,
+        teamId: event.teamId ?? null,
+        certificateId: event.certificateId ?? null,
+        details,
+        dedupeKey: event.dedupeKey ?? null,
+      },
+      key,
+    );
+    await tx.insert(auditEvents).values(row);
   });
 }
 
-export function chainHash(prevHash: string, event: Omit<AuditEventRow, 'seq' | 'prevHash' | 'hash'>): string {
-  const canonical = JSON.stringify([
-    event.at.toISOString(),
-    event.actor,
-    event.action,
-    event.teamId,
-    event.certificateId,
-    canonicalJson(event.details),
-    event.dedupeKey,
-  ]);
-  return createHash('sha256').update(prevHash).update(canonical).digest('hex');
+/**
+ * Records the chain's head (seq, hash) sealed with the audit key, unless the newest checkpoint
+ * already names it. `copy` keeps it outside the database too; it runs before the row is stored, so
+ * a failed copy stores nothing and the retry copies again (a copy whose row was not stored names a
+ * real row all the same). Returns the new checkpoint, or null.
+ */
+export async function checkpointAuditLog(db: Database, at: Date, options: { copy?: (checkpoint: AuditCheckpoint) => Promise<void> } = {}): Promise<AuditCheckpoint | null> {
+  const key = auditKeyOf(db);
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`);
+    const [head] = await tx.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1);
+    if (!head) return null;
+    const [latest] = await tx.select({ seq: auditCheckpoints.seq }).from(auditCheckpoints).orderBy(desc(auditCheckpoints.seq)).limit(1);
+    if (latest && latest.seq >= head.seq) return null;
+    const checkpoint = { seq: head.seq, hash: head.hash, at, mac: key.sealCheckpoint({ seq: head.seq, hash: head.hash, at }) };
+    await options.copy?.(checkpoint);
+    await tx.insert(auditCheckpoints).values(checkpoint).onConflictDoNothing();
+    return checkpoint;
+  });
 }
 
-/** JSON with object keys sorted, so jsonb's key reordering does not change the hash. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
+/**
+ * Verifies the whole log (audit-chain.ts `verifyAuditLog`) against the checkpoints in the database
+ * and any kept outside it (e.g. the worker's checkpoint file).
+ */
+export async function verifyAuditLogIn(db: Database, externalCheckpoints: readonly AuditCheckpoint[] = []): Promise<AuditVerification> {
+  const key = auditKeyOf(db);
+  const rows: ChainedRow[] = await db.select().from(auditEvents).orderBy(asc(auditEvents.seq));
+  const stored = await db.select().from(auditCheckpoints).orderBy(asc(auditCheckpoints.seq));
+  return verifyAuditLog({ rows, checkpoints: [...stored, ...externalCheckpoints], key });
 }
 
-/** The first event whose hash does not follow from its predecessor, or null when the chain holds. */
+/** The first problem of the log, or null when it holds (the fault suite's invariant). */
 export async function verifyAuditChain(db: Database): Promise<{ seq: number; problem: string } | null> {
-  const rows = await db.select().from(auditEvents).orderBy(asc(auditEvents.seq));
-  let prevHash = GENESIS_HASH;
-  for (const row of rows) {
-    if (row.prevHash !== prevHash) return { seq: row.seq, problem: 'prev_hash does not match the previous event' };
-    if (chainHash(prevHash, row) !== row.hash) return { seq: row.seq, problem: 'hash does not match the event' };
-    prevHash = row.hash;
-  }
-  return null;
+  const [first] = (await verifyAuditLogIn(db)).problems;
+  return first ? { seq: first.seq, problem: first.message } : null;
 }
 
 /** Newest first; `beforeSeq` (the last `seq` of the previous page) continues a listing. */

@@ -314,8 +314,10 @@ export const approvals = pgTable(
 );
 
 /**
- * Append-only, hash-chained audit log: `hash` = SHA-256 over the previous event's hash and this
- * event's canonical JSON, so a deleted or edited row breaks the chain (db/audit.ts verifies it).
+ * Append-only, hash-chained audit log (db/audit-chain.ts): `hash` = SHA-256 over the RFC 8785 JSON of
+ * the event with the previous event's hash (chain version 2; version 1 rows, written before, keep
+ * their old hash function), `mac` = HMAC of `hash` under the audit key the database does not hold.
+ * A trigger refuses UPDATE, DELETE and TRUNCATE (migration 0010_audit_append_only).
  * `dedupe_key` makes an activity that records an event idempotent.
  */
 export const auditEvents = pgTable(
@@ -331,9 +333,26 @@ export const auditEvents = pgTable(
     dedupeKey: text('dedupe_key').unique(),
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
+    /** The principal behind `actor` (a person or a service), when known. */
+    principalId: text('principal_id'),
+    /** 1: rows written before keyed sealing (unkeyed, old canonical form); 2: RFC 8785 + `mac`. */
+    chainVersion: integer('chain_version').notNull().default(1),
+    mac: text('mac'),
   },
   (table) => [index('audit_events_certificate_idx').on(table.certificateId, table.seq)],
 );
+
+/**
+ * Signed heads of the audit chain (db/audit.ts `checkpointAuditLog`): the newest row's seq and hash
+ * at `at`, MACed under the audit key. A checkpoint naming a row that is gone reveals deleted newest
+ * rows. Append-only like audit_events.
+ */
+export const auditCheckpoints = pgTable('audit_checkpoints', {
+  seq: bigint('seq', { mode: 'number' }).primaryKey(),
+  hash: text('hash').notNull(),
+  at: timestamp('at', { withTimezone: true }).notNull(),
+  mac: text('mac').notNull(),
+});
 
 /**
  * Outbox of notifications to people (approval requested or escalated, rollout failed), one row per

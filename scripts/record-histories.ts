@@ -26,6 +26,8 @@ import { LOOPBACK_RANGES } from '../core/destination-hosts.js';
 import { createPool } from '../db/postgres-pool.js';
 import { WORKFLOWS_PATH } from '../workflows/workflows-path.js';
 import { createDatabase } from '../db/database.js';
+import { AuditKey } from '../db/audit-chain.js';
+import { randomBytes } from 'node:crypto';
 import { applyMigrations } from '../db/migrate.js';
 import { teams } from '../db/schema.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
@@ -52,7 +54,8 @@ async function main(): Promise<void> {
   const kek = Buffer.alloc(32, 7);
   try {
     await applyMigrations(pool);
-    const db = createDatabase(pool);
+    // A throwaway audit key: this run's audit log is never verified later.
+    const db = createDatabase(pool, { auditKey: AuditKey.fromSecret(randomBytes(32)) });
     await ensureCaHierarchy(db, kek, { organization: 'Certflow Recorder', publicUrl: 'http://127.0.0.1:8080', now: new Date(), log: () => undefined });
     await ensureBootstrapToken(db, ADMIN);
     const connection = await Connection.connect({ address: temporal.address });

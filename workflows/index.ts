@@ -1,3 +1,4 @@
+export { auditCheckpoint } from './audit-checkpoint.js';
 export { bulkReissue } from './bulk-reissue.js';
 export { certificateLifecycle } from './certificate-lifecycle.js';
 export { crlPublication } from './crl-publication.js';

@@ -18,6 +18,7 @@ import { policyProblem } from '../policy-problem.js';
 import { problems, type ProblemError } from '../problem.js';
 import { parseJsonBody } from '../validation.js';
 import { agentView } from './tokens.js';
+import { auditActor } from '../audit-actor.js';
 
 /** Registration, mounted under the API-token-authenticated `/v1`. */
 export function agentRoutes(deps: ApiDeps) {
@@ -30,7 +31,7 @@ export function agentRoutes(deps: ApiDeps) {
     if (!team || !canAccessTeam(principal, team.id)) throw problems.notFound(`no team "${body.team}" is visible to this token`);
     const registered = await registerAgent(deps.db, { teamId: team.id, name: body.name });
     if (!registered) throw problems.conflict(`team "${team.name}" already has an agent named "${body.name}"`);
-    await appendAuditEvent(deps.db, { at: deps.now(), actor: principal.principalId, action: 'agent.registered', teamId: team.id, details: { agentId: registered.id, name: body.name } });
+    await appendAuditEvent(deps.db, { at: deps.now(), ...auditActor(principal), action: 'agent.registered', teamId: team.id, details: { agentId: registered.id, name: body.name } });
     return c.json({ id: registered.id, token: registered.token, teamId: team.id, name: body.name }, 201);
   });
 
@@ -44,7 +45,7 @@ export function agentRoutes(deps: ApiDeps) {
     const result = await revokeAgent(deps.db, id, now);
     if (!result) throw problems.notFound(`no agent "${id}" is visible to this token`);
     if (result.revokedNow) {
-      await appendAuditEvent(deps.db, { at: now, actor: principal.principalId, action: 'agent.revoked', teamId: existing.teamId, details: { agentId: id, name: existing.name } });
+      await appendAuditEvent(deps.db, { at: now, ...auditActor(principal), action: 'agent.revoked', teamId: existing.teamId, details: { agentId: id, name: existing.name } });
     }
     return c.json(agentView(result.row));
   });

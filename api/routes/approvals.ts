@@ -98,6 +98,7 @@ export function auditEventView(event: AuditEventRow) {
     seq: event.seq,
     at: event.at.toISOString(),
     actor: event.actor,
+    principalId: event.principalId,
     action: event.action,
     teamId: event.teamId,
     certificateId: event.certificateId,

@@ -20,6 +20,7 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { ApiDeps, AppEnv, Principal } from '../deps.js';
 import { problems } from '../problem.js';
 import { parseJsonBody, parseQuery } from '../validation.js';
+import { auditActor } from '../audit-actor.js';
 
 const AUDIT_ACTIONS: Record<BulkAction, string> = { pause: 'bulk.paused', resume: 'bulk.resumed', cancel: 'bulk.cancelled' };
 const FINISHED_STATES = new Set<BulkState>(['completed', 'cancelled', 'failed']);
@@ -127,7 +128,7 @@ export function bulkReissueRoutes(deps: ApiDeps) {
     }
     await appendAuditEvent(deps.db, {
       at: deps.now(),
-      actor: principal.tokenId,
+      ...auditActor(principal),
       action: 'bulk.started',
       teamId: principal.teamId,
       details: { bulkId: id, workflowId, selector, options },
@@ -171,7 +172,7 @@ export function bulkReissueRoutes(deps: ApiDeps) {
       }
       await appendAuditEvent(deps.db, {
         at: deps.now(),
-        actor: principal.tokenId,
+        ...auditActor(principal),
         action: AUDIT_ACTIONS[action],
         teamId: principal.teamId,
         details: { bulkId: operation.id, workflowId: operation.workflowId, state: progress.state },

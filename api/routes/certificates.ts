@@ -18,6 +18,8 @@ import { createCertificateSchema, listCertificatesQuery, renewCertificateSchema,
 import { listStuckCertificates } from '../stuck.js';
 import { parseJsonBody, parseOptionalJsonBody, parseQuery } from '../validation.js';
 import { certificateView } from '../views.js';
+import { appendAuditEvent } from '../../db/audit.js';
+import { auditActor } from '../audit-actor.js';
 
 export function certificateRoutes(deps: ApiDeps) {
   const app = new Hono<AppEnv>();
@@ -142,7 +144,7 @@ export function certificateRoutes(deps: ApiDeps) {
     const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
     const body = await parseOptionalJsonBody(c, revokeCertificateSchema);
     if (certificate.state === 'revoked') throw problems.conflict(`certificate "${certificate.id}" is already revoked`);
-    return c.json(await requestRevocation(deps, certificate, body.reason), 202);
+    return c.json(await requestRevocation(deps, certificate, body.reason, c.get('principal')), 202);
   });
 
   return app;

@@ -16,6 +16,7 @@ import type { ApiDeps, AppEnv } from '../deps.js';
 import { describeIssuerCompromise, startIssuerCompromise } from '../issuer-compromise-client.js';
 import { problems } from '../problem.js';
 import { parseJsonBody } from '../validation.js';
+import { auditActor } from '../audit-actor.js';
 
 export const startCompromiseSchema = z.strictObject({
   reason: z.string().trim().min(1, 'reason: say why, for the audit log and the report').max(500),
@@ -61,7 +62,7 @@ export function issuerCompromiseRoutes(deps: ApiDeps) {
     }
     await appendAuditEvent(deps.db, {
       at: deps.now(),
-      actor: principal.tokenId,
+      ...auditActor(principal),
       action: 'issuer.compromise_requested',
       details: { issuerId: issuer.id, workflowId, reason: body.reason, maxConcurrent: body.maxConcurrent, maxPerSecond: body.maxPerSecond },
     });

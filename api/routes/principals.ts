@@ -2,6 +2,7 @@
  * `/v1/principals`: the people and services tokens act for. A platform admin creates (and disables)
  * them for any team or platform-wide; a team admin only for its own team.
  */
+import { auditActor } from '../audit-actor.js';
 import { Hono } from 'hono';
 import { appendAuditEvent } from '../../db/audit.js';
 import { disablePrincipal, findPrincipal, insertPrincipal, listPrincipals, type PrincipalRow } from '../../db/principals.js';
@@ -29,7 +30,7 @@ export function principalRoutes(deps: ApiDeps) {
     const created = await insertPrincipal(deps.db, { kind: body.kind, name: body.name, email: body.email ?? null, teamId });
     await appendAuditEvent(deps.db, {
       at: deps.now(),
-      actor: caller.principalId,
+      ...auditActor(caller),
       action: 'principal.created',
       teamId,
       details: { principalId: created.id, kind: created.kind, name: created.name },
@@ -57,7 +58,7 @@ export function principalRoutes(deps: ApiDeps) {
     const result = await disablePrincipal(deps.db, id, now);
     if (!result) throw problems.notFound(`no principal "${id}" is visible to this token`);
     if (result.disabledNow) {
-      await appendAuditEvent(deps.db, { at: now, actor: caller.principalId, action: 'principal.disabled', teamId: existing.teamId, details: { principalId: id, name: existing.name } });
+      await appendAuditEvent(deps.db, { at: now, ...auditActor(caller), action: 'principal.disabled', teamId: existing.teamId, details: { principalId: id, name: existing.name } });
     }
     return c.json(principalView(result.row));
   });

@@ -10,6 +10,7 @@ import { problems } from '../problem.js';
 import { createTeamSchema, createTokenSchema, patchTeamSchema } from '../schemas.js';
 import { mergedPolicy, storedPolicy } from '../team-policy.js';
 import { parseJsonBody } from '../validation.js';
+import { auditActor } from '../audit-actor.js';
 
 export function teamRoutes(deps: ApiDeps) {
   const app = new Hono<AppEnv>();
@@ -19,6 +20,7 @@ export function teamRoutes(deps: ApiDeps) {
     const body = await parseJsonBody(c, createTeamSchema);
     const team = await insertTeam(deps.db, body.name, storedPolicy(body.policy));
     if (!team) throw problems.conflict(`a team named "${body.name}" already exists`);
+    await appendAuditEvent(deps.db, { at: deps.now(), ...auditActor(c.get('principal')), action: 'team.created', teamId: team.id, details: { teamId: team.id, name: team.name, policy: team.policy } });
     return c.json({ id: team.id, name: team.name, policy: team.policy }, 201);
   });
 
@@ -48,7 +50,7 @@ export function teamRoutes(deps: ApiDeps) {
     if (!changed) throw problems.notFound(`no team "${teamId}" exists`);
     await appendAuditEvent(deps.db, {
       at: deps.now(),
-      actor: principal.tokenId,
+      ...auditActor(principal),
       action: 'team.policy_changed',
       teamId,
       details: { before: changed.before, after: changed.team.policy },
@@ -78,7 +80,7 @@ export function teamRoutes(deps: ApiDeps) {
     const { id, token } = await issueToken(deps.db, { teamId: team.id, principalId: holder.id, role: body.role, expiresAt });
     await appendAuditEvent(deps.db, {
       at: deps.now(),
-      actor: principal.principalId,
+      ...auditActor(principal),
       action: 'token.minted',
       teamId: team.id,
       details: { tokenId: id, principalId: holder.id, role: body.role, expiresAt: expiresAt?.toISOString() ?? null },

@@ -4,6 +4,7 @@
  * `DELETE /v1/agents/:id` (agents.ts). Team admins see and revoke their team's; platform admins all.
  * Revocation is idempotent and takes effect at the next request: every request looks the token up.
  */
+import { auditActor } from '../audit-actor.js';
 import { Hono } from 'hono';
 import { listTeamAgents, type AgentRow } from '../../db/agents.js';
 import { appendAuditEvent } from '../../db/audit.js';
@@ -53,7 +54,7 @@ export function tokenRoutes(deps: ApiDeps) {
     if (result.revokedNow) {
       await appendAuditEvent(deps.db, {
         at: now,
-        actor: caller.principalId,
+        ...auditActor(caller),
         action: 'token.revoked',
         teamId: result.row.teamId,
         details: { tokenId: id, principalId: result.row.principalId, role: result.row.role, bootstrap: result.row.teamId === null },

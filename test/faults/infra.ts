@@ -80,6 +80,7 @@ export interface WorkerEnvironment {
   temporalAddress: () => string;
   taskQueue: string;
   kekHex: string;
+  auditKeyHex: string;
   publicUrl: string;
   deliveryRoot: string;
   signerLog: string;
@@ -127,6 +128,7 @@ export class WorkerSupervisor {
       TEMPORAL_NAMESPACE: 'default',
       CERTFLOW_TASK_QUEUE: this.env.taskQueue,
       CERTFLOW_KEK: this.env.kekHex,
+      CERTFLOW_AUDIT_KEY: this.env.auditKeyHex,
       CERTFLOW_PUBLIC_URL: this.env.publicUrl,
       CERTFLOW_FILE_DESTINATION_ROOT: this.env.deliveryRoot,
       CERTFLOW_DATA_DIR: path.join(this.env.deliveryRoot, '.worker-data'),

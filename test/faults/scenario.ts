@@ -21,6 +21,7 @@ import { createPool } from '../../db/postgres-pool.js';
 import type { LifecycleStatus } from '../../core/lifecycle.js';
 import { statusQuery } from '../../contracts/lifecycle-messages.js';
 import { createDatabase, type Database } from '../../db/database.js';
+import { AuditKey } from '../../db/audit-chain.js';
 import { applyMigrations } from '../../db/migrate.js';
 import { bulkOperations, certificates } from '../../db/schema.js';
 import { ensureBootstrapToken } from '../../db/tokens.js';
@@ -78,6 +79,8 @@ export function faultConfig(): FaultConfig {
 }
 
 export const KEK_HEX = 'c7'.repeat(32);
+/** The audit key of the run's processes (CERTFLOW_AUDIT_KEY of the worker children). */
+export const AUDIT_KEY_HEX = 'c8'.repeat(32);
 export const BOOTSTRAP_TOKEN = 'cft_bootstrap_fault-suite-only-0001';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -148,7 +151,7 @@ export async function setUp(config: FaultConfig, dir: string): Promise<RunContex
 
   const pool = createPool(postgres.url, (message) => log(`test pool: ${message}`), 20);
   await applyMigrations(pool);
-  const db = createDatabase(pool);
+  const db = createDatabase(pool, { auditKey: AuditKey.fromSecret(Buffer.from(AUDIT_KEY_HEX, 'hex')) });
   const apiPort = await findFreePort();
   const baseUrl = `http://127.0.0.1:${apiPort}`;
   await ensureCaHierarchy(db, Buffer.from(KEK_HEX, 'hex'), { organization: 'Certflow Faults', publicUrl: baseUrl, now: new Date(), log });
@@ -183,6 +186,7 @@ export async function setUp(config: FaultConfig, dir: string): Promise<RunContex
     temporalAddress: () => temporal.address,
     taskQueue,
     kekHex: KEK_HEX,
+    auditKeyHex: AUDIT_KEY_HEX,
     publicUrl: baseUrl,
     deliveryRoot,
     signerLog,

@@ -97,7 +97,7 @@ describe('approvals', () => {
 
     const approval = await findApprovalOfCertificate(suite.harness.db, created.id);
     expect(approval).toMatchObject({ state: 'approved', decidedBy: approver.id, decisionReason: 'wildcard needed for the tenant subdomains' });
-    expect(await auditActions(created.id)).toEqual(['approval.requested', 'approval.approved']);
+    expect(await auditActions(created.id)).toEqual(['certificate.requested', 'approval.requested', 'approval.approved', 'certificate.issued']);
   });
 
   it('ends a rejected request without issuing anything', async () => {
@@ -112,7 +112,7 @@ describe('approvals', () => {
     expect((await view(created.id)).state).toBe('rejected');
     expect(await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, created.id))).toEqual([]);
     expect(await findApprovalOfCertificate(suite.harness.db, created.id)).toMatchObject({ state: 'rejected', decisionReason: 'use per-service names instead' });
-    expect(await auditActions(created.id)).toEqual(['approval.requested', 'approval.rejected']);
+    expect(await auditActions(created.id)).toEqual(['certificate.requested', 'approval.requested', 'approval.rejected']);
   });
 
   it('escalates to the team and the security contact, then expires', async () => {
@@ -131,7 +131,7 @@ describe('approvals', () => {
     expect((await view(created.id)).state).toBe('approval_expired');
     expect(await findApprovalOfCertificate(suite.harness.db, created.id)).toMatchObject({ state: 'expired', decidedBy: null });
     expect(await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, created.id))).toEqual([]);
-    expect(await auditActions(created.id)).toEqual(['approval.requested', 'approval.escalated', 'approval.expired']);
+    expect(await auditActions(created.id)).toEqual(['certificate.requested', 'approval.requested', 'approval.escalated', 'approval.expired']);
     const late = await decide(created.id, approver.token, 'approve');
     expect(late.status).toBe(409);
   });

@@ -24,12 +24,15 @@ import { LOOPBACK_RANGES, type PlatformDestinationRules } from '../../core/desti
 import { createPool } from '../../db/postgres-pool.js';
 import { WORKFLOWS_PATH } from '../../workflows/workflows-path.js';
 import { createDatabase, type Database } from '../../db/database.js';
+import { AuditKey } from '../../db/audit-chain.js';
 import { applyMigrations } from '../../db/migrate.js';
 import { newId } from '../../db/ids.js';
 import { ensureBootstrapToken } from '../../db/tokens.js';
 
 /** Fixed for the whole test run: every worker of the run must open the CA keys the first one sealed. */
 export const TEST_KEK_HEX = 'a3'.repeat(32);
+/** The audit key of the run's processes (CERTFLOW_AUDIT_KEY of child workers and the audit CLI). */
+export const TEST_AUDIT_KEY_HEX = 'a4'.repeat(32);
 export const TEST_BOOTSTRAP_TOKEN = 'cft_bootstrap_integration-tests-only';
 export const TEST_PUBLIC_URL = 'http://127.0.0.1:8080';
 export const TEST_TEMPORAL_UI_URL = 'http://127.0.0.1:8233';
@@ -91,7 +94,7 @@ export async function createHarness(name: string, options: { temporalAddress?: s
   const namespace = inject('temporalNamespace');
   const pool = createPool(databaseUrl, () => undefined);
   await applyMigrations(pool);
-  const db = createDatabase(pool);
+  const db = createDatabase(pool, { auditKey: AuditKey.fromSecret(Buffer.from(TEST_AUDIT_KEY_HEX, 'hex')) });
   if (options.bootstrapCa !== false) {
     await ensureCaHierarchy(db, Buffer.from(TEST_KEK_HEX, 'hex'), { organization: 'Certflow Test', publicUrl: TEST_PUBLIC_URL, now: new Date(), log: () => undefined });
   }
@@ -192,6 +195,7 @@ export function startChildWorker(harness: Harness, extraEnv: Record<string, stri
     TEMPORAL_NAMESPACE: harness.namespace,
     CERTFLOW_TASK_QUEUE: harness.taskQueue,
     CERTFLOW_KEK: TEST_KEK_HEX,
+    CERTFLOW_AUDIT_KEY: TEST_AUDIT_KEY_HEX,
     CERTFLOW_FILE_DESTINATION_ROOT: harness.deliveryRoot,
     CERTFLOW_ALLOW_PRIVATE_DESTINATIONS: 'loopback',
     CERTFLOW_DATA_DIR: join(harness.deliveryRoot, '.worker-data'),

@@ -674,6 +674,9 @@ describe('docs/openapi.json against the code', () => {
       dedupeKey: null,
       prevHash: '0'.repeat(64),
       hash: '00'.repeat(32),
+      principalId: null,
+      chainVersion: 2,
+      mac: '00'.repeat(32),
     };
 
     const principal: PrincipalRow = { id: 'prn_test', kind: 'person', name: 'Alice', email: null, teamId: null, oidcIssuer: null, oidcSubject: null, createdAt: at, disabledAt: null };
@@ -685,7 +688,7 @@ describe('docs/openapi.json against the code', () => {
       ['CertificateVersion', versionView(version), versionView({ ...version, status: 'revoked', revokedAt: at, revocationReason: 'keyCompromise' })],
       ['Issuer', issuerView(issuer), issuerView({ ...issuer, kind: 'intermediate', parentId: 'iss_root' })],
       ['Approval', approvalView(approval), approvalView({ ...approval, state: 'approved', escalatedAt: at, decidedBy: 'tok_approver', decidedAt: at, decisionReason: 'ok' })],
-      ['AuditEvent', auditEventView(event), auditEventView({ ...event, teamId: 'team_test', certificateId: 'crt_test' })],
+      ['AuditEvent', auditEventView(event), auditEventView({ ...event, teamId: 'team_test', certificateId: 'crt_test', principalId: 'prn_test' })],
       ['Principal', principalView(principal), principalView({ ...principal, email: 'a@example.test', teamId: 'team_test', disabledAt: at })],
       ['TokenInfo', tokenView(token), tokenView({ ...token, teamId: 'team_test', expiresAt: at, lastUsedAt: at, revokedAt: at })],
       ['AgentInfo', agentView(agent), agentView({ ...agent, lastSeenAt: at, revokedAt: at })],
