@@ -18,8 +18,6 @@ import { createCertificateSchema, listCertificatesQuery, renewCertificateSchema,
 import { listStuckCertificates } from '../stuck.js';
 import { parseJsonBody, parseOptionalJsonBody, parseQuery } from '../validation.js';
 import { certificateView } from '../views.js';
-import { appendAuditEvent } from '../../db/audit.js';
-import { auditActor } from '../audit-actor.js';
 
 export function certificateRoutes(deps: ApiDeps) {
   const app = new Hono<AppEnv>();
