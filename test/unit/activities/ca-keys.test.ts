@@ -10,7 +10,7 @@ describe('CA keys', () => {
   it('ok/software: sealed to the row id, opened back to the same key', async () => {
     const created = await createCaKey({ kek }, 'iss_one', 'ECDSA-P256');
     expect(created.location).toMatchObject({ keyBackend: 'software', keyRef: null });
-    expect(created.location.sealedPrivateKey).toMatch(/^v1\./);
+    expect(created.location.sealedPrivateKey).toMatch(/^v2\./);
     const row: StoredCaKey = { id: 'iss_one', keyAlgorithm: 'ECDSA-P256', ...created.location };
     const opened = await openCaKey({ kek }, row);
     expect(Buffer.from(opened.publicKeySpki).equals(Buffer.from(created.signer.publicKeySpki))).toBe(true);
