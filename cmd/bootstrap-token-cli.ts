@@ -12,6 +12,7 @@ import { applyMigrations } from '../db/migrate.js';
 import { createPool } from '../db/postgres-pool.js';
 import { BOOTSTRAP_PRINCIPAL_ID } from '../db/principals.js';
 import { BOOTSTRAP_TOKEN_ID, rotateBootstrapToken } from '../db/tokens.js';
+import { loadAuditKey } from './audit-key.js';
 import { loadConfig } from './config.js';
 
 export const TOKEN_USAGE = `usage: certflow token rotate-bootstrap
@@ -30,8 +31,8 @@ export async function runTokenCli(args: string[], io: { out: (line: string) => v
   }
   const pool = createPool(config.databaseUrl, () => undefined);
   try {
-    await applyMigrations(pool);
-    const db = createDatabase(pool);
+    await applyMigrations(pool, { appRole: config.dbAppRole });
+    const db = createDatabase(pool, { auditKey: await loadAuditKey(config, io.err) });
     const token = await rotateBootstrapToken(db);
     await appendAuditEvent(db, { at: new Date(), actor: 'cli', action: 'token.bootstrap_rotated', teamId: null, details: { tokenId: BOOTSTRAP_TOKEN_ID, principalId: BOOTSTRAP_PRINCIPAL_ID } });
     if (!config.production && !config.bootstrapToken) await updateDevTokenFile(join(config.dataDir, 'bootstrap-token'), token);

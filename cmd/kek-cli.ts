@@ -11,6 +11,7 @@ import { appendAuditEvent } from '../db/audit.js';
 import { createDatabase } from '../db/database.js';
 import { rotateKek, type KekRotationReport, type RotationCounts } from '../db/kek-rotation.js';
 import { createPool } from '../db/postgres-pool.js';
+import { loadAuditKey } from './audit-key.js';
 import { ConfigError, loadConfig } from './config.js';
 import { loadKek, loadKekRing } from './kek.js';
 
@@ -64,7 +65,7 @@ async function rotate(args: string[], io: KekCliIo): Promise<number> {
   if (ring.previous.length === 0) io.err('note: CERTFLOW_KEK_PREVIOUS is not set: only blobs the current KEK opens (older formats) are re-sealed');
   const pool = createPool(config.databaseUrl, io.err, 2);
   try {
-    const db = createDatabase(pool);
+    const db = createDatabase(pool, { auditKey: await loadAuditKey(config, io.err) });
     const started = Date.now();
     const report = await rotateKek(db, ring, { ...(batchSize ? { batchSize } : {}), ...(limit ? { limit } : {}) });
     await appendAuditEvent(db, {

@@ -36,7 +36,7 @@ import { auditEvents, certificateKeys, certificates, issuers } from '../../db/sc
 import { ensureBootstrapToken } from '../../db/tokens.js';
 import type { Destination } from '../../core/types.js';
 import { newId } from '../../db/ids.js';
-import { createTeamWithTokens, startInProcessWorker, TEST_BOOTSTRAP_TOKEN, TEST_KEK_HEX, TEST_PUBLIC_URL, type Harness, type InProcessWorker } from '../support/harness.js';
+import { createTeamWithTokens, startInProcessWorker, TEST_AUDIT_KEY_HEX, TEST_BOOTSTRAP_TOKEN, TEST_KEK_HEX, TEST_PUBLIC_URL, type Harness, type InProcessWorker } from '../support/harness.js';
 import { certificatesAs, useIntegrationSuite, type CertificateClient } from '../support/integration-suite.js';
 
 const TEST_KEK = Buffer.from(TEST_KEK_HEX, 'hex');
@@ -243,7 +243,7 @@ async function workerWith(world: RotationWorld, keys: KeyEncryptionKeys): Promis
 
 async function rotate(world: RotationWorld, env: Record<string, string>, args: string[] = []): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
-  const code = await runKekCommand(['rotate', ...args], { out: (line) => lines.push(line), err: (line) => lines.push(line), env: { DATABASE_URL: world.databaseUrl, ...env } });
+  const code = await runKekCommand(['rotate', ...args], { out: (line) => lines.push(line), err: (line) => lines.push(line), env: { DATABASE_URL: world.databaseUrl, CERTFLOW_AUDIT_KEY: TEST_AUDIT_KEY_HEX, ...env } });
   return { code, out: lines.join('\n') };
 }
 
