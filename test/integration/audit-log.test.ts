@@ -132,18 +132,21 @@ describe('every CA event is recorded with who acted', () => {
     );
     const byAction = (action: string) => events.find((row) => row.action === action);
     expect(events.map((row) => row.action)).toEqual(['certificate.requested', 'approval.requested', 'approval.approved', 'certificate.issued', 'certificate.revocation_requested', 'certificate.revoked']);
-    const requesterTokenId = (await suite.harness.pool.query<{ id: string }>("select id from api_tokens where team_id = $1 and role = 'requester' order by created_at limit 1", [suite.team.teamId])).rows[0]!.id;
-    expect(byAction('certificate.requested')).toMatchObject({ actor: requesterTokenId, teamId: suite.team.teamId, details: { dnsNames: ['*.audited.example.test'], approvalId: created.approval!.id } });
-    expect(byAction('approval.approved')).toMatchObject({ actor: approver.id });
+    // Events name the principal (the person or service) a token acts for.
+    const principalOf = async (where: string, value: string) => (await suite.harness.pool.query<{ principal_id: string }>(`select principal_id from api_tokens where ${where} order by created_at limit 1`, [value])).rows[0]!.principal_id;
+    const requester = await principalOf("team_id = $1 and role = 'requester'", suite.team.teamId);
+    const approverPrincipal = await principalOf('id = $1', approver.id);
+    expect(byAction('certificate.requested')).toMatchObject({ actor: requester, principalId: requester, teamId: suite.team.teamId, details: { dnsNames: ['*.audited.example.test'], approvalId: created.approval!.id } });
+    expect(byAction('approval.approved')).toMatchObject({ actor: approverPrincipal });
     const [version] = (await suite.harness.pool.query<{ serial: string; issuer_id: string }>('select serial, issuer_id from certificate_versions where certificate_id = $1', [created.id])).rows;
     expect(active.currentVersion?.serial).toBe(version!.serial);
     expect(byAction('certificate.issued')).toMatchObject({ actor: 'workflow', details: { serial: version!.serial, issuerId: version!.issuer_id, generation: 1 } });
-    expect(byAction('certificate.revocation_requested')).toMatchObject({ actor: requesterTokenId, details: { reason: 'keyCompromise' } });
+    expect(byAction('certificate.revocation_requested')).toMatchObject({ actor: requester, details: { reason: 'keyCompromise' } });
     expect(byAction('certificate.revoked')).toMatchObject({ details: { serial: version!.serial, issuerId: version!.issuer_id, reason: 'keyCompromise' } });
 
     const teamEvents = await suite.harness.db.select().from(auditEvents).where(eq(auditEvents.teamId, suite.team.teamId));
-    expect(teamEvents.find((row) => row.action === 'team.created')).toMatchObject({ actor: 'tok_bootstrap', details: { name: suite.team.teamName } });
-    expect(teamEvents.find((row) => row.action === 'token.created' && row.details['tokenId'] === approver.id)).toMatchObject({ actor: 'tok_bootstrap', details: { role: 'approver' } });
+    expect(teamEvents.find((row) => row.action === 'team.created')).toMatchObject({ actor: 'prn_bootstrap', details: { name: suite.team.teamName } });
+    expect(teamEvents.find((row) => row.action === 'token.minted' && row.details['tokenId'] === approver.id)).toMatchObject({ actor: 'prn_bootstrap', details: { role: 'approver', principalId: approverPrincipal } });
     expect(teamEvents.find((row) => row.action === 'agent.registered')).toMatchObject({ details: { agentId, name: 'audited-host' } });
     const issuers = await suite.harness.db.select().from(auditEvents).where(eq(auditEvents.action, 'issuer.created'));
     expect(issuers.map((row) => row.details['issuerId'])).toContain(version!.issuer_id);
