@@ -29,6 +29,7 @@ import { encodeSealingPublicKey } from '../../ca/sealed-box.js';
 import { loadConfig } from '../../cmd/config.js';
 import { runKekCommand } from '../../cmd/kek-cli.js';
 import { startApi, type RunningApi } from '../../cmd/start-api.js';
+import { AuditKey } from '../../db/audit-chain.js';
 import { createDatabase, type Database } from '../../db/database.js';
 import { applyMigrations } from '../../db/migrate.js';
 import { createPool } from '../../db/postgres-pool.js';
@@ -142,6 +143,9 @@ describe('the API holds no KEK', () => {
       CERTFLOW_BOOTSTRAP_TOKEN: TEST_BOOTSTRAP_TOKEN,
       CERTFLOW_DATA_DIR: dataDir,
       CERTFLOW_SEALING_PUBLIC_KEY: sealingPublicKey,
+      CERTFLOW_AUDIT_KEY: TEST_AUDIT_KEY_HEX,
+      // The test's webhook receiver listens on loopback (the platform's own ports stay denied).
+      CERTFLOW_ALLOW_PRIVATE_DESTINATIONS: 'loopback',
     });
     expect(config.kek).toBeUndefined();
     const api: RunningApi = await startApi({ ...config, databaseUrl: config.databaseUrl!, temporalAddress: config.temporalAddress! }, () => undefined);
@@ -216,7 +220,7 @@ async function rotationWorld(): Promise<RotationWorld> {
   const pool = createPool(url.toString(), () => undefined);
   stops.push(() => pool.end());
   await applyMigrations(pool);
-  const db = createDatabase(pool);
+  const db = createDatabase(pool, { auditKey: AuditKey.fromSecret(Buffer.from(TEST_AUDIT_KEY_HEX, 'hex')) });
   await ensureBootstrapToken(db, TEST_BOOTSTRAP_TOKEN);
   const deliveryRoot = await mkdtemp(join(inject('tempDir'), 'kek-rotation-'));
   return { db, databaseUrl: url.toString(), deliveryRoot, harness: { ...suite.harness, db, taskQueue: `it-kek-rotation-${newId('crt').slice(4, 12)}`, deliveryRoot } };
