@@ -63,7 +63,7 @@ export function faultConfig(): FaultConfig {
   const renewEverySeconds = int('CERTFLOW_FAULTS_RENEW_EVERY_SECONDS', Math.max(60, Math.ceil(size / 4)));
   return {
     size,
-    validitySeconds: int('CERTFLOW_FAULTS_VALIDITY_SECONDS', Math.max(900, renewEverySeconds * 6)),
+    validitySeconds: int('CERTFLOW_FAULTS_VALIDITY_SECONDS', Math.max(600, renewEverySeconds * 6)),
     renewEverySeconds,
     chaosSeconds: int('CERTFLOW_FAULTS_CHAOS_SECONDS', small ? 200 : Math.max(900, size / 2)),
     workerKillEverySeconds: int('CERTFLOW_FAULTS_WORKER_KILL_EVERY_SECONDS', small ? 35 : 60),
