@@ -198,31 +198,69 @@ function readStructure(der: Buffer): CsrStructure {
   };
 }
 
-/** The first CN in the subject Name (SEQUENCE OF SET OF AttributeTypeAndValue). */
+/**
+ * The first CN in the subject Name (SEQUENCE OF SET OF AttributeTypeAndValue). Every attribute value
+ * is checked, not only the CN's: a value openssl and RFC 5280 would refuse (an INTEGER, a UTF8String
+ * that is not UTF-8) makes the whole request malformed, so Certflow never accepts what they refuse.
+ */
 function commonNameOf(subject: DerElement): string | null {
+  let commonName: string | null = null;
   for (const rdn of children(subject)) {
     for (const attribute of children(expectTag(rdn, 0x31, 'RelativeDistinguishedName'))) {
-      const [type, value] = children(expectTag(attribute, 0x30, 'AttributeTypeAndValue'));
-      if (isOid(expectTag(type, 0x06, 'attribute type'), OIDS.commonName)) return directoryString(value);
+      const [type, value, extra] = children(expectTag(attribute, 0x30, 'AttributeTypeAndValue'));
+      if (extra) throw new DerError('AttributeTypeAndValue has trailing fields');
+      const isCommonName = isOid(expectTag(type, 0x06, 'attribute type'), OIDS.commonName);
+      const text = attributeValueText(value);
+      if (isCommonName && commonName === null) commonName = directoryString(value!, text);
     }
   }
-  return null;
+  return commonName;
 }
 
-function directoryString(value: DerElement | undefined): string {
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+
+/**
+ * The text of a subject attribute value, refusing what is not a well-formed string of a type a
+ * Name may hold (openssl's X509_NAME accepts these and refuses the others).
+ */
+function attributeValueText(value: DerElement | undefined): string {
   if (!value) throw new DerError('attribute value is missing');
+  const bytes = value.content;
+  const invalid = (type: string) => new DerError(`a subject attribute is not a valid ${type}`);
   switch (value.tag) {
     case 0x0c: // UTF8String
+      try {
+        return UTF8.decode(bytes);
+      } catch {
+        throw invalid('UTF8String (it is not UTF-8)');
+      }
+    case 0x12: // NumericString
+      if (!/^[0-9 ]*$/.test(bytes.toString('latin1'))) throw invalid('NumericString');
+      return bytes.toString('latin1');
     case 0x13: // PrintableString
+      if (!PRINTABLE.test(bytes.toString('latin1'))) throw invalid('PrintableString');
+      return bytes.toString('latin1');
     case 0x16: // IA5String
-      return value.content.toString('utf8');
+      if (bytes.some((byte) => byte > 0x7f)) throw invalid('IA5String (it is not ASCII)');
+      return bytes.toString('latin1');
     case 0x14: // TeletexString, in practice Latin-1
-      return value.content.toString('latin1');
+      return bytes.toString('latin1');
+    case 0x1c: // UniversalString, UTF-32BE
+      if (bytes.length % 4 !== 0) throw invalid('UniversalString (its length is not a multiple of 4)');
+      return '';
     case 0x1e: // BMPString, UTF-16BE
-      return Buffer.from(value.content).swap16().toString('utf16le');
+      if (bytes.length % 2 !== 0) throw invalid('BMPString (its length is odd)');
+      return Buffer.from(bytes).swap16().toString('utf16le');
     default:
       throw new DerError(`unsupported string type 0x${value.tag.toString(16)} in the subject`);
   }
+}
+
+/** The CN as text: one of the DirectoryString types Certflow reads a name from. */
+function directoryString(value: DerElement, text: string): string {
+  if ([0x0c, 0x13, 0x16, 0x14, 0x1e].includes(value.tag)) return text;
+  throw new DerError(`unsupported string type 0x${value.tag.toString(16)} for the subject CN`);
 }
 
 /** The dNSName, iPAddress and URI entries of the subjectAltName in the extensionRequest attribute; other names are ignored. */

@@ -1,0 +1,88 @@
+/**
+ * The allowed divergences of Certflow's DER readers from the oracles (openssl, pkijs), and the
+ * tally of how often each one was seen. Only one direction may diverge: an oracle accepts and
+ * Certflow refuses, for a reason listed here (docs/security.md, "Fuzzing"). Certflow accepting what
+ * an oracle refuses is always a failure.
+ */
+export interface AllowedDivergence {
+  id: string;
+  /** Why Certflow is right to refuse what the oracle accepts. */
+  why: string;
+  /** Matches Certflow's refusal message. */
+  refusal: RegExp;
+}
+
+const DER_NOT_BER: AllowedDivergence = {
+  id: 'der-not-ber',
+  why: 'Certflow reads DER only (X.690 §10: minimal definite lengths, no indefinite length, minimal INTEGERs and OID arcs, one-octet tags); openssl and pkijs also read BER',
+  refusal: /not minimally encoded|indefinite length|superfluous leading zero|multi-byte form|a length of \d+ bytes is too large/,
+};
+
+const TRAILING_DATA: AllowedDivergence = {
+  id: 'trailing-data',
+  why: 'bytes after the outermost element (or extra elements at its end) are refused; openssl and pkijs read one element and ignore what follows',
+  refusal: /trailing data|trailing fields|unexpected fields/,
+};
+
+export const CSR_DIVERGENCES: readonly AllowedDivergence[] = [
+  DER_NOT_BER,
+  TRAILING_DATA,
+  {
+    id: 'csr-algorithms',
+    why: "Certflow's key and signature algorithms are a subset (ECDSA P-256/P-384, RSA 2048/3072/4096, Ed25519; SHA-256 or stronger; named curves, uncompressed points)",
+    refusal: /unsupported type|is not supported|is not accepted|does not match its|compressed point|malformed .* (key|point)|must be NULL|invalid .* public key/,
+  },
+  {
+    id: 'csr-names',
+    why: 'names Certflow reads must be what RFC 5280 says they are: DirectoryString types it knows for the CN, IA5 (ASCII) dNSName and URI, 4- or 16-octet iPAddress',
+    refusal: /unsupported string type|is not ASCII|iPAddress has \d+ octets/,
+  },
+  {
+    id: 'csr-shape',
+    why: 'the version must be 0 (the only PKCS#10 version), and the parts Certflow reads must have their ASN.1 types; pkijs does not check them all',
+    refusal: /only version 1|has tag 0x|is missing|is not constructed|is an empty|unused bits|is negative/,
+  },
+];
+
+export const OCSP_DIVERGENCES: readonly AllowedDivergence[] = [
+  DER_NOT_BER,
+  TRAILING_DATA,
+  {
+    id: 'ocsp-semantics',
+    why: 'RFC 6960/8954 rules the parsers do not check: version 1 (0) only, a non-empty request list, one nonce of 1..32 octets, no unknown critical extension, hash lengths that match the CertID algorithm, non-negative serials',
+    refusal: /unsupported OCSP request version|request list is empty|nonce|critical request extension|hashes must be|is negative|unexpected hash algorithm parameters/,
+  },
+  {
+    id: 'ocsp-shape',
+    why: 'fields must have their ASN.1 types (pkijs matches some fields loosely)',
+    refusal: /has tag 0x|is missing|is not constructed|is an empty|ends in the middle of an arc/,
+  },
+];
+
+/** Counts of outcomes per oracle: agreement, and each allowed divergence. */
+export class DivergenceTally {
+  private readonly counts = new Map<string, number>();
+  private readonly examples = new Map<string, Set<string>>();
+
+  /** Counts an outcome; `example` (a refusal message) is kept, a few per outcome, for the printout. */
+  add(oracle: string, outcome: string, example?: string): void {
+    const key = `${oracle}: ${outcome}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    if (example === undefined) return;
+    const examples = this.examples.get(key) ?? new Set<string>();
+    if (examples.size < 4) examples.add(example.replace(/^.*?: /, '').slice(0, 160));
+    this.examples.set(key, examples);
+  }
+
+  /** The rule that allows Certflow to refuse with `message` what the oracle accepted, or null. */
+  static allowed(rules: readonly AllowedDivergence[], message: string): AllowedDivergence | null {
+    return rules.find((rule) => rule.refusal.test(message)) ?? null;
+  }
+
+  print(title: string): void {
+    const lines = [...this.counts.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, count]) => `  ${key}: ${count}${[...(this.examples.get(key) ?? [])].map((example) => `\n      e.g. ${example}`).join('')}`);
+    console.log(`[fuzz] ${title}\n${lines.join('\n')}`);
+  }
+}

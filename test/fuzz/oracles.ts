@@ -1,0 +1,74 @@
+/**
+ * Independent judges of DER input for the differential fuzz tests: the openssl binary and pkijs
+ * (asn1js underneath). Each says whether it accepts the bytes as a CSR (parsed and self-signature
+ * verified) or as an OCSP request (parsed); an exception or a non-zero exit is a refusal.
+ */
+import { spawn } from 'node:child_process';
+import { createPublicKey, verify, webcrypto } from 'node:crypto';
+import * as pkijs from 'pkijs';
+
+pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto }));
+
+export interface Verdict {
+  accepted: boolean;
+  detail: string;
+}
+
+/** Runs openssl with `input` on stdin; resolves with its exit code and output. */
+function openssl(args: string[], input: Buffer): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('openssl', args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: 10_000 });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+    // openssl may exit before reading everything (garbage input): a broken pipe is not an error here.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
+}
+
+/** `openssl req -verify`: OpenSSL 3.0 exits 0 even when the signature fails, so the message decides. */
+export async function opensslCsr(der: Buffer): Promise<Verdict> {
+  const { code, output } = await openssl(['req', '-verify', '-noout', '-inform', 'DER'], der);
+  const accepted = code === 0 && output.includes('self-signature verify OK');
+  return { accepted, detail: `openssl req: exit ${code}: ${firstLines(output)}` };
+}
+
+export async function opensslOcspRequest(der: Buffer): Promise<Verdict> {
+  const { code, output } = await openssl(['ocsp', '-reqin', '/dev/stdin', '-req_text'], der);
+  return { accepted: code === 0, detail: `openssl ocsp: exit ${code}: ${firstLines(code === 0 ? '' : output)}` };
+}
+
+const ED25519 = '1.3.101.112';
+
+/** pkijs parses the CSR and verifies its signature (Ed25519, which pkijs cannot verify, with node:crypto over what pkijs parsed). */
+export async function pkijsCsr(der: Buffer): Promise<Verdict> {
+  try {
+    const csr = pkijs.CertificationRequest.fromBER(der);
+    let valid: boolean;
+    if (csr.signatureAlgorithm.algorithmId === ED25519) {
+      const key = createPublicKey({ key: Buffer.from(csr.subjectPublicKeyInfo.toSchema().toBER()), format: 'der', type: 'spki' });
+      valid = verify(null, csr.tbsView, key, csr.signatureValue.valueBlock.valueHexView);
+    } else {
+      valid = await csr.verify();
+    }
+    return { accepted: valid, detail: valid ? 'pkijs: verified' : 'pkijs: signature does not verify' };
+  } catch (error) {
+    return { accepted: false, detail: `pkijs: ${(error as Error).message}` };
+  }
+}
+
+export function pkijsOcspRequest(der: Buffer): Verdict {
+  try {
+    pkijs.OCSPRequest.fromBER(der);
+    return { accepted: true, detail: 'pkijs: parsed' };
+  } catch (error) {
+    return { accepted: false, detail: `pkijs: ${(error as Error).message}` };
+  }
+}
+
+function firstLines(text: string): string {
+  return text.split('\n').slice(0, 3).join(' | ').slice(0, 300);
+}
