@@ -102,7 +102,7 @@ export function readCsr(csr: string | Uint8Array): VerifiedCsr {
   if (!structure.key.supported) throw new CsrError(`the csr carries a public key of an unsupported type: ${structure.key.description}; ${ACCEPTED_KEYS}`);
   const signatureAlgorithm = signatureAlgorithmOf(structure.signatureOid);
   if (!signatureAlgorithm) {
-    const dotted = decodeOid(structure.signatureOid);
+    const dotted = oidText(structure.signatureOid);
     const name = OTHER_SIGNATURE_ALGORITHMS[dotted] ?? `OID ${dotted}`;
     throw new CsrError(`the csr is signed with ${name}, which is not supported; sign it with ECDSA (SHA-256/384), RSA PKCS#1 v1.5 (SHA-256 or stronger) or Ed25519`);
   }
@@ -130,6 +130,16 @@ export function readCsr(csr: string | Uint8Array): VerifiedCsr {
     uris,
     signatureAlgorithm: signatureAlgorithm.name,
   };
+}
+
+/** An OID the table did not know, as text for a message; a malformed one makes the CSR malformed (a CsrError, not a DerError). */
+function oidText(element: DerElement): string {
+  try {
+    return decodeOid(element);
+  } catch (error) {
+    if (error instanceof DerError) throw new CsrError(`the csr is not a PEM-encoded PKCS#10 certificate request: ${error.message}`);
+    throw error;
+  }
 }
 
 /** A signature that node:crypto cannot even parse (e.g. malformed ECDSA DER) does not verify. */

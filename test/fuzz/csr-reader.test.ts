@@ -19,7 +19,7 @@ import { CsrError, readCsr } from '../../ca/csr.js';
 import { makeTempDir, openssl, type TempDir } from '../unit/ca/support.js';
 import { fuzzParameters, fuzzTimeout } from '../support/fuzz.js';
 import { byteMutation, describeMutations, minimalLength, mutateBytes, mutateTree, readTree, treeMutation, writeTree } from './der-mutations.js';
-import { CSR_DIVERGENCES, DivergenceTally } from './divergences.js';
+import { compareWithOracles, CSR_DIVERGENCES, DivergenceTally, type ReaderVerdict as Ours } from './divergences.js';
 import { opensslCsr, pkijsCsr, type Verdict } from './oracles.js';
 
 /** Longest a single readCsr call may take (it is ~0.1 ms; the bound catches loops and blow-ups, not slowness). */
@@ -67,11 +67,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => dir?.remove());
 
-interface Ours {
-  accepted: boolean;
-  detail: string;
-}
-
 /** readCsr's verdict; anything but a CsrError, or a slow answer, fails the property. */
 function ours(input: string | Buffer): Ours {
   const started = performance.now();
@@ -118,24 +113,8 @@ function buildCase(input: fc.RecordValue<{ seed: number; resign: boolean; tree: 
 const tally = new DivergenceTally();
 afterAll(() => tally.print('CSR reader vs oracles (outcomes per oracle)'));
 
-/**
- * Compares readCsr with the oracles. Certflow accepts only what every oracle accepts; when every
- * oracle accepts and Certflow refuses, the refusal must be an allowed divergence; when the oracles
- * disagree, Certflow refuses (it agrees with the one that refuses).
- */
-function compare(label: string, der: Buffer, mine: Ours, oracles: Record<string, Verdict>): void {
-  const refusing = Object.entries(oracles).filter(([, verdict]) => !verdict.accepted);
-  if (mine.accepted) {
-    if (refusing.length > 0) throw new Error(`readCsr accepted what ${refusing.map(([name, verdict]) => `${name} (${verdict.detail})`).join(' and ')} refuses (${label})\n${der.toString('hex')}`);
-    tally.add('all oracles', 'all accept');
-    return;
-  }
-  if (refusing.length === Object.keys(oracles).length) return tally.add('all oracles', 'all refuse');
-  if (refusing.length > 0) return tally.add('oracles disagree', `Certflow refuses with ${refusing.map(([name]) => name).join(', ')}`, mine.detail);
-  const rule = DivergenceTally.allowed(CSR_DIVERGENCES, mine.detail);
-  if (!rule) throw new Error(`readCsr refused what every oracle accepts, for no allowed reason (${label}): ${mine.detail}\n${der.toString('hex')}`);
-  tally.add('all oracles accept', `allowed divergence ${rule.id}`, mine.detail);
-}
+const compare = (label: string, der: Buffer, mine: Ours, oracles: Record<string, Verdict>) =>
+  compareWithOracles({ reader: 'readCsr', rules: CSR_DIVERGENCES, tally }, label, der, mine, oracles);
 
 describe('fuzz: readCsr against openssl and pkijs', () => {
   it('ok/the seeds: Certflow accepts the supported ones, refuses the others, and agrees with the oracles', async () => {

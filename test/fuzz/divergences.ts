@@ -86,3 +86,36 @@ export class DivergenceTally {
     console.log(`[fuzz] ${title}\n${lines.join('\n')}`);
   }
 }
+
+export interface ReaderVerdict {
+  accepted: boolean;
+  /** "accepted", or the reader's refusal message. */
+  detail: string;
+}
+
+/**
+ * Compares a reader's verdict with the oracles'. The reader accepts only what every oracle accepts;
+ * when every oracle accepts and the reader refuses, the refusal must be an allowed divergence; when
+ * the oracles disagree, the reader must refuse (it then agrees with the one that refuses).
+ */
+export function compareWithOracles(
+  context: { reader: string; rules: readonly AllowedDivergence[]; tally: DivergenceTally },
+  label: string,
+  der: Buffer,
+  mine: ReaderVerdict,
+  oracles: Record<string, { accepted: boolean; detail: string }>,
+): void {
+  const { reader, rules, tally } = context;
+  const refusing = Object.entries(oracles).filter(([, verdict]) => !verdict.accepted);
+  if (mine.accepted) {
+    if (refusing.length > 0) {
+      throw new Error(`${reader} accepted what ${refusing.map(([name, verdict]) => `${name} (${verdict.detail})`).join(' and ')} refuses (${label})\n${der.toString('hex')}`);
+    }
+    return tally.add('all oracles', 'all accept');
+  }
+  if (refusing.length === Object.keys(oracles).length) return tally.add('all oracles', 'all refuse');
+  if (refusing.length > 0) return tally.add('oracles disagree', `${reader} refuses with ${refusing.map(([name]) => name).join(', ')}`, mine.detail);
+  const rule = DivergenceTally.allowed(rules, mine.detail);
+  if (!rule) throw new Error(`${reader} refused what every oracle accepts, for no allowed reason (${label}): ${mine.detail}\n${der.toString('hex')}`);
+  tally.add('all oracles accept', `allowed divergence ${rule.id}`, mine.detail);
+}

@@ -5,6 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import { createPublicKey, verify, webcrypto } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as pkijs from 'pkijs';
 
 pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto }));
@@ -36,8 +39,14 @@ export async function opensslCsr(der: Buffer): Promise<Verdict> {
   return { accepted, detail: `openssl req: exit ${code}: ${firstLines(output)}` };
 }
 
+let requestFiles = 0;
+
+/** `openssl ocsp -reqin` reads a file (not a pipe: node's stdio pipes are sockets, which it cannot open). */
 export async function opensslOcspRequest(der: Buffer): Promise<Verdict> {
-  const { code, output } = await openssl(['ocsp', '-reqin', '/dev/stdin', '-req_text'], der);
+  const file = join(tmpdir(), `certflow-fuzz-ocsp-${process.pid}-${requestFiles++}.der`);
+  await writeFile(file, der);
+  const { code, output } = await openssl(['ocsp', '-reqin', file, '-req_text'], Buffer.alloc(0)).finally(() => rm(file, { force: true }));
+  if (/Can't open|No such file/.test(output)) throw new Error(`openssl could not read its input: ${output}`);
   return { accepted: code === 0, detail: `openssl ocsp: exit ${code}: ${firstLines(code === 0 ? '' : output)}` };
 }
 
