@@ -12,7 +12,7 @@ import { canonicalizeIp } from '../core/ip.js';
 import type { KeyAlgorithm } from '../core/types.js';
 import { identifySubjectKey, importSubjectKey, isOid, type KeyFamily, oidLookup } from './csr-key.js';
 import { importPublicKeySpki } from './keys.js';
-import { children, decodeOid, DerError, type DerElement, expectTag, octetAlignedBits, parseDer } from './der-reader.js';
+import { checkWellFormed, children, decodeOid, DerError, type DerElement, expectTag, octetAlignedBits, parseDer } from './der-reader.js';
 
 export interface VerifiedCsr {
   keyAlgorithm: KeyAlgorithm;
@@ -278,8 +278,15 @@ function subjectAltNamesOf(attributes: DerElement | undefined): Omit<CsrNames, '
   const names = { dnsNames: [] as string[], ipAddresses: [] as string[], uris: [] as string[] };
   if (!attributes) return names;
   for (const attribute of children(expectTag(attributes, 0xa0, 'attributes'))) {
-    const [type, values] = children(expectTag(attribute, 0x30, 'Attribute'));
-    if (!isOid(expectTag(type, 0x06, 'attribute type'), OIDS.extensionRequest)) continue;
+    const [type, values, extra] = children(expectTag(attribute, 0x30, 'Attribute'));
+    if (extra) throw new DerError('Attribute has trailing fields');
+    expectTag(values, 0x31, 'attribute values');
+    if (!isOid(expectTag(type, 0x06, 'attribute type'), OIDS.extensionRequest)) {
+      // Not read, but it must be well-formed: openssl and pkijs refuse the request otherwise.
+      decodeOid(type);
+      checkWellFormed(values!);
+      continue;
+    }
     const [extensions] = children(expectTag(values, 0x31, 'extensionRequest values'));
     for (const extension of children(expectTag(extensions, 0x30, 'Extensions'))) {
       const parts = children(expectTag(extension, 0x30, 'Extension'));

@@ -203,6 +203,7 @@ function parseCertId(element: DerElement): CertId {
   if (extra.length > 0) throw new OcspRequestError('unexpected fields in CertID');
   const [algorithmOid, parameters, ...more] = children(expectTag(algorithm, 0x30, 'hashAlgorithm'));
   if (more.length > 0 || (parameters && parameters.tag !== 0x05)) throw new OcspRequestError('unexpected hash algorithm parameters');
+  if (parameters) checkWellFormed(parameters);
   const hashAlgorithmOid = decodeOid(algorithmOid, 'hashAlgorithm.algorithm');
   const hashAlgorithm = HASH_BY_OID[hashAlgorithmOid] ?? null;
   const issuerNameHash = Buffer.from(expectTag(nameHash, 0x04, 'issuerNameHash').content);

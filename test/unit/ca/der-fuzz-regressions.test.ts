@@ -15,10 +15,10 @@ const SPKI = publicKey.export({ type: 'spki', format: 'der' });
 const ECDSA_SHA256 = sequence(oid('1.2.840.10045.4.3.2'));
 const OIDS = { commonName: '2.5.4.3', organization: '2.5.4.10', serialNumber: '2.5.4.5', email: '1.2.840.113549.1.9.1' };
 
-/** A CSR signed with the P-256 key above, with the given subject attributes ([oid, value TLV]) and signature algorithm. */
-function csr(attributes: [string, Buffer][], algorithm = ECDSA_SHA256): Buffer {
+/** A CSR signed with the P-256 key above, with the given subject attributes ([oid, value TLV]), signature algorithm and request attributes. */
+function csr(attributes: [string, Buffer][], algorithm = ECDSA_SHA256, requestAttributes: Buffer[] = []): Buffer {
   const subject = sequence(...attributes.map(([type, value]) => set(sequence(oid(type), value))));
-  const info = sequence(smallInteger(0), subject, SPKI, tlv(0xa0));
+  const info = sequence(smallInteger(0), subject, SPKI, tlv(0xa0, ...requestAttributes));
   return sequence(info, algorithm, bitString(sign('sha256', info, privateKey)));
 }
 
@@ -27,6 +27,7 @@ const CN = (name: string): [string, Buffer] => [OIDS.commonName, tlv(0x0c, Buffe
 describe('readCsr: fuzz regressions', () => {
   it.each<[string, Buffer]>([
     ['ok/UTF8String, PrintableString and IA5String values', csr([[OIDS.organization, tlv(0x0c, Buffer.from('Bücher GmbH'))], [OIDS.serialNumber, tlv(0x13, Buffer.from('A-1234'))], [OIDS.email, tlv(0x16, Buffer.from('ops@example.com'))], CN('svc.example.com')])],
+    ['ok/a challengePassword request attribute', csr([CN('svc.example.com')], ECDSA_SHA256, [sequence(oid('1.2.840.113549.1.9.7'), set(tlv(0x0c, Buffer.from('secret'))))])],
     ['ok/TeletexString, BMPString, NumericString, UniversalString values', csr([[OIDS.organization, tlv(0x14, Buffer.from([0xe9]))], [OIDS.organization, tlv(0x1e, Buffer.from([0, 0x41]))], [OIDS.serialNumber, tlv(0x12, Buffer.from('12 34'))], [OIDS.organization, tlv(0x1c, Buffer.from([0, 0, 0, 0x41]))], CN('svc.example.com')])],
   ])('%s', (_name, der) => {
     expect(readCsr(der).commonName).toBe('svc.example.com');
@@ -40,6 +41,8 @@ describe('readCsr: fuzz regressions', () => {
     ['fail/an INTEGER as an attribute value', csr([[OIDS.organization, smallInteger(5)], CN('svc.example.com')]), /unsupported string type 0x2/],
     ['fail/a PrintableString with a character PrintableString lacks', csr([[OIDS.serialNumber, tlv(0x13, Buffer.from('a@b'))], CN('svc.example.com')]), /not a valid PrintableString/],
     ['fail/a BMPString of odd length', csr([[OIDS.organization, tlv(0x1e, Buffer.from([0, 0x41, 0]))], CN('svc.example.com')]), /not a valid BMPString/],
+    ['fail/a request attribute whose values are not a SET', csr([CN('svc.example.com')], ECDSA_SHA256, [sequence(oid('1.2.840.113549.1.9.7'), sequence(tlv(0x0c, Buffer.from('secret'))))]), /attribute values has tag 0x30/],
+    ['fail/a request attribute holding a malformed NULL', csr([CN('svc.example.com')], ECDSA_SHA256, [sequence(oid('1.2.840.113549.1.9.7'), set(tlv(0x05, Buffer.from([1]))))]), /a NULL has content/],
     ['fail/a NumericString CN (refused before too: a name is never read from one)', csr([[OIDS.commonName, tlv(0x12, Buffer.from('1234'))]]), /unsupported string type 0x12/],
   ])('%s', (_name, der, reason) => {
     expect(() => readCsr(der)).toThrow(CsrError);
@@ -70,6 +73,7 @@ describe('parseOcspRequest: fuzz regressions', () => {
     ['fail/requestorName that is not a GeneralName', request([contextExplicit(1, sequence(smallInteger(1))), requestList])],
     ['fail/version [0] holding two INTEGERs', request([contextExplicit(0, smallInteger(0), smallInteger(0)), requestList])],
     ['fail/single request extensions that are not Extensions', request([sequence(sequence(certId, contextExplicit(0, smallInteger(1))))])],
+    ['fail/hash algorithm parameters: a NULL with content', request([sequence(sequence(sequence(sequence(oid(OCSP_OIDS.sha1), tlv(0x05, Buffer.from([1]))), octetString(Buffer.alloc(20)), octetString(Buffer.alloc(20)), smallInteger(5))))])],
     ['fail/critical BOOLEAN of two octets', request([requestList, contextExplicit(2, sequence(sequence(oid('1.2.3.4'), tlv(0x01, Buffer.from([0x00, 0x00])), octetString(Buffer.from('x')))))])],
   ])('%s', (_name, der) => {
     expect(() => parseOcspRequest(der)).toThrow(OcspRequestError);
