@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CsrError, readCsr } from '../../ca/csr.js';
 import { makeTempDir, openssl, type TempDir } from '../unit/ca/support.js';
 import { fuzzParameters, fuzzTimeout } from '../support/fuzz.js';
-import { byteMutation, describeMutations, minimalLength, mutateBytes, mutateTree, readTree, treeMutation, writeTree } from './der-mutations.js';
+import { byteMutation, type ByteMutation, describeMutations, minimalLength, mutateBytes, mutateTree, readTree, treeMutation, type TreeMutation, writeTree } from './der-mutations.js';
 import { compareWithOracles, CSR_DIVERGENCES, DivergenceTally, type ReaderVerdict as Ours } from './divergences.js';
 import { opensslCsr, pkijsCsr, type Verdict } from './oracles.js';
 
@@ -100,7 +100,7 @@ const mutationCase = fc.record({
   bytes: fc.array(byteMutation, { maxLength: 2 }),
 });
 
-function buildCase(input: fc.RecordValue<{ seed: number; resign: boolean; tree: any; bytes: any }>): { seed: Seed; der: Buffer; label: string } {
+function buildCase(input: { seed: number; resign: boolean; tree: TreeMutation[]; bytes: ByteMutation[] }): { seed: Seed; der: Buffer; label: string } {
   const seed = seeds[input.seed % seeds.length]!;
   const label = `${seed.name} ${input.resign ? 'resigned ' : ''}${describeMutations(input.tree, input.bytes)}`;
   if (input.resign) {

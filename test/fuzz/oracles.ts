@@ -55,7 +55,7 @@ const ED25519 = '1.3.101.112';
 /** pkijs parses the CSR and verifies its signature (Ed25519, which pkijs cannot verify, with node:crypto over what pkijs parsed). */
 export async function pkijsCsr(der: Buffer): Promise<Verdict> {
   try {
-    const csr = pkijs.CertificationRequest.fromBER(der);
+    const csr = pkijs.CertificationRequest.fromBER(new Uint8Array(der));
     let valid: boolean;
     if (csr.signatureAlgorithm.algorithmId === ED25519) {
       const key = createPublicKey({ key: Buffer.from(csr.subjectPublicKeyInfo.toSchema().toBER()), format: 'der', type: 'spki' });
@@ -71,7 +71,7 @@ export async function pkijsCsr(der: Buffer): Promise<Verdict> {
 
 export function pkijsOcspRequest(der: Buffer): Verdict {
   try {
-    pkijs.OCSPRequest.fromBER(der);
+    pkijs.OCSPRequest.fromBER(new Uint8Array(der));
     return { accepted: true, detail: 'pkijs: parsed' };
   } catch (error) {
     return { accepted: false, detail: `pkijs: ${(error as Error).message}` };

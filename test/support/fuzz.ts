@@ -7,7 +7,7 @@
  *    explores other inputs, `CERTFLOW_FUZZ_SEED=random` draws one. Each property prints its seed
  *    and run count, and fast-check prints the seed and path of a failing case to replay it.
  */
-import fc from 'fast-check';
+import type fc from 'fast-check';
 
 export const DEFAULT_SEED = 20_261_207;
 

@@ -4,25 +4,15 @@
  * DerError instead of the reader's typed error) before its fix; the `ok/` cases keep the fixes from
  * refusing what is valid.
  */
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CsrError, readCsr } from '../../../ca/csr.js';
 import { bitString, contextExplicit, contextPrimitive, nullValue, octetString, oid, sequence, set, smallInteger, tlv } from '../../../ca/der-writer.js';
+import { buildCsr, commonNameAttribute, ECDSA_SHA256, SUBJECT_OIDS } from '../../support/csr-builder.js';
 import { OCSP_OIDS, OcspRequestError, parseOcspRequest } from '../../../ca/ocsp.js';
 
-const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const SPKI = publicKey.export({ type: 'spki', format: 'der' });
-const ECDSA_SHA256 = sequence(oid('1.2.840.10045.4.3.2'));
-const OIDS = { commonName: '2.5.4.3', organization: '2.5.4.10', serialNumber: '2.5.4.5', email: '1.2.840.113549.1.9.1' };
-
-/** A CSR signed with the P-256 key above, with the given subject attributes ([oid, value TLV]), signature algorithm and request attributes. */
-function csr(attributes: [string, Buffer][], algorithm = ECDSA_SHA256, requestAttributes: Buffer[] = []): Buffer {
-  const subject = sequence(...attributes.map(([type, value]) => set(sequence(oid(type), value))));
-  const info = sequence(smallInteger(0), subject, SPKI, tlv(0xa0, ...requestAttributes));
-  return sequence(info, algorithm, bitString(sign('sha256', info, privateKey)));
-}
-
-const CN = (name: string): [string, Buffer] => [OIDS.commonName, tlv(0x0c, Buffer.from(name))];
+const OIDS = SUBJECT_OIDS;
+const csr = buildCsr;
+const CN = commonNameAttribute;
 
 describe('readCsr: fuzz regressions', () => {
   it.each<[string, Buffer]>([
