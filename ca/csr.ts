@@ -11,6 +11,7 @@ import { type KeyObject, verify } from 'node:crypto';
 import { canonicalizeIp } from '../core/ip.js';
 import type { KeyAlgorithm } from '../core/types.js';
 import { identifySubjectKey, importSubjectKey, isOid, type KeyFamily, oidLookup } from './csr-key.js';
+import { readName } from './name-reader.js';
 import { importPublicKeySpki } from './keys.js';
 import { checkWellFormed, children, decodeOid, DerError, type DerElement, expectTag, octetAlignedBits, parseDer } from './der-reader.js';
 
@@ -191,18 +192,21 @@ function readStructure(der: Buffer): CsrStructure {
   const [info, algorithm, signatureBits, extra] = children(expectTag(parseDer(der), 0x30, 'CertificationRequest'));
   if (extra) throw new DerError('CertificationRequest has trailing fields');
   // CertificationRequestInfo ::= SEQUENCE { version INTEGER (0), subject Name, subjectPKInfo, attributes [0] }
-  const [version, subject, spki, attributes] = children(expectTag(info, 0x30, 'CertificationRequestInfo'));
+  const [version, subject, spki, attributes, extraInfo] = children(expectTag(info, 0x30, 'CertificationRequestInfo'));
+  if (extraInfo) throw new DerError('CertificationRequestInfo has trailing fields');
   const versionContent = expectTag(version, 0x02, 'version').content;
   if (versionContent.length !== 1 || versionContent[0] !== 0) throw new DerError('only version 1 (0) certification requests exist');
   const signature = octetAlignedBits(signatureBits, 'signature');
-  const [signatureOid] = children(expectTag(algorithm, 0x30, 'signatureAlgorithm'));
+  const [signatureOid, signatureParameters, extraParameters] = children(expectTag(algorithm, 0x30, 'signatureAlgorithm'));
+  if (extraParameters) throw new DerError('signatureAlgorithm has trailing fields');
+  if (signatureParameters) checkWellFormed(signatureParameters);
   const key = identifySubjectKey(expectTag(spki, 0x30, 'subjectPKInfo'));
   const names = subjectAltNamesOf(attributes);
   return {
     info: info!,
     spki: spki!,
     key,
-    names: { commonName: commonNameOf(expectTag(subject, 0x30, 'subject')), dnsNames: names.dnsNames, ipAddresses: names.ipAddresses, uris: names.uris },
+    names: { commonName: commonNameOf(subject!), dnsNames: names.dnsNames, ipAddresses: names.ipAddresses, uris: names.uris },
     signatureOid: expectTag(signatureOid, 0x06, 'signature algorithm'),
     signature,
   };
@@ -215,56 +219,10 @@ function readStructure(der: Buffer): CsrStructure {
  */
 function commonNameOf(subject: DerElement): string | null {
   let commonName: string | null = null;
-  for (const rdn of children(subject)) {
-    for (const attribute of children(expectTag(rdn, 0x31, 'RelativeDistinguishedName'))) {
-      const [type, value, extra] = children(expectTag(attribute, 0x30, 'AttributeTypeAndValue'));
-      if (extra) throw new DerError('AttributeTypeAndValue has trailing fields');
-      const isCommonName = isOid(expectTag(type, 0x06, 'attribute type'), OIDS.commonName);
-      const text = attributeValueText(value);
-      if (isCommonName && commonName === null) commonName = directoryString(value!, text);
-    }
-  }
+  readName(subject, 'subject', (type, value, text) => {
+    if (commonName === null && isOid(type, OIDS.commonName)) commonName = directoryString(value, text);
+  });
   return commonName;
-}
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
-
-/**
- * The text of a subject attribute value, refusing what is not a well-formed string of a type a
- * Name may hold (openssl's X509_NAME accepts these and refuses the others).
- */
-function attributeValueText(value: DerElement | undefined): string {
-  if (!value) throw new DerError('attribute value is missing');
-  const bytes = value.content;
-  const invalid = (type: string) => new DerError(`a subject attribute is not a valid ${type}`);
-  switch (value.tag) {
-    case 0x0c: // UTF8String
-      try {
-        return UTF8.decode(bytes);
-      } catch {
-        throw invalid('UTF8String (it is not UTF-8)');
-      }
-    case 0x12: // NumericString
-      if (!/^[0-9 ]*$/.test(bytes.toString('latin1'))) throw invalid('NumericString');
-      return bytes.toString('latin1');
-    case 0x13: // PrintableString
-      if (!PRINTABLE.test(bytes.toString('latin1'))) throw invalid('PrintableString');
-      return bytes.toString('latin1');
-    case 0x16: // IA5String
-      if (bytes.some((byte) => byte > 0x7f)) throw invalid('IA5String (it is not ASCII)');
-      return bytes.toString('latin1');
-    case 0x14: // TeletexString, in practice Latin-1
-      return bytes.toString('latin1');
-    case 0x1c: // UniversalString, UTF-32BE
-      if (bytes.length % 4 !== 0) throw invalid('UniversalString (its length is not a multiple of 4)');
-      return '';
-    case 0x1e: // BMPString, UTF-16BE
-      if (bytes.length % 2 !== 0) throw invalid('BMPString (its length is odd)');
-      return Buffer.from(bytes).swap16().toString('utf16le');
-    default:
-      throw new DerError(`unsupported string type 0x${value.tag.toString(16)} in the subject`);
-  }
 }
 
 /** The CN as text: one of the DirectoryString types Certflow reads a name from. */

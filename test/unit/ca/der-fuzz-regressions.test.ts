@@ -33,6 +33,8 @@ describe('readCsr: fuzz regressions', () => {
     ['fail/a BMPString of odd length', csr([[OIDS.organization, tlv(0x1e, Buffer.from([0, 0x41, 0]))], CN('svc.example.com')]), /not a valid BMPString/],
     ['fail/a request attribute whose values are not a SET', csr([CN('svc.example.com')], ECDSA_SHA256, [sequence(oid('1.2.840.113549.1.9.7'), sequence(tlv(0x0c, Buffer.from('secret'))))]), /attribute values has tag 0x30/],
     ['fail/a request attribute holding a malformed NULL', csr([CN('svc.example.com')], ECDSA_SHA256, [sequence(oid('1.2.840.113549.1.9.7'), set(tlv(0x05, Buffer.from([1]))))]), /a NULL has content/],
+    ['fail/a signatureAlgorithm with three elements', csr([CN('svc.example.com')], sequence(oid('1.2.840.10045.4.3.2'), oid('1.2.840.10045.4.3.2'), nullValue())), /signatureAlgorithm has trailing fields/],
+    ['fail/signatureAlgorithm parameters that are a malformed NULL', csr([CN('svc.example.com')], sequence(oid('1.2.840.10045.4.3.2'), tlv(0x05, Buffer.from([0])))), /a NULL has content/],
     ['fail/a NumericString CN (refused before too: a name is never read from one)', csr([[OIDS.commonName, tlv(0x12, Buffer.from('1234'))]]), /unsupported string type 0x12/],
   ])('%s', (_name, der, reason) => {
     expect(() => readCsr(der)).toThrow(CsrError);
@@ -50,6 +52,7 @@ describe('parseOcspRequest: fuzz regressions', () => {
 
   it.each<[string, Buffer]>([
     ['ok/signed request without certs', request([requestList], signature())],
+    ['ok/requestorName directoryName', request([contextExplicit(1, contextExplicit(4, sequence(set(sequence(oid('2.5.4.3'), tlv(0x0c, Buffer.from('client'))))))), requestList])],
     ['ok/requestorName dNSName', request([contextExplicit(1, contextPrimitive(2, Buffer.from('client.example.com'))), requestList])],
     ['ok/single request extensions', request([sequence(sequence(certId, contextExplicit(0, sequence(sequence(oid('1.2.3.4'), octetString(Buffer.from('x')))))))])],
   ])('%s', (_name, der) => {
@@ -60,6 +63,8 @@ describe('parseOcspRequest: fuzz regressions', () => {
   it.each<[string, Buffer]>([
     ['fail/optionalSignature holding a malformed element', request([requestList], signature(contextExplicit(0, overflowing)))],
     ['fail/optionalSignature certs holding something that is not a Certificate', request([requestList], signature(contextExplicit(0, sequence(set(sequence())))))],
+    ['fail/requestorName directoryName whose RDN holds a SET instead of an AttributeTypeAndValue', request([contextExplicit(1, contextExplicit(4, sequence(set(set(oid('2.5.4.3'), tlv(0x0c, Buffer.from('x'))))))), requestList])],
+    ['fail/requestorName directoryName with an INTEGER value', request([contextExplicit(1, contextExplicit(4, sequence(set(sequence(oid('2.5.4.3'), smallInteger(1)))))), requestList])],
     ['fail/requestorName that is not a GeneralName', request([contextExplicit(1, sequence(smallInteger(1))), requestList])],
     ['fail/version [0] holding two INTEGERs', request([contextExplicit(0, smallInteger(0), smallInteger(0)), requestList])],
     ['fail/single request extensions that are not Extensions', request([sequence(sequence(certId, contextExplicit(0, smallInteger(1))))])],
