@@ -8,6 +8,7 @@ import { createPublicKey, verify, webcrypto } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 
 pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto }));
@@ -80,4 +81,39 @@ export function pkijsOcspRequest(der: Buffer): Verdict {
 
 function firstLines(text: string): string {
   return text.split('\n').slice(0, 3).join(' | ').slice(0, 300);
+}
+
+const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const SUBJECT_ALT_NAME = '2.5.29.17';
+
+/**
+ * Why the CSR's extensionRequest attribute (its Extensions, and the GeneralNames of a
+ * subjectAltName) is malformed for pkijs/asn1js, or null. `openssl req -verify` and pkijs's
+ * CertificationRequest keep attribute values opaque; this decodes them as Certflow does.
+ */
+export function pkijsExtensionRequestProblem(der: Buffer): string | null {
+  let csr: pkijs.CertificationRequest;
+  try {
+    csr = pkijs.CertificationRequest.fromBER(new Uint8Array(der));
+  } catch {
+    return null;
+  }
+  for (const attribute of csr.attributes ?? []) {
+    if (attribute.type !== EXTENSION_REQUEST) continue;
+    for (const value of attribute.values) {
+      try {
+        const { extensions } = new pkijs.Extensions({ schema: value });
+        for (const extension of extensions) {
+          if (extension.extnID !== SUBJECT_ALT_NAME) continue;
+          const bytes = extension.extnValue.valueBlock.valueHexView;
+          const inner = asn1js.fromBER(bytes);
+          if (inner.offset === -1 || inner.offset !== bytes.byteLength) return 'the subjectAltName value is not one BER element';
+          new pkijs.GeneralNames({ schema: inner.result });
+        }
+      } catch (error) {
+        return `extensionRequest: ${(error as Error).message}`;
+      }
+    }
+  }
+  return null;
 }
