@@ -107,6 +107,11 @@ export function readCsr(csr: string | Uint8Array): VerifiedCsr {
     const name = OTHER_SIGNATURE_ALGORITHMS[dotted] ?? `OID ${dotted}`;
     throw new CsrError(`the csr is signed with ${name}, which is not supported; sign it with ECDSA (SHA-256/384), RSA PKCS#1 v1.5 (SHA-256 or stronger) or Ed25519`);
   }
+  // RFC 4055 (RSA: NULL), RFC 5758 (ECDSA) and RFC 8410 (Ed25519: absent): nothing else parameterizes these algorithms.
+  const parameters = structure.signatureParameters;
+  if (parameters && (parameters.tag !== 0x05 || parameters.content.length !== 0)) {
+    throw new CsrError(`the csr's ${signatureAlgorithm.name} signature algorithm parameters must be absent or NULL`);
+  }
   if (signatureAlgorithm.family !== structure.key.family) {
     throw new CsrError(`the csr is signed with ${signatureAlgorithm.name}, which does not match its ${structure.key.keyAlgorithm} key`);
   }
@@ -171,6 +176,7 @@ interface CsrStructure {
   key: ReturnType<typeof identifySubjectKey>;
   names: CsrNames;
   signatureOid: DerElement;
+  signatureParameters: DerElement | null;
   signature: Buffer;
 }
 
@@ -208,6 +214,7 @@ function readStructure(der: Buffer): CsrStructure {
     key,
     names: { commonName: commonNameOf(subject!), dnsNames: names.dnsNames, ipAddresses: names.ipAddresses, uris: names.uris },
     signatureOid: expectTag(signatureOid, 0x06, 'signature algorithm'),
+    signatureParameters: signatureParameters ?? null,
     signature,
   };
 }

@@ -34,7 +34,7 @@ export const CSR_DIVERGENCES: readonly AllowedDivergence[] = [
   {
     id: 'csr-algorithms',
     why: "Certflow's key and signature algorithms are a subset (ECDSA P-256/P-384, RSA 2048/3072/4096, Ed25519; SHA-256 or stronger; named curves, uncompressed points)",
-    refusal: /unsupported type|is not supported|is not accepted|does not match its|compressed point|malformed .* (key|point)|must be NULL|invalid .* public key/,
+    refusal: /unsupported type|is not supported|is not accepted|does not match its|compressed point|malformed .* (key|point)|must be (absent or )?NULL|invalid .* public key/,
   },
   {
     id: 'csr-names',
