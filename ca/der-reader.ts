@@ -103,6 +103,16 @@ export function decodeOid(element: DerElement | undefined, what = 'the OBJECT ID
   return [...head, ...arcs.slice(1)].join('.');
 }
 
+/** Checks an OBJECT IDENTIFIER's encoding (non-empty, minimal arcs, no arc cut off) without decoding it. */
+export function checkOid(element: DerElement | undefined, what = 'the OBJECT IDENTIFIER'): void {
+  const bytes = expectTag(element, TAG.oid, what).content;
+  if (bytes.length === 0) throw new DerError(`${what} is an empty OBJECT IDENTIFIER`);
+  if (bytes[bytes.length - 1]! & 0x80) throw new DerError(`${what} ends in the middle of an arc`);
+  for (let index = 0; index < bytes.length; index++) {
+    if (bytes[index] === 0x80 && (index === 0 || !(bytes[index - 1]! & 0x80))) throw new DerError(`${what} has an arc that is not minimally encoded`);
+  }
+}
+
 /** A non-negative INTEGER's magnitude, minimally encoded, without its 0x00 sign octet. */
 export function integerMagnitude(element: DerElement | undefined, what = 'the INTEGER'): Buffer {
   const bytes = expectTag(element, TAG.integer, what).content;

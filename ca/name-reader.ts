@@ -4,7 +4,7 @@
  * What Certflow reads from a name (a CSR's CN) and what it only passes over (an OCSP requestorName)
  * are checked alike, so it never accepts a name that openssl and RFC 5280 refuse.
  */
-import { children, decodeOid, DerError, type DerElement, expectTag } from './der-reader.js';
+import { checkOid, children, DerError, type DerElement, expectTag } from './der-reader.js';
 
 /** Checks the whole Name; calls `visit` with each attribute's type element, value element and text. */
 export function readName(name: DerElement | undefined, what: string, visit: (type: DerElement, value: DerElement, text: string) => void = () => undefined): void {
@@ -12,16 +12,11 @@ export function readName(name: DerElement | undefined, what: string, visit: (typ
     for (const attribute of children(expectTag(rdn, 0x31, 'RelativeDistinguishedName'))) {
       const [type, value, extra] = children(expectTag(attribute, 0x30, 'AttributeTypeAndValue'));
       if (extra) throw new DerError('AttributeTypeAndValue has trailing fields');
-      expectTag(type, 0x06, 'attribute type');
+      checkOid(type, 'an attribute type');
       const text = attributeValueText(value);
       visit(type!, value!, text);
     }
   }
-}
-
-/** Checks an attribute type OID fully (readName only checks its tag, for speed where types are compared by encoding). */
-export function checkAttributeTypes(name: DerElement): void {
-  readName(name, 'Name', (type) => void decodeOid(type));
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

@@ -26,7 +26,7 @@ import {
   signatureAlgorithmIdentifier,
   unsignedInteger,
 } from './der-writer.js';
-import { checkAttributeTypes } from './name-reader.js';
+import { readName } from './name-reader.js';
 import { serialBytes } from './serial.js';
 import type { Signer } from './signer.js';
 
@@ -109,7 +109,7 @@ function parseOcspRequestUnchecked(der: Uint8Array): OcspRequest {
     // requestorName [1] EXPLICIT GeneralName: read past, but only when well-formed.
     const [name, ...extraNames] = children(fields[index]!);
     if (!name || extraNames.length > 0 || !GENERAL_NAME_TAGS.has(name.tag)) throw new OcspRequestError('requestorName must hold exactly one GeneralName');
-    if (name.tag === 0xa4) checkAttributeTypes(explicitOne(name, 'requestorName directoryName'));
+    if (name.tag === 0xa4) readName(explicitOne(name, 'requestorName directoryName'), 'requestorName directoryName');
     checkWellFormed(name);
     index++;
   }

@@ -36,6 +36,7 @@ describe('readCsr: fuzz regressions', () => {
     ['fail/a signatureAlgorithm with three elements', csr([CN('svc.example.com')], sequence(oid('1.2.840.10045.4.3.2'), oid('1.2.840.10045.4.3.2'), nullValue())), /signatureAlgorithm has trailing fields/],
     ['fail/signatureAlgorithm parameters that are a malformed NULL', csr([CN('svc.example.com')], sequence(oid('1.2.840.10045.4.3.2'), tlv(0x05, Buffer.from([0])))), /a NULL has content/],
     ['fail/signatureAlgorithm parameters that are an empty GeneralizedTime', csr([CN('svc.example.com')], sequence(oid('1.2.840.10045.4.3.2'), tlv(0x18))), /must be absent or NULL/],
+    ['fail/a subject attribute type OID that ends in the middle of an arc', csr([[tlv(0x06, Buffer.from([0x55, 0x04, 0x83])), tlv(0x0c, Buffer.from('x'))], CN('svc.example.com')]), /ends in the middle of an arc/],
     ['fail/a NumericString CN (refused before too: a name is never read from one)', csr([[OIDS.commonName, tlv(0x12, Buffer.from('1234'))]]), /unsupported string type 0x12/],
   ])('%s', (_name, der, reason) => {
     expect(() => readCsr(der)).toThrow(CsrError);
