@@ -100,6 +100,7 @@ export function pkijsExtensionRequestProblem(der: Buffer): string | null {
   }
   for (const attribute of csr.attributes ?? []) {
     if (attribute.type !== EXTENSION_REQUEST) continue;
+    if (!Array.isArray(attribute.values)) return 'extensionRequest: pkijs read no values';
     for (const value of attribute.values) {
       try {
         const { extensions } = new pkijs.Extensions({ schema: value });
