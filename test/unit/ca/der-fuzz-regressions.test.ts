@@ -7,10 +7,16 @@
 import { describe, expect, it } from 'vitest';
 import { CsrError, readCsr } from '../../../ca/csr.js';
 import { bitString, contextExplicit, contextPrimitive, nullValue, octetString, oid, sequence, set, smallInteger, tlv } from '../../../ca/der-writer.js';
-import { buildCsr, commonNameAttribute, ECDSA_SHA256, SUBJECT_OIDS } from '../../support/csr-builder.js';
+import { buildCsr, commonNameAttribute, ECDSA_SHA256, SPKI, SUBJECT_OIDS } from '../../support/csr-builder.js';
 import { OCSP_OIDS, OcspRequestError, parseOcspRequest } from '../../../ca/ocsp.js';
 
 const OIDS = SUBJECT_OIDS;
+
+/** The builder's P-256 SPKI with its AlgorithmIdentifier { ecPublicKey, P-256, P-256 }. */
+function spkiWithCurveTwice(): Buffer {
+  const point = SPKI.subarray(SPKI.length - 65);
+  return sequence(sequence(oid('1.2.840.10045.2.1'), oid('1.2.840.10045.3.1.7'), oid('1.2.840.10045.3.1.7')), bitString(point));
+}
 const csr = buildCsr;
 const CN = commonNameAttribute;
 
@@ -37,6 +43,7 @@ describe('readCsr: fuzz regressions', () => {
     ['fail/signatureAlgorithm parameters that are a malformed NULL', csr([CN('svc.example.com')], sequence(oid('1.2.840.10045.4.3.2'), tlv(0x05, Buffer.from([0])))), /a NULL has content/],
     ['fail/signatureAlgorithm parameters that are an empty GeneralizedTime', csr([CN('svc.example.com')], sequence(oid('1.2.840.10045.4.3.2'), tlv(0x18))), /must be absent or NULL/],
     ['fail/a subject attribute type OID that ends in the middle of an arc', csr([[tlv(0x06, Buffer.from([0x55, 0x04, 0x83])), tlv(0x0c, Buffer.from('x'))], CN('svc.example.com')]), /ends in the middle of an arc/],
+    ['fail/an SPKI algorithm with the curve OID twice', csr([CN('svc.example.com')], ECDSA_SHA256, [], spkiWithCurveTwice()), /SubjectPublicKeyInfo algorithm has trailing fields/],
     ['fail/a NumericString CN (refused before too: a name is never read from one)', csr([[OIDS.commonName, tlv(0x12, Buffer.from('1234'))]]), /unsupported string type 0x12/],
   ])('%s', (_name, der, reason) => {
     expect(() => readCsr(der)).toThrow(CsrError);
