@@ -32,6 +32,16 @@ export function readTree(bytes: Buffer): DerNode {
   return node;
 }
 
+/** True when every constructed element, all the way down, holds whole elements (definite lengths only). */
+export function isWellFormedDer(bytes: Buffer): boolean {
+  try {
+    readTree(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function readNode(bytes: Buffer, offset: number, strict: boolean): { node: DerNode; end: number } {
   if (offset + 2 > bytes.length) throw new Error('truncated');
   const tag = bytes[offset]!;

@@ -4,6 +4,7 @@
  * Certflow refuses, for a reason listed here (docs/security.md, "Fuzzing"). Certflow accepting what
  * an oracle refuses is always a failure.
  */
+import { isWellFormedDer } from './der-mutations.js';
 import { pkijsExtensionRequestProblem } from './oracles.js';
 
 export interface AllowedDivergence {
@@ -15,6 +16,18 @@ export interface AllowedDivergence {
   /** An independent check that the input has the flaw the rule is about; without it the message decides. */
   witness?: (der: Buffer) => boolean;
 }
+
+/**
+ * openssl keeps some parts opaque (attribute values, ANY) and asn1js tolerates a child that overruns
+ * its parent, so a malformed part can pass both. Allowed only with a witness: the test's own TLV
+ * walker (der-mutations.ts) finds the nesting broken.
+ */
+const MALFORMED_UNREAD_BY_ORACLES: AllowedDivergence = {
+  id: 'malformed-where-oracles-do-not-look',
+  why: 'the input is not well-formed DER (a child overruns its parent, a stray byte) in a part the oracles keep opaque or parse leniently; Certflow reads or checks every part',
+  refusal: /./,
+  witness: (der) => !isWellFormedDer(der),
+};
 
 const DER_NOT_BER: AllowedDivergence = {
   id: 'der-not-ber',
@@ -47,6 +60,7 @@ export const CSR_DIVERGENCES: readonly AllowedDivergence[] = [
     refusal: /./,
     witness: (der) => pkijsExtensionRequestProblem(der) !== null,
   },
+  MALFORMED_UNREAD_BY_ORACLES,
   {
     id: 'csr-version',
     why: 'version 0 is the only PKCS#10 version; openssl and pkijs read any INTEGER there',
@@ -62,6 +76,7 @@ export const OCSP_DIVERGENCES: readonly AllowedDivergence[] = [
     why: 'RFC 6960/8954 rules the parsers do not check: version 1 (0) only, a non-empty request list, one nonce of 1..32 octets, no unknown critical extension, hash lengths that match the CertID algorithm, non-negative serials',
     refusal: /unsupported OCSP request version|request list is empty|nonce|critical request extension|hashes must be|is negative|unexpected hash algorithm parameters/,
   },
+  MALFORMED_UNREAD_BY_ORACLES,
 ];
 
 /** Counts of outcomes per oracle: agreement, and each allowed divergence. */
