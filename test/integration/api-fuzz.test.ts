@@ -81,6 +81,8 @@ interface Route {
   valid: () => Record<string, unknown>;
   /** The field that carries a PEM CSR, fuzzed with mutated CSRs. */
   csrField?: string;
+  /** The route honours an Idempotency-Key header, fuzzed too. */
+  idempotencyKey?: boolean;
   /** Whether an accepted request starts a workflow on the task queue (counted against the Temporal check). */
   startsWorkflow?: (body: unknown) => boolean;
   runs: number;
@@ -103,6 +105,7 @@ const ROUTES: Route[] = [
       destinations: [{ type: 'file', directory: 'fuzz/a', verify: { endpoints: [{ host: 'a.fuzz.test', port: 443 }], timeout: 'PT1M' } }],
     }),
     csrField: 'csr',
+    idempotencyKey: true,
     startsWorkflow: () => true,
     runs: 400,
   },
@@ -167,7 +170,7 @@ const csrText: fc.Arbitrary<string> = fc
   .map(([malformedOid, tree, bytes]) => csrPem(mutateBytes(writeTree(mutateTree(readTree(malformedOid ? MALFORMED_OID_CSR : VALID_CSR), tree)), bytes)));
 
 const hugeString = fc.constantFrom(300 * 1024, 70 * 1024, 5000).map((length) => 'x'.repeat(length));
-/** Nested arrays/objects `depth` deep, as JSON text (JSON.stringify would refuse nothing, but this is cheaper). */
+/** Arrays or objects nested `depth` deep, written directly as JSON text (building the value would be slower). */
 const deepJson = fc.tuple(fc.integer({ min: 50, max: 20_000 }), fc.boolean()).map(([depth, objects]) => (objects ? `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}` : `${'['.repeat(depth)}${']'.repeat(depth)}`));
 /** A JSON text that stands for a value (so deep nesting can be spliced into a body). */
 const weirdValue: fc.Arbitrary<string> = fc.oneof(
@@ -200,7 +203,7 @@ function mutateJson(body: unknown, path: number[], action: 'replace' | 'remove' 
   if (parent === null || key === null) {
     if (action !== 'add' || body === null || typeof body !== 'object') return placeholder;
     if (Array.isArray(body)) body.push(placeholder);
-    else (body as Record<string, unknown>)[extraKey] = placeholder;
+    else setMember(body as Record<string, unknown>, extraKey, placeholder);
     return body;
   }
   if (action === 'remove') {
@@ -208,11 +211,16 @@ function mutateJson(body: unknown, path: number[], action: 'replace' | 'remove' 
     else delete parent[key];
   } else if (action === 'add') {
     if (Array.isArray(parent)) parent.push(placeholder);
-    else parent[extraKey] = placeholder;
+    else setMember(parent, extraKey, placeholder);
   } else {
     parent[key] = placeholder;
   }
   return body;
+}
+
+/** An own, enumerable member even for "__proto__" (an assignment would set the prototype instead). */
+function setMember(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 const jsonMutation = fc.record({
@@ -229,9 +237,18 @@ interface Sent {
   body: string | Uint8Array;
   contentType: string;
   label: string;
+  idempotencyKey?: string;
 }
 
+/** Idempotency keys: absent mostly; else printable ASCII of any length (the API allows 1–255). */
+const idempotencyKey = fc.option(fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 300 }), { freq: 3 });
+
 const bodyFor = (route: Route): fc.Arbitrary<Sent> =>
+  route.idempotencyKey
+    ? fc.tuple(bodyOnlyFor(route), idempotencyKey).map(([sent, key]) => (key === null ? sent : { ...sent, idempotencyKey: key, label: `${sent.label}, Idempotency-Key "${key.slice(0, 20)}"` }))
+    : bodyOnlyFor(route);
+
+const bodyOnlyFor = (route: Route): fc.Arbitrary<Sent> =>
   fc.oneof(
     {
       weight: 6,
@@ -268,6 +285,7 @@ interface Outcome {
 async function send(route: Route, sent: Sent): Promise<Outcome> {
   const headers: Record<string, string> = { Authorization: `Bearer ${route.token()}` };
   if (sent.contentType) headers['Content-Type'] = sent.contentType;
+  if (sent.idempotencyKey !== undefined) headers['Idempotency-Key'] = sent.idempotencyKey;
   const response = await suite.harness.app.request(route.path(), { method: 'POST', headers, body: typeof sent.body === 'string' ? sent.body : new Uint8Array(sent.body) });
   const text = await response.text();
   expect(response.status, `${route.name} (${sent.label}) answered ${response.status}: ${text.slice(0, 500)}`).toBeLessThan(500);
