@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { RevocationReason } from '../core/types.js';
 import { certificateFacts, type CertificateFacts } from './certificate-facts.js';
 import { CRL_REASON_CODES } from './crl.js';
-import { checkWellFormed, children, decodeOid, DerError, type DerElement, expectTag, integerHex, octetAlignedBits, parseDer } from './der-reader.js';
+import { checkOid, checkWellFormed, children, decodeOid, DerError, type DerElement, expectTag, integerHex, octetAlignedBits, parseDer } from './der-reader.js';
 import {
   bitString,
   contextExplicit,
@@ -107,10 +107,7 @@ function parseOcspRequestUnchecked(der: Uint8Array): OcspRequest {
   }
   if (fields[index]?.tag === 0xa1) {
     // requestorName [1] EXPLICIT GeneralName: read past, but only when well-formed.
-    const [name, ...extraNames] = children(fields[index]!);
-    if (!name || extraNames.length > 0 || !GENERAL_NAME_TAGS.has(name.tag)) throw new OcspRequestError('requestorName must hold exactly one GeneralName');
-    if (name.tag === 0xa4) readName(explicitOne(name, 'requestorName directoryName'), 'requestorName directoryName');
-    checkWellFormed(name);
+    checkGeneralName(explicitOne(fields[index]!, 'requestorName'));
     index++;
   }
   const requestList = children(expectTag(fields[index++], 0x30, 'requestList'));
@@ -161,8 +158,43 @@ function explicitOne(element: DerElement, what: string): DerElement {
   return inner;
 }
 
-/** GeneralName (RFC 5280 §4.2.1.6): [0], [3], [4], [5] constructed; [1], [2], [6], [7], [8] primitive. */
-const GENERAL_NAME_TAGS = new Set([0xa0, 0x81, 0x82, 0xa3, 0xa4, 0xa5, 0x86, 0x87, 0x88]);
+/**
+ * The requestorName GeneralName (RFC 5280 §4.2.1.6), read past but checked: otherName, rfc822Name,
+ * dNSName, directoryName, uniformResourceIdentifier, iPAddress or registeredID, each well-formed.
+ * x400Address and ediPartyName (never used for OCSP requestors) are refused rather than half-read.
+ */
+function checkGeneralName(name: DerElement): void {
+  checkWellFormed(name);
+  switch (name.tag) {
+    case 0xa0: {
+      // otherName [0] IMPLICIT SEQUENCE { type-id OBJECT IDENTIFIER, value [0] EXPLICIT ANY }
+      const [typeId, value, ...extra] = children(name);
+      if (extra.length > 0) throw new OcspRequestError('requestorName otherName has unexpected fields');
+      checkOid(typeId, 'otherName type-id');
+      explicitOne(expectTag(value, 0xa0, 'otherName value'), 'otherName value');
+      return;
+    }
+    case 0x81: // rfc822Name
+    case 0x82: // dNSName
+    case 0x86: // uniformResourceIdentifier
+      if (name.content.some((byte) => byte > 0x7f)) throw new OcspRequestError('requestorName is not ASCII (IA5String)');
+      return;
+    case 0x87: // iPAddress
+      if (name.content.length !== 4 && name.content.length !== 16) throw new OcspRequestError('requestorName iPAddress is not 4 or 16 octets');
+      return;
+    case 0x88: // registeredID
+      checkOid({ ...name, tag: 0x06 }, 'requestorName registeredID');
+      return;
+    case 0xa4:
+      readName(explicitOne(name, 'requestorName directoryName'), 'requestorName directoryName');
+      return;
+    case 0xa3:
+    case 0xa5:
+      throw new OcspRequestError('requestorName x400Address and ediPartyName are not supported');
+    default:
+      throw new OcspRequestError('requestorName must hold exactly one GeneralName');
+  }
+}
 
 /** optionalSignature [0] EXPLICIT Signature ::= SEQUENCE { signatureAlgorithm, signature BIT STRING, certs [0] EXPLICIT SEQUENCE OF Certificate OPTIONAL } */
 function checkSignature(optionalSignature: DerElement): void {

@@ -74,7 +74,7 @@ export const OCSP_DIVERGENCES: readonly AllowedDivergence[] = [
   {
     id: 'ocsp-semantics',
     why: 'RFC 6960/8954 rules the parsers do not check: version 1 (0) only, a non-empty request list, one nonce of 1..32 octets, no unknown critical extension, hash lengths that match the CertID algorithm, non-negative serials',
-    refusal: /unsupported OCSP request version|request list is empty|nonce|critical request extension|hashes must be|is negative|unexpected hash algorithm parameters/,
+    refusal: /unsupported OCSP request version|request list is empty|nonce|critical request extension|hashes must be|is negative|unexpected hash algorithm parameters|ediPartyName are not supported|requestorName (is not ASCII|iPAddress)/,
   },
   MALFORMED_UNREAD_BY_ORACLES,
 ];

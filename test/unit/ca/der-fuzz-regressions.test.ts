@@ -62,6 +62,7 @@ describe('parseOcspRequest: fuzz regressions', () => {
   it.each<[string, Buffer]>([
     ['ok/signed request without certs', request([requestList], signature())],
     ['ok/requestorName directoryName', request([contextExplicit(1, contextExplicit(4, sequence(set(sequence(oid('2.5.4.3'), tlv(0x0c, Buffer.from('client'))))))), requestList])],
+    ['ok/requestorName otherName', request([contextExplicit(1, contextExplicit(0, oid('1.3.6.1.4.1.311.20.2.3'), contextExplicit(0, tlv(0x0c, Buffer.from('client@example.com'))))), requestList])],
     ['ok/requestorName dNSName', request([contextExplicit(1, contextPrimitive(2, Buffer.from('client.example.com'))), requestList])],
     ['ok/single request extensions', request([sequence(sequence(certId, contextExplicit(0, sequence(sequence(oid('1.2.3.4'), octetString(Buffer.from('x')))))))])],
   ])('%s', (_name, der) => {
@@ -74,6 +75,7 @@ describe('parseOcspRequest: fuzz regressions', () => {
     ['fail/optionalSignature certs holding something that is not a Certificate', request([requestList], signature(contextExplicit(0, sequence(set(sequence())))))],
     ['fail/requestorName directoryName whose RDN holds a SET instead of an AttributeTypeAndValue', request([contextExplicit(1, contextExplicit(4, sequence(set(set(oid('2.5.4.3'), tlv(0x0c, Buffer.from('x'))))))), requestList])],
     ['fail/requestorName directoryName with an INTEGER value', request([contextExplicit(1, contextExplicit(4, sequence(set(sequence(oid('2.5.4.3'), smallInteger(1)))))), requestList])],
+    ['fail/requestorName otherName holding a dNSName instead of { type-id, [0] value }', request([contextExplicit(1, contextExplicit(0, contextPrimitive(2, Buffer.from('client.example.com')))), requestList])],
     ['fail/requestorName that is not a GeneralName', request([contextExplicit(1, sequence(smallInteger(1))), requestList])],
     ['fail/version [0] holding two INTEGERs', request([contextExplicit(0, smallInteger(0), smallInteger(0)), requestList])],
     ['fail/single request extensions that are not Extensions', request([sequence(sequence(certId, contextExplicit(0, smallInteger(1))))])],
