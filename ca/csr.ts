@@ -13,7 +13,7 @@ import type { KeyAlgorithm } from '../core/types.js';
 import { identifySubjectKey, importSubjectKey, isOid, type KeyFamily, oidLookup } from './csr-key.js';
 import { readName } from './name-reader.js';
 import { importPublicKeySpki } from './keys.js';
-import { checkWellFormed, children, decodeOid, DerError, type DerElement, expectTag, octetAlignedBits, parseDer } from './der-reader.js';
+import { checkOid, checkWellFormed, children, decodeOid, DerError, type DerElement, expectTag, octetAlignedBits, parseDer } from './der-reader.js';
 
 export interface VerifiedCsr {
   keyAlgorithm: KeyAlgorithm;
@@ -254,9 +254,13 @@ function subjectAltNamesOf(attributes: DerElement | undefined): Omit<CsrNames, '
     }
     const [extensions] = children(expectTag(values, 0x31, 'extensionRequest values'));
     for (const extension of children(expectTag(extensions, 0x30, 'Extensions'))) {
+      // Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }, checked even when skipped.
       const parts = children(expectTag(extension, 0x30, 'Extension'));
-      if (!isOid(expectTag(parts[0], 0x06, 'extnID'), OIDS.subjectAltName)) continue;
+      checkOid(parts[0], 'extnID');
+      if (parts.length === 3) checkWellFormed(expectTag(parts[1], 0x01, 'critical'));
+      else if (parts.length !== 2) throw new DerError('an Extension has unexpected fields');
       const value = expectTag(parts[parts.length - 1], 0x04, 'extnValue');
+      if (!isOid(parts[0]!, OIDS.subjectAltName)) continue;
       for (const name of children(expectTag(parseDer(value.content), 0x30, 'GeneralNames'))) {
         if (name.tag === 0x82) names.dnsNames.push(ia5String(name, 'dNSName'));
         else if (name.tag === 0x87) names.ipAddresses.push(ipAddress(name));

@@ -12,6 +12,9 @@ import { OCSP_OIDS, OcspRequestError, parseOcspRequest } from '../../../ca/ocsp.
 
 const OIDS = SUBJECT_OIDS;
 
+/** The extensionRequest attribute holding these Extension elements. */
+const extensionRequest = (...extensions: Buffer[]): Buffer => sequence(oid('1.2.840.113549.1.9.14'), set(sequence(...extensions)));
+
 /** The builder's P-256 SPKI with its AlgorithmIdentifier { ecPublicKey, P-256, P-256 }. */
 function spkiWithCurveTwice(): Buffer {
   const point = SPKI.subarray(SPKI.length - 65);
@@ -24,6 +27,7 @@ describe('readCsr: fuzz regressions', () => {
   it.each<[string, Buffer]>([
     ['ok/UTF8String, PrintableString and IA5String values', csr([[OIDS.organization, tlv(0x0c, Buffer.from('Bücher GmbH'))], [OIDS.serialNumber, tlv(0x13, Buffer.from('A-1234'))], [OIDS.email, tlv(0x16, Buffer.from('ops@example.com'))], CN('svc.example.com')])],
     ['ok/a challengePassword request attribute', csr([CN('svc.example.com')], ECDSA_SHA256, [sequence(oid('1.2.840.113549.1.9.7'), set(tlv(0x0c, Buffer.from('secret'))))])],
+    ['ok/a critical keyUsage extension beside the SAN', csr([CN('svc.example.com')], ECDSA_SHA256, [extensionRequest(sequence(oid('2.5.29.15'), tlv(0x01, Buffer.from([0xff])), octetString(Buffer.from([0x03, 0x02, 0x07, 0x80]))), sequence(oid('2.5.29.17'), octetString(sequence(tlv(0x82, Buffer.from('svc.example.com'))))))])],
     ['ok/TeletexString, BMPString, NumericString, UniversalString values', csr([[OIDS.organization, tlv(0x14, Buffer.from([0xe9]))], [OIDS.organization, tlv(0x1e, Buffer.from([0, 0x41]))], [OIDS.serialNumber, tlv(0x12, Buffer.from('12 34'))], [OIDS.organization, tlv(0x1c, Buffer.from([0, 0, 0, 0x41]))], CN('svc.example.com')])],
   ])('%s', (_name, der) => {
     expect(readCsr(der).commonName).toBe('svc.example.com');
@@ -44,6 +48,8 @@ describe('readCsr: fuzz regressions', () => {
     ['fail/signatureAlgorithm parameters that are an empty GeneralizedTime', csr([CN('svc.example.com')], sequence(oid('1.2.840.10045.4.3.2'), tlv(0x18))), /must be absent or NULL/],
     ['fail/a subject attribute type OID that ends in the middle of an arc', csr([[tlv(0x06, Buffer.from([0x55, 0x04, 0x83])), tlv(0x0c, Buffer.from('x'))], CN('svc.example.com')]), /ends in the middle of an arc/],
     ['fail/an SPKI algorithm with the curve OID twice', csr([CN('svc.example.com')], ECDSA_SHA256, [], spkiWithCurveTwice()), /SubjectPublicKeyInfo algorithm has trailing fields/],
+    ['fail/an extension (not the SAN) whose extnID ends in the middle of an arc', csr([CN('svc.example.com')], ECDSA_SHA256, [extensionRequest(sequence(tlv(0x06, Buffer.from([0x55, 0x1d, 0x8f])), octetString(Buffer.from([0x30, 0x00]))))]), /extnID ends in the middle of an arc/],
+    ['fail/an extension with two extnIDs', csr([CN('svc.example.com')], ECDSA_SHA256, [extensionRequest(sequence(oid('2.5.29.15'), oid('2.5.29.15'), octetString(Buffer.from([0x03, 0x02, 0x07, 0x80]))))]), /critical has tag 0x6/],
     ['fail/a NumericString CN (refused before too: a name is never read from one)', csr([[OIDS.commonName, tlv(0x12, Buffer.from('1234'))]]), /unsupported string type 0x12/],
   ])('%s', (_name, der, reason) => {
     expect(() => readCsr(der)).toThrow(CsrError);
