@@ -29,6 +29,13 @@ const MALFORMED_UNREAD_BY_ORACLES: AllowedDivergence = {
   witness: (der) => !isWellFormedDer(der),
 };
 
+/** Found where openssl keeps a part opaque (an attribute value) and asn1js decodes an empty OID without complaint. */
+const INVALID_OID: AllowedDivergence = {
+  id: 'invalid-oid',
+  why: 'an OBJECT IDENTIFIER with no content or whose last arc is cut off is not an OID (X.690 §8.19); the oracles let it pass where they keep the part opaque',
+  refusal: /is an empty OBJECT IDENTIFIER|ends in the middle of an arc/,
+};
+
 const DER_NOT_BER: AllowedDivergence = {
   id: 'der-not-ber',
   why: 'Certflow reads DER only (X.690 §10: minimal definite lengths, no indefinite length, minimal INTEGERs and OID arcs, one-octet tags); openssl and pkijs also read BER',
@@ -61,6 +68,7 @@ export const CSR_DIVERGENCES: readonly AllowedDivergence[] = [
     witness: (der) => pkijsExtensionRequestProblem(der) !== null,
   },
   MALFORMED_UNREAD_BY_ORACLES,
+  INVALID_OID,
   {
     id: 'csr-version',
     why: 'version 0 is the only PKCS#10 version; openssl and pkijs read any INTEGER there',
@@ -77,6 +85,7 @@ export const OCSP_DIVERGENCES: readonly AllowedDivergence[] = [
     refusal: /unsupported OCSP request version|request list is empty|nonce|critical request extension|hashes must be|is negative|unexpected hash algorithm parameters|ediPartyName are not supported|requestorName (is not ASCII|iPAddress)/,
   },
   MALFORMED_UNREAD_BY_ORACLES,
+  INVALID_OID,
 ];
 
 /** Counts of outcomes per oracle: agreement, and each allowed divergence. */
