@@ -70,6 +70,11 @@ export const CSR_DIVERGENCES: readonly AllowedDivergence[] = [
   MALFORMED_UNREAD_BY_ORACLES,
   INVALID_OID,
   {
+    id: 'csr-extension-shape',
+    why: 'an Extension is { extnID, critical BOOLEAN DEFAULT FALSE, extnValue } (RFC 5280 §4.1), checked even when Certflow skips it; openssl keeps extensionRequest values opaque and pkijs ignores extra elements in a SEQUENCE',
+    refusal: /critical has tag|an Extension has unexpected fields/,
+  },
+  {
     id: 'csr-version',
     why: 'version 0 is the only PKCS#10 version; openssl and pkijs read any INTEGER there',
     refusal: /only version 1/,
