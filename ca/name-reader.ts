@@ -29,7 +29,7 @@ const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 export function attributeValueText(value: DerElement | undefined): string {
   if (!value) throw new DerError('attribute value is missing');
   const bytes = value.content;
-  const invalid = (type: string) => new DerError(`a subject attribute is not a valid ${type}`);
+  const invalid = (type: string) => new DerError(`a name attribute is not a valid ${type}`);
   switch (value.tag) {
     case 0x0c: // UTF8String
       try {
@@ -55,7 +55,7 @@ export function attributeValueText(value: DerElement | undefined): string {
       if (bytes.length % 2 !== 0) throw invalid('BMPString (its length is odd)');
       return Buffer.from(bytes).swap16().toString('utf16le');
     default:
-      throw new DerError(`unsupported string type 0x${value.tag.toString(16)} in the subject`);
+      throw new DerError(`unsupported string type 0x${value.tag.toString(16)} in a name`);
   }
 }
 

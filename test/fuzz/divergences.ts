@@ -36,10 +36,17 @@ const INVALID_OID: AllowedDivergence = {
   refusal: /is an empty OBJECT IDENTIFIER|ends in the middle of an arc/,
 };
 
+/** Shared by the CSR subject and the OCSP requestorName (ca/name-reader.ts). */
+const NAME_VALUE_TYPES: AllowedDivergence = {
+  id: 'name-value-types',
+  why: "a Name's attribute values must be well-formed strings of the types RFC 5280 uses (UTF8, Printable, IA5, Teletex, BMP, Universal, Numeric); openssl also accepts unknown universal types, BIT STRINGs and SEQUENCEs there",
+  refusal: /unsupported string type 0x[0-9a-f]+ in a name|a name attribute is not a valid/,
+};
+
 const DER_NOT_BER: AllowedDivergence = {
   id: 'der-not-ber',
   why: 'Certflow reads DER only (X.690 §10: minimal definite lengths, no indefinite length, minimal INTEGERs and OID arcs, one-octet tags); openssl and pkijs also read BER',
-  refusal: /not minimally encoded|indefinite length|superfluous leading zero|multi-byte form|a length of \d+ bytes is too large/,
+  refusal: /not minimally encoded|indefinite length|superfluous leading zero|multi-byte form|a length of \d+ bytes is too large|a BOOLEAN is not one octet 0x00 or 0xff/,
 };
 
 const TRAILING_DATA: AllowedDivergence = {
@@ -69,6 +76,7 @@ export const CSR_DIVERGENCES: readonly AllowedDivergence[] = [
   },
   MALFORMED_UNREAD_BY_ORACLES,
   INVALID_OID,
+  NAME_VALUE_TYPES,
   {
     id: 'csr-extension-shape',
     why: 'an Extension is { extnID, critical BOOLEAN DEFAULT FALSE, extnValue } (RFC 5280 §4.1), checked even when Certflow skips it; openssl keeps extensionRequest values opaque and pkijs ignores extra elements in a SEQUENCE',
@@ -91,6 +99,7 @@ export const OCSP_DIVERGENCES: readonly AllowedDivergence[] = [
   },
   MALFORMED_UNREAD_BY_ORACLES,
   INVALID_OID,
+  NAME_VALUE_TYPES,
 ];
 
 /** Counts of outcomes per oracle: agreement, and each allowed divergence. */
