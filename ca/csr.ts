@@ -252,7 +252,9 @@ function subjectAltNamesOf(attributes: DerElement | undefined): Omit<CsrNames, '
       checkWellFormed(values!);
       continue;
     }
-    const [extensions] = children(expectTag(values, 0x31, 'extensionRequest values'));
+    // PKCS#9 (RFC 2985 §5.4.2): extensionRequest is single-valued.
+    const [extensions, extraValue] = children(expectTag(values, 0x31, 'extensionRequest values'));
+    if (extraValue) throw new DerError('extensionRequest has more than one value');
     for (const extension of children(expectTag(extensions, 0x30, 'Extensions'))) {
       // Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }, checked even when skipped.
       const parts = children(expectTag(extension, 0x30, 'Extension'));

@@ -79,8 +79,8 @@ export const CSR_DIVERGENCES: readonly AllowedDivergence[] = [
   NAME_VALUE_TYPES,
   {
     id: 'csr-extension-shape',
-    why: 'an Extension is { extnID, critical BOOLEAN DEFAULT FALSE, extnValue } (RFC 5280 §4.1), checked even when Certflow skips it; openssl keeps extensionRequest values opaque and pkijs ignores extra elements in a SEQUENCE',
-    refusal: /critical has tag|an Extension has unexpected fields/,
+    why: 'an Extension is { extnID, critical BOOLEAN DEFAULT FALSE, extnValue } (RFC 5280 §4.1), checked even when Certflow skips it, and extensionRequest has one value (RFC 2985 §5.4.2); openssl keeps extensionRequest values opaque and pkijs ignores extra elements in a SEQUENCE',
+    refusal: /critical has tag|an Extension has unexpected fields|extensionRequest has more than one value/,
   },
   {
     id: 'csr-version',

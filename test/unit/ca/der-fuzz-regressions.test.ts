@@ -50,6 +50,7 @@ describe('readCsr: fuzz regressions', () => {
     ['fail/an SPKI algorithm with the curve OID twice', csr([CN('svc.example.com')], ECDSA_SHA256, [], spkiWithCurveTwice()), /SubjectPublicKeyInfo algorithm has trailing fields/],
     ['fail/an extension (not the SAN) whose extnID ends in the middle of an arc', csr([CN('svc.example.com')], ECDSA_SHA256, [extensionRequest(sequence(tlv(0x06, Buffer.from([0x55, 0x1d, 0x8f])), octetString(Buffer.from([0x30, 0x00]))))]), /extnID ends in the middle of an arc/],
     ['fail/an extension with two extnIDs', csr([CN('svc.example.com')], ECDSA_SHA256, [extensionRequest(sequence(oid('2.5.29.15'), oid('2.5.29.15'), octetString(Buffer.from([0x03, 0x02, 0x07, 0x80]))))]), /critical has tag 0x6/],
+    ['fail/an extensionRequest with a second, malformed value', csr([CN('svc.example.com')], ECDSA_SHA256, [sequence(oid('1.2.840.113549.1.9.14'), set(sequence(sequence(oid('2.5.29.15'), octetString(Buffer.from([0x03, 0x02, 0x07, 0x80])))), Buffer.from([0x30, 0x03, 0x04, 0x09, 0x00])))]), /more than one value/],
     ['fail/a NumericString CN (refused before too: a name is never read from one)', csr([[OIDS.commonName, tlv(0x12, Buffer.from('1234'))]]), /unsupported string type 0x12/],
   ])('%s', (_name, der, reason) => {
     expect(() => readCsr(der)).toThrow(CsrError);
