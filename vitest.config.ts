@@ -13,6 +13,17 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'fuzz',
+          // Property-based fuzzing (fast-check) of the DER readers and the policy chain; run counts and
+          // seed in test/support/fuzz.ts (CERTFLOW_FUZZ_SCALE, CERTFLOW_FUZZ_SEED). The API bodies are
+          // fuzzed in the integration project (test/integration/api-fuzz.test.ts).
+          include: ['test/fuzz/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'replay',
           include: ['test/replay/**/*.test.ts'],
           testTimeout: 120_000,

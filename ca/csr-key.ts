@@ -73,7 +73,8 @@ export function isOid(element: DerElement, dotted: string): boolean {
 export function identifySubjectKey(spki: DerElement): SubjectKeyInfo {
   const [algorithm, subjectPublicKey, extra] = children(expectTag(spki, 0x30, 'SubjectPublicKeyInfo'));
   if (extra) throw new DerError('SubjectPublicKeyInfo has trailing fields');
-  const [algorithmOid, parameters] = children(expectTag(algorithm, 0x30, 'SubjectPublicKeyInfo algorithm'));
+  const [algorithmOid, parameters, extraParameters] = children(expectTag(algorithm, 0x30, 'SubjectPublicKeyInfo algorithm'));
+  if (extraParameters) throw new DerError('the SubjectPublicKeyInfo algorithm has trailing fields');
   const keyOid = expectTag(algorithmOid, 0x06, 'key algorithm');
   const key = octetAlignedBits(subjectPublicKey, 'subjectPublicKey');
 

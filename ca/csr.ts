@@ -11,8 +11,9 @@ import { type KeyObject, verify } from 'node:crypto';
 import { canonicalizeIp } from '../core/ip.js';
 import type { KeyAlgorithm } from '../core/types.js';
 import { identifySubjectKey, importSubjectKey, isOid, type KeyFamily, oidLookup } from './csr-key.js';
+import { readName } from './name-reader.js';
 import { importPublicKeySpki } from './keys.js';
-import { children, decodeOid, DerError, type DerElement, expectTag, octetAlignedBits, parseDer } from './der-reader.js';
+import { checkOid, checkWellFormed, children, decodeOid, DerError, type DerElement, expectTag, octetAlignedBits, parseDer } from './der-reader.js';
 
 export interface VerifiedCsr {
   keyAlgorithm: KeyAlgorithm;
@@ -102,9 +103,14 @@ export function readCsr(csr: string | Uint8Array): VerifiedCsr {
   if (!structure.key.supported) throw new CsrError(`the csr carries a public key of an unsupported type: ${structure.key.description}; ${ACCEPTED_KEYS}`);
   const signatureAlgorithm = signatureAlgorithmOf(structure.signatureOid);
   if (!signatureAlgorithm) {
-    const dotted = decodeOid(structure.signatureOid);
+    const dotted = oidText(structure.signatureOid);
     const name = OTHER_SIGNATURE_ALGORITHMS[dotted] ?? `OID ${dotted}`;
     throw new CsrError(`the csr is signed with ${name}, which is not supported; sign it with ECDSA (SHA-256/384), RSA PKCS#1 v1.5 (SHA-256 or stronger) or Ed25519`);
+  }
+  // RFC 4055 (RSA: NULL), RFC 5758 (ECDSA) and RFC 8410 (Ed25519: absent): nothing else parameterizes these algorithms.
+  const parameters = structure.signatureParameters;
+  if (parameters && (parameters.tag !== 0x05 || parameters.content.length !== 0)) {
+    throw new CsrError(`the csr's ${signatureAlgorithm.name} signature algorithm parameters must be absent or NULL`);
   }
   if (signatureAlgorithm.family !== structure.key.family) {
     throw new CsrError(`the csr is signed with ${signatureAlgorithm.name}, which does not match its ${structure.key.keyAlgorithm} key`);
@@ -130,6 +136,16 @@ export function readCsr(csr: string | Uint8Array): VerifiedCsr {
     uris,
     signatureAlgorithm: signatureAlgorithm.name,
   };
+}
+
+/** An OID the table did not know, as text for a message; a malformed one makes the CSR malformed (a CsrError, not a DerError). */
+function oidText(element: DerElement): string {
+  try {
+    return decodeOid(element);
+  } catch (error) {
+    if (error instanceof DerError) throw new CsrError(`the csr is not a PEM-encoded PKCS#10 certificate request: ${error.message}`);
+    throw error;
+  }
 }
 
 /** A signature that node:crypto cannot even parse (e.g. malformed ECDSA DER) does not verify. */
@@ -160,6 +176,7 @@ interface CsrStructure {
   key: ReturnType<typeof identifySubjectKey>;
   names: CsrNames;
   signatureOid: DerElement;
+  signatureParameters: DerElement | null;
   signature: Buffer;
 }
 
@@ -181,48 +198,44 @@ function readStructure(der: Buffer): CsrStructure {
   const [info, algorithm, signatureBits, extra] = children(expectTag(parseDer(der), 0x30, 'CertificationRequest'));
   if (extra) throw new DerError('CertificationRequest has trailing fields');
   // CertificationRequestInfo ::= SEQUENCE { version INTEGER (0), subject Name, subjectPKInfo, attributes [0] }
-  const [version, subject, spki, attributes] = children(expectTag(info, 0x30, 'CertificationRequestInfo'));
+  const [version, subject, spki, attributes, extraInfo] = children(expectTag(info, 0x30, 'CertificationRequestInfo'));
+  if (extraInfo) throw new DerError('CertificationRequestInfo has trailing fields');
   const versionContent = expectTag(version, 0x02, 'version').content;
   if (versionContent.length !== 1 || versionContent[0] !== 0) throw new DerError('only version 1 (0) certification requests exist');
   const signature = octetAlignedBits(signatureBits, 'signature');
-  const [signatureOid] = children(expectTag(algorithm, 0x30, 'signatureAlgorithm'));
+  const [signatureOid, signatureParameters, extraParameters] = children(expectTag(algorithm, 0x30, 'signatureAlgorithm'));
+  if (extraParameters) throw new DerError('signatureAlgorithm has trailing fields');
+  if (signatureParameters) checkWellFormed(signatureParameters);
   const key = identifySubjectKey(expectTag(spki, 0x30, 'subjectPKInfo'));
   const names = subjectAltNamesOf(attributes);
   return {
     info: info!,
     spki: spki!,
     key,
-    names: { commonName: commonNameOf(expectTag(subject, 0x30, 'subject')), dnsNames: names.dnsNames, ipAddresses: names.ipAddresses, uris: names.uris },
+    names: { commonName: commonNameOf(subject!), dnsNames: names.dnsNames, ipAddresses: names.ipAddresses, uris: names.uris },
     signatureOid: expectTag(signatureOid, 0x06, 'signature algorithm'),
+    signatureParameters: signatureParameters ?? null,
     signature,
   };
 }
 
-/** The first CN in the subject Name (SEQUENCE OF SET OF AttributeTypeAndValue). */
+/**
+ * The first CN in the subject Name (SEQUENCE OF SET OF AttributeTypeAndValue). Every attribute value
+ * is checked, not only the CN's: a value openssl and RFC 5280 would refuse (an INTEGER, a UTF8String
+ * that is not UTF-8) makes the whole request malformed, so Certflow never accepts what they refuse.
+ */
 function commonNameOf(subject: DerElement): string | null {
-  for (const rdn of children(subject)) {
-    for (const attribute of children(expectTag(rdn, 0x31, 'RelativeDistinguishedName'))) {
-      const [type, value] = children(expectTag(attribute, 0x30, 'AttributeTypeAndValue'));
-      if (isOid(expectTag(type, 0x06, 'attribute type'), OIDS.commonName)) return directoryString(value);
-    }
-  }
-  return null;
+  let commonName: string | null = null;
+  readName(subject, 'subject', (type, value, text) => {
+    if (commonName === null && isOid(type, OIDS.commonName)) commonName = directoryString(value, text);
+  });
+  return commonName;
 }
 
-function directoryString(value: DerElement | undefined): string {
-  if (!value) throw new DerError('attribute value is missing');
-  switch (value.tag) {
-    case 0x0c: // UTF8String
-    case 0x13: // PrintableString
-    case 0x16: // IA5String
-      return value.content.toString('utf8');
-    case 0x14: // TeletexString, in practice Latin-1
-      return value.content.toString('latin1');
-    case 0x1e: // BMPString, UTF-16BE
-      return Buffer.from(value.content).swap16().toString('utf16le');
-    default:
-      throw new DerError(`unsupported string type 0x${value.tag.toString(16)} in the subject`);
-  }
+/** The CN as text: one of the DirectoryString types Certflow reads a name from. */
+function directoryString(value: DerElement, text: string): string {
+  if ([0x0c, 0x13, 0x16, 0x14, 0x1e].includes(value.tag)) return text;
+  throw new DerError(`unsupported string type 0x${value.tag.toString(16)} for the subject CN`);
 }
 
 /** The dNSName, iPAddress and URI entries of the subjectAltName in the extensionRequest attribute; other names are ignored. */
@@ -230,13 +243,26 @@ function subjectAltNamesOf(attributes: DerElement | undefined): Omit<CsrNames, '
   const names = { dnsNames: [] as string[], ipAddresses: [] as string[], uris: [] as string[] };
   if (!attributes) return names;
   for (const attribute of children(expectTag(attributes, 0xa0, 'attributes'))) {
-    const [type, values] = children(expectTag(attribute, 0x30, 'Attribute'));
-    if (!isOid(expectTag(type, 0x06, 'attribute type'), OIDS.extensionRequest)) continue;
-    const [extensions] = children(expectTag(values, 0x31, 'extensionRequest values'));
+    const [type, values, extra] = children(expectTag(attribute, 0x30, 'Attribute'));
+    if (extra) throw new DerError('Attribute has trailing fields');
+    expectTag(values, 0x31, 'attribute values');
+    if (!isOid(expectTag(type, 0x06, 'attribute type'), OIDS.extensionRequest)) {
+      // Not read, but it must be well-formed: openssl and pkijs refuse the request otherwise.
+      decodeOid(type);
+      checkWellFormed(values!);
+      continue;
+    }
+    // PKCS#9 (RFC 2985 §5.4.2): extensionRequest is single-valued.
+    const [extensions, extraValue] = children(expectTag(values, 0x31, 'extensionRequest values'));
+    if (extraValue) throw new DerError('extensionRequest has more than one value');
     for (const extension of children(expectTag(extensions, 0x30, 'Extensions'))) {
+      // Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }, checked even when skipped.
       const parts = children(expectTag(extension, 0x30, 'Extension'));
-      if (!isOid(expectTag(parts[0], 0x06, 'extnID'), OIDS.subjectAltName)) continue;
+      checkOid(parts[0], 'extnID');
+      if (parts.length === 3) checkWellFormed(expectTag(parts[1], 0x01, 'critical'));
+      else if (parts.length !== 2) throw new DerError('an Extension has unexpected fields');
       const value = expectTag(parts[parts.length - 1], 0x04, 'extnValue');
+      if (!isOid(parts[0]!, OIDS.subjectAltName)) continue;
       for (const name of children(expectTag(parseDer(value.content), 0x30, 'GeneralNames'))) {
         if (name.tag === 0x82) names.dnsNames.push(ia5String(name, 'dNSName'));
         else if (name.tag === 0x87) names.ipAddresses.push(ipAddress(name));

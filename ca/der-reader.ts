@@ -103,6 +103,16 @@ export function decodeOid(element: DerElement | undefined, what = 'the OBJECT ID
   return [...head, ...arcs.slice(1)].join('.');
 }
 
+/** Checks an OBJECT IDENTIFIER's encoding (non-empty, minimal arcs, no arc cut off) without decoding it. */
+export function checkOid(element: DerElement | undefined, what = 'the OBJECT IDENTIFIER'): void {
+  const bytes = expectTag(element, TAG.oid, what).content;
+  if (bytes.length === 0) throw new DerError(`${what} is an empty OBJECT IDENTIFIER`);
+  if (bytes[bytes.length - 1]! & 0x80) throw new DerError(`${what} ends in the middle of an arc`);
+  for (let index = 0; index < bytes.length; index++) {
+    if (bytes[index] === 0x80 && (index === 0 || !(bytes[index - 1]! & 0x80))) throw new DerError(`${what} has an arc that is not minimally encoded`);
+  }
+}
+
 /** A non-negative INTEGER's magnitude, minimally encoded, without its 0x00 sign octet. */
 export function integerMagnitude(element: DerElement | undefined, what = 'the INTEGER'): Buffer {
   const bytes = expectTag(element, TAG.integer, what).content;
@@ -137,4 +147,41 @@ export function octetAlignedBits(element: DerElement | undefined, what: string):
   if (bytes.length === 0) throw new DerError(`${what} is an empty BIT STRING`);
   if (bytes[0] !== 0) throw new DerError(`${what} has ${bytes[0]} unused bits; it must be whole bytes`);
   return bytes.subarray(1);
+}
+
+/**
+ * Checks that an element Certflow passes over without interpreting (a signed OCSP request's
+ * signature and certificates, a requestorName) is well-formed DER all the way down: every
+ * constructed element holds whole elements, and the universal primitives in it have valid
+ * contents (BOOLEAN, INTEGER, NULL, OBJECT IDENTIFIER, BIT STRING). A reader that skips such a
+ * part would otherwise accept what every other parser refuses.
+ */
+export function checkWellFormed(element: DerElement, depth = 0): void {
+  if (depth > 64) throw new DerError('elements are nested more than 64 deep');
+  if (element.tag & 0x20) {
+    for (const child of children(element)) checkWellFormed(child, depth + 1);
+    return;
+  }
+  const { tag, content } = element;
+  switch (tag) {
+    case TAG.boolean:
+      if (content.length !== 1 || (content[0] !== 0 && content[0] !== 0xff)) throw new DerError('a BOOLEAN is not one octet 0x00 or 0xff');
+      return;
+    case TAG.integer:
+    case TAG.enumerated:
+      if (content.length === 0) throw new DerError('an INTEGER is empty');
+      if (content.length > 1 && ((content[0] === 0 && !(content[1]! & 0x80)) || (content[0] === 0xff && content[1]! & 0x80))) {
+        throw new DerError('an INTEGER is not minimally encoded');
+      }
+      return;
+    case TAG.null:
+      if (content.length !== 0) throw new DerError('a NULL has content');
+      return;
+    case TAG.oid:
+      decodeOid(element);
+      return;
+    case TAG.bitString:
+      if (content.length === 0 || content[0]! > 7 || (content.length === 1 && content[0] !== 0)) throw new DerError('a BIT STRING has an invalid unused-bits octet');
+      return;
+  }
 }

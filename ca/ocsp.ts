@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { RevocationReason } from '../core/types.js';
 import { certificateFacts, type CertificateFacts } from './certificate-facts.js';
 import { CRL_REASON_CODES } from './crl.js';
-import { children, decodeOid, DerError, type DerElement, expectTag, integerHex, octetAlignedBits, parseDer } from './der-reader.js';
+import { checkOid, checkWellFormed, children, decodeOid, DerError, type DerElement, expectTag, integerHex, octetAlignedBits, parseDer } from './der-reader.js';
 import {
   bitString,
   contextExplicit,
@@ -26,6 +26,7 @@ import {
   signatureAlgorithmIdentifier,
   unsignedInteger,
 } from './der-writer.js';
+import { readName } from './name-reader.js';
 import { serialBytes } from './serial.js';
 import type { Signer } from './signer.js';
 
@@ -95,19 +96,25 @@ function parseOcspRequestUnchecked(der: Uint8Array): OcspRequest {
   const request = expectTag(parseDer(der), 0x30, 'OCSPRequest');
   const [tbsRequest, optionalSignature, ...rest] = children(request);
   if (rest.length > 0 || (optionalSignature && optionalSignature.tag !== 0xa0)) throw new OcspRequestError('unexpected fields after tbsRequest');
+  // Certflow neither requires nor checks signed requests, but what it skips must still be well-formed.
+  if (optionalSignature) checkSignature(optionalSignature);
   const fields = children(expectTag(tbsRequest, 0x30, 'TBSRequest'));
   let index = 0;
   if (fields[index]?.tag === 0xa0) {
-    const [version] = children(fields[index]!);
+    const version = explicitOne(fields[index]!, 'version');
     if (integerHex(version, 'version') !== '00') throw new OcspRequestError('unsupported OCSP request version');
     index++;
   }
-  if (fields[index]?.tag === 0xa1) index++; // requestorName
+  if (fields[index]?.tag === 0xa1) {
+    // requestorName [1] EXPLICIT GeneralName: read past, but only when well-formed.
+    checkGeneralName(explicitOne(fields[index]!, 'requestorName'));
+    index++;
+  }
   const requestList = children(expectTag(fields[index++], 0x30, 'requestList'));
   if (requestList.length === 0) throw new OcspRequestError('the request list is empty');
   let nonceExtnValue: Buffer | null = null;
   if (fields[index]?.tag === 0xa2) {
-    const [extensions] = children(fields[index]!);
+    const extensions = explicitOne(fields[index]!, 'requestExtensions');
     for (const ext of children(expectTag(extensions, 0x30, 'requestExtensions'))) {
       const { id, critical, value } = readExtension(ext);
       if (id === OCSP_OIDS.nonce) {
@@ -125,6 +132,8 @@ function parseOcspRequestUnchecked(der: Uint8Array): OcspRequest {
   const certIds = requestList.map((entry) => {
     const [reqCert, singleExtensions, ...extra] = children(expectTag(entry, 0x30, 'Request'));
     if (extra.length > 0 || (singleExtensions && singleExtensions.tag !== 0xa0)) throw new OcspRequestError('unexpected fields in Request');
+    // singleRequestExtensions [0] EXPLICIT Extensions: none is used, but they must be Extensions.
+    if (singleExtensions) children(expectTag(explicitOne(singleExtensions, 'singleRequestExtensions'), 0x30, 'singleRequestExtensions')).forEach(readExtension);
     return parseCertId(expectTag(reqCert, 0x30, 'CertID'));
   });
   let nonce: Buffer | null = null;
@@ -142,11 +151,92 @@ function parseOcspRequestUnchecked(der: Uint8Array): OcspRequest {
   return { certIds, nonceExtnValue, nonce, signed: optionalSignature !== undefined };
 }
 
+/** The one element inside an EXPLICIT tag. */
+function explicitOne(element: DerElement, what: string): DerElement {
+  const [inner, ...extra] = children(element);
+  if (!inner || extra.length > 0) throw new OcspRequestError(`${what} must hold exactly one element`);
+  return inner;
+}
+
+/**
+ * The requestorName GeneralName (RFC 5280 §4.2.1.6), read past but checked: otherName, rfc822Name,
+ * dNSName, directoryName, uniformResourceIdentifier, iPAddress or registeredID, each well-formed.
+ * x400Address and ediPartyName (never used for OCSP requestors) are refused rather than half-read.
+ */
+function checkGeneralName(name: DerElement): void {
+  checkWellFormed(name);
+  switch (name.tag) {
+    case 0xa0: {
+      // otherName [0] IMPLICIT SEQUENCE { type-id OBJECT IDENTIFIER, value [0] EXPLICIT ANY }
+      const [typeId, value, ...extra] = children(name);
+      if (extra.length > 0) throw new OcspRequestError('requestorName otherName has unexpected fields');
+      checkOid(typeId, 'otherName type-id');
+      explicitOne(expectTag(value, 0xa0, 'otherName value'), 'otherName value');
+      return;
+    }
+    case 0x81: // rfc822Name
+    case 0x82: // dNSName
+    case 0x86: // uniformResourceIdentifier
+      if (name.content.some((byte) => byte > 0x7f)) throw new OcspRequestError('requestorName is not ASCII (IA5String)');
+      return;
+    case 0x87: // iPAddress
+      if (name.content.length !== 4 && name.content.length !== 16) throw new OcspRequestError('requestorName iPAddress is not 4 or 16 octets');
+      return;
+    case 0x88: // registeredID
+      checkOid({ ...name, tag: 0x06 }, 'requestorName registeredID');
+      return;
+    case 0xa4:
+      readName(explicitOne(name, 'requestorName directoryName'), 'requestorName directoryName');
+      return;
+    case 0xa3:
+    case 0xa5:
+      throw new OcspRequestError('requestorName x400Address and ediPartyName are not supported');
+    default:
+      throw new OcspRequestError('requestorName must hold exactly one GeneralName');
+  }
+}
+
+/** optionalSignature [0] EXPLICIT Signature ::= SEQUENCE { signatureAlgorithm, signature BIT STRING, certs [0] EXPLICIT SEQUENCE OF Certificate OPTIONAL } */
+function checkSignature(optionalSignature: DerElement): void {
+  const [signature, ...extra] = children(optionalSignature);
+  if (extra.length > 0) throw new OcspRequestError('unexpected fields in optionalSignature');
+  const [algorithm, bits, certs, ...more] = children(expectTag(signature, 0x30, 'Signature'));
+  if (more.length > 0 || (certs && certs.tag !== 0xa0)) throw new OcspRequestError('unexpected fields in Signature');
+  decodeOid(children(expectTag(algorithm, 0x30, 'signatureAlgorithm'))[0], 'signatureAlgorithm.algorithm');
+  checkWellFormed(algorithm!);
+  checkWellFormed(expectTag(bits, 0x03, 'signature'));
+  if (certs) {
+    const [list, ...extraLists] = children(certs);
+    if (extraLists.length > 0) throw new OcspRequestError('unexpected fields in certs');
+    for (const certificate of children(expectTag(list, 0x30, 'certs'))) checkCertificateShape(certificate);
+  }
+}
+
+/**
+ * A certificate of a signed request is never used, so it is not decoded as X.509: only its layout
+ * (RFC 5280 §4.1: Certificate and TBSCertificate fields with their types) and well-formed DER.
+ */
+function checkCertificateShape(certificate: DerElement | undefined): void {
+  checkWellFormed(expectTag(certificate, 0x30, 'a certificate in certs'));
+  const [tbs, algorithm, signature, ...extra] = children(certificate!);
+  if (extra.length > 0) throw new OcspRequestError('a certificate in certs has trailing fields');
+  expectTag(algorithm, 0x30, 'certificate signatureAlgorithm');
+  expectTag(signature, 0x03, 'certificate signature');
+  const fields = children(expectTag(tbs, 0x30, 'TBSCertificate'));
+  let index = fields[0]?.tag === 0xa0 ? 1 : 0;
+  for (const [tag, what] of [[0x02, 'serialNumber'], [0x30, 'signature'], [0x30, 'issuer'], [0x30, 'validity'], [0x30, 'subject'], [0x30, 'subjectPublicKeyInfo']] as const) {
+    expectTag(fields[index++], tag, `TBSCertificate ${what}`);
+  }
+  for (const tag of [0xa1, 0xa2, 0xa3]) if (fields[index]?.tag === tag) index++;
+  if (index !== fields.length) throw new OcspRequestError('a certificate in certs has unexpected TBSCertificate fields');
+}
+
 function parseCertId(element: DerElement): CertId {
   const [algorithm, nameHash, keyHash, serial, ...extra] = children(element);
   if (extra.length > 0) throw new OcspRequestError('unexpected fields in CertID');
   const [algorithmOid, parameters, ...more] = children(expectTag(algorithm, 0x30, 'hashAlgorithm'));
   if (more.length > 0 || (parameters && parameters.tag !== 0x05)) throw new OcspRequestError('unexpected hash algorithm parameters');
+  if (parameters) checkWellFormed(parameters);
   const hashAlgorithmOid = decodeOid(algorithmOid, 'hashAlgorithm.algorithm');
   const hashAlgorithm = HASH_BY_OID[hashAlgorithmOid] ?? null;
   const issuerNameHash = Buffer.from(expectTag(nameHash, 0x04, 'issuerNameHash').content);
@@ -171,6 +261,7 @@ function readExtension(element: DerElement): { id: string; critical: boolean; va
   let critical = false;
   let index = 1;
   if (parts[index]?.tag === 0x01) {
+    checkWellFormed(parts[index]!);
     critical = parts[index]!.content[0] === 0xff;
     index++;
   }
