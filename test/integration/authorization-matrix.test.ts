@@ -20,7 +20,11 @@ import { webcrypto } from 'node:crypto';
 import { x509 } from '../../ca/x509.js';
 import type { Role } from '../../core/types.js';
 import { authHeaders, createTeamWithTokens, createToken, eventually, TEST_BOOTSTRAP_TOKEN, type Harness } from '../support/harness.js';
+import { createApp } from '../../api/app.js';
+import { createOidcVerifier } from '../../api/oidc.js';
+import { loadConfig } from '../../cmd/config.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
+import { startOidcIssuer } from '../support/oidc-issuer.js';
 
 type TeamSide = 'own' | 'other';
 type Caller =
@@ -33,7 +37,7 @@ type Access =
   | { kind: 'public' }
   | { kind: 'agent'; otherAgent: 200 | 404 }
   | { kind: 'authenticated' }
-  | { kind: 'platform' }
+  | { kind: 'platform'; otherTeamAdmin?: 404 }
   | { kind: 'team'; roles: readonly Role[]; otherTeam: 403 | 404 };
 
 interface Request {
@@ -58,6 +62,7 @@ interface CellContext {
   authorized: boolean;
 }
 
+const OIDC_AUDIENCE = 'https://certflow.matrix.test';
 const ROLES: readonly Role[] = ['requester', 'approver', 'responder', 'admin'];
 const ALL_TEAM_ROLES = ROLES;
 
@@ -84,7 +89,7 @@ const APPROVAL_POLICY = {
   approval: { validityAbove: 'P2D' },
 };
 
-async function api(harness: Harness, method: string, path: string, token: string | null, body?: unknown): Promise<Response> {
+async function api(harness: Pick<Harness, 'app'>, method: string, path: string, token: string | null, body?: unknown): Promise<Response> {
   const headers: Record<string, string> = token ? authHeaders(token, body !== undefined) : body !== undefined ? { 'Content-Type': 'application/json' } : {};
   return harness.app.request(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 }
@@ -257,6 +262,15 @@ function routeCases(world: () => World): RouteCase[] {
     { method: 'POST', route: '/v1/certificates/:id/retry-rollout', access: team(['requester', 'responder']), authorized: 202, request: async () => ({ path: `/v1/certificates/${world().issued}/retry-rollout` }) },
 
     { method: 'POST', route: '/v1/teams', access: { kind: 'platform' }, authorized: 201, request: async () => ({ path: '/v1/teams', body: { name: uniqueName('team-'), policy: APPROVAL_POLICY } }) },
+    { method: 'GET', route: '/v1/teams/:id', access: team(ALL_TEAM_ROLES), authorized: 200, request: async () => ({ path: `/v1/teams/${world().own.teamId}` }) },
+    {
+      method: 'PATCH',
+      route: '/v1/teams/:id',
+      access: { kind: 'platform', otherTeamAdmin: 404 },
+      authorized: 200,
+      why: 'a team never changes its own policy; an admin of another team does not see the team',
+      request: async () => ({ path: `/v1/teams/${world().own.teamId}`, body: { policy: { maxValidity: 'P30D' } } }),
+    },
     { method: 'POST', route: '/v1/teams/:id/tokens', access: team(['admin']), authorized: 201, request: async () => ({ path: `/v1/teams/${world().own.teamId}/tokens`, body: { role: 'requester' } }) },
 
     { method: 'GET', route: '/v1/teams/:id/tokens', access: team(['admin']), authorized: 200, request: async () => ({ path: `/v1/teams/${world().own.teamId}/tokens` }) },
@@ -343,19 +357,20 @@ function expectedStatus(access: Access, caller: Caller, authorized: number): num
       if (caller.kind === 'anonymous' || caller.kind === 'agent') return 401;
       if (caller.kind === 'platform') return authorized;
       if (access.kind === 'authenticated') return authorized;
-      if (access.kind === 'platform') return 403;
+      if (access.kind === 'platform') return caller.role === 'admin' && caller.side === 'other' && access.otherTeamAdmin ? access.otherTeamAdmin : 403;
       if (caller.role !== 'admin' && !access.roles.includes(caller.role)) return 403;
       return caller.side === 'own' ? authorized : access.otherTeam;
   }
 }
 
-function callersOf(world: World): Caller[] {
+function callersOf(world: World, oidc: Caller[]): Caller[] {
   const teamCallers = (side: TeamSide, tokens: Record<Role, string>): Caller[] => ROLES.map((role) => ({ name: `${side} team ${role}`, kind: 'team', side, role, token: tokens[role] }));
   return [
     { name: 'no token', kind: 'anonymous' },
     { name: 'platform admin', kind: 'platform', token: TEST_BOOTSTRAP_TOKEN },
     ...teamCallers('own', world.own.tokens),
     ...teamCallers('other', world.other.tokens),
+    ...oidc,
     { name: 'own team agent', kind: 'agent', side: 'own', token: world.own.agentToken },
     { name: 'other team agent', kind: 'agent', side: 'other', token: world.other.agentToken },
   ];
@@ -388,15 +403,31 @@ describe('authorization matrix', () => {
     expect([...declared].filter((route) => !covered.has(route)), 'routes without a row in the matrix').toEqual([]);
     expect([...covered].filter((route) => !declared.has(route)), 'rows for routes the app does not serve').toEqual([]);
 
+    // OpenID Connect callers (a real provider on loopback): the cells go to an app that accepts its tokens as well as API tokens.
+    const idp = await startOidcIssuer({
+      audience: OIDC_AUDIENCE,
+      clients: [
+        { id: 'own-requester', claims: { certflow_team: own.teamId, certflow_role: 'requester', name: 'Olga Requester' } },
+        { id: 'own-approver', claims: { certflow_team: own.teamId, certflow_role: 'approver', name: 'Otto Approver' } },
+        { id: 'other-admin', claims: { certflow_team: other.teamId, certflow_role: 'admin', name: 'Ada Other' } },
+      ],
+    });
+    const matrixApp = { app: createApp({ ...harness.apiDeps, oidc: createOidcVerifier(loadConfig({ CERTFLOW_OIDC_ISSUER: idp.issuer, CERTFLOW_OIDC_AUDIENCE: OIDC_AUDIENCE }).oidc!) }) };
+    const oidcCallers: Caller[] = [
+      { name: 'own team requester (OIDC)', kind: 'team', side: 'own', role: 'requester', token: await idp.accessToken('own-requester') },
+      { name: 'own team approver (OIDC)', kind: 'team', side: 'own', role: 'approver', token: await idp.accessToken('own-approver') },
+      { name: 'other team admin (OIDC)', kind: 'team', side: 'other', role: 'admin', token: await idp.accessToken('other-admin') },
+    ];
+
     const mismatches: string[] = [];
     let cells = 0;
     for (const row of cases) {
       // Refused calls first (on the shared resources), then the authorized ones (each on fresh resources where they change state).
-      const callers = callersOf(world).sort((a, b) => Number(expectedStatus(row.access, a, row.authorized) === row.authorized) - Number(expectedStatus(row.access, b, row.authorized) === row.authorized));
+      const callers = callersOf(world, oidcCallers).sort((a, b) => Number(expectedStatus(row.access, a, row.authorized) === row.authorized) - Number(expectedStatus(row.access, b, row.authorized) === row.authorized));
       for (const caller of callers) {
         const expected = expectedStatus(row.access, caller, row.authorized);
         const request = await row.request({ caller, authorized: expected === row.authorized && row.access.kind !== 'public' });
-        const response = await api(harness, row.method, request.path, tokenOf(caller), request.body);
+        const response = await api(matrixApp, row.method, request.path, tokenOf(caller), request.body);
         cells++;
         if (response.status !== expected) mismatches.push(`${row.method} ${row.route} as ${caller.name}: expected ${expected}, got ${response.status} ${(await response.text()).slice(0, 200)}`);
         else if (response.status >= 400 && !(response.headers.get('content-type') ?? '').startsWith('application/problem+json')) {
@@ -404,7 +435,8 @@ describe('authorization matrix', () => {
         }
       }
     }
-    console.log(`authorization matrix: ${cases.length} routes × ${callersOf(world).length} callers = ${cells} cells`);
+    await idp.close();
+    console.log(`authorization matrix: ${cases.length} routes × ${callersOf(world, oidcCallers).length} callers = ${cells} cells`);
     expect(mismatches).toEqual([]);
   });
 });
