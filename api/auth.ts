@@ -23,7 +23,7 @@ export function authenticate(deps: ApiDeps) {
     const token = await findActiveToken(deps.db, bearer, now);
     if (!token) throw problems.unauthenticated('the API token is unknown, expired or revoked; ask a team admin for a new one');
     await touchToken(deps.db, token.id, now);
-    c.set('principal', { tokenId: token.id, principalId: token.principalId, teamId: token.teamId, role: token.role });
+    c.set('principal', { tokenId: token.id, principalId: token.principalId, accountableId: token.accountableTo ?? token.principalId, teamId: token.teamId, role: token.role });
     await next();
   });
 }
@@ -55,7 +55,7 @@ async function oidcPrincipal(deps: ApiDeps, verifier: OidcVerifier, jwt: string)
       details: { principalId: row.id, kind: row.kind, name: row.name, oidcIssuer: identity.issuer, oidcSubject: identity.subject },
     });
   }
-  return { tokenId: `oidc:${row.id}`, principalId: row.id, teamId: team.id, role };
+  return { tokenId: `oidc:${row.id}`, principalId: row.id, accountableId: row.accountableTo ?? row.id, teamId: team.id, role };
 }
 
 export function requireRole(...roles: Role[]) {

@@ -99,7 +99,7 @@ async function planCertificate(
     state: 'pending',
     workflowId: lifecycleWorkflowId(id),
     requestedBy: principal.tokenId,
-    requestedByPrincipal: principal.principalId,
+    requestedByPrincipal: principal.accountableId,
   };
   const start: StartLifecycle = {
     certificateId: id,
@@ -136,7 +136,7 @@ async function storeAndLaunch(deps: ApiDeps, creation: CreationRequest, id: stri
       if (countsActive || rules?.newNames) await lockTeamDecisions(tx, team.id, 'certificate-requests');
       const refusal = countsActive ? activeCertificatesRefusal(quotas, await countActiveCertificates(tx, team.id)) : null;
       if (refusal) throw quotaExceeded(refusal);
-      const approval = await approvalPlan(tx, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, requestedByPrincipal: principal.principalId, request, body });
+      const approval = await approvalPlan(tx, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, requestedByPrincipal: principal.accountableId, request, body });
       start = { ...planned, input: { ...planned.input, approval } };
       await insertCertificate(tx, { ...row, state: approval ? 'awaiting_approval' : 'pending' });
       const outcome = await claimDestinations(tx, { certificateId: id, teamId: team.id }, claims);

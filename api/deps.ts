@@ -42,8 +42,10 @@ export interface RateLimitConfig {
 /** The request's authenticated identity: the token used, and the principal (person or service) it acts for. */
 export interface Principal {
   tokenId: string;
-  /** `prn_…`: who acts; separation of duties and audit actors are by principal. */
+  /** `prn_…`: who acts; audit actors are by principal. */
   principalId: string;
+  /** The principal answerable for `principalId` (itself unless a team admin created it): separation of duties compares these. */
+  accountableId: string;
   /** Null for platform-wide admin tokens. */
   teamId: string | null;
   role: Role;

@@ -15,7 +15,8 @@ export function rateLimitPerToken(limit: RateLimitConfig, now: () => number = Da
   const buckets = new Map<string, Bucket>();
   let requests = 0;
   return createMiddleware<AppEnv>(async (c, next) => {
-    const key = c.get('principal').tokenId;
+    // Per accountable principal: minting more tokens does not buy more requests.
+    const key = c.get('principal').accountableId;
     const at = now();
     const result = takeToken(buckets.get(key), at, limit);
     buckets.set(key, result.bucket);

@@ -16,7 +16,8 @@ import { signalRenewNow } from './lifecycle-client.js';
 import { quotaExceeded } from './quota-problem.js';
 
 export async function requestRenewal(deps: ApiDeps, principal: Principal, certificate: CertificateRow, reason: string): Promise<void> {
-  const exempt = principal.role === 'responder' || isPlatformAdmin(principal);
+  // Only the platform admin is exempt: a team admin can mint itself any team role, responder included.
+  const exempt = isPlatformAdmin(principal);
   const team = exempt ? null : await findTeam(deps.db, certificate.teamId);
   const quotas = team?.policy.quotas;
   await deps.db.transaction(async (tx) => {

@@ -11,11 +11,11 @@ export const BOOTSTRAP_PRINCIPAL_ID = 'prn_bootstrap';
 
 export async function insertPrincipal(
   db: Queryable,
-  input: { kind: PrincipalKind; name: string; email?: string | null; teamId: string | null },
+  input: { kind: PrincipalKind; name: string; email?: string | null; teamId: string | null; accountableTo?: string | null },
 ): Promise<PrincipalRow> {
   const [row] = await db
     .insert(principals)
-    .values({ id: newId('prn'), kind: input.kind, name: input.name, email: input.email ?? null, teamId: input.teamId })
+    .values({ id: newId('prn'), kind: input.kind, name: input.name, email: input.email ?? null, teamId: input.teamId, accountableTo: input.accountableTo ?? null })
     .returning();
   return row!;
 }
@@ -25,8 +25,20 @@ export async function findPrincipal(db: Queryable, id: string): Promise<Principa
   return row ?? null;
 }
 
-/** Disables the principal (its tokens stop working at their next request); a second call keeps the first time. */
+/** The principal a principal answers to (itself unless a team admin created it). */
+export function accountableIdOf(row: Pick<PrincipalRow, 'id' | 'accountableTo'>): string {
+  return row.accountableTo ?? row.id;
+}
+
+/**
+ * Disables the principal (its tokens stop working at their next request) and every principal that
+ * answers to it (the tokens a leaver minted for themselves); a second call keeps the first time.
+ */
 export async function disablePrincipal(db: Queryable, id: string, now: Date): Promise<{ row: PrincipalRow; disabledNow: boolean } | null> {
+  await db
+    .update(principals)
+    .set({ disabledAt: now })
+    .where(and(eq(principals.accountableTo, id), isNull(principals.disabledAt)));
   const [disabled] = await db
     .update(principals)
     .set({ disabledAt: now })

@@ -40,8 +40,14 @@ export const principals = pgTable(
     createdAt: createdAt(),
     /** A disabled principal's tokens stop working. */
     disabledAt: timestamp('disabled_at', { withTimezone: true }),
+    /**
+     * The person answerable for this principal: set when a team admin creates it (directly, or by
+     * minting a token without naming a principal). Separation of duties and the rate limit treat
+     * a principal as the one it answers to; disabling that one disables this one too. Null: itself.
+     */
+    accountableTo: text('accountable_to'),
   },
-  (table) => [index('principals_team_idx').on(table.teamId), uniqueIndex('principals_oidc_subject_uq').on(table.oidcIssuer, table.oidcSubject)],
+  (table) => [index('principals_team_idx').on(table.teamId), index('principals_accountable_idx').on(table.accountableTo), uniqueIndex('principals_oidc_subject_uq').on(table.oidcIssuer, table.oidcSubject)],
 );
 
 export const apiTokens = pgTable(

@@ -70,12 +70,14 @@ export interface ActiveToken {
   id: string;
   teamId: string | null;
   principalId: string;
+  /** The principal the token's principal answers to, or null when it answers for itself. */
+  accountableTo: string | null;
   role: Role;
 }
 
 export async function findActiveToken(db: Queryable, token: string, now: Date): Promise<ActiveToken | null> {
   const [row] = await db
-    .select({ id: apiTokens.id, teamId: apiTokens.teamId, principalId: apiTokens.principalId, role: apiTokens.role })
+    .select({ id: apiTokens.id, teamId: apiTokens.teamId, principalId: apiTokens.principalId, accountableTo: principals.accountableTo, role: apiTokens.role })
     .from(apiTokens)
     .innerJoin(principals, eq(principals.id, apiTokens.principalId))
     .where(

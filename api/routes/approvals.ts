@@ -33,7 +33,8 @@ export function approvalRoutes(deps: ApiDeps) {
       const principal = c.get('principal');
       const certificate = await visibleCertificate(principal, c.req.param('id'));
       const body = await parseJsonBody(c, approvalDecisionSchema);
-      const approver = { tokenId: principal.tokenId, principalId: principal.principalId, role: principal.role, teamId: principal.teamId };
+      // Separation of duties is by the person answerable for each side (api/deps.ts accountableId).
+      const approver = { tokenId: principal.tokenId, principalId: principal.accountableId, role: principal.role, teamId: principal.teamId };
       const problem = approverProblem(approver, certificate.teamId, certificate.requestedBy, certificate.requestedByPrincipal);
       if (problem) throw problems.forbidden(problem);
       // The row appears a moment after the workflow starts waiting; the workflow's validator decides then.

@@ -27,7 +27,9 @@ export function principalRoutes(deps: ApiDeps) {
     const body = await parseJsonBody(c, createPrincipalSchema);
     const teamId = body.team !== undefined ? (await visibleTeam(caller, body.team)).id : caller.teamId;
     if (teamId === null && !isPlatformAdmin(caller)) throw problems.forbidden('only a platform admin can create platform-wide principals');
-    const created = await insertPrincipal(deps.db, { kind: body.kind, name: body.name, email: body.email ?? null, teamId });
+    // A principal a team admin creates answers to that admin: it cannot approve the admin's requests.
+    const accountableTo = isPlatformAdmin(caller) ? null : caller.accountableId;
+    const created = await insertPrincipal(deps.db, { kind: body.kind, name: body.name, email: body.email ?? null, teamId, accountableTo });
     await appendAuditEvent(deps.db, {
       at: deps.now(),
       ...auditActor(caller),
@@ -75,5 +77,6 @@ export function principalView(row: PrincipalRow) {
     teamId: row.teamId,
     createdAt: row.createdAt.toISOString(),
     disabledAt: row.disabledAt?.toISOString() ?? null,
+    accountableTo: row.accountableTo,
   };
 }

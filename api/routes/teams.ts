@@ -1,7 +1,7 @@
 /** `/v1/teams`: teams with their policy, and API tokens scoped to a team, a role and a principal. */
 import { Hono } from 'hono';
 import { appendAuditEvent } from '../../db/audit.js';
-import { findPrincipal, insertPrincipal, type PrincipalRow } from '../../db/principals.js';
+import { accountableIdOf, findPrincipal, insertPrincipal, type PrincipalRow } from '../../db/principals.js';
 import { findTeam, insertTeam, updateTeamPolicy } from '../../db/teams.js';
 import { issueToken } from '../../db/tokens.js';
 import { canAccessTeam, isPlatformAdmin, requireRole } from '../auth.js';
@@ -65,8 +65,10 @@ export function teamRoutes(deps: ApiDeps) {
     if (!team || !canAccessTeam(principal, team.id)) throw problems.notFound(`no team "${teamId}" is visible to this token`);
     const body = await parseJsonBody(c, createTokenSchema);
     const expiresAt = body.expiresIn ? new Date(deps.now().getTime() + body.expiresIn * 1000) : null;
-    // Only admins mint, so no token can get a role above its minter's. A team admin may mint an
-    // approver token for itself: approvals compare principals, so it still cannot approve its own requests.
+    // Only admins mint, so no token gets a role above its minter's. Whoever mints holds the secret, so
+    // a team admin mints only for principals that answer to it (itself, the services it created); a
+    // token for another person comes from the platform admin. Approvals compare accountable principals,
+    // so no token a team admin mints can approve that admin's own requests.
     let holder: PrincipalRow | null;
     if (body.principalId !== undefined) {
       holder = await findPrincipal(deps.db, body.principalId);
@@ -74,8 +76,12 @@ export function teamRoutes(deps: ApiDeps) {
         throw problems.validation(`principal "${body.principalId}" is not a principal of team "${team.name}"`, [{ field: 'principalId', message: 'must be a principal of this team' }]);
       }
       if (holder.disabledAt) throw problems.conflict(`principal "${holder.id}" is disabled`);
+      if (!isPlatformAdmin(principal) && accountableIdOf(holder) !== principal.accountableId) {
+        throw problems.forbidden(`principal "${holder.id}" does not answer to this token's principal: a token for another person is minted by the platform admin, since whoever mints a token holds its secret`);
+      }
     } else {
-      holder = await insertPrincipal(deps.db, { kind: 'service', name: `${body.role} token of team ${team.name}`, teamId: team.id });
+      const accountableTo = isPlatformAdmin(principal) ? null : principal.accountableId;
+      holder = await insertPrincipal(deps.db, { kind: 'service', name: `${body.role} token of team ${team.name}`, teamId: team.id, accountableTo });
     }
     const { id, token } = await issueToken(deps.db, { teamId: team.id, principalId: holder.id, role: body.role, expiresAt });
     await appendAuditEvent(deps.db, {

@@ -68,10 +68,22 @@ describe('principals', () => {
     expect(byValidator).toMatch(/whatever token they use/);
     expect((await findApprovalOfCertificate(suite.harness.db, created.id))?.state).toBe('pending');
 
-    // Bob, another person of the team, gets an approver token from Alice and decides.
-    const bob = await createPrincipal(aliceAdmin.token, { kind: 'person', name: 'Bob' });
+    // Identities Alice makes herself answer to her: a token minted without a principal, a "person" she creates.
+    const sock = await mint(aliceAdmin.token, teamId, { role: 'approver' });
+    const carol = await createPrincipal(aliceAdmin.token, { kind: 'person', name: 'Carol (made up by Alice)' });
+    const carolApprover = await mint(aliceAdmin.token, teamId, { role: 'approver', principalId: carol.id });
+    for (const token of [sock.token, carolApprover.token]) {
+      const refused = await decide(created.id, token);
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { detail: string }).detail).toMatch(/own request, whatever token they use/);
+    }
+
+    // Bob, another person of the team (vouched for by the platform admin), decides. Alice cannot mint
+    // a token for him: whoever mints holds the secret.
+    const bob = await createPrincipal(TEST_BOOTSTRAP_TOKEN, { kind: 'person', name: 'Bob', team: teamId });
     expect(bob.teamId).toBe(teamId);
-    const bobApprover = await mint(aliceAdmin.token, teamId, { role: 'approver', principalId: bob.id });
+    expect((await post(`/v1/teams/${teamId}/tokens`, aliceAdmin.token, { role: 'approver', principalId: bob.id })).status).toBe(403);
+    const bobApprover = await mint(TEST_BOOTSTRAP_TOKEN, teamId, { role: 'approver', principalId: bob.id });
     const granted = await decide(created.id, bobApprover.token);
     expect(granted.status, await granted.clone().text()).toBe(200);
     expect(await granted.json()).toMatchObject({ state: 'approved' });
@@ -137,6 +149,14 @@ describe('principals', () => {
     expect((await list(requester.token)).status).toBe(401);
     expect((await list(approver.token)).status).toBe(401);
     expect(((await (await remove(suite.team.admin)).json()) as { disabledAt: string }).disabledAt).toBe(disabledAt);
+    // A leaver's self-minted tokens go with them: the service principals that answer to a person are disabled too.
+    const mallory = await createPrincipal(TEST_BOOTSTRAP_TOKEN, { kind: 'person', name: 'Mallory', team: teamId });
+    const malloryAdmin = await mint(TEST_BOOTSTRAP_TOKEN, teamId, { role: 'admin', principalId: mallory.id });
+    const backdoor = await mint(malloryAdmin.token, teamId, { role: 'admin' });
+    expect((await list(backdoor.token)).status).toBe(200);
+    expect((await suite.harness.app.request(`/v1/principals/${mallory.id}`, { method: 'DELETE', headers: authHeaders(TEST_BOOTSTRAP_TOKEN, false) })).status).toBe(200);
+    expect((await list(malloryAdmin.token)).status).toBe(401);
+    expect((await list(backdoor.token)).status).toBe(401);
     // No new token for a disabled principal either.
     expect((await post(`/v1/teams/${teamId}/tokens`, suite.team.admin, { role: 'requester', principalId: dave.id })).status).toBe(409);
     const events = await listAuditEvents(suite.harness.db, { teamId, limit: 100 });

@@ -35,9 +35,9 @@ describe('Idempotency-Key', () => {
   }
 
   it('scopes keys to the team, or to the token when it has no team', () => {
-    expect(idempotencyScope({ tokenId: 'tok_1', principalId: 'prn_1', teamId: 'team_a', role: 'requester' })).toBe('team:team_a');
-    expect(idempotencyScope({ tokenId: 'tok_2', principalId: 'prn_2', teamId: 'team_a', role: 'admin' })).toBe('team:team_a');
-    expect(idempotencyScope({ tokenId: 'tok_3', principalId: 'prn_3', teamId: null, role: 'admin' })).toBe('token:tok_3');
+    expect(idempotencyScope({ tokenId: 'tok_1', principalId: 'prn_1', accountableId: 'prn_1', teamId: 'team_a', role: 'requester' })).toBe('team:team_a');
+    expect(idempotencyScope({ tokenId: 'tok_2', principalId: 'prn_2', accountableId: 'prn_2', teamId: 'team_a', role: 'admin' })).toBe('team:team_a');
+    expect(idempotencyScope({ tokenId: 'tok_3', principalId: 'prn_3', accountableId: 'prn_3', teamId: null, role: 'admin' })).toBe('token:tok_3');
   });
 });
 

@@ -679,7 +679,7 @@ describe('docs/openapi.json against the code', () => {
       mac: '00'.repeat(32),
     };
 
-    const principal: PrincipalRow = { id: 'prn_test', kind: 'person', name: 'Alice', email: null, teamId: null, oidcIssuer: null, oidcSubject: null, createdAt: at, disabledAt: null };
+    const principal: PrincipalRow = { id: 'prn_test', kind: 'person', name: 'Alice', email: null, teamId: null, oidcIssuer: null, oidcSubject: null, createdAt: at, disabledAt: null, accountableTo: null };
     const token: TokenRow = { id: 'tok_test', teamId: null, principalId: 'prn_test', role: 'admin', tokenHash: 'h', createdAt: at, expiresAt: null, lastUsedAt: null, revokedAt: null };
     const agent: AgentRow = { id: 'agt_test', teamId: 'team_test', name: 'host', tokenHash: 'h', createdAt: at, lastSeenAt: null, revokedAt: null };
 
