@@ -689,7 +689,7 @@ describe('docs/openapi.json against the code', () => {
       ['Issuer', issuerView(issuer), issuerView({ ...issuer, kind: 'intermediate', parentId: 'iss_root' })],
       ['Approval', approvalView(approval), approvalView({ ...approval, state: 'approved', escalatedAt: at, decidedBy: 'tok_approver', decidedAt: at, decisionReason: 'ok' })],
       ['AuditEvent', auditEventView(event), auditEventView({ ...event, teamId: 'team_test', certificateId: 'crt_test', principalId: 'prn_test' })],
-      ['Principal', principalView(principal), principalView({ ...principal, email: 'a@example.test', teamId: 'team_test', disabledAt: at })],
+      ['Principal', principalView(principal), principalView({ ...principal, email: 'a@example.test', teamId: 'team_test', disabledAt: at, accountableTo: 'prn_admin' })],
       ['TokenInfo', tokenView(token), tokenView({ ...token, teamId: 'team_test', expiresAt: at, lastUsedAt: at, revokedAt: at })],
       ['AgentInfo', agentView(agent), agentView({ ...agent, lastSeenAt: at, revokedAt: at })],
     ];
