@@ -168,13 +168,20 @@ export function canonicalizeCidr(text: string): string {
 }
 
 /**
- * True when the (canonical or not) address lies in the block. Families never mix: an IPv4-mapped
- * IPv6 address (`::ffff:10.0.0.1`) is an IPv6 address and matches only IPv6 blocks.
+ * True when the (canonical or not) address lies in the block. An IPv4-mapped IPv6 address
+ * (`::ffff:10.0.0.1`) names the IPv4 host (clients treat the two as one address), so it matches
+ * IPv4 blocks only: an IPv6 range such as `::/0` never admits an IPv4 host in disguise.
  */
 export function cidrContains(cidr: Cidr, address: string): boolean {
-  const octets = parseIp(address);
+  const octets = unmapIpv4(parseIp(address));
   if (octets.length !== cidr.octets.length) return false;
   return maskOctets(octets, cidr.prefixLength).every((octet, index) => octet === cidr.octets[index]);
+}
+
+/** The IPv4 octets of an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`); any other address as it is. */
+function unmapIpv4(octets: Uint8Array): Uint8Array {
+  const mapped = octets.length === 16 && octets.subarray(0, 10).every((octet) => octet === 0) && octets[10] === 0xff && octets[11] === 0xff;
+  return mapped ? octets.slice(12) : octets;
 }
 
 /** The subnet mask of a CIDR as octets (e.g. /20 → 255.255.240.0), as an iPAddress name constraint carries it. */

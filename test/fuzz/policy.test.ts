@@ -38,11 +38,47 @@ export const MODEL_RULES: readonly ModelRule[] = [
   { code: 'profile_not_allowed', violated: (request, policy) => !policy.profiles.includes(request.profile) },
   { code: 'key_algorithm_not_allowed', violated: (request, policy) => !policy.keyAlgorithms.includes(request.keyAlgorithm) },
   { code: 'validity_too_long', violated: (request, policy) => request.validitySeconds > policy.maxValiditySeconds },
+  { code: 'validity_too_short', violated: (request, policy) => policy.minValiditySeconds !== undefined && request.validitySeconds < policy.minValiditySeconds },
   { code: 'wildcard_not_allowed', violated: (request, policy) => !policy.allowWildcards && request.dnsNames.some((name) => labelsOf(name)[0] === '*') },
   { code: 'name_outside_allowed_domains', violated: (request, policy) => request.dnsNames.some((name) => !policy.allowedDomains.some((zone) => modelWithin(name, zone))) },
   { code: 'ip_sans_not_allowed', violated: (request, policy) => !policy.allowIpSans && request.ipAddresses.length > 0 },
+  {
+    code: 'ip_outside_allowed_ranges',
+    violated: (request, policy) =>
+      policy.allowIpSans && policy.allowedIpRanges !== undefined && request.ipAddresses.some((address) => !policy.allowedIpRanges!.some((range) => RANGE_MEMBERS[range]!.includes(address))),
+  },
   { code: 'uri_sans_not_allowed', violated: (request) => request.profile === 'tls-server' && request.uris.length > 0 },
+  { code: 'uri_outside_allowed_spiffe', violated: (request, policy) => request.uris.some((uri) => uri.startsWith('spiffe://') && !modelSpiffeAllowed(uri, policy)) },
+  {
+    code: 'uri_outside_allowed_https_hosts',
+    violated: (request, policy) => request.uris.some((uri) => uri.startsWith('https://') && !(policy.allowedUris?.httpsHosts ?? []).some((zone) => modelWithin(new URL(uri).hostname, zone))),
+  },
 ];
+
+/**
+ * Which of the generated addresses each generated range holds, written out by hand (the model does
+ * no CIDR arithmetic). An IPv4-mapped IPv6 address is its IPv4 host: IPv4 ranges only.
+ */
+const RANGE_MEMBERS: Record<string, readonly string[]> = {
+  '10.0.0.0/8': ['10.0.0.1', '::ffff:10.0.0.1'],
+  '192.168.0.0/16': [],
+  '0.0.0.0/0': ['10.0.0.1', '::ffff:10.0.0.1'],
+  '2001:db8::/32': ['2001:db8::1'],
+  '::/0': ['2001:db8::1'],
+};
+
+/** A SPIFFE ID is allowed when its trust domain is listed with a prefix equal to its path or a parent of it. */
+function modelSpiffeAllowed(uri: string, policy: TeamPolicy): boolean {
+  const [trustDomain, ...segments] = uri.slice('spiffe://'.length).split('/');
+  return (policy.allowedUris?.spiffe ?? []).some(
+    (entry) =>
+      entry.trustDomain === trustDomain &&
+      entry.pathPrefixes.some((prefix) => {
+        const prefixSegments = prefix === '/' ? [] : prefix.slice(1).split('/');
+        return prefixSegments.every((segment, index) => segments[index] === segment);
+      }),
+  );
+}
 
 const modelVerdict = (request: PolicyRequest, policy: TeamPolicy): PolicyViolationCode | null =>
   MODEL_RULES.find((rule) => rule.violated(request, policy))?.code ?? null;
@@ -61,14 +97,25 @@ const rawName = fc
     return upper ? name.toUpperCase() : name;
   });
 
-const policy: fc.Arbitrary<TeamPolicy> = fc.record({
-  allowedDomains: fc.array(zone, { maxLength: 3 }),
-  allowWildcards: fc.boolean(),
-  allowIpSans: fc.boolean(),
-  maxValiditySeconds: fc.integer({ min: 1, max: 398 * 86_400 }),
-  keyAlgorithms: fc.subarray([...KEY_ALGORITHMS], { minLength: 1 }),
-  profiles: fc.subarray([...PROFILES], { minLength: 1 }),
+const spiffeAllowance = fc.record({
+  trustDomain: fc.constantFrom('example.com', 'prod', 'example'),
+  pathPrefixes: fc.array(fc.constantFrom('/', '/ns', '/ns/a', '/ns/a/sa', '/ns/b', '/ns/a/sa/b', '/ns/a/s'), { minLength: 1, maxLength: 2 }),
 });
+
+const policy: fc.Arbitrary<TeamPolicy> = fc.record(
+  {
+    allowedDomains: fc.array(zone, { maxLength: 3 }),
+    allowWildcards: fc.boolean(),
+    allowIpSans: fc.boolean(),
+    allowedIpRanges: fc.subarray(Object.keys(RANGE_MEMBERS)),
+    allowedUris: fc.record({ spiffe: fc.array(spiffeAllowance, { maxLength: 2 }), httpsHosts: fc.array(zone, { maxLength: 2 }) }),
+    maxValiditySeconds: fc.integer({ min: 1, max: 398 * 86_400 }),
+    minValiditySeconds: fc.integer({ min: 1, max: 30 * 86_400 }),
+    keyAlgorithms: fc.subarray([...KEY_ALGORITHMS], { minLength: 1 }),
+    profiles: fc.subarray([...PROFILES], { minLength: 1 }),
+  },
+  { requiredKeys: ['allowedDomains', 'allowWildcards', 'allowIpSans', 'maxValiditySeconds', 'keyAlgorithms', 'profiles'] },
+);
 
 /** Canonicalized names, as the pipeline hands them to the chain (names that fail canonicalization are dropped). */
 const canonicalNames = fc.array(rawName, { maxLength: 4 }).map((names) =>
@@ -83,8 +130,8 @@ const canonicalNames = fc.array(rawName, { maxLength: 4 }).map((names) =>
 
 const request: fc.Arbitrary<PolicyRequest> = fc.record({
   dnsNames: canonicalNames.map((names) => [...new Set(names)]),
-  ipAddresses: fc.constantFrom([], [], ['10.0.0.1'], ['2001:db8::1']),
-  uris: fc.constantFrom([], [], ['spiffe://example.com/ns/a/sa/b']),
+  ipAddresses: fc.constantFrom([], [], ['10.0.0.1'], ['2001:db8::1'], ['::ffff:10.0.0.1'], ['10.0.0.1', '2001:db8::1']),
+  uris: fc.constantFrom([], [], ['spiffe://example.com/ns/a/sa/b'], ['spiffe://prod/ns/a'], ['https://api.example.com/x'], ['spiffe://example.com/ns/a/sa/b', 'https://svc.example/y']),
   profile: fc.constantFrom(...PROFILES),
   keyAlgorithm: fc.constantFrom(...KEY_ALGORITHMS),
   validitySeconds: fc.integer({ min: 1, max: 400 * 86_400 }),

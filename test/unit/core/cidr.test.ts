@@ -35,7 +35,8 @@ describe('cidrContains', () => {
     ['fail/just past /20', '172.16.0.0/20', '172.16.16.0', false],
     ['ok/IPv6 /48', '2001:db8:aa::/48', '2001:db8:aa:1::1', true],
     ['fail/IPv6 outside', '2001:db8:aa::/48', '2001:db8:ab::', false],
-    ['fail/families never mix', '0.0.0.0/0', '::ffff:1.2.3.4', false],
+    ['ok/an IPv4-mapped address is its IPv4 host', '0.0.0.0/0', '::ffff:1.2.3.4', true],
+    ['fail/an IPv4-mapped address is not in an IPv6 range', '::/0', '::ffff:1.2.3.4', false],
     ['fail/families never mix (v6 range)', '::/0', '1.2.3.4', false],
   ];
   it.each(cases)('%s', (_name, range, address, want) => {
