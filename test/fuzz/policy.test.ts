@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalizeDnsName, canonicalizeDnsNames, NameError } from '../../core/names.js';
-import { evaluatePolicy, type PolicyRequest, type PolicyViolationCode, type TeamPolicy } from '../../core/policy.js';
+import { evaluatePolicy, policyViolations, type PolicyRequest, type PolicyViolationCode, type TeamPolicy } from '../../core/policy.js';
 import { KEY_ALGORITHMS, PROFILES } from '../../core/types.js';
 import { fuzzParameters } from '../support/fuzz.js';
 
@@ -144,6 +144,16 @@ describe('fuzz: the policy chain against a simple model', () => {
         expect(evaluatePolicy(req, pol)?.code ?? null).toBe(modelVerdict(req, pol));
       }),
       fuzzParameters('evaluatePolicy = model', 3000),
+    );
+  });
+
+  it('ok/every rule on its own: the chain reports exactly the rules the model finds violated', () => {
+    fc.assert(
+      fc.property(request, policy, (req, pol) => {
+        const reported = new Set(policyViolations(req, pol).map((violation) => violation.code));
+        expect([...reported].sort()).toEqual(MODEL_RULES.filter((rule) => rule.violated(req, pol)).map((rule) => rule.code).sort());
+      }),
+      fuzzParameters('policyViolations = model, rule by rule', 3000),
     );
   });
 
