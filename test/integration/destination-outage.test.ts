@@ -3,13 +3,14 @@
  * renewal is delivered, then comes back. The renewal completes with no manual step and exactly one
  * new version, and the receiver gets it once, correctly signed.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { verifyWebhookSignature } from '../../activities/webhook-signature.js';
 import { certificateVersions } from '../../db/schema.js';
 import { findFreePort } from '../../devservices/free-port.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
+import { readBody } from '../support/read-body.js';
 
 const SECRET = 'outage-test-secret-0123456789abcdef';
 const OUTAGE_MS = 20_000;
@@ -17,14 +18,6 @@ const OUTAGE_MS = 20_000;
 let receiver: Server | null = null;
 const received: { deliveryId: string; serial: string; signatureValid: boolean }[] = [];
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
 
 async function startReceiver(port: number): Promise<void> {
   receiver = createServer((request, response) => {

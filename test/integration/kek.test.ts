@@ -13,7 +13,7 @@
 import { createCipheriv, KeyObject, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
@@ -39,6 +39,7 @@ import type { Destination } from '../../core/types.js';
 import { newId } from '../../db/ids.js';
 import { createTeamWithTokens, startInProcessWorker, TEST_AUDIT_KEY_HEX, TEST_BOOTSTRAP_TOKEN, TEST_KEK_HEX, TEST_PUBLIC_URL, type Harness, type InProcessWorker } from '../support/harness.js';
 import { certificatesAs, useIntegrationSuite, type CertificateClient } from '../support/integration-suite.js';
+import { readBody } from '../support/read-body.js';
 
 const TEST_KEK = Buffer.from(TEST_KEK_HEX, 'hex');
 
@@ -83,14 +84,6 @@ class Receiver {
   }
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
 
 /** Every Buffer, typed array and KeyObject reachable from `root` (own properties, cycles skipped). */
 function reachableKeyMaterial(root: unknown): { path: string; value: Buffer | KeyObject }[] {
