@@ -4,7 +4,7 @@
  * reason answered 500 yet renewed (unaudited, so outside maxRenewalsPerHour), a NUL approval reason
  * wedged the approval for ever (the workflow retried recording it), and a NUL principal name answered 500.
  */
-import { and, eq, like } from 'drizzle-orm';
+import { and, eq, like, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findApprovalOfCertificate } from '../../db/approvals.js';
 import { auditEvents, certificateVersions, principals } from '../../db/schema.js';
@@ -78,6 +78,28 @@ describe('text Postgres cannot store is refused at the boundary', () => {
     expect(approved.status, await approved.clone().text()).toBe(200);
     await eventually(async () => ((await versions(created.id)) === 1 ? true : undefined), { timeoutMs: 30_000, what: 'issued once approved' });
     expect((await findApprovalOfCertificate(suite.harness.db, created.id))?.state).toBe('approved');
+  }, 90_000);
+
+  it('renew: when the audit append fails, no renewal is signalled (the event is recorded before the signal)', async () => {
+    // Stands for any failing append (what a NUL did before): this one reason is refused by Postgres.
+    await suite.harness.db.execute(sql.raw(`
+      CREATE FUNCTION nul_input_failing_append() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'append refused by the test'; END $$;
+      CREATE TRIGGER nul_input_failing_append BEFORE INSERT ON audit_events FOR EACH ROW WHEN (NEW.details->>'reason' = 'the append fails')
+        EXECUTE FUNCTION nul_input_failing_append();`));
+    try {
+      const responder = (await createToken(suite.harness, suite.team.teamId, 'responder')).token;
+      const created = await suite.certificates.create<Created>({ team: suite.team.teamName, dnsNames: ['failing-append.example.test'], validity: 'P1D' });
+      await eventually(async () => ((await versions(created.id)) === 1 ? true : undefined), { timeoutMs: 30_000, what: 'first version' });
+
+      const response = await post(`/v1/certificates/${created.id}/renew`, responder, { reason: 'the append fails' });
+      expect(response.status).toBe(500);
+      // A signalled renewal issues within a second or two; give it five.
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      expect(await versions(created.id)).toBe(1);
+      expect(await renewalEvents(created.id)).toBe(0);
+    } finally {
+      await suite.harness.db.execute(sql.raw('DROP TRIGGER nul_input_failing_append ON audit_events; DROP FUNCTION nul_input_failing_append();'));
+    }
   }, 90_000);
 
   it('principals: a NUL name is a 400 and creates no principal', async () => {
