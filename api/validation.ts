@@ -1,8 +1,8 @@
 /** Request parsing with zod: every body and query string is checked before any work is done. */
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { type z } from 'zod';
 import { problems, type FieldProblem } from './problem.js';
-import { unstorableTextProblems } from './unstorable-text.js';
+import { NUL_MESSAGE, unstorableTextProblems } from './unstorable-text.js';
 
 export function fieldProblems(error: z.ZodError, where: 'body' | 'query' = 'body'): FieldProblem[] {
   return error.issues.map((issue) => ({ field: issue.path.join('/') || `(${where})`, message: issue.message }));
@@ -58,3 +58,12 @@ export function parseWith<T extends z.ZodType>(schema: T, raw: unknown, where: '
   }
   return result.data;
 }
+
+/**
+ * Path parameters are decoded by the router, so `%00` would reach the first lookup as U+0000 and
+ * fail it (500). Refused here for every route; an undecodable escape stays text and is harmless.
+ */
+export const refuseNulInPath: MiddlewareHandler = async (c, next) => {
+  if (/%00/i.test(new URL(c.req.url).pathname)) throw problems.validation(`(path): ${NUL_MESSAGE}`, [{ field: '(path)', message: NUL_MESSAGE }]);
+  await next();
+};

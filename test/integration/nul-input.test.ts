@@ -108,6 +108,12 @@ describe('text Postgres cannot store is refused at the boundary', () => {
     expect((await post('/v1/principals', suite.team.admin, { kind: 'person', name: 'Eve', team: suite.team.teamId })).status).toBe(201);
   });
 
+  it('paths: a NUL in a path parameter is a 400, on the API and the agent wire', async () => {
+    await expectRefused(await suite.harness.app.request('/v1/certificates/crt_%00', { headers: authHeaders(suite.team.admin, false) }), '(path)');
+    await expectRefused(await suite.harness.app.request('/v1/principals/prn_%00', { method: 'DELETE', headers: authHeaders(suite.team.admin, false) }), '(path)');
+    await expectRefused(await post('/v1/agent/deployments/1%00/report', suite.team.admin, {}), '(path)');
+  });
+
   it('query strings: a NUL in a parameter is a 400 naming it', async () => {
     const response = await suite.harness.app.request(`/v1/principals?team=${encodeURIComponent(`${suite.team.teamId}\u0000`)}`, { headers: authHeaders(suite.team.admin, false) });
     await expectRefused(response, 'team');
