@@ -21,6 +21,7 @@ import { pkiRoutes } from './routes/pki.js';
 import { principalRoutes } from './routes/principals.js';
 import { teamAccessRoutes, tokenRoutes } from './routes/tokens.js';
 import { teamRoutes } from './routes/teams.js';
+import { refuseNulInPath } from './validation.js';
 
 const MAX_BODY_BYTES = 256 * 1024;
 
@@ -33,11 +34,13 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
   // Agents authenticate with their own tokens, so their endpoints sit before the API-token middleware.
   const agentApi = new Hono();
   agentApi.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.payloadTooLarge(MAX_BODY_BYTES); } }));
+  agentApi.use('*', refuseNulInPath);
   agentApi.route('/', agentApiRoutes(deps));
   app.route('/v1/agent', agentApi);
 
   const v1 = new Hono<AppEnv>();
   v1.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.payloadTooLarge(MAX_BODY_BYTES); } }));
+  v1.use('*', refuseNulInPath);
   v1.use('*', authenticate(deps));
   if (deps.rateLimit) v1.use('*', rateLimitPerToken(deps.rateLimit));
   v1.route('/certificates', certificateRoutes(deps));

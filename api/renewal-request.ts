@@ -28,8 +28,8 @@ export async function requestRenewal(deps: ApiDeps, principal: Principal, certif
       const refusal = renewalRateRefusal(quotas, recent, now);
       if (refusal) throw quotaExceeded(refusal);
     }
-    await signalRenewNow(deps.temporal, certificate.workflowId, { reason });
-    // Recorded while the lock is held, so the next request of the team counts this one.
+    // Recorded while the lock is held, so the next request of the team counts this one; and before
+    // the signal (as revocation does), so an append that fails leaves no renewal unrecorded and uncounted.
     await appendAuditEvent(deps.db, {
       at: now,
       ...auditActor(principal),
@@ -38,5 +38,6 @@ export async function requestRenewal(deps: ApiDeps, principal: Principal, certif
       certificateId: certificate.id,
       details: { reason },
     });
+    await signalRenewNow(deps.temporal, certificate.workflowId, { reason });
   });
 }

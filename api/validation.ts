@@ -1,7 +1,8 @@
 /** Request parsing with zod: every body and query string is checked before any work is done. */
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { type z } from 'zod';
 import { problems, type FieldProblem } from './problem.js';
+import { NUL_MESSAGE, unstorableTextProblems } from './unstorable-text.js';
 
 export function fieldProblems(error: z.ZodError, where: 'body' | 'query' = 'body'): FieldProblem[] {
   return error.issues.map((issue) => ({ field: issue.path.join('/') || `(${where})`, message: issue.message }));
@@ -26,6 +27,7 @@ function parseJsonText<T extends z.ZodType>(c: Context, schema: T, text: string)
   } catch (error) {
     throw problems.malformedJson(`the body could not be parsed as JSON: ${(error as Error).message}`);
   }
+  refuseUnstorableText(raw, 'body');
   return parseWith(schema, raw);
 }
 
@@ -37,7 +39,15 @@ export async function parseOptionalJsonBody<T extends z.ZodType>(c: Context, sch
 }
 
 export function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.output<T> {
-  return parseWith(schema, c.req.query(), 'query');
+  const raw = c.req.query();
+  refuseUnstorableText(raw, 'query');
+  return parseWith(schema, raw, 'query');
+}
+
+/** Before zod: a NUL (or lone surrogate) anywhere would pass the schema and then fail the database write. */
+function refuseUnstorableText(raw: unknown, where: 'body' | 'query'): void {
+  const errors = unstorableTextProblems(raw, where);
+  if (errors.length > 0) throw problems.validation(summarize(errors), errors);
 }
 
 export function parseWith<T extends z.ZodType>(schema: T, raw: unknown, where: 'body' | 'query' = 'body'): z.output<T> {
@@ -48,3 +58,12 @@ export function parseWith<T extends z.ZodType>(schema: T, raw: unknown, where: '
   }
   return result.data;
 }
+
+/**
+ * Path parameters are decoded by the router, so `%00` would reach the first lookup as U+0000 and
+ * fail it (500). Refused here for every route; an undecodable escape stays text and is harmless.
+ */
+export const refuseNulInPath: MiddlewareHandler = async (c, next) => {
+  if (/%00/i.test(new URL(c.req.url).pathname)) throw problems.validation(`(path): ${NUL_MESSAGE}`, [{ field: '(path)', message: NUL_MESSAGE }]);
+  await next();
+};

@@ -149,8 +149,8 @@ export function checkResolvedAddress(address: string, port: number, platform: Pl
     (candidate) =>
       candidate.port === port &&
       (forms.some((form) => LOCAL.some((range) => rangeContains(range, form))) ||
-        sameAddress(candidate.host, canonical) ||
-        (serviceAddresses.get(candidate.host) ?? []).some((resolved) => sameAddress(resolved, canonical))),
+        sameAddress(candidate.host, octets) ||
+        (serviceAddresses.get(candidate.host) ?? []).some((resolved) => sameAddress(resolved, octets))),
   );
   if (service) return platformServiceRefusal(where, service);
   const extra = platform.extraDenied.map(parseAddressRange).find((range) => forms.some((form) => rangeContains(range, form)));
@@ -169,12 +169,26 @@ function platformServiceRefusal(where: string, service: PlatformService): Destin
   return { code: 'platform_service', message: `${where}: this is where the platform's own ${service.name} may listen; it is never a destination` };
 }
 
-function sameAddress(a: string, canonical: string): boolean {
+/**
+ * Whether `host` (an IP literal, brackets allowed; a name never matches) is the same destination as
+ * `octets`, compared by value: an IPv6 form that embeds an IPv4 address (mapped, compatible, NAT64,
+ * 6to4) counts as that IPv4 address, so `::ffff:10.0.0.5` or `64:ff9b::a00:5` is the service at 10.0.0.5.
+ */
+function sameAddress(host: string, octets: Uint8Array): boolean {
+  let hostOctets: Uint8Array;
   try {
-    return canonicalizeIp(a.replace(/^\[(.*)\]$/, '$1')) === canonical;
+    hostOctets = ipToOctets(canonicalizeIp(host.replace(/^\[(.*)\]$/, '$1')));
   } catch {
     return false;
   }
+  const a = reachedAddress(hostOctets);
+  const b = reachedAddress(octets);
+  return a.length === b.length && a.every((octet, index) => octet === b[index]);
+}
+
+/** The address a connection reaches: the IPv4 address an IPv6 form embeds, else the address itself. */
+function reachedAddress(octets: Uint8Array): Uint8Array {
+  return embeddedIpv4(octets) ?? octets;
 }
 
 function describeTarget(host: string, port: number): string {

@@ -21,6 +21,8 @@ const PLATFORM: PlatformDestinationRules = {
 const DEVELOPMENT: PlatformDestinationRules = { ...PLATFORM, allowedExceptions: ['127.0.0.0/8', '::1/128'] };
 const TEAM: DestinationHostPolicy = { zones: ['payments.internal'], cidrs: ['10.1.0.0/16', '2001:db8::/32', '127.0.0.0/8', '::1/128', '169.254.0.0/16'], ports: [] };
 const PORTS_443: DestinationHostPolicy = { ...TEAM, ports: [443, 8443] };
+const PRIVATE: DestinationHostPolicy = { ...TEAM, cidrs: ['10.0.0.0/8'] };
+const MAPPED_SERVICE: PlatformDestinationRules = { ...PLATFORM, services: [...PLATFORM.services, { name: 'Metrics', host: '[::ffff:10.0.0.6]', port: 8081 }] };
 
 interface Case {
   name: string;
@@ -79,6 +81,16 @@ describe('checkDestinationHost (request time)', () => {
     { name: 'fail/hex IPv4 is not a name', host: '0x7f.0x0.0x0.0x1', port: 80, policy: TEAM, want: 'host_invalid' },
     { name: 'fail/IPv6 zone id', host: 'fe80::1%eth0', port: 80, policy: TEAM, want: 'host_invalid' },
     { name: 'fail/garbage', host: 'a b', port: 80, policy: TEAM, want: 'host_invalid' },
+    // A platform service is the same destination whatever IPv6 form embeds its IPv4 address.
+    { name: 'fail/the platform API as IPv4-mapped IPv6', host: '::ffff:10.0.0.5', port: 8080, policy: PRIVATE, want: 'platform_service', message: /API/ },
+    { name: 'fail/the platform API as IPv4-mapped IPv6 in hex, bracketed', host: '[::ffff:a00:5]', port: 8080, policy: PRIVATE, want: 'platform_service' },
+    { name: 'fail/the platform API through NAT64', host: '64:ff9b::a00:5', port: 8080, policy: PRIVATE, want: 'platform_service' },
+    { name: 'fail/the platform API as IPv4-compatible IPv6', host: '::10.0.0.5', port: 8080, policy: PRIVATE, want: 'platform_service' },
+    { name: 'fail/the platform API through 6to4', host: '2002:a00:5::1', port: 8080, policy: PRIVATE, want: 'platform_service' },
+    { name: 'fail/the platform API without any team policy', host: '::ffff:10.0.0.5', port: 8080, policy: undefined, want: 'platform_service' },
+    { name: 'fail/a service written in IPv4-mapped form, asked for as IPv4', host: '10.0.0.6', port: 8081, policy: PRIVATE, platform: MAPPED_SERVICE, want: 'platform_service' },
+    { name: 'ok/the platform API address on another port', host: '::ffff:10.0.0.5', port: 443, policy: PRIVATE, want: null },
+    { name: 'ok/a neighbour of the platform API on its port', host: '::ffff:10.0.0.4', port: 8080, policy: PRIVATE, want: null },
   ];
   it.each(cases)('$name', ({ host, port, policy, platform, want, message }) => {
     const refusal = checkDestinationHost(host, port, policy, platform ?? PLATFORM);
@@ -97,6 +109,18 @@ describe('checkResolvedAddress (connect time)', () => {
     { name: 'fail/where the Temporal name resolves to', address: '10.9.9.9', port: 7233, services: new Map([['temporal.internal', ['10.9.9.9']]]), want: 'platform_service' },
     { name: 'ok/that address on another port', address: '10.9.9.9', port: 443, services: new Map([['temporal.internal', ['10.9.9.9']]]), want: null },
     { name: 'fail/not an address', address: 'example.com', port: 80, want: 'host_invalid' },
+    { name: 'fail/the platform API as IPv4-mapped IPv6', address: '::ffff:10.0.0.5', port: 8080, want: 'platform_service' },
+    { name: 'fail/the platform API as IPv4-mapped IPv6 in hex', address: '::ffff:a00:5', port: 8080, want: 'platform_service' },
+    { name: 'fail/the platform API through NAT64', address: '64:ff9b::a00:5', port: 8080, want: 'platform_service' },
+    { name: 'fail/the platform API as IPv4-compatible IPv6', address: '::a00:5', port: 8080, want: 'platform_service' },
+    { name: 'fail/the platform API through 6to4', address: '2002:a00:5:1::9', port: 8080, want: 'platform_service' },
+    { name: 'fail/where the Temporal name resolves to, as IPv4-mapped IPv6', address: '::ffff:10.9.9.9', port: 7233, services: new Map([['temporal.internal', ['10.9.9.9']]]), want: 'platform_service' },
+    { name: 'fail/where the Temporal name resolves to, through NAT64', address: '64:ff9b::a09:909', port: 7233, services: new Map([['temporal.internal', ['10.9.9.9']]]), want: 'platform_service' },
+    { name: 'fail/the Temporal name resolves to an IPv4-mapped address, reached as IPv4', address: '10.9.9.9', port: 7233, services: new Map([['temporal.internal', ['::ffff:10.9.9.9']]]), want: 'platform_service' },
+    { name: 'fail/a service written in IPv4-mapped form, reached through NAT64', address: '64:ff9b::a00:6', port: 8081, platform: MAPPED_SERVICE, want: 'platform_service' },
+    { name: 'ok/the platform API address through NAT64 on another port', address: '64:ff9b::a00:5', port: 443, want: null },
+    { name: 'ok/a neighbour of the platform API through NAT64', address: '64:ff9b::a00:4', port: 8080, want: null },
+    { name: 'ok/an IPv6 address that embeds no IPv4 address and only shares the low bits', address: '2001:db8::a00:5', port: 8080, want: null },
   ];
   it.each(cases)('$name', ({ address, port, services, platform, want }) => {
     expect(checkResolvedAddress(address, port, platform ?? PLATFORM, services)?.code ?? null).toBe(want);
