@@ -1,6 +1,7 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { kekId, kekRing, openPrivateKey, sealedKekId, sealPrivateKey } from '../../../ca/key-encryption.js';
+import { flipFirstBit, withPart } from '../../support/sealed-parts.js';
 
 const kek = randomBytes(32);
 const otherKek = randomBytes(32);
@@ -17,17 +18,6 @@ function sealV1(key: Buffer, data: Uint8Array, id: string): string {
   return ['v1', iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
 }
 
-/** Replaces one dot-separated part of the sealed string. */
-function withPart(index: number, change: (part: Buffer) => Buffer, blob = sealed): string {
-  const parts = blob.split('.');
-  parts[index] = change(Buffer.from(parts[index]!, 'base64url')).toString('base64url');
-  return parts.join('.');
-}
-const flipFirstBit = (part: Buffer): Buffer => {
-  const copy = Buffer.from(part);
-  copy[0]! ^= 0x01;
-  return copy;
-};
 
 describe('kekId', () => {
   it('ok/16 hex characters, stable for a KEK, different for another', () => {
@@ -117,14 +107,14 @@ describe('openPrivateKey', () => {
     { name: 'fail/wrong record id (AAD), legacy v1', sealed: v1, id: 'key_other', reason: /cannot decrypt the private key of key_other/ },
     { name: 'fail/record id differing in case', sealed, id: recordId.toLowerCase(), reason: /cannot decrypt/ },
     { name: 'fail/KEK id swapped for another configured KEK', kek: kekRing(kek, [otherKek]), sealed: sealed.replace(kekId(kek), kekId(otherKek)), reason: /tampered/ },
-    { name: 'fail/tampered ciphertext', sealed: withPart(3, flipFirstBit), reason: /cannot decrypt/ },
-    { name: 'fail/tampered IV', sealed: withPart(2, flipFirstBit), reason: /cannot decrypt/ },
-    { name: 'fail/tampered tag', sealed: withPart(4, flipFirstBit), reason: /cannot decrypt/ },
-    { name: 'fail/tampered ciphertext, legacy v1', sealed: withPart(2, flipFirstBit, v1), reason: /cannot decrypt/ },
-    { name: 'fail/truncated ciphertext', sealed: withPart(3, (part) => part.subarray(0, part.length - 1)), reason: /cannot decrypt/ },
+    { name: 'fail/tampered ciphertext', sealed: withPart(sealed, 3, flipFirstBit), reason: /cannot decrypt/ },
+    { name: 'fail/tampered IV', sealed: withPart(sealed, 2, flipFirstBit), reason: /cannot decrypt/ },
+    { name: 'fail/tampered tag', sealed: withPart(sealed, 4, flipFirstBit), reason: /cannot decrypt/ },
+    { name: 'fail/tampered ciphertext, legacy v1', sealed: withPart(v1, 2, flipFirstBit), reason: /cannot decrypt/ },
+    { name: 'fail/truncated ciphertext', sealed: withPart(sealed, 3, (part) => part.subarray(0, part.length - 1)), reason: /cannot decrypt/ },
     // GCM accepts tags of 4..16 bytes unless the length is pinned: a 4-byte tag must not be enough.
-    { name: 'fail/tag truncated to 4 bytes', sealed: withPart(4, (part) => part.subarray(0, 4)), reason: /cannot decrypt|unknown format|tag/ },
-    { name: 'fail/tag truncated to 12 bytes', sealed: withPart(4, (part) => part.subarray(0, 12)), reason: /cannot decrypt|unknown format|tag/ },
+    { name: 'fail/tag truncated to 4 bytes', sealed: withPart(sealed, 4, (part) => part.subarray(0, 4)), reason: /cannot decrypt|unknown format|tag/ },
+    { name: 'fail/tag truncated to 12 bytes', sealed: withPart(sealed, 4, (part) => part.subarray(0, 12)), reason: /cannot decrypt|unknown format|tag/ },
     { name: 'fail/unknown version', sealed: sealed.replace(/^v2\./, 'v3.'), reason: /unknown format/ },
     { name: 'fail/v2 without a KEK id', sealed: ['v2', ...sealed.split('.').slice(2)].join('.'), reason: /unknown format/ },
     { name: 'fail/missing tag', sealed: sealed.split('.').slice(0, 4).join('.'), reason: /unknown format/ },

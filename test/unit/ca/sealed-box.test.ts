@@ -11,6 +11,7 @@ import {
   sealingKeyPairFromSeed,
   sealToPublicKey,
 } from '../../../ca/sealed-box.js';
+import { flipFirstBit, withPart } from '../../support/sealed-parts.js';
 
 const recipient = generateSealingKeyPair();
 const other = generateSealingKeyPair();
@@ -18,16 +19,6 @@ const context = 'webhook-secret:crt_01/destinations/0';
 const plaintext = Buffer.from('a webhook secret of 32 characters', 'utf8');
 const sealed = sealToPublicKey(recipient.publicKey, plaintext, context);
 
-function withPart(index: number, change: (part: Buffer) => Buffer): string {
-  const parts = sealed.split('.');
-  parts[index] = change(Buffer.from(parts[index]!, 'base64url')).toString('base64url');
-  return parts.join('.');
-}
-const flipFirstBit = (part: Buffer): Buffer => {
-  const copy = Buffer.from(part);
-  copy[0]! ^= 0x01;
-  return copy;
-};
 
 describe('sealing key pairs', () => {
   it('ok/RFC 7748 §6.1 test vector: the seed is the X25519 private scalar', () => {
@@ -116,13 +107,13 @@ describe('sealToPublicKey / openSealedBox', () => {
     { name: 'fail/wrong context (another certificate)', sealed, context: 'webhook-secret:crt_02/destinations/0', reason: /cannot open the sealed box/ },
     { name: 'fail/wrong context (another position)', sealed, context: 'webhook-secret:crt_01/destinations/1', reason: /cannot open the sealed box/ },
     { name: 'fail/wrong context (another purpose)', sealed, context: 'crt_01/destinations/0', reason: /cannot open the sealed box/ },
-    { name: 'fail/tampered ephemeral key', sealed: withPart(2, flipFirstBit), reason: /tampered/ },
-    { name: 'fail/low-order ephemeral key (all zero)', sealed: withPart(2, () => Buffer.alloc(32)), reason: /tampered/ },
-    { name: 'fail/short ephemeral key', sealed: withPart(2, (part) => part.subarray(0, 31)), reason: /tampered/ },
-    { name: 'fail/tampered ciphertext', sealed: withPart(3, flipFirstBit), reason: /cannot open/ },
-    { name: 'fail/truncated ciphertext', sealed: withPart(3, (part) => part.subarray(1)), reason: /cannot open/ },
-    { name: 'fail/tampered tag', sealed: withPart(4, flipFirstBit), reason: /cannot open/ },
-    { name: 'fail/tag truncated to 12 bytes', sealed: withPart(4, (part) => part.subarray(0, 12)), reason: /tampered/ },
+    { name: 'fail/tampered ephemeral key', sealed: withPart(sealed, 2, flipFirstBit), reason: /tampered/ },
+    { name: 'fail/low-order ephemeral key (all zero)', sealed: withPart(sealed, 2, () => Buffer.alloc(32)), reason: /tampered/ },
+    { name: 'fail/short ephemeral key', sealed: withPart(sealed, 2, (part) => part.subarray(0, 31)), reason: /tampered/ },
+    { name: 'fail/tampered ciphertext', sealed: withPart(sealed, 3, flipFirstBit), reason: /cannot open/ },
+    { name: 'fail/truncated ciphertext', sealed: withPart(sealed, 3, (part) => part.subarray(1)), reason: /cannot open/ },
+    { name: 'fail/tampered tag', sealed: withPart(sealed, 4, flipFirstBit), reason: /cannot open/ },
+    { name: 'fail/tag truncated to 12 bytes', sealed: withPart(sealed, 4, (part) => part.subarray(0, 12)), reason: /tampered/ },
     { name: 'fail/unknown format', sealed: sealed.replace(/^sb1\./, 'sb2.'), reason: /unknown format/ },
     { name: 'fail/missing tag', sealed: sealed.split('.').slice(0, 4).join('.'), reason: /unknown format/ },
     { name: 'fail/legacy symmetric blob', sealed: 'v1.aaaa.bbbb.cccc', reason: /unknown format/ },
