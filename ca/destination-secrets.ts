@@ -10,8 +10,19 @@ import { hkdfSync } from 'node:crypto';
 import { allKeks, assertKek, deriveSecretsKey, destinationSecretId, kekRing, openPrivateKey, type KeyEncryptionKeys } from './key-encryption.js';
 import { isSealedBox, openSealedBox, sealedBoxRecipient, sealingKeyPairFromSeed, sealToPublicKey, type SealingPrivateKey, type SealingPublicKey } from './sealed-box.js';
 
+/** Derived once per KEK buffer: every webhook delivery opens its secret with these. */
+const derivedSealingKeys = new WeakMap<Buffer, SealingPrivateKey>();
+
 /** The worker's X25519 sealing key pair, derived from a KEK with an HKDF label of its own. */
 export function workerSealingKey(kek: Buffer): SealingPrivateKey {
+  const known = derivedSealingKeys.get(kek);
+  if (known) return known;
+  const derived = deriveWorkerSealingKey(kek);
+  derivedSealingKeys.set(kek, derived);
+  return derived;
+}
+
+function deriveWorkerSealingKey(kek: Buffer): SealingPrivateKey {
   assertKek(kek);
   const seed = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'certflow worker sealing key x25519 v1', 32));
   try {
