@@ -63,9 +63,16 @@ export class DestinationGuard {
   private namedServiceAddresses(): Promise<Map<string, string[]>> {
     if (this.serviceAddresses && Date.now() - this.serviceAddresses.at < SERVICE_ADDRESSES_TTL_MS) return this.serviceAddresses.map;
     const named = [...new Set(this.rules.services.map((service) => service.host).filter((host) => classifyHost(host)?.kind === 'name'))];
-    const map = Promise.all(named.map(async (host) => [host, await this.resolveHost(host).catch(() => [])] as const)).then((entries) => new Map(entries));
+    const map = Promise.all(named.map(async (host) => [host, await this.resolveHost(host)] as const)).then((entries) => new Map(entries));
+    // Fail closed: while a platform service's name does not resolve, its address is unknown, so no
+    // destination can be told apart from it. Nothing is cached; the caller's step retries.
     this.serviceAddresses = { at: Date.now(), map };
-    return map;
+    map.catch(() => {
+      if (this.serviceAddresses?.map === map) this.serviceAddresses = null;
+    });
+    return map.catch((error: NodeJS.ErrnoException) => {
+      throw new Error(`cannot tell destinations apart from the platform's own services: ${error.code ?? error.message} resolving one of ${named.join(', ')}; retrying`);
+    });
   }
 }
 

@@ -42,9 +42,16 @@ export function allKeks(keys: KeyEncryptionKeys): Buffer[] {
  * A KEK's public name: 16 hex characters derived with HKDF (a label of its own), so it says which
  * KEK sealed a blob without revealing anything about the key.
  */
+/** Derived once per KEK buffer: every open of a sealed key compares against these. */
+const kekIds = new WeakMap<Buffer, string>();
+
 export function kekId(kek: Buffer): string {
+  const known = kekIds.get(kek);
+  if (known) return known;
   assertKek(kek);
-  return Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'certflow kek id v1', 8)).toString('hex');
+  const id = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'certflow kek id v1', 8)).toString('hex');
+  kekIds.set(kek, id);
+  return id;
 }
 
 export function sealPrivateKey(keys: KeyEncryptionKeys, plaintext: Uint8Array, recordId: string): string {

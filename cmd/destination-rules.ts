@@ -20,13 +20,24 @@ export function platformDestinationRules(
     { name: 'Postgres', host: database.hostname || '127.0.0.1', port: Number(database.port || 5432) },
     { name: 'Temporal server', ...hostAndPort(config.temporalAddress, 7233) },
     { name: 'Temporal UI', host: '127.0.0.1', port: config.temporalUiPort },
+    { name: 'Temporal UI', ...urlHostAndPort(config.temporalUiUrl) },
     { name: 'API', host: config.host, port: config.port },
+    // An API bound to every address is reached at its public name too (the wildcard matches only itself).
+    ...(WILDCARD_HOSTS.has(config.host) ? [{ name: 'API', host: new URL(config.publicUrl).hostname.replace(/^\[|\]$/g, ''), port: config.port }] : []),
   ];
   return {
-    services: services.filter((service) => service.port > 0),
+    services: services.filter((service, index) => service.port > 0 && services.findIndex((other) => other.host === service.host && other.port === service.port) === index),
     allowedExceptions: config.allowPrivateDestinations ?? [...(defaults.allowPrivate ?? [])],
     extraDenied: config.deniedDestinations,
   };
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
+
+/** The host and port a URL names (default port of its scheme when none is given). */
+function urlHostAndPort(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80)) };
 }
 
 /** `host:port`, `[v6]:port` or a bare host. */

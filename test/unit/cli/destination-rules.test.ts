@@ -16,7 +16,15 @@ describe('platformDestinationRules', () => {
       { name: 'Temporal server', host: 'temporal', port: 7233 },
       { name: 'Temporal UI', host: '127.0.0.1', port: 8233 },
       { name: 'API', host: '0.0.0.0', port: 9090 },
+      // Bound to every address, the API is also reached at its public name.
+      { name: 'API', host: '127.0.0.1', port: 9090 },
     ]);
+  });
+
+  it('ok/the Temporal UI where its URL says, and an API bound to every address at its public name', () => {
+    const services = rulesFor({ CERTFLOW_TEMPORAL_UI_URL: 'https://temporal-ui.internal', CERTFLOW_HOST: '::', CERTFLOW_PUBLIC_URL: 'https://certflow.internal:8443' }).services;
+    expect(services).toContainEqual({ name: 'Temporal UI', host: 'temporal-ui.internal', port: 443 });
+    expect(services).toContainEqual({ name: 'API', host: 'certflow.internal', port: 8080 });
   });
 
   it('ok/reads IPv6 and bare Temporal addresses', () => {
