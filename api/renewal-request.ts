@@ -6,7 +6,7 @@
  */
 import { auditActor } from './audit-actor.js';
 import { renewalRateRefusal, RENEWAL_QUOTA_WINDOW_SECONDS } from '../core/fair-use.js';
-import { appendAuditEvent } from '../db/audit.js';
+import { appendAuditEvent, appendAuditEventInTransaction } from '../db/audit.js';
 import { lockTeamDecisions, type CertificateRow } from '../db/certificates.js';
 import { RENEWAL_REQUESTED_ACTION, renewalRequestTimes } from '../db/renewal-requests.js';
 import { findTeam } from '../db/teams.js';
@@ -20,24 +20,22 @@ export async function requestRenewal(deps: ApiDeps, principal: Principal, certif
   const exempt = isPlatformAdmin(principal);
   const team = exempt ? null : await findTeam(deps.db, certificate.teamId);
   const quotas = team?.policy.quotas;
-  await deps.db.transaction(async (tx) => {
-    const now = deps.now();
-    if (quotas?.maxRenewalsPerHour !== undefined) {
+  const now = deps.now();
+  const event = { at: now, ...auditActor(principal), action: RENEWAL_REQUESTED_ACTION, teamId: certificate.teamId, certificateId: certificate.id, details: { reason } };
+  // Recorded before the signal (as revocation does), so an append that fails leaves no renewal
+  // unrecorded and uncounted. With a quota, counted and recorded in one transaction under the team's
+  // lock, on one connection, so the next request of the team counts this one.
+  if (quotas?.maxRenewalsPerHour !== undefined) {
+    await deps.db.transaction(async (tx) => {
       await lockTeamDecisions(tx, certificate.teamId, 'renewal-requests');
       const recent = await renewalRequestTimes(tx, certificate.teamId, new Date(now.getTime() - RENEWAL_QUOTA_WINDOW_SECONDS * 1000));
       const refusal = renewalRateRefusal(quotas, recent, now);
       if (refusal) throw quotaExceeded(refusal);
-    }
-    // Recorded while the lock is held, so the next request of the team counts this one; and before
-    // the signal (as revocation does), so an append that fails leaves no renewal unrecorded and uncounted.
-    await appendAuditEvent(deps.db, {
-      at: now,
-      ...auditActor(principal),
-      action: RENEWAL_REQUESTED_ACTION,
-      teamId: certificate.teamId,
-      certificateId: certificate.id,
-      details: { reason },
+      await appendAuditEventInTransaction(tx, deps.db, event);
     });
-    await signalRenewNow(deps.temporal, certificate.workflowId, { reason });
-  });
+  } else {
+    await appendAuditEvent(deps.db, event);
+  }
+  // After the commit: no lock or pooled connection is held while Temporal answers.
+  await signalRenewNow(deps.temporal, certificate.workflowId, { reason });
 }

@@ -6,7 +6,7 @@
  */
 import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
 import { type AuditKey, chainNextRow, verifyAuditLog, type AuditCheckpoint, type AuditVerification, type ChainedRow } from './audit-chain.js';
-import type { Database } from './database.js';
+import type { Database, Queryable } from './database.js';
 import { auditCheckpoints, auditEvents } from './schema.js';
 
 export type AuditEventRow = typeof auditEvents.$inferSelect;
@@ -41,31 +41,41 @@ function auditKeyOf(db: Database): AuditKey {
 
 export async function appendAuditEvent(db: Database, event: AuditEvent): Promise<void> {
   const key = auditKeyOf(db);
+  await db.transaction((tx) => appendAuditEventIn(tx, key, event));
+}
+
+/**
+ * Appends inside the caller's open transaction (`db` gives the key), so an event and the change it
+ * records commit together on one connection; the audit lock is held until that transaction ends.
+ */
+export async function appendAuditEventInTransaction(tx: Queryable, db: Database, event: AuditEvent): Promise<void> {
+  await appendAuditEventIn(tx, auditKeyOf(db), event);
+}
+
+async function appendAuditEventIn(tx: Queryable, key: AuditKey, event: AuditEvent): Promise<void> {
   // What jsonb gives back (no undefined members, dates as strings), so the hash is of what is stored.
   const details = JSON.parse(JSON.stringify(event.details)) as Record<string, unknown>;
-  await db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`);
-    if (event.dedupeKey) {
-      const [existing] = await tx.select({ seq: auditEvents.seq }).from(auditEvents).where(eq(auditEvents.dedupeKey, event.dedupeKey));
-      if (existing) return;
-    }
-    const [last] = await tx.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1);
-    const row = chainNextRow(
-      last,
-      {
-        at: event.at,
-        actor: event.actor,
-        principalId: event.principalId ?? null,
-        action: event.action,
-        teamId: event.teamId ?? null,
-        certificateId: event.certificateId ?? null,
-        details,
-        dedupeKey: event.dedupeKey ?? null,
-      },
-      key,
-    );
-    await tx.insert(auditEvents).values(row);
-  });
+  await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`);
+  if (event.dedupeKey) {
+    const [existing] = await tx.select({ seq: auditEvents.seq }).from(auditEvents).where(eq(auditEvents.dedupeKey, event.dedupeKey));
+    if (existing) return;
+  }
+  const [last] = await tx.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1);
+  const row = chainNextRow(
+    last,
+    {
+      at: event.at,
+      actor: event.actor,
+      principalId: event.principalId ?? null,
+      action: event.action,
+      teamId: event.teamId ?? null,
+      certificateId: event.certificateId ?? null,
+      details,
+      dedupeKey: event.dedupeKey ?? null,
+    },
+    key,
+  );
+  await tx.insert(auditEvents).values(row);
 }
 
 /**

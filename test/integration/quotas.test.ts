@@ -8,8 +8,8 @@ import { and, eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { auditEvents, certificates } from '../../db/schema.js';
-import { authHeaders, createToken, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
-import { useIntegrationSuite, type Created } from '../support/integration-suite.js';
+import { authHeaders, createTeamWithTokens, createToken, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
+import { certificatesAs, useIntegrationSuite, type Created } from '../support/integration-suite.js';
 
 // No worker: quotas are decided by the API; the lifecycles wait on the task queue meanwhile.
 const suite = useIntegrationSuite('quotas', {
@@ -106,5 +106,15 @@ describe('fair use', () => {
     expect(looping.status).toBe(400);
     expect(((await looping.json()) as Problem).errors).toEqual([{ field: 'renewBefore', message: expect.stringMatching(/at most 77760 s/) }]);
     expect(await teamCertificates()).toHaveLength(3);
+  });
+
+  it('more parallel renewals than the pool has connections all answer at once (no connection held across the Temporal call)', async () => {
+    const team = await createTeamWithTokens(suite.harness, { policy: { allowedDomains: ['example.test'], maxValidity: 'P30D', quotas: { maxRenewalsPerHour: 1000 } } });
+    const created = await certificatesAs(suite.harness.app, team.requester).create<Created>({ team: team.teamName, dnsNames: ['pool.example.test'], validity: 'P1D' });
+    const started = Date.now();
+    // The harness pool has 10 connections: each request used to hold one while asking for a second.
+    const answers = await Promise.all(Array.from({ length: 16 }, () => renew(created.id, team.requester)));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(16).fill(202));
+    expect(Date.now() - started).toBeLessThan(8_000);
   });
 });
