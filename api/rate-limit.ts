@@ -1,7 +1,8 @@
 /**
- * Per-token rate limit (issue 11 §9): a token bucket per API token, kept in this process, so the
+ * Rate limit (issue 11 §9): a token bucket per accountable principal, kept in this process, so the
  * limit holds per API replica. Over the limit: `429` problem with `Retry-After`. Runs after
- * authentication (the key is the token id), so unauthenticated requests are not counted here.
+ * authentication, so unauthenticated requests are not counted here. Revocations are never limited:
+ * a leaked token flooding the API must not keep its owner from revoking it (or a certificate).
  */
 import { createMiddleware } from 'hono/factory';
 import { takeToken, type Bucket } from '../core/token-bucket.js';
@@ -15,6 +16,7 @@ export function rateLimitPerToken(limit: RateLimitConfig, now: () => number = Da
   const buckets = new Map<string, Bucket>();
   let requests = 0;
   return createMiddleware<AppEnv>(async (c, next) => {
+    if (isRevocation(c.req.method, c.req.path)) return next();
     // Per accountable principal: minting more tokens does not buy more requests.
     const key = c.get('principal').accountableId;
     const at = now();
@@ -23,10 +25,15 @@ export function rateLimitPerToken(limit: RateLimitConfig, now: () => number = Da
     if (++requests % SWEEP_EVERY === 0) sweep(buckets, at, limit);
     if (!result.allowed) {
       c.header('Retry-After', String(result.retryAfterSeconds));
-      return problemResponse(c, problems.rateLimited(`this token may make ${limit.perSecond} requests per second (bursts of ${limit.burst}); retry after ${result.retryAfterSeconds} s`));
+      return problemResponse(c, problems.rateLimited(`the requests of this principal (all its tokens) may come at ${limit.perSecond} per second (bursts of ${limit.burst}); retry after ${result.retryAfterSeconds} s`));
     }
     await next();
   });
+}
+
+/** DELETE of a token, agent or principal, and a certificate's revoke: what shuts a leak off. */
+function isRevocation(method: string, path: string): boolean {
+  return method === 'DELETE' || (method === 'POST' && /^\/v1\/certificates\/[^/]+\/revoke$/.test(path));
 }
 
 function sweep(buckets: Map<string, Bucket>, at: number, limit: RateLimitConfig): void {

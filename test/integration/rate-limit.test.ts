@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { loadConfig } from '../../cmd/config.js';
-import { authHeaders } from '../support/harness.js';
+import { authHeaders, createToken } from '../support/harness.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
 
 const suite = useIntegrationSuite('rate-limit', { team: true });
@@ -28,8 +28,15 @@ describe('per-token rate limit', () => {
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(await limited.json()).toMatchObject({ status: 429, type: '/problems/rate-limited' });
 
-    // Another token of the same team has its own bucket.
+    // Another principal of the same team has its own bucket.
     expect((await list(team.admin)).status).toBe(200);
+
+    // A spent bucket never stands between its owner and a revocation: revoking a token still works.
+    const spare = await createToken(harness, team.teamId, 'requester');
+    for (let i = 0; i < 3; i++) await list(team.admin);
+    expect((await list(team.admin)).status).toBe(429);
+    const revoked = await app.request(`/v1/tokens/${spare.id}`, { method: 'DELETE', headers: authHeaders(team.admin, false) });
+    expect(revoked.status, await revoked.clone().text()).toBe(200);
 
     await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 + 50));
     expect((await list(team.requester)).status).toBe(200);
