@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
+import type pg from 'pg';
 import { createApp } from '../api/app.js';
 import { createOidcVerifier } from '../api/oidc.js';
 import type { ApiDeps } from '../api/deps.js';
@@ -85,13 +86,7 @@ export async function startApi(given: ApiConfig & { databaseUrl: string; tempora
     destinationRules: platformDestinationRules(config, { allowPrivate: config.devDefaults?.allowPrivateDestinations }),
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}),
-    checkReadiness: async () => {
-      const [postgres, temporalUp] = await Promise.all([
-        withTimeout(pool.query('select 1'), READINESS_DEADLINE_MS).then(() => true, () => false),
-        connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => connection.workflowService.getSystemInfo({})).then(() => true, () => false),
-      ]);
-      return { postgres, temporal: temporalUp };
-    },
+    checkReadiness: readinessCheck(pool, connection),
   };
   const app = createApp(
     deps,
@@ -126,6 +121,17 @@ async function resolveBootstrapToken(config: ApiConfig): Promise<string | null> 
   const token = `cft_bootstrap_${randomBytes(24).toString('base64url')}`;
   await writeFile(path, `${token}\n`, { mode: 0o600 });
   return token;
+}
+
+/** `/readyz`: Postgres answers a query and Temporal its system info, each within the deadline. */
+export function readinessCheck(pool: pg.Pool, connection: Connection): ApiDeps['checkReadiness'] {
+  return async () => {
+    const [postgres, temporal] = await Promise.all([
+      withTimeout(pool.query('select 1'), READINESS_DEADLINE_MS).then(() => true, () => false),
+      connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => connection.workflowService.getSystemInfo({})).then(() => true, () => false),
+    ]);
+    return { postgres, temporal };
+  };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -7,8 +7,7 @@
 import { ServiceError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
-import { workerSealingKey } from '../../ca/destination-secrets.js';
-import { authHeaders, createHarness, createTeamWithTokens, TEST_KEK_HEX, TEST_TEMPORAL_UI_URL, testDestinationRules, type Harness } from '../support/harness.js';
+import { authHeaders, createHarness, createTeamWithTokens, type Harness } from '../support/harness.js';
 
 type Team = Awaited<ReturnType<typeof createTeamWithTokens>>;
 type Operation = () => Promise<unknown>;
@@ -60,17 +59,7 @@ describe('POST /v1/certificates: Idempotency-Key and lost start answers', () => 
 
   /** The app of the harness, or one whose Temporal client has faults. */
   function appWith(temporal: Client) {
-    return createApp({
-      db: harness.db,
-      temporal,
-      taskQueue: harness.taskQueue,
-      now: () => new Date(),
-      sealingPublicKey: workerSealingKey(Buffer.from(TEST_KEK_HEX, 'hex')).publicKey,
-      temporalUiUrl: TEST_TEMPORAL_UI_URL,
-      fileDestinationRoot: harness.deliveryRoot,
-      destinationRules: testDestinationRules(harness.databaseUrl, harness.temporalAddress),
-      checkReadiness: async () => ({ postgres: true, temporal: true }),
-    });
+    return createApp({ ...harness.apiDeps, temporal });
   }
 
   const newName = () => `create-${++serial}-${Date.now()}.example.test`;

@@ -108,6 +108,8 @@ function reachableKeyMaterial(root: unknown): { path: string; value: Buffer | Ke
     }
     if (value instanceof Map) for (const [key, entry] of value) queue.push({ path: `${path}[${String(key)}]`, value: entry });
   }
+  // A scan that stopped early would pass on what it never looked at.
+  if (queue.length > 0) throw new Error(`the key-material scan stopped after ${seen.size} objects with ${queue.length} still to visit`);
   return found;
 }
 

@@ -20,6 +20,7 @@ import { createApp } from '../../api/app.js';
 import type { ApiDeps } from '../../api/deps.js';
 import { workerSealingKey } from '../../ca/destination-secrets.js';
 import { loadConfig } from '../../cmd/config.js';
+import { readinessCheck } from '../../cmd/start-api.js';
 import { LOOPBACK_RANGES, type PlatformDestinationRules } from '../../core/destination-hosts.js';
 import { createPool } from '../../db/postgres-pool.js';
 import { WORKFLOWS_PATH } from '../../workflows/workflows-path.js';
@@ -112,7 +113,7 @@ export async function createHarness(name: string, options: { temporalAddress?: s
     temporalUiUrl: TEST_TEMPORAL_UI_URL,
     fileDestinationRoot: deliveryRoot,
     destinationRules: testDestinationRules(databaseUrl, temporalAddress),
-    checkReadiness: async () => ({ postgres: true, temporal: true }),
+    checkReadiness: readinessCheck(pool, connection),
   };
   const app = createApp(apiDeps, (message, error) => console.error(message, error));
   return {
