@@ -24,7 +24,7 @@ import { findCrl } from '../db/revocation.js';
 import type { ActivityDeps } from './deps.js';
 import { publishCrl } from './publish-crl.js';
 import { refreshOcspResponses } from './publish-ocsp.js';
-import { createCaKey, openCaKey } from './ca-keys.js';
+import { createCaKey } from './ca-keys.js';
 import { issuerCreatedEvent, storedIssuer } from './issuer-row.js';
 
 export interface CreateSuccessorInput {
@@ -63,7 +63,8 @@ export async function createSuccessorIntermediate(deps: ActivityDeps, input: Cre
   const oldCertificate = new x509.X509Certificate(old.certificatePem);
   const rootCertificate = new x509.X509Certificate(root.certificatePem);
   const sources = { kek: deps.kek, hsm: deps.hsm };
-  const rootSigner = await openCaKey(sources, root);
+  // Through the store: its key is checked against the root's certificate, and loaded once per process.
+  const rootSigner = (await deps.issuers.load(root.id)).signer;
   const now = deps.now();
   const commonName = successorCommonName(old.commonName);
   // Where the worker creates CA keys now (the token when configured), whatever the old intermediate used.

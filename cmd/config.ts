@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseDurationSeconds } from '../core/duration.js';
+import { uriConstraintBase } from '../ca/authority.js';
 import { parseCidr } from '../core/ip.js';
 import { DEFAULT_PLATFORM_MIN_VALIDITY_SECONDS } from '../core/fair-use.js';
 import { parseRangeList } from '../core/destination-hosts.js';
@@ -54,7 +55,17 @@ const configSchema = z.object({
   CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow-lifecycle'),
   CERTFLOW_PERMITTED_DNS_ZONES: optionalString,
   CERTFLOW_PERMITTED_URI_DOMAINS: optionalString.refine(
-    (value) => (value ?? '').split(',').every((domain) => domain.trim() === '' || /^\.?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/i.test(domain.trim())),
+    // The check the CA applies when it writes the constraint (ca/authority.ts), so a value refused there is refused here.
+    (value) =>
+      (value ?? '').split(',').every((domain) => {
+        if (domain.trim() === '') return true;
+        try {
+          uriConstraintBase(domain.trim());
+          return true;
+        } catch {
+          return false;
+        }
+      }),
     'must be comma-separated hosts ("prod", "payments.example.com") or domains with a leading dot (".example.com")',
   ),
   CERTFLOW_PERMITTED_IP_RANGES: optionalString.refine(
