@@ -4,6 +4,7 @@
  * (certificateId, generation): a retry returns the version already recorded, never a second
  * certificate; a server-generated key is stored before signing so a retry reuses it.
  */
+import { findOrderOfGeneration } from '../db/acme-orders.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
 import type { VersionSummary } from '../core/types.js';
@@ -103,7 +104,7 @@ function businessFailure(error: IssuanceError): ApplicationFailure {
   });
 }
 
-/** The key to certify: the client's CSR, the agent's CSR of this generation, or a key made here. */
+/** The key to certify: the client's CSR, the agent's or ACME client's CSR of this generation, or a key made here. */
 async function subjectKey(deps: ActivityDeps, certificate: CertificateRow, generation: number): Promise<IssuanceRequest['key']> {
   switch (certificate.keySource) {
     case 'agent': {
@@ -115,6 +116,12 @@ async function subjectKey(deps: ActivityDeps, certificate: CertificateRow, gener
     case 'csr':
       if (!certificate.csrPem) throw ApplicationFailure.nonRetryable(`certificate ${certificate.id} has no CSR`, BUSINESS_ERROR_TYPES.invalidRequest);
       return { csrPem: certificate.csrPem };
+    case 'acme': {
+      // The order is marked processing with its CSR before the generation's issuance is asked for.
+      const order = await findOrderOfGeneration(deps.db, certificate.id, generation);
+      if (!order?.csrPem) throw ApplicationFailure.retryable(`no ACME order has sent the CSR of ${certificate.id} generation ${generation} yet`);
+      return { csrPem: order.csrPem };
+    }
     case 'server':
       return { publicKeySpki: await serverGeneratedKey(deps, certificate, generation) };
   }

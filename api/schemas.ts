@@ -1,4 +1,5 @@
 /** Request bodies and query strings of the public API (DESIGN.md §6), as strict zod schemas. */
+import { CHALLENGE_TYPES } from '../core/acme-order.js';
 import { z } from 'zod';
 import { parseAddressRange } from '../core/address-ranges.js';
 import { parseDurationSeconds } from '../core/duration.js';
@@ -237,6 +238,17 @@ export const teamPolicySchema = z.strictObject({
   approval: approvalRulesSchema.optional(),
   quotas: quotasSchema.optional(),
   destinationHosts: destinationHostsSchema.optional(),
+  acme: z
+    .strictObject({
+      preauthorized: z.boolean().default(false),
+      challengeTypes: z
+        .array(z.enum(CHALLENGE_TYPES))
+        .min(1, 'list at least one challenge type, or leave challengeTypes out for all of them')
+        .max(CHALLENGE_TYPES.length)
+        .refine((types) => new Set(types).size === types.length, 'challenge types must not repeat')
+        .default([...CHALLENGE_TYPES]),
+    })
+    .optional(),
 });
 
 /** The policy with its cross-field rules; allowIpSans defaults to whether ranges are listed. */

@@ -5,6 +5,7 @@
  * canonical names) happens before; deciding is here, for the API, the worker's pre-signing check
  * and ACME alike.
  */
+import type { ChallengeType } from './acme-order.js';
 import type { ApprovalRules } from './approval.js';
 import type { DestinationHostPolicy } from './destination-hosts.js';
 import type { KeyAlgorithm, Profile } from './types.js';
@@ -56,6 +57,17 @@ export interface TeamPolicy {
   quotas?: TeamQuotas;
   /** Hosts and ports webhooks and verify endpoints may reach (core/destination-hosts.ts); absent: none. */
   destinationHosts?: DestinationHostPolicy;
+  /** How the team's ACME accounts prove control of names; absent: every challenge type, validated for real. */
+  acme?: AcmePolicy;
+}
+
+export interface AcmePolicy {
+  /**
+   * Authorizations of the team's EAB-bound accounts are valid from the start for names the policy
+   * allows: the account key and its binding are the proof (an internal CA's choice).
+   */
+  preauthorized: boolean;
+  challengeTypes: ChallengeType[];
 }
 
 export interface PolicyRequest {

@@ -17,6 +17,7 @@ export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];
  * Where a certificate stands. `revoked`, `rejected` and `approval_expired` are terminal; `failed`
  * waits for an operator (`renew` retries, `revoke` ends the lifecycle); `rollout_failed` means a
  * destination did not serve the new version, was rolled back to the previous one and is retried.
+ * `renewal_overdue`: an ACME certificate whose client did not renew it by the end of its ARI window.
  */
 export const CERT_STATES = [
   'pending',
@@ -30,6 +31,7 @@ export const CERT_STATES = [
   'failed',
   'rejected',
   'approval_expired',
+  'renewal_overdue',
 ] as const;
 export type CertState = (typeof CERT_STATES)[number];
 
@@ -91,8 +93,12 @@ export interface WebhookDestination {
 export type Destination = FileDestination | AgentDestination | WebhookDestination;
 export type DestinationType = Destination['type'];
 
-/** Where a certificate's private key is made. */
-export const KEY_SOURCES = ['server', 'csr', 'agent'] as const;
+/** How a certificate came to Certflow: its REST API (or the CLI and agent through it), or an ACME client. */
+export const CERTIFICATE_SOURCES = ['api', 'acme'] as const;
+export type CertificateSource = (typeof CERTIFICATE_SOURCES)[number];
+
+/** Where a certificate's private key is made; `acme`: each generation's CSR comes with the ACME client's order (renewed by the client). */
+export const KEY_SOURCES = ['server', 'csr', 'agent', 'acme'] as const;
 export type KeySource = (typeof KEY_SOURCES)[number];
 
 /** One version on one destination: delivered, then verified as served (or failed and rolled back). */

@@ -3,12 +3,13 @@
  * `npm run db:generate` and committed.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, check, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, check, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import type { ApprovalReason } from '../core/approval.js';
 import type { BulkCounts, BulkOptions, BulkOutcome, BulkSelector, BulkState } from '../core/bulk.js';
 import type { LifecycleInput } from '../core/lifecycle.js';
 import type { TeamPolicy } from '../core/policy.js';
-import type { ApprovalState, CertState, Destination, KeyAlgorithm, KeySource, PrincipalKind, Profile, RevocationReason, Role, RolloutState, VersionStatus } from '../core/types.js';
+import type { AccountStatus, AcmeIdentifier, AuthorizationStatus, ChallengeStatus, ChallengeType, OrderStatus } from '../core/acme-order.js';
+import type { ApprovalState, CertificateSource, CertState, Destination, KeyAlgorithm, KeySource, PrincipalKind, Profile, RevocationReason, Role, RolloutState, VersionStatus } from '../core/types.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -178,6 +179,15 @@ export const certificates = pgTable(
     /** Set once, by the first revocation: a version signed afterwards is recorded revoked with this time and reason. */
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     revocationReason: text('revocation_reason').$type<RevocationReason>(),
+    /** How it came to Certflow; `acme` certificates are renewed by their client, and carry the account. */
+    source: text('source').$type<CertificateSource>().notNull().default('api'),
+    acmeAccountId: text('acme_account_id'),
+    /**
+     * Set when Certflow wants the certificate renewed at once (a bulk reissue, a revocation, the
+     * issuer compromise drill): ACME Renewal Information then suggests a window in the past.
+     */
+    renewalRequestedAt: timestamp('renewal_requested_at', { withTimezone: true }),
+    renewalRequestReason: text('renewal_request_reason'),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -497,4 +507,117 @@ export const destinationClaims = pgTable(
     createdAt: createdAt(),
   },
   (table) => [index('destination_claims_certificate_idx').on(table.certificateId)],
+);
+
+/**
+ * ACME external account binding keys (RFC 8555 §7.3.4). The HMAC key is not stored: it is derived
+ * from the key id and the API's EAB secret (api/acme/eab.ts), so a copy of the database binds nothing.
+ */
+export const acmeEabKeys = pgTable('acme_eab_keys', {
+  id: text('id').primaryKey(),
+  teamId: text('team_id')
+    .notNull()
+    .references(() => teams.id),
+  createdByPrincipal: text('created_by_principal').notNull(),
+  createdAt: createdAt(),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+});
+
+/** ACME accounts: one per account key (its RFC 7638 thumbprint), bound to a team through an EAB key. */
+export const acmeAccounts = pgTable(
+  'acme_accounts',
+  {
+    id: text('id').primaryKey(),
+    /** Null only for unbound accounts, which the platform refuses unless configured to allow them. */
+    teamId: text('team_id').references(() => teams.id),
+    eabKeyId: text('eab_key_id').references(() => acmeEabKeys.id),
+    jwk: jsonb('jwk').$type<Record<string, string>>().notNull(),
+    thumbprint: text('thumbprint').notNull(),
+    contact: text('contact').array().notNull(),
+    status: text('status').$type<AccountStatus>().notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [uniqueIndex('acme_accounts_thumbprint_uq').on(table.thumbprint), index('acme_accounts_team_idx').on(table.teamId)],
+);
+
+/** Single-use anti-replay nonces (RFC 8555 §6.5), shared by every API replica. */
+export const acmeNonces = pgTable(
+  'acme_nonces',
+  {
+    nonce: text('nonce').primaryKey(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [index('acme_nonces_expires_idx').on(table.expiresAt)],
+);
+
+/**
+ * ACME orders. Finalizing one makes it a Certflow certificate's generation: a new certificate
+ * (generation 1), or the next generation of the certificate it replaces (RFC 9773 `replaces`).
+ */
+export const acmeOrders = pgTable(
+  'acme_orders',
+  {
+    id: text('id').primaryKey(),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => acmeAccounts.id),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    status: text('status').$type<OrderStatus>().notNull(),
+    identifiers: jsonb('identifiers').$type<AcmeIdentifier[]>().notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    /** RFC 7807 problem of an invalid order. */
+    error: jsonb('error').$type<Record<string, unknown>>(),
+    /** The version this order replaces (RFC 9773); a second order for the same one gets `alreadyReplaced`. */
+    replacesVersionId: text('replaces_version_id').references(() => certificateVersions.id),
+    certificateId: text('certificate_id').references(() => certificates.id),
+    generation: integer('generation'),
+    csrPem: text('csr_pem'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    index('acme_orders_account_idx').on(table.accountId, table.createdAt),
+    uniqueIndex('acme_orders_generation_uq').on(table.certificateId, table.generation),
+    uniqueIndex('acme_orders_replaces_uq').on(table.replacesVersionId).where(sql`status <> 'invalid'`),
+  ],
+);
+
+export const acmeAuthorizations = pgTable(
+  'acme_authorizations',
+  {
+    id: text('id').primaryKey(),
+    orderId: text('order_id')
+      .notNull()
+      .references(() => acmeOrders.id),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => acmeAccounts.id),
+    identifier: jsonb('identifier').$type<AcmeIdentifier>().notNull(),
+    wildcard: boolean('wildcard').notNull().default(false),
+    status: text('status').$type<AuthorizationStatus>().notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [index('acme_authorizations_order_idx').on(table.orderId)],
+);
+
+export const acmeChallenges = pgTable(
+  'acme_challenges',
+  {
+    id: text('id').primaryKey(),
+    authorizationId: text('authorization_id')
+      .notNull()
+      .references(() => acmeAuthorizations.id),
+    type: text('type').$type<ChallengeType>().notNull(),
+    token: text('token').notNull(),
+    status: text('status').$type<ChallengeStatus>().notNull(),
+    validatedAt: timestamp('validated_at', { withTimezone: true }),
+    error: jsonb('error').$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+  },
+  (table) => [index('acme_challenges_authorization_idx').on(table.authorizationId)],
 );

@@ -1,0 +1,71 @@
+/** ACME accounts and the external account binding keys that tie them to a team. */
+import { and, desc, eq, isNull } from 'drizzle-orm';
+import type { AccountStatus } from '../core/acme-order.js';
+import type { Queryable } from './database.js';
+import { newId } from './ids.js';
+import { acmeAccounts, acmeEabKeys } from './schema.js';
+
+export type AcmeAccountRow = typeof acmeAccounts.$inferSelect;
+export type AcmeEabKeyRow = typeof acmeEabKeys.$inferSelect;
+
+export async function createEabKey(db: Queryable, input: { teamId: string; createdByPrincipal: string }): Promise<AcmeEabKeyRow> {
+  const [row] = await db.insert(acmeEabKeys).values({ id: newId('eab'), ...input }).returning();
+  return row!;
+}
+
+export async function listEabKeys(db: Queryable, teamId: string): Promise<AcmeEabKeyRow[]> {
+  return db.select().from(acmeEabKeys).where(eq(acmeEabKeys.teamId, teamId)).orderBy(desc(acmeEabKeys.createdAt), desc(acmeEabKeys.id));
+}
+
+export async function findEabKey(db: Queryable, id: string): Promise<AcmeEabKeyRow | null> {
+  const [row] = await db.select().from(acmeEabKeys).where(eq(acmeEabKeys.id, id));
+  return row ?? null;
+}
+
+/** Revokes a key (once): accounts already bound with it stay bound; the key binds no new account. */
+export async function revokeEabKey(db: Queryable, id: string, now: Date): Promise<AcmeEabKeyRow | null> {
+  const [row] = await db.update(acmeEabKeys).set({ revokedAt: now }).where(and(eq(acmeEabKeys.id, id), isNull(acmeEabKeys.revokedAt))).returning();
+  return row ?? null;
+}
+
+export async function touchEabKey(db: Queryable, id: string, now: Date): Promise<void> {
+  await db.update(acmeEabKeys).set({ lastUsedAt: now }).where(eq(acmeEabKeys.id, id));
+}
+
+export async function findAccountByThumbprint(db: Queryable, thumbprint: string): Promise<AcmeAccountRow | null> {
+  const [row] = await db.select().from(acmeAccounts).where(eq(acmeAccounts.thumbprint, thumbprint));
+  return row ?? null;
+}
+
+export async function findAccount(db: Queryable, id: string): Promise<AcmeAccountRow | null> {
+  const [row] = await db.select().from(acmeAccounts).where(eq(acmeAccounts.id, id));
+  return row ?? null;
+}
+
+/** Creates the account of a key, or returns the one that a concurrent request created for the same key. */
+export async function insertAccount(
+  db: Queryable,
+  input: { teamId: string | null; eabKeyId: string | null; jwk: Record<string, string>; thumbprint: string; contact: string[] },
+): Promise<{ row: AcmeAccountRow; created: boolean }> {
+  const [row] = await db
+    .insert(acmeAccounts)
+    .values({ id: newId('acct'), ...input, status: 'valid' })
+    .onConflictDoNothing({ target: acmeAccounts.thumbprint })
+    .returning();
+  if (row) return { row, created: true };
+  return { row: (await findAccountByThumbprint(db, input.thumbprint))!, created: false };
+}
+
+export async function updateAccount(
+  db: Queryable,
+  id: string,
+  changes: { contact?: string[]; status?: AccountStatus; jwk?: Record<string, string>; thumbprint?: string },
+  now: Date,
+): Promise<AcmeAccountRow | null> {
+  const [row] = await db
+    .update(acmeAccounts)
+    .set({ ...changes, updatedAt: now })
+    .where(and(eq(acmeAccounts.id, id), eq(acmeAccounts.status, 'valid')))
+    .returning();
+  return row ?? null;
+}
