@@ -10,6 +10,7 @@ import { authenticate } from './auth.js';
 import { rateLimitPerToken } from './rate-limit.js';
 import type { ApiDeps, AppEnv } from './deps.js';
 import { ProblemError, problemResponse, problems } from './problem.js';
+import { acmeEabKeyRoutes } from './routes/acme-eab-keys.js';
 import { agentApiRoutes, agentRoutes } from './routes/agents.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { bulkReissueRoutes } from './routes/bulk-reissues.js';
@@ -21,6 +22,7 @@ import { pkiRoutes } from './routes/pki.js';
 import { principalRoutes } from './routes/principals.js';
 import { teamAccessRoutes, tokenRoutes } from './routes/tokens.js';
 import { teamRoutes } from './routes/teams.js';
+import { isUnavailable } from './unavailable.js';
 import { refuseNulInPath } from './validation.js';
 
 const MAX_BODY_BYTES = 256 * 1024;
@@ -47,6 +49,7 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
   v1.route('/certificates', approvalRoutes(deps));
   v1.route('/teams', teamRoutes(deps));
   v1.route('/teams', teamAccessRoutes(deps));
+  v1.route('/teams', acmeEabKeyRoutes(deps));
   v1.route('/principals', principalRoutes(deps));
   v1.route('/tokens', tokenRoutes(deps));
   v1.route('/issuers', issuerRoutes(deps));
@@ -71,18 +74,4 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
     return problemResponse(c, new ProblemError(500, 'internal', 'Internal error', 'an unexpected error occurred; it has been logged'));
   });
   return app;
-}
-
-/** gRPC UNAVAILABLE / DEADLINE_EXCEEDED from Temporal; connection errors and shutdown/startup states from pg. */
-const UNAVAILABLE_CODES: ReadonlySet<unknown> = new Set([14, 4, 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
-/** pg's own messages for a connection that broke or never came (they carry no code). */
-const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
-
-function isUnavailable(error: unknown): boolean {
-  // drizzle wraps the driver's error ("Failed query: …") in `cause`; look through the chain.
-  for (let current: unknown = error, depth = 0; current instanceof Object && depth < 4; current = (current as { cause?: unknown }).cause, depth++) {
-    const { code, message } = current as { code?: unknown; message?: unknown };
-    if (UNAVAILABLE_CODES.has(code) || (typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message))) return true;
-  }
-  return false;
 }

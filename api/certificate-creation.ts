@@ -23,6 +23,7 @@ import {
 import { appendAuditEvent } from '../db/audit.js';
 import { claimDestinations, type ClaimConflict, type DestinationClaim, type ReleasedClaim } from '../db/destination-claims.js';
 import { newId } from '../db/ids.js';
+import type { Queryable } from '../db/database.js';
 import type { TeamRow } from '../db/teams.js';
 import { approvalPlan, destinationPlans, keySourceFor, refuseServerKeysForAgents, storedDestinations } from './certificate-plan.js';
 import { canonicalizeCertificateRequest, type CanonicalCertificateRequest } from './certificate-request.js';
@@ -44,6 +45,19 @@ export interface CreationRequest {
   principal: Principal;
   team: TeamRow;
   body: CreateCertificateBody;
+  /** An ACME order being finalized (api/acme/finalize.ts): the certificate is its account's, keyed by its CSR. */
+  acme?: AcmeCreation;
+}
+
+/**
+ * The ACME side of a creation: `stored` runs in the transaction that stores the certificate (it
+ * marks the order processing, or throws to refuse), `forgotten` in the one that removes a
+ * certificate whose start failed (it puts the order back).
+ */
+export interface AcmeCreation {
+  accountId: string;
+  stored: (tx: Queryable, certificateId: string) => Promise<void>;
+  forgotten: (tx: Queryable, certificateId: string) => Promise<void>;
 }
 
 /** An answer to send as is: `json` is the body's exact text, the same bytes for every replay. */
@@ -71,7 +85,7 @@ function accepted(start: StartLifecycle): CreationAnswer {
  */
 async function planCertificate(
   deps: ApiDeps,
-  { principal, team, body }: CreationRequest,
+  { principal, team, body, acme }: CreationRequest,
   id: string,
 ): Promise<{ row: NewCertificate; start: StartLifecycle; request: CanonicalCertificateRequest; claims: DestinationClaim[] }> {
   const refusals = validityRefusals(body.validity, body.renewBefore ?? null, deps.minValiditySeconds ?? MIN_VALIDITY_SECONDS);
@@ -80,7 +94,7 @@ async function planCertificate(
   checkDestinationHosts(body.destinations, team.policy.destinationHosts, deps.destinationRules);
   const claims = destinationClaims(body.destinations, deps.fileDestinationRoot);
   const destinations = await storedDestinations(deps.db, deps.sealingPublicKey, id, team, body.destinations);
-  const keySource = keySourceFor(body, destinations);
+  const keySource = acme ? 'acme' : keySourceFor(body, destinations);
   refuseServerKeysForAgents(keySource, destinations);
   const row: NewCertificate = {
     id,
@@ -100,6 +114,8 @@ async function planCertificate(
     workflowId: lifecycleWorkflowId(id),
     requestedBy: principal.tokenId,
     requestedByPrincipal: principal.accountableId,
+    source: acme ? 'acme' : 'api',
+    acmeAccountId: acme?.accountId ?? null,
   };
   const start: StartLifecycle = {
     certificateId: id,
@@ -139,6 +155,7 @@ async function storeAndLaunch(deps: ApiDeps, creation: CreationRequest, id: stri
       const approval = await approvalPlan(tx, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, requestedByPrincipal: principal.accountableId, request, body });
       start = { ...planned, input: { ...planned.input, approval } };
       await insertCertificate(tx, { ...row, state: approval ? 'awaiting_approval' : 'pending' });
+      await creation.acme?.stored(tx, id);
       const outcome = await claimDestinations(tx, { certificateId: id, teamId: team.id }, claims);
       if (outcome.conflict) {
         refused = outcome.conflict;
@@ -154,10 +171,10 @@ async function storeAndLaunch(deps: ApiDeps, creation: CreationRequest, id: stri
     });
   await recordRequested(deps, creation, row, start).catch(async (error: unknown) => {
     // Unrecorded means not requested: the stored row goes (with its claims), as when the start fails.
-    await forget(deps, start.certificateId, claim).catch(() => undefined);
+    await forget(deps, start.certificateId, claim, creation.acme).catch(() => undefined);
     throw error;
   });
-  const answer = await launch(deps, start, claim);
+  const answer = await launch(deps, start, claim, creation.acme);
   // After the start, so that a failing audit append cannot leave a stored certificate without its lifecycle.
   if (claims.length > 0) await recordClaims(deps, creation, id, claims, claimed.conflict === null ? claimed.released : []).catch(() => undefined);
   return answer;
@@ -182,6 +199,7 @@ async function recordRequested(deps: ApiDeps, creation: CreationRequest, row: Ne
       keySource: row.keySource,
       destinations: row.destinations.map((destination) => destination.type),
       approvalId: start.input.approval?.approvalId ?? null,
+      ...(row.source === 'acme' ? { source: 'acme', acmeAccountId: row.acmeAccountId } : {}),
     },
     // A retry with the same Idempotency-Key stores the same certificate again: one event.
     dedupeKey: `certificate-requested/${row.id}`,
@@ -211,7 +229,7 @@ async function recordClaimRefused(deps: ApiDeps, request: CreationRequest, certi
   });
 }
 
-async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRow | null): Promise<CreationAnswer> {
+async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRow | null, acme?: AcmeCreation): Promise<CreationAnswer> {
   const workflowId = lifecycleWorkflowId(start.certificateId);
   const outcome = await startAndConfirm(deps.temporal, deps.taskQueue, workflowId, start);
   if (outcome.kind === 'started') {
@@ -223,7 +241,7 @@ async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRo
   }
   if (outcome.kind === 'not-started') {
     // No workflow means no owner: remove the row (and the key, so it can be used again) and say so.
-    await forget(deps, start.certificateId, claim);
+    await forget(deps, start.certificateId, claim, acme);
     throw problems.unavailable(`the certificate could not be handed to the workflow engine (${outcome.error.message}); nothing was created, retry later`);
   }
   // The start may have happened: keep the row, and let a retry with the same key resume it.
@@ -238,8 +256,9 @@ async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRo
 }
 
 /** Removes a certificate that was stored but never started (its claims go with it) and frees its Idempotency-Key. */
-async function forget(deps: ApiDeps, certificateId: string, claim: IdempotencyRow | null): Promise<void> {
+async function forget(deps: ApiDeps, certificateId: string, claim: IdempotencyRow | null, acme?: AcmeCreation): Promise<void> {
   await deps.db.transaction(async (tx) => {
+    await acme?.forgotten(tx, certificateId);
     await deleteCertificate(tx, certificateId);
     if (claim) await deleteIdempotencyKey(tx, claim);
   });

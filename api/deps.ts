@@ -3,6 +3,7 @@ import type { SealingPublicKey } from '../ca/sealed-box.js';
 import type { PlatformDestinationRules } from '../core/destination-hosts.js';
 import type { Role } from '../core/types.js';
 import type { Database } from '../db/database.js';
+import type { AcmeConfig } from './acme/context.js';
 import type { OidcVerifier } from './oidc.js';
 
 /** Everything the HTTP API needs; cmd/ builds it, tests build it against real services. */
@@ -29,6 +30,8 @@ export interface ApiDeps {
   rateLimit?: RateLimitConfig;
   /** Accepts OpenID Connect bearer JWTs of one issuer (api/oidc.ts); absent: API tokens only. */
   oidc?: OidcVerifier;
+  /** ACME (api/acme/): present when the platform serves it; EAB keys can be made only then. */
+  acme?: AcmeConfig;
   /** The platform's floor on requested validity, in seconds (CERTFLOW_MIN_VALIDITY, 1 h unless configured); absent (tests): only the schema's minimum. */
   minValiditySeconds?: number;
 }

@@ -53,6 +53,25 @@ const configSchema = z.object({
   CERTFLOW_BOOTSTRAP_TOKEN: optionalString.pipe(z.string().min(20, 'must be at least 20 characters').optional()),
   CERTFLOW_FILE_DESTINATION_ROOT: optionalString,
   CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow-lifecycle'),
+  CERTFLOW_ACME_PORT: z.coerce.number().int().min(0).max(65535).default(8443),
+  CERTFLOW_ACME_HOSTNAMES: z
+    .string()
+    .default('localhost,127.0.0.1')
+    .transform((value) => value.split(',').map((name) => name.trim()).filter(Boolean))
+    .refine((names) => names.length > 0 && names.every((name) => /^[A-Za-z0-9.:-]{1,253}$/.test(name)), 'a comma-separated list of host names and IP addresses'),
+  CERTFLOW_ACME_ALLOW_UNBOUND_ACCOUNTS: z.enum(['true', 'false']).default('false'),
+  CERTFLOW_ACME_VALIDITY: z
+    .string()
+    .default('90d')
+    .transform((value, ctx) => {
+      try {
+        return parseDurationSeconds(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  CERTFLOW_ACME_EAB_SECRET: optionalString,
   CERTFLOW_PERMITTED_DNS_ZONES: optionalString,
   CERTFLOW_PERMITTED_URI_DOMAINS: optionalString.refine(
     // The check the CA applies when it writes the constraint (ca/authority.ts), so a value refused there is refused here.
@@ -198,6 +217,18 @@ export interface Config {
   deniedDestinations: string[];
   production: boolean;
   signer: SignerConfig;
+  /** ACME over HTTPS (api/acme/); null when CERTFLOW_ACME_PORT is 0. */
+  acme: AcmeSettings | null;
+}
+
+export interface AcmeSettings {
+  port: number;
+  /** Names the listener's certificate is issued for (and clients connect to). */
+  hostnames: string[];
+  allowUnboundAccounts: boolean;
+  validitySeconds: number;
+  /** Derives the EAB MAC keys (32+ bytes, hex or base64); dev mode generates one under the data dir. */
+  eabSecret: string | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -254,6 +285,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deniedDestinations: e.CERTFLOW_DENIED_DESTINATIONS ?? [],
     production: e.NODE_ENV === 'production',
     signer,
+    acme:
+      e.CERTFLOW_ACME_PORT === 0
+        ? null
+        : {
+            port: e.CERTFLOW_ACME_PORT,
+            hostnames: e.CERTFLOW_ACME_HOSTNAMES,
+            allowUnboundAccounts: e.CERTFLOW_ACME_ALLOW_UNBOUND_ACCOUNTS === 'true',
+            validitySeconds: e.CERTFLOW_ACME_VALIDITY,
+            eabSecret: e.CERTFLOW_ACME_EAB_SECRET,
+          },
   };
 }
 

@@ -11,13 +11,18 @@ import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 import { createApp } from '../api/app.js';
+import { acmeRoot } from '../api/acme/app.js';
+import type { AcmeDeps } from '../api/acme/context.js';
+import { startAcmeListener, type AcmeListener } from '../api/acme/listener.js';
+import { acmeServerCertificate } from '../api/acme/server-certificate.js';
+import { loadAcmeEabSecret } from './acme-eab-secret.js';
 import { createOidcVerifier } from '../api/oidc.js';
 import type { ApiDeps } from '../api/deps.js';
 import { decodeSealingPublicKey, type SealingPublicKey } from '../ca/sealed-box.js';
 import { createDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrate.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, type AcmeSettings, type Config } from './config.js';
 import type { DevDefaults } from './destination-rules.js';
 import { platformDestinationRules } from './destination-rules.js';
 import { createPool } from '../db/postgres-pool.js';
@@ -26,6 +31,8 @@ import { recordStart } from './audit-startup.js';
 
 export interface RunningApi {
   url: string;
+  /** The ACME listener (https://…), once Certflow has issued its certificate; null when ACME is off. */
+  acmeUrl: Promise<string> | null;
   bootstrapToken: string | null;
   /** What the app runs on (read-only; tests check that no KEK is among it). */
   deps: Readonly<ApiDeps>;
@@ -87,11 +94,19 @@ export async function startApi(given: ApiConfig & { databaseUrl: string; tempora
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}),
     checkReadiness: readinessCheck(pool, connection),
+    ...(config.acme
+      ? {
+          acme: {
+            eabSecret: await loadAcmeEabSecret(config, config.acme.eabSecret, log),
+            allowUnboundAccounts: config.acme.allowUnboundAccounts,
+            validitySeconds: config.acme.validitySeconds,
+          },
+        }
+      : {}),
   };
-  const app = createApp(
-    deps,
-    (message, error) => log(`${message}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
-  );
+  const logError = (message: string, error?: unknown) => log(`${message}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  const app = createApp(deps, logError);
+  const acmeListener = config.acme ? await startAcme(deps as AcmeDeps, config, config.acme, logError, log) : null;
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
@@ -100,14 +115,24 @@ export async function startApi(given: ApiConfig & { databaseUrl: string; tempora
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${config.host}:${port}`,
+    acmeUrl: acmeListener?.ready ?? null,
     bootstrapToken,
     deps,
     async stop() {
+      await acmeListener?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await connection.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
     },
   };
+}
+
+/** The HTTPS listener for ACME clients; it starts serving once the worker has issued its certificate. */
+async function startAcme(deps: AcmeDeps, config: ApiConfig, settings: AcmeSettings, logError: (message: string, error?: unknown) => void, log: (message: string) => void): Promise<AcmeListener> {
+  const currentTls = await acmeServerCertificate(deps, { hostnames: settings.hostnames, directory: join(config.dataDir, 'acme-tls'), log });
+  const listener = startAcmeListener(acmeRoot(deps, logError), { host: config.host, port: settings.port, currentTls, log });
+  listener.ready.then((url) => log(`ACME directory at ${url}/acme/directory`), (error: unknown) => logError('the ACME listener did not start', error));
+  return listener;
 }
 
 /** `CERTFLOW_BOOTSTRAP_TOKEN`, or in dev mode a token generated once and kept under the data dir. */

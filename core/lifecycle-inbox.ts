@@ -14,6 +14,8 @@ export interface Inbox {
   retryRollout: boolean;
   /** A renewal asked for after this run's version was issued: the next generation. */
   renewNext: { reason: string; bulkIds: string[] } | null;
+  /** An ACME certificate's client finalized an order for the next generation (its CSR is stored). */
+  clientRenewed: boolean;
   /** Bulk operations waiting for this run's outcome. */
   owed: string[];
   /** Bulk operations this run already reported to. */
@@ -21,7 +23,7 @@ export interface Inbox {
 }
 
 export function emptyInbox(owed: readonly string[] = []): Inbox {
-  return { revoke: null, retryNow: false, retryRollout: false, renewNext: null, owed: [...new Set(owed)], reported: [] };
+  return { revoke: null, retryNow: false, retryRollout: false, renewNext: null, clientRenewed: false, owed: [...new Set(owed)], reported: [] };
 }
 
 /** Where the run is when a renewNow arrives. */

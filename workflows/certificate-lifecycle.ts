@@ -12,6 +12,8 @@ import type { LifecycleInput, LifecycleStatus, RevokeResult } from '../core/life
 import { renewalTime } from '../core/renewal.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
 import { REVOCATION_REASONS } from '../core/types.js';
+import { suggestedWindow } from '../core/ari.js';
+import { clientRenewedSignal } from '../contracts/acme-messages.js';
 import { renewNowSignal, retryRolloutSignal, revokeSignal, statusQuery } from '../contracts/lifecycle-messages.js';
 import { lifecycleActivities, localActivities } from './lifecycle-activities.js';
 import { approvalStep, type ApprovalOutcome } from './lifecycle-approval.js';
@@ -32,6 +34,10 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
   });
   setHandler(retryRolloutSignal, () => {
     run.inbox = { ...run.inbox, retryRollout: true };
+  });
+  setHandler(clientRenewedSignal, ({ generation }) => {
+    if (input.keySource !== 'acme' || generation !== input.generation + 1) return log.warn('ignored a client renewal for another generation', { generation });
+    run.inbox = { ...run.inbox, clientRenewed: true };
   });
   setHandler(revokeSignal, (request) => {
     if (!REVOCATION_REASONS.includes(request.reason)) return log.warn('ignored a revocation with an unknown reason', { reason: request.reason });
@@ -87,8 +93,25 @@ async function issueAndServe(run: LifecycleRun, awaitApproval: ReturnType<typeof
     renewBeforeSeconds: input.renewBeforeSeconds ?? null,
   });
   run.status.nextRenewalAt = renewAt.toISOString();
+  if (input.keySource === 'acme') return awaitClientRenewal(run, renewAt, new Date(version.notAfter));
   run.setState('active', 'wait-for-renewal');
   await condition(() => run.inbox.renewNext !== null, Math.max(0, renewAt.getTime() - Date.now()));
+  return 'renew';
+}
+
+/**
+ * An ACME certificate is renewed by its client, not here: the run watches for the client's order of
+ * the next generation and, past the end of the renewal window it suggests (RFC 9773), shows the
+ * certificate as `renewal_overdue` until the client comes.
+ */
+async function awaitClientRenewal(run: LifecycleRun, renewAt: Date, notAfter: Date): Promise<'renew'> {
+  const window = suggestedWindow({ renewAt, notAfter });
+  const renewed = () => run.inbox.clientRenewed;
+  run.setState('active', 'wait-for-renewal');
+  if (!(await condition(renewed, Math.max(0, window.end.getTime() - Date.now())))) {
+    run.setState('renewal_overdue', 'wait-for-renewal');
+    await condition(renewed);
+  }
   return 'renew';
 }
 

@@ -176,6 +176,7 @@ describe('start-up', () => {
     const { loadConfig } = await import('../../cmd/config.js');
     const env = {
       DATABASE_URL: suite.harness.databaseUrl,
+      CERTFLOW_ACME_PORT: '0',
       TEMPORAL_ADDRESS: suite.harness.temporalAddress,
       TEMPORAL_NAMESPACE: suite.harness.namespace,
       CERTFLOW_TASK_QUEUE: suite.harness.taskQueue,

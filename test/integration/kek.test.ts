@@ -131,6 +131,7 @@ describe('the API holds no KEK', () => {
     const config = loadConfig({
       NODE_ENV: 'production',
       PORT: '0',
+      CERTFLOW_ACME_PORT: '0',
       DATABASE_URL: harness.databaseUrl,
       TEMPORAL_ADDRESS: harness.temporalAddress,
       TEMPORAL_NAMESPACE: harness.namespace,

@@ -143,6 +143,7 @@ describe('the bootstrap token', () => {
     const bootstrap = `cft_bootstrap_${newId('tok').slice(4)}-tokens-test`;
     const env = {
       DATABASE_URL: url.toString(),
+      CERTFLOW_ACME_PORT: '0',
       TEMPORAL_ADDRESS: suite.harness.temporalAddress,
       TEMPORAL_NAMESPACE: suite.harness.namespace,
       CERTFLOW_KEK: TEST_KEK_HEX,

@@ -1,0 +1,101 @@
+/**
+ * finalize (RFC 8555 §7.4): the order's CSR becomes a Certflow certificate through the same path as
+ * `POST /v1/certificates` (the issuance pipeline's checks, the team's quota and approvals, the
+ * audit log, a lifecycle workflow), with `source: "acme"` and the account as its owner. The order
+ * answers `processing` until the workflow has signed it.
+ */
+import type { Context } from 'hono';
+import { base64url } from 'jose';
+import { findEabKey } from '../../db/acme-accounts.js';
+import { markOrderProcessing, orderAuthorizations, type AcmeOrderRow } from '../../db/acme-orders.js';
+import { findTeam, type TeamRow } from '../../db/teams.js';
+import { acmeOrders } from '../../db/schema.js';
+import { eq } from 'drizzle-orm';
+import { createCertificate, type AcmeCreation } from '../certificate-creation.js';
+import type { Principal } from '../deps.js';
+import { ProblemError } from '../problem.js';
+import type { CreateCertificateBody } from '../schemas.js';
+import { boundAccount, objectPayload, verifyAcmeRequest, type AcmeDeps } from './context.js';
+import { acmeValiditySeconds, orderRetryAfter, ownOrder, renderOrder } from './orders.js';
+import { AcmeProblem } from './problem.js';
+import { currentOrderStatus } from './views.js';
+
+const MAX_CSR_BYTES = 16 * 1024;
+
+export async function finalizeOrder(c: Context, deps: AcmeDeps): Promise<Response> {
+  const request = await verifyAcmeRequest(c, deps, 'kid');
+  const account = boundAccount(request);
+  const order = await ownOrder(deps, request, c.req.param('id')!);
+  const { status } = currentOrderStatus(order, await orderAuthorizations(deps.db, order.id), deps.now());
+  if (status !== 'ready') throw new AcmeProblem('orderNotReady', `the order is ${status}, not ready: ${status === 'pending' ? 'complete its authorizations first' : 'it cannot be finalized again'}`);
+  const csrPem = csrFromPayload(objectPayload(request));
+  const team = await findTeam(deps.db, order.teamId);
+  if (!team) throw new AcmeProblem('unauthorized', 'the account\'s team no longer exists');
+  const eabKey = account.eabKeyId ? await findEabKey(deps.db, account.eabKeyId) : null;
+  // The account acts for the principal that created its binding key: approvals keep that person from deciding.
+  const accountable = eabKey?.createdByPrincipal ?? account.id;
+  const principal: Principal = { tokenId: account.id, principalId: accountable, accountableId: accountable, teamId: team.id, role: 'requester' };
+  try {
+    await createCertificate(deps, { principal, team, body: certificateBody(deps, team, order, csrPem), acme: orderCreation(deps, order, account.id, csrPem) });
+  } catch (error) {
+    throw asAcmeProblem(error);
+  }
+  const finalized = { ...order, status: 'processing' as const };
+  return c.json(await renderOrder(deps, finalized, request), 200, { Location: request.urls.order(order.id), ...orderRetryAfter(finalized) });
+}
+
+function certificateBody(deps: AcmeDeps, team: TeamRow, order: AcmeOrderRow, csrPem: string): CreateCertificateBody {
+  return {
+    team: team.id,
+    dnsNames: order.identifiers.filter((identifier) => identifier.type === 'dns').map((identifier) => identifier.value),
+    ipAddresses: order.identifiers.filter((identifier) => identifier.type === 'ip').map((identifier) => identifier.value),
+    uris: [],
+    profile: 'tls-server',
+    validity: acmeValiditySeconds(deps, team),
+    csr: csrPem,
+    destinations: [],
+  };
+}
+
+function orderCreation(deps: AcmeDeps, order: AcmeOrderRow, accountId: string, csrPem: string): AcmeCreation {
+  return {
+    accountId,
+    stored: async (tx, certificateId) => {
+      if (!(await markOrderProcessing(tx, order.id, { certificateId, generation: 1, csrPem }, deps.now()))) {
+        throw new AcmeProblem('orderNotReady', 'the order was finalized by another request');
+      }
+    },
+    forgotten: async (tx) => {
+      await tx.update(acmeOrders).set({ status: 'pending', certificateId: null, generation: null, csrPem: null, updatedAt: deps.now() }).where(eq(acmeOrders.id, order.id));
+    },
+  };
+}
+
+function csrFromPayload(payload: Record<string, unknown>): string {
+  const csr = payload['csr'];
+  if (typeof csr !== 'string' || csr.length === 0 || !/^[A-Za-z0-9_-]+$/.test(csr)) throw new AcmeProblem('malformed', '"csr" must be the base64url DER of a PKCS#10 request');
+  const der = Buffer.from(base64url.decode(csr));
+  if (der.length > MAX_CSR_BYTES) throw new AcmeProblem('badCSR', `the CSR must not exceed ${MAX_CSR_BYTES} bytes`);
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${lines.join('\n')}\n-----END CERTIFICATE REQUEST-----\n`;
+}
+
+/** The REST path's refusals in ACME's words: what is wrong with the request is the CSR's fault. */
+function asAcmeProblem(error: unknown): unknown {
+  if (!(error instanceof ProblemError)) return error;
+  const detail = error.detail;
+  switch (error.status) {
+    case 400:
+      return new AcmeProblem('badCSR', detail);
+    case 403:
+      return new AcmeProblem(error.extensions['code'] === 'key_algorithm_not_allowed' ? 'badCSR' : 'rejectedIdentifier', detail);
+    case 409:
+      return new AcmeProblem('orderNotReady', detail);
+    case 429:
+      return new AcmeProblem('rateLimited', detail);
+    case 503:
+      return new AcmeProblem('serverInternal', detail, { status: 503, retryAfterSeconds: 5 });
+    default:
+      return new AcmeProblem('serverInternal', detail, { status: error.status });
+  }
+}

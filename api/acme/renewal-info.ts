@@ -1,0 +1,77 @@
+/**
+ * ACME Renewal Information (RFC 9773 §4): `GET /acme/renewal-info/<certID>` answers the window in
+ * which Certflow wants the client to renew. Normally it starts at the certificate's renewal time;
+ * when Certflow wants it replaced now (a bulk reissue, a revocation, a compromised issuer) the window
+ * lies in the past and `explanationURL` says why.
+ */
+import { AuthorityKeyIdentifierExtension, X509Certificate } from '@peculiar/x509';
+import type { Context } from 'hono';
+import { eq } from 'drizzle-orm';
+import { AriCertIdError, parseAriCertId, suggestedWindow } from '../../core/ari.js';
+import { renewalTime } from '../../core/renewal.js';
+import { findCertificate, type CertificateRow, type VersionRow } from '../../db/certificates.js';
+import { certificateVersions } from '../../db/schema.js';
+import type { AcmeDeps } from './context.js';
+import { AcmeProblem } from './problem.js';
+
+/** How often a client should ask again while nothing is forced (RFC 9773 §4.3.2 suggests hours). */
+const RETRY_AFTER_SECONDS = 6 * 3600;
+/** Once a renewal is asked for, clients should look again soon. */
+const RETRY_AFTER_FORCED_SECONDS = 60;
+
+export async function renewalInfo(c: Context, deps: AcmeDeps): Promise<Response> {
+  const found = await certificateOfCertId(deps, c.req.param('certId')!);
+  const { certificate, version } = found;
+  const forced = certificate.renewalRequestedAt ?? (version.status === 'revoked' ? (version.revokedAt ?? deps.now()) : null);
+  const window = suggestedWindow({
+    renewAt: renewalTime({
+      issuedAt: version.notBefore,
+      notAfter: version.notAfter,
+      certificateId: certificate.id,
+      generation: version.generation,
+      renewBeforeSeconds: certificate.renewBeforeSeconds,
+    }),
+    notAfter: version.notAfter,
+    ...(forced && version.createdAt.getTime() <= forced.getTime()
+      ? { forced: { at: forced, explanationUrl: `${new URL(c.req.url).origin}/acme/renewal-explanation/${c.req.param('certId')}` } }
+      : {}),
+  });
+  c.header('Retry-After', String(window.explanationUrl ? RETRY_AFTER_FORCED_SECONDS : RETRY_AFTER_SECONDS));
+  return c.json({
+    suggestedWindow: { start: window.start.toISOString(), end: window.end.toISOString() },
+    ...(window.explanationUrl ? { explanationURL: window.explanationUrl } : {}),
+  });
+}
+
+/** Why Certflow asks for the renewal, in words for the person who follows explanationURL. */
+export async function renewalExplanation(c: Context, deps: AcmeDeps): Promise<Response> {
+  const { certificate, version } = await certificateOfCertId(deps, c.req.param('certId')!);
+  const reason =
+    version.status === 'revoked'
+      ? `certificate ${version.serial} was revoked (${version.revocationReason ?? 'unspecified'}); obtain a new one now.`
+      : certificate.renewalRequestReason
+        ? `Certflow asks for this certificate to be replaced now: ${certificate.renewalRequestReason}.`
+        : 'No early renewal is asked for this certificate.';
+  return c.text(`${reason}\n`);
+}
+
+async function certificateOfCertId(deps: AcmeDeps, certId: string): Promise<{ certificate: CertificateRow; version: VersionRow }> {
+  let parsed;
+  try {
+    parsed = parseAriCertId(certId);
+  } catch (error) {
+    if (error instanceof AriCertIdError) throw new AcmeProblem('malformed', `not an RFC 9773 certID: ${error.message}`);
+    throw error;
+  }
+  const [version] = await deps.db.select().from(certificateVersions).where(eq(certificateVersions.serial, parsed.serialHex));
+  const certificate = version ? await findCertificate(deps.db, version.certificateId) : null;
+  if (!version || !certificate || authorityKeyId(version) !== parsed.keyIdentifierHex) {
+    throw new AcmeProblem('malformed', 'this CA issued no certificate with that certID', { status: 404 });
+  }
+  return { certificate, version };
+}
+
+function authorityKeyId(version: VersionRow): string | null {
+  const extension = new X509Certificate(version.certificatePem).getExtension(AuthorityKeyIdentifierExtension);
+  return extension?.keyId?.toLowerCase() ?? null;
+}
