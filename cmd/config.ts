@@ -62,7 +62,7 @@ const configSchema = z.object({
   CERTFLOW_ACME_ALLOW_UNBOUND_ACCOUNTS: z.enum(['true', 'false']).default('false'),
   CERTFLOW_ACME_VALIDITY: z
     .string()
-    .default('90d')
+    .default('P90D')
     .transform((value, ctx) => {
       try {
         return parseDurationSeconds(value);

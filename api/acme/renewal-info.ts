@@ -4,13 +4,13 @@
  * when Certflow wants it replaced now (a bulk reissue, a revocation, a compromised issuer) the window
  * lies in the past and `explanationURL` says why.
  */
-import { AuthorityKeyIdentifierExtension, X509Certificate } from '@peculiar/x509';
 import type { Context } from 'hono';
 import { eq } from 'drizzle-orm';
 import { AriCertIdError, parseAriCertId, suggestedWindow } from '../../core/ari.js';
 import { renewalTime } from '../../core/renewal.js';
 import { findCertificate, type CertificateRow, type VersionRow } from '../../db/certificates.js';
 import { certificateVersions } from '../../db/schema.js';
+import { x509 } from '../../ca/x509.js';
 import type { AcmeDeps } from './context.js';
 import { AcmeProblem } from './problem.js';
 
@@ -72,6 +72,6 @@ async function certificateOfCertId(deps: AcmeDeps, certId: string): Promise<{ ce
 }
 
 function authorityKeyId(version: VersionRow): string | null {
-  const extension = new X509Certificate(version.certificatePem).getExtension(AuthorityKeyIdentifierExtension);
+  const extension = new x509.X509Certificate(version.certificatePem).getExtension(x509.AuthorityKeyIdentifierExtension);
   return extension?.keyId?.toLowerCase() ?? null;
 }

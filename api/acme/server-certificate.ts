@@ -7,7 +7,7 @@
 import { webcrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GeneralName, Pkcs10CertificateRequestGenerator, SubjectAlternativeNameExtension } from '@peculiar/x509';
+import { x509 } from '../../ca/x509.js';
 import { classifyHost } from '../../core/destination-hosts.js';
 import { canonicalizeDnsName, NameError } from '../../core/names.js';
 import type { TeamPolicy } from '../../core/policy.js';
@@ -134,13 +134,13 @@ async function csrPem(keyPem: string, names: Names): Promise<string> {
   const privateKey = await webcrypto.subtle.importKey('pkcs8', der, algorithm, true, ['sign']);
   const jwk = await webcrypto.subtle.exportKey('jwk', privateKey);
   const publicKey = await webcrypto.subtle.importKey('jwk', { kty: jwk.kty!, crv: jwk.crv!, x: jwk.x!, y: jwk.y! }, algorithm, true, ['verify']);
-  const csr = await Pkcs10CertificateRequestGenerator.create({
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     keys: { privateKey, publicKey },
     signingAlgorithm: algorithm,
     extensions: [
-      new SubjectAlternativeNameExtension([
-        ...names.dnsNames.map((value) => new GeneralName('dns', value)),
-        ...names.ipAddresses.map((value) => new GeneralName('ip', value)),
+      new x509.SubjectAlternativeNameExtension([
+        ...names.dnsNames.map((value) => new x509.GeneralName('dns', value)),
+        ...names.ipAddresses.map((value) => new x509.GeneralName('ip', value)),
       ]),
     ],
   });
