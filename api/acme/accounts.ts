@@ -10,6 +10,7 @@ import { objectPayload, verifyAcmeRequest, type AcmeDeps, type AcmeRequest } fro
 import { verifyExternalAccountBinding } from './eab.js';
 import { jwkThumbprint, parseJws, publicAccountJwk, verifyJwsSignature } from './jws.js';
 import { AcmeProblem } from './problem.js';
+import { isUniqueViolation } from './replacement.js';
 import { accountView } from './views.js';
 
 const MAX_CONTACTS = 10;
@@ -159,11 +160,4 @@ function checkContacts(value: unknown): string[] {
     if (!EMAIL.test(address) || address.includes('?')) throw new AcmeProblem('invalidContact', `${JSON.stringify(contact.slice(0, 100))} is not a single e-mail address`);
     return `mailto:${address}`;
   });
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  for (let current: unknown = error; current instanceof Object; current = (current as { cause?: unknown }).cause) {
-    if ((current as { code?: unknown }).code === '23505') return true;
-  }
-  return false;
 }

@@ -35,6 +35,7 @@ import {
 import { newId } from '../../db/ids.js';
 import { findTeam, type TeamRow } from '../../db/teams.js';
 import { acmeChallengeWorkflowId } from '../../contracts/acme-messages.js';
+import { isUniqueViolation, replacedVersionId } from './replacement.js';
 import { boundAccount, objectPayload, requirePostAsGet, verifyAcmeRequest, type AcmeDeps, type AcmeRequest } from './context.js';
 import { AcmeProblem, acmeErrorUrn, type AcmeSubproblem } from './problem.js';
 import { authorizationView, challengeView, currentOrderStatus, orderView } from './views.js';
@@ -49,6 +50,7 @@ export async function newOrder(c: Context, deps: AcmeDeps): Promise<Response> {
   const team = await teamOf(deps, account.teamId);
   const identifiers = canonicalIdentifiers(payload['identifiers']);
   refuseOutsidePolicy(identifiers, team, deps);
+  const replacesVersionId = payload['replaces'] === undefined ? null : await replacedVersionId(deps, payload['replaces'], account);
 
   const now = deps.now();
   const orderId = newId('ord');
@@ -81,14 +83,18 @@ export async function newOrder(c: Context, deps: AcmeDeps): Promise<Response> {
     identifiers,
     expiresAt: new Date(now.getTime() + ORDER_LIFETIME_SECONDS * 1000),
     error: null,
-    replacesVersionId: null,
+    replacesVersionId,
     certificateId: null,
     generation: null,
     csrPem: null,
     createdAt: now,
     updatedAt: now,
   };
-  await deps.db.transaction((tx) => insertOrder(tx, order, authorizations));
+  await deps.db.transaction((tx) => insertOrder(tx, order, authorizations)).catch((error: unknown) => {
+    // acme_orders_replaces_uq: another order replaces the same certificate.
+    if (replacesVersionId && isUniqueViolation(error)) throw new AcmeProblem('alreadyReplaced', 'that certificate is already being replaced by another order');
+    throw error;
+  });
   const rows = authorizations.map((authorization) => ({ ...authorization.row, wildcard: authorization.row.wildcard ?? false, createdAt: now }));
   const { status } = currentOrderStatus(order, rows, now);
   return c.json(orderView(order, status, rows, null, request.urls), 201, { Location: request.urls.order(orderId) });

@@ -5,14 +5,10 @@
  * lies in the past and `explanationURL` says why.
  */
 import type { Context } from 'hono';
-import { eq } from 'drizzle-orm';
-import { AriCertIdError, parseAriCertId, suggestedWindow } from '../../core/ari.js';
+import { suggestedWindow } from '../../core/ari.js';
 import { renewalTime } from '../../core/renewal.js';
-import { findCertificate, type CertificateRow, type VersionRow } from '../../db/certificates.js';
-import { certificateVersions } from '../../db/schema.js';
-import { x509 } from '../../ca/x509.js';
 import type { AcmeDeps } from './context.js';
-import { AcmeProblem } from './problem.js';
+import { versionOfCertId } from './replacement.js';
 
 /** How often a client should ask again while nothing is forced (RFC 9773 §4.3.2 suggests hours). */
 const RETRY_AFTER_SECONDS = 6 * 3600;
@@ -20,7 +16,7 @@ const RETRY_AFTER_SECONDS = 6 * 3600;
 const RETRY_AFTER_FORCED_SECONDS = 60;
 
 export async function renewalInfo(c: Context, deps: AcmeDeps): Promise<Response> {
-  const found = await certificateOfCertId(deps, c.req.param('certId')!);
+  const found = await versionOfCertId(deps, c.req.param('certId')!);
   const { certificate, version } = found;
   const forced = certificate.renewalRequestedAt ?? (version.status === 'revoked' ? (version.revokedAt ?? deps.now()) : null);
   const window = suggestedWindow({
@@ -45,7 +41,7 @@ export async function renewalInfo(c: Context, deps: AcmeDeps): Promise<Response>
 
 /** Why Certflow asks for the renewal, in words for the person who follows explanationURL. */
 export async function renewalExplanation(c: Context, deps: AcmeDeps): Promise<Response> {
-  const { certificate, version } = await certificateOfCertId(deps, c.req.param('certId')!);
+  const { certificate, version } = await versionOfCertId(deps, c.req.param('certId')!);
   const reason =
     version.status === 'revoked'
       ? `certificate ${version.serial} was revoked (${version.revocationReason ?? 'unspecified'}); obtain a new one now.`
@@ -53,25 +49,4 @@ export async function renewalExplanation(c: Context, deps: AcmeDeps): Promise<Re
         ? `Certflow asks for this certificate to be replaced now: ${certificate.renewalRequestReason}.`
         : 'No early renewal is asked for this certificate.';
   return c.text(`${reason}\n`);
-}
-
-async function certificateOfCertId(deps: AcmeDeps, certId: string): Promise<{ certificate: CertificateRow; version: VersionRow }> {
-  let parsed;
-  try {
-    parsed = parseAriCertId(certId);
-  } catch (error) {
-    if (error instanceof AriCertIdError) throw new AcmeProblem('malformed', `not an RFC 9773 certID: ${error.message}`);
-    throw error;
-  }
-  const [version] = await deps.db.select().from(certificateVersions).where(eq(certificateVersions.serial, parsed.serialHex));
-  const certificate = version ? await findCertificate(deps.db, version.certificateId) : null;
-  if (!version || !certificate || authorityKeyId(version) !== parsed.keyIdentifierHex) {
-    throw new AcmeProblem('malformed', 'this CA issued no certificate with that certID', { status: 404 });
-  }
-  return { certificate, version };
-}
-
-function authorityKeyId(version: VersionRow): string | null {
-  const extension = new x509.X509Certificate(version.certificatePem).getExtension(x509.AuthorityKeyIdentifierExtension);
-  return extension?.keyId?.toLowerCase() ?? null;
 }
