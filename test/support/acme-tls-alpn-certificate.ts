@@ -33,7 +33,7 @@ export async function buildTlsAlpnCertificate(spec: TlsAlpnCertificateSpec): Pro
   const extensions: x509.Extension[] = [];
   if (spec.names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(spec.names, true));
   if (spec.keyAuthorization !== null || spec.acmeIdentifierValue) {
-    const value = spec.acmeIdentifierValue ?? Buffer.concat([Buffer.from([0x04, 0x20]), createHash('sha256').update(spec.keyAuthorization ?? '').digest()]);
+    const value = spec.acmeIdentifierValue ? new Uint8Array(spec.acmeIdentifierValue) : Buffer.concat([Buffer.from([0x04, 0x20]), createHash('sha256').update(spec.keyAuthorization ?? '').digest()]);
     extensions.push(new x509.Extension(ACME_IDENTIFIER_OID, spec.critical ?? true, value));
     if (spec.acmeIdentifierTwice) extensions.push(new x509.Extension(ACME_IDENTIFIER_OID, spec.critical ?? true, value));
   }
