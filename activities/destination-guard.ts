@@ -9,7 +9,14 @@ import { lookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
 import { appendAuditEvent } from '../db/audit.js';
 import type { ActivityDeps } from './deps.js';
-import { checkDestinationHost, checkResolvedAddress, classifyHost, type DestinationHostPolicy, type PlatformDestinationRules } from '../core/destination-hosts.js';
+import {
+  checkDestinationHost,
+  checkResolvedAddress,
+  classifyHost,
+  type DestinationHostPolicy,
+  type DestinationRefusalCode,
+  type PlatformDestinationRules,
+} from '../core/destination-hosts.js';
 
 /** Every address of a host name (A and AAAA), as the system resolver answers. */
 export type ResolveHost = (name: string) => Promise<string[]>;
@@ -19,6 +26,24 @@ export const systemResolver: ResolveHost = async (name) => (await lookup(name, {
 /** A refusal by policy: retrying cannot change it (the caller makes it non-retryable). */
 export class DestinationRefused extends Error {
   override name = 'DestinationRefused';
+  constructor(
+    message: string,
+    /** Whether the team's policy or the platform refused (ACME validation reports them differently). */
+    readonly code: DestinationRefusalCode,
+  ) {
+    super(message);
+  }
+}
+
+/** The host name did not resolve: retryable like any plain Error; `code` tells NXDOMAIN (`ENOTFOUND`) from a failing resolver (`EAI_AGAIN`). */
+export class HostNotFound extends Error {
+  override name = 'HostNotFound';
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
 }
 
 const SERVICE_ADDRESSES_TTL_MS = 5 * 60_000;
@@ -38,7 +63,7 @@ export class DestinationGuard {
    */
   async admit(policy: DestinationHostPolicy | undefined, host: string, port: number): Promise<string[]> {
     const refusal = checkDestinationHost(host, port, policy, this.rules);
-    if (refusal) throw new DestinationRefused(refusal.message);
+    if (refusal) throw new DestinationRefused(refusal.message, refusal.code);
     const target = classifyHost(host)!;
     let addresses: string[];
     if (target.kind === 'ip') {
@@ -47,14 +72,15 @@ export class DestinationGuard {
       try {
         addresses = await this.resolveHost(target.name);
       } catch (error) {
-        throw new Error(`${host}: host not found (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new HostNotFound(`${host}: host not found (${code ?? (error as Error).message})`, code);
       }
-      if (addresses.length === 0) throw new Error(`${host}: host not found (no addresses)`);
+      if (addresses.length === 0) throw new HostNotFound(`${host}: host not found (no addresses)`, undefined);
     }
     const services = await this.namedServiceAddresses();
     for (const address of addresses) {
       const denied = checkResolvedAddress(address, port, this.rules, services);
-      if (denied) throw new DestinationRefused(target.kind === 'ip' ? denied.message : `"${target.name}" resolves to ${denied.message}`);
+      if (denied) throw new DestinationRefused(target.kind === 'ip' ? denied.message : `"${target.name}" resolves to ${denied.message}`, denied.code);
     }
     return addresses;
   }

@@ -3,6 +3,7 @@
  * (`base64url(AKI keyIdentifier) "." base64url(serial INTEGER contents)`, §4.1) and the renewal
  * window Certflow suggests (§4.2). The HTTP endpoint and the lookups live in api/acme/.
  */
+import { BASE64URL_ALPHABET, encodeBase64url } from './base64url.js';
 
 export interface AriCertId {
   /** The Authority Key Identifier's keyIdentifier, lowercase hex. */
@@ -15,7 +16,6 @@ export class AriCertIdError extends Error {
   override name = 'AriCertIdError';
 }
 
-const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const BASE64URL_TEXT = /^[A-Za-z0-9_-]+$/;
 
 /** Parses a certID. Refuses padding, other alphabets, empty parts, and a serial that is not a minimally encoded positive INTEGER. */
@@ -69,7 +69,7 @@ function decodeBase64url(text: string, part: string): number[] {
   let buffer = 0;
   let bits = 0;
   for (const character of text) {
-    buffer = (buffer << 6) | BASE64URL.indexOf(character);
+    buffer = (buffer << 6) | BASE64URL_ALPHABET.indexOf(character);
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
@@ -79,16 +79,6 @@ function decodeBase64url(text: string, part: string): number[] {
   // Unused low bits of the last character must be zero, or two texts would name one value.
   if (buffer & ((1 << bits) - 1)) throw new AriCertIdError(`the ${part} part is not canonical base64url`);
   return bytes;
-}
-
-function encodeBase64url(bytes: readonly number[]): string {
-  let text = '';
-  for (let index = 0; index < bytes.length; index += 3) {
-    const chunk = (bytes[index]! << 16) | ((bytes[index + 1] ?? 0) << 8) | (bytes[index + 2] ?? 0);
-    const characters = Math.ceil(((Math.min(3, bytes.length - index)) * 8) / 6);
-    for (let position = 0; position < characters; position++) text += BASE64URL[(chunk >> (18 - position * 6)) & 0x3f];
-  }
-  return text;
 }
 
 function toHex(bytes: readonly number[]): string {
