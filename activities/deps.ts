@@ -3,6 +3,7 @@ import type { KeyEncryptionKeys } from '../ca/key-encryption.js';
 import type { Pkcs11Token } from '../ca/pkcs11-token.js';
 import type { AuditCheckpoint } from '../db/audit-chain.js';
 import type { Database } from '../db/database.js';
+import type { AcmeValidationConfig } from './acme-validation-config.js';
 import type { DestinationGuard } from './destination-guard.js';
 import type { IssuerStore } from './issuer-store.js';
 
@@ -21,6 +22,8 @@ export interface ActivityDeps {
   destinationGuard: DestinationGuard;
   /** For activities that signal other workflows in batches (bulk reissue). */
   temporal: Client;
+  /** Ports and resolver ACME challenge validation uses (CERTFLOW_ACME_*); absent: 80, 443 and the system resolver. */
+  acmeValidation?: AcmeValidationConfig;
   /** Keeps each audit checkpoint outside the database too (the worker appends it to a file and logs it). */
   auditCheckpointCopy?: (checkpoint: AuditCheckpoint) => Promise<void>;
 }

@@ -7,6 +7,9 @@ import {
   type OpenApprovalInput,
   type RecordApprovalDecisionInput,
 } from './approvals.js';
+import { requestClientRenewal, type RequestClientRenewalInput } from './acme-client-renewal.js';
+import { validateAcmeChallenge, type ValidateAcmeChallengeInput } from './acme-challenge.js';
+import { DEFAULT_ACME_VALIDATION_CONFIG } from './acme-validation-config.js';
 import { checkpointAudit } from './audit-checkpoint.js';
 import { awaitAgentCsr, type AwaitAgentCsrInput } from './await-agent-csr.js';
 import {
@@ -33,6 +36,9 @@ import { verifyServed, type VerifyServedInput } from './verify-served.js';
 export function createActivities(deps: ActivityDeps) {
   return {
     // Pre-signs the new version's OCSP responses once it is recorded (same result, same command sequence).
+    requestClientRenewal: (input: RequestClientRenewalInput) => requestClientRenewal(deps, input),
+    validateAcmeChallenge: (input: ValidateAcmeChallengeInput) =>
+      validateAcmeChallenge({ ...deps, acmeValidation: deps.acmeValidation ?? DEFAULT_ACME_VALIDATION_CONFIG }, input),
     issueCertificate: (input: IssueCertificateInput) => withOcspPresigned(deps, issueCertificate(deps, input)),
     /** Runs started before rollouts existed (replayed histories) still call it. */
     deliverVersion: (input: DeliverVersionInput) => deliverVersion(deps, input),

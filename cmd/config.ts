@@ -9,6 +9,8 @@ import { uriConstraintBase } from '../ca/authority.js';
 import { parseCidr } from '../core/ip.js';
 import { DEFAULT_PLATFORM_MIN_VALIDITY_SECONDS } from '../core/fair-use.js';
 import { parseRangeList } from '../core/destination-hosts.js';
+import type { AcmeValidationConfig } from '../activities/acme-validation-config.js';
+import { loadAcmeValidationConfig } from './acme-validation-env.js';
 
 const optionalString = z
   .string()
@@ -219,6 +221,8 @@ export interface Config {
   signer: SignerConfig;
   /** ACME over HTTPS (api/acme/); null when CERTFLOW_ACME_PORT is 0. */
   acme: AcmeSettings | null;
+  /** Where the worker's ACME challenge validation connects and asks (CERTFLOW_ACME_HTTP01_PORT, _TLSALPN01_PORT, _DNS_RESOLVER). */
+  acmeValidation: AcmeValidationConfig;
 }
 
 export interface AcmeSettings {
@@ -285,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deniedDestinations: e.CERTFLOW_DENIED_DESTINATIONS ?? [],
     production: e.NODE_ENV === 'production',
     signer,
+    acmeValidation: loadAcmeValidationConfig(env),
     acme:
       e.CERTFLOW_ACME_PORT === 0
         ? null

@@ -120,6 +120,7 @@ export async function startWorker(
           fileDestinationRoot: config.fileDestinationRoot,
           destinationGuard: new DestinationGuard(platformDestinationRules(config, { allowPrivate: config.devDefaults?.allowPrivateDestinations })),
           temporal: client,
+          acmeValidation: config.acmeValidation,
           auditCheckpointCopy: checkpointCopyTo(config.auditCheckpointFile, log),
         }),
       });

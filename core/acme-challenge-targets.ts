@@ -6,13 +6,10 @@
 import { canonicalizeIp, ipToOctets } from './ip.js';
 import { canonicalizeDnsName, isWildcard } from './names.js';
 
-export type AcmeChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
+import type { AcmeIdentifier, ChallengeType } from './acme-order.js';
 
-/** An ACME identifier (RFC 8555 §9.7.7): a DNS name, or an IP address (RFC 8738). */
-export interface AcmeIdentifier {
-  type: 'dns' | 'ip';
-  value: string;
-}
+export type { AcmeIdentifier } from './acme-order.js';
+export type AcmeChallengeType = ChallengeType;
 
 export class AcmeChallengeTargetError extends Error {
   override name = 'AcmeChallengeTargetError';

@@ -22,6 +22,7 @@ export type ChallengeType = (typeof CHALLENGE_TYPES)[number];
 export const ACCOUNT_STATUSES = ['valid', 'deactivated', 'revoked'] as const;
 export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
 
+/** An ACME identifier (RFC 8555 §9.7.7): a DNS name, or an IP address (RFC 8738). */
 export interface AcmeIdentifier {
   type: 'dns' | 'ip';
   value: string;

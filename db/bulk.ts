@@ -167,3 +167,15 @@ export async function listBulkItems(db: Queryable, bulkId: string, options: { af
   if (options.after) conditions.push(gt(bulkItems.certificateId, options.after));
   return db.select().from(bulkItems).where(and(...conditions)).orderBy(asc(bulkItems.certificateId)).limit(options.limit);
 }
+
+/** ACME certificates of the operation whose clients were asked to renew (ARI), and how many of them have not renewed yet. */
+export async function countSignalled(db: Queryable, bulkId: string): Promise<{ signalled: number; awaitingClient: number }> {
+  const [row] = await db
+    .select({
+      signalled: sql<number>`count(*) filter (where ${bulkItems.signalledAt} is not null)::int`,
+      awaitingClient: sql<number>`count(*) filter (where ${bulkItems.signalledAt} is not null and ${bulkItems.outcome} is null)::int`,
+    })
+    .from(bulkItems)
+    .where(eq(bulkItems.bulkId, bulkId));
+  return { signalled: row?.signalled ?? 0, awaitingClient: row?.awaitingClient ?? 0 };
+}

@@ -458,6 +458,8 @@ export const bulkItems = pgTable(
     reason: text('reason'),
     /** When the superseded version was revoked by the operation. */
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /** An ACME certificate renewed by its client: when its client was asked (ARI) to renew; the outcome follows the client's renewal. */
+    signalledAt: timestamp('signalled_at', { withTimezone: true }),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [primaryKey({ columns: [table.bulkId, table.certificateId] }), index('bulk_items_outcome_idx').on(table.bulkId, table.outcome)],

@@ -102,15 +102,29 @@ async function issueAndServe(run: LifecycleRun, awaitApproval: ReturnType<typeof
 /**
  * An ACME certificate is renewed by its client, not here: the run watches for the client's order of
  * the next generation and, past the end of the renewal window it suggests (RFC 9773), shows the
- * certificate as `renewal_overdue` until the client comes.
+ * certificate as `renewal_overdue` until the client comes. A renewal asked of Certflow meanwhile
+ * moves the ARI window into the past; the bulk operations that asked are answered by the next
+ * generation's run, which the client's order starts.
  */
 async function awaitClientRenewal(run: LifecycleRun, renewAt: Date, notAfter: Date): Promise<'renew'> {
-  const window = suggestedWindow({ renewAt, notAfter });
+  const windowEnd = suggestedWindow({ renewAt, notAfter }).end.getTime();
+  let asked = false;
   const renewed = () => run.inbox.clientRenewed;
+  const askedNow = () => !asked && run.inbox.renewNext !== null;
   run.setState('active', 'wait-for-renewal');
-  if (!(await condition(renewed, Math.max(0, window.end.getTime() - Date.now())))) {
-    run.setState('renewal_overdue', 'wait-for-renewal');
-    await condition(renewed);
+  while (!renewed()) {
+    const overdue = run.status.state === 'renewal_overdue';
+    const woken = await condition(() => renewed() || askedNow(), overdue ? undefined : Math.max(0, windowEnd - Date.now()));
+    if (!woken) {
+      run.setState('renewal_overdue', 'wait-for-renewal');
+    } else if (askedNow()) {
+      // A renewal asked of Certflow (bulk, operator): the client is asked through ARI instead.
+      asked = true;
+      const { reason, bulkIds } = run.inbox.renewNext!;
+      const { certificateId } = run;
+      await run.untilDone('report', () => lifecycleActivities.requestClientRenewal({ certificateId, reason, bulkOperationIds: bulkIds }));
+      run.setState(run.status.state, 'wait-for-renewal');
+    }
   }
   return 'renew';
 }

@@ -3,3 +3,4 @@ export { bulkReissue } from './bulk-reissue.js';
 export { certificateLifecycle } from './certificate-lifecycle.js';
 export { crlPublication } from './crl-publication.js';
 export { issuerCompromise } from './issuer-compromise.js';
+export { acmeChallengeValidation } from './acme-challenge.js';

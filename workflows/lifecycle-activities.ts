@@ -12,6 +12,7 @@ export const lifecycleActivities = {
   recordApprovalDecision: records.recordApprovalDecision,
   reportRolloutFailed: records.reportRolloutFailed,
   reportRolloutRecovered: records.reportRolloutRecovered,
+  requestClientRenewal: records.requestClientRenewal,
   revokeCertificate: proxyActivities<Activities>(ACTIVITY_PRESETS.revocation).revokeCertificate,
   awaitAgentCsr: proxyActivities<Activities>(ACTIVITY_PRESETS.awaitCsr).awaitAgentCsr,
   /** Over the network (webhooks): an ordinary activity. */

@@ -11,13 +11,16 @@ import { markOrderProcessing, orderAuthorizations, type AcmeOrderRow } from '../
 import { findTeam, type TeamRow } from '../../db/teams.js';
 import { acmeOrders } from '../../db/schema.js';
 import { eq } from 'drizzle-orm';
+import { databaseKeyBlocklist } from '../../db/blocked-keys.js';
 import { createCertificate, type AcmeCreation } from '../certificate-creation.js';
+import { canonicalizeCertificateRequest } from '../certificate-request.js';
 import type { Principal } from '../deps.js';
 import { ProblemError } from '../problem.js';
 import type { CreateCertificateBody } from '../schemas.js';
 import { boundAccount, objectPayload, verifyAcmeRequest, type AcmeDeps } from './context.js';
 import { acmeValiditySeconds, orderRetryAfter, ownOrder, renderOrder } from './orders.js';
 import { AcmeProblem } from './problem.js';
+import { renewedCertificate, renewThroughClient } from './replacement.js';
 import { currentOrderStatus } from './views.js';
 
 const MAX_CSR_BYTES = 16 * 1024;
@@ -35,8 +38,16 @@ export async function finalizeOrder(c: Context, deps: AcmeDeps): Promise<Respons
   // The account acts for the principal that created its binding key: approvals keep that person from deciding.
   const accountable = eabKey?.createdByPrincipal ?? account.id;
   const principal: Principal = { tokenId: account.id, principalId: accountable, accountableId: accountable, teamId: team.id, role: 'requester' };
+  const body = certificateBody(deps, team, order, csrPem);
   try {
-    await createCertificate(deps, { principal, team, body: certificateBody(deps, team, order, csrPem), acme: orderCreation(deps, order, account.id, csrPem) });
+    const renewed = await renewedCertificate(deps, order);
+    if (renewed) {
+      // The issuance pipeline's checks of the CSR (names, key, policy), as a new certificate gets them.
+      await canonicalizeCertificateRequest(body, team, databaseKeyBlocklist(deps.db));
+      await renewThroughClient(deps, { order, certificate: renewed, team, csrPem, actor: account.id, principalId: accountable });
+    } else {
+      await createCertificate(deps, { principal, team, body, acme: orderCreation(deps, order, account.id, csrPem) });
+    }
   } catch (error) {
     throw asAcmeProblem(error);
   }
@@ -44,6 +55,7 @@ export async function finalizeOrder(c: Context, deps: AcmeDeps): Promise<Respons
   return c.json(await renderOrder(deps, finalized, request), 200, { Location: request.urls.order(order.id), ...orderRetryAfter(finalized) });
 }
 
+/** The order as a `POST /v1/certificates` body: its names, the CSR, no destinations (the client installs it). */
 function certificateBody(deps: AcmeDeps, team: TeamRow, order: AcmeOrderRow, csrPem: string): CreateCertificateBody {
   return {
     team: team.id,

@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { EMPTY_COUNTS, type BulkOptions, type BulkSelector, type BulkState } from '../../core/bulk.js';
 import { appendAuditEvent } from '../../db/audit.js';
-import { deleteBulkOperation, findBulkOperation, insertBulkOperation, listBulkItems, summarizeSelection, type BulkItemRow, type BulkOperationRow } from '../../db/bulk.js';
+import { countSignalled, deleteBulkOperation, findBulkOperation, insertBulkOperation, listBulkItems, summarizeSelection, type BulkItemRow, type BulkOperationRow } from '../../db/bulk.js';
 import { newId } from '../../db/ids.js';
 import { findIssuer } from '../../db/issuers.js';
 import { findTeam, findTeamByName, type TeamRow } from '../../db/teams.js';
@@ -140,15 +140,17 @@ export function bulkReissueRoutes(deps: ApiDeps) {
     const operation = await visibleOperation(c.get('principal'), c.req.param('id'));
     const query = parseQuery(c, bulkItemsQuery);
     // Once ended, the row holds the final state and counts; a query would only replay the history.
-    const [progress, rows] = await Promise.all([
+    const [progress, rows, acmeClients] = await Promise.all([
       FINISHED_STATES.has(operation.state) ? null : queryBulkProgress(deps.temporal, operation.workflowId),
       listBulkItems(deps.db, operation.id, { after: query.cursor ? decodeCursor('bulk-items', query.cursor).id : undefined, limit: query.limit + 1 }),
+      countSignalled(deps.db, operation.id),
     ]);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     return c.json({
       ...bulkOperationView(operation),
       progress,
+      acmeClients,
       items: page.map(bulkItemView),
       nextCursor: rows.length > query.limit && last ? encodeCursor('bulk-items', { id: last.certificateId }) : null,
     });
@@ -206,6 +208,7 @@ export function bulkItemView(item: BulkItemRow) {
     outcome: item.outcome,
     reason: item.reason,
     revokedAt: item.revokedAt?.toISOString() ?? null,
+    signalledAt: item.signalledAt?.toISOString() ?? null,
   };
 }
 

@@ -62,6 +62,7 @@ CREATE TABLE "acme_orders" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "bulk_items" ADD COLUMN "signalled_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "certificates" ADD COLUMN "source" text DEFAULT 'api' NOT NULL;--> statement-breakpoint
 ALTER TABLE "certificates" ADD COLUMN "acme_account_id" text;--> statement-breakpoint
 ALTER TABLE "certificates" ADD COLUMN "renewal_requested_at" timestamp with time zone;--> statement-breakpoint

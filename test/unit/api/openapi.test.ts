@@ -565,7 +565,7 @@ describe('docs/openapi.json against the code', () => {
       createdAt: at,
       finishedAt: null,
     };
-    const item: BulkItemRow = { bulkId: 'blk_test', certificateId: 'crt_test', oldVersionId: null, newVersionId: null, outcome: null, reason: null, revokedAt: null, updatedAt: at };
+    const item: BulkItemRow = { bulkId: 'blk_test', certificateId: 'crt_test', oldVersionId: null, newVersionId: null, outcome: null, reason: null, revokedAt: null, signalledAt: null, updatedAt: at };
     const carry = { after: null, exhausted: false, counts: { ...EMPTY_COUNTS }, inFlight: [], paused: false, cancelRequested: false, startedAt: at.toISOString() };
     // GET /v1/bulk-reissues/{id} answers the stored view plus the live progress and a page of items.
     const operationView = (progress: ReturnType<typeof progressOf> | null, nextCursor: string | null) => ({ ...bulkOperationView(row), progress, items: [], nextCursor });
