@@ -46,6 +46,8 @@ export function certificateView(certificate: CertificateRow, version: VersionRow
     profile: certificate.profile,
     keyAlgorithm: certificate.keyAlgorithm,
     keySource: certificate.keySource,
+    source: certificate.source,
+    acmeAccountId: certificate.acmeAccountId,
     validitySeconds: certificate.validitySeconds,
     renewBeforeSeconds: certificate.renewBeforeSeconds,
     destinations: certificate.destinations.map(destinationView),

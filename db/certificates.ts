@@ -1,6 +1,6 @@
 import { and, arrayOverlaps, desc, eq, exists, lt, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { TeamPolicy } from '../core/policy.js';
-import type { CertState } from '../core/types.js';
+import type { CertificateSource, CertState } from '../core/types.js';
 import type { IssuanceRequest } from '../ca/issuance.js';
 import type { Queryable } from './database.js';
 import { certificates, certificateVersions } from './schema.js';
@@ -33,6 +33,7 @@ export async function setCertificateState(db: Queryable, id: string, state: Cert
 export interface CertificateListFilter {
   teamId?: string | undefined;
   state?: CertState | undefined;
+  source?: CertificateSource | undefined;
   expiringBefore?: Date | undefined;
   /** The position of the last row of the previous page: `createdAt` as `createdAtKey` renders it. */
   after?: { at: string; id: string } | undefined;
@@ -58,6 +59,7 @@ export async function listCertificates(
   const conditions: SQL[] = [];
   if (filter.teamId) conditions.push(eq(certificates.teamId, filter.teamId));
   if (filter.state) conditions.push(eq(certificates.state, filter.state));
+  if (filter.source) conditions.push(eq(certificates.source, filter.source));
   if (filter.expiringBefore) conditions.push(lt(certificateVersions.notAfter, filter.expiringBefore));
   if (filter.after) conditions.push(sql`(${certificates.createdAt}, ${certificates.id}) < (${filter.after.at}::timestamptz, ${filter.after.id})`);
   return db

@@ -57,7 +57,8 @@ export function acmeEabKeyRoutes(deps: ApiDeps) {
   return app;
 }
 
-function eabKeyView(row: AcmeEabKeyRow) {
+/** An EAB key as the API shows it: never its MAC key (only `POST` answers that, once). */
+export function eabKeyView(row: AcmeEabKeyRow) {
   return {
     keyId: row.id,
     teamId: row.teamId,

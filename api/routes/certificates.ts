@@ -77,6 +77,8 @@ export function certificateRoutes(deps: ApiDeps) {
 
     if (query.stuck) {
       if (query.cursor) throw problems.validation('cursor: the stuck listing is a single page', [{ field: 'cursor', message: 'not accepted with stuck=true' }]);
+      // Visibility has no search attribute for it, and filtering the page afterwards would cut it short.
+      if (query.source) throw problems.validation('source: the stuck listing cannot be narrowed by source', [{ field: 'source', message: 'not accepted with stuck=true' }]);
       // The Team search attribute holds the team's name.
       if (teamId && !team) team = await findTeam(deps.db, teamId);
       if (teamId && !team) throw problems.forbidden('the team of this token no longer exists');
@@ -95,6 +97,7 @@ export function certificateRoutes(deps: ApiDeps) {
     const rows = await listCertificates(deps.db, {
       teamId,
       state: query.state,
+      source: query.source,
       expiringBefore,
       after: query.cursor ? decodeCursor('certificates', query.cursor) : undefined,
       limit: query.limit + 1,

@@ -16,13 +16,16 @@
  * Every route the app serves must have a row here: a new route without one fails the test.
  */
 import { describe, expect, it } from 'vitest';
-import { webcrypto } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 import { x509 } from '../../ca/x509.js';
 import type { Role } from '../../core/types.js';
 import { authHeaders, createTeamWithTokens, createToken, eventually, TEST_BOOTSTRAP_TOKEN, type Harness } from '../support/harness.js';
+import { EabSecret } from '../../api/acme/eab.js';
 import { createApp } from '../../api/app.js';
 import { createOidcVerifier } from '../../api/oidc.js';
 import { loadConfig } from '../../cmd/config.js';
+import { createEabKey } from '../../db/acme-accounts.js';
+import { BOOTSTRAP_PRINCIPAL_ID } from '../../db/principals.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
 import { startOidcIssuer } from '../support/oidc-issuer.js';
 
@@ -71,7 +74,7 @@ const suite = useIntegrationSuite('authz-matrix', { worker: true });
 /** The owning team (A) and another team (B), with a token of each role, an agent each, and the shared resources of A. */
 interface World {
   harness: Harness;
-  own: { teamId: string; teamName: string; tokens: Record<Role, string>; agentId: string; agentToken: string; spareTokenId: string; sparePrincipalId: string };
+  own: { teamId: string; teamName: string; tokens: Record<Role, string>; agentId: string; agentToken: string; spareTokenId: string; sparePrincipalId: string; spareEabKeyId: string };
   other: { teamId: string; teamName: string; tokens: Record<Role, string>; agentToken: string };
   /** An issued certificate of A. */
   issued: string;
@@ -173,6 +176,11 @@ async function registerAgent(world: World): Promise<string> {
 async function createPrincipal(world: World): Promise<string> {
   const response = await api(world.harness, 'POST', '/v1/principals', TEST_BOOTSTRAP_TOKEN, { kind: 'person', name: uniqueName('person '), team: world.own.teamId });
   return ((await expectStatus(response, 201, 'principal')) as { id: string }).id;
+}
+
+/** An ACME EAB key of A (stored directly: harness.app serves no ACME, and revoking needs no MAC key): its id. */
+async function eabKey(world: World): Promise<string> {
+  return (await createEabKey(world.harness.db, { teamId: world.own.teamId, createdByPrincipal: BOOTSTRAP_PRINCIPAL_ID })).id;
 }
 
 async function csrFor(dnsName: string): Promise<string> {
@@ -282,6 +290,15 @@ function routeCases(world: () => World): RouteCase[] {
       request: async ({ authorized }) => ({ path: `/v1/tokens/${authorized ? (await createToken(world().harness, world().own.teamId, 'requester')).id : world().own.spareTokenId}` }),
     },
     { method: 'GET', route: '/v1/teams/:id/agents', access: team(['admin']), authorized: 200, request: async () => ({ path: `/v1/teams/${world().own.teamId}/agents` }) },
+    { method: 'POST', route: '/v1/teams/:id/acme-eab-keys', access: team(['admin']), authorized: 201, request: async () => ({ path: `/v1/teams/${world().own.teamId}/acme-eab-keys` }) },
+    { method: 'GET', route: '/v1/teams/:id/acme-eab-keys', access: team(['admin']), authorized: 200, request: async () => ({ path: `/v1/teams/${world().own.teamId}/acme-eab-keys` }) },
+    {
+      method: 'DELETE',
+      route: '/v1/teams/:id/acme-eab-keys/:keyId',
+      access: team(['admin']),
+      authorized: 200,
+      request: async ({ authorized }) => ({ path: `/v1/teams/${world().own.teamId}/acme-eab-keys/${authorized ? await eabKey(world()) : world().own.spareEabKeyId}` }),
+    },
     {
       method: 'DELETE',
       route: '/v1/agents/:id',
@@ -388,10 +405,11 @@ describe('authorization matrix', () => {
     const own = await makeTeam(harness, APPROVAL_POLICY);
     const other = await makeTeam(harness);
     const [root] = await harness.pool.query<{ id: string }>(`select id from issuers where kind = 'root' limit 1`).then((result) => result.rows);
-    world = { harness, own: { ...own, spareTokenId: '', sparePrincipalId: '' }, other, issued: '', pending: '', bulk: '', rootIssuerId: root!.id };
+    world = { harness, own: { ...own, spareTokenId: '', sparePrincipalId: '', spareEabKeyId: '' }, other, issued: '', pending: '', bulk: '', rootIssuerId: root!.id };
     // Refused calls aim at these; were one wrongly allowed, it would end only a spare.
     world.own.spareTokenId = (await createToken(harness, own.teamId, 'requester')).id;
     world.own.sparePrincipalId = await createPrincipal(world);
+    world.own.spareEabKeyId = await eabKey(world);
     world.issued = await createCertificate(world);
     await waitForState(world, world.issued, ['active']);
     world.pending = await pendingApproval(world);
@@ -412,7 +430,14 @@ describe('authorization matrix', () => {
         { id: 'other-admin', claims: { certflow_team: other.teamId, certflow_role: 'admin', name: 'Ada Other' } },
       ],
     });
-    const matrixApp = { app: createApp({ ...harness.apiDeps, oidc: createOidcVerifier(loadConfig({ CERTFLOW_OIDC_ISSUER: idp.issuer, CERTFLOW_OIDC_AUDIENCE: OIDC_AUDIENCE }).oidc!) }) };
+    // ACME on (harness.app serves none: a new EAB key there is 503), and OIDC.
+    const matrixApp = {
+      app: createApp({
+        ...harness.apiDeps,
+        acme: { eabSecret: EabSecret.fromBytes(randomBytes(32)), allowUnboundAccounts: false, validitySeconds: 7 * 86_400 },
+        oidc: createOidcVerifier(loadConfig({ CERTFLOW_OIDC_ISSUER: idp.issuer, CERTFLOW_OIDC_AUDIENCE: OIDC_AUDIENCE }).oidc!),
+      }),
+    };
     const oidcCallers: Caller[] = [
       { name: 'own team requester (OIDC)', kind: 'team', side: 'own', role: 'requester', token: await idp.accessToken('own-requester') },
       { name: 'own team approver (OIDC)', kind: 'team', side: 'own', role: 'approver', token: await idp.accessToken('own-approver') },

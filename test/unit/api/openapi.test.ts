@@ -40,6 +40,7 @@ import {
   teamPolicySchema,
 } from '../../../api/schemas.js';
 import { certificateView, destinationView, issuerView, versionView } from '../../../api/views.js';
+import { CHALLENGE_TYPES } from '../../../core/acme-order.js';
 import type { ApprovalReasonCode } from '../../../core/approval.js';
 import { BULK_OUTCOMES, BULK_STATES, EMPTY_COUNTS, progressOf } from '../../../core/bulk.js';
 import type { LifecycleStatus, LifecycleStep } from '../../../core/lifecycle.js';
@@ -48,6 +49,7 @@ import type { PolicyViolationCode } from '../../../core/policy.js';
 import {
   APPROVAL_STATES,
   CERT_STATES,
+  CERTIFICATE_SOURCES,
   KEY_ALGORITHMS,
   KEY_SOURCES,
   PROFILES,
@@ -62,6 +64,8 @@ import type { ApprovalRow } from '../../../db/approvals.js';
 import type { PrincipalRow } from '../../../db/principals.js';
 import type { TokenRow } from '../../../db/tokens.js';
 import { principalView } from '../../../api/routes/principals.js';
+import { eabKeyView } from '../../../api/routes/acme-eab-keys.js';
+import type { AcmeEabKeyRow } from '../../../db/acme-accounts.js';
 import { agentView, tokenView } from '../../../api/routes/tokens.js';
 import type { AuditEventRow } from '../../../db/audit.js';
 import type { BulkItemRow, BulkOperationRow } from '../../../db/bulk.js';
@@ -478,6 +482,8 @@ describe('docs/openapi.json against the code', () => {
     expectSameObject('TeamPolicyInput', schemas['TeamPolicyInput']!, teamPolicySchema);
     expect(deref(schemas['CreateTeamRequest']!.properties!['policy']!)).toBe(schemas['TeamPolicyInput']);
     expect(deref(schemas['TeamPolicyInput']!.properties!['approval']!)).toBe(schemas['ApprovalRulesInput']);
+    expect(deref(schemas['TeamPolicyInput']!.properties!['acme']!)).toBe(schemas['AcmePolicyInput']);
+    expectSameObject('AcmePolicyInput', schemas['AcmePolicyInput']!, objectSchema('acme', teamPolicySchema.shape.acme));
     expectSameObject('ApprovalRulesInput', schemas['ApprovalRulesInput']!, objectSchema('approval', teamPolicySchema.shape.approval));
 
     // One component per destination type, each checked against its own option of the union.
@@ -536,6 +542,8 @@ describe('docs/openapi.json against the code', () => {
       ['VersionStatus', VERSION_STATUSES],
       ['RevocationReason', REVOCATION_REASONS],
       ['KeySource', KEY_SOURCES],
+      ['CertificateSource', CERTIFICATE_SOURCES],
+      ['ChallengeType', CHALLENGE_TYPES],
       ['ApprovalState', APPROVAL_STATES],
       ['LifecycleStep', LIFECYCLE_STEPS],
       ['ApprovalReasonCode', APPROVAL_REASON_CODES],
@@ -545,6 +553,9 @@ describe('docs/openapi.json against the code', () => {
     ];
     for (const [name, values] of enums) expect(spec.components.schemas[name]?.enum, name).toEqual([...values]);
     expect(deref(spec.components.schemas['Certificate']!.properties!['keySource']!)).toBe(spec.components.schemas['KeySource']);
+    expect(deref(spec.components.schemas['Certificate']!.properties!['source']!)).toBe(spec.components.schemas['CertificateSource']);
+    expect(deref(spec.components.schemas['AcmePolicyInput']!.properties!['challengeTypes']!.items!)).toBe(spec.components.schemas['ChallengeType']);
+    expect(deref(spec.components.schemas['AcmePolicy']!.properties!['challengeTypes']!.items!)).toBe(spec.components.schemas['ChallengeType']);
     expect(deref(spec.components.schemas['Approval']!.properties!['state']!)).toBe(spec.components.schemas['ApprovalState']);
     expect(deref(spec.components.schemas['BulkOperation']!.properties!['state']!)).toBe(spec.components.schemas['BulkState']);
     expect(deref(spec.components.schemas['BulkProgress']!.properties!['state']!)).toBe(spec.components.schemas['BulkState']);
@@ -686,9 +697,18 @@ describe('docs/openapi.json against the code', () => {
     const principal: PrincipalRow = { id: 'prn_test', kind: 'person', name: 'Alice', email: null, teamId: null, oidcIssuer: null, oidcSubject: null, createdAt: at, disabledAt: null, accountableTo: null };
     const token: TokenRow = { id: 'tok_test', teamId: null, principalId: 'prn_test', role: 'admin', tokenHash: 'h', createdAt: at, expiresAt: null, lastUsedAt: null, revokedAt: null };
     const agent: AgentRow = { id: 'agt_test', teamId: 'team_test', name: 'host', tokenHash: 'h', createdAt: at, lastSeenAt: null, revokedAt: null };
+    const eabKey: AcmeEabKeyRow = { id: 'eab_test', teamId: 'team_test', createdByPrincipal: 'prn_test', createdAt: at, lastUsedAt: null, revokedAt: null };
+    const hmacKey = Buffer.alloc(32).toString('base64url');
 
     const cases: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
-      ['Certificate', certificateView(certificate, null, null), certificateView({ ...certificate, commonName: 'a.example.test', renewBeforeSeconds: 60 }, version, live, { baseUrl: 'http://127.0.0.1:8233', namespace: 'default' })],
+      [
+        'Certificate',
+        certificateView(certificate, null, null),
+        certificateView({ ...certificate, commonName: 'a.example.test', renewBeforeSeconds: 60, source: 'acme', keySource: 'acme', acmeAccountId: 'acct_test' }, version, live, {
+          baseUrl: 'http://127.0.0.1:8233',
+          namespace: 'default',
+        }),
+      ],
       ['CertificateVersion', versionView(version), versionView({ ...version, status: 'revoked', revokedAt: at, revocationReason: 'keyCompromise' })],
       ['Issuer', issuerView(issuer), issuerView({ ...issuer, kind: 'intermediate', parentId: 'iss_root' })],
       ['Approval', approvalView(approval), approvalView({ ...approval, state: 'approved', escalatedAt: at, decidedBy: 'tok_approver', decidedAt: at, decisionReason: 'ok' })],
@@ -696,6 +716,8 @@ describe('docs/openapi.json against the code', () => {
       ['Principal', principalView(principal), principalView({ ...principal, email: 'a@example.test', teamId: 'team_test', disabledAt: at, accountableTo: 'prn_admin' })],
       ['TokenInfo', tokenView(token), tokenView({ ...token, teamId: 'team_test', expiresAt: at, lastUsedAt: at, revokedAt: at })],
       ['AgentInfo', agentView(agent), agentView({ ...agent, lastSeenAt: at, revokedAt: at })],
+      ['AcmeEabKey', eabKeyView(eabKey), eabKeyView({ ...eabKey, lastUsedAt: at, revokedAt: at })],
+      ['AcmeEabKeyCreated', { ...eabKeyView(eabKey), hmacKey }, { ...eabKeyView({ ...eabKey, lastUsedAt: at, revokedAt: at }), hmacKey }],
     ];
     expectSchemasMatchViews(cases);
   });
