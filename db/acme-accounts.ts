@@ -22,10 +22,20 @@ export async function findEabKey(db: Queryable, id: string): Promise<AcmeEabKeyR
   return row ?? null;
 }
 
-/** Revokes a key (once): accounts already bound with it stay bound; the key binds no new account. */
-export async function revokeEabKey(db: Queryable, id: string, now: Date): Promise<AcmeEabKeyRow | null> {
-  const [row] = await db.update(acmeEabKeys).set({ revokedAt: now }).where(and(eq(acmeEabKeys.id, id), isNull(acmeEabKeys.revokedAt))).returning();
-  return row ?? null;
+/**
+ * Revokes a key (once) and the accounts bound with it: a key is revoked because it may have leaked,
+ * and an account registered with a leaked key cannot be told from a legitimate one. Clients that
+ * should go on get a new key and register again.
+ */
+export async function revokeEabKey(db: Queryable, id: string, now: Date): Promise<{ key: AcmeEabKeyRow; revokedAccounts: string[] } | null> {
+  const [key] = await db.update(acmeEabKeys).set({ revokedAt: now }).where(and(eq(acmeEabKeys.id, id), isNull(acmeEabKeys.revokedAt))).returning();
+  if (!key) return null;
+  const accounts = await db
+    .update(acmeAccounts)
+    .set({ status: 'revoked', updatedAt: now })
+    .where(and(eq(acmeAccounts.eabKeyId, id), eq(acmeAccounts.status, 'valid')))
+    .returning({ id: acmeAccounts.id });
+  return { key, revokedAccounts: accounts.map((account) => account.id) };
 }
 
 export async function touchEabKey(db: Queryable, id: string, now: Date): Promise<void> {

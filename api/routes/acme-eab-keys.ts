@@ -1,7 +1,7 @@
 /**
  * External account binding keys for ACME (RFC 8555 §7.3.4), per team: `POST /v1/teams/:id/acme-eab-keys`
  * answers `{keyId, hmacKey}` once (the MAC key is derived, never stored: api/acme/eab.ts), `GET`
- * lists the keys without it, `DELETE …/:keyId` revokes one. Team admins for their team, platform
+ * lists the keys without it, `DELETE …/:keyId` revokes one and the ACME accounts bound with it. Team admins for their team, platform
  * admins for any. An account bound with a key orders for that team, under its policy.
  */
 import { Hono } from 'hono';
@@ -49,9 +49,17 @@ export function acmeEabKeyRoutes(deps: ApiDeps) {
     const keyId = c.req.param('keyId');
     const existing = await findEabKey(deps.db, keyId);
     if (!existing || existing.teamId !== team.id) throw problems.notFound(`team "${team.name}" has no EAB key "${keyId}"`);
-    const revoked = await revokeEabKey(deps.db, keyId, deps.now());
-    if (revoked) await appendAuditEvent(deps.db, { at: deps.now(), ...auditActor(caller), action: 'acme.eab_key_revoked', teamId: team.id, details: { keyId } });
-    return c.json(eabKeyView(revoked ?? existing));
+    const revoked = await deps.db.transaction((tx) => revokeEabKey(tx, keyId, deps.now()));
+    if (revoked) {
+      await appendAuditEvent(deps.db, {
+        at: deps.now(),
+        ...auditActor(caller),
+        action: 'acme.eab_key_revoked',
+        teamId: team.id,
+        details: { keyId, revokedAccounts: revoked.revokedAccounts },
+      });
+    }
+    return c.json(eabKeyView(revoked?.key ?? existing));
   });
 
   return app;

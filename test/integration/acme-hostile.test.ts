@@ -183,4 +183,17 @@ describe('hostile ACME requests', () => {
     const [row] = await suite.harness.db.select().from(acmeAccounts).where(eq(acmeAccounts.id, url.split('/').pop()!));
     expect(row!.status).toBe('deactivated');
   });
+
+  it('cuts off the accounts an EAB key bound when the key is revoked (it may have leaked)', async () => {
+    const key = await newAcmeKey('ES256');
+    const eab = await eabKey();
+    const registered = await post('/acme/new-account', key, { externalAccountBinding: externalAccountBinding(key, eab, `${ORIGIN}/acme/new-account`) }, 'jwk');
+    expect(registered.status).toBe(201);
+    const url = registered.headers.get('location')!;
+    const revoke = await rest.request(`/v1/teams/${suite.team.teamId}/acme-eab-keys/${eab.keyId}`, { method: 'DELETE', headers: authHeaders(suite.team.admin) });
+    expect(revoke.status).toBe(200);
+    await expectProblem(await post('/acme/new-order', key, { identifiers: [{ type: 'dns', value: 'y.hostile.example.test' }] }, { kid: url }), 403, 'unauthorized');
+    const [row] = await suite.harness.db.select().from(acmeAccounts).where(eq(acmeAccounts.id, url.split('/').pop()!));
+    expect(row!.status).toBe('revoked');
+  });
 });
