@@ -4,6 +4,7 @@
  * Temporal; on the last attempt it is recorded as the challenge's failure, so every answered
  * challenge ends valid or invalid.
  */
+import { Resolver } from 'node:dns/promises';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { keyAuthorization } from '../core/acme-key-authorization.js';
@@ -14,7 +15,24 @@ import { findAccount } from '../db/acme-accounts.js';
 import { findAuthorization, findChallenge, moveAuthorization, moveChallenge } from '../db/acme-orders.js';
 import { findTeam } from '../db/teams.js';
 import { validateChallenge, type AcmeValidationDeps } from './acme-challenge-validation.js';
+import { DEFAULT_ACME_VALIDATION_CONFIG } from './acme-validation-config.js';
 import type { ActivityDeps } from './deps.js';
+import { DestinationGuard } from './destination-guard.js';
+
+/**
+ * The dependencies validation runs with: its configuration, and a destination guard that resolves
+ * names through the configured resolver (CERTFLOW_ACME_DNS_RESOLVER) like dns-01 does, so that all
+ * three challenge types see the same DNS.
+ */
+export function withAcmeValidation(deps: ActivityDeps): ActivityDeps & AcmeValidationDeps {
+  const acmeValidation = deps.acmeValidation ?? DEFAULT_ACME_VALIDATION_CONFIG;
+  if (!acmeValidation.dnsResolver) return { ...deps, acmeValidation };
+  const resolver = new Resolver({ timeout: acmeValidation.timeoutMs, tries: 2 });
+  resolver.setServers([acmeValidation.dnsResolver]);
+  const addresses = (lookup: Promise<string[]>) => lookup.catch((error: NodeJS.ErrnoException) => (error.code === 'ENOTFOUND' || error.code === 'ENODATA' ? [] : Promise.reject(error)));
+  const resolveHost = async (name: string) => [...(await addresses(resolver.resolve4(name))), ...(await addresses(resolver.resolve6(name)))];
+  return { ...deps, acmeValidation, destinationGuard: new DestinationGuard(deps.destinationGuard.rules, resolveHost) };
+}
 
 /** Attempts of the validation activity (its retry policy, workflows/acme-challenge.ts); the last one records a failure. */
 export const CHALLENGE_VALIDATION_ATTEMPTS = 4;

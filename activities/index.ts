@@ -8,8 +8,7 @@ import {
   type RecordApprovalDecisionInput,
 } from './approvals.js';
 import { requestClientRenewal, type RequestClientRenewalInput } from './acme-client-renewal.js';
-import { validateAcmeChallenge, type ValidateAcmeChallengeInput } from './acme-challenge.js';
-import { DEFAULT_ACME_VALIDATION_CONFIG } from './acme-validation-config.js';
+import { validateAcmeChallenge, withAcmeValidation, type ValidateAcmeChallengeInput } from './acme-challenge.js';
 import { checkpointAudit } from './audit-checkpoint.js';
 import { awaitAgentCsr, type AwaitAgentCsrInput } from './await-agent-csr.js';
 import {
@@ -34,11 +33,11 @@ import { reportRolloutFailed, reportRolloutRecovered, type RolloutReportInput } 
 import { verifyServed, type VerifyServedInput } from './verify-served.js';
 
 export function createActivities(deps: ActivityDeps) {
+  const acmeValidationDeps = withAcmeValidation(deps);
   return {
     // Pre-signs the new version's OCSP responses once it is recorded (same result, same command sequence).
     requestClientRenewal: (input: RequestClientRenewalInput) => requestClientRenewal(deps, input),
-    validateAcmeChallenge: (input: ValidateAcmeChallengeInput) =>
-      validateAcmeChallenge({ ...deps, acmeValidation: deps.acmeValidation ?? DEFAULT_ACME_VALIDATION_CONFIG }, input),
+    validateAcmeChallenge: (input: ValidateAcmeChallengeInput) => validateAcmeChallenge(acmeValidationDeps, input),
     issueCertificate: (input: IssueCertificateInput) => withOcspPresigned(deps, issueCertificate(deps, input)),
     /** Runs started before rollouts existed (replayed histories) still call it. */
     deliverVersion: (input: DeliverVersionInput) => deliverVersion(deps, input),
