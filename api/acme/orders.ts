@@ -33,7 +33,9 @@ import {
   type NewAuthorization,
 } from '../../db/acme-orders.js';
 import { newId } from '../../db/ids.js';
+import { findCertificate } from '../../db/certificates.js';
 import { findTeam, type TeamRow } from '../../db/teams.js';
+import type { CertState } from '../../core/types.js';
 import { acmeChallengeWorkflowId } from '../../contracts/acme-messages.js';
 import { isUniqueViolation, replacedVersionId } from './replacement.js';
 import { boundAccount, objectPayload, requirePostAsGet, verifyAcmeRequest, type AcmeDeps, type AcmeRequest } from './context.js';
@@ -112,8 +114,29 @@ export async function renderOrder(deps: AcmeDeps, order: AcmeOrderRow, request: 
   const authorizations = await orderAuthorizations(deps.db, order.id);
   const version = order.status === 'processing' || order.status === 'valid' ? await orderVersion(deps.db, order) : null;
   const { status } = currentOrderStatus(order, authorizations, deps.now());
+  if (order.status === 'processing' && !version) {
+    const failure = await issuanceFailure(deps, order);
+    if (failure) return orderView({ ...order, error: failure }, 'invalid', authorizations, null, request.urls);
+  }
   const shown = order.status === 'processing' && version ? 'valid' : status;
   return orderView(order, shown, authorizations, version?.id ?? null, request.urls);
+}
+
+/** Certificate states in which a processing order's generation will not be issued (without an operator). */
+const NOT_ISSUING: Partial<Record<CertState, string>> = {
+  rejected: 'the issuance was rejected by an approver',
+  approval_expired: 'no approver decided before the approval deadline',
+  failed: 'the issuance failed and waits for an operator',
+  revoked: 'the certificate was revoked',
+  revoking: 'the certificate is being revoked',
+};
+
+/** Why a processing order will not become valid, as the order's error, or null while it still may. */
+async function issuanceFailure(deps: AcmeDeps, order: AcmeOrderRow): Promise<Record<string, unknown> | null> {
+  const certificate = order.certificateId ? await findCertificate(deps.db, order.certificateId) : null;
+  const reason = certificate ? NOT_ISSUING[certificate.state] : undefined;
+  if (!reason) return null;
+  return { type: acmeErrorUrn('serverInternal'), detail: `${reason} (certificate ${certificate!.id})`, status: 500 };
 }
 
 /** Clients poll a processing order; say how soon (RFC 8555 §7.4). */
