@@ -8,6 +8,10 @@
  *   `$CERTBOT_PATH`, `$LEGO_PATH`, `$PEBBLE_PATH` and `$PEBBLE_CHALLTESTSRV_PATH` override them.
  * - certbot CERTBOT_ARI_VERSION from PyPI in a virtualenv cached outside the repo (devservices/python-venv.ts):
  *   the first certbot with RFC 9773 (ARI) renewals. `$CERTBOT_ARI_PATH` overrides it.
+ * - pebble PEBBLE_ARI_VERSION, `go install`ed from the Go module proxy and cached like zlint
+ *   (devservices/go-tool.ts): Debian's pebble 2.4 predates ARI; this one serves renewalInfo and lets a test
+ *   set a certificate's suggested window (/set-renewal-info), so the ARI conformance cases have a reference
+ *   server. `$PEBBLE_ARI_PATH` overrides it.
  * - test/acme-clients/certmanager-acme, a Go program around cert-manager's forked ACME client, built with
  *   `go build` and cached by its sources' hash (devservices/go-program.ts). `$CERTMANAGER_ACME_PATH`
  *   overrides it.
@@ -20,6 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureAptPackages, type Found } from '../devservices/apt-packages.js';
 import { goBuildCached } from '../devservices/go-program.js';
+import { goInstallCached, type GoTool } from '../devservices/go-tool.js';
 import { pipInstallCached, cachedPythonToolPath, type PythonTool } from '../devservices/python-venv.js';
 import { executableFromEnv, findOnPath, isEntryPoint, isExecutableFile, type Log } from '../devservices/process-helpers.js';
 
@@ -32,6 +37,16 @@ const CERTBOT_ARI: PythonTool = {
   // certbot pins its acme library to its own version; naming it keeps pip from ever resolving another.
   requirements: [`certbot==${CERTBOT_ARI_VERSION}`, `acme==${CERTBOT_ARI_VERSION}`],
   entryPoint: 'certbot.main:main',
+};
+
+/** The newest pebble the module proxy serves; ARI since 2.5 (renewalInfo path still named after draft 03). */
+export const PEBBLE_ARI_VERSION = 'v2.10.3';
+const PEBBLE_ARI: GoTool = {
+  tool: 'pebble',
+  label: 'pebble (ARI)',
+  module: 'github.com/letsencrypt/pebble/v2/cmd/pebble',
+  version: PEBBLE_ARI_VERSION,
+  ldflags: `-s -w -X main.version=${PEBBLE_ARI_VERSION}`,
 };
 
 /**
@@ -49,6 +64,8 @@ export interface AcmeTools {
   /** Debian's pebble 2.4. */
   pebble: string;
   pebbleChalltestsrv: string;
+  /** pebble PEBBLE_ARI_VERSION, with ARI. */
+  pebbleAri: string;
   /** certbot CERTBOT_ARI_VERSION (a wrapper script running it from its cached virtualenv). */
   certbotAri: string;
   /** The test/acme-clients/certmanager-acme program. */
@@ -65,7 +82,8 @@ export async function ensureAcmeTools(log: Log = () => {}, options: EnsureAcmeTo
   const debian = await ensureAcmeDebianTools(env, log);
   const certbotAri = await ensureCertbotAri(env, log);
   const certManagerAcme = await ensureCertManagerAcme(env, log);
-  return { ...debian, certbotAri, certManagerAcme };
+  const pebbleAri = await ensurePebbleAri(env, log);
+  return { ...debian, pebbleAri, certbotAri, certManagerAcme };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -149,6 +167,22 @@ export async function ensureCertManagerAcme(env: NodeJS.ProcessEnv, log: Log): P
     );
   }
   return binary;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// pebble with ARI (go install)
+
+export async function ensurePebbleAri(env: NodeJS.ProcessEnv, log: Log): Promise<string> {
+  const explicit = await executableFromEnv(env, 'PEBBLE_ARI_PATH');
+  if (explicit) return explicit;
+  const pebble = await goInstallCached({ ...PEBBLE_ARI, env, log });
+  if (!pebble) {
+    throw new Error(
+      `pebble ${PEBBLE_ARI_VERSION} is not built and there is no go on PATH to build it. Install Go (https://go.dev/dl), ` +
+        `or build it yourself with \`go install ${PEBBLE_ARI.module}@${PEBBLE_ARI_VERSION}\` and set PEBBLE_ARI_PATH.`,
+    );
+  }
+  return pebble;
 }
 
 if (isEntryPoint(import.meta.url)) {

@@ -1,9 +1,10 @@
 /**
- * Debian's pebble (Let's Encrypt's ACME test server, 2.4) on loopback, as the reference the ACME conformance
- * cases are checked against before they run against Certflow's server. Pebble generates a new root and
- * intermediate on every start; its management interface serves them (/roots/0, /intermediates/0) and
- * each certificate's revocation status (/cert-status-by-serial/<hex>). Pebble 2.4 has no ARI (RFC 9773):
- * its directory has no renewalInfo.
+ * pebble (Let's Encrypt's ACME test server) on loopback, as the reference the ACME conformance cases are
+ * checked against before they run against Certflow's server: Debian's 2.4 (AcmeTools.pebble), which has no
+ * ARI (RFC 9773), or the newer one with ARI (AcmeTools.pebbleAri). Pebble generates a new root and
+ * intermediate on every start; its management interface serves them (/roots/0, /intermediates/0), each
+ * certificate's revocation status (/cert-status-by-serial/<hex>) and, with ARI, sets the renewal info a
+ * certificate gets (/set-renewal-info/).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -39,12 +40,18 @@ export interface Pebble {
   /** The port pebble's validator connects to for http-01 (and tls-alpn-01) on the name's address. */
   httpPort: number;
   tlsPort: number;
+  /** Whether the directory has renewalInfo (ARI). */
+  ari: boolean;
+  /** With ARI: the suggested window pebble answers for this certificate from now on. */
+  setRenewalWindow(certPem: string, window: { start: Date; end: Date }): Promise<void>;
+  /** With ARI: a suggested window that ended an hour ago (renew now). */
+  makeRenewalDue(certPem: string): Promise<void>;
   process: ServerProcess;
   stop(): Promise<void>;
 }
 
 export interface StartPebbleOptions {
-  /** Path of pebble (AcmeTools.pebble). */
+  /** Path of pebble (AcmeTools.pebble, or AcmeTools.pebbleAri). */
   binary: string;
   /** Dir for the config and TLS files (the caller's temp dir; not removed by stop). */
   dir: string;
@@ -116,6 +123,14 @@ export async function startPebble(opts: StartPebbleOptions): Promise<Pebble> {
     if (response.status !== 200) throw new Error(`GET ${url}: HTTP ${response.status} ${response.body}`);
     return response.body;
   };
+  const ari = 'renewalInfo' in (JSON.parse(await getOk(directoryUrl)) as Record<string, unknown>);
+  const setRenewalWindow = async (certPem: string, window: { start: Date; end: Date }) => {
+    if (!ari) throw new Error('this pebble has no ARI');
+    // pebble serves ARIResponse verbatim as the certificate's renewalInfo.
+    const ariResponse = JSON.stringify({ suggestedWindow: { start: window.start.toISOString(), end: window.end.toISOString() } });
+    const response = await httpsRequest('POST', `${managementUrl}/set-renewal-info/`, ca, JSON.stringify({ Certificate: certPem, ARIResponse: ariResponse }));
+    if (response.status !== 200) throw new Error(`set-renewal-info: HTTP ${response.status} ${response.body}`);
+  };
   let next = 0;
   return {
     directoryUrl,
@@ -136,6 +151,9 @@ export async function startPebble(opts: StartPebbleOptions): Promise<Pebble> {
     },
     httpPort,
     tlsPort,
+    ari,
+    setRenewalWindow,
+    makeRenewalDue: (certPem) => setRenewalWindow(certPem, { start: new Date(Date.now() - 2 * 3600_000), end: new Date(Date.now() - 3600_000) }),
     process: server,
     stop: () => server.stop(),
   };
@@ -143,14 +161,20 @@ export async function startPebble(opts: StartPebbleOptions): Promise<Pebble> {
 
 /** GET over HTTPS trusting only `ca` (fetch cannot take a CA). */
 export async function httpsGet(url: string, ca: string): Promise<{ status: number; body: string }> {
+  return await httpsRequest('GET', url, ca);
+}
+
+async function httpsRequest(method: string, url: string, ca: string, body?: string): Promise<{ status: number; body: string }> {
   return await new Promise((resolve, reject) => {
-    const request = https.get(url, { ca, timeout: 10_000 }, (response) => {
+    // Newer pebbles answer 400 to a request without User-Agent (RFC 8555 §6.1 says clients MUST send one).
+    const request = https.request(url, { method, ca, timeout: 10_000, headers: { 'user-agent': 'certflow-tests' } }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
       response.on('error', reject);
     });
-    request.on('timeout', () => request.destroy(new Error(`GET ${url}: timed out`)));
+    request.on('timeout', () => request.destroy(new Error(`${method} ${url}: timed out`)));
     request.on('error', reject);
+    request.end(body);
   });
 }

@@ -232,9 +232,21 @@ func order(ctx context.Context, client *acme.Client, o *options, account string)
 	if err != nil {
 		return nil, err
 	}
-	chain, certURL, err := client.CreateOrderCert(ctx, ord.FinalizeURL, csr, true)
-	if err != nil {
-		return nil, fmt.Errorf("finalize: %w", err)
+	chain, certURL, finalizeErr := client.CreateOrderCert(ctx, ord.FinalizeURL, csr, true)
+	finalizeRetried := ""
+	if finalizeErr != nil {
+		var acmeErr *acme.Error
+		if errors.As(finalizeErr, &acmeErr) && acmeErr.StatusCode != http.StatusForbidden {
+			return nil, fmt.Errorf("finalize: %w", finalizeErr)
+		}
+		// What cert-manager's order controller does on its next reconcile: CreateOrderCert polls the order
+		// at the finalize response's Location header, and a server that answers "processing" without one
+		// (pebble 2.10 does) makes it fail with `Post ""`; the order itself is then polled at its own URL.
+		fmt.Fprintf(os.Stderr, "finalize: %v; polling the order at %s instead\n", finalizeErr, ord.URI)
+		finalizeRetried = finalizeErr.Error()
+		if chain, certURL, err = fetchAfterFinalize(ctx, client, ord.URI); err != nil {
+			return nil, fmt.Errorf("finalize: %v, then: %w", finalizeErr, err)
+		}
 	}
 	leaf, err := x509.ParseCertificate(chain[0])
 	if err != nil {
@@ -258,10 +270,32 @@ func order(ctx context.Context, client *acme.Client, o *options, account string)
 	if replacesID != "" {
 		result["replaces"] = replacesID
 	}
+	if finalizeRetried != "" {
+		result["finalizeRetried"] = finalizeRetried
+	}
 	if id, err := acme.CertificateARIID(leaf); err == nil {
 		result["certID"] = id
 	}
 	return result, nil
+}
+
+func fetchAfterFinalize(ctx context.Context, client *acme.Client, orderURL string) ([][]byte, string, error) {
+	for {
+		o, err := client.WaitOrder(ctx, orderURL)
+		if err != nil {
+			return nil, "", err
+		}
+		if o.Status == acme.StatusValid {
+			chain, err := client.FetchCert(ctx, o.CertURL, true)
+			return chain, o.CertURL, err
+		}
+		// ready: WaitOrder returns on ready as well as valid, but a finalized order only moves on to valid.
+		select {
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // authorize completes one authorization; it returns how many challenges it solved (0 when already valid).
