@@ -89,6 +89,9 @@ export async function ensureAcmeTools(log: Log = () => {}, options: EnsureAcmeTo
 // ---------------------------------------------------------------------------------------------------------
 // certbot, lego, pebble (Debian packages)
 
+/** The lock scripts/test-tools.ts takes for its apt-get install: the two projects' globalSetups may run at once. */
+const APT_LOCK = 'apt-test-tools.lock';
+
 type DebianAcmeTools = Pick<AcmeTools, 'certbot' | 'lego' | 'pebble' | 'pebbleChalltestsrv'>;
 
 /** Tool, its override variable, where Debian installs it, and its package. */
@@ -104,7 +107,7 @@ export async function ensureAcmeDebianTools(env: NodeJS.ProcessEnv, log: Log): P
     packages: ['certbot', 'lego', 'pebble'],
     what: 'ACME test clients and servers',
     find: () => findDebianTools(env),
-    lockName: 'apt-acme-tools.lock',
+    lockName: APT_LOCK,
     env,
     log,
   });
@@ -139,7 +142,7 @@ export async function ensureCertbotAri(env: NodeJS.ProcessEnv, log: Log): Promis
     what: `venv module of ${python}`,
     // Debian moves ensurepip, which `python3 -m venv` runs, out of python3 into python3-venv.
     find: async () => (hasEnsurepip(python) ? { found: true } : { missing: `${python} -m ensurepip (python3-venv)` }),
-    lockName: 'apt-python3-venv.lock',
+    lockName: APT_LOCK,
     env,
     log,
   });

@@ -376,6 +376,8 @@ async function writeDnsHook(workDir: string): Promise<string> {
 }
 
 const MAX_OUTPUT_CHARS = 1_000_000;
+/** Flags whose value (an EAB MAC key) stays out of ClientRun.command and so out of test failure messages. */
+const SECRET_FLAGS = new Set(['--eab-hmac-key', '--hmac', '-eab-hmac']);
 
 async function runClient(
   command: string,
@@ -406,6 +408,7 @@ async function runClient(
     child.once('close', (code) => resolve(code));
   });
   clearTimeout(timer);
-  const commandLine = [command, ...args.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg}'`))].join(' ');
+  const shown = args.map((arg, i) => (SECRET_FLAGS.has(args[i - 1] ?? '') ? '<redacted>' : arg));
+  const commandLine = [command, ...shown.map((arg) => (/^[\w@%+=:,./<>-]+$/.test(arg) ? arg : `'${arg}'`))].join(' ');
   return { command: commandLine, exitCode, timedOut, stdout, stderr, ...files };
 }
