@@ -136,14 +136,15 @@ export interface RunLoggedOptions {
   tag: string;
   /** Names of variables of `env` to show before the command in the failure message (e.g. GOBIN). */
   shownEnv?: string[];
+  cwd?: string;
 }
 
 /**
  * Runs `command args`, logging each line of its stdout and stderr as `[tag] line`. Throws on a non-zero exit
  * with the command line and the last 30 output lines.
  */
-export async function runLogged(command: string, args: string[], { env, log, tag, shownEnv = [] }: RunLoggedOptions): Promise<void> {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runLogged(command: string, args: string[], { env, log, tag, shownEnv = [], cwd }: RunLoggedOptions): Promise<void> {
+  const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
   const onLine = (line: string) => {
     log(`[${tag}] ${line}`);

@@ -2,6 +2,9 @@
  * Vitest globalSetup for integration tests: one embedded Postgres and one headless Temporal dev server per run,
  * in a fresh temp dir on free ports. DATABASE_URL / TEMPORAL_ADDRESS (+ TEMPORAL_NAMESPACE) use existing servers
  * instead. Server logs go to <tempDir>/infra.log; set CERTFLOW_IT_KEEP_TEMP=1 to keep the temp dir afterwards.
+ *
+ * It also makes sure the ACME clients and pebble exist (scripts/acme-tools.ts: installed or built when missing,
+ * a few stat calls when present). If that fails, only the ACME tests fail, with the reason (`acmeToolsError`).
  */
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -11,6 +14,7 @@ import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../devservices/embedded-postgres.js';
 import { startTemporalDevServer } from '../../devservices/temporal-dev-server.js';
+import { ensureAcmeTools, type AcmeTools } from '../../scripts/acme-tools.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,6 +25,9 @@ declare module 'vitest' {
     temporalDbFile: string | null;
     /** Scratch dir for tests; removed after the run. */
     tempDir: string;
+    /** Paths of the ACME clients and servers, or null when they could not be installed (see acmeToolsError). */
+    acmeTools: AcmeTools | null;
+    acmeToolsError: string | null;
   }
 }
 
@@ -33,6 +40,14 @@ interface Started {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Before the servers: a first install keeps both cores busy for a while.
+  const acme = await ensureAcmeTools((message) => process.stderr.write(`[acme-tools] ${message}\n`)).then(
+    (tools) => ({ tools, error: null }),
+    (error: unknown) => ({ tools: null, error: error instanceof Error ? error.message : String(error) }),
+  );
+  project.provide('acmeTools', acme.tools);
+  project.provide('acmeToolsError', acme.error);
+
   const tempDir = await fs.mkdtemp(path.join(os.tmpdir(), 'certflow-it-'));
   // mkdtemp creates mode 0700, but as root Postgres runs as user postgres and must reach its data dir in here.
   await fs.chmod(tempDir, 0o755);
