@@ -7,7 +7,7 @@
  *   (devservices/apt-packages.ts); otherwise this fails with a message saying what to install.
  *   `$CERTBOT_PATH`, `$LEGO_PATH`, `$PEBBLE_PATH` and `$PEBBLE_CHALLTESTSRV_PATH` override them.
  * - certbot CERTBOT_ARI_VERSION from PyPI in a virtualenv cached outside the repo (devservices/python-venv.ts):
- *   the first certbot with RFC 9773 (ARI) renewals. `$CERTBOT_ARI_PATH` overrides it.
+ *   its `renew` asks the server's renewalInfo (RFC 9773, ARI) when to renew. `$CERTBOT_ARI_PATH` overrides it.
  * - pebble PEBBLE_ARI_VERSION, `go install`ed from the Go module proxy and cached like zlint
  *   (devservices/go-tool.ts): Debian's pebble 2.4 predates ARI; this one serves renewalInfo and lets a test
  *   set a certificate's suggested window (/set-renewal-info), so the ARI conformance cases have a reference
@@ -39,7 +39,7 @@ const CERTBOT_ARI: PythonTool = {
   entryPoint: 'certbot.main:main',
 };
 
-/** The newest pebble the module proxy serves; ARI since 2.5 (renewalInfo path still named after draft 03). */
+/** The newest pebble the module proxy serves; it has ARI (its renewalInfo path is still named after draft 03). */
 export const PEBBLE_ARI_VERSION = 'v2.10.3';
 const PEBBLE_ARI: GoTool = {
   tool: 'pebble',
@@ -50,9 +50,9 @@ const PEBBLE_ARI: GoTool = {
 };
 
 /**
- * The Go program requires cert-manager v1.21.2 (its go.mod), the newest release the module proxy serves; its
- * third_party/forked/acme has GetRenewalInfo and WithOrderReplacesCertID (ARI) and imports only the standard
- * library, so only that package is compiled and go.sum holds two lines.
+ * The Go program requires cert-manager v1.21.2 (its go.mod), the newest of the releases the module proxy lists
+ * (v1.21.0 to v1.21.2); its third_party/forked/acme has GetRenewalInfo and WithOrderReplacesCertID (ARI) and
+ * imports only the standard library, so only that package is compiled and go.sum holds two lines.
  */
 const CERTMANAGER_ACME_DIR = fileURLToPath(new URL('../test/acme-clients/certmanager-acme', import.meta.url));
 
