@@ -5,20 +5,23 @@
  * revoke, and follow ARI. `makeRenewalDue` is a real bulk reissue of the certificate: the client's
  * replacement must arrive as the certificate's next generation and the bulk operation count it reissued.
  */
+import { execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { eq } from 'drizzle-orm';
+import { promisify } from 'node:util';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { canonicalSerial } from '../../ca/serial.js';
-import { certificates, certificateVersions } from '../../db/schema.js';
+import { acmeChallenges, certificates, certificateVersions } from '../../db/schema.js';
 import { acmeConformanceCases, type AcmeTarget } from '../support/acme-conformance.js';
 import { startTestAcmeServer, type TestAcmeServer } from '../support/acme-server.js';
 import { startChalltestsrv, type Challtestsrv } from '../support/challtestsrv.js';
 import { authHeaders, createHarness, createTeamWithTokens, eventually, startInProcessWorker, TEST_BOOTSTRAP_TOKEN, type Harness, type InProcessWorker, type Team } from '../support/harness.js';
 
 const ZONE = 'conformance.example.test';
+const run = promisify(execFile);
 /** RFC 5280 reason codes of Certflow's reason names. */
 const REASON_CODES: Record<string, number> = { unspecified: 0, keyCompromise: 1, affiliationChanged: 3, superseded: 4, cessationOfOperation: 5 };
 
@@ -27,6 +30,7 @@ let worker: InProcessWorker;
 let challtestsrv: Challtestsrv;
 let acme: TestAcmeServer;
 let team: Team;
+let tlsAlpnPort: number;
 const bulkOperations: { id: string; certificateId: string }[] = [];
 const target = {} as AcmeTarget;
 
@@ -70,13 +74,14 @@ beforeAll(async () => {
   harness = await createHarness('acme-certflow');
   challtestsrv = await startChalltestsrv({ binary: tools.pebbleChalltestsrv });
   const httpPort = await freePort();
+  tlsAlpnPort = await freePort();
   worker = await startInProcessWorker(harness, harness.temporalAddress, {
-    acmeValidation: { httpPort, tlsAlpnPort: await freePort(), dnsResolver: challtestsrv.dnsAddress, timeoutMs: 5_000 },
+    acmeValidation: { httpPort, tlsAlpnPort, dnsResolver: challtestsrv.dnsAddress, timeoutMs: 5_000 },
   });
   team = await createTeamWithTokens(harness, { policy: { allowedDomains: [ZONE] } });
   acme = await startTestAcmeServer(harness);
   const dir = await fs.mkdtemp(path.join(inject('tempDir'), 'acme-certflow-'));
-  const run = path.basename(dir).replace(/[^a-z0-9]/gi, '').toLowerCase().slice(-6);
+  const runId = path.basename(dir).replace(/[^a-z0-9]/gi, '').toLowerCase().slice(-6);
   let names = 0;
   Object.assign(target, {
     server: { directoryUrl: acme.directoryUrl, caBundlePath: acme.rootsFile },
@@ -88,7 +93,7 @@ beforeAll(async () => {
       const key = (await response.json()) as { keyId: string; hmacKey: string };
       return { kid: key.keyId, hmacKey: key.hmacKey };
     },
-    domain: (label: string) => `${label}-${run}-${++names}.${ZONE}`,
+    domain: (label: string) => `${label}-${runId}-${++names}.${ZONE}`,
     challtestsrv,
     httpPort,
     workDir: (label: string) => fs.mkdtemp(path.join(dir, `${label}-`)),
@@ -116,6 +121,20 @@ afterAll(async () => {
 
 describe("Certflow's ACME server", () => {
   acmeConformanceCases(() => target, { ari: true });
+
+  it('validates tls-alpn-01 (RFC 8737) for lego, the one client here that answers it', async () => {
+    const workDir = await target.workDir('lego-tls-alpn');
+    const name = target.domain('tls-alpn');
+    const eab = await target.eab();
+    const { stdout, stderr } = await run('lego', [
+      '--server', acme.directoryUrl, '--accept-tos', '--email', 'ops@conformance.example.test', '--eab', '--kid', eab.kid, '--hmac', eab.hmacKey,
+      '--path', workDir, '--tls', '--tls.port', `127.0.0.1:${tlsAlpnPort}`, '--domains', name, 'run',
+    ], { env: { ...process.env, LEGO_CA_CERTIFICATES: acme.rootsFile }, timeout: 90_000 });
+    const leaf = new X509Certificate(await fs.readFile(path.join(workDir, 'certificates', `${name}.crt`), 'utf8'));
+    expect(leaf.subjectAltName, stdout + stderr).toBe(`DNS:${name}`);
+    const [challenge] = await harness.db.select().from(acmeChallenges).where(and(eq(acmeChallenges.type, 'tls-alpn-01'), eq(acmeChallenges.status, 'valid')));
+    expect(challenge).toBeDefined();
+  });
 
   it('lists every client certificate under the team with source "acme", and counts the ARI renewal as reissued by the bulk operation', async () => {
     const rows = await harness.db.select().from(certificates).where(eq(certificates.teamId, team.teamId));
