@@ -68,6 +68,7 @@ runMain(async () => {
         '',
         'Certflow is running.',
         `  API           ${api.url}`,
+        `  ACME          ${config.acme ? `https://${config.host}:${config.acme.port}/acme/directory (serves once the worker has issued its certificate; trust ${api.url}/pki/roots.pem)` : 'off (CERTFLOW_ACME_PORT=0)'}`,
         `  Temporal UI   ${temporalUiUrl ?? '(external Temporal server: ' + temporalAddress + ')'}`,
         `  Temporal      ${temporalAddress}  namespace ${config.temporalNamespace}`,
         `  Postgres      ${redact(databaseUrl)}`,
