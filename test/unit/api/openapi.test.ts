@@ -579,10 +579,10 @@ describe('docs/openapi.json against the code', () => {
     const item: BulkItemRow = { bulkId: 'blk_test', certificateId: 'crt_test', oldVersionId: null, newVersionId: null, outcome: null, reason: null, revokedAt: null, signalledAt: null, updatedAt: at };
     const carry = { after: null, exhausted: false, counts: { ...EMPTY_COUNTS }, inFlight: [], paused: false, cancelRequested: false, startedAt: at.toISOString() };
     // GET /v1/bulk-reissues/{id} answers the stored view plus the live progress and a page of items.
-    const operationView = (progress: ReturnType<typeof progressOf> | null, nextCursor: string | null) => ({ ...bulkOperationView(row), progress, items: [], nextCursor });
+    const operationView = (progress: ReturnType<typeof progressOf> | null, nextCursor: string | null) => ({ ...bulkOperationView(row), progress, acmeClients: { signalled: 0, awaitingClient: 0 }, items: [], nextCursor });
     const cases: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
       ['BulkOperation', operationView(null, null), { ...operationView(progressOf('blk_test', 'running', carry, at.getTime()), 'crt_test'), finishedAt: at.toISOString() }],
-      ['BulkItem', bulkItemView(item), bulkItemView({ ...item, oldVersionId: 'ver_1', newVersionId: 'ver_2', outcome: 'failed', reason: 'x', revokedAt: at })],
+      ['BulkItem', bulkItemView(item), bulkItemView({ ...item, oldVersionId: 'ver_1', newVersionId: 'ver_2', outcome: 'failed', reason: 'x', revokedAt: at, signalledAt: at })],
       ['BulkProgress', { ...progressOf('blk_test', 'running', carry, at.getTime()) }, { ...progressOf('blk_test', 'running', carry, at.getTime(), { step: 'send-renewals', type: 'Error', message: 'x', attempt: 1, at: at.toISOString() }), etaAt: at.toISOString() }],
       ['BulkCounts', { ...EMPTY_COUNTS }, { ...EMPTY_COUNTS }],
     ];
