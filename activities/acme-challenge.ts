@@ -12,7 +12,7 @@ import { ACME_VALIDATION_UNAVAILABLE, type AcmeValidationProblem, type Challenge
 import type { DestinationHostPolicy } from '../core/destination-hosts.js';
 import type { TeamPolicy } from '../core/policy.js';
 import { findAccount } from '../db/acme-accounts.js';
-import { findAuthorization, findChallenge, moveAuthorization, moveChallenge } from '../db/acme-orders.js';
+import { findAuthorization, findChallenge, markOrderInvalid, moveAuthorization, moveChallenge } from '../db/acme-orders.js';
 import { findTeam } from '../db/teams.js';
 import { validateChallenge, type AcmeValidationDeps } from './acme-challenge-validation.js';
 import { DEFAULT_ACME_VALIDATION_CONFIG } from './acme-validation-config.js';
@@ -68,8 +68,11 @@ export async function validateAcmeChallenge(deps: ActivityDeps & AcmeValidationD
     await moveAuthorization(deps.db, authorization.id, ['pending'], 'valid');
     return 'valid';
   }
-  await moveChallenge(deps.db, challenge.id, ['pending', 'processing'], { status: 'invalid', error: { ...result.problem, status: 403 } });
+  const error = { ...result.problem, status: 403 };
+  await moveChallenge(deps.db, challenge.id, ['pending', 'processing'], { status: 'invalid', error });
   await moveAuthorization(deps.db, authorization.id, ['pending'], 'invalid');
+  // A failed authorization fails its order (RFC 8555 §7.1.6); stored, so that it replaces nothing any more.
+  await markOrderInvalid(deps.db, authorization.orderId, { ...error, detail: `${authorization.identifier.value}: ${result.problem.detail}` }, now);
   return 'invalid';
 }
 

@@ -544,7 +544,7 @@ export const acmeAccounts = pgTable(
   (table) => [uniqueIndex('acme_accounts_thumbprint_uq').on(table.thumbprint), index('acme_accounts_team_idx').on(table.teamId)],
 );
 
-/** Single-use anti-replay nonces (RFC 8555 §6.5), shared by every API replica. */
+/** Spent ACME nonces (RFC 8555 §6.5; api/acme/nonces.ts), kept until they expire so that a replay is refused by every API replica. */
 export const acmeNonces = pgTable(
   'acme_nonces',
   {

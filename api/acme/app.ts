@@ -3,12 +3,13 @@
  * carries a fresh Replay-Nonce and a Link to the directory; every error is an ACME problem document.
  */
 import { Hono, type Context } from 'hono';
-import { issueNonce } from '../../db/acme-nonces.js';
+import { bodyLimit } from 'hono/body-limit';
 import { pkiRoutes } from '../routes/pki.js';
 import { accountOrders, accountResource, keyChange, newAccount } from './accounts.js';
 import { downloadCertificate, revokeCert } from './certificates.js';
-import { acmeUrls, type AcmeDeps } from './context.js';
+import { acmeUrls, nonceMinter, type AcmeDeps } from './context.js';
 import { finalizeOrder } from './finalize.js';
+import { MAX_JWS_BYTES } from './jws.js';
 import { authorizationResource, challengeResource, newOrder, orderResource } from './orders.js';
 import { isUnavailable } from '../unavailable.js';
 import { AcmeProblem } from './problem.js';
@@ -21,13 +22,22 @@ export function acmeApp(deps: AcmeDeps, log: (message: string, error?: unknown) 
     await next();
     c.header('Link', `<${acmeUrls(c).directory}>;rel="index"`, { append: true });
     if (c.req.method === 'POST' || c.req.method === 'HEAD' || c.req.path.endsWith('/new-nonce')) {
-      // A nonce for the client's next request; a failure to make one must not hide the answer.
-      const nonce = await issueNonce(deps.db, deps.now()).catch(() => null);
-      if (nonce) c.header('Replay-Nonce', nonce);
+      // A nonce for the client's next request (minted, nothing stored: api/acme/nonces.ts).
+      c.header('Replay-Nonce', nonceMinter(deps).mint(deps.now()));
     }
     c.header('Cache-Control', 'no-store');
   });
 
+  // Before anything reads the body: a body over the limit is cut off while it streams in.
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_JWS_BYTES,
+      onError: () => {
+        throw new AcmeProblem('malformed', `the request body must not exceed ${MAX_JWS_BYTES} bytes`, { status: 413 });
+      },
+    }),
+  );
   app.get('/directory', (c) => c.json(directory(c, deps)));
   app.on(['HEAD', 'GET'], '/new-nonce', (c) => c.body(null, c.req.method === 'HEAD' ? 200 : 204));
   app.post('/new-account', (c) => newAccount(c, deps));

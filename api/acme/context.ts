@@ -5,11 +5,12 @@
  */
 import type { Context } from 'hono';
 import type { JWK } from 'jose';
-import { consumeNonce } from '../../db/acme-nonces.js';
+import { spendNonce } from '../../db/acme-nonces.js';
 import { findAccount, type AcmeAccountRow } from '../../db/acme-accounts.js';
 import type { ApiDeps } from '../deps.js';
 import type { EabSecret } from './eab.js';
 import { MAX_JWS_BYTES, parseJws, payloadJson, publicAccountJwk, verifyJwsSignature, type ProtectedHeader } from './jws.js';
+import { NonceMinter } from './nonces.js';
 import { AcmeProblem } from './problem.js';
 
 export interface AcmeConfig {
@@ -22,6 +23,15 @@ export interface AcmeConfig {
 }
 
 export type AcmeDeps = ApiDeps & { acme: AcmeConfig };
+
+const minters = new WeakMap<AcmeConfig, NonceMinter>();
+
+/** The nonce minter of this configuration (one per process and secret). */
+export function nonceMinter(deps: AcmeDeps): NonceMinter {
+  let minter = minters.get(deps.acme);
+  if (!minter) minters.set(deps.acme, (minter = new NonceMinter(deps.acme.eabSecret.nonceKey())));
+  return minter;
+}
 
 export interface AcmeUrls {
   directory: string;
@@ -105,7 +115,11 @@ export async function verifyAcmeRequest(c: Context, deps: AcmeDeps, mode: KeyMod
     jwk = publicAccountJwk(account.jwk, header.alg);
   }
   const payload = await verifyJwsSignature(jws, jwk, header.alg);
-  if (!(await consumeNonce(deps.db, header.nonce, deps.now()))) throw new AcmeProblem('badNonce', 'the nonce is unknown, expired or already used; retry with the fresh one in Replay-Nonce');
+  const now = deps.now();
+  const expiresAt = nonceMinter(deps).expiryOf(header.nonce, now);
+  if (!expiresAt || !(await spendNonce(deps.db, header.nonce, expiresAt, now))) {
+    throw new AcmeProblem('badNonce', 'the nonce is unknown, expired or already used; retry with the fresh one in Replay-Nonce');
+  }
   return { header, jwk, account, payload: payloadJson(payload), urls };
 }
 

@@ -10,13 +10,18 @@ import { AcmeProblem } from './problem.js';
 
 const EAB_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
 
-/** The secret all EAB MAC keys come from; from CERTFLOW_ACME_EAB_SECRET, else derived from the audit key for a separate purpose. */
+/** The ACME secret (CERTFLOW_ACME_EAB_SECRET): every EAB MAC key and the nonce MAC key are derived from it. */
 export class EabSecret {
   private constructor(private readonly secret: Buffer) {}
 
   static fromBytes(bytes: Uint8Array): EabSecret {
     if (bytes.length < 32) throw new Error('the ACME EAB secret must be at least 32 bytes');
     return new EabSecret(Buffer.from(hkdfSync('sha256', bytes, Buffer.alloc(0), 'certflow acme eab v1', 32)));
+  }
+
+  /** The key nonces are MACed with (api/acme/nonces.ts), the same on every API replica. */
+  nonceKey(): Buffer {
+    return createHmac('sha256', this.secret).update('acme-nonce-key').digest();
   }
 
   /** The MAC key of one EAB key id: what the team is shown once, base64url-encoded. */

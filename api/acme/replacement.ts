@@ -5,7 +5,7 @@
  * generation: the lifecycle gets `clientRenewed` and issues it from the order's CSR, and bulk
  * operations waiting for the certificate count it as reissued.
  */
-import { and, desc, eq, inArray, ne } from 'drizzle-orm';
+import { and, desc, eq, inArray, lte, ne } from 'drizzle-orm';
 import { AriCertIdError, parseAriCertId } from '../../core/ari.js';
 import { sameIdentifiers, type AcmeIdentifier } from '../../core/acme-order.js';
 import { renewalRateRefusal, RENEWAL_QUOTA_WINDOW_SECONDS } from '../../core/fair-use.js';
@@ -20,7 +20,7 @@ import type { TeamRow } from '../../db/teams.js';
 import { findVersion } from '../../db/versions.js';
 import { clientRenewedSignal } from '../../contracts/acme-messages.js';
 import type { AcmeDeps } from './context.js';
-import { AcmeProblem } from './problem.js';
+import { AcmeProblem, acmeErrorUrn } from './problem.js';
 
 /** States in which a certificate's lifecycle waits for its client's renewal. */
 const AWAITING_CLIENT: CertificateRow['state'][] = ['active', 'renewal_overdue'];
@@ -56,6 +56,11 @@ export async function replacedVersionId(deps: AcmeDeps, certId: unknown, account
   const { certificate, version } = await versionOfCertId(deps, certId);
   if (certificate.source !== 'acme' || certificate.teamId !== account.teamId) throw new AcmeProblem('unauthorized', 'this account may not replace that certificate');
   if (certificate.currentVersionId !== version.id) throw new AcmeProblem('alreadyReplaced', `certificate ${version.serial} has already been replaced`);
+  // An abandoned order (expired before it was finalized) replaces nothing: it must not block the next one.
+  await deps.db
+    .update(acmeOrders)
+    .set({ status: 'invalid', error: { type: acmeErrorUrn('malformed'), detail: 'the order expired', status: 400 }, updatedAt: deps.now() })
+    .where(and(eq(acmeOrders.replacesVersionId, version.id), inArray(acmeOrders.status, ['pending', 'ready']), lte(acmeOrders.expiresAt, deps.now())));
   const [replacing] = await deps.db
     .select({ id: acmeOrders.id })
     .from(acmeOrders)
