@@ -36,7 +36,8 @@ function isRevocation(method: string, path: string): boolean {
   return method === 'DELETE' || (method === 'POST' && /^\/v1\/certificates\/[^/]+\/revoke$/.test(path));
 }
 
-function sweep(buckets: Map<string, Bucket>, at: number, limit: RateLimitConfig): void {
+/** Forgets buckets idle long enough to be full again. */
+export function sweep(buckets: Map<string, Bucket>, at: number, limit: RateLimitConfig): void {
   const refillMs = (limit.burst / limit.perSecond) * 1000;
   for (const [key, bucket] of buckets) if (at - bucket.at > refillMs) buckets.delete(key);
 }

@@ -11,6 +11,7 @@ import type { ApiDeps } from '../deps.js';
 import type { EabSecret } from './eab.js';
 import { MAX_JWS_BYTES, parseJws, payloadJson, publicAccountJwk, verifyJwsSignature, type ProtectedHeader } from './jws.js';
 import { NonceMinter } from './nonces.js';
+import { AcmeRateLimiter } from './rate-limit.js';
 import { AcmeProblem } from './problem.js';
 
 export interface AcmeConfig {
@@ -25,6 +26,15 @@ export interface AcmeConfig {
 export type AcmeDeps = ApiDeps & { acme: AcmeConfig };
 
 const minters = new WeakMap<AcmeConfig, NonceMinter>();
+const limiters = new WeakMap<AcmeConfig, AcmeRateLimiter>();
+
+/** The per-team limiter of this configuration, when the platform limits request rates. */
+function rateLimiter(deps: AcmeDeps): AcmeRateLimiter | null {
+  if (!deps.rateLimit) return null;
+  let limiter = limiters.get(deps.acme);
+  if (!limiter) limiters.set(deps.acme, (limiter = new AcmeRateLimiter(deps.rateLimit)));
+  return limiter;
+}
 
 /** The nonce minter of this configuration (one per process and secret). */
 export function nonceMinter(deps: AcmeDeps): NonceMinter {
@@ -116,6 +126,7 @@ export async function verifyAcmeRequest(c: Context, deps: AcmeDeps, mode: KeyMod
   }
   const payload = await verifyJwsSignature(jws, jwk, header.alg);
   const now = deps.now();
+  if (account && !c.req.path.endsWith('/revoke-cert')) rateLimiter(deps)?.take(account.teamId ?? account.id, now.getTime());
   const expiresAt = nonceMinter(deps).expiryOf(header.nonce, now);
   if (!expiresAt || !(await spendNonce(deps.db, header.nonce, expiresAt, now))) {
     throw new AcmeProblem('badNonce', 'the nonce is unknown, expired or already used; retry with the fresh one in Replay-Nonce');

@@ -199,4 +199,19 @@ describe('hostile ACME requests', () => {
     const [row] = await suite.harness.db.select().from(acmeAccounts).where(eq(acmeAccounts.id, url.split('/').pop()!));
     expect(row!.status).toBe('revoked');
   });
+
+  it("limits a team's accounts together to the platform's request rate, with Retry-After", async () => {
+    const limited = acmeRoot({ ...deps, rateLimit: { perSecond: 0.5, burst: 3 } }, (message, error) => console.error(message, error));
+    const path = new URL(aliceUrl).pathname;
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 4; i++) {
+      const jws = await signJws(alice, { nonce: await nonce(), url: aliceUrl, kid: aliceUrl }, '');
+      last = await limited.request(`${ORIGIN}${path}`, { method: 'POST', headers: { 'content-type': 'application/jose+json' }, body: JSON.stringify(jws) });
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    await expectProblem(last!, 429, 'rateLimited');
+    expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
 });
