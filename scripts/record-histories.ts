@@ -65,6 +65,8 @@ async function main(): Promise<void> {
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
     const deliveryRoot = join(temp, 'deliveries');
+    // File deliveries create the directories below the root, never the root itself (host-files/real-directory.ts).
+    await mkdir(deliveryRoot, { recursive: true });
     // The recorder's receivers and TLS services listen on loopback: allowed as an operator exception.
     const destinationRules = {
       services: [{ name: 'Postgres', host: '127.0.0.1', port: Number(new URL(postgres.url).port) }],
