@@ -3,6 +3,7 @@
  * real Postgres (both embedded, in a temp dir) and writes the event histories to test/histories/.
  * The replay tests run them through the current workflow code; re-record only when a shape is added,
  * never to make a replay failure go away (guard the change with patched() instead).
+ * `npm run histories:record -- --only=acme` records only the ACME lifecycle shapes (the others' files stay untouched).
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,8 @@ import { createActivities } from '../activities/index.js';
 import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
 import { DestinationGuard } from '../activities/destination-guard.js';
 import { IssuerStore } from '../activities/issuer-store.js';
+import { EabSecret } from '../api/acme/eab.js';
+import type { AcmeDeps } from '../api/acme/context.js';
 import { createApp } from '../api/app.js';
 import { workerSealingKey } from '../ca/destination-secrets.js';
 import { LOOPBACK_RANGES } from '../core/destination-hosts.js';
@@ -31,6 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { applyMigrations } from '../db/migrate.js';
 import { teams } from '../db/schema.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
+import { ariCertIdOf, InProcessAcmeClient, versionOfLeaf } from '../test/support/acme-in-process.js';
 import { startTlsService } from '../test/support/tls-service.js';
 import { startEmbeddedPostgres } from '../devservices/embedded-postgres.js';
 import { resolveTemporalCli } from '../devservices/temporal-cli.js';
@@ -61,13 +65,15 @@ async function main(): Promise<void> {
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
     const deliveryRoot = join(temp, 'deliveries');
+    // File deliveries create the directories below the root, never the root itself (host-files/real-directory.ts).
+    await mkdir(deliveryRoot, { recursive: true });
     // The recorder's receivers and TLS services listen on loopback: allowed as an operator exception.
     const destinationRules = {
       services: [{ name: 'Postgres', host: '127.0.0.1', port: Number(new URL(postgres.url).port) }],
       allowedExceptions: [...LOOPBACK_RANGES],
       extraDenied: [],
     };
-    const app = createApp({
+    const apiDeps: AcmeDeps = {
       db,
       temporal: client,
       taskQueue: TASK_QUEUE,
@@ -77,7 +83,10 @@ async function main(): Promise<void> {
       fileDestinationRoot: deliveryRoot,
       destinationRules,
       checkReadiness: async () => ({ postgres: true, temporal: true }),
-    });
+      // ACME for the ACME shapes (EAB keys, the in-process ACME server); no minValiditySeconds: only the schema's floor (15 s).
+      acme: { eabSecret: EabSecret.fromBytes(randomBytes(32)), allowUnboundAccounts: false, validitySeconds: 7 * 86_400 },
+    };
+    const app = createApp(apiDeps);
     const workerConnection = await NativeConnection.connect({ address: temporal.address });
     const worker = await Worker.create({
       connection: workerConnection,
@@ -140,7 +149,7 @@ async function main(): Promise<void> {
         .set({ policy: { ...teamRow!.policy, allowedDomains: ['elsewhere.test'] } })
         .where(eq(teams.name, 'recorder-policy-change'));
 
-    await worker.runUntil(async () => {
+    const recordPlatformShapes = async () => {
       // Shape 1: issue → deliver → renewNow → continueAsNew; and the next run: renew → revoke.
       const renewed = await request('renewed', { validity: 'P1D' });
       await waitFor('renewed active', async () => (await state(renewed.id)).state === 'active');
@@ -354,6 +363,70 @@ async function main(): Promise<void> {
       // Shape 5: the run the `crl-publication` Schedule starts: CRL + OCSP refresh for root and intermediate.
       await client.workflow.execute('crlPublication', { taskQueue: TASK_QUEUE, workflowId: 'crl-publication' });
       await save('crl-publication', 'crl-publication');
+    };
+
+    // ACME certificates (keySource "acme"): issued from an order's CSR, then renewed only by their client.
+    // Recorded after the platform shapes, so that the bulk operations and the drill above never select them.
+    const recordAcmeShapes = async () => {
+      const acmeTeam = async (name: string, maxValidity: string) =>
+        (await call('POST', '/v1/teams', { name, policy: { allowedDomains: ['example.test'], maxValidity, acme: { preauthorized: true } } })) as { id: string };
+      const acmeClient = async (teamId: string) => InProcessAcmeClient.register({ deps: apiDeps, rest: app, teamId, token: ADMIN });
+      const client7d = await acmeClient((await acmeTeam('recorder-acme', 'P30D')).id);
+      /** A certificate the client orders; resolves once its lifecycle waits for the client's renewal. */
+      const obtained = async (acme: InProcessAcmeClient, name: string) => {
+        const names = [`${name}.example.test`];
+        const leaf = await acme.obtain(names);
+        const { certificateId } = await versionOfLeaf(db, leaf.leafPem);
+        const workflowId = ((await call('GET', `/v1/certificates/${certificateId}`)) as { workflowId: string }).workflowId;
+        await waitFor(`${name} waiting for its client`, async () => {
+          const view = await state(certificateId);
+          return view.state === 'active' && view.pendingStep === 'wait-for-renewal';
+        });
+        const runId = (await client.workflow.getHandle(workflowId).describe()).runId;
+        return { names, leaf, certificateId, workflowId, runId };
+      };
+      /** The client's replacement order (RFC 9773 `replaces`); resolves once generation 2 is active. */
+      const renewedByClient = async (acme: InProcessAcmeClient, certificate: Awaited<ReturnType<typeof obtained>>) => {
+        await acme.obtain(certificate.names, { replaces: ariCertIdOf(certificate.leaf.leafPem) });
+        await waitFor(`${certificate.certificateId} generation 2 active`, async () => {
+          const view = await state(certificate.certificateId);
+          return view.state === 'active' && view.currentVersion?.generation === 2;
+        });
+      };
+
+      // Shape A1: issued, the client's replacement order finalized → clientRenewed → continueAsNew.
+      const renewed = await obtained(client7d, 'acme-renewed');
+      await renewedByClient(client7d, renewed);
+      await save('lifecycle-acme-client-renewed', renewed.workflowId, renewed.runId);
+
+      // Shape A2: a bulk reissue asks for a renewal → requestClientRenewal (the ARI window moves into the
+      // past); the client follows ARI and replaces it → the next run issues generation 2 and reports to the bulk operation.
+      const requested = await obtained(client7d, 'acme-requested');
+      const bulk = (await call('POST', '/v1/bulk-reissues', { selector: { certificateIds: [requested.certificateId] }, reason: 'recording' })) as { id: string };
+      const certId = ariCertIdOf(requested.leaf.leafPem);
+      await waitFor('the client asked to renew (ARI)', async () => {
+        const info = (await (await client7d.get(`/acme/renewal-info/${certId}`)).json()) as { explanationURL?: string };
+        return info.explanationURL !== undefined;
+      });
+      await renewedByClient(client7d, requested);
+      await waitFor('bulk completed', async () => ((await call('GET', `/v1/bulk-reissues/${bulk.id}`)) as { state: string }).state === 'completed', 60_000);
+      await save('lifecycle-acme-renewal-requested', requested.workflowId, requested.runId);
+      await save('lifecycle-acme-bulk-renewal-reported', requested.workflowId);
+
+      // Shape A3: a 30 s validity (the team's maxValidity; the recorder's API has only the schema's 15 s floor):
+      // the ARI window ends ~25 s after issuance → renewal_overdue → then the client renews.
+      const client30s = await acmeClient((await acmeTeam('recorder-acme-short', 'PT30S')).id);
+      const overdue = await obtained(client30s, 'acme-overdue');
+      await waitFor('renewal_overdue', async () => (await state(overdue.certificateId)).state === 'renewal_overdue', 60_000);
+      await renewedByClient(client30s, overdue);
+      await save('lifecycle-acme-overdue', overdue.workflowId, overdue.runId);
+    };
+
+    const only = process.argv.slice(2).find((argument) => argument.startsWith('--only='))?.slice('--only='.length);
+    if (only !== undefined && only !== 'acme') throw new Error(`--only=${only}: the only group that can be recorded alone is "acme"`);
+    await worker.runUntil(async () => {
+      if (only !== 'acme') await recordPlatformShapes();
+      await recordAcmeShapes();
     });
     await workerConnection.close();
     await connection.close();
