@@ -38,3 +38,22 @@ export async function requestClientRenewal(deps: ActivityDeps, input: RequestCli
     dedupeKey: `client-renewal-requested/${input.certificateId}/${input.bulkOperationIds.join(',') || input.reason}`.slice(0, 400),
   });
 }
+
+/** The client let the ARI window (or the grace after Certflow asked) pass: the stored state says so, for lists and alerts. */
+export async function markRenewalOverdue(deps: ActivityDeps, input: { certificateId: string }): Promise<void> {
+  const now = deps.now();
+  const [row] = await deps.db
+    .update(certificates)
+    .set({ state: 'renewal_overdue', updatedAt: now })
+    .where(and(eq(certificates.id, input.certificateId), eq(certificates.state, 'active')))
+    .returning({ teamId: certificates.teamId });
+  if (!row) return;
+  await appendAuditEvent(deps.db, {
+    at: now,
+    actor: 'workflow',
+    action: 'certificate.renewal_overdue',
+    teamId: row.teamId,
+    certificateId: input.certificateId,
+    details: {},
+  });
+}

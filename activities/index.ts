@@ -7,7 +7,7 @@ import {
   type OpenApprovalInput,
   type RecordApprovalDecisionInput,
 } from './approvals.js';
-import { requestClientRenewal, type RequestClientRenewalInput } from './acme-client-renewal.js';
+import { markRenewalOverdue, requestClientRenewal, type RequestClientRenewalInput } from './acme-client-renewal.js';
 import { validateAcmeChallenge, withAcmeValidation, type ValidateAcmeChallengeInput } from './acme-challenge.js';
 import { checkpointAudit } from './audit-checkpoint.js';
 import { awaitAgentCsr, type AwaitAgentCsrInput } from './await-agent-csr.js';
@@ -37,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     // Pre-signs the new version's OCSP responses once it is recorded (same result, same command sequence).
     requestClientRenewal: (input: RequestClientRenewalInput) => requestClientRenewal(deps, input),
+    markRenewalOverdue: (input: { certificateId: string }) => markRenewalOverdue(deps, input),
     validateAcmeChallenge: (input: ValidateAcmeChallengeInput) => validateAcmeChallenge(acmeValidationDeps, input),
     issueCertificate: (input: IssueCertificateInput) => withOcspPresigned(deps, issueCertificate(deps, input)),
     /** Runs started before rollouts existed (replayed histories) still call it. */

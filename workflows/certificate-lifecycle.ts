@@ -21,6 +21,8 @@ import { reportToBulk } from './lifecycle-bulk-report.js';
 import { rollOut } from './lifecycle-rollout.js';
 import { LifecycleRun } from './lifecycle-run.js';
 
+/** How long an ACME client has to renew once Certflow asked it to (ARI), before it is renewal_overdue. */
+const CLIENT_RENEWAL_GRACE_MS = 24 * 3600_000;
 /** A failing revocation is tried again at least this often (its activity also retries by itself). */
 const REVOKE_RETRY_CAP_MS = 10_000;
 
@@ -103,26 +105,37 @@ async function issueAndServe(run: LifecycleRun, awaitApproval: ReturnType<typeof
  * An ACME certificate is renewed by its client, not here: the run watches for the client's order of
  * the next generation and, past the end of the renewal window it suggests (RFC 9773), shows the
  * certificate as `renewal_overdue` until the client comes. A renewal asked of Certflow meanwhile
- * moves the ARI window into the past; the bulk operations that asked are answered by the next
- * generation's run, which the client's order starts.
+ * moves the ARI window into the past (and gives the client a day before it is overdue); the bulk
+ * operations that asked are answered by the next generation's run, which the client's order starts.
  */
 async function awaitClientRenewal(run: LifecycleRun, renewAt: Date, notAfter: Date): Promise<'renew'> {
-  const windowEnd = suggestedWindow({ renewAt, notAfter }).end.getTime();
+  const { certificateId } = run;
+  let overdueAt = suggestedWindow({ renewAt, notAfter }).end.getTime();
   let asked = false;
+  const signalled = new Set<string>();
   const renewed = () => run.inbox.clientRenewed;
-  const askedNow = () => !asked && run.inbox.renewNext !== null;
+  // A renewal asked of Certflow (bulk, operator) that the client has not been told of yet.
+  const unasked = () => {
+    const next = run.inbox.renewNext;
+    const bulkIds = next?.bulkIds.filter((id) => !signalled.has(id)) ?? [];
+    return next && (!asked || bulkIds.length > 0) ? { reason: next.reason, bulkIds } : null;
+  };
   run.setState('active', 'wait-for-renewal');
   while (!renewed()) {
     const overdue = run.status.state === 'renewal_overdue';
-    const woken = await condition(() => renewed() || askedNow(), overdue ? undefined : Math.max(0, windowEnd - Date.now()));
+    // At least 1 ms: a zero timeout would make the SDK record a patch marker.
+    const woken = await condition(() => renewed() || unasked() !== null, overdue ? undefined : Math.max(1, overdueAt - Date.now()));
     if (!woken) {
+      await run.untilDone('report', () => lifecycleActivities.markRenewalOverdue({ certificateId }));
       run.setState('renewal_overdue', 'wait-for-renewal');
-    } else if (askedNow()) {
-      // A renewal asked of Certflow (bulk, operator): the client is asked through ARI instead.
+      continue;
+    }
+    const ask = unasked();
+    if (ask) {
+      await run.untilDone('report', () => lifecycleActivities.requestClientRenewal({ certificateId, reason: ask.reason, bulkOperationIds: ask.bulkIds }));
       asked = true;
-      const { reason, bulkIds } = run.inbox.renewNext!;
-      const { certificateId } = run;
-      await run.untilDone('report', () => lifecycleActivities.requestClientRenewal({ certificateId, reason, bulkOperationIds: bulkIds }));
+      for (const id of ask.bulkIds) signalled.add(id);
+      overdueAt = Math.min(overdueAt, Date.now() + CLIENT_RENEWAL_GRACE_MS);
       run.setState(run.status.state, 'wait-for-renewal');
     }
   }

@@ -13,6 +13,7 @@ export const lifecycleActivities = {
   reportRolloutFailed: records.reportRolloutFailed,
   reportRolloutRecovered: records.reportRolloutRecovered,
   requestClientRenewal: records.requestClientRenewal,
+  markRenewalOverdue: records.markRenewalOverdue,
   revokeCertificate: proxyActivities<Activities>(ACTIVITY_PRESETS.revocation).revokeCertificate,
   awaitAgentCsr: proxyActivities<Activities>(ACTIVITY_PRESETS.awaitCsr).awaitAgentCsr,
   /** Over the network (webhooks): an ordinary activity. */

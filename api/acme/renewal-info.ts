@@ -18,19 +18,21 @@ const RETRY_AFTER_FORCED_SECONDS = 60;
 export async function renewalInfo(c: Context, deps: AcmeDeps): Promise<Response> {
   const found = await versionOfCertId(deps, c.req.param('certId')!);
   const { certificate, version } = found;
-  const forced = certificate.renewalRequestedAt ?? (version.status === 'revoked' ? (version.revokedAt ?? deps.now()) : null);
+  // Revoked, or asked to renew after this version was issued: the window lies in the past.
+  const revokedAt = version.status === 'revoked' ? (version.revokedAt ?? deps.now()) : null;
+  const requestedAt = certificate.renewalRequestedAt && certificate.renewalRequestedAt.getTime() >= version.createdAt.getTime() ? certificate.renewalRequestedAt : null;
+  const forcedAt = revokedAt ?? requestedAt;
   const window = suggestedWindow({
+    // The lifecycle's own renewal time (it judges overdue by the same window): from the issuance, not the backdated notBefore.
     renewAt: renewalTime({
-      issuedAt: version.notBefore,
+      issuedAt: version.createdAt,
       notAfter: version.notAfter,
       certificateId: certificate.id,
       generation: version.generation,
       renewBeforeSeconds: certificate.renewBeforeSeconds,
     }),
     notAfter: version.notAfter,
-    ...(forced && version.createdAt.getTime() <= forced.getTime()
-      ? { forced: { at: forced, explanationUrl: `${new URL(c.req.url).origin}/acme/renewal-explanation/${c.req.param('certId')}` } }
-      : {}),
+    ...(forcedAt ? { forced: { at: forcedAt, explanationUrl: `${new URL(c.req.url).origin}/acme/renewal-explanation/${c.req.param('certId')}` } } : {}),
   });
   c.header('Retry-After', String(window.explanationUrl ? RETRY_AFTER_FORCED_SECONDS : RETRY_AFTER_SECONDS));
   return c.json({
@@ -45,8 +47,8 @@ export async function renewalExplanation(c: Context, deps: AcmeDeps): Promise<Re
   const reason =
     version.status === 'revoked'
       ? `certificate ${version.serial} was revoked (${version.revocationReason ?? 'unspecified'}); obtain a new one now.`
-      : certificate.renewalRequestReason
-        ? `Certflow asks for this certificate to be replaced now: ${certificate.renewalRequestReason}.`
+      : certificate.renewalRequestedAt && certificate.renewalRequestedAt.getTime() >= version.createdAt.getTime()
+        ? `Certflow asks for this certificate to be replaced now: ${certificate.renewalRequestReason ?? 'no reason given'}.`
         : 'No early renewal is asked for this certificate.';
   return c.text(`${reason}\n`);
 }

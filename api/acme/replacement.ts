@@ -5,13 +5,13 @@
  * generation: the lifecycle gets `clientRenewed` and issues it from the order's CSR, and bulk
  * operations waiting for the certificate count it as reissued.
  */
-import { and, desc, eq, inArray, lte, ne } from 'drizzle-orm';
+import { and, desc, eq, inArray, ne } from 'drizzle-orm';
 import { AriCertIdError, parseAriCertId } from '../../core/ari.js';
 import { sameIdentifiers, type AcmeIdentifier } from '../../core/acme-order.js';
 import { renewalRateRefusal, RENEWAL_QUOTA_WINDOW_SECONDS } from '../../core/fair-use.js';
 import { x509 } from '../../ca/x509.js';
 import type { AcmeAccountRow } from '../../db/acme-accounts.js';
-import { markOrderProcessing, type AcmeOrderRow } from '../../db/acme-orders.js';
+import { markOrderInvalid, markOrderProcessing, orderAuthorizations, type AcmeOrderRow } from '../../db/acme-orders.js';
 import { appendAuditEventInTransaction } from '../../db/audit.js';
 import { findCertificate, lockTeamDecisions, type CertificateRow, type VersionRow } from '../../db/certificates.js';
 import { RENEWAL_REQUESTED_ACTION, renewalRequestTimes } from '../../db/renewal-requests.js';
@@ -21,6 +21,7 @@ import { findVersion } from '../../db/versions.js';
 import { clientRenewedSignal } from '../../contracts/acme-messages.js';
 import type { AcmeDeps } from './context.js';
 import { AcmeProblem, acmeErrorUrn } from './problem.js';
+import { currentOrderStatus } from './views.js';
 
 /** States in which a certificate's lifecycle waits for its client's renewal. */
 const AWAITING_CLIENT: CertificateRow['state'][] = ['active', 'renewal_overdue'];
@@ -56,17 +57,28 @@ export async function replacedVersionId(deps: AcmeDeps, certId: unknown, account
   const { certificate, version } = await versionOfCertId(deps, certId);
   if (certificate.source !== 'acme' || certificate.teamId !== account.teamId) throw new AcmeProblem('unauthorized', 'this account may not replace that certificate');
   if (certificate.currentVersionId !== version.id) throw new AcmeProblem('alreadyReplaced', `certificate ${version.serial} has already been replaced`);
-  // An abandoned order (expired before it was finalized) replaces nothing: it must not block the next one.
-  await deps.db
-    .update(acmeOrders)
-    .set({ status: 'invalid', error: { type: acmeErrorUrn('malformed'), detail: 'the order expired', status: 400 }, updatedAt: deps.now() })
-    .where(and(eq(acmeOrders.replacesVersionId, version.id), inArray(acmeOrders.status, ['pending', 'ready']), lte(acmeOrders.expiresAt, deps.now())));
-  const [replacing] = await deps.db
-    .select({ id: acmeOrders.id })
-    .from(acmeOrders)
-    .where(and(eq(acmeOrders.replacesVersionId, version.id), ne(acmeOrders.status, 'invalid')));
+  const [replacing] = await ordersStillReplacing(deps, version.id);
   if (replacing) throw new AcmeProblem('alreadyReplaced', `certificate ${version.serial} is already being replaced by another order`);
   return version.id;
+}
+
+/**
+ * The orders that still replace a version. An order that can no longer be finalized (expired, an
+ * authorization failed or was deactivated) replaces nothing: it is stored invalid here, so that it
+ * blocks neither this check nor the unique index behind it.
+ */
+async function ordersStillReplacing(deps: AcmeDeps, versionId: string): Promise<AcmeOrderRow[]> {
+  const orders = await deps.db
+    .select()
+    .from(acmeOrders)
+    .where(and(eq(acmeOrders.replacesVersionId, versionId), ne(acmeOrders.status, 'invalid')));
+  const live: AcmeOrderRow[] = [];
+  for (const order of orders) {
+    const { status } = currentOrderStatus(order, await orderAuthorizations(deps.db, order.id), deps.now());
+    if (status === 'invalid') await markOrderInvalid(deps.db, order.id, { type: acmeErrorUrn('malformed'), detail: 'the order expired or one of its authorizations failed', status: 400 }, deps.now());
+    else live.push(order);
+  }
+  return live;
 }
 
 /**

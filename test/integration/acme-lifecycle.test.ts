@@ -108,6 +108,8 @@ describe('ACME certificate lifecycle', () => {
     expect(Date.now()).toBeGreaterThanOrEqual(windowEnd);
     expect(overdue).toMatchObject({ pendingStep: 'wait-for-renewal', currentVersion: { generation: 1 } });
     await eventually(async () => ((await certState(certificate.workflowId)) === 'renewal_overdue' ? true : undefined), { timeoutMs: 10_000, what: 'CertState renewal_overdue' });
+    // Stored too, so that lists and alerts that read Postgres see it.
+    await eventually(async () => ((await storedState(certificate.certificateId)) === 'renewal_overdue' ? true : undefined), { timeoutMs: 10_000, what: 'stored renewal_overdue' });
 
     await shortClient.obtain(certificate.names, { replaces: certificate.certId });
     const renewed = await view.waitFor<CertificateView>(certificate.certificateId, (current) => current.state === 'active' && current.currentVersion?.generation === 2, {
@@ -115,6 +117,7 @@ describe('ACME certificate lifecycle', () => {
       what: 'generation 2 active',
     });
     expect(renewed.currentVersion!.serial).not.toBe(overdue.currentVersion!.serial);
+    expect(await storedState(certificate.certificateId)).toBe('active');
     await eventually(async () => ((await certState(certificate.workflowId)) === 'active' ? true : undefined), { timeoutMs: 10_000, what: 'CertState active again' });
   });
 
@@ -195,4 +198,18 @@ describe('ACME certificate lifecycle', () => {
     expect(third.status).toBe(409);
     expect(await third.json()).toMatchObject({ type: 'urn:ietf:params:acme:error:alreadyReplaced' });
   });
+
+  it('does not let an order that can no longer be finalized (its authorization deactivated) block the next replacement', async () => {
+    const certificate = await obtained(client, team, 'abandoned');
+    const abandoned = await client.order(certificate.names, certificate.certId);
+    const body = (await (await client.post(abandoned.url, '')).json()) as { authorizations: string[] };
+    expect((await client.post(body.authorizations[0]!, { status: 'deactivated' })).status).toBe(200);
+    const next = await client.newOrder(certificate.names, certificate.certId);
+    expect(next.status, await next.clone().text()).toBe(201);
+  });
 });
+
+async function storedState(certificateId: string): Promise<string | undefined> {
+  const [row] = await suite.harness.db.select({ state: certificates.state }).from(certificates).where(eq(certificates.id, certificateId));
+  return row?.state;
+}
