@@ -105,7 +105,7 @@ export async function verifyAcmeRequest(c: Context, deps: AcmeDeps, mode: KeyMod
     jwk = publicAccountJwk(account.jwk, header.alg);
   }
   const payload = await verifyJwsSignature(jws, jwk, header.alg);
-  if (!(await consumeNonce(deps.db, header.nonce, deps.now()))) throw new AcmeProblem('badNonce', 'the nonce is unknown, expired or already used; retry with the fresh one in Replay-Nonce');
+  if (!(await consumeNonce(deps.db, deps.acme.eabSecret.nonceKey, header.nonce, deps.now()))) throw new AcmeProblem('badNonce', 'the nonce is unknown, expired or already used; retry with the fresh one in Replay-Nonce');
   return { header, jwk, account, payload: payloadJson(payload), urls };
 }
 

@@ -10,9 +10,17 @@ import { AcmeProblem } from './problem.js';
 
 const EAB_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
 
-/** The secret all EAB MAC keys come from; from CERTFLOW_ACME_EAB_SECRET, else derived from the audit key for a separate purpose. */
+/**
+ * The platform's ACME secret (CERTFLOW_ACME_EAB_SECRET): every EAB MAC key comes from it, and so does the
+ * key ACME nonces are MACed with (db/acme-nonces.ts), which every API replica must share.
+ */
 export class EabSecret {
-  private constructor(private readonly secret: Buffer) {}
+  /** The key of ACME nonces. */
+  readonly nonceKey: Buffer;
+
+  private constructor(private readonly secret: Buffer) {
+    this.nonceKey = createHmac('sha256', secret).update('acme-nonce-key').digest();
+  }
 
   static fromBytes(bytes: Uint8Array): EabSecret {
     if (bytes.length < 32) throw new Error('the ACME EAB secret must be at least 32 bytes');
