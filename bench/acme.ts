@@ -26,7 +26,8 @@
  * Environment: CERTFLOW_BENCH_ACME_N (default 600), CERTFLOW_BENCH_ACME_FLOWS (32),
  * CERTFLOW_BENCH_ACME_LEGO_N (80), CERTFLOW_BENCH_ACME_LEGO_PARALLEL (8), CERTFLOW_BENCH_ACME_POLL_MS
  * (acme-client's first poll delay, 50; doubling up to 1 s), CERTFLOW_BENCH_ACME_ONLY=light|heavy|ceiling
- * (comma-separated; default all), CERTFLOW_BENCH_PROFILE=<dir> (V8 CPU profiles of the worker and of this
+ * (comma-separated; default all), CERTFLOW_BENCH_ACME_TARGETS=certflow|pebble (default both),
+ * CERTFLOW_BENCH_ACME_STATEMENTS (how many of the most called statements to show, 12), CERTFLOW_BENCH_PROFILE=<dir> (V8 CPU profiles of the worker and of this
  * process during Certflow's timed light run). Ctrl-C (or SIGTERM) stops everything it started.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -74,6 +75,8 @@ const LEGO_PARALLEL = env('CERTFLOW_BENCH_ACME_LEGO_PARALLEL', 8);
 const POLL_MS = env('CERTFLOW_BENCH_ACME_POLL_MS', 50);
 const POLL_MAX_MS = 1_000;
 const ONLY = new Set((process.env.CERTFLOW_BENCH_ACME_ONLY ?? 'light,heavy,ceiling').split(','));
+const TARGETS = new Set((process.env.CERTFLOW_BENCH_ACME_TARGETS ?? 'certflow,pebble').split(','));
+const STATEMENTS_SHOWN = env('CERTFLOW_BENCH_ACME_STATEMENTS', 12);
 const PROFILE_DIR = process.env.CERTFLOW_BENCH_PROFILE;
 /** Issue 12's targets. */
 const TARGET_PER_SECOND = 50;
@@ -589,19 +592,23 @@ async function main(): Promise<void> {
         statements = { perIssuance: calls / N, transactionsPerIssuance: transactions / N, top };
       },
     };
-    const certflowLight = await runLight({ name: 'Certflow', directoryUrl: `${baseUrl}/acme/directory`, caFile: rootsFile, eab: certflowEab }, processes, measuredProfile);
-    certflowFingerprints.push(...certflowLight.warmup.fingerprints, ...certflowLight.result.fingerprints);
-    light.push(certflowLight);
-    light.push(await runLight({ name: 'pebble', directoryUrl: pebble.directoryUrl, caFile: pebble.caBundlePath, eab: null }, { ...processes, pebble: pebble.process.pid! }));
+    if (TARGETS.has('certflow')) {
+      const certflowLight = await runLight({ name: 'Certflow', directoryUrl: `${baseUrl}/acme/directory`, caFile: rootsFile, eab: certflowEab }, processes, measuredProfile);
+      certflowFingerprints.push(...certflowLight.warmup.fingerprints, ...certflowLight.result.fingerprints);
+      light.push(certflowLight);
+    }
+    if (TARGETS.has('pebble')) light.push(await runLight({ name: 'pebble', directoryUrl: pebble.directoryUrl, caFile: pebble.caBundlePath, eab: null }, { ...processes, pebble: pebble.process.pid! }));
   }
 
   const heavy: LegoOutcome[] = [];
   if (ONLY.has('heavy')) {
     console.log('\nheavy client: lego');
-    const certflowHeavy = await runHeavy(tools.lego, { name: 'Certflow', directoryUrl: `${baseUrl}/acme/directory`, caFile: rootsFile, eab: certflowEab }, temp, processes);
-    certflowFingerprints.push(...certflowHeavy.fingerprints);
-    heavy.push(certflowHeavy);
-    heavy.push(await runHeavy(tools.lego, { name: 'pebble', directoryUrl: pebble.directoryUrl, caFile: pebble.caBundlePath, eab: null }, temp, { ...processes, pebble: pebble.process.pid! }));
+    if (TARGETS.has('certflow')) {
+      const certflowHeavy = await runHeavy(tools.lego, { name: 'Certflow', directoryUrl: `${baseUrl}/acme/directory`, caFile: rootsFile, eab: certflowEab }, temp, processes);
+      certflowFingerprints.push(...certflowHeavy.fingerprints);
+      heavy.push(certflowHeavy);
+    }
+    if (TARGETS.has('pebble')) heavy.push(await runHeavy(tools.lego, { name: 'pebble', directoryUrl: pebble.directoryUrl, caFile: pebble.caBundlePath, eab: null }, temp, { ...processes, pebble: pebble.process.pid! }));
   }
 
   let ceiling: CeilingOutcome | null = null;
@@ -642,7 +649,7 @@ async function main(): Promise<void> {
   if (statements) {
     const stats = statements as { perIssuance: number; transactionsPerIssuance: number; top: StatementCount[] };
     log(`Postgres during Certflow's timed light run: ${fixed(stats.perIssuance)} statements and ${fixed(stats.transactionsPerIssuance)} commits per issuance; most called (calls per issuance, mean ms):`);
-    for (const statement of stats.top.slice(0, 12)) log(`      ${fixed(statement.calls / N).padStart(5)}  ${fixed(statement.totalMs / statement.calls, 2).padStart(6)}  ${statement.query.replace(/\s+/g, ' ').slice(0, 110)}`);
+    for (const statement of stats.top.slice(0, STATEMENTS_SHOWN)) log(`      ${fixed(statement.calls / N).padStart(5)}  ${fixed(statement.totalMs / statement.calls, 2).padStart(6)}  ${statement.query.replace(/\s+/g, ' ').slice(0, 110)}`);
   }
   if (certflowRate) {
     const threads = await threadCpuSeconds(worker.pid!).catch(() => new Map<string, number>());
