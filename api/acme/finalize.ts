@@ -10,6 +10,7 @@ import type { Context } from 'hono';
 import { base64url } from 'jose';
 import { findEabKey } from '../../db/acme-accounts.js';
 import { markOrderProcessing, orderAuthorizations, orderVersion, type AcmeOrderRow } from '../../db/acme-orders.js';
+import type { VersionRow } from '../../db/certificates.js';
 import { findTeam, type TeamRow } from '../../db/teams.js';
 import { acmeOrders } from '../../db/schema.js';
 import { eq } from 'drizzle-orm';
@@ -29,14 +30,15 @@ const MAX_CSR_BYTES = 16 * 1024;
 /** The longest finalize waits for the worker's signature before it answers `processing`. */
 const ISSUANCE_WAIT_MS = 2_000;
 /** Pauses between the looks at the order's version while finalize waits: short first, then doubling. */
-const ISSUANCE_POLL_FIRST_MS = 10;
-const ISSUANCE_POLL_MAX_MS = 250;
+const ISSUANCE_POLL_FIRST_MS = 25;
+const ISSUANCE_POLL_MAX_MS = 200;
 
 export async function finalizeOrder(c: Context, deps: AcmeDeps): Promise<Response> {
   const request = await verifyAcmeRequest(c, deps, 'kid');
   const account = boundAccount(request);
   const order = await ownOrder(deps, request, c.req.param('id')!);
-  const { status } = currentOrderStatus(order, await orderAuthorizations(deps.db, order.id), deps.now());
+  const authorizations = await orderAuthorizations(deps.db, order.id);
+  const { status } = currentOrderStatus(order, authorizations, deps.now());
   if (status !== 'ready') throw new AcmeProblem('orderNotReady', `the order is ${status}, not ready: ${status === 'pending' ? 'complete its authorizations first' : 'it cannot be finalized again'}`);
   const csrPem = csrFromPayload(objectPayload(request));
   const team = await findTeam(deps.db, order.teamId);
@@ -62,8 +64,8 @@ export async function finalizeOrder(c: Context, deps: AcmeDeps): Promise<Respons
     throw asAcmeProblem(error);
   }
   const finalized = { ...order, status: 'processing' as const, certificateId: issuing.certificateId, generation: issuing.generation, csrPem };
-  if (!issuing.awaitingApproval) await waitForIssuance(deps, finalized);
-  const view = await renderOrder(deps, finalized, request);
+  const version = issuing.awaitingApproval ? null : await waitForIssuance(deps, finalized);
+  const view = await renderOrder(deps, finalized, request, { authorizations, version });
   return c.json(view, 200, { Location: request.urls.order(order.id), ...(view.status === 'processing' ? orderRetryAfter(finalized) : {}) });
 }
 
@@ -72,11 +74,12 @@ export async function finalizeOrder(c: Context, deps: AcmeDeps): Promise<Respons
  * from Postgres, so this only saves the client a poll). A certificate waiting for an approver is not
  * waited for; one that fails is shown by renderOrder like on any poll.
  */
-async function waitForIssuance(deps: AcmeDeps, order: Pick<AcmeOrderRow, 'certificateId' | 'generation'>): Promise<void> {
+async function waitForIssuance(deps: AcmeDeps, order: Pick<AcmeOrderRow, 'certificateId' | 'generation'>): Promise<VersionRow | null> {
   const deadline = Date.now() + ISSUANCE_WAIT_MS;
   for (let pause = ISSUANCE_POLL_FIRST_MS; ; pause = Math.min(2 * pause, ISSUANCE_POLL_MAX_MS)) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
-    if ((await orderVersion(deps.db, order)) || Date.now() >= deadline) return;
+    const version = await orderVersion(deps.db, order);
+    if (version || Date.now() >= deadline) return version;
   }
 }
 
