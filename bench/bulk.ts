@@ -13,13 +13,12 @@
  * Profile: CERTFLOW_BENCH_WORKER_PROFILE=<dir> makes the worker write V8 CPU profiles there.
  * Ctrl-C (or SIGTERM) stops everything it started.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext, createServer, type SecureContext } from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { and, count, eq, inArray } from 'drizzle-orm';
 import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
@@ -37,8 +36,8 @@ import { ensureBootstrapToken } from '../db/tokens.js';
 import { startEmbeddedPostgres } from '../devservices/embedded-postgres.js';
 import { startTemporalDevServer } from '../devservices/temporal-dev-server.js';
 import { bulkProgressQuery, bulkWorkflowId } from '../contracts/bulk-messages.js';
+import { childPids, cpuSeconds, machineCpuSeconds, postmasterPid, rssBytes, startWorkerProcess, threadCpuSeconds, treeCpuSeconds, treeRssBytes } from './processes.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const ADMIN = 'cft_bootstrap_bulk-benchmark-only';
 const KEK_HEX = '5b'.repeat(32);
 const AUDIT_KEY_HEX = '5c'.repeat(32);
@@ -53,60 +52,6 @@ interface ProcessSample {
   pid: number;
   cpuStart: number;
   peakRssBytes: number;
-}
-
-const CLOCK_TICKS = 100;
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  // utime, stime, cutime, cstime are fields 14–17 of stat; here shifted by the two before ") ".
-  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
-}
-
-async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-}
-
-/** The children of a process (Postgres: the postmaster's backends). */
-async function childPids(rootPid: number): Promise<number[]> {
-  const children: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    if (Number(stat.split(') ')[1]?.split(' ')[1]) === rootPid) children.push(Number(entry));
-  }
-  return children;
-}
-
-/** Postgres is a process tree (postmaster + backends): its RSS is the sum over the postmaster and its children. */
-async function treeRssBytes(rootPid: number): Promise<number> {
-  let total = await rssBytes(rootPid).catch(() => 0);
-  for (const pid of await childPids(rootPid)) total += await rssBytes(pid).catch(() => 0);
-  return total;
-}
-
-/** CPU of a process tree: the root (with its reaped children) plus the living children. */
-async function treeCpuSeconds(rootPid: number): Promise<number> {
-  let total = await cpuSeconds(rootPid);
-  for (const pid of await childPids(rootPid)) total += await cpuSeconds(pid).catch(() => 0);
-  return total;
-}
-
-function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  // CERTFLOW_BENCH_WORKER_PROFILE=<dir>: the worker writes V8 CPU profiles there (main and workflow threads) when it exits.
-  const profile = process.env.CERTFLOW_BENCH_WORKER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CERTFLOW_BENCH_WORKER_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'cmd/worker.ts'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      // Only the tail is kept (for the error below): the worker logs for as long as the benchmark runs.
-      output = (output + chunk.toString()).slice(-8_000);
-      if (output.includes('worker polling task queue')) resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}):\n${output.slice(-4000)}`)));
-  });
 }
 
 /** One TLS server for every destination: the SNI name picks `<root>/<name>/fullchain.pem` and `key.pem`. */
@@ -201,7 +146,7 @@ async function runOnce(n: number): Promise<void> {
       destinationRules: { services: [], allowedExceptions: [], extraDenied: [] },
       checkReadiness: async () => ({ postgres: true, temporal: true }),
     });
-    worker = await startWorker({
+    worker = await startWorkerProcess({
       DATABASE_URL: postgres.url,
       TEMPORAL_ADDRESS: temporal.address,
       CERTFLOW_TASK_QUEUE: TASK_QUEUE,
@@ -209,7 +154,7 @@ async function runOnce(n: number): Promise<void> {
       CERTFLOW_AUDIT_KEY: AUDIT_KEY_HEX,
       CERTFLOW_FILE_DESTINATION_ROOT: deliveryRoot,
       CERTFLOW_DATA_DIR: join(temp, 'worker-data'),
-    });
+    }, process.env.CERTFLOW_BENCH_WORKER_PROFILE);
     const teamResponse = await app.request('/v1/teams', {
       method: 'POST',
       headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
@@ -220,7 +165,7 @@ async function runOnce(n: number): Promise<void> {
     console.log(`\nN = ${n}`);
     const ids = await seed(app, db, 'bench', n, tls.port);
 
-    const postmasterPid = Number((await readFile(join(temp, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    const postmaster = await postmasterPid(join(temp, 'postgres'));
     const processes: ProcessSample[] = [];
     for (const [name, pid] of [
       ['worker', worker.pid!],
@@ -228,17 +173,17 @@ async function runOnce(n: number): Promise<void> {
     ] as const) {
       processes.push({ name, pid, cpuStart: await cpuSeconds(pid), peakRssBytes: await rssBytes(pid) });
     }
-    let postgresPeak = await treeRssBytes(postmasterPid);
-    const postgresCpuStart = await treeCpuSeconds(postmasterPid);
+    let postgresPeak = await treeRssBytes(postmaster);
+    const postgresCpuStart = await treeCpuSeconds(postmaster);
     const transactionsStart = await postgresTransactions(pool);
     const benchCpuStart = process.cpuUsage();
     const workerThreadsStart = await threadCpuSeconds(worker.pid!);
     // The backends of the pools are long-lived: list them every 5 s, not at every sample (a scan of /proc costs).
-    let postgresPids = [postmasterPid, ...(await childPids(postmasterPid))];
+    let postgresPids = [postmaster, ...(await childPids(postmaster))];
     let samples = 0;
     const sampler = setInterval(() => {
       for (const sample of processes) void rssBytes(sample.pid).then((rss) => (sample.peakRssBytes = Math.max(sample.peakRssBytes, rss)), () => undefined);
-      if (++samples % 20 === 0) void childPids(postmasterPid).then((children) => (postgresPids = [postmasterPid, ...children]), () => undefined);
+      if (++samples % 20 === 0) void childPids(postmaster).then((children) => (postgresPids = [postmaster, ...children]), () => undefined);
       void Promise.all(postgresPids.map((pid) => rssBytes(pid).catch(() => 0))).then((sizes) => (postgresPeak = Math.max(postgresPeak, sizes.reduce((a, b) => a + b, 0))));
     }, 250);
     const machineCpuStart = await machineCpuSeconds();
@@ -266,7 +211,7 @@ async function runOnce(n: number): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
     const machineCpu = (await machineCpuSeconds()) - machineCpuStart;
-    const postgresCpu = (await treeCpuSeconds(postmasterPid)) - postgresCpuStart;
+    const postgresCpu = (await treeCpuSeconds(postmaster)) - postgresCpuStart;
     const transactions = (await postgresTransactions(pool)) - transactionsStart;
     const benchCpu = process.cpuUsage(benchCpuStart);
     const workerThreads = await threadCpuSeconds(worker.pid!);
@@ -307,29 +252,10 @@ async function runOnce(n: number): Promise<void> {
   }
 }
 
-/** CPU seconds per thread name of a process (the worker: main, workflow threads, Temporal core, libuv pool). */
-async function threadCpuSeconds(pid: number): Promise<Map<string, number>> {
-  const byName = new Map<string, number>();
-  for (const tid of await readdir(`/proc/${pid}/task`)) {
-    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
-    // Node's worker threads (the workflow threads) share the main thread's name: tell the main one apart.
-    const name = tid === String(pid) ? 'main' : (/\((.*)\)/.exec(stat)?.[1] ?? '?');
-    const fields = stat.split(') ')[1]?.split(' ') ?? [];
-    byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / CLOCK_TICKS);
-  }
-  return byName;
-}
-
 /** Committed transactions of the database so far (every statement outside BEGIN is one). */
 async function postgresTransactions(pool: ReturnType<typeof createPool>): Promise<number> {
   const result = await pool.query<{ count: string }>('SELECT xact_commit::text AS count FROM pg_stat_database WHERE datname = current_database()');
   return Number(result.rows[0]!.count);
-}
-
-async function machineCpuSeconds(): Promise<number> {
-  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
-  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  return (user! + nice! + system! + irq! + softirq! + steal!) / CLOCK_TICKS;
 }
 
 const sizes = process.argv.slice(2).map(Number).filter((value) => Number.isInteger(value) && value > 0);

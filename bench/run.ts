@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: issuance rates against the raw node:crypto primitives, on one Node.js thread
- * pinned to one CPU (re-executed under `taskset -c 0 node --expose-gc` when taskset exists).
+ * pinned to one CPU (re-executed under `taskset -c 0 node --expose-gc` when taskset exists); then,
+ * unpinned and in a process of its own, the end-to-end ACME benchmark (bench/acme.ts, also
+ * `npm run bench:acme`; CERTFLOW_BENCH_SKIP_ACME=1 leaves it out).
  *
  * Per key algorithm (issuer and subject keys of the same algorithm):
  *   raw sign                      crypto.sign over a 400-byte buffer (a TBSCertificate's size)
@@ -14,6 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { createPublicKey, sign, verify } from 'node:crypto';
 import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { readCsr } from '../ca/csr.js';
 import { issueFromRequest, type IssuanceDeps } from '../ca/issuance.js';
 import { checkSubjectPublicKey } from '../ca/key-checks.js';
@@ -32,13 +35,27 @@ const VALIDITY_SECONDS = 30 * 86_400;
 /** Targets from the issue, as fractions of the matching raw rate. */
 const TARGETS = { buildAndSign: 0.5, fullFromCsr: 0.5 };
 
+const UNPINNED = 'not pinned (taskset unavailable)';
+
+/**
+ * The second phase: bench/acme.ts in its own process, on every CPU (it measures a whole platform on
+ * the machine: Postgres, Temporal, the worker, the API, the ACME clients), after the pinned phase.
+ */
+function acmePhase(): number {
+  if (process.env.CERTFLOW_BENCH_SKIP_ACME) return 0;
+  console.log('');
+  const { CERTFLOW_BENCH_PINNED: _pinned, ...env } = process.env;
+  const acme = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(new URL('./acme.ts', import.meta.url))], { stdio: 'inherit', env });
+  return acme.error ? 1 : (acme.status ?? 1);
+}
+
 if (!process.env.CERTFLOW_BENCH_PINNED) {
   const pinned = spawnSync('taskset', ['-c', '0', process.execPath, '--expose-gc', ...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
     env: { ...process.env, CERTFLOW_BENCH_PINNED: 'cpu 0 (taskset -c 0)' },
   });
-  if (!pinned.error) process.exit(pinned.status ?? 1);
-  process.env.CERTFLOW_BENCH_PINNED = 'not pinned (taskset unavailable)';
+  if (!pinned.error) process.exit(pinned.status === 0 ? acmePhase() : (pinned.status ?? 1));
+  process.env.CERTFLOW_BENCH_PINNED = UNPINNED;
 }
 
 interface Row {
@@ -176,3 +193,5 @@ for (const { keyAlgorithm, poolSize } of ALGORITHMS.filter((a) => !selected || s
   console.log(`  ${'measurement (ops per CPU-second)'.padEnd(52)} ${'median'.padStart(8)} ${'best'.padStart(8)}   ratio`);
   for (const row of rows) console.log(formatRow(row));
 }
+// Without taskset the pinned phase ran here: the ACME phase follows in this process's child.
+if (process.env.CERTFLOW_BENCH_PINNED === UNPINNED) process.exitCode = acmePhase();

@@ -3,9 +3,15 @@
  * Appends are serialized by a transaction-scoped advisory lock so each event chains onto the one
  * before it; an event with a dedupe key is written once however often an activity retries. Every
  * row is sealed with the audit key the database handle carries (createDatabase(pool, {auditKey})).
+ *
+ * The lock is the log's bottleneck: every append in every process waits for it, and holds it for its
+ * round trips and its commit. So a process appends its events one transaction at a time (group commit):
+ * events asked for while one is under way wait for it, then go together in the next one, under one
+ * lock, one read of the chain's head and one insert. Each caller's promise settles when its event is
+ * committed (or has failed), as before.
  */
-import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
-import { type AuditKey, chainNextRow, verifyAuditLog, type AuditCheckpoint, type AuditVerification, type ChainedRow } from './audit-chain.js';
+import { and, asc, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { type AuditKey, type AuditRowContent, chainNextRow, verifyAuditLog, type AuditCheckpoint, type AuditVerification, type ChainedRow } from './audit-chain.js';
 import type { Database, Queryable } from './database.js';
 import { auditCheckpoints, auditEvents } from './schema.js';
 
@@ -39,9 +45,50 @@ function auditKeyOf(db: Database): AuditKey {
   return db.auditKey;
 }
 
+/** Most events one group-commit transaction appends; more wait for the next one. */
+const MAX_GROUP = 100;
+
+interface QueuedEvent {
+  content: AuditRowContent;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Per database handle: the events waiting for the next transaction, and whether one is under way. */
+const queues = new WeakMap<Database, { waiting: QueuedEvent[]; running: boolean }>();
+
+/** Appends in a transaction of its own, shared with the other events this process appends meanwhile. */
 export async function appendAuditEvent(db: Database, event: AuditEvent): Promise<void> {
   const key = auditKeyOf(db);
-  await db.transaction((tx) => appendAuditEventIn(tx, key, event));
+  // Before queueing: details that cannot be serialized fail this event alone.
+  const content = rowContent(event);
+  let queue = queues.get(db);
+  if (!queue) queues.set(db, (queue = { waiting: [], running: false }));
+  const appended = new Promise<void>((resolve, reject) => queue.waiting.push({ content, resolve, reject }));
+  if (!queue.running) void appendQueued(db, key, queue);
+  return appended;
+}
+
+async function appendQueued(db: Database, key: AuditKey, queue: { waiting: QueuedEvent[]; running: boolean }): Promise<void> {
+  queue.running = true;
+  try {
+    while (queue.waiting.length > 0) {
+      const group = queue.waiting.splice(0, MAX_GROUP);
+      try {
+        await db.transaction((tx) => appendEventsIn(tx, key, group.map((queued) => queued.content)));
+        for (const queued of group) queued.resolve();
+      } catch (error) {
+        if (group.length === 1 || !refusedData(error)) {
+          for (const queued of group) queued.reject(error);
+          continue;
+        }
+        // One event may be what Postgres refused (text it cannot store): each on its own, so that only it fails.
+        for (const queued of group) await db.transaction((tx) => appendEventsIn(tx, key, [queued.content])).then(queued.resolve, queued.reject);
+      }
+    }
+  } finally {
+    queue.running = false;
+  }
 }
 
 /**
@@ -49,33 +96,53 @@ export async function appendAuditEvent(db: Database, event: AuditEvent): Promise
  * records commit together on one connection; the audit lock is held until that transaction ends.
  */
 export async function appendAuditEventInTransaction(tx: Queryable, db: Database, event: AuditEvent): Promise<void> {
-  await appendAuditEventIn(tx, auditKeyOf(db), event);
+  await appendEventsIn(tx, auditKeyOf(db), [rowContent(event)]);
 }
 
-async function appendAuditEventIn(tx: Queryable, key: AuditKey, event: AuditEvent): Promise<void> {
-  // What jsonb gives back (no undefined members, dates as strings), so the hash is of what is stored.
-  const details = JSON.parse(JSON.stringify(event.details)) as Record<string, unknown>;
-  await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`);
-  if (event.dedupeKey) {
-    const [existing] = await tx.select({ seq: auditEvents.seq }).from(auditEvents).where(eq(auditEvents.dedupeKey, event.dedupeKey));
-    if (existing) return;
+function rowContent(event: AuditEvent): AuditRowContent {
+  return {
+    at: event.at,
+    actor: event.actor,
+    principalId: event.principalId ?? null,
+    action: event.action,
+    teamId: event.teamId ?? null,
+    certificateId: event.certificateId ?? null,
+    // What jsonb gives back (no undefined members, dates as strings), so the hash is of what is stored.
+    details: JSON.parse(JSON.stringify(event.details)) as Record<string, unknown>,
+    dedupeKey: event.dedupeKey ?? null,
+  };
+}
+
+/** A Postgres refusal of the data (SQLSTATE class 22, data exception, or 23, integrity) rather than a failure of the database. */
+function refusedData(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current instanceof Object && depth < 4; current = (current as { cause?: unknown }).cause, depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^2[23]/.test(code)) return true;
   }
-  const [last] = await tx.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1);
-  const row = chainNextRow(
-    last,
-    {
-      at: event.at,
-      actor: event.actor,
-      principalId: event.principalId ?? null,
-      action: event.action,
-      teamId: event.teamId ?? null,
-      certificateId: event.certificateId ?? null,
-      details,
-      dedupeKey: event.dedupeKey ?? null,
-    },
-    key,
-  );
-  await tx.insert(auditEvents).values(row);
+  return false;
+}
+
+/** Chains `contents` in order onto the log's head under the audit lock; one whose dedupe key is in the log (or earlier in `contents`) is left out. */
+async function appendEventsIn(tx: Queryable, key: AuditKey, contents: AuditRowContent[]): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`);
+  const dedupeKeys = contents.flatMap((content) => (content.dedupeKey ? [content.dedupeKey] : []));
+  const seen = new Set<string>();
+  if (dedupeKeys.length > 0) {
+    const existing = await tx.select({ dedupeKey: auditEvents.dedupeKey }).from(auditEvents).where(inArray(auditEvents.dedupeKey, dedupeKeys));
+    for (const row of existing) seen.add(row.dedupeKey!);
+  }
+  let [last]: Pick<ChainedRow, 'seq' | 'hash'>[] = await tx.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1);
+  const rows: ChainedRow[] = [];
+  for (const content of contents) {
+    if (content.dedupeKey) {
+      if (seen.has(content.dedupeKey)) continue;
+      seen.add(content.dedupeKey);
+    }
+    const row = chainNextRow(last, content, key);
+    rows.push(row);
+    last = row;
+  }
+  if (rows.length > 0) await tx.insert(auditEvents).values(rows);
 }
 
 /**

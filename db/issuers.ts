@@ -38,13 +38,25 @@ export async function listTrustedRoots(db: Queryable): Promise<IssuerRow[]> {
     .orderBy(asc(issuers.createdAt));
 }
 
+/** Chains already read, by issuer id: an issuer's certificate and its parent never change once it exists. */
+const chains = new Map<string, string>();
+const CHAINS_MAX = 1_000;
+
 /** PEM of the chain above a leaf of this issuer: the issuer up to, not including, the root. */
 export async function issuerChainPem(db: Queryable, issuerId: string): Promise<string> {
+  const cached = chains.get(issuerId);
+  if (cached) return cached;
   const chain: string[] = [];
   let current = await findIssuer(db, issuerId);
   while (current && current.kind !== 'root') {
     chain.push(current.certificatePem.trim());
     current = current.parentId ? await findIssuer(db, current.parentId) : null;
   }
-  return `${chain.join('\n')}\n`;
+  const pem = `${chain.join('\n')}\n`;
+  // Only a chain that reached its root: an issuer not (yet) visible is read again next time.
+  if (current) {
+    if (chains.size >= CHAINS_MAX) chains.clear();
+    chains.set(issuerId, pem);
+  }
+  return pem;
 }

@@ -30,6 +30,8 @@ export interface StartEmbeddedPostgresOptions {
   port?: number;
   /** Created if missing. Default 'certflow'. */
   database?: string;
+  /** Extra server settings (`-c name=value`), e.g. `shared_preload_libraries` for the benchmarks' pg_stat_statements. */
+  settings?: Record<string, string>;
   log?: (message: string) => void;
 }
 
@@ -90,7 +92,7 @@ export async function startEmbeddedPostgres(opts: StartEmbeddedPostgresOptions):
     persistent: true,
     createPostgresUser: runAsPostgresUser,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`])],
     onLog: onOutput,
     onError: onOutput,
   });

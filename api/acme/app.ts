@@ -39,7 +39,9 @@ export function acmeApp(deps: AcmeDeps, log: (message: string, error?: unknown) 
     }),
   );
   app.get('/directory', (c) => c.json(directory(c, deps)));
-  app.on(['HEAD', 'GET'], '/new-nonce', (c) => c.body(null, c.req.method === 'HEAD' ? 200 : 204));
+  // HEAD answers `Content-Length: 0`: without a length Node's server closes the connection after a bodiless
+  // answer, and a client that asks for a nonce before every request (acme-client) then pays a TLS handshake each time.
+  app.on(['HEAD', 'GET'], '/new-nonce', (c) => (c.req.method === 'HEAD' ? c.body(null, 200, { 'Content-Length': '0' }) : c.body(null, 204)));
   app.post('/new-account', (c) => newAccount(c, deps));
   app.post('/acct/:id', (c) => accountResource(c, deps));
   app.post('/acct/:id/orders', (c) => accountOrders(c, deps));

@@ -2,12 +2,15 @@
  * finalize (RFC 8555 §7.4): the order's CSR becomes a Certflow certificate through the same path as
  * `POST /v1/certificates` (the issuance pipeline's checks, the team's quota and approvals, the
  * audit log, a lifecycle workflow), with `source: "acme"` and the account as its owner. The order
- * answers `processing` until the workflow has signed it.
+ * answers `processing` until the workflow has signed it. Finalize itself waits a little for the
+ * signature (the worker usually needs tens of milliseconds), so that most clients get the `valid`
+ * order with its certificate URL at once instead of polling: lego, for one, polls every 500 ms.
  */
 import type { Context } from 'hono';
 import { base64url } from 'jose';
 import { findEabKey } from '../../db/acme-accounts.js';
-import { markOrderProcessing, orderAuthorizations, type AcmeOrderRow } from '../../db/acme-orders.js';
+import { markOrderProcessing, orderAuthorizations, orderVersion, type AcmeOrderRow } from '../../db/acme-orders.js';
+import type { VersionRow } from '../../db/certificates.js';
 import { findTeam, type TeamRow } from '../../db/teams.js';
 import { acmeOrders } from '../../db/schema.js';
 import { eq } from 'drizzle-orm';
@@ -24,12 +27,18 @@ import { renewedCertificate, renewThroughClient } from './replacement.js';
 import { currentOrderStatus } from './views.js';
 
 const MAX_CSR_BYTES = 16 * 1024;
+/** The longest finalize waits for the worker's signature before it answers `processing`. */
+const ISSUANCE_WAIT_MS = 2_000;
+/** Pauses between the looks at the order's version while finalize waits: short first, then doubling. */
+const ISSUANCE_POLL_FIRST_MS = 25;
+const ISSUANCE_POLL_MAX_MS = 200;
 
 export async function finalizeOrder(c: Context, deps: AcmeDeps): Promise<Response> {
   const request = await verifyAcmeRequest(c, deps, 'kid');
   const account = boundAccount(request);
   const order = await ownOrder(deps, request, c.req.param('id')!);
-  const { status } = currentOrderStatus(order, await orderAuthorizations(deps.db, order.id), deps.now());
+  const authorizations = await orderAuthorizations(deps.db, order.id);
+  const { status } = currentOrderStatus(order, authorizations, deps.now());
   if (status !== 'ready') throw new AcmeProblem('orderNotReady', `the order is ${status}, not ready: ${status === 'pending' ? 'complete its authorizations first' : 'it cannot be finalized again'}`);
   const csrPem = csrFromPayload(objectPayload(request));
   const team = await findTeam(deps.db, order.teamId);
@@ -39,20 +48,39 @@ export async function finalizeOrder(c: Context, deps: AcmeDeps): Promise<Respons
   const accountable = eabKey?.createdByPrincipal ?? account.id;
   const principal: Principal = { tokenId: account.id, principalId: accountable, accountableId: accountable, teamId: team.id, role: 'requester' };
   const body = certificateBody(deps, team, order, csrPem);
+  let issuing: { certificateId: string; generation: number; awaitingApproval: boolean };
   try {
     const renewed = await renewedCertificate(deps, order);
     if (renewed) {
       // The issuance pipeline's checks of the CSR (names, key, policy), as a new certificate gets them.
       await canonicalizeCertificateRequest(body, team, databaseKeyBlocklist(deps.db));
-      await renewThroughClient(deps, { order, certificate: renewed, team, csrPem, actor: account.id, principalId: accountable });
+      const generation = await renewThroughClient(deps, { order, certificate: renewed, team, csrPem, actor: account.id, principalId: accountable });
+      issuing = { certificateId: renewed.id, generation, awaitingApproval: false };
     } else {
-      await createCertificate(deps, { principal, team, body, acme: orderCreation(deps, order, account.id, csrPem) });
+      const answer = await createCertificate(deps, { principal, team, body, acme: orderCreation(deps, order, account.id, csrPem) });
+      issuing = { certificateId: answer.certificateId, generation: 1, awaitingApproval: (JSON.parse(answer.json) as { state: string }).state === 'awaiting_approval' };
     }
   } catch (error) {
     throw asAcmeProblem(error);
   }
-  const finalized = { ...order, status: 'processing' as const };
-  return c.json(await renderOrder(deps, finalized, request), 200, { Location: request.urls.order(order.id), ...orderRetryAfter(finalized) });
+  const finalized = { ...order, status: 'processing' as const, certificateId: issuing.certificateId, generation: issuing.generation, csrPem };
+  const version = issuing.awaitingApproval ? null : await waitForIssuance(deps, finalized);
+  const view = await renderOrder(deps, finalized, request, { authorizations, version });
+  return c.json(view, 200, { Location: request.urls.order(order.id), ...(view.status === 'processing' ? orderRetryAfter(finalized) : {}) });
+}
+
+/**
+ * Waits up to ISSUANCE_WAIT_MS for the order's version to be signed (the order is already answered
+ * from Postgres, so this only saves the client a poll). A certificate waiting for an approver is not
+ * waited for; one that fails is shown by renderOrder like on any poll.
+ */
+async function waitForIssuance(deps: AcmeDeps, order: Pick<AcmeOrderRow, 'certificateId' | 'generation'>): Promise<VersionRow | null> {
+  const deadline = Date.now() + ISSUANCE_WAIT_MS;
+  for (let pause = ISSUANCE_POLL_FIRST_MS; ; pause = Math.min(2 * pause, ISSUANCE_POLL_MAX_MS)) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
+    const version = await orderVersion(deps.db, order);
+    if (version || Date.now() >= deadline) return version;
+  }
 }
 
 /** The order as a `POST /v1/certificates` body: its names, the CSR, no destinations (the client installs it). */

@@ -126,20 +126,38 @@ function modulusBits(n: string): number {
   return (bytes.length - start - 1) * 8 + (32 - Math.clz32(bytes[start]!));
 }
 
+type ImportedKey = Awaited<ReturnType<typeof importJWK>>;
+
+/**
+ * Keys that verified a signature, imported, by algorithm and JWK: an account signs every request with
+ * the same key, and importing it (parsing, the EC point check) costs about as much as verifying. Only
+ * public keys; only after a good signature (junk keys cannot push the real ones out); the oldest entry
+ * goes when the map is full.
+ */
+const importedKeys = new Map<string, ImportedKey>();
+const IMPORTED_KEYS_MAX = 10_000;
+
 /** Verifies the signature with `jwk` (already checked by publicAccountJwk) and returns the payload bytes. */
 export async function verifyJwsSignature(jws: FlattenedJWS, jwk: JWK, alg: AcmeJwsAlgorithm): Promise<Uint8Array> {
-  let key: Awaited<ReturnType<typeof importJWK>>;
+  const cacheKey = `${alg}:${JSON.stringify(jwk)}`;
+  let key = importedKeys.get(cacheKey);
+  const imported = !key;
   try {
-    key = await importJWK(jwk, alg);
+    key ??= await importJWK(jwk, alg);
   } catch (error) {
     throw new AcmeProblem('badPublicKey', `the JWK cannot be used: ${(error as Error).message}`);
   }
+  let payload: Uint8Array;
   try {
-    const { payload } = await flattenedVerify(jws, key, { algorithms: [alg] });
-    return payload;
+    ({ payload } = await flattenedVerify(jws, key, { algorithms: [alg] }));
   } catch {
     throw new AcmeProblem('malformed', 'the JWS signature does not verify with the key');
   }
+  if (imported) {
+    if (importedKeys.size >= IMPORTED_KEYS_MAX) importedKeys.delete(importedKeys.keys().next().value!);
+    importedKeys.set(cacheKey, key);
+  }
+  return payload;
 }
 
 /** The payload as JSON, or null for POST-as-GET (an empty payload, RFC 8555 §6.3). */

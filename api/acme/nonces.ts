@@ -24,7 +24,8 @@ export class NonceMinter {
   expiryOf(nonce: string, now: Date): Date | null {
     if (!/^[A-Za-z0-9_-]{43}$/.test(nonce)) return null;
     const bytes = Buffer.from(nonce, 'base64url');
-    if (bytes.length !== 4 + RANDOM_BYTES + MAC_BYTES) return null;
+    // Only the canonical spelling: another one of the same bytes (the last character's unused bits) would be spent as a new nonce.
+    if (bytes.length !== 4 + RANDOM_BYTES + MAC_BYTES || bytes.toString('base64url') !== nonce) return null;
     const body = bytes.subarray(0, 4 + RANDOM_BYTES);
     if (!timingSafeEqual(bytes.subarray(4 + RANDOM_BYTES), this.mac(body))) return null;
     const expiresAt = new Date(body.readUInt32BE(0) * 1000);

@@ -29,11 +29,12 @@ import {
   moveChallenge,
   orderAuthorizations,
   orderVersion,
+  type AcmeAuthorizationRow,
   type AcmeOrderRow,
   type NewAuthorization,
 } from '../../db/acme-orders.js';
 import { newId } from '../../db/ids.js';
-import { findCertificate } from '../../db/certificates.js';
+import { findCertificate, type VersionRow } from '../../db/certificates.js';
 import { findTeam, type TeamRow } from '../../db/teams.js';
 import type { CertState } from '../../core/types.js';
 import { acmeChallengeWorkflowId } from '../../contracts/acme-messages.js';
@@ -110,9 +111,10 @@ export async function orderResource(c: Context, deps: AcmeDeps): Promise<Respons
   return c.json(await renderOrder(deps, order, request), 200, orderRetryAfter(order));
 }
 
-export async function renderOrder(deps: AcmeDeps, order: AcmeOrderRow, request: AcmeRequest) {
-  const authorizations = await orderAuthorizations(deps.db, order.id);
-  const version = order.status === 'processing' || order.status === 'valid' ? await orderVersion(deps.db, order) : null;
+/** The order as the client sees it now; `known`: its authorizations and version, just read by the caller. */
+export async function renderOrder(deps: AcmeDeps, order: AcmeOrderRow, request: AcmeRequest, known?: { authorizations: AcmeAuthorizationRow[]; version: VersionRow | null }) {
+  const authorizations = known?.authorizations ?? (await orderAuthorizations(deps.db, order.id));
+  const version = known ? known.version : order.status === 'processing' || order.status === 'valid' ? await orderVersion(deps.db, order) : null;
   const { status } = currentOrderStatus(order, authorizations, deps.now());
   if (order.status === 'processing' && !version) {
     const failure = await issuanceFailure(deps, order);
@@ -157,7 +159,7 @@ export async function authorizationResource(c: Context, deps: AcmeDeps): Promise
     if (status !== 'pending' && status !== 'valid') throw new AcmeProblem('malformed', `the authorization is ${status}; it cannot be deactivated`);
     await moveAuthorization(deps.db, authorization.id, ['pending', 'valid'], 'deactivated');
   }
-  const current = (await findAuthorization(deps.db, authorization.id))!;
+  const current = request.payload === null ? authorization : (await findAuthorization(deps.db, authorization.id))!;
   const challenges = await authorizationChallenges(deps.db, [current.id]);
   return c.json(authorizationView(current, challenges, request.urls, deps.now()), 200, { Link: `<${request.urls.directory}>;rel="index"` });
 }

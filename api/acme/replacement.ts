@@ -112,11 +112,12 @@ function namesOf(certificate: CertificateRow): AcmeIdentifier[] {
  * Makes the order the certificate's next generation: the team's renewal quota, the audit event it
  * counts, and the order marked processing in one transaction under the team's lock; then the
  * signal, after the commit. A lost race (another order took the generation) is `alreadyReplaced`.
+ * Returns the generation the order asks for.
  */
 export async function renewThroughClient(
   deps: AcmeDeps,
   input: { order: AcmeOrderRow; certificate: CertificateRow; team: TeamRow; csrPem: string; actor: string; principalId: string },
-): Promise<void> {
+): Promise<number> {
   const { order, certificate, team } = input;
   const current = (await findVersion(deps.db, certificate.currentVersionId!))!;
   const generation = current.generation + 1;
@@ -157,6 +158,7 @@ export async function renewThroughClient(
       .where(and(eq(acmeOrders.id, order.id), eq(acmeOrders.status, 'processing')));
     throw error;
   }
+  return generation;
 }
 
 export function isUniqueViolation(error: unknown): boolean {

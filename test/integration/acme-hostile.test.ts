@@ -116,8 +116,13 @@ describe('hostile ACME requests', () => {
     expect((await send(path, jws)).status).toBe(200);
     await expectProblem(await send(path, jws), 400, 'badNonce');
     await expectProblem(await send(path, await signJws(alice, { nonce: randomBytes(16).toString('base64url'), url: aliceUrl, kid: aliceUrl }, '')), 400, 'badNonce');
-    // Shaped like one of Certflow's (expiry, random, MAC) but not MACed with its key.
+    // Nonces are MACed (api/acme/nonces.ts): one of the right shape that Certflow did not make is refused too,
+    // and so is another spelling of a spent one (the last character's unused bits).
     await expectProblem(await send(path, await signJws(alice, { nonce: randomBytes(32).toString('base64url'), url: aliceUrl, kid: aliceUrl }, '')), 400, 'badNonce');
+    const spent = JSON.parse(Buffer.from(jws['protected']!, 'base64url').toString()) as { nonce: string };
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respelled = `${spent.nonce.slice(0, -1)}${alphabet[alphabet.indexOf(spent.nonce.at(-1)!) ^ 1]}`;
+    await expectProblem(await send(path, await signJws(alice, { nonce: respelled, url: aliceUrl, kid: aliceUrl }, '')), 400, 'badNonce');
   });
 
   it('refuses a JWS signed for another URL, with both jwk and kid, or with a changed payload', async () => {

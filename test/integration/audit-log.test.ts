@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asc, eq, gt } from 'drizzle-orm';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { appendAuditEvent, verifyAuditChain } from '../../db/audit.js';
 import { auditCheckpoints, auditEvents } from '../../db/schema.js';
 import { authHeaders, createToken, eventually, startChildWorker, TEST_AUDIT_KEY_HEX, TEST_BOOTSTRAP_TOKEN, TEST_KEK_HEX } from '../support/harness.js';
 import { revokeAndWait } from '../support/revoke.js';
@@ -106,6 +107,25 @@ describe('the audit tables are append-only', () => {
       await client.query('reset role').catch(() => undefined);
       client.release();
     }
+  });
+});
+
+describe('appends from one process go in groups (one transaction under the audit lock)', () => {
+  it('commits every event chained in order, each dedupe key once, and fails only an event Postgres refuses', async () => {
+    const { db } = suite.harness;
+    const tag = `group-${Date.now()}`;
+    const event = (details: Record<string, unknown>, dedupeKey: string | null = null) => appendAuditEvent(db, { at: new Date(), actor: 'test', action: 'test.group_commit', details: { tag, ...details }, dedupeKey });
+    const outcomes = await Promise.allSettled([
+      // Indexes 0, 10, 20 and 30 share a dedupe key: one row for the four.
+      ...Array.from({ length: 40 }, (_, index) => event({ index }, index % 10 === 0 ? `${tag}/shared` : null)),
+      // jsonb refuses U+0000: the group it is in is appended again event by event.
+      event({ index: 40, text: 'nul\u0000' }),
+      event({ index: 41 }),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([...Array.from({ length: 40 }, () => 'fulfilled'), 'rejected', 'fulfilled']);
+    const rows = (await db.select().from(auditEvents).where(eq(auditEvents.action, 'test.group_commit')).orderBy(asc(auditEvents.seq))).filter((row) => row.details['tag'] === tag);
+    expect(rows.map((row) => row.details['index'])).toEqual([0, ...Array.from({ length: 39 }, (_, index) => index + 1).filter((index) => index % 10 !== 0), 41]);
+    expect(await verifyAuditChain(db)).toBeNull();
   });
 });
 
