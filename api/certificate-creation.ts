@@ -34,6 +34,7 @@ import { IDEMPOTENCY_LEASE_SECONDS, IDEMPOTENCY_RETENTION_SECONDS, idempotencyPr
 import type { StartLifecycle } from './lifecycle-client.js';
 import { ProblemError, problems } from './problem.js';
 import { quotaExceeded } from './quota-problem.js';
+import { reservedNameIn } from './reserved-names.js';
 import { MIN_VALIDITY_SECONDS, type CreateCertificateBody } from './schemas.js';
 import { auditActor } from './audit-actor.js';
 
@@ -91,6 +92,8 @@ async function planCertificate(
   const refusals = validityRefusals(body.validity, body.renewBefore ?? null, deps.minValiditySeconds ?? MIN_VALIDITY_SECONDS);
   if (refusals.length > 0) throw problems.validation(refusals.map((refusal) => refusal.message).join('; '), refusals);
   const request = await canonicalizeCertificateRequest(body, team, databaseKeyBlocklist(deps.db));
+  const reserved = reservedNameIn(request, team.name, deps.reservedNames ?? []);
+  if (reserved) throw problems.policyViolation('name_reserved', `"${reserved}" is one of the platform's own names; only the platform may have certificates for it`);
   checkDestinationHosts(body.destinations, team.policy.destinationHosts, deps.destinationRules);
   const claims = destinationClaims(body.destinations, deps.fileDestinationRoot);
   const destinations = await storedDestinations(deps.db, deps.sealingPublicKey, id, team, body.destinations);

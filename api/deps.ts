@@ -30,6 +30,8 @@ export interface ApiDeps {
   rateLimit?: RateLimitConfig;
   /** Accepts OpenID Connect bearer JWTs of one issuer (api/oidc.ts); absent: API tokens only. */
   oidc?: OidcVerifier;
+  /** Names only the platform's own team may have certificates for (the ACME listener's; api/reserved-names.ts). */
+  reservedNames?: string[];
   /** ACME (api/acme/): present when the platform serves it; EAB keys can be made only then. */
   acme?: AcmeConfig;
   /** The platform's floor on requested validity, in seconds (CERTFLOW_MIN_VALIDITY, 1 h unless configured); absent (tests): only the schema's minimum. */

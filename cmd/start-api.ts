@@ -94,6 +94,7 @@ export async function startApi(given: ApiConfig & { databaseUrl: string; tempora
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}),
     checkReadiness: readinessCheck(pool, connection),
+    reservedNames: config.acme?.hostnames ?? [],
     ...(config.acme
       ? {
           acme: {

@@ -38,6 +38,12 @@ export async function revokeEabKey(db: Queryable, id: string, now: Date): Promis
   return { key, revokedAccounts: accounts.map((account) => account.id) };
 }
 
+/** Locks the key's row for the rest of the transaction; false when it does not exist or is revoked. */
+export async function lockUsableEabKey(tx: Queryable, id: string): Promise<boolean> {
+  const [row] = await tx.select({ id: acmeEabKeys.id }).from(acmeEabKeys).where(and(eq(acmeEabKeys.id, id), isNull(acmeEabKeys.revokedAt))).for('update');
+  return row !== undefined;
+}
+
 export async function touchEabKey(db: Queryable, id: string, now: Date): Promise<void> {
   await db.update(acmeEabKeys).set({ lastUsedAt: now }).where(eq(acmeEabKeys.id, id));
 }

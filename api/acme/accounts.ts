@@ -5,10 +5,10 @@
 import type { Context } from 'hono';
 import type { JWK } from 'jose';
 import { appendAuditEvent } from '../../db/audit.js';
-import { findAccountByThumbprint, findEabKey, insertAccount, touchEabKey, updateAccount, type AcmeAccountRow } from '../../db/acme-accounts.js';
+import { findAccountByThumbprint, findEabKey, insertAccount, lockUsableEabKey, touchEabKey, updateAccount, type AcmeAccountRow } from '../../db/acme-accounts.js';
 import { objectPayload, verifyAcmeRequest, type AcmeDeps, type AcmeRequest } from './context.js';
 import { verifyExternalAccountBinding } from './eab.js';
-import { jwkThumbprint, parseJws, publicAccountJwk, verifyJwsSignature } from './jws.js';
+import { jwkThumbprint, parseJws, payloadJson, publicAccountJwk, verifyJwsSignature } from './jws.js';
 import { AcmeProblem } from './problem.js';
 import { isUniqueViolation } from './replacement.js';
 import { accountView } from './views.js';
@@ -44,7 +44,12 @@ export async function newAccount(c: Context, deps: AcmeDeps): Promise<Response> 
   } else if (!deps.acme.allowUnboundAccounts) {
     throw new AcmeProblem('externalAccountRequired', 'this CA requires external account binding: ask your team admin for a key (POST /v1/teams/:id/acme-eab-keys)');
   }
-  const { row, created } = await insertAccount(deps.db, { teamId, eabKeyId, jwk: request.jwk as Record<string, string>, thumbprint, contact });
+  // The key is locked while the account is made: a revocation (db/acme-accounts.ts revokeEabKey) either
+  // comes first and this refuses, or waits and revokes the account along with the key.
+  const { row, created } = await deps.db.transaction(async (tx) => {
+    if (eabKeyId && !(await lockUsableEabKey(tx, eabKeyId))) throw new AcmeProblem('unauthorized', 'the external account binding key is unknown, revoked or its MAC is wrong');
+    return insertAccount(tx, { teamId, eabKeyId, jwk: request.jwk as Record<string, string>, thumbprint, contact });
+  });
   if (created) {
     const eabKey = eabKeyId ? await findEabKey(deps.db, eabKeyId) : null;
     if (eabKeyId) await touchEabKey(deps.db, eabKeyId, deps.now());
@@ -96,9 +101,10 @@ export async function keyChange(c: Context, deps: AcmeDeps): Promise<Response> {
   if (!inner.header.jwk) throw new AcmeProblem('malformed', 'the inner JWS of keyChange must carry the new key as "jwk"');
   if (inner.header.url !== request.header.url) throw new AcmeProblem('malformed', 'the inner JWS "url" must equal the outer one');
   const newJwk = publicAccountJwk(inner.header.jwk, inner.header.alg);
-  const innerPayload = JSON.parse(new TextDecoder().decode(await verifyJwsSignature(inner.jws, newJwk, inner.header.alg))) as Record<string, unknown>;
-  if (innerPayload['account'] !== request.urls.account(account.id)) throw new AcmeProblem('malformed', 'the inner payload\'s "account" must be this account\'s URL');
-  const oldKey = innerPayload['oldKey'];
+  const innerPayload = payloadJson(await verifyJwsSignature(inner.jws, newJwk, inner.header.alg));
+  if (typeof innerPayload !== 'object' || innerPayload === null || Array.isArray(innerPayload)) throw new AcmeProblem('malformed', 'the inner payload of keyChange must be {"account", "oldKey"}');
+  if ((innerPayload as Record<string, unknown>)['account'] !== request.urls.account(account.id)) throw new AcmeProblem('malformed', 'the inner payload\'s "account" must be this account\'s URL');
+  const oldKey = (innerPayload as Record<string, unknown>)['oldKey'];
   if (typeof oldKey !== 'object' || oldKey === null || (await jwkThumbprint(oldKey as JWK).catch(() => '')) !== account.thumbprint) {
     throw new AcmeProblem('malformed', 'the inner payload\'s "oldKey" is not the account\'s current key');
   }

@@ -92,8 +92,9 @@ function sameTeam(request: AcmeRequest, certificate: CertificateRow): boolean {
 
 function certificateDer(value: unknown): Buffer {
   if (typeof value !== 'string' || !/^[A-Za-z0-9_-]+$/.test(value)) throw new AcmeProblem('malformed', '"certificate" must be the base64url DER of the certificate');
-  const der = Buffer.from(base64url.decode(value));
+  let der: Buffer;
   try {
+    der = Buffer.from(base64url.decode(value));
     new X509Certificate(der);
   } catch {
     throw new AcmeProblem('malformed', '"certificate" is not a DER X.509 certificate');

@@ -7,7 +7,7 @@ import type { Context } from 'hono';
 import type { JWK } from 'jose';
 import { spendNonce } from '../../db/acme-nonces.js';
 import { findAccount, type AcmeAccountRow } from '../../db/acme-accounts.js';
-import type { ApiDeps } from '../deps.js';
+import type { ApiDeps, RateLimitConfig } from '../deps.js';
 import type { EabSecret } from './eab.js';
 import { MAX_JWS_BYTES, parseJws, payloadJson, publicAccountJwk, verifyJwsSignature, type ProtectedHeader } from './jws.js';
 import { NonceMinter } from './nonces.js';
@@ -26,13 +26,13 @@ export interface AcmeConfig {
 export type AcmeDeps = ApiDeps & { acme: AcmeConfig };
 
 const minters = new WeakMap<AcmeConfig, NonceMinter>();
-const limiters = new WeakMap<AcmeConfig, AcmeRateLimiter>();
+const limiters = new WeakMap<RateLimitConfig, AcmeRateLimiter>();
 
 /** The per-team limiter of this configuration, when the platform limits request rates. */
 function rateLimiter(deps: AcmeDeps): AcmeRateLimiter | null {
   if (!deps.rateLimit) return null;
-  let limiter = limiters.get(deps.acme);
-  if (!limiter) limiters.set(deps.acme, (limiter = new AcmeRateLimiter(deps.rateLimit)));
+  let limiter = limiters.get(deps.rateLimit);
+  if (!limiter) limiters.set(deps.rateLimit, (limiter = new AcmeRateLimiter(deps.rateLimit)));
   return limiter;
 }
 
@@ -126,11 +126,12 @@ export async function verifyAcmeRequest(c: Context, deps: AcmeDeps, mode: KeyMod
   }
   const payload = await verifyJwsSignature(jws, jwk, header.alg);
   const now = deps.now();
-  if (account && !c.req.path.endsWith('/revoke-cert')) rateLimiter(deps)?.take(account.teamId ?? account.id, now.getTime());
   const expiresAt = nonceMinter(deps).expiryOf(header.nonce, now);
   if (!expiresAt || !(await spendNonce(deps.db, header.nonce, expiresAt, now))) {
     throw new AcmeProblem('badNonce', 'the nonce is unknown, expired or already used; retry with the fresh one in Replay-Nonce');
   }
+  // After the nonce is spent: a replayed request cannot spend the team's budget.
+  if (account && !c.req.path.endsWith('/revoke-cert')) rateLimiter(deps)?.take(account.teamId ?? account.id, now.getTime());
   return { header, jwk, account, payload: payloadJson(payload), urls };
 }
 

@@ -114,7 +114,12 @@ function orderCreation(deps: AcmeDeps, order: AcmeOrderRow, accountId: string, c
 function csrFromPayload(payload: Record<string, unknown>): string {
   const csr = payload['csr'];
   if (typeof csr !== 'string' || csr.length === 0 || !/^[A-Za-z0-9_-]+$/.test(csr)) throw new AcmeProblem('malformed', '"csr" must be the base64url DER of a PKCS#10 request');
-  const der = Buffer.from(base64url.decode(csr));
+  let der: Buffer;
+  try {
+    der = Buffer.from(base64url.decode(csr));
+  } catch {
+    throw new AcmeProblem('malformed', '"csr" is not base64url');
+  }
   if (der.length > MAX_CSR_BYTES) throw new AcmeProblem('badCSR', `the CSR must not exceed ${MAX_CSR_BYTES} bytes`);
   const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
   return `-----BEGIN CERTIFICATE REQUEST-----\n${lines.join('\n')}\n-----END CERTIFICATE REQUEST-----\n`;

@@ -38,6 +38,7 @@ import { findCertificate, type VersionRow } from '../../db/certificates.js';
 import { findTeam, type TeamRow } from '../../db/teams.js';
 import type { CertState } from '../../core/types.js';
 import { acmeChallengeWorkflowId } from '../../contracts/acme-messages.js';
+import { reservedNameIn } from '../reserved-names.js';
 import { isUniqueViolation, replacedVersionId } from './replacement.js';
 import { boundAccount, objectPayload, requirePostAsGet, verifyAcmeRequest, type AcmeDeps, type AcmeRequest } from './context.js';
 import { AcmeProblem, acmeErrorUrn, type AcmeSubproblem } from './problem.js';
@@ -53,6 +54,12 @@ export async function newOrder(c: Context, deps: AcmeDeps): Promise<Response> {
   const team = await teamOf(deps, account.teamId);
   const identifiers = canonicalIdentifiers(payload['identifiers']);
   refuseOutsidePolicy(identifiers, team, deps);
+  const reserved = reservedNameIn(
+    { dnsNames: identifiers.filter((identifier) => identifier.type === 'dns').map((identifier) => identifier.value), ipAddresses: identifiers.filter((identifier) => identifier.type === 'ip').map((identifier) => identifier.value) },
+    team.name,
+    deps.reservedNames ?? [],
+  );
+  if (reserved) throw new AcmeProblem('rejectedIdentifier', `"${reserved}" is one of the platform's own names; only the platform may have certificates for it`);
   const replacesVersionId = payload['replaces'] === undefined ? null : await replacedVersionId(deps, payload['replaces'], account);
 
   const now = deps.now();

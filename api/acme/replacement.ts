@@ -5,6 +5,7 @@
  * generation: the lifecycle gets `clientRenewed` and issues it from the order's CSR, and bulk
  * operations waiting for the certificate count it as reissued.
  */
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, desc, eq, inArray, ne } from 'drizzle-orm';
 import { AriCertIdError, parseAriCertId } from '../../core/ari.js';
 import { sameIdentifiers, type AcmeIdentifier } from '../../core/acme-order.js';
@@ -37,7 +38,8 @@ export async function versionOfCertId(deps: AcmeDeps, certId: string): Promise<{
   }
   const [version] = await deps.db.select().from(certificateVersions).where(eq(certificateVersions.serial, parsed.serialHex));
   const certificate = version ? await findCertificate(deps.db, version.certificateId) : null;
-  if (!version || !certificate || authorityKeyId(version) !== parsed.keyIdentifierHex) {
+  // ACME certificates only: the others are not renewed by a client, and their renewal reasons are not for ACME clients to read.
+  if (!version || !certificate || certificate.source !== 'acme' || authorityKeyId(version) !== parsed.keyIdentifierHex) {
     throw new AcmeProblem('malformed', 'this CA issued no certificate with that certID', { status: 404 });
   }
   return { certificate, version };
@@ -156,6 +158,8 @@ export async function renewThroughClient(
       .update(acmeOrders)
       .set({ status: 'pending', certificateId: null, generation: null, csrPem: null, updatedAt: deps.now() })
       .where(and(eq(acmeOrders.id, order.id), eq(acmeOrders.status, 'processing')));
+    // Its lifecycle ended meanwhile (a revocation wins): there is nothing left to renew.
+    if (error instanceof WorkflowNotFoundError) throw new AcmeProblem('orderNotReady', `certificate ${certificate.id} has ended (revoked); order a new one without "replaces"`);
     throw error;
   }
   return generation;

@@ -17,9 +17,9 @@ import { findTeamByName, insertTeam, updateTeamPolicy, type TeamRow } from '../.
 import { findVersion } from '../../db/versions.js';
 import { issuerChainPem } from '../../db/issuers.js';
 import { createCertificate } from '../certificate-creation.js';
+import { PLATFORM_TEAM_NAME } from './platform-team.js';
 import type { ApiDeps } from '../deps.js';
 
-export const PLATFORM_TEAM_NAME = 'certflow-platform';
 const VALIDITY_SECONDS = 30 * 86_400;
 
 export interface ServerTls {

@@ -6,6 +6,7 @@ import { findTeam, insertTeam, updateTeamPolicy } from '../../db/teams.js';
 import { issueToken } from '../../db/tokens.js';
 import { canAccessTeam, isPlatformAdmin, requireRole } from '../auth.js';
 import type { ApiDeps, AppEnv } from '../deps.js';
+import { PLATFORM_TEAM_NAME } from '../acme/platform-team.js';
 import { problems } from '../problem.js';
 import { createTeamSchema, createTokenSchema, patchTeamSchema } from '../schemas.js';
 import { mergedPolicy, storedPolicy } from '../team-policy.js';
@@ -18,6 +19,7 @@ export function teamRoutes(deps: ApiDeps) {
   app.post('/', requireRole('admin'), async (c) => {
     if (!isPlatformAdmin(c.get('principal'))) throw problems.forbidden('only a platform admin token (not bound to a team) can create teams');
     const body = await parseJsonBody(c, createTeamSchema);
+    if (body.name === PLATFORM_TEAM_NAME) throw problems.conflict(`"${PLATFORM_TEAM_NAME}" is the platform's own team (it holds the ACME listener's certificate); choose another name`);
     const team = await insertTeam(deps.db, body.name, storedPolicy(body.policy));
     if (!team) throw problems.conflict(`a team named "${body.name}" already exists`);
     await appendAuditEvent(deps.db, { at: deps.now(), ...auditActor(c.get('principal')), action: 'team.created', teamId: team.id, details: { teamId: team.id, name: team.name, policy: team.policy } });

@@ -12,7 +12,7 @@ import { EabSecret } from '../../api/acme/eab.js';
 import { createApp } from '../../api/app.js';
 import { acmeAccounts, acmeChallenges, acmeOrders } from '../../db/schema.js';
 import { externalAccountBinding, hmacSignature, newAcmeKey, rawJws, signJws, type AcmeKey } from '../support/acme-jws.js';
-import { authHeaders } from '../support/harness.js';
+import { authHeaders, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
 
 const ORIGIN = 'https://acme.certflow.test';
@@ -80,7 +80,7 @@ let aliceOrder: { url: string; authorizations: string[] };
 let aliceChallengeUrl: string;
 
 beforeAll(async () => {
-  deps = { ...suite.harness.apiDeps, acme: { eabSecret: EabSecret.fromBytes(randomBytes(32)), allowUnboundAccounts: false, validitySeconds: 86_400 } };
+  deps = { ...suite.harness.apiDeps, reservedNames: ['acme.hostile.example.test'], acme: { eabSecret: EabSecret.fromBytes(randomBytes(32)), allowUnboundAccounts: false, validitySeconds: 86_400 } };
   acme = acmeRoot(deps, (message, error) => console.error(message, error));
   rest = createApp(deps);
   alice = await newAcmeKey('ES256');
@@ -218,5 +218,49 @@ describe('hostile ACME requests', () => {
     expect(statuses).toEqual([200, 200, 200, 429]);
     await expectProblem(last!, 429, 'rateLimited');
     expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers malformed, not 500, to undecodable base64url and a keyChange whose inner payload is not an object', async () => {
+    const throwaway = await newAcmeKey('ES256');
+    await expectProblem(await post('/acme/revoke-cert', throwaway, { certificate: 'AAAAA' }, 'jwk'), 400, 'malformed');
+    const newKey = await newAcmeKey('ES256');
+    for (const innerPayload of ['not json', 'null', '']) {
+      const inner = await signJws(newKey, { url: `${ORIGIN}/acme/key-change`, jwk: newKey.jwk }, innerPayload);
+      await expectProblem(await post('/acme/key-change', alice, inner, { kid: aliceUrl }), 400, 'malformed');
+    }
+  });
+
+  it("refuses the platform's own names to a team whose zones cover them, and the platform team's name", async () => {
+    const before = await stateSnapshot();
+    await expectProblem(await post('/acme/new-order', alice, { identifiers: [{ type: 'dns', value: 'acme.hostile.example.test' }] }, { kid: aliceUrl }), 400, 'rejectedIdentifier');
+    expect(await stateSnapshot()).toEqual(before);
+    const team = await rest.request('/v1/teams', { method: 'POST', headers: authHeaders(TEST_BOOTSTRAP_TOKEN), body: JSON.stringify({ name: 'certflow-platform' }) });
+    expect(team.status).toBe(409);
+  });
+
+  it('never leaves a valid account bound to a revoked EAB key, however newAccount and the revocation race', async () => {
+    for (let round = 0; round < 12; round++) {
+      const key = await newAcmeKey('ES256');
+      const eab = await eabKey();
+      const header = { nonce: await nonce(), url: `${ORIGIN}/acme/new-account`, jwk: key.jwk };
+      const jws = await signJws(key, header, { externalAccountBinding: externalAccountBinding(key, eab, `${ORIGIN}/acme/new-account`) });
+      await Promise.all([
+        send('/acme/new-account', jws),
+        new Promise((resolve) => setTimeout(resolve, round % 4)).then(() => rest.request(`/v1/teams/${suite.team.teamId}/acme-eab-keys/${eab.keyId}`, { method: 'DELETE', headers: authHeaders(suite.team.admin) })),
+      ]);
+      const bound = await suite.harness.db.select().from(acmeAccounts).where(eq(acmeAccounts.eabKeyId, eab.keyId));
+      expect(bound.filter((account) => account.status === 'valid'), `round ${round}`).toEqual([]);
+    }
+  });
+
+  it("does not let a replayed request spend the team's rate limit", async () => {
+    const limited = acmeRoot({ ...deps, rateLimit: { perSecond: 0.01, burst: 2 } }, (message, error) => console.error(message, error));
+    const path = new URL(aliceUrl).pathname;
+    const request = async (jws: Record<string, string>) =>
+      limited.request(`${ORIGIN}${path}`, { method: 'POST', headers: { 'content-type': 'application/jose+json' }, body: JSON.stringify(jws) });
+    const used = await signJws(alice, { nonce: await nonce(), url: aliceUrl, kid: aliceUrl }, '');
+    expect((await request(used)).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await request(used)).status).toBe(400);
+    expect((await request(await signJws(alice, { nonce: await nonce(), url: aliceUrl, kid: aliceUrl }, ''))).status).toBe(200);
   });
 });

@@ -30,6 +30,7 @@ export async function startTestAcmeServer(harness: Harness, options: { allowUnbo
   const directory = await mkdtemp(join(inject('tempDir'), 'acme-'));
   const deps: AcmeDeps = {
     ...harness.apiDeps,
+    reservedNames: ['127.0.0.1'],
     acme: { eabSecret: EabSecret.fromBytes(randomBytes(32)), allowUnboundAccounts: options.allowUnboundAccounts ?? false, validitySeconds: 7 * 86_400 },
   };
   const currentTls = await acmeServerCertificate(deps, { hostnames: ['127.0.0.1'], directory: join(directory, 'tls'), log: () => undefined });
