@@ -86,10 +86,21 @@ const log = (message: string) => console.log(`  ${message}`);
 /** Things to stop, last started first. */
 const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
 const onCleanup = (name: string, run: () => Promise<unknown>) => cleanups.push({ name, run });
-async function cleanUp(): Promise<void> {
-  for (const { name, run } of cleanups.splice(0).reverse()) {
-    await run().catch((error: unknown) => console.error(`  stopping ${name}: ${error instanceof Error ? error.message : String(error)}`));
-  }
+let cleaning: Promise<void> | null = null;
+/** Stops everything started so far, once (Ctrl-C and the end of the run may both ask). */
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const { name, run } of cleanups.splice(0).reverse()) {
+      await run().catch((error: unknown) => console.error(`  stopping ${name}: ${error instanceof Error ? error.message : String(error)}`));
+    }
+  })();
+  return cleaning;
+}
+
+let interrupted = false;
+/** Between steps: after Ctrl-C nothing new starts (the services are being stopped). */
+function stopIfInterrupted(): void {
+  if (interrupted) throw new Error('interrupted');
 }
 
 /** SIGTERM (unless `signal` is false: it was asked to exit), SIGKILL after `graceMs`. */
@@ -237,6 +248,7 @@ async function runLight(target: LightTarget, processes: Processes, profile?: { s
   const setup: ClientSetup = { type: 'setup', directoryUrl: target.directoryUrl, flows: FLOWS, eab, names, backoffMinMs: POLL_MS, backoffMaxMs: POLL_MAX_MS };
   const ready = await client.ask<{ type: 'ready'; setupSeconds: number }>(setup);
   log(`${target.name}: ${FLOWS} accounts registered, ${names.length} CSRs made (${ready.setupSeconds.toFixed(1)} s, untimed)`);
+  stopIfInterrupted();
   const warmup = await client.ask<RunResult>({ type: 'run', count: FLOWS });
   log(`${target.name}: warm-up ${warmup.latenciesMs.length}/${FLOWS} issued in ${warmup.seconds.toFixed(1)} s${warmup.failures.length ? `; failures: ${warmup.failures.slice(0, 3).join('; ')}` : ''}`);
   const withClient = { ...processes, client: client.pid };
@@ -282,11 +294,16 @@ function lego(binary: string, target: LegoTarget, dir: string, eab: { kid: strin
     'run',
   ];
   return new Promise((resolve) => {
-    execFile(binary, args, { env: { ...process.env, LEGO_CA_CERTIFICATES: target.caFile }, timeout: 120_000 }, (error, stdout, stderr) => {
+    const child = execFile(binary, args, { env: { ...process.env, LEGO_CA_CERTIFICATES: target.caFile }, timeout: 120_000 }, (error, stdout, stderr) => {
+      legoRuns.delete(child);
       resolve({ ok: !error, output: `${stdout}${stderr}` });
     });
+    legoRuns.add(child);
   });
 }
+
+/** The lego processes running now: an interrupted run kills them (lego retries a server that is gone for minutes). */
+const legoRuns = new Set<ChildProcess>();
 
 async function legoFingerprint(dir: string, name: string): Promise<string> {
   const pem = await readFile(join(dir, 'certificates', `${name}.crt`), 'utf8');
@@ -294,6 +311,9 @@ async function legoFingerprint(dir: string, name: string): Promise<string> {
 }
 
 async function runHeavy(binary: string, target: LegoTarget, temp: string, processes: Processes): Promise<LegoOutcome> {
+  onCleanup(`${target.name} lego runs`, async () => {
+    for (const child of legoRuns) child.kill('SIGKILL');
+  });
   const run = randomBytes(3).toString('hex');
   const slots = await Promise.all(
     Array.from({ length: LEGO_PARALLEL }, async (_, slot) => {
@@ -316,6 +336,7 @@ async function runHeavy(binary: string, target: LegoTarget, temp: string, proces
   await Promise.all(
     slots.map(async (slot) => {
       for (let index = next++; index < LEGO_N; index = next++) {
+        stopIfInterrupted();
         const name = `h${index}-${run}.${DOMAIN}`;
         const started = performance.now();
         const outcome = await lego(binary, target, slot.dir, slot.eab, name);
@@ -383,6 +404,7 @@ async function runCeiling(temporal: { address: string }, client: Client, process
     await Promise.all(
       Array.from({ length: FLOWS }, async () => {
         for (let index = next++; index < end; index = next++) {
+          stopIfInterrupted();
           const started = performance.now();
           await once(index);
           latenciesMs.push(performance.now() - started);
@@ -541,7 +563,7 @@ async function main(): Promise<void> {
   };
 
   const currentTls = await acmeServerCertificate(deps, { hostnames: ['127.0.0.1'], directory: join(temp, 'acme-tls'), log: () => undefined });
-  const listener = startAcmeListener(acmeRoot(deps, (message, error) => console.error(message, error)), { host: '127.0.0.1', port: 0, currentTls, log: () => undefined });
+  const listener = startAcmeListener(acmeRoot(deps, (message, error) => interrupted || console.error(message, error)), { host: '127.0.0.1', port: 0, currentTls, log: () => undefined });
   onCleanup('ACME listener', () => listener.stop());
   const baseUrl = await listener.ready;
   const rootsFile = join(temp, 'certflow-roots.pem');
@@ -557,6 +579,7 @@ async function main(): Promise<void> {
   const certflowFingerprints: string[] = [];
   const light: LightOutcome[] = [];
   let statements: { perIssuance: number; transactionsPerIssuance: number; top: StatementCount[] } | null = null;
+  stopIfInterrupted();
   if (ONLY.has('light')) {
     console.log('\nlight client: acme-client');
     let session: Session | null = null;
@@ -601,6 +624,7 @@ async function main(): Promise<void> {
   }
 
   const heavy: LegoOutcome[] = [];
+  stopIfInterrupted();
   if (ONLY.has('heavy')) {
     console.log('\nheavy client: lego');
     if (TARGETS.has('certflow')) {
@@ -612,11 +636,13 @@ async function main(): Promise<void> {
   }
 
   let ceiling: CeilingOutcome | null = null;
+  stopIfInterrupted();
   if (ONLY.has('ceiling')) {
     console.log('\nceiling: workflow start + one local activity, same Temporal server');
     ceiling = await runCeiling(temporal, client, processes);
   }
 
+  stopIfInterrupted();
   console.log('\ncheck: every certificate Certflow handed out is recorded');
   const durability = await checkDurability(db, client, teamId, certflowFingerprints);
   log(
@@ -676,7 +702,6 @@ async function main(): Promise<void> {
   if (durability.problems.length > 0 || light.some((outcome) => outcome.result.failures.length > 0) || heavy.some((outcome) => outcome.failures.length > 0)) process.exitCode = 1;
 }
 
-let interrupted = false;
 const interrupt = () => {
   if (interrupted) return;
   interrupted = true;
@@ -688,10 +713,10 @@ process.once('SIGTERM', interrupt);
 try {
   await main();
 } catch (error) {
-  console.error(error);
+  if (!interrupted) console.error(error);
   process.exitCode = 1;
 } finally {
-  if (!interrupted) await cleanUp();
+  await cleanUp();
 }
 // Nothing started is left; connections the SDKs keep must not hold the process.
-process.exit(process.exitCode ?? 0);
+process.exit(interrupted ? 130 : (process.exitCode ?? 0));
