@@ -194,6 +194,8 @@ export const certificates = pgTable(
   (table) => [
     index('certificates_team_created_idx').on(table.teamId, table.createdAt, table.id),
     index('certificates_created_idx').on(table.createdAt, table.id),
+    // ACME finalize looks up the account's live certificates for exactly the order's names (api/acme/replacement.ts).
+    index('certificates_acme_account_idx').on(table.acmeAccountId, table.state).where(sql`acme_account_id is not null`),
   ],
 );
 

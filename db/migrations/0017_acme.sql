@@ -84,4 +84,5 @@ CREATE INDEX "acme_challenges_authorization_idx" ON "acme_challenges" USING btre
 CREATE INDEX "acme_nonces_expires_idx" ON "acme_nonces" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "acme_orders_account_idx" ON "acme_orders" USING btree ("account_id","created_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "acme_orders_generation_uq" ON "acme_orders" USING btree ("certificate_id","generation");--> statement-breakpoint
-CREATE UNIQUE INDEX "acme_orders_replaces_uq" ON "acme_orders" USING btree ("replaces_version_id") WHERE status <> 'invalid';
+CREATE UNIQUE INDEX "acme_orders_replaces_uq" ON "acme_orders" USING btree ("replaces_version_id") WHERE status <> 'invalid';--> statement-breakpoint
+CREATE INDEX "certificates_acme_account_idx" ON "certificates" USING btree ("acme_account_id","state") WHERE acme_account_id is not null;
