@@ -2,8 +2,8 @@
  * First start: create a root CA and an issuing intermediate (pathLen 0) unless an active
  * intermediate exists. Their distinguished names come from CaNames (CERTFLOW_CA_*), with defaults;
  * once the hierarchy exists, configured names that differ from it are logged and not applied (an
- * issuer's name cannot change under the certificates it signed). Runs under a transaction-scoped advisory lock so concurrent starts of the
- * API and the worker create exactly one hierarchy. The keys are created where the worker keeps CA
+ * issuer's name cannot change under the certificates it signed). Runs under a transaction-scoped
+ * advisory lock so concurrent starts of the API and the worker create exactly one hierarchy. The keys are created where the worker keeps CA
  * keys (activities/ca-keys.ts): sealed in the rows, or inside the PKCS#11 token.
  */
 import { sql } from 'drizzle-orm';
@@ -106,7 +106,7 @@ export async function ensureCaHierarchy(db: Database, kek: KeyEncryptionKeys, op
 }
 
 /** The names a new hierarchy gets: the configured ones, else the defaults (the common names carry the year). */
-export function caNamesFor(names: CaNames & { now: Date }): Required<CaNames> {
+function caNamesFor(names: CaNames & { now: Date }): Required<CaNames> {
   const organization = names.organization ?? DEFAULT_CA_ORGANIZATION;
   const year = names.now.getUTCFullYear();
   return {
