@@ -1,7 +1,9 @@
 /**
  * First start: create a root CA and an issuing intermediate (pathLen 0) unless an active
- * intermediate exists. Runs under a transaction-scoped advisory lock so concurrent starts of the
- * API and the worker create exactly one hierarchy. The keys are created where the worker keeps CA
+ * intermediate exists. Their distinguished names come from CaNames (CERTFLOW_CA_*), with defaults;
+ * once the hierarchy exists, configured names that differ from it are logged and not applied (an
+ * issuer's name cannot change under the certificates it signed). Runs under a transaction-scoped
+ * advisory lock so concurrent starts of the API and the worker create exactly one hierarchy. The keys are created where the worker keeps CA
  * keys (activities/ca-keys.ts): sealed in the rows, or inside the PKCS#11 token.
  */
 import { sql } from 'drizzle-orm';
@@ -12,16 +14,28 @@ import { issuerCreatedEvent, storedIssuer } from './issuer-row.js';
 import type { KeyEncryptionKeys } from '../ca/key-encryption.js';
 import { issuerUrls } from '../ca/profiles.js';
 import { randomSerial } from '../ca/serial.js';
-import type { x509 } from '../ca/x509.js';
+import { x509 } from '../ca/x509.js';
 import type { Database } from '../db/database.js';
 import { newId } from '../db/ids.js';
 import { appendAuditEvent } from '../db/audit.js';
-import { findActiveIntermediate, insertIssuer, type IssuerRow } from '../db/issuers.js';
+import { findActiveIntermediate, findIssuer, insertIssuer, type IssuerRow } from '../db/issuers.js';
+import { UNSPECIFIED_COUNTRY } from '../core/country-codes.js';
 
 const BOOTSTRAP_LOCK_ID = 727_002;
 
-export interface CaBootstrapOptions {
-  organization: string;
+/** The CA's distinguished names; each one omitted takes its default (DEFAULT_CA_ORGANIZATION, …). */
+export interface CaNames {
+  organization?: string;
+  /** ISO 3166-1 alpha-2 (core/country-codes.ts). */
+  country?: string;
+  rootCommonName?: string;
+  intermediateCommonName?: string;
+}
+
+export const DEFAULT_CA_ORGANIZATION = 'Certflow';
+export const DEFAULT_CA_COUNTRY = UNSPECIFIED_COUNTRY;
+
+export interface CaBootstrapOptions extends CaNames {
   /** Base URL of the API, for the CRL and AIA locations written into the intermediate. */
   publicUrl: string;
   /** DNS zones the issuing intermediate is limited to (nameConstraints); empty: unconstrained. */
@@ -40,16 +54,20 @@ export async function ensureCaHierarchy(db: Database, kek: KeyEncryptionKeys, op
   const { intermediate, created } = await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK_ID})`);
     const existing = await findActiveIntermediate(tx);
-    if (existing) return { intermediate: existing, created: [] };
+    if (existing) {
+      await reportNameChanges(tx, existing, options);
+      return { intermediate: existing, created: [] };
+    }
+    const names = caNamesFor(options);
 
     const rootId = newId('iss');
     const intermediateId = newId('iss');
-    const year = options.now.getUTCFullYear();
     const sources = { kek, hsm: options.hsm };
     const rootKey = await createCaKey(sources, rootId, 'ECDSA-P384');
     const root = await certifyRootKey(rootKey.signer, {
-      commonName: `${options.organization} Root CA ${year}`,
-      organization: options.organization,
+      commonName: names.rootCommonName,
+      organization: names.organization,
+      country: names.country,
       validityDays: 3650,
       now: options.now,
       serial: randomSerial,
@@ -59,8 +77,9 @@ export async function ensureCaHierarchy(db: Database, kek: KeyEncryptionKeys, op
       { certificate: root, signer: rootKey.signer, urls: issuerUrls(options.publicUrl, rootId) },
       intermediateKey.signer.publicKeySpki,
       {
-        commonName: `${options.organization} Issuing CA ${year} 1`,
-        organization: options.organization,
+        commonName: names.intermediateCommonName,
+        organization: names.organization,
+        country: names.country,
         validityDays: 1825,
         now: options.now,
         serial: randomSerial,
@@ -74,7 +93,9 @@ export async function ensureCaHierarchy(db: Database, kek: KeyEncryptionKeys, op
       storedIssuer({ id: intermediateId, kind: 'intermediate', parentId: rootId, commonName: commonNameOf(intermediate) }, intermediate, 'ECDSA-P256', intermediateKey.location),
     ];
     for (const row of rows) await insertIssuer(tx, row);
-    options.log(`created root CA ${rootId} and issuing intermediate ${intermediateId} (keys: ${rootKey.location.keyBackend})`);
+    options.log(
+      `created root CA ${rootId} "${root.subject}" and issuing intermediate ${intermediateId} "${intermediate.subject}" (keys: ${rootKey.location.keyBackend})`,
+    );
     const stored = await findActiveIntermediate(tx);
     if (!stored) throw new Error('the issuing intermediate was not stored');
     return { intermediate: stored, created: rows };
@@ -82,6 +103,41 @@ export async function ensureCaHierarchy(db: Database, kek: KeyEncryptionKeys, op
   // After the commit: the audit log takes its own lock, and records only issuers that exist.
   for (const row of created) await appendAuditEvent(db, issuerCreatedEvent(row, 'system', options.now));
   return intermediate;
+}
+
+/** The names a new hierarchy gets: the configured ones, else the defaults (the common names carry the year). */
+function caNamesFor(names: CaNames & { now: Date }): Required<CaNames> {
+  const organization = names.organization ?? DEFAULT_CA_ORGANIZATION;
+  const year = names.now.getUTCFullYear();
+  return {
+    organization,
+    country: names.country ?? DEFAULT_CA_COUNTRY,
+    rootCommonName: names.rootCommonName ?? `${organization} Root CA ${year}`,
+    intermediateCommonName: names.intermediateCommonName ?? `${organization} Issuing CA ${year} 1`,
+  };
+}
+
+/** Logs each configured name that the existing hierarchy does not carry; nothing is changed. */
+async function reportNameChanges(db: Parameters<typeof findIssuer>[0], intermediate: IssuerRow, options: CaBootstrapOptions): Promise<void> {
+  const intermediateName = new x509.X509Certificate(intermediate.certificatePem).subjectName;
+  const root = intermediate.parentId ? await findIssuer(db, intermediate.parentId) : null;
+  const rootName = root ? new x509.X509Certificate(root.certificatePem).subjectName : null;
+  const inUse = (name: x509.Name | null, type: string): string | undefined => name?.getField(type)[0];
+  const checks: [string, string | undefined, string | undefined][] = [
+    ['CERTFLOW_CA_ORGANIZATION', options.organization, inUse(intermediateName, 'O')],
+    ['CERTFLOW_CA_COUNTRY', options.country, inUse(intermediateName, 'C')],
+    ['CERTFLOW_CA_ROOT_CN', options.rootCommonName, inUse(rootName, 'CN')],
+    ['CERTFLOW_CA_INTERMEDIATE_CN', options.intermediateCommonName, inUse(intermediateName, 'CN')],
+  ];
+  const changes = checks
+    .filter(([, configured, current]) => configured !== undefined && configured !== current)
+    .map(([variable, configured, current]) => `${variable} is "${configured}" but the CA has ${current === undefined ? 'none' : `"${current}"`}`);
+  if (changes.length === 0) return;
+  options.log(
+    `CA names not applied: ${changes.join('; ')}. The names are set when the hierarchy is created (root ${root?.id ?? '?'}, ` +
+      `intermediate ${intermediate.id} exist already) and an issuer's name cannot change under the certificates it signed; ` +
+      'the existing names stay in use. A new hierarchy (an empty database) takes the configured ones.',
+  );
 }
 
 function commonNameOf(certificate: x509.X509Certificate): string {

@@ -75,6 +75,7 @@ export async function createSuccessorIntermediate(deps: ActivityDeps, input: Cre
     {
       commonName,
       organization: oldCertificate.subjectName.getField('O')[0] ?? commonName,
+      ...countryOf(oldCertificate),
       validityDays: Math.max(1, Math.round((old.notAfter.getTime() - old.notBefore.getTime()) / DAY_MS)),
       now,
       serial: randomSerial,
@@ -161,4 +162,10 @@ function ipRangeOf(content: Buffer, unsupported: () => Error): string {
   const octets = Uint8Array.from(content.subarray(0, half));
   const address = half === 4 ? Array.from(octets).join('.') : canonicalizeIp(Array.from({ length: 8 }, (_, i) => ((octets[2 * i]! << 8) | octets[2 * i + 1]!).toString(16)).join(':'));
   return `${address}/${prefixLength}`;
+}
+
+/** The old intermediate's countryName, if it has one: a successor keeps its predecessor's names. */
+function countryOf(certificate: x509.X509Certificate): { country?: string } {
+  const country = certificate.subjectName.getField('C')[0];
+  return country === undefined ? {} : { country };
 }

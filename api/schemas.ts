@@ -91,20 +91,25 @@ export const createCertificateSchema = z.strictObject({
   uris: z.array(z.url({ protocol: /^(spiffe|https)$/, message: 'must be a spiffe:// or https:// URI' }).max(500)).max(MAX_SANS).default([]),
   profile: z.enum(PROFILES).default('tls-server'),
   keyAlgorithm: z.enum(KEY_ALGORITHMS).optional(),
-  validity: duration('validity').pipe(
-    z
-      .number()
-      .min(MIN_VALIDITY_SECONDS, `validity must be at least ${MIN_VALIDITY_SECONDS} seconds`)
-      .max(MAX_VALIDITY_SECONDS, `validity must be at most ${MAX_VALIDITY_SECONDS} seconds (398 days)`),
-  ),
+  /** Omitted: the team's defaultValidity, else the platform default (core/policy.ts defaultValiditySeconds). */
+  validity: duration('validity')
+    .pipe(
+      z
+        .number()
+        .min(MIN_VALIDITY_SECONDS, `validity must be at least ${MIN_VALIDITY_SECONDS} seconds`)
+        .max(MAX_VALIDITY_SECONDS, `validity must be at most ${MAX_VALIDITY_SECONDS} seconds (398 days)`),
+    )
+    .optional(),
   renewBefore: duration('renewBefore').optional(),
   csr: z.string().max(64 * 1024).optional(),
   destinations: z.array(destinationSchema).max(20).default([]),
-}).refine((body) => body.renewBefore === undefined || body.renewBefore < body.validity, {
+}).refine((body) => body.renewBefore === undefined || body.validity === undefined || body.renewBefore < body.validity, {
   path: ['renewBefore'],
   message: 'renewBefore must be shorter than validity',
 });
-export type CreateCertificateBody = z.output<typeof createCertificateSchema>;
+export type CreateCertificateInput = z.output<typeof createCertificateSchema>;
+/** A request body with its validity settled (given, or from the team's policy: resolvedValidity). */
+export type CreateCertificateBody = Omit<CreateCertificateInput, 'validity'> & { validity: number };
 
 export const renewCertificateSchema = z.strictObject({
   reason: z.string().min(1).max(500).default('requested through the API'),
@@ -235,6 +240,8 @@ export const teamPolicySchema = z.strictObject({
   allowedUris: allowedUrisSchema.optional(),
   maxValidity: duration('maxValidity').pipe(z.number().max(MAX_VALIDITY_SECONDS)).default(90 * 86_400),
   minValidity: duration('minValidity').pipe(z.number().min(1)).optional(),
+  /** The validity of a request that gives none; omitted: the platform default (90 days, within min/maxValidity). */
+  defaultValidity: duration('defaultValidity').pipe(z.number().min(MIN_VALIDITY_SECONDS, `defaultValidity must be at least ${MIN_VALIDITY_SECONDS} seconds`)).optional(),
   keyAlgorithms: z.array(z.enum(KEY_ALGORITHMS)).min(1).default(['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096']),
   profiles: z.array(z.enum(PROFILES)).min(1).default([...PROFILES]),
   approval: approvalRulesSchema.optional(),
@@ -262,6 +269,14 @@ export const checkedTeamPolicySchema = teamPolicySchema
   .refine((policy) => policy.minValidity === undefined || policy.minValidity <= policy.maxValidity, {
     path: ['minValidity'],
     message: 'minValidity must not exceed maxValidity',
+  })
+  .refine((policy) => policy.defaultValidity === undefined || policy.defaultValidity <= policy.maxValidity, {
+    path: ['defaultValidity'],
+    message: 'defaultValidity must not exceed maxValidity',
+  })
+  .refine((policy) => policy.defaultValidity === undefined || policy.minValidity === undefined || policy.defaultValidity >= policy.minValidity, {
+    path: ['defaultValidity'],
+    message: 'defaultValidity must not be below minValidity',
   })
   .transform(({ allowIpSans, ...rest }) => ({ ...rest, allowIpSans: allowIpSans ?? (rest.allowedIpRanges?.length ?? 0) > 0 }));
 

@@ -11,15 +11,21 @@ import { parseWith } from './validation.js';
 export type TeamPolicyInput = z.output<typeof checkedTeamPolicySchema>;
 
 export function storedPolicy(input: TeamPolicyInput): TeamPolicy {
-  const { maxValidity, minValidity, ...rest } = input;
-  return { ...rest, maxValiditySeconds: maxValidity, ...(minValidity !== undefined ? { minValiditySeconds: minValidity } : {}) };
+  const { maxValidity, minValidity, defaultValidity, ...rest } = input;
+  return {
+    ...rest,
+    maxValiditySeconds: maxValidity,
+    ...(minValidity !== undefined ? { minValiditySeconds: minValidity } : {}),
+    ...(defaultValidity !== undefined ? { defaultValiditySeconds: defaultValidity } : {}),
+  };
 }
 
 /** The stored policy in the API's input shape, so that a patch can be merged onto it and validated whole. */
 export function policyInput(policy: TeamPolicy): Record<string, unknown> {
-  const { maxValiditySeconds, minValiditySeconds, approval, ...rest } = policy;
+  const { maxValiditySeconds, minValiditySeconds, defaultValiditySeconds, approval, ...rest } = policy;
   const input: Record<string, unknown> = { ...rest, maxValidity: maxValiditySeconds };
   if (minValiditySeconds !== undefined) input['minValidity'] = minValiditySeconds;
+  if (defaultValiditySeconds !== undefined) input['defaultValidity'] = defaultValiditySeconds;
   if (approval) {
     const { validityAboveSeconds, deadlineSeconds, escalateAfterSeconds, ...rules } = approval;
     input['approval'] = { ...rules, deadline: deadlineSeconds, escalateAfter: escalateAfterSeconds, ...(validityAboveSeconds !== null ? { validityAbove: validityAboveSeconds } : {}) };

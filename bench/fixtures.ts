@@ -3,7 +3,7 @@
  * that algorithm, made with ca/authority.ts), its LeafTemplates, and a pool of distinct subject
  * keys with PEM CSRs, so no measurement can profit from a repeated key.
  */
-import { KeyObject, randomBytes, sign } from 'node:crypto';
+import { type JsonWebKey, KeyObject, randomBytes, sign } from 'node:crypto';
 import { createIntermediateCa, createRootCa } from '../ca/authority.js';
 import { generateKeyPair } from '../ca/keys.js';
 import type { IssuerForSigning } from '../test/support/reference-leaf.js';
@@ -33,6 +33,8 @@ export interface SubjectKey {
   publicKey: CryptoKey;
   /** The same public key as a ready node:crypto KeyObject (for the raw baseline). */
   publicKeyObject: KeyObject;
+  /** The same public key as a JWK (for the baseline that imports it as readCsr does). */
+  jwk: JsonWebKey;
   spki: Uint8Array;
   csrPem: string;
   /** A signature by this key over `signedData`, as large as a CSR's: the raw verify baseline. */
@@ -92,6 +94,7 @@ async function subjectKey(keyAlgorithm: KeyAlgorithm, index: number): Promise<Su
   return {
     publicKey: keys.publicKey,
     publicKeyObject: KeyObject.from(keys.publicKey),
+    jwk: KeyObject.from(keys.publicKey).export({ format: 'jwk' }),
     spki: new Uint8Array(csr.publicKey.rawData),
     csrPem: csr.toString('pem'),
     signedData,

@@ -10,6 +10,8 @@
  *   reference builder             test/support/reference-leaf.ts (@peculiar/x509), for comparison
  *   raw verify + sign             crypto.verify of a CSR-sized signature with a ready KeyObject, then sign
  *   raw import + verify + sign    the same, importing the key from its SPKI DER first
+ *   raw import JWK + verify + sign  the same through a JWK, as readCsr imports P-256 and RSA keys: the
+ *                                 ceiling of any path that verifies a CSR of a key it has not seen
  *   Certflow full from PEM CSR    issueFromRequest: parse, verify, key checks, policy, build, lint, sign, PEM
  * plus the two heaviest steps of the full path on their own.
  */
@@ -139,7 +141,17 @@ async function benchAlgorithm(setup: BenchSetup): Promise<Row[]> {
         issueFromRequest(deps, { key: { csrPem: nextSubject().csrPem }, profile: 'tls-server', validitySeconds: VALIDITY_SECONDS, teamPolicy: BENCH_POLICY }),
     },
     { name: 'readCsr', run: () => readCsr(nextSubject().csrPem) },
-    { name: 'keyChecks', run: () => checkSubjectPublicKey(nextSubject().spki, { profile: 'tls-server' }) },
+    {
+      name: 'rawJwkImportVerifySign',
+      run: () => {
+        const subject = nextSubject();
+        const key = createPublicKey({ key: subject.jwk, format: 'jwk' });
+        if (!verify(hash, subject.signedData, { key, dsaEncoding: 'der' }, subject.signature)) throw new Error('bad signature');
+        return sign(hash, tbs, signingKey);
+      },
+    },
+    // As the full path runs them: readCsr has imported the key already (importedByCaller).
+    { name: 'keyChecks', run: () => checkSubjectPublicKey(nextSubject().spki, { profile: 'tls-server', importedByCaller: true }) },
   ];
   const rates = await measureRounds(operations);
   const of = (name: string) => rates.get(name)!;
@@ -155,10 +167,11 @@ async function benchAlgorithm(setup: BenchSetup): Promise<Row[]> {
     { label: '@peculiar/x509 reference builder (test/support/reference-leaf.ts)', rates: of('reference'), versus: rawSign },
     { label: 'raw verify + sign (KeyObject ready)', rates: of('rawVerifySign') },
     { label: 'raw import SPKI DER + verify + sign', rates: of('rawImportVerifySign'), versus: rawVerifySign },
+    { label: 'raw import JWK + verify + sign (the ceiling)', rates: of('rawJwkImportVerifySign'), versus: rawVerifySign },
     { label: 'Certflow full from PEM CSR', rates: of('full'), versus: { ...rawVerifySign, target: TARGETS.fullFromCsr } },
     { label: '  the same', rates: of('full'), versus: rawImportVerifySign },
     { label: '  step alone: readCsr (parse + import + verify)', rates: of('readCsr') },
-    { label: '  step alone: checkSubjectPublicKey (key-checks.ts)', rates: of('keyChecks') },
+    { label: '  step alone: checkSubjectPublicKey, key imported', rates: of('keyChecks') },
     { label: '  full minus key checks (derived)', rates: fullWithoutKeyChecks, versus: rawVerifySign },
   ];
 }

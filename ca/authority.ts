@@ -41,6 +41,8 @@ export interface CaCertificateOptions {
   /** Intermediates only: permitted iPAddress subtrees, as CIDRs (IPv4 and IPv6). Omitted or empty: IPs unconstrained. */
   permittedIpRanges?: string[];
   organization: string;
+  /** countryName (ISO 3166-1 alpha-2, core/country-codes.ts); omitted: none in the DN. */
+  country?: string;
   validityDays: number;
   now: Date;
   serial: SerialSource;
@@ -210,8 +212,10 @@ function nameConstraints(options: CaCertificateOptions): x509.Extension {
   return new x509.Extension(NAME_CONSTRAINTS_OID, true, new Uint8Array(sequence(contextConstructed(0, ...subtrees))));
 }
 
+/** C (when given), O, CN: the order of most CA names; countryName is a PrintableString (RFC 5280 appendix A). */
 function distinguishedName(options: CaCertificateOptions): x509.JsonName {
-  return [{ O: [options.organization] }, { CN: [options.commonName] }];
+  const name: x509.JsonName = [{ O: [options.organization] }, { CN: [options.commonName] }];
+  return options.country === undefined ? name : [{ C: [options.country] }, ...name];
 }
 
 function addDays(date: Date, days: number): Date {

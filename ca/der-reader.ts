@@ -127,8 +127,9 @@ export function integerMagnitude(element: DerElement | undefined, what = 'the IN
 
 /** A positive (non-zero) INTEGER. */
 export function decodePositiveInteger(element: DerElement | undefined, what: string): bigint {
-  let value = 0n;
-  for (const byte of integerMagnitude(element, what)) value = (value << 8n) | BigInt(byte);
+  const magnitude = integerMagnitude(element, what);
+  // From hex in one step: shifting a byte at a time costs quadratic time (~20 µs for an RSA-2048 modulus).
+  const value = magnitude.length === 0 ? 0n : BigInt(`0x${magnitude.toString('hex')}`);
   if (value === 0n) throw new DerError(`${what} is zero`);
   return value;
 }

@@ -11,11 +11,22 @@ import { DEFAULT_PLATFORM_MIN_VALIDITY_SECONDS } from '../core/fair-use.js';
 import { parseRangeList } from '../core/destination-hosts.js';
 import type { AcmeValidationConfig } from '../activities/acme-validation-config.js';
 import { loadAcmeValidationConfig } from './acme-validation-env.js';
+import { isCountryCode } from '../core/country-codes.js';
+import type { CaNames } from '../activities/ca-bootstrap.js';
 
 const optionalString = z
   .string()
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+/** A DN attribute of the CA (RFC 5280 upper bounds: 64 characters for O and CN); printable text, no control characters. */
+const caNameAttribute = optionalString.pipe(
+  z
+    .string()
+    .max(64, 'must be at most 64 characters (RFC 5280 ub-organization-name / ub-common-name)')
+    .refine((value) => !/[\u0000-\u001f\u007f-\u009f]/.test(value), 'must not contain control characters')
+    .optional(),
+);
 
 /** Asymmetric JWS algorithms only: never `none` or HMAC (a shared secret is not a public key). */
 const OIDC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'] as const;
@@ -74,6 +85,15 @@ const configSchema = z.object({
       }
     }),
   CERTFLOW_ACME_EAB_SECRET: optionalString,
+  CERTFLOW_CA_ORGANIZATION: caNameAttribute,
+  CERTFLOW_CA_COUNTRY: optionalString.pipe(
+    z
+      .string()
+      .refine(isCountryCode, 'must be an ISO 3166-1 alpha-2 country code in upper case, such as "DE" or "US" ("XX": none given)')
+      .optional(),
+  ),
+  CERTFLOW_CA_ROOT_CN: caNameAttribute,
+  CERTFLOW_CA_INTERMEDIATE_CN: caNameAttribute,
   CERTFLOW_PERMITTED_DNS_ZONES: optionalString,
   CERTFLOW_PERMITTED_URI_DOMAINS: optionalString.refine(
     // The check the CA applies when it writes the constraint (ca/authority.ts), so a value refused there is refused here.
@@ -185,6 +205,11 @@ export interface Config {
   bootstrapToken: string | undefined;
   fileDestinationRoot: string;
   taskQueue: string;
+  /**
+   * The CA's distinguished names as configured (CERTFLOW_CA_*; only what is set): they name the root
+   * and the intermediate when the hierarchy is created; afterwards a difference is logged, not applied.
+   */
+  caNames: CaNames;
   /** Zones the issuing intermediate is constrained to when it is created (comma-separated in the env). */
   permittedDnsZones: string[];
   /** URI host subtrees (".example.com" for subdomains, "prod" for a SPIFFE trust domain) the issuing intermediate is constrained to when created. */
@@ -266,6 +291,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapToken: e.CERTFLOW_BOOTSTRAP_TOKEN,
     fileDestinationRoot: resolve(e.CERTFLOW_FILE_DESTINATION_ROOT ?? resolve(dataDir, 'deliveries')),
     taskQueue: e.CERTFLOW_TASK_QUEUE,
+    caNames: {
+      ...(e.CERTFLOW_CA_ORGANIZATION !== undefined ? { organization: e.CERTFLOW_CA_ORGANIZATION } : {}),
+      ...(e.CERTFLOW_CA_COUNTRY !== undefined ? { country: e.CERTFLOW_CA_COUNTRY } : {}),
+      ...(e.CERTFLOW_CA_ROOT_CN !== undefined ? { rootCommonName: e.CERTFLOW_CA_ROOT_CN } : {}),
+      ...(e.CERTFLOW_CA_INTERMEDIATE_CN !== undefined ? { intermediateCommonName: e.CERTFLOW_CA_INTERMEDIATE_CN } : {}),
+    },
     permittedDnsZones: (e.CERTFLOW_PERMITTED_DNS_ZONES ?? '').split(',').map((zone) => zone.trim()).filter(Boolean),
     permittedUriDomains: (e.CERTFLOW_PERMITTED_URI_DOMAINS ?? '').split(',').map((domain) => domain.trim()).filter(Boolean),
     permittedIpRanges: (e.CERTFLOW_PERMITTED_IP_RANGES ?? '').split(',').map((range) => range.trim()).filter(Boolean),

@@ -29,10 +29,12 @@ runMain(async () => {
 
   try {
     let databaseUrl = config.databaseUrl;
+    let postgresDataDir: string | null = null;
     if (!databaseUrl) {
       const postgres = await startEmbeddedPostgres({ dataDir: join(config.dataDir, 'postgres'), port: 5433, log: logger('postgres') });
       stops.push(() => postgres.stop());
       databaseUrl = postgres.url;
+      postgresDataDir = postgres.dataDir;
     }
     let temporalAddress = config.temporalAddress;
     let temporalUiUrl: string | null = null;
@@ -71,7 +73,7 @@ runMain(async () => {
         `  ACME          ${config.acme ? `https://${config.host}:${config.acme.port}/acme/directory (serves once the worker has issued its certificate; trust ${api.url}/pki/roots.pem)` : 'off (CERTFLOW_ACME_PORT=0)'}`,
         `  Temporal UI   ${temporalUiUrl ?? '(external Temporal server: ' + temporalAddress + ')'}`,
         `  Temporal      ${temporalAddress}  namespace ${config.temporalNamespace}`,
-        `  Postgres      ${redact(databaseUrl)}`,
+        `  Postgres      ${redact(databaseUrl)}${postgresDataDir ? `  data ${postgresDataDir}` : ''}`,
         `  Admin token   ${api.bootstrapToken ?? '(none: CERTFLOW_BOOTSTRAP_TOKEN not set, or the bootstrap token was revoked or rotated)'}`,
         `  Deliveries    ${config.fileDestinationRoot}`,
         `  Destinations  exceptions to the deny list: ${(config.allowPrivateDestinations ?? LOOPBACK_RANGES).join(', ') || 'none'} (CERTFLOW_ALLOW_PRIVATE_DESTINATIONS)`,

@@ -93,7 +93,7 @@ export async function startWorker(
     const kek = await loadKekRing(config, log);
     describeKeks(config, kek, log);
     hsm = await openConfiguredHsm(config.signer, log);
-    await ensureCaHierarchy(db, kek, { organization: 'Certflow', publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, permittedUriDomains: config.permittedUriDomains, permittedIpRanges: config.permittedIpRanges, now: new Date(), log, hsm });
+    await ensureCaHierarchy(db, kek, { ...config.caNames, publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, permittedUriDomains: config.permittedUriDomains, permittedIpRanges: config.permittedIpRanges, now: new Date(), log, hsm });
 
     const connection = await NativeConnection.connect({ address: config.temporalAddress });
     let worker: Worker;

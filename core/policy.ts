@@ -50,6 +50,8 @@ export interface TeamPolicy {
   maxValiditySeconds: number;
   /** Shortest validity the team may request, in seconds (the platform's floor applies as well). */
   minValiditySeconds?: number;
+  /** Validity of a request that gives none, in seconds (within min and max); absent: see defaultValiditySeconds. */
+  defaultValiditySeconds?: number;
   keyAlgorithms: KeyAlgorithm[];
   profiles: Profile[];
   /** Which requests need a human; absent in policies stored before approvals existed (none needed). */
@@ -260,4 +262,16 @@ export function policyViolations(request: PolicyRequest, policy: TeamPolicy): Po
 /** The first violation in chain order, or null. */
 export function evaluatePolicy(request: PolicyRequest, policy: TeamPolicy): PolicyViolation | null {
   return policyViolations(request, policy)[0] ?? null;
+}
+
+/** The platform's validity for a request that gives none when its team's policy has no defaultValidity. */
+export const PLATFORM_DEFAULT_VALIDITY_SECONDS = 90 * 86_400;
+
+/**
+ * The validity of a request that omits it: the team's defaultValidity, else the platform default
+ * shortened to the team's maxValidity (and raised to its minValidity), so omitting it never breaks the policy.
+ */
+export function defaultValiditySeconds(policy: Pick<TeamPolicy, 'defaultValiditySeconds' | 'maxValiditySeconds' | 'minValiditySeconds'>): number {
+  if (policy.defaultValiditySeconds !== undefined) return policy.defaultValiditySeconds;
+  return Math.max(policy.minValiditySeconds ?? 0, Math.min(PLATFORM_DEFAULT_VALIDITY_SECONDS, policy.maxValiditySeconds));
 }

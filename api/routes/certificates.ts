@@ -14,6 +14,7 @@ import { queryStatus } from '../lifecycle-client.js';
 import { requestRenewal } from '../renewal-request.js';
 import { requestRevocation } from '../revocation.js';
 import { ProblemError, problems } from '../problem.js';
+import { defaultValiditySeconds } from '../../core/policy.js';
 import { createCertificateSchema, listCertificatesQuery, renewCertificateSchema, revokeCertificateSchema } from '../schemas.js';
 import { listStuckCertificates } from '../stuck.js';
 import { parseJsonBody, parseOptionalJsonBody, parseQuery } from '../validation.js';
@@ -44,8 +45,9 @@ export function certificateRoutes(deps: ApiDeps) {
   app.post('/', requireRole('requester'), async (c) => {
     const principal = c.get('principal');
     const key = parseIdempotencyKey(c.req.header(IDEMPOTENCY_KEY_HEADER));
-    const body = await parseJsonBody(c, createCertificateSchema);
-    const request = { principal, team: await requestedTeam(principal, body.team), body };
+    const input = await parseJsonBody(c, createCertificateSchema);
+    const team = await requestedTeam(principal, input.team);
+    const request = { principal, team, body: { ...input, validity: input.validity ?? defaultValiditySeconds(team.policy) } };
     let answer;
     if (key) {
       await purgeExpiredKeys();

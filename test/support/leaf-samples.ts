@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TeamPolicy } from '../../core/policy.js';
 import { KEY_ALGORITHMS, PROFILES, type KeyAlgorithm, type Profile } from '../../core/types.js';
+import { DEFAULT_CA_COUNTRY } from '../../activities/ca-bootstrap.js';
 import { createIntermediateCa, createRootCa, type CaKeyAndCertificate } from '../../ca/authority.js';
 import { generateKeyPair } from '../../ca/keys.js';
 import { issueFromRequest } from '../../ca/issuance.js';
@@ -227,7 +228,8 @@ export async function buildLeafSamples(options: BuildLeafSamplesOptions = {}): P
   try {
     let impostorRootPath = '';
     for (const spec of SAMPLE_HIERARCHIES.filter((h) => !options.hierarchies || options.hierarchies.includes(h.name))) {
-      const caOptions = { organization: 'Certflow Samples', now: new Date(now.getTime() - 3_600_000), serial: randomSerial };
+      // countryName as ca-bootstrap.ts writes it by default (CERTFLOW_CA_COUNTRY).
+      const caOptions = { organization: 'Certflow Samples', country: DEFAULT_CA_COUNTRY, now: new Date(now.getTime() - 3_600_000), serial: randomSerial };
       const root = await createRootCa({ ...caOptions, commonName: `Certflow Samples Root CA (${spec.name})`, keyAlgorithm: spec.root, validityDays: 3650 });
       const intermediate = await createIntermediateCa(
         { certificate: root.certificate, signingKey: root.keys.privateKey, keyAlgorithm: root.keyAlgorithm, urls: issuerUrls(SAMPLE_PUBLIC_URL, `iss_samples_${spec.name}_root`) },

@@ -281,12 +281,38 @@ describe('fermatFactor', () => {
     expect(fermatFactor(modulus()) !== null).toBe(found);
   });
 
+  /** The method as written down, without the square filters fermatFactor skips most roots with. */
+  function plainFermat(modulus: bigint, rounds: number): { p: bigint; q: bigint; step: number } | null {
+    let a = isqrt(modulus);
+    if (a * a < modulus) a += 1n;
+    for (let step = 1; step <= rounds; step++, a++) {
+      const difference = a * a - modulus;
+      const b = isqrt(difference);
+      if (b * b === difference && a - b > 1n) return { p: a - b, q: a + b, step };
+    }
+    return null;
+  }
+
+  it('ok/finds what the plain method finds, at the same step (odd factors 2^509 to 2^518 apart)', () => {
+    for (let gapBits = 509; gapBits <= 518; gapBits++) {
+      for (let trial = 0; trial < 5; trial++) {
+        const p = primeWithTopBitsSet(1024);
+        const q = p + (1n << BigInt(gapBits)) + 2n * BigInt(trial);
+        expect(fermatFactor(p * q), `gap 2^${gapBits}, trial ${trial}`).toEqual(plainFermat(p * q, 100));
+      }
+    }
+  });
+
   const roots: { name: string; value: bigint; want: bigint }[] = [
     { name: 'ok/isqrt 0', value: 0n, want: 0n },
     { name: 'ok/isqrt 1', value: 1n, want: 1n },
     { name: 'ok/isqrt 15', value: 15n, want: 3n },
     { name: 'ok/isqrt 16', value: 16n, want: 4n },
     { name: 'ok/isqrt (2^1024 + 1)^2 - 1', value: ((1n << 1024n) + 1n) ** 2n - 1n, want: 1n << 1024n },
+    { name: 'ok/isqrt 2^53 + 1 (beyond a double)', value: (1n << 53n) + 1n, want: 94_906_265n },
+    { name: 'ok/isqrt (2^1024 - 1)^2', value: ((1n << 1024n) - 1n) ** 2n, want: (1n << 1024n) - 1n },
+    { name: 'ok/isqrt (2^1024 - 1)^2 - 1', value: ((1n << 1024n) - 1n) ** 2n - 1n, want: (1n << 1024n) - 2n },
+    { name: 'ok/isqrt (3·2^700 + 12345)^2 + 2·(3·2^700 + 12345)', value: (3n * (1n << 700n) + 12345n) ** 2n + 2n * (3n * (1n << 700n) + 12345n), want: 3n * (1n << 700n) + 12345n },
   ];
   it.each(roots)('$name', ({ value, want }) => {
     expect(isqrt(value)).toBe(want);
