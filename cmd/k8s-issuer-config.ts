@@ -1,5 +1,6 @@
 /** The environment of `certflow k8s-issuer` (cmd/k8s-issuer.ts), validated once at start-up. */
 import { z } from 'zod';
+import { ConfigError } from './config.js';
 
 const kubernetesName = z
   .string()
@@ -23,7 +24,7 @@ export function loadK8sIssuerConfig(env: NodeJS.ProcessEnv): K8sIssuerConfig {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-    throw new Error(`invalid k8s-issuer configuration: ${problems}`);
+    throw new ConfigError(`invalid k8s-issuer configuration: ${problems}`);
   }
   return {
     clusterName: parsed.data.CERTFLOW_K8S_CLUSTER_NAME,

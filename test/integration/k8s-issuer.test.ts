@@ -197,6 +197,21 @@ async function issuerReady(name: string): Promise<Condition | undefined> {
 // ---------------------------------------------------------------------------------------------------------
 
 describe('cert-manager external issuer', () => {
+  it('the API takes a kubernetes certificate only with the request\'s csr and no destinations', async () => {
+    const response = await suite.harness.app.request('/v1/certificates', {
+      method: 'POST',
+      headers: authHeaders(suite.team.requester),
+      body: JSON.stringify({
+        team: suite.team.teamName,
+        dnsNames: ['nocsr.example.test'],
+        validity: 'P1D',
+        kubernetes: { cluster: CLUSTER, namespace: NAMESPACE, name: 'nocsr', certificateRequest: 'nocsr-1', uid: '00000000-0000-0000-0000-000000000001' },
+      }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('kubernetes');
+  });
+
   it('an issuer is Ready when Certflow accepts its token, and not with a wrong one', async () => {
     const ready = await eventually(async () => ((await issuerReady('certflow'))?.status === 'True' ? await issuerReady('certflow') : undefined), { timeoutMs: 30_000, what: 'issuer Ready' });
     expect(ready?.reason).toBe('Verified');
@@ -298,6 +313,10 @@ describe('cert-manager external issuer', () => {
     );
     expect(issuing.condition.reason).toBe('ManuallyTriggered');
     expect(issuing.condition.message).toContain('INC-7');
+    // The ask is remembered on the Certificate, so later resyncs do not set Issuing again.
+    const asked = await suite.certificates.view<{ state: string; renewalRequestedAt: string | null }>(web!.id);
+    expect(asked.renewalRequestedAt).toBeTruthy();
+    expect(issuing.certificate.metadata.annotations?.['certflow.io/renewal-requested-at']).toBe(asked.renewalRequestedAt);
     // The other Certificates were not asked.
     const other = (await custom.getNamespacedCustomObject({ ...CM, namespace: NAMESPACE, plural: 'certificates', name: 'wild' })) as { status?: { conditions?: Condition[] } };
     expect(other.status?.conditions?.some((c) => c.type === 'Issuing')).toBeFalsy();
