@@ -4,7 +4,7 @@
  * CertificateRequests, and approves or denies them); the controller runs with a service-account token
  * bound to the RBAC of deploy/kubernetes/issuer-controller.yaml, never as admin.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -30,16 +30,37 @@ const suite = useIntegrationSuite('k8s-issuer', {
   },
   teardown: async () => {
     await controller?.stop();
+    await stopChild();
     await plane?.stop();
   },
 });
 
 let plane: KubeControlPlane;
 let controller: IssuerController | undefined;
+/** The controller as `certflow k8s-issuer` runs it: its own process, KUBECONFIG with the service account's token. */
+let child: ChildProcess | undefined;
+let controllerToken: string;
 let custom: k8s.CustomObjectsApi;
 let dir: string;
 let controllerConfig: k8s.KubeConfig;
 const controllerLog: string[] = [];
+
+async function startChild(): Promise<void> {
+  const kubeconfig = await plane.writeKubeConfig(path.join(dir, 'controller.kubeconfig'), controllerToken);
+  child = spawn(process.execPath, ['--import', 'tsx', 'cmd/k8s-issuer.ts'], {
+    env: { ...process.env, KUBECONFIG: kubeconfig, CERTFLOW_K8S_CLUSTER_NAME: CLUSTER, CERTFLOW_K8S_CLUSTER_RESOURCE_NAMESPACE: 'certflow', CERTFLOW_K8S_RESYNC_SECONDS: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (chunk: Buffer) => controllerLog.push(`[child] ${chunk.toString().trimEnd()}`));
+  child.stderr!.on('data', (chunk: Buffer) => controllerLog.push(`[child] ${chunk.toString().trimEnd()}`));
+}
+
+async function stopChild(): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child!.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
 
 function startController(): IssuerController {
   return startIssuerController({
@@ -89,7 +110,8 @@ beforeAll(async () => {
       body: { apiVersion: 'certflow.io/v1alpha1', kind: 'CertflowIssuer', metadata: { name }, spec: { url: suite.baseUrl, team: suite.team.teamName, tokenSecretRef: { name: secret } } },
     });
   }
-  controllerConfig = plane.kubeConfig(await serviceAccountToken(admin, 'certflow', 'certflow-issuer'));
+  controllerToken = await serviceAccountToken(admin, 'certflow', 'certflow-issuer');
+  controllerConfig = plane.kubeConfig(controllerToken);
   controller = startController();
   await controller.ready;
 });
@@ -269,15 +291,17 @@ describe('cert-manager external issuer', () => {
     expect(inventory.some((i) => i.kubernetes?.certificateRequest === 'unapproved-1' || i.kubernetes?.certificateRequest === 'denied-1')).toBe(false);
   });
 
-  it('a request needing approval in Certflow waits, survives a controller restart without a second submission, and completes once approved', async () => {
+  it('a request needing approval in Certflow waits, survives a controller restart (as a process) without a second submission, and completes once approved', async () => {
     await request('wild', ['*.wild.example.test'], 'approve');
     const pending = await waitForReady('wild-1', (ready) => ready.reason === 'Pending' && /approval/.test(ready.message ?? ''), 'wild-1 pending approval');
     const id = pending.metadata.annotations?.[CERTIFICATE_ID_ANNOTATION];
     expect(id).toMatch(/^crt_/);
 
+    // From here on the controller is `certflow k8s-issuer` in its own process.
     await controller!.stop();
-    controller = startController();
-    await controller.ready;
+    controller = undefined;
+    await startChild();
+    await eventually(async () => (controllerLog.some((line) => line.includes('watching CertificateRequests')) ? true : undefined), { timeoutMs: 60_000, what: 'the k8s-issuer process to start' });
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(readyOf(await certificateRequest('wild-1'))?.status).toBe('False');
 
