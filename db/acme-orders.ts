@@ -6,7 +6,9 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { AuthorizationStatus, ChallengeStatus, OrderStatus } from '../core/acme-order.js';
 import type { Queryable } from './database.js';
-import { acmeAuthorizations, acmeChallenges, acmeOrders, certificateVersions } from './schema.js';
+import { prepared } from './prepared.js';
+import { acmeAuthorizations, acmeChallenges, acmeOrders } from './schema.js';
+import { findVersionByGeneration } from './versions.js';
 
 export type AcmeOrderRow = typeof acmeOrders.$inferSelect;
 export type AcmeAuthorizationRow = typeof acmeAuthorizations.$inferSelect;
@@ -26,16 +28,27 @@ export async function insertOrder(db: Queryable, order: NewAcmeOrder, authorizat
 }
 
 export async function findOrder(db: Queryable, id: string): Promise<AcmeOrderRow | null> {
-  const [row] = await db.select().from(acmeOrders).where(eq(acmeOrders.id, id));
+  const statement = prepared(db, 'acme_order_by_id', (pool) => pool.select().from(acmeOrders).where(eq(acmeOrders.id, sql.placeholder('id'))).prepare('acme_order_by_id'));
+  const [row] = statement ? await statement.execute({ id }) : await db.select().from(acmeOrders).where(eq(acmeOrders.id, id));
   return row ?? null;
 }
 
 export async function orderAuthorizations(db: Queryable, orderId: string): Promise<AcmeAuthorizationRow[]> {
+  const statement = prepared(db, 'acme_order_authorizations', (pool) =>
+    pool
+      .select()
+      .from(acmeAuthorizations)
+      .where(eq(acmeAuthorizations.orderId, sql.placeholder('orderId')))
+      .orderBy(asc(acmeAuthorizations.createdAt), asc(acmeAuthorizations.id))
+      .prepare('acme_order_authorizations'),
+  );
+  if (statement) return statement.execute({ orderId });
   return db.select().from(acmeAuthorizations).where(eq(acmeAuthorizations.orderId, orderId)).orderBy(asc(acmeAuthorizations.createdAt), asc(acmeAuthorizations.id));
 }
 
 export async function findAuthorization(db: Queryable, id: string): Promise<AcmeAuthorizationRow | null> {
-  const [row] = await db.select().from(acmeAuthorizations).where(eq(acmeAuthorizations.id, id));
+  const statement = prepared(db, 'acme_authorization_by_id', (pool) => pool.select().from(acmeAuthorizations).where(eq(acmeAuthorizations.id, sql.placeholder('id'))).prepare('acme_authorization_by_id'));
+  const [row] = statement ? await statement.execute({ id }) : await db.select().from(acmeAuthorizations).where(eq(acmeAuthorizations.id, id));
   return row ?? null;
 }
 
@@ -96,20 +109,25 @@ export async function markOrderValid(db: Queryable, id: string, now: Date): Prom
 
 /** The CSR an ACME client sent for a certificate's generation (keySource `acme`). */
 export async function findOrderOfGeneration(db: Queryable, certificateId: string, generation: number): Promise<AcmeOrderRow | null> {
-  const [row] = await db
-    .select()
-    .from(acmeOrders)
-    .where(and(eq(acmeOrders.certificateId, certificateId), eq(acmeOrders.generation, generation)));
+  const statement = prepared(db, 'acme_order_of_generation', (pool) =>
+    pool
+      .select()
+      .from(acmeOrders)
+      .where(and(eq(acmeOrders.certificateId, sql.placeholder('certificateId')), eq(acmeOrders.generation, sql.placeholder('generation'))))
+      .prepare('acme_order_of_generation'),
+  );
+  const [row] = statement
+    ? await statement.execute({ certificateId, generation })
+    : await db
+        .select()
+        .from(acmeOrders)
+        .where(and(eq(acmeOrders.certificateId, certificateId), eq(acmeOrders.generation, generation)));
   return row ?? null;
 }
 
 /** The version an order produced, once it is signed. */
 export async function orderVersion(db: Queryable, order: Pick<AcmeOrderRow, 'certificateId' | 'generation'>) {
   if (!order.certificateId || order.generation === null) return null;
-  const [row] = await db
-    .select()
-    .from(certificateVersions)
-    .where(and(eq(certificateVersions.certificateId, order.certificateId), eq(certificateVersions.generation, order.generation)));
-  return row ?? null;
+  return findVersionByGeneration(db, order.certificateId, order.generation);
 }
 
