@@ -4,7 +4,7 @@
  * (certificateId, generation): a retry returns the version already recorded, never a second
  * certificate; a server-generated key is stored before signing so a retry reuses it.
  */
-import { findOrderOfGeneration } from '../db/acme-orders.js';
+import { announceAcmeVersion, findOrderOfGeneration } from '../db/acme-orders.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
 import type { VersionSummary } from '../core/types.js';
@@ -86,6 +86,8 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
     await publishRevocation(deps, certificate.id);
     throw revokedFailure(certificate.id);
   }
+  // Finalize waits for this (api/acme/issuance-notices.ts); without the announcement it still finds the version by reading.
+  if (certificate.keySource === 'acme') await announceAcmeVersion(deps.db, stored).catch(() => undefined);
   return summarize(stored);
 }
 

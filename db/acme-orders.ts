@@ -131,3 +131,16 @@ export async function orderVersion(db: Queryable, order: Pick<AcmeOrderRow, 'cer
   return findVersionByGeneration(db, order.certificateId, order.generation);
 }
 
+
+/** The channel the worker announces each signed ACME version on; finalize listens (api/acme/issuance-notices.ts). */
+export const ACME_ISSUED_CHANNEL = 'certflow_acme_issued';
+
+/** `<certificateId>/<generation>/<versionId>`: what an announcement carries. */
+export function acmeIssuedPayload(version: { certificateId: string; generation: number; id: string }): string {
+  return `${version.certificateId}/${version.generation}/${version.id}`;
+}
+
+/** Tells the API replicas waiting in finalize that this version is recorded (after its commit). */
+export async function announceAcmeVersion(db: Queryable, version: { certificateId: string; generation: number; id: string }): Promise<void> {
+  await db.execute(sql`select pg_notify(${ACME_ISSUED_CHANNEL}, ${acmeIssuedPayload(version)})`);
+}

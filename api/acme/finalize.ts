@@ -12,6 +12,7 @@ import { findEabKey } from '../../db/acme-accounts.js';
 import { markOrderProcessing, orderAuthorizations, orderVersion, type AcmeOrderRow } from '../../db/acme-orders.js';
 import type { VersionRow } from '../../db/certificates.js';
 import type { TeamRow } from '../../db/teams.js';
+import { poolOf } from '../../db/database.js';
 import { acmeOrders } from '../../db/schema.js';
 import { eq } from 'drizzle-orm';
 import { databaseKeyBlocklist } from '../../db/blocked-keys.js';
@@ -23,6 +24,7 @@ import type { CreateCertificateBody } from '../schemas.js';
 import { boundAccount, objectPayload, teamOfRequest, verifyAcmeRequest, type AcmeDeps } from './context.js';
 import { acmeValiditySeconds, orderRetryAfter, ownOrder, renderOrder } from './orders.js';
 import { AcmeProblem } from './problem.js';
+import { issuanceNotices } from './issuance-notices.js';
 import { renewedCertificate, renewThroughClient } from './replacement.js';
 import { currentOrderStatus } from './views.js';
 
@@ -70,9 +72,25 @@ export async function finalizeOrder(c: Context, deps: AcmeDeps): Promise<Respons
 /**
  * Waits up to ISSUANCE_WAIT_MS for the order's version to be signed (the order is already answered
  * from Postgres, so this only saves the client a poll). A certificate waiting for an approver is not
- * waited for; one that fails is shown by renderOrder like on any poll.
+ * waited for; one that fails is shown by renderOrder like on any poll. The worker's announcement
+ * ends the wait (api/acme/issuance-notices.ts); without the announcements, it reads now and then.
  */
-async function waitForIssuance(deps: AcmeDeps, order: Pick<AcmeOrderRow, 'certificateId' | 'generation'>): Promise<VersionRow | null> {
+async function waitForIssuance(deps: AcmeDeps, order: { certificateId: string; generation: number }): Promise<Pick<VersionRow, 'id'> | null> {
+  const notices = issuanceNotices(poolOf(deps.db));
+  if (await notices.listening()) {
+    const announced = notices.expect(order.certificateId, order.generation, ISSUANCE_WAIT_MS);
+    const recorded = await orderVersion(deps.db, order);
+    if (recorded) {
+      announced.cancel();
+      return recorded;
+    }
+    const versionId = await announced.version;
+    return versionId ? { id: versionId } : orderVersion(deps.db, order);
+  }
+  return pollForIssuance(deps, order);
+}
+
+async function pollForIssuance(deps: AcmeDeps, order: { certificateId: string; generation: number }): Promise<VersionRow | null> {
   const deadline = Date.now() + ISSUANCE_WAIT_MS;
   for (let pause = ISSUANCE_POLL_FIRST_MS; ; pause = Math.min(2 * pause, ISSUANCE_POLL_MAX_MS)) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));

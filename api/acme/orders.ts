@@ -119,7 +119,7 @@ export async function orderResource(c: Context, deps: AcmeDeps): Promise<Respons
 }
 
 /** The order as the client sees it now; `known`: its authorizations and version, just read by the caller. */
-export async function renderOrder(deps: AcmeDeps, order: AcmeOrderRow, request: AcmeRequest, known?: { authorizations: AcmeAuthorizationRow[]; version: VersionRow | null }) {
+export async function renderOrder(deps: AcmeDeps, order: AcmeOrderRow, request: AcmeRequest, known?: { authorizations: AcmeAuthorizationRow[]; version: Pick<VersionRow, 'id'> | null }) {
   const authorizations = known?.authorizations ?? (await orderAuthorizations(deps.db, order.id));
   const version = known ? known.version : order.status === 'processing' || order.status === 'valid' ? await orderVersion(deps.db, order) : null;
   const { status } = currentOrderStatus(order, authorizations, deps.now());
