@@ -20,11 +20,16 @@ export interface NewAuthorization {
   challenges: (typeof acmeChallenges.$inferInsert)[];
 }
 
+/** The order, its authorizations and their challenges in one statement (data-modifying CTEs): all or nothing. */
 export async function insertOrder(db: Queryable, order: NewAcmeOrder, authorizations: NewAuthorization[]): Promise<void> {
-  await db.insert(acmeOrders).values(order);
-  if (authorizations.length > 0) await db.insert(acmeAuthorizations).values(authorizations.map((authorization) => authorization.row));
+  const inserts = [db.insert(acmeOrders).values(order).getSQL()];
+  if (authorizations.length > 0) inserts.push(db.insert(acmeAuthorizations).values(authorizations.map((authorization) => authorization.row)).getSQL());
   const challenges = authorizations.flatMap((authorization) => authorization.challenges);
-  if (challenges.length > 0) await db.insert(acmeChallenges).values(challenges);
+  if (challenges.length > 0) inserts.push(db.insert(acmeChallenges).values(challenges).getSQL());
+  const last = inserts.pop()!;
+  if (inserts.length === 0) return void (await db.execute(last));
+  const ctes = sql.join(inserts.map((insert, index) => sql`${sql.raw(`part${index}`)} as (${insert})`), sql`, `);
+  await db.execute(sql`with ${ctes} ${last}`);
 }
 
 export async function findOrder(db: Queryable, id: string): Promise<AcmeOrderRow | null> {

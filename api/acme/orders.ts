@@ -100,7 +100,7 @@ export async function newOrder(c: Context, deps: AcmeDeps): Promise<Response> {
     createdAt: now,
     updatedAt: now,
   };
-  await deps.db.transaction((tx) => insertOrder(tx, order, authorizations)).catch((error: unknown) => {
+  await insertOrder(deps.db, order, authorizations).catch((error: unknown) => {
     // acme_orders_replaces_uq: another order replaces the same certificate.
     if (replacesVersionId && isUniqueViolation(error)) throw new AcmeProblem('alreadyReplaced', 'that certificate is already being replaced by another order');
     throw error;
