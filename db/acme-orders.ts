@@ -112,24 +112,6 @@ export async function markOrderValid(db: Queryable, id: string, now: Date): Prom
   await db.update(acmeOrders).set({ status: 'valid', updatedAt: now }).where(and(eq(acmeOrders.id, id), eq(acmeOrders.status, 'processing')));
 }
 
-/** The CSR an ACME client sent for a certificate's generation (keySource `acme`). */
-export async function findOrderOfGeneration(db: Queryable, certificateId: string, generation: number): Promise<AcmeOrderRow | null> {
-  const statement = prepared(db, 'acme_order_of_generation', (pool) =>
-    pool
-      .select()
-      .from(acmeOrders)
-      .where(and(eq(acmeOrders.certificateId, sql.placeholder('certificateId')), eq(acmeOrders.generation, sql.placeholder('generation'))))
-      .prepare('acme_order_of_generation'),
-  );
-  const [row] = statement
-    ? await statement.execute({ certificateId, generation })
-    : await db
-        .select()
-        .from(acmeOrders)
-        .where(and(eq(acmeOrders.certificateId, certificateId), eq(acmeOrders.generation, generation)));
-  return row ?? null;
-}
-
 /** The version an order produced, once it is signed. */
 export async function orderVersion(db: Queryable, order: Pick<AcmeOrderRow, 'certificateId' | 'generation'>) {
   if (!order.certificateId || order.generation === null) return null;
