@@ -4,7 +4,8 @@
  * (certificateId, generation): a retry returns the version already recorded, never a second
  * certificate; a server-generated key is stored before signing so a retry reuses it.
  */
-import { findOrderOfGeneration } from '../db/acme-orders.js';
+import { announceAcmeVersion } from '../db/acme-orders.js';
+import { findIssuanceContext } from '../db/issuance-context.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
 import type { VersionSummary } from '../core/types.js';
@@ -13,14 +14,13 @@ import { sealPrivateKey } from '../ca/key-encryption.js';
 import { exportPrivateKeyPkcs8, generateKeyPair } from '../ca/keys.js';
 import { randomSerial } from '../ca/serial.js';
 import { findAgentCsr } from '../db/agents.js';
-import { findCertificate, issuanceRequestOf, type CertificateRow } from '../db/certificates.js';
+import { issuanceRequestOf, type CertificateRow } from '../db/certificates.js';
 import { newId } from '../db/ids.js';
 import { databaseKeyBlocklist } from '../db/blocked-keys.js';
 import { findActiveIntermediate } from '../db/issuers.js';
 import { findCertificateKey, storeCertificateKey } from '../db/keys.js';
-import { findTeam } from '../db/teams.js';
 import { recordSerialBeforeSigning } from '../db/serials.js';
-import { findVersionByGeneration, recordIssuedVersion, type VersionRow } from '../db/versions.js';
+import { recordIssuedVersion, type VersionRow } from '../db/versions.js';
 import { recordVersionIssued, recordVersionsRevoked } from './audit-records.js';
 import type { ActivityDeps } from './deps.js';
 import { publishRevocation } from './revoke-certificate.js';
@@ -31,21 +31,21 @@ export interface IssueCertificateInput {
 }
 
 export async function issueCertificate(deps: ActivityDeps, input: IssueCertificateInput): Promise<VersionSummary> {
-  const existing = await findVersionByGeneration(deps.db, input.certificateId, input.generation);
+  // The certificate, its team, a version already recorded for this generation, an ACME order's CSR: one read.
+  const context = await findIssuanceContext(deps.db, input.certificateId, input.generation);
+  const existing = context?.existing ?? null;
   if (existing?.status === 'revoked') throw revokedFailure(input.certificateId);
   if (existing) {
     // A retry of an issuance whose audit event may not have been written (deduplicated if it was).
-    const owner = await findCertificate(deps.db, input.certificateId);
-    if (owner) await recordVersionIssued(deps.db, existing, owner.teamId);
+    await recordVersionIssued(deps.db, existing, context!.certificate.teamId);
     return summarize(existing);
   }
 
-  const certificate = await findCertificate(deps.db, input.certificateId);
-  if (!certificate) {
+  if (!context) {
     throw ApplicationFailure.nonRetryable(`certificate ${input.certificateId} does not exist`, BUSINESS_ERROR_TYPES.certificateNotFound);
   }
+  const { certificate, team } = context;
   if (certificate.state === 'revoked') throw revokedFailure(certificate.id);
-  const team = await findTeam(deps.db, certificate.teamId);
   if (!team) throw ApplicationFailure.nonRetryable(`team ${certificate.teamId} no longer exists`, BUSINESS_ERROR_TYPES.policyViolation);
 
   const issuerRow = await findActiveIntermediate(deps.db);
@@ -61,7 +61,7 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
       keyBlocklist: databaseKeyBlocklist(deps.db),
       beforeSigning: (fields) => recordSerialBeforeSigning(deps.db, { issuerId: issuerRow.id, serial: fields.serial, certificateId: certificate.id, generation: input.generation }),
     },
-    issuanceRequestOf(certificate, team.policy, await subjectKey(deps, certificate, input.generation)),
+    issuanceRequestOf(certificate, team.policy, await subjectKey(deps, certificate, input.generation, context.acmeOrderCsrPem)),
   ).catch((error: unknown) => {
     throw error instanceof IssuanceError ? businessFailure(error) : error;
   });
@@ -86,6 +86,8 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
     await publishRevocation(deps, certificate.id);
     throw revokedFailure(certificate.id);
   }
+  // Finalize waits for this (api/acme/issuance-notices.ts); without the announcement it still finds the version by reading.
+  if (certificate.keySource === 'acme') await announceAcmeVersion(deps.db, stored).catch(() => undefined);
   return summarize(stored);
 }
 
@@ -105,7 +107,7 @@ function businessFailure(error: IssuanceError): ApplicationFailure {
 }
 
 /** The key to certify: the client's CSR, the agent's or ACME client's CSR of this generation, or a key made here. */
-async function subjectKey(deps: ActivityDeps, certificate: CertificateRow, generation: number): Promise<IssuanceRequest['key']> {
+async function subjectKey(deps: ActivityDeps, certificate: CertificateRow, generation: number, acmeOrderCsrPem: string | null): Promise<IssuanceRequest['key']> {
   switch (certificate.keySource) {
     case 'agent': {
       const request = await findAgentCsr(deps.db, certificate.id, generation);
@@ -119,9 +121,8 @@ async function subjectKey(deps: ActivityDeps, certificate: CertificateRow, gener
       return { csrPem: certificate.csrPem };
     case 'acme': {
       // The order is marked processing with its CSR before the generation's issuance is asked for.
-      const order = await findOrderOfGeneration(deps.db, certificate.id, generation);
-      if (!order?.csrPem) throw ApplicationFailure.retryable(`no ACME order has sent the CSR of ${certificate.id} generation ${generation} yet`);
-      return { csrPem: order.csrPem };
+      if (!acmeOrderCsrPem) throw ApplicationFailure.retryable(`no ACME order has sent the CSR of ${certificate.id} generation ${generation} yet`);
+      return { csrPem: acmeOrderCsrPem };
     }
     case 'server':
       return { publicKeySpki: await serverGeneratedKey(deps, certificate, generation) };

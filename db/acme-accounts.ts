@@ -1,8 +1,9 @@
 /** ACME accounts and the external account binding keys that tie them to a team. */
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { AccountStatus } from '../core/acme-order.js';
 import type { Queryable } from './database.js';
 import { newId } from './ids.js';
+import { prepared } from './prepared.js';
 import { acmeAccounts, acmeEabKeys } from './schema.js';
 
 export type AcmeAccountRow = typeof acmeAccounts.$inferSelect;
@@ -18,7 +19,8 @@ export async function listEabKeys(db: Queryable, teamId: string): Promise<AcmeEa
 }
 
 export async function findEabKey(db: Queryable, id: string): Promise<AcmeEabKeyRow | null> {
-  const [row] = await db.select().from(acmeEabKeys).where(eq(acmeEabKeys.id, id));
+  const statement = prepared(db, 'acme_eab_key_by_id', (pool) => pool.select().from(acmeEabKeys).where(eq(acmeEabKeys.id, sql.placeholder('id'))).prepare('acme_eab_key_by_id'));
+  const [row] = statement ? await statement.execute({ id }) : await db.select().from(acmeEabKeys).where(eq(acmeEabKeys.id, id));
   return row ?? null;
 }
 
@@ -54,7 +56,8 @@ export async function findAccountByThumbprint(db: Queryable, thumbprint: string)
 }
 
 export async function findAccount(db: Queryable, id: string): Promise<AcmeAccountRow | null> {
-  const [row] = await db.select().from(acmeAccounts).where(eq(acmeAccounts.id, id));
+  const statement = prepared(db, 'acme_account_by_id', (pool) => pool.select().from(acmeAccounts).where(eq(acmeAccounts.id, sql.placeholder('id'))).prepare('acme_account_by_id'));
+  const [row] = statement ? await statement.execute({ id }) : await db.select().from(acmeAccounts).where(eq(acmeAccounts.id, id));
   return row ?? null;
 }
 

@@ -6,7 +6,9 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { AuthorizationStatus, ChallengeStatus, OrderStatus } from '../core/acme-order.js';
 import type { Queryable } from './database.js';
-import { acmeAuthorizations, acmeChallenges, acmeOrders, certificateVersions } from './schema.js';
+import { prepared } from './prepared.js';
+import { acmeAuthorizations, acmeChallenges, acmeOrders } from './schema.js';
+import { findVersionByGeneration } from './versions.js';
 
 export type AcmeOrderRow = typeof acmeOrders.$inferSelect;
 export type AcmeAuthorizationRow = typeof acmeAuthorizations.$inferSelect;
@@ -18,24 +20,40 @@ export interface NewAuthorization {
   challenges: (typeof acmeChallenges.$inferInsert)[];
 }
 
+/** The order, its authorizations and their challenges in one statement (data-modifying CTEs): all or nothing. */
 export async function insertOrder(db: Queryable, order: NewAcmeOrder, authorizations: NewAuthorization[]): Promise<void> {
-  await db.insert(acmeOrders).values(order);
-  if (authorizations.length > 0) await db.insert(acmeAuthorizations).values(authorizations.map((authorization) => authorization.row));
+  const inserts = [db.insert(acmeOrders).values(order).getSQL()];
+  if (authorizations.length > 0) inserts.push(db.insert(acmeAuthorizations).values(authorizations.map((authorization) => authorization.row)).getSQL());
   const challenges = authorizations.flatMap((authorization) => authorization.challenges);
-  if (challenges.length > 0) await db.insert(acmeChallenges).values(challenges);
+  if (challenges.length > 0) inserts.push(db.insert(acmeChallenges).values(challenges).getSQL());
+  const last = inserts.pop()!;
+  if (inserts.length === 0) return void (await db.execute(last));
+  const ctes = sql.join(inserts.map((insert, index) => sql`${sql.raw(`part${index}`)} as (${insert})`), sql`, `);
+  await db.execute(sql`with ${ctes} ${last}`);
 }
 
 export async function findOrder(db: Queryable, id: string): Promise<AcmeOrderRow | null> {
-  const [row] = await db.select().from(acmeOrders).where(eq(acmeOrders.id, id));
+  const statement = prepared(db, 'acme_order_by_id', (pool) => pool.select().from(acmeOrders).where(eq(acmeOrders.id, sql.placeholder('id'))).prepare('acme_order_by_id'));
+  const [row] = statement ? await statement.execute({ id }) : await db.select().from(acmeOrders).where(eq(acmeOrders.id, id));
   return row ?? null;
 }
 
 export async function orderAuthorizations(db: Queryable, orderId: string): Promise<AcmeAuthorizationRow[]> {
+  const statement = prepared(db, 'acme_order_authorizations', (pool) =>
+    pool
+      .select()
+      .from(acmeAuthorizations)
+      .where(eq(acmeAuthorizations.orderId, sql.placeholder('orderId')))
+      .orderBy(asc(acmeAuthorizations.createdAt), asc(acmeAuthorizations.id))
+      .prepare('acme_order_authorizations'),
+  );
+  if (statement) return statement.execute({ orderId });
   return db.select().from(acmeAuthorizations).where(eq(acmeAuthorizations.orderId, orderId)).orderBy(asc(acmeAuthorizations.createdAt), asc(acmeAuthorizations.id));
 }
 
 export async function findAuthorization(db: Queryable, id: string): Promise<AcmeAuthorizationRow | null> {
-  const [row] = await db.select().from(acmeAuthorizations).where(eq(acmeAuthorizations.id, id));
+  const statement = prepared(db, 'acme_authorization_by_id', (pool) => pool.select().from(acmeAuthorizations).where(eq(acmeAuthorizations.id, sql.placeholder('id'))).prepare('acme_authorization_by_id'));
+  const [row] = statement ? await statement.execute({ id }) : await db.select().from(acmeAuthorizations).where(eq(acmeAuthorizations.id, id));
   return row ?? null;
 }
 
@@ -94,22 +112,22 @@ export async function markOrderValid(db: Queryable, id: string, now: Date): Prom
   await db.update(acmeOrders).set({ status: 'valid', updatedAt: now }).where(and(eq(acmeOrders.id, id), eq(acmeOrders.status, 'processing')));
 }
 
-/** The CSR an ACME client sent for a certificate's generation (keySource `acme`). */
-export async function findOrderOfGeneration(db: Queryable, certificateId: string, generation: number): Promise<AcmeOrderRow | null> {
-  const [row] = await db
-    .select()
-    .from(acmeOrders)
-    .where(and(eq(acmeOrders.certificateId, certificateId), eq(acmeOrders.generation, generation)));
-  return row ?? null;
-}
-
 /** The version an order produced, once it is signed. */
 export async function orderVersion(db: Queryable, order: Pick<AcmeOrderRow, 'certificateId' | 'generation'>) {
   if (!order.certificateId || order.generation === null) return null;
-  const [row] = await db
-    .select()
-    .from(certificateVersions)
-    .where(and(eq(certificateVersions.certificateId, order.certificateId), eq(certificateVersions.generation, order.generation)));
-  return row ?? null;
+  return findVersionByGeneration(db, order.certificateId, order.generation);
 }
 
+
+/** The channel the worker announces each signed ACME version on; finalize listens (api/acme/issuance-notices.ts). */
+export const ACME_ISSUED_CHANNEL = 'certflow_acme_issued';
+
+/** `<certificateId>/<generation>/<versionId>`: what an announcement carries. */
+export function acmeIssuedPayload(version: { certificateId: string; generation: number; id: string }): string {
+  return `${version.certificateId}/${version.generation}/${version.id}`;
+}
+
+/** Tells the API replicas waiting in finalize that this version is recorded (after its commit). */
+export async function announceAcmeVersion(db: Queryable, version: { certificateId: string; generation: number; id: string }): Promise<void> {
+  await db.execute(sql`select pg_notify(${ACME_ISSUED_CHANNEL}, ${acmeIssuedPayload(version)})`);
+}

@@ -1,4 +1,5 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { prepared } from './prepared.js';
 import type { KeyBlocklist } from '../ca/key-checks.js';
 import type { Queryable } from './database.js';
 import { blockedKeys } from './schema.js';
@@ -11,7 +12,12 @@ export async function blockKey(db: Queryable, entry: { spkiSha256: string; reaso
 export function databaseKeyBlocklist(db: Queryable): KeyBlocklist {
   return {
     async isBlocked(spkiSha256Hex) {
-      const [row] = await db.select({ spkiSha256: blockedKeys.spkiSha256 }).from(blockedKeys).where(eq(blockedKeys.spkiSha256, spkiSha256Hex));
+      const statement = prepared(db, 'blocked_key', (pool) =>
+        pool.select({ spkiSha256: blockedKeys.spkiSha256 }).from(blockedKeys).where(eq(blockedKeys.spkiSha256, sql.placeholder('spki'))).prepare('blocked_key'),
+      );
+      const [row] = statement
+        ? await statement.execute({ spki: spkiSha256Hex })
+        : await db.select({ spkiSha256: blockedKeys.spkiSha256 }).from(blockedKeys).where(eq(blockedKeys.spkiSha256, spkiSha256Hex));
       return row !== undefined;
     },
   };

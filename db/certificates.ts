@@ -3,6 +3,7 @@ import type { TeamPolicy } from '../core/policy.js';
 import type { CertificateSource, CertState } from '../core/types.js';
 import type { IssuanceRequest } from '../ca/issuance.js';
 import type { Queryable } from './database.js';
+import { prepared } from './prepared.js';
 import { certificates, certificateVersions } from './schema.js';
 
 export type CertificateRow = typeof certificates.$inferSelect;
@@ -18,7 +19,8 @@ export async function deleteCertificate(db: Queryable, id: string): Promise<void
 }
 
 export async function findCertificate(db: Queryable, id: string): Promise<CertificateRow | null> {
-  const [row] = await db.select().from(certificates).where(eq(certificates.id, id));
+  const statement = prepared(db, 'certificate_by_id', (pool) => pool.select().from(certificates).where(eq(certificates.id, sql.placeholder('id'))).prepare('certificate_by_id'));
+  const [row] = statement ? await statement.execute({ id }) : await db.select().from(certificates).where(eq(certificates.id, id));
   return row ?? null;
 }
 

@@ -15,3 +15,8 @@ export type Queryable = Pick<Database, 'select' | 'insert' | 'update' | 'delete'
 export function createDatabase(pool: pg.Pool, options: { auditKey?: AuditKey } = {}): Database {
   return Object.assign(drizzle(pool, { schema }), { auditKey: options.auditKey });
 }
+
+/** The pool a database handle runs on (createDatabase's `pool`). */
+export function poolOf(db: Database): pg.Pool {
+  return (db as unknown as { $client: pg.Pool }).$client;
+}

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { Queryable } from './database.js';
+import { prepared } from './prepared.js';
 import { issuers } from './schema.js';
 
 export type IssuerRow = typeof issuers.$inferSelect;
@@ -16,12 +17,9 @@ export async function findIssuer(db: Queryable, id: string): Promise<IssuerRow |
 
 /** The intermediate new certificates are signed by: the newest active one. */
 export async function findActiveIntermediate(db: Queryable): Promise<IssuerRow | null> {
-  const [row] = await db
-    .select()
-    .from(issuers)
-    .where(and(eq(issuers.kind, 'intermediate'), eq(issuers.status, 'active')))
-    .orderBy(desc(issuers.createdAt))
-    .limit(1);
+  const query = (on: Queryable) => on.select().from(issuers).where(and(eq(issuers.kind, 'intermediate'), eq(issuers.status, 'active'))).orderBy(desc(issuers.createdAt)).limit(1);
+  const statement = prepared(db, 'active_intermediate', (pool) => query(pool).prepare('active_intermediate'));
+  const [row] = statement ? await statement.execute() : await query(db);
   return row ?? null;
 }
 

@@ -1,4 +1,5 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { prepared } from './prepared.js';
 import type { TeamPolicy } from '../core/policy.js';
 import type { Database, Queryable } from './database.js';
 import { newId } from './ids.js';
@@ -12,7 +13,8 @@ export async function insertTeam(db: Queryable, name: string, policy: TeamPolicy
 }
 
 export async function findTeam(db: Queryable, id: string): Promise<TeamRow | null> {
-  const [row] = await db.select().from(teams).where(eq(teams.id, id));
+  const statement = prepared(db, 'team_by_id', (pool) => pool.select().from(teams).where(eq(teams.id, sql.placeholder('id'))).prepare('team_by_id'));
+  const [row] = statement ? await statement.execute({ id }) : await db.select().from(teams).where(eq(teams.id, id));
   return row ?? null;
 }
 

@@ -1,21 +1,32 @@
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { RevocationReason } from '../core/types.js';
 import type { Database, Queryable } from './database.js';
+import { prepared } from './prepared.js';
 import { certificateKeys, certificates, certificateVersions, issuers } from './schema.js';
 
 export type VersionRow = typeof certificateVersions.$inferSelect;
 export type NewVersion = typeof certificateVersions.$inferInsert;
 
 export async function findVersion(db: Queryable, id: string): Promise<VersionRow | null> {
-  const [row] = await db.select().from(certificateVersions).where(eq(certificateVersions.id, id));
+  const statement = prepared(db, 'version_by_id', (pool) => pool.select().from(certificateVersions).where(eq(certificateVersions.id, sql.placeholder('id'))).prepare('version_by_id'));
+  const [row] = statement ? await statement.execute({ id }) : await db.select().from(certificateVersions).where(eq(certificateVersions.id, id));
   return row ?? null;
 }
 
 export async function findVersionByGeneration(db: Queryable, certificateId: string, generation: number): Promise<VersionRow | null> {
-  const [row] = await db
-    .select()
-    .from(certificateVersions)
-    .where(and(eq(certificateVersions.certificateId, certificateId), eq(certificateVersions.generation, generation)));
+  const statement = prepared(db, 'version_by_generation', (pool) =>
+    pool
+      .select()
+      .from(certificateVersions)
+      .where(and(eq(certificateVersions.certificateId, sql.placeholder('certificateId')), eq(certificateVersions.generation, sql.placeholder('generation'))))
+      .prepare('version_by_generation'),
+  );
+  const [row] = statement
+    ? await statement.execute({ certificateId, generation })
+    : await db
+        .select()
+        .from(certificateVersions)
+        .where(and(eq(certificateVersions.certificateId, certificateId), eq(certificateVersions.generation, generation)));
   return row ?? null;
 }
 

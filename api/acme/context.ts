@@ -4,9 +4,10 @@
  * checked JWS of a POST (api/acme/jws.ts), with its nonce spent and its account loaded.
  */
 import type { Context } from 'hono';
-import type { JWK } from 'jose';
-import { spendNonce } from '../../db/acme-nonces.js';
+import type { FlattenedJWS, JWK } from 'jose';
+import { spendNonce, spendNonceOfAccount } from '../../db/acme-nonces.js';
 import { findAccount, type AcmeAccountRow } from '../../db/acme-accounts.js';
+import { findTeam, type TeamRow } from '../../db/teams.js';
 import type { ApiDeps, RateLimitConfig } from '../deps.js';
 import type { EabSecret } from './eab.js';
 import { MAX_JWS_BYTES, parseJws, payloadJson, publicAccountJwk, verifyJwsSignature, type ProtectedHeader } from './jws.js';
@@ -85,6 +86,8 @@ export interface AcmeRequest {
   header: ProtectedHeader;
   jwk: JWK;
   account: AcmeAccountRow | null;
+  /** The account's team, when it was read with the account (the request's own statement); else null. */
+  team: TeamRow | null;
   /** null for POST-as-GET. */
   payload: unknown;
   urls: AcmeUrls;
@@ -114,34 +117,83 @@ export async function verifyAcmeRequest(c: Context, deps: AcmeDeps, mode: KeyMod
   const urls = acmeUrls(c);
   if (header.url !== c.req.url) throw new AcmeProblem('unauthorized', `the JWS "url" (${header.url}) is not the URL requested (${c.req.url})`);
 
-  let jwk: JWK;
-  let account: AcmeAccountRow | null = null;
   if (header.jwk) {
     if (mode === 'kid') throw new AcmeProblem('malformed', 'this request must be signed by an account: use "kid", not "jwk"');
-    jwk = publicAccountJwk(header.jwk, header.alg);
-  } else {
-    if (mode === 'jwk') throw new AcmeProblem('malformed', 'this request must carry the key itself: use "jwk", not "kid"');
-    account = await accountOfKid(deps, header.kid!, urls);
-    jwk = publicAccountJwk(account.jwk, header.alg);
+  } else if (mode === 'jwk') {
+    throw new AcmeProblem('malformed', 'this request must carry the key itself: use "jwk", not "kid"');
   }
-  const payload = await verifyJwsSignature(jws, jwk, header.alg);
   const now = deps.now();
-  const expiresAt = nonceMinter(deps).expiryOf(header.nonce, now);
-  if (!expiresAt || !(await spendNonce(deps.db, header.nonce, expiresAt, now))) {
-    throw new AcmeProblem('badNonce', 'the nonce is unknown, expired or already used; retry with the fresh one in Replay-Nonce');
-  }
+  const signed = header.jwk ? await verifyWithJwk(deps, jws, header, now) : await verifyWithAccount(deps, jws, header, accountIdOfKid(header.kid!, urls), now);
+  const { jwk, account, team, payload } = signed;
   // After the nonce is spent: a replayed request cannot spend the team's budget.
   if (account && !c.req.path.endsWith('/revoke-cert')) rateLimiter(deps)?.take(account.teamId ?? account.id, now.getTime());
-  return { header, jwk, account, payload: payloadJson(payload), urls };
+  return { header, jwk, account, team, payload: payloadJson(payload), urls };
 }
 
-async function accountOfKid(deps: AcmeDeps, kid: string, urls: AcmeUrls): Promise<AcmeAccountRow> {
+type SignedBy = { jwk: JWK; account: AcmeAccountRow | null; team: TeamRow | null; payload: Uint8Array };
+
+const BAD_NONCE = 'the nonce is unknown, expired or already used; retry with the fresh one in Replay-Nonce';
+
+async function verifyWithJwk(deps: AcmeDeps, jws: FlattenedJWS, header: ProtectedHeader, now: Date): Promise<SignedBy> {
+  const jwk = publicAccountJwk(header.jwk!, header.alg);
+  const payload = await verifyJwsSignature(jws, jwk, header.alg);
+  const expiresAt = nonceMinter(deps).expiryOf(header.nonce, now);
+  if (!expiresAt || !(await spendNonce(deps.db, header.nonce, expiresAt, now))) throw new AcmeProblem('badNonce', BAD_NONCE);
+  return { jwk, account: null, team: null, payload };
+}
+
+/**
+ * A kid-signed request. The account's row as this replica last saw it gives the key to verify
+ * with; then one statement reads the account again and spends the nonce only if the account is
+ * still valid with that same key. When it is not (deactivated, key changed, first request), the
+ * checks run again on the row just read, and the nonce is spent on its own.
+ */
+async function verifyWithAccount(deps: AcmeDeps, jws: FlattenedJWS, header: ProtectedHeader, accountId: string | null, now: Date): Promise<SignedBy> {
+  const expiresAt = nonceMinter(deps).expiryOf(header.nonce, now);
+  const known = accountId ? knownAccounts.get(accountId) : undefined;
+  // A signature that does not verify with the remembered key may be by the account's new key: look again.
+  const verified = known?.status === 'valid' ? await verifyWith(jws, known.jwk, header).catch(() => null) : null;
+  if (known && verified) {
+    const { jwk, payload } = verified;
+    if (!expiresAt) throw new AcmeProblem('badNonce', BAD_NONCE);
+    const { account, team, spent } = await spendNonceOfAccount(deps.db, { nonce: header.nonce, expiresAt, accountId: known.id, thumbprint: known.thumbprint, now });
+    rememberAccount(known.id, account);
+    if (spent) return { jwk, account: account!, team, payload };
+    if (account?.status === 'valid' && account.thumbprint === known.thumbprint) throw new AcmeProblem('badNonce', BAD_NONCE);
+  }
+  const account = accountId ? await findAccount(deps.db, accountId) : null;
+  rememberAccount(accountId, account);
+  if (!account) throw new AcmeProblem('accountDoesNotExist', `no account at ${header.kid}`);
+  if (account.status !== 'valid') throw new AcmeProblem('unauthorized', `the account is ${account.status}`);
+  const { jwk, payload } = await verifyWith(jws, account.jwk, header);
+  if (!expiresAt || !(await spendNonce(deps.db, header.nonce, expiresAt, now))) throw new AcmeProblem('badNonce', BAD_NONCE);
+  return { jwk, account, team: null, payload };
+}
+
+async function verifyWith(jws: FlattenedJWS, accountJwk: JWK, header: ProtectedHeader): Promise<{ jwk: JWK; payload: Uint8Array }> {
+  const jwk = publicAccountJwk(accountJwk, header.alg);
+  return { jwk, payload: await verifyJwsSignature(jws, jwk, header.alg) };
+}
+
+/**
+ * Accounts as this replica last read them, by id: only which key to verify a request with. Whether
+ * the account may act is decided by the statement that spends the request's nonce.
+ */
+const knownAccounts = new Map<string, AcmeAccountRow>();
+const KNOWN_ACCOUNTS_MAX = 10_000;
+
+function rememberAccount(id: string | null, account: AcmeAccountRow | null): void {
+  if (!id) return;
+  knownAccounts.delete(id);
+  if (!account) return;
+  if (knownAccounts.size >= KNOWN_ACCOUNTS_MAX) knownAccounts.delete(knownAccounts.keys().next().value!);
+  knownAccounts.set(id, account);
+}
+
+function accountIdOfKid(kid: string, urls: AcmeUrls): string | null {
   const prefix = urls.account('');
   const id = kid.startsWith(prefix) ? kid.slice(prefix.length) : '';
-  const account = /^acct_[a-z2-7]{20}$/.test(id) ? await findAccount(deps.db, id) : null;
-  if (!account) throw new AcmeProblem('accountDoesNotExist', `no account at ${kid}`);
-  if (account.status !== 'valid') throw new AcmeProblem('unauthorized', `the account is ${account.status}`);
-  return account;
+  return /^acct_[a-z2-7]{20}$/.test(id) ? id : null;
 }
 
 /** The payload of a request that must not be POST-as-GET, as an object. */
@@ -154,6 +206,13 @@ export function objectPayload(request: AcmeRequest): Record<string, unknown> {
 /** Refuses anything but POST-as-GET (an empty payload) where the RFC asks for one. */
 export function requirePostAsGet(request: AcmeRequest): void {
   if (request.payload !== null) throw new AcmeProblem('malformed', 'this resource is read with POST-as-GET: send an empty payload');
+}
+
+/** The team of a request's account (or of its order): the one read with the account when it is that team. */
+export async function teamOfRequest(deps: AcmeDeps, request: AcmeRequest, teamId: string): Promise<TeamRow> {
+  const team = request.team?.id === teamId ? request.team : await findTeam(deps.db, teamId);
+  if (!team) throw new AcmeProblem('unauthorized', 'the account\'s team no longer exists');
+  return team;
 }
 
 /** The account of a kid-signed request that is bound to a team (only bound accounts may order). */

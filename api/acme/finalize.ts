@@ -11,7 +11,8 @@ import { base64url } from 'jose';
 import { findEabKey } from '../../db/acme-accounts.js';
 import { markOrderProcessing, orderAuthorizations, orderVersion, type AcmeOrderRow } from '../../db/acme-orders.js';
 import type { VersionRow } from '../../db/certificates.js';
-import { findTeam, type TeamRow } from '../../db/teams.js';
+import type { TeamRow } from '../../db/teams.js';
+import { poolOf } from '../../db/database.js';
 import { acmeOrders } from '../../db/schema.js';
 import { eq } from 'drizzle-orm';
 import { databaseKeyBlocklist } from '../../db/blocked-keys.js';
@@ -20,9 +21,10 @@ import { canonicalizeCertificateRequest } from '../certificate-request.js';
 import type { Principal } from '../deps.js';
 import { ProblemError } from '../problem.js';
 import type { CreateCertificateBody } from '../schemas.js';
-import { boundAccount, objectPayload, verifyAcmeRequest, type AcmeDeps } from './context.js';
+import { boundAccount, objectPayload, teamOfRequest, verifyAcmeRequest, type AcmeDeps } from './context.js';
 import { acmeValiditySeconds, orderRetryAfter, ownOrder, renderOrder } from './orders.js';
 import { AcmeProblem } from './problem.js';
+import { issuanceNotices } from './issuance-notices.js';
 import { renewedCertificate, renewThroughClient } from './replacement.js';
 import { currentOrderStatus } from './views.js';
 
@@ -41,11 +43,9 @@ export async function finalizeOrder(c: Context, deps: AcmeDeps): Promise<Respons
   const { status } = currentOrderStatus(order, authorizations, deps.now());
   if (status !== 'ready') throw new AcmeProblem('orderNotReady', `the order is ${status}, not ready: ${status === 'pending' ? 'complete its authorizations first' : 'it cannot be finalized again'}`);
   const csrPem = csrFromPayload(objectPayload(request));
-  const team = await findTeam(deps.db, order.teamId);
-  if (!team) throw new AcmeProblem('unauthorized', 'the account\'s team no longer exists');
-  const eabKey = account.eabKeyId ? await findEabKey(deps.db, account.eabKeyId) : null;
+  const team = await teamOfRequest(deps, request, order.teamId);
   // The account acts for the principal that created its binding key: approvals keep that person from deciding.
-  const accountable = eabKey?.createdByPrincipal ?? account.id;
+  const accountable = (account.eabKeyId ? await eabKeyCreator(deps, account.eabKeyId) : null) ?? account.id;
   const principal: Principal = { tokenId: account.id, principalId: accountable, accountableId: accountable, teamId: team.id, role: 'requester' };
   const body = certificateBody(deps, team, order, csrPem);
   let issuing: { certificateId: string; generation: number; awaitingApproval: boolean };
@@ -72,15 +72,43 @@ export async function finalizeOrder(c: Context, deps: AcmeDeps): Promise<Respons
 /**
  * Waits up to ISSUANCE_WAIT_MS for the order's version to be signed (the order is already answered
  * from Postgres, so this only saves the client a poll). A certificate waiting for an approver is not
- * waited for; one that fails is shown by renderOrder like on any poll.
+ * waited for; one that fails is shown by renderOrder like on any poll. The worker's announcement
+ * ends the wait (api/acme/issuance-notices.ts); without the announcements, it reads now and then.
  */
-async function waitForIssuance(deps: AcmeDeps, order: Pick<AcmeOrderRow, 'certificateId' | 'generation'>): Promise<VersionRow | null> {
+async function waitForIssuance(deps: AcmeDeps, order: { certificateId: string; generation: number }): Promise<Pick<VersionRow, 'id'> | null> {
+  const notices = issuanceNotices(poolOf(deps.db));
+  if (await notices.listening()) {
+    const announced = notices.expect(order.certificateId, order.generation, ISSUANCE_WAIT_MS);
+    const recorded = await orderVersion(deps.db, order);
+    if (recorded) {
+      announced.cancel();
+      return recorded;
+    }
+    const versionId = await announced.version;
+    return versionId ? { id: versionId } : orderVersion(deps.db, order);
+  }
+  return pollForIssuance(deps, order);
+}
+
+async function pollForIssuance(deps: AcmeDeps, order: { certificateId: string; generation: number }): Promise<VersionRow | null> {
   const deadline = Date.now() + ISSUANCE_WAIT_MS;
   for (let pause = ISSUANCE_POLL_FIRST_MS; ; pause = Math.min(2 * pause, ISSUANCE_POLL_MAX_MS)) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
     const version = await orderVersion(deps.db, order);
     if (version || Date.now() >= deadline) return version;
   }
+}
+
+/** Who created each external account binding key (it never changes), by key id: read once per replica. */
+const eabKeyCreators = new Map<string, string | null>();
+const EAB_KEY_CREATORS_MAX = 10_000;
+
+async function eabKeyCreator(deps: AcmeDeps, eabKeyId: string): Promise<string | null> {
+  if (eabKeyCreators.has(eabKeyId)) return eabKeyCreators.get(eabKeyId)!;
+  const creator = (await findEabKey(deps.db, eabKeyId))?.createdByPrincipal ?? null;
+  if (eabKeyCreators.size >= EAB_KEY_CREATORS_MAX) eabKeyCreators.clear();
+  eabKeyCreators.set(eabKeyId, creator);
+  return creator;
 }
 
 /** The order as a `POST /v1/certificates` body: its names, the CSR, no destinations (the client installs it). */

@@ -35,12 +35,12 @@ import {
 } from '../../db/acme-orders.js';
 import { newId } from '../../db/ids.js';
 import { findCertificate, type VersionRow } from '../../db/certificates.js';
-import { findTeam, type TeamRow } from '../../db/teams.js';
+import type { TeamRow } from '../../db/teams.js';
 import type { CertState } from '../../core/types.js';
 import { acmeChallengeWorkflowId } from '../../contracts/acme-messages.js';
 import { reservedNameIn } from '../reserved-names.js';
 import { isUniqueViolation, replacedVersionId } from './replacement.js';
-import { boundAccount, objectPayload, requirePostAsGet, verifyAcmeRequest, type AcmeDeps, type AcmeRequest } from './context.js';
+import { boundAccount, objectPayload, requirePostAsGet, teamOfRequest, verifyAcmeRequest, type AcmeDeps, type AcmeRequest } from './context.js';
 import { AcmeProblem, acmeErrorUrn, type AcmeSubproblem } from './problem.js';
 import { authorizationView, challengeView, currentOrderStatus, orderView } from './views.js';
 
@@ -51,7 +51,7 @@ export async function newOrder(c: Context, deps: AcmeDeps): Promise<Response> {
   if (payload['notBefore'] !== undefined || payload['notAfter'] !== undefined) {
     throw new AcmeProblem('malformed', 'notBefore and notAfter are not supported: the validity comes from the team policy');
   }
-  const team = await teamOf(deps, account.teamId);
+  const team = await teamOfRequest(deps, request, account.teamId);
   const identifiers = canonicalIdentifiers(payload['identifiers']);
   refuseOutsidePolicy(identifiers, team, deps);
   const reserved = reservedNameIn(
@@ -100,7 +100,7 @@ export async function newOrder(c: Context, deps: AcmeDeps): Promise<Response> {
     createdAt: now,
     updatedAt: now,
   };
-  await deps.db.transaction((tx) => insertOrder(tx, order, authorizations)).catch((error: unknown) => {
+  await insertOrder(deps.db, order, authorizations).catch((error: unknown) => {
     // acme_orders_replaces_uq: another order replaces the same certificate.
     if (replacesVersionId && isUniqueViolation(error)) throw new AcmeProblem('alreadyReplaced', 'that certificate is already being replaced by another order');
     throw error;
@@ -119,7 +119,7 @@ export async function orderResource(c: Context, deps: AcmeDeps): Promise<Respons
 }
 
 /** The order as the client sees it now; `known`: its authorizations and version, just read by the caller. */
-export async function renderOrder(deps: AcmeDeps, order: AcmeOrderRow, request: AcmeRequest, known?: { authorizations: AcmeAuthorizationRow[]; version: VersionRow | null }) {
+export async function renderOrder(deps: AcmeDeps, order: AcmeOrderRow, request: AcmeRequest, known?: { authorizations: AcmeAuthorizationRow[]; version: Pick<VersionRow, 'id'> | null }) {
   const authorizations = known?.authorizations ?? (await orderAuthorizations(deps.db, order.id));
   const version = known ? known.version : order.status === 'processing' || order.status === 'valid' ? await orderVersion(deps.db, order) : null;
   const { status } = currentOrderStatus(order, authorizations, deps.now());
@@ -207,12 +207,6 @@ export async function ownOrder(deps: AcmeDeps, request: AcmeRequest, id: string)
   const order = await findOrder(deps.db, id);
   if (!order || order.accountId !== request.account!.id) throw notFound('order');
   return order;
-}
-
-async function teamOf(deps: AcmeDeps, teamId: string): Promise<TeamRow> {
-  const team = await findTeam(deps.db, teamId);
-  if (!team) throw new AcmeProblem('unauthorized', 'the account\'s team no longer exists');
-  return team;
 }
 
 /** Another account's resource is answered like a missing one: its existence is not disclosed. */
