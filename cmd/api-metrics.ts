@@ -11,6 +11,7 @@ import { createApiMetrics } from '../metrics/api-metrics.js';
 import { registerInventoryMetrics } from '../metrics/inventory.js';
 import { createMetricsRegistry } from '../metrics/registry.js';
 import { registerScheduleMetrics } from '../metrics/schedules.js';
+import { registerLifecycleMetrics } from '../metrics/lifecycles.js';
 import type { MetricsSettings } from './config.js';
 import { AUDIT_CHECKPOINT_SCHEDULE_ID, CRL_PUBLICATION_SCHEDULE_ID } from './schedule-ids.js';
 
@@ -31,5 +32,6 @@ export function apiMetrics(options: {
     cacheSeconds: settings.cacheSeconds,
     log: options.log,
   });
+  registerLifecycleMetrics(registry, { temporal: options.temporal, cacheSeconds: settings.cacheSeconds, log: options.log });
   return { registry, api: createApiMetrics(registry), access: { token: settings.token, refuseWithoutToken: options.production } };
 }

@@ -8,6 +8,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { teamLabels } from '../core/metrics-labels.js';
 import { EXPIRY_BUCKETS_SECONDS, loadInventorySnapshot, type InventorySnapshot } from '../db/metrics-inventory.js';
 import type { Database } from '../db/database.js';
+import { describeError, scrapeCache } from './scrape-cache.js';
 
 export interface InventoryMetricsOptions {
   db: Database;
@@ -19,7 +20,9 @@ export interface InventoryMetricsOptions {
 }
 
 export function registerInventoryMetrics(registry: Registry, options: InventoryMetricsOptions): void {
-  const snapshot = cachedSnapshot(options);
+  const snapshot = scrapeCache(options.cacheSeconds, () => loadInventorySnapshot(options.db, options.now()), (error) =>
+    options.log?.(`metrics: reading the inventory failed: ${describeError(error)}`),
+  );
   new Gauge({
     name: 'certflow_inventory_up',
     help: '1 when the inventory gauges could be read from Postgres at this scrape, 0 when the queries failed (the gauges are then absent).',
@@ -129,29 +132,6 @@ function expiryHistogram(snapshot: () => Promise<InventorySnapshot | null>) {
     },
     reset() {},
   } as unknown as Parameters<Registry['registerMetric']>[0];
-}
-
-/**
- * One round of queries per `cacheSeconds`; concurrent callers share the round in flight. A failed round
- * (Postgres down) gives null, is logged, and is not kept: the next scrape tries again.
- */
-function cachedSnapshot(options: InventoryMetricsOptions): () => Promise<InventorySnapshot | null> {
-  let cached: { at: number; value: Promise<InventorySnapshot | null> } | null = null;
-  return () => {
-    const now = Date.now();
-    if (!cached || now - cached.at > options.cacheSeconds * 1000) {
-      const round: { at: number; value: Promise<InventorySnapshot | null> } = {
-        at: now,
-        value: loadInventorySnapshot(options.db, options.now()).catch((error: unknown) => {
-          options.log?.(`metrics: reading the inventory failed: ${error instanceof Error ? error.message : String(error)}`);
-          if (cached === round) cached = null;
-          return null;
-        }),
-      };
-      cached = round;
-    }
-    return cached.value;
-  };
 }
 
 export { EXPIRY_BUCKETS_SECONDS };

@@ -5,6 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { Gauge, type Registry } from 'prom-client';
+import { describeError, scrapeCache } from './scrape-cache.js';
 
 export interface ScheduleMetricsOptions {
   temporal: Client;
@@ -21,7 +22,11 @@ interface ScheduleFigures {
 }
 
 export function registerScheduleMetrics(registry: Registry, options: ScheduleMetricsOptions): void {
-  const figures = cached(options);
+  const figures = scrapeCache(
+    options.cacheSeconds,
+    async () => (await Promise.all(options.scheduleIds.map((id) => describe(options, id)))).flatMap((f) => (f ? [f] : [])),
+    () => undefined, // describe() logs and skips each failure itself
+  );
   const gauge = (name: string, help: string, value: (figures: ScheduleFigures) => number | null) =>
     new Gauge({
       name,
@@ -30,7 +35,7 @@ export function registerScheduleMetrics(registry: Registry, options: ScheduleMet
       registers: [registry],
       async collect() {
         this.reset();
-        for (const schedule of await figures()) {
+        for (const schedule of (await figures()) ?? []) {
           const v = value(schedule);
           if (v !== null) this.set({ schedule: schedule.schedule }, v);
         }
@@ -39,15 +44,6 @@ export function registerScheduleMetrics(registry: Registry, options: ScheduleMet
   gauge('certflow_schedule_last_action_timestamp_seconds', 'When the Temporal Schedule last started its workflow (Unix seconds).', (f) => (f.lastActionAt ? f.lastActionAt.getTime() / 1000 : null));
   gauge('certflow_schedule_last_action_delay_seconds', 'How long after its scheduled time the last action was taken.', (f) => f.lastActionDelaySeconds);
   gauge('certflow_schedule_interval_seconds', 'The Temporal Schedule\'s interval.', (f) => f.intervalSeconds);
-}
-
-function cached(options: ScheduleMetricsOptions): () => Promise<ScheduleFigures[]> {
-  let last: { at: number; value: Promise<ScheduleFigures[]> } | null = null;
-  return () => {
-    const now = Date.now();
-    if (!last || now - last.at > options.cacheSeconds * 1000) last = { at: now, value: Promise.all(options.scheduleIds.map((id) => describe(options, id))).then((all) => all.flatMap((f) => (f ? [f] : []))) };
-    return last.value;
-  };
 }
 
 /** Null when the schedule does not exist (yet) or Temporal does not answer: its gauges are then absent. */
@@ -63,7 +59,7 @@ async function describe(options: ScheduleMetricsOptions, scheduleId: string): Pr
       intervalSeconds: every ? every / 1000 : null,
     };
   } catch (error) {
-    options.log?.(`metrics: describing schedule ${scheduleId} failed: ${error instanceof Error ? error.message : String(error)}`);
+    options.log?.(`metrics: describing schedule ${scheduleId} failed: ${describeError(error)}`);
     return null;
   }
 }

@@ -85,15 +85,12 @@ const TESTS: RuleTest[] = [
     ],
   },
   {
-    name: 'certificates failed: summed over issuers, once across replicas',
+    name: 'certificates failed: fires after 15 min, once across replicas; other states do not',
     interval: '1m',
     input_series: [
-      { series: 'certflow_certificates{state="failed",team="payments",issuer="iss_a",instance="api-1"}', values: '1x30' },
-      { series: 'certflow_certificates{state="failed",team="payments",issuer="iss_b",instance="api-1"}', values: '2x30' },
-      { series: 'certflow_certificates{state="failed",team="payments",issuer="iss_a",instance="api-2"}', values: '1x30' },
-      { series: 'certflow_certificates{state="failed",team="payments",issuer="iss_b",instance="api-2"}', values: '2x30' },
-      { series: 'certflow_certificates{state="active",team="search",issuer="iss_a",instance="api-1"}', values: '5x30' },
-      { series: 'certflow_certificates{state="failed",team="search",issuer="iss_a",instance="api-1"}', values: '0x30' },
+      { series: 'certflow_lifecycle_workflows{state="failed",instance="api-1",job="certflow-api"}', values: '0 3x30' },
+      { series: 'certflow_lifecycle_workflows{state="failed",instance="api-2",job="certflow-api"}', values: '0 3x30' },
+      { series: 'certflow_lifecycle_workflows{state="renewing",instance="api-1",job="certflow-api"}', values: '5x30' },
     ],
     alert_rule_test: [
       { eval_time: '10m', alertname: 'CertflowCertificatesFailed', exp_alerts: [] },
@@ -102,10 +99,11 @@ const TESTS: RuleTest[] = [
         alertname: 'CertflowCertificatesFailed',
         exp_alerts: [
           {
-            exp_labels: { severity: 'warning', team: 'payments' },
+            exp_labels: { severity: 'warning', state: 'failed', job: 'certflow-api' },
             exp_annotations: {
-              summary: '3 certificate(s) of team payments stopped on an error that needs an operator',
-              description: 'A business error (policy violation, revoked, invalid request) stopped issuance or renewal; the lifecycle waits for a renew request after the cause is fixed.',
+              summary: '3 certificate lifecycle(s) stopped on an error that needs an operator',
+              description:
+                'A business error (policy violation, revoked, invalid request) stopped issuance or renewal; the lifecycle waits for a renew request after the cause is fixed. GET /v1/certificates?stuck=true&state=failed lists them.',
               runbook_url: runbook('CertflowCertificatesFailed'),
             },
           },
