@@ -6,7 +6,10 @@ import { createWorkerMetrics } from '../../../metrics/worker-metrics.js';
 
 async function value(metrics: ReturnType<typeof createWorkerMetrics>, name: keyof ReturnType<typeof createWorkerMetrics>, labels: Record<string, string> = {}) {
   const { values } = await metrics[name].get();
-  return values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l) && !('le' in v.labels))?.value;
+  return values.find((v) => {
+    const own = v.labels as Record<string, string | number | undefined>;
+    return Object.entries(labels).every(([k, l]) => own[k] === l) && !('le' in own);
+  })?.value;
 }
 
 describe('issuance metrics', () => {
