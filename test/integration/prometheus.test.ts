@@ -103,10 +103,23 @@ describe('metrics scraped by a real Prometheus', () => {
   it('never labels a metric with a certificate id or a DNS name', async () => {
     const { id } = await certificates.create({ team: team.teamName, dnsNames: ['labels.example.test'], validity: 'P1D' });
     await certificates.waitFor(id, (view) => view.state === 'active', { timeoutMs: 30_000, what: 'issuance' });
-    const text = (await (await scrape(api.baseUrl)).text()) + (await (await scrape(workerMetricsUrl)).text());
+    // The inventory gauges reuse their queries for a second (cacheSeconds): scrape until they include the certificate.
+    const text = await eventually(
+      async () => {
+        const both = (await (await scrape(api.baseUrl)).text()) + (await (await scrape(workerMetricsUrl)).text());
+        return new RegExp(`^certflow_certificates\\{team="${team.teamName}",state="active"`, 'm').test(both) ? both : undefined;
+      },
+      { timeoutMs: 10_000, what: 'the inventory gauges to count the certificate' },
+    );
     expect(text).not.toContain(id);
     expect(text).not.toContain('labels.example.test');
     expect(text).toMatch(new RegExp(`^certflow_certificates\\{team="${team.teamName}",state="active",issuer="iss_[^"]+"\\} 1$`, 'm'));
+    // The inventory figures of the team: its one certificate expires in about a day, not yet due for renewal.
+    const soonest = Number(new RegExp(`^certflow_certificate_expiry_soonest_timestamp_seconds\\{team="${team.teamName}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(soonest * 1000 - Date.now()).toBeGreaterThan(23 * 3_600_000);
+    expect(soonest * 1000 - Date.now()).toBeLessThan(25 * 3_600_000);
+    expect(text).toMatch(new RegExp(`^certflow_certificates_expiring_unrenewed\\{team="${team.teamName}"\\} 0$`, 'm'));
+    expect(text).toMatch(/^certflow_inventory_up 1$/m);
   });
 
   it('promtool check metrics accepts the output of both endpoints (with a certificate in the inventory)', async () => {
