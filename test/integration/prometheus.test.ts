@@ -127,6 +127,12 @@ describe('metrics scraped by a real Prometheus', () => {
     const workerText = await (await scrape(workerMetricsUrl)).text();
     expect(apiText).toMatch(/^certflow_certificates\{/m);
     expect(apiText).toMatch(/^certflow_certificate_expiry_seconds_bucket\{le="\+Inf"\}/m);
+    // Figures from Temporal: the worker's schedules and the lifecycle workflows' states; from Postgres: its CRLs.
+    expect(apiText).toMatch(/^certflow_schedule_interval_seconds\{schedule="crl-publication"\} 3600$/m);
+    expect(apiText).toMatch(/^certflow_schedule_interval_seconds\{schedule="audit-checkpoint"\} 60$/m);
+    expect(apiText).toMatch(/^certflow_schedule_last_action_timestamp_seconds\{schedule="crl-publication"\} \d/m);
+    expect(apiText).toMatch(/^certflow_lifecycle_workflows\{state="failed"\} \d+$/m);
+    expect(apiText).toMatch(/^certflow_crl_next_update_timestamp_seconds\{issuer="iss_[^"]+"\} \d/m);
     expect(workerText).toMatch(/^certflow_renewals_failed_total\{reason="policy_violation"\} 0$/m);
     for (const [name, text] of [['API', apiText], ['worker', workerText]] as const) {
       const result = await promtoolCheckMetrics(text);
