@@ -35,11 +35,10 @@ async function rows<T extends Row>(db: Database, query: ReturnType<typeof sql>):
   return (await db.execute<T>(query)).rows as T[];
 }
 
-const endedStates = sql.join(ENDED_STATES.map((state) => sql`${state}`), sql`, `);
 
 export async function loadInventorySnapshot(db: Database, now: Date): Promise<InventorySnapshot> {
   const at = now.toISOString();
-  const [teams, certificates, expiry, histogram, approvals, crls, bulkStates, bulkOpen, acme] = await Promise.all([
+  const [teams, certificates, expiry, approvals, crls, bulkStates, bulkOpen, acme] = await Promise.all([
     rows<{ name: string }>(db, sql`select name from teams`),
     rows<{ team: string; state: string; issuer: string | null; count: string }>(
       db,
@@ -47,20 +46,16 @@ export async function loadInventorySnapshot(db: Database, now: Date): Promise<In
           from certificates c join teams t on t.id = c.team_id left join certificate_versions v on v.id = c.current_version_id
           group by 1, 2, 3`,
     ),
-    rows<{ team: string; soonest: Date; expiring: string }>(
-      db,
-      sql`select t.name as team, min(v.not_after) as soonest,
-            count(*) filter (where v.not_after < ${at}::timestamptz + least(${`${EXPIRING_WINDOW_SECONDS} seconds`}::interval, (v.not_after - v.not_before) / 4)) as expiring
-          from certificates c join teams t on t.id = c.team_id join certificate_versions v on v.id = c.current_version_id
-          where c.state not in (${endedStates}) and v.status = 'active'
-          group by 1`,
-    ),
+    // One scan of the live current versions: per team, the soonest expiry, the unrenewed count and the histogram's buckets (summed below).
     rows<Row>(
       db,
-      sql.raw(`select count(*) as count, coalesce(sum(extract(epoch from v.not_after - '${at}'::timestamptz)), 0) as sum_seconds,
-          ${EXPIRY_BUCKETS_SECONDS.map((le, i) => `count(*) filter (where v.not_after <= '${at}'::timestamptz + interval '${le} seconds') as b${i}`).join(', ')}
-          from certificates c join certificate_versions v on v.id = c.current_version_id
-          where c.state not in (${ENDED_STATES.map((state) => `'${state}'`).join(', ')}) and v.status = 'active'`),
+      sql.raw(`select t.name as team, min(v.not_after) as soonest,
+            count(*) filter (where v.not_after < '${at}'::timestamptz + least(interval '${EXPIRING_WINDOW_SECONDS} seconds', (v.not_after - v.not_before) / 4)) as expiring,
+            count(*) as count, coalesce(sum(extract(epoch from v.not_after - '${at}'::timestamptz)), 0) as sum_seconds,
+            ${EXPIRY_BUCKETS_SECONDS.map((le, i) => `count(*) filter (where v.not_after <= '${at}'::timestamptz + interval '${le} seconds') as b${i}`).join(', ')}
+          from certificates c join teams t on t.id = c.team_id join certificate_versions v on v.id = c.current_version_id
+          where c.state not in (${ENDED_STATES.map((state) => `'${state}'`).join(', ')}) and v.status = 'active'
+          group by 1`),
     ),
     rows<{ team: string; pending: string; oldest: Date; past_half: string }>(
       db,
@@ -81,15 +76,15 @@ export async function loadInventorySnapshot(db: Database, now: Date): Promise<In
       sql`select status, (status in ('pending', 'ready') and expires_at <= ${at}::timestamptz) as expired, count(*) as count from acme_orders group by 1, 2`,
     ),
   ]);
-  const histogramRow = histogram[0] ?? {};
+  const total = (column: string) => expiry.reduce((sum, row) => sum + Number(row[column] ?? 0), 0);
   return {
     teamNames: teams.map((row) => row.name),
     certificates: certificates.map((row) => ({ team: row.team, state: row.state, issuer: row.issuer ?? 'none', count: Number(row.count) })),
-    expiryByTeam: expiry.map((row) => ({ team: row.team, soonestNotAfter: new Date(row.soonest), expiringUnrenewed: Number(row.expiring) })),
+    expiryByTeam: expiry.map((row) => ({ team: String(row['team']), soonestNotAfter: new Date(row['soonest'] as string | Date), expiringUnrenewed: Number(row['expiring']) })),
     expiryHistogram: {
-      buckets: EXPIRY_BUCKETS_SECONDS.map((le, i) => ({ le, count: Number(histogramRow[`b${i}`] ?? 0) })),
-      sumSeconds: Number(histogramRow['sum_seconds'] ?? 0),
-      count: Number(histogramRow['count'] ?? 0),
+      buckets: EXPIRY_BUCKETS_SECONDS.map((le, i) => ({ le, count: total(`b${i}`) })),
+      sumSeconds: total('sum_seconds'),
+      count: total('count'),
     },
     approvalsByTeam: approvals.map((row) => ({ team: row.team, pending: Number(row.pending), oldestRequestedAt: new Date(row.oldest), pastHalfDeadline: Number(row.past_half) })),
     crls: crls.map((row) => ({ issuer: row.issuer, thisUpdate: new Date(row.this_update), nextUpdate: new Date(row.next_update) })),
