@@ -12,9 +12,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { apiMetrics } from '../../cmd/api-metrics.js';
+import { loadConfig } from '../../cmd/config.js';
+import { startApi } from '../../cmd/start-api.js';
 import { findFreePort } from '../../devservices/free-port.js';
 import { ensurePrometheusTools, type PrometheusTools } from '../../scripts/prometheus-tools.js';
-import { authHeaders, createHarness, createTeamWithTokens, eventually, startChildWorker, TEST_BOOTSTRAP_TOKEN, type ChildWorker, type Harness, type Team } from '../support/harness.js';
+import { authHeaders, createHarness, createTeamWithTokens, eventually, startChildWorker, TEST_AUDIT_KEY_HEX, TEST_BOOTSTRAP_TOKEN, type ChildWorker, type Harness, type Team } from '../support/harness.js';
 import { certificatesAs, serveOverHttp, type CertificateClient, type HttpServer } from '../support/integration-suite.js';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus-server.js';
 import { rulesWithFor } from '../support/prometheus-rules.js';
@@ -88,6 +90,33 @@ function promtoolCheckMetrics(text: string): Promise<{ code: number; output: str
 }
 
 const sampleValue = async (expr: string) => (await prometheus.query(expr))[0]?.value;
+
+describe('the API process as cmd/api.ts composes it (startApi)', () => {
+  it('serves GET /metrics with the inventory gauges, behind CERTFLOW_METRICS_TOKEN', async () => {
+    const env = {
+      DATABASE_URL: harness.databaseUrl,
+      TEMPORAL_ADDRESS: harness.temporalAddress,
+      TEMPORAL_NAMESPACE: harness.namespace,
+      CERTFLOW_ACME_PORT: '0',
+      CERTFLOW_BOOTSTRAP_TOKEN: TEST_BOOTSTRAP_TOKEN,
+      CERTFLOW_AUDIT_KEY: TEST_AUDIT_KEY_HEX,
+      CERTFLOW_DATA_DIR: await mkdtemp(join(inject('tempDir'), 'metrics-api-')),
+      CERTFLOW_METRICS_TOKEN: METRICS_TOKEN,
+      PORT: '0',
+    };
+    const running = await startApi({ ...loadConfig(env), databaseUrl: env.DATABASE_URL, temporalAddress: env.TEMPORAL_ADDRESS }, () => undefined);
+    try {
+      expect((await scrape(running.url, null)).status).toBe(401);
+      const response = await scrape(running.url);
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(text).toMatch(/^certflow_inventory_up 1$/m);
+      expect(text).toMatch(/^certflow_teams \d+$/m);
+    } finally {
+      await running.stop();
+    }
+  });
+});
 
 describe('metrics scraped by a real Prometheus', () => {
   it('serves /metrics on the API and the worker only with the token', async () => {
