@@ -91,33 +91,6 @@ function promtoolCheckMetrics(text: string): Promise<{ code: number; output: str
 
 const sampleValue = async (expr: string) => (await prometheus.query(expr))[0]?.value;
 
-describe('the API process as cmd/api.ts composes it (startApi)', () => {
-  it('serves GET /metrics with the inventory gauges, behind CERTFLOW_METRICS_TOKEN', async () => {
-    const env = {
-      DATABASE_URL: harness.databaseUrl,
-      TEMPORAL_ADDRESS: harness.temporalAddress,
-      TEMPORAL_NAMESPACE: harness.namespace,
-      CERTFLOW_ACME_PORT: '0',
-      CERTFLOW_BOOTSTRAP_TOKEN: TEST_BOOTSTRAP_TOKEN,
-      CERTFLOW_AUDIT_KEY: TEST_AUDIT_KEY_HEX,
-      CERTFLOW_DATA_DIR: await mkdtemp(join(inject('tempDir'), 'metrics-api-')),
-      CERTFLOW_METRICS_TOKEN: METRICS_TOKEN,
-      PORT: '0',
-    };
-    const running = await startApi({ ...loadConfig(env), databaseUrl: env.DATABASE_URL, temporalAddress: env.TEMPORAL_ADDRESS }, () => undefined);
-    try {
-      expect((await scrape(running.url, null)).status).toBe(401);
-      const response = await scrape(running.url);
-      expect(response.status).toBe(200);
-      const text = await response.text();
-      expect(text).toMatch(/^certflow_inventory_up 1$/m);
-      expect(text).toMatch(/^certflow_teams \d+$/m);
-    } finally {
-      await running.stop();
-    }
-  });
-});
-
 describe('metrics scraped by a real Prometheus', () => {
   it('serves /metrics on the API and the worker only with the token', async () => {
     for (const url of [api.baseUrl, workerMetricsUrl]) {
@@ -227,5 +200,36 @@ describe('metrics scraped by a real Prometheus', () => {
       { timeoutMs: 30_000, what: 'CertflowWorkerDown to fire' },
     );
     expect(alert.labels).toMatchObject({ job: 'certflow-worker', severity: 'critical' });
+  });
+});
+
+describe('the API process as cmd/api.ts composes it (startApi)', () => {
+  it('serves GET /metrics with the inventory gauges, behind CERTFLOW_METRICS_TOKEN, with the team label capped', async () => {
+    const env = {
+      DATABASE_URL: harness.databaseUrl,
+      TEMPORAL_ADDRESS: harness.temporalAddress,
+      TEMPORAL_NAMESPACE: harness.namespace,
+      CERTFLOW_ACME_PORT: '0',
+      CERTFLOW_BOOTSTRAP_TOKEN: TEST_BOOTSTRAP_TOKEN,
+      CERTFLOW_AUDIT_KEY: TEST_AUDIT_KEY_HEX,
+      CERTFLOW_DATA_DIR: await mkdtemp(join(inject('tempDir'), 'metrics-api-')),
+      CERTFLOW_METRICS_TOKEN: METRICS_TOKEN,
+      // No team gets a label of its own: every team's figures are summed under _other.
+      CERTFLOW_METRICS_MAX_TEAMS: '0',
+      PORT: '0',
+    };
+    const running = await startApi({ ...loadConfig(env), databaseUrl: env.DATABASE_URL, temporalAddress: env.TEMPORAL_ADDRESS }, () => undefined);
+    try {
+      expect((await scrape(running.url, null)).status).toBe(401);
+      const response = await scrape(running.url);
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(text).toMatch(/^certflow_inventory_up 1$/m);
+      expect(text).toMatch(/^certflow_teams \d+$/m);
+      expect(text).toMatch(/^certflow_certificates\{team="_other",state="active",issuer="iss_[^"]+"\} \d+$/m);
+      expect(text).not.toContain(`team="${team.teamName}"`);
+    } finally {
+      await running.stop();
+    }
   });
 });
