@@ -65,7 +65,12 @@ export async function loadInventorySnapshot(db: Database, now: Date): Promise<In
           where a.state = 'pending'
           group by 1`,
     ),
-    rows<{ issuer: string; this_update: Date; next_update: Date }>(db, sql`select issuer_id as issuer, this_update, next_update from issuer_crls`),
+    // Only issuers that still publish (db/revocation.ts listPublishingIssuers): a revoked or expired issuer's last CRL is not stale, it is final.
+    rows<{ issuer: string; this_update: Date; next_update: Date }>(
+      db,
+      sql`select c.issuer_id as issuer, c.this_update, c.next_update from issuer_crls c join issuers i on i.id = c.issuer_id
+          where i.status <> 'revoked' and i.not_after > ${at}::timestamptz`,
+    ),
     rows<{ state: string; count: string }>(db, sql`select state, count(*) as count from bulk_operations group by 1`),
     rows<{ id: string; counts: Record<string, number> }>(
       db,

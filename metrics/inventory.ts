@@ -80,7 +80,7 @@ export function registerInventoryMetrics(registry: Registry, options: InventoryM
   gauge('certflow_approvals_past_half_deadline', 'Approvals still waiting past half of the time to their deadline, per team.', ['team'], (g, inv, team) => {
     for (const row of inv.approvalsByTeam) add(g, { team: team(row.team) }, row.pastHalfDeadline);
   });
-  gauge('certflow_crl_this_update_timestamp_seconds', 'thisUpdate of the latest published CRL, per issuer (Unix seconds).', ['issuer'], (g, inv) => {
+  gauge('certflow_crl_this_update_timestamp_seconds', 'thisUpdate of the latest published CRL, per issuer that still publishes (not revoked, not expired; Unix seconds).', ['issuer'], (g, inv) => {
     for (const crl of inv.crls) g.set({ issuer: crl.issuer }, crl.thisUpdate.getTime() / 1000);
   });
   gauge('certflow_crl_next_update_timestamp_seconds', 'nextUpdate of the latest published CRL, per issuer (Unix seconds): relying parties treat the CRL as stale after it.', ['issuer'], (g, inv) => {
