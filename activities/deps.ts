@@ -6,6 +6,7 @@ import type { Database } from '../db/database.js';
 import type { AcmeValidationConfig } from './acme-validation-config.js';
 import type { DestinationGuard } from './destination-guard.js';
 import type { IssuerStore } from './issuer-store.js';
+import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 
 /** What activities need from the outside world; the worker (cmd/worker.ts) builds it. */
 export interface ActivityDeps {
@@ -26,4 +27,6 @@ export interface ActivityDeps {
   acmeValidation?: AcmeValidationConfig;
   /** Keeps each audit checkpoint outside the database too (the worker appends it to a file and logs it). */
   auditCheckpointCopy?: (checkpoint: AuditCheckpoint) => Promise<void>;
+  /** The worker's Prometheus metrics (metrics/worker-metrics.ts); absent: nothing is recorded. */
+  metrics?: WorkerMetrics;
 }

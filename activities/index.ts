@@ -31,6 +31,7 @@ import { revokeCertificate, type RevokeCertificateInput } from './revoke-certifi
 import { createSuccessorIntermediate, type CreateSuccessorInput } from './successor-intermediate.js';
 import { reportRolloutFailed, reportRolloutRecovered, type RolloutReportInput } from './rollout-report.js';
 import { verifyServed, type VerifyServedInput } from './verify-served.js';
+import { observeCrlPublication, observeIssuance } from './observed.js';
 
 export function createActivities(deps: ActivityDeps) {
   const acmeValidationDeps = withAcmeValidation(deps);
@@ -39,7 +40,7 @@ export function createActivities(deps: ActivityDeps) {
     requestClientRenewal: (input: RequestClientRenewalInput) => requestClientRenewal(deps, input),
     markRenewalOverdue: (input: { certificateId: string }) => markRenewalOverdue(deps, input),
     validateAcmeChallenge: (input: ValidateAcmeChallengeInput) => validateAcmeChallenge(acmeValidationDeps, input),
-    issueCertificate: (input: IssueCertificateInput) => withOcspPresigned(deps, issueCertificate(deps, input)),
+    issueCertificate: (input: IssueCertificateInput) => observeIssuance(deps.metrics, input.generation, () => withOcspPresigned(deps, issueCertificate(deps, input))),
     /** Runs started before rollouts existed (replayed histories) still call it. */
     deliverVersion: (input: DeliverVersionInput) => deliverVersion(deps, input),
     verifyServed: (input: VerifyServedInput) => verifyServed(deps, input),
@@ -59,7 +60,7 @@ export function createActivities(deps: ActivityDeps) {
     checkStalledBulkItems: (input: Parameters<typeof checkStalledBulkItems>[1]) => checkStalledBulkItems(deps, input),
     revokeBulkSuperseded: (input: Parameters<typeof revokeBulkSuperseded>[1]) => revokeBulkSuperseded(deps, input),
     listPublishingIssuers: () => listPublishingIssuers(deps),
-    publishCrl: (input: PublishCrlInput) => publishCrl(deps, input),
+    publishCrl: (input: PublishCrlInput) => observeCrlPublication(deps.metrics, () => publishCrl(deps, input)),
     refreshOcspResponses: (input: RefreshOcspInput) => refreshOcspResponses(deps, input),
     markIssuerCompromised: (input: Parameters<typeof markIssuerCompromised>[1]) => markIssuerCompromised(deps, input),
     createSuccessorIntermediate: (input: CreateSuccessorInput) => createSuccessorIntermediate(deps, input),

@@ -22,6 +22,9 @@ export async function reportRolloutFailed(deps: ActivityDeps, input: RolloutRepo
   const certificate = await findCertificate(deps.db, input.certificateId);
   if (!certificate) return;
   await setCertificateState(deps.db, certificate.id, 'rollout_failed');
+  for (const failure of input.failures) {
+    deps.metrics?.rolloutFailures.inc({ destination_type: certificate.destinations[failure.destinationIndex]?.type ?? 'unknown' });
+  }
   const summary = input.failures.map((failure) => `destination #${failure.destinationIndex}: ${failure.reason}`).join('; ');
   const key = `${certificate.id}/${input.rolloutKey}/failed`;
   await appendAuditEvent(deps.db, {

@@ -115,6 +115,7 @@ export async function verifyServed(deps: ActivityDeps, input: VerifyServedInput)
     throw ApplicationFailure.nonRetryable(`verify endpoint refused before connecting: ${error.message}`, BUSINESS_ERROR_TYPES.destinationRejected);
   }
   if (input.firstRoundOnly && !outcome.served) return outcome;
+  if (!outcome.served) deps.metrics?.verificationFailures.inc({ destination_type: destination.type });
   await updateRollout(
     deps.db,
     key,

@@ -24,12 +24,18 @@ import { teamAccessRoutes, tokenRoutes } from './routes/tokens.js';
 import { teamRoutes } from './routes/teams.js';
 import { isUnavailable } from './unavailable.js';
 import { refuseNulInPath } from './validation.js';
+import { metricsHandler } from '../metrics/http.js';
+import { recordHttpRequests } from './request-metrics.js';
 
 const MAX_BODY_BYTES = 256 * 1024;
 
 export function createApp(deps: ApiDeps, log: (message: string, error?: unknown) => void = console.error) {
   const app = new Hono<AppEnv>();
 
+  if (deps.metrics) {
+    app.use('*', recordHttpRequests(deps.metrics.api));
+    app.get('/metrics', metricsHandler(deps.metrics.registry, deps.metrics.access));
+  }
   app.route('/', healthRoutes(deps));
   app.route('/pki', pkiRoutes(deps));
 

@@ -5,6 +5,9 @@ import type { Role } from '../core/types.js';
 import type { Database } from '../db/database.js';
 import type { AcmeConfig } from './acme/context.js';
 import type { OidcVerifier } from './oidc.js';
+import type { Registry } from 'prom-client';
+import type { ApiMetrics } from '../metrics/api-metrics.js';
+import type { MetricsAccess } from '../metrics/http.js';
 
 /** Everything the HTTP API needs; cmd/ builds it, tests build it against real services. */
 export interface ApiDeps {
@@ -36,6 +39,8 @@ export interface ApiDeps {
   acme?: AcmeConfig;
   /** The platform's floor on requested validity, in seconds (CERTFLOW_MIN_VALIDITY, 1 h unless configured); absent (tests): only the schema's minimum. */
   minValiditySeconds?: number;
+  /** Prometheus metrics: GET /metrics serves `registry`; routes record into `api`. Absent: no /metrics, nothing recorded. */
+  metrics?: { registry: Registry; api: ApiMetrics; access: MetricsAccess };
 }
 
 /** A token bucket per API token: `burst` requests at once, refilled at `perSecond`. In-process: per API replica. */

@@ -154,6 +154,17 @@ const configSchema = z.object({
   CERTFLOW_ALLOW_PRIVATE_DESTINATIONS: optionalString.pipe(destinationRanges('CERTFLOW_ALLOW_PRIVATE_DESTINATIONS')),
   CERTFLOW_DENIED_DESTINATIONS: optionalString.pipe(destinationRanges('CERTFLOW_DENIED_DESTINATIONS')),
   NODE_ENV: z.string().optional(),
+  CERTFLOW_METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  CERTFLOW_METRICS_MAX_TEAMS: z.coerce.number().int().min(0).max(10_000).default(100),
+  CERTFLOW_METRICS_CACHE_SECONDS: z.coerce.number().min(0).max(3_600).default(15),
+  CERTFLOW_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  CERTFLOW_WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  CERTFLOW_TEMPORAL_METRICS_ADDRESS: optionalString.pipe(
+    z
+      .string()
+      .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9465')
+      .optional(),
+  ),
   CERTFLOW_SIGNER: optionalString.pipe(z.enum(['software', 'pkcs11']).default('software')),
   CERTFLOW_PKCS11_MODULE: optionalString,
   CERTFLOW_PKCS11_TOKEN_LABEL: optionalString,
@@ -246,8 +257,24 @@ export interface Config {
   signer: SignerConfig;
   /** ACME over HTTPS (api/acme/); null when CERTFLOW_ACME_PORT is 0. */
   acme: AcmeSettings | null;
+  /** Prometheus metrics (metrics/): the API's GET /metrics, the worker's listener, the Temporal SDK's exporter. */
+  metrics: MetricsSettings;
   /** Where the worker's ACME challenge validation connects and asks (CERTFLOW_ACME_HTTP01_PORT, _TLSALPN01_PORT, _DNS_RESOLVER). */
   acmeValidation: AcmeValidationConfig;
+}
+
+export interface MetricsSettings {
+  /** Bearer token scrapes must send (both processes); null: /metrics is open (the API's refuses in production). */
+  token: string | null;
+  /** Teams beyond this many (by name) share the team label `_other`. */
+  maxTeams: number;
+  /** How long the inventory gauges' figures are reused between scrapes. */
+  cacheSeconds: number;
+  /** The worker's metrics listener; port 0: none. */
+  workerHost: string;
+  workerPort: number;
+  /** Where the Temporal SDK (Rust core) serves its own worker metrics; null: not exported. */
+  temporalSdkAddress: string | null;
 }
 
 export interface AcmeSettings {
@@ -321,6 +348,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production: e.NODE_ENV === 'production',
     signer,
     acmeValidation: loadAcmeValidationConfig(env),
+    metrics: {
+      token: e.CERTFLOW_METRICS_TOKEN ?? null,
+      maxTeams: e.CERTFLOW_METRICS_MAX_TEAMS,
+      cacheSeconds: e.CERTFLOW_METRICS_CACHE_SECONDS,
+      workerHost: e.CERTFLOW_WORKER_METRICS_HOST,
+      workerPort: e.CERTFLOW_WORKER_METRICS_PORT,
+      temporalSdkAddress: e.CERTFLOW_TEMPORAL_METRICS_ADDRESS ?? null,
+    },
     acme:
       e.CERTFLOW_ACME_PORT === 0
         ? null

@@ -15,11 +15,12 @@ import { encodeSealingPublicKey } from '../ca/sealed-box.js';
 import { loadKek } from './kek.js';
 import { apiConfig, startApi } from './start-api.js';
 import { startWorker } from './start-worker.js';
+import { temporalSdkTelemetry } from './temporal-sdk-metrics.js';
 
 runMain(async () => {
   const started = Date.now();
   const config = loadConfig();
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [], ...temporalSdkTelemetry(config.metrics.temporalSdkAddress) });
   const log = logger('dev');
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {

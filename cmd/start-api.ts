@@ -28,6 +28,7 @@ import { platformDestinationRules } from './destination-rules.js';
 import { createPool } from '../db/postgres-pool.js';
 import { loadAuditKey } from './audit-key.js';
 import { recordStart } from './audit-startup.js';
+import { apiMetrics } from './api-metrics.js';
 
 export interface RunningApi {
   url: string;
@@ -94,6 +95,7 @@ export async function startApi(given: ApiConfig & { databaseUrl: string; tempora
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}),
     checkReadiness: readinessCheck(pool, connection),
+    metrics: apiMetrics({ db, temporal, now: () => new Date(), settings: config.metrics, production: config.production, log }),
     reservedNames: config.acme?.hostnames ?? [],
     ...(config.acme
       ? {
@@ -105,6 +107,7 @@ export async function startApi(given: ApiConfig & { databaseUrl: string; tempora
         }
       : {}),
   };
+  if (config.production && !config.metrics.token) log('GET /metrics answers 403 until CERTFLOW_METRICS_TOKEN is set (production)');
   const logError = (message: string, error?: unknown) => log(`${message}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   const app = createApp(deps, logError);
   const acmeListener = config.acme ? await startAcme(deps as AcmeDeps, config, config.acme, logError, log) : null;

@@ -19,9 +19,13 @@ import { createPool } from '../db/postgres-pool.js';
 import { loadAuditKey } from './audit-key.js';
 import { AUDIT_CHECKPOINT_INTERVAL, AUDIT_CHECKPOINT_SCHEDULE_ID, ensureAuditCheckpointSchedule } from './audit-schedule.js';
 import { checkpointCopyTo, recordStart } from './audit-startup.js';
+import { createMetricsRegistry } from '../metrics/registry.js';
+import { createWorkerMetrics } from '../metrics/worker-metrics.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/http.js';
 
 /** The Temporal Schedule that publishes CRLs and refreshes OCSP responses (DESIGN.md §4 Schedules). */
-export const CRL_PUBLICATION_SCHEDULE_ID = 'crl-publication';
+import { CRL_PUBLICATION_SCHEDULE_ID } from './schedule-ids.js';
+export { CRL_PUBLICATION_SCHEDULE_ID };
 /** Well within a CRL's 24 h and an OCSP response's 48 h validity: a few missed runs change nothing. */
 export const CRL_PUBLICATION_INTERVAL = '1 hour';
 
@@ -95,6 +99,8 @@ export async function startWorker(
     hsm = await openConfiguredHsm(config.signer, log);
     await ensureCaHierarchy(db, kek, { ...config.caNames, publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, permittedUriDomains: config.permittedUriDomains, permittedIpRanges: config.permittedIpRanges, now: new Date(), log, hsm });
 
+    const registry = createMetricsRegistry();
+    const metrics = createWorkerMetrics(registry);
     const connection = await NativeConnection.connect({ address: config.temporalAddress });
     let worker: Worker;
     try {
@@ -122,6 +128,7 @@ export async function startWorker(
           temporal: client,
           acmeValidation: config.acmeValidation,
           auditCheckpointCopy: checkpointCopyTo(config.auditCheckpointFile, log),
+          metrics,
         }),
       });
       const outcome = await ensureCrlPublicationSchedule(client, { taskQueue: config.taskQueue, triggerNow: true });
@@ -132,7 +139,9 @@ export async function startWorker(
       await connection.close().catch(() => undefined);
       throw error;
     }
+    const metricsServer = await startWorkerMetrics(config, registry, log);
     const done = worker.run().finally(async () => {
+      await metricsServer?.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
       hsm?.close();
@@ -148,6 +157,23 @@ export async function startWorker(
     await pool.end().catch(() => undefined);
     hsm?.close();
     throw error;
+  }
+}
+
+/**
+ * The worker's GET /metrics listener (CERTFLOW_WORKER_METRICS_HOST/PORT). A port that cannot be bound is
+ * logged, not fatal: the worker keeps renewing certificates, and Prometheus's `up` shows the missing target.
+ */
+async function startWorkerMetrics(config: Config, registry: ReturnType<typeof createMetricsRegistry>, log: (message: string) => void): Promise<MetricsServer | null> {
+  const { workerHost, workerPort, token } = config.metrics;
+  if (workerPort === 0) return null;
+  try {
+    const server = await startMetricsServer({ registry, host: workerHost, port: workerPort, access: { token } });
+    log(`worker metrics at ${server.url}/metrics`);
+    return server;
+  } catch (error) {
+    log(`ERROR: the worker metrics listener on ${workerHost}:${workerPort} did not start (${error instanceof Error ? error.message : String(error)}); set CERTFLOW_WORKER_METRICS_PORT to a free port, or 0 for none`);
+    return null;
   }
 }
 

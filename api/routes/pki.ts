@@ -21,6 +21,8 @@ import { pemToDer } from '../../ca/pem.js';
 import type { Database } from '../../db/database.js';
 import { findIssuer, listIssuers, listTrustedRoots } from '../../db/issuers.js';
 import { findCrl, findOcspResponse, issuerSignedSerial } from '../../db/revocation.js';
+import { snakeCase } from '../../core/metrics-labels.js';
+import type { OcspResponseStatus } from '../../metrics/api-metrics.js';
 import type { ApiDeps } from '../deps.js';
 import { problems } from '../problem.js';
 
@@ -62,8 +64,10 @@ export function pkiRoutes(deps: ApiDeps) {
     });
   });
 
-  app.post('/ocsp', bodyLimit({ maxSize: MAX_OCSP_REQUEST_BYTES, onError: (c) => ocspBody(c, ocspErrorResponse('malformedRequest')) }), async (c) => {
+  const counted = (status: OcspResponseStatus) => deps.metrics?.api.ocspResponses.inc({ status });
+  app.post('/ocsp', bodyLimit({ maxSize: MAX_OCSP_REQUEST_BYTES, onError: (c) => (counted('malformed_request'), ocspBody(c, ocspErrorResponse('malformedRequest'))) }), async (c) => {
     const answer = await ocsp(Buffer.from(await c.req.arrayBuffer()));
+    counted(answer.status);
     return ocspBody(c, answer.der);
   });
 
@@ -76,9 +80,11 @@ export function pkiRoutes(deps: ApiDeps) {
     try {
       der = Buffer.from(decodeURIComponent(encoded), 'base64');
     } catch {
+      counted('malformed_request');
       return ocspBody(c, ocspErrorResponse('malformedRequest'));
     }
     const answer = await ocsp(der);
+    counted(answer.status);
     if (!answer.stored) return ocspBody(c, answer.der);
     // RFC 5019 §6.2: GET responses are cacheable until nextUpdate.
     const now = deps.now();
@@ -100,6 +106,8 @@ function ocspBody(c: Context, der: Uint8Array, headers: Record<string, string> =
 
 interface OcspAnswer {
   der: Buffer;
+  /** For the metrics: the stored response's certStatus, or the error status answered. */
+  status: OcspResponseStatus;
   /** Set when a stored, signed response is served. */
   stored: { thisUpdate: Date; nextUpdate: Date } | null;
 }
@@ -122,7 +130,7 @@ function ocspResponder(db: Database, now: () => Date) {
   };
 
   return async (der: Buffer): Promise<OcspAnswer> => {
-    const refuse = (status: 'malformedRequest' | 'unauthorized' | 'tryLater'): OcspAnswer => ({ der: ocspErrorResponse(status), stored: null });
+    const refuse = (status: 'malformedRequest' | 'unauthorized' | 'tryLater'): OcspAnswer => ({ der: ocspErrorResponse(status), stored: null, status: snakeCase(status) as OcspResponseStatus });
     let certIds: CertId[];
     try {
       certIds = parseOcspRequest(der).certIds;
@@ -136,7 +144,7 @@ function ocspResponder(db: Database, now: () => Date) {
     if (!issuerId) return refuse('unauthorized');
     const stored = await findOcspResponse(db, issuerId, [certId.serial, `00${certId.serial}`], certId.hashAlgorithm!);
     if (stored && stored.nextUpdate.getTime() > now().getTime()) {
-      return { der: stored.responseDer, stored: { thisUpdate: stored.thisUpdate, nextUpdate: stored.nextUpdate } };
+      return { der: stored.responseDer, stored: { thisUpdate: stored.thisUpdate, nextUpdate: stored.nextUpdate }, status: stored.certStatus };
     }
     if (stored || (await issuerSignedSerial(db, issuerId, certId.serial))) return refuse('tryLater');
     return refuse('unauthorized');

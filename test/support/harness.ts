@@ -190,6 +190,9 @@ export interface ChildWorker {
 export function startChildWorker(harness: Harness, extraEnv: Record<string, string> = {}): ChildWorker {
   const env = {
     ...process.env,
+    // No metrics listener unless the test asks for one (CERTFLOW_WORKER_METRICS_PORT in extraEnv): workers of
+    // parallel runs would otherwise all try the default port.
+    CERTFLOW_WORKER_METRICS_PORT: '0',
     ...extraEnv,
     DATABASE_URL: harness.databaseUrl,
     TEMPORAL_ADDRESS: harness.temporalAddress,

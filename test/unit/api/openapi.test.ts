@@ -14,6 +14,8 @@ import { z } from 'zod';
 import { bulkItemsQuery, createBulkReissueSchema } from '../../../api/bulk-schemas.js';
 import { assignmentsSchema, deploymentReportSchema, registerAgentSchema, submitCsrSchema } from '../../../contracts/agent-wire.js';
 import { createApp } from '../../../api/app.js';
+import { createApiMetrics } from '../../../metrics/api-metrics.js';
+import { createMetricsRegistry } from '../../../metrics/registry.js';
 import { startCompromiseSchema } from '../../../api/routes/issuer-compromise.js';
 import type { ApiDeps } from '../../../api/deps.js';
 import { idempotencyProblems } from '../../../api/idempotency.js';
@@ -205,6 +207,11 @@ function routeTableOfTheApp(): string[] {
     },
     now: fail('now'),
     checkReadiness: fail('checkReadiness'),
+    // GET /metrics exists when the process has metrics (cmd/api-metrics.ts); building them touches no dependency.
+    metrics: (() => {
+      const registry = createMetricsRegistry();
+      return { registry, api: createApiMetrics(registry), access: { token: null } };
+    })(),
   };
   const app = createApp(deps, fail('log'));
   const routes = app.routes
@@ -440,6 +447,8 @@ describe('docs/openapi.json against the code', () => {
       const security = operation.security ?? spec.security;
       // api/app.ts mounts the agent API (authenticateAgent) at /v1/agent, the API-token routes under /v1.
       if (path.startsWith('/v1/agent/')) expect(security, key).toEqual([{ agentToken: [] }]);
+      // metrics/http.ts: CERTFLOW_METRICS_TOKEN when configured, else none.
+      else if (path === '/metrics') expect(security, key).toEqual([{}, { metricsToken: [] }]);
       else if (path.startsWith('/v1/')) expect(security, key).toEqual([{ bearerAuth: [] }]);
       else expect(security, key).toEqual([]);
     }
