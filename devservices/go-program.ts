@@ -3,6 +3,10 @@
  * cached outside the repo: `<cacheDir>/<name>-<version>-<hash>/<name>`, where `hash` covers the package's
  * *.go files, go.mod and go.sum, so an edit builds a fresh binary and a checkout of an older commit finds its
  * old one. Same lock and temp-dir-renamed-into-place scheme as devservices/go-tool.ts.
+ *
+ * `package` builds a main package of a dependency instead of the dir's own (the dir then holds only go.mod and
+ * go.sum, naming it in a `tool` directive so that `go mod tidy` keeps its requirements): how etcd and
+ * kube-apiserver are built, since their own modules carry replace directives (devservices/kube-binaries.ts).
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -17,6 +21,10 @@ export interface GoProgram {
   sourceDir: string;
   /** Part of the install dir name, for people reading the cache dir (e.g. the version of the main dependency). */
   version: string;
+  /** Import path of the main package to build; default `.` (the dir's own). */
+  package?: string;
+  /** Value of `-ldflags`, if any. */
+  ldflags?: string;
 }
 
 export interface GoBuildCachedOptions extends GoProgram {
@@ -26,7 +34,7 @@ export interface GoBuildCachedOptions extends GoProgram {
 
 /** Where the binary of the program's current sources is (or will be) cached. */
 export async function cachedGoProgramPath(program: GoProgram, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const hash = await sourceHash(program.sourceDir);
+  const hash = await sourceHash(program);
   return path.join(certflowCacheDir(env), `${program.name}-${program.version}-${hash}`, program.name);
 }
 
@@ -55,7 +63,8 @@ export async function goBuildCached(opts: GoBuildCachedOptions): Promise<string 
     try {
       const built = path.join(tempDir, opts.name);
       // GOWORK=off: a go.work above the repo must not change which modules the program builds against.
-      await runLogged(go, ['build', '-trimpath', '-o', built, '.'], { env: { ...env, GOWORK: 'off' }, log, tag: 'go', cwd: opts.sourceDir });
+      const args = ['build', '-trimpath', ...(opts.ldflags ? [`-ldflags=${opts.ldflags}`] : []), '-o', built, opts.package ?? '.'];
+      await runLogged(go, args, { env: { ...env, GOWORK: 'off' }, log, tag: 'go', cwd: opts.sourceDir });
       if (!(await isExecutableFile(built))) throw new Error(`go build finished but ${built} is missing`);
       await fs.rm(installDir, { recursive: true, force: true });
       await fs.rename(tempDir, installDir);
@@ -69,9 +78,11 @@ export async function goBuildCached(opts: GoBuildCachedOptions): Promise<string 
   }
 }
 
-async function sourceHash(sourceDir: string): Promise<string> {
+async function sourceHash({ sourceDir, package: mainPackage, ldflags }: GoProgram): Promise<string> {
   const files = (await fs.readdir(sourceDir)).filter((f) => f.endsWith('.go') || f === 'go.mod' || f === 'go.sum').sort();
   const hash = createHash('sha256');
+  // Only when set, so that the programs built before these options existed keep their hash.
+  if (mainPackage !== undefined || ldflags !== undefined) hash.update(`package=${mainPackage ?? '.'}\0ldflags=${ldflags ?? ''}\0`);
   for (const file of files) {
     hash.update(`${file}\0`);
     hash.update(await fs.readFile(path.join(sourceDir, file)));

@@ -5,6 +5,8 @@
  *
  * It also makes sure the ACME clients and pebble exist (scripts/acme-tools.ts: installed or built when missing,
  * a few stat calls when present). If that fails, only the ACME tests fail, with the reason (`acmeToolsError`).
+ * Likewise etcd, kube-apiserver and cert-manager's CRDs for the Kubernetes tests (devservices/kube-binaries.ts;
+ * `kubeToolsError`).
  */
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -14,6 +16,7 @@ import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../devservices/embedded-postgres.js';
 import { startTemporalDevServer } from '../../devservices/temporal-dev-server.js';
+import { ensureKubeTools, type KubeTools } from '../../devservices/kube-binaries.js';
 import { ensureAcmeTools, type AcmeTools } from '../../scripts/acme-tools.js';
 
 declare module 'vitest' {
@@ -28,6 +31,9 @@ declare module 'vitest' {
     /** Paths of the ACME clients and servers, or null when they could not be installed (see acmeToolsError). */
     acmeTools: AcmeTools | null;
     acmeToolsError: string | null;
+    /** etcd, kube-apiserver and cert-manager's CRDs, or null when they could not be built (see kubeToolsError). */
+    kubeTools: KubeTools | null;
+    kubeToolsError: string | null;
   }
 }
 
@@ -47,6 +53,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   );
   project.provide('acmeTools', acme.tools);
   project.provide('acmeToolsError', acme.error);
+  const kube = await ensureKubeTools((message) => process.stderr.write(`[kube-tools] ${message}\n`)).then(
+    (tools) => ({ tools, error: null }),
+    (error: unknown) => ({ tools: null, error: error instanceof Error ? error.message : String(error) }),
+  );
+  project.provide('kubeTools', kube.tools);
+  project.provide('kubeToolsError', kube.error);
 
   const tempDir = await fs.mkdtemp(path.join(os.tmpdir(), 'certflow-it-'));
   // mkdtemp creates mode 0700, but as root Postgres runs as user postgres and must reach its data dir in here.
