@@ -288,7 +288,9 @@ describe('kubernetes destination', () => {
       validity: 'P1D',
       destinations: [{ type: 'kubernetes', cluster: 'test', namespace: 'apps-a', secretName: 'foreign-tls' }],
     });
-    const failed = await inState(id, 'rollout_failed', 1);
+    // A refusal is not a rollout failure but a business error (as a webhook answering 401): `failed` until someone fixes it.
+    const failed = await suite.certificates.waitFor<CertificateView>(id, (view) => view.state === 'failed', { timeoutMs: 40_000, what: `${id} to fail` });
+    expect(failed.lastError?.type).toBe('DestinationRejected');
     expect(failed.lastError?.message).toContain('not created by Certflow');
     const untouched = await core.readNamespacedSecret({ namespace: 'apps-a', name: 'foreign-tls' });
     expect(untouched.data).toEqual(original);

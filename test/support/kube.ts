@@ -136,6 +136,8 @@ async function startApiServer(
       // No controller-manager mints service-account tokens into Secrets for the admission plugin to check.
       '--disable-admission-plugins=ServiceAccount',
       '--allow-privileged=true',
+      // The "kubernetes" Service's endpoints would name the advertise address, and loopback is refused there.
+      '--endpoint-reconciler-type=none',
       '--v=0',
     ],
     ready: async () => (await httpsStatus(`${server}/readyz`, caPem, adminToken)) === 200,
