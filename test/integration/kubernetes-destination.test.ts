@@ -17,7 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { authHeaders, eventually, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
+import { deliverVersion } from '../../activities/deliver-version.js';
+import { kubernetesClusters } from '../../db/schema.js';
+import { activityDeps, authHeaders, eventually, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
 import { applyManifests, createNamespace, serviceAccountToken, startKubeControlPlane, type KubeControlPlane } from '../support/kube.js';
 
@@ -76,7 +78,10 @@ beforeAll(async () => {
   });
   expect(registered.status, JSON.stringify(registered.body)).toBe(201);
   expect(JSON.stringify(registered.body)).not.toContain(token);
+  serviceAccountTokenText = token;
 }, 600_000);
+
+let serviceAccountTokenText = '';
 
 async function asPlatformAdmin(method: string, url: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await suite.harness.app.request(url, { method, headers: authHeaders(TEST_BOOTSTRAP_TOKEN), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
@@ -192,6 +197,11 @@ describe('kubernetes destination', () => {
     const afterSecond = await deployment('apps-a', 'web');
     expect(afterSecond.generation).toBe(3);
     expect(afterSecond.restartedAt! > afterFirst.restartedAt!).toBe(true);
+
+    // Delivering the same version again (a new request for it) writes nothing and restarts nothing.
+    await deliverVersion(activityDeps(suite.harness), { certificateId: id, versionId: second.currentVersion!.id, destinationIndex: 0, rolloutKey: 'test/again', purpose: 'rollout' });
+    expect((await readSecret('apps-a', 'web-tls')).secret.metadata?.resourceVersion).toBe(replaced.secret.metadata?.resourceVersion);
+    expect((await deployment('apps-a', 'web')).generation).toBe(3);
   });
 
   it('rolls back to the previous Secret when verification fails, and restarts again', async () => {
@@ -295,5 +305,23 @@ describe('kubernetes destination', () => {
     const untouched = await core.readNamespacedSecret({ namespace: 'apps-a', name: 'foreign-tls' });
     expect(untouched.data).toEqual(original);
     expect(untouched.metadata?.labels).toBeUndefined();
+  });
+
+  it('keeps clusters to platform admins, shows a team only its namespaces, and stores the token sealed', async () => {
+    const asTeamAdmin = await suite.harness.app.request('/v1/clusters', {
+      method: 'POST',
+      headers: authHeaders(suite.team.admin),
+      body: JSON.stringify({ name: 'mine', apiUrl: 'https://k8s.example.test', caBundle: plane!.caPem, token: 'x'.repeat(20) }),
+    });
+    expect(asTeamAdmin.status).toBe(403);
+    const listed = await suite.harness.app.request('/v1/clusters', { headers: authHeaders(suite.otherTeam.requester, false) });
+    const { items } = (await listed.json()) as { items: Array<{ name: string; namespaces: Array<{ team: string; namespaces: string[] }> }> };
+    expect(items.map((item) => item.name)).toEqual(['test']);
+    expect(items[0]!.namespaces).toEqual([{ teamId: suite.otherTeam.teamId, team: suite.otherTeam.teamName, namespaces: ['apps-b', 'apps-shared'] }]);
+    const [row] = await suite.harness.db.select().from(kubernetesClusters);
+    expect(row!.sealedToken).toMatch(/^sb1\./);
+    expect(row!.sealedToken).not.toContain(serviceAccountTokenText.slice(0, 40));
+    const loopbackMetadata = await asPlatformAdmin('POST', '/v1/clusters', { name: 'metadata', apiUrl: 'https://169.254.169.254', caBundle: plane!.caPem, token: 'x'.repeat(20) });
+    expect(loopbackMetadata.status).toBe(400);
   });
 });
