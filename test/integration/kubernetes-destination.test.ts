@@ -18,8 +18,11 @@ import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { deliverVersion } from '../../activities/deliver-version.js';
+import { openClusterToken } from '../../ca/destination-secrets.js';
+import { kekRing } from '../../ca/key-encryption.js';
+import { rotateKek } from '../../db/kek-rotation.js';
 import { kubernetesClusters } from '../../db/schema.js';
-import { activityDeps, authHeaders, eventually, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
+import { activityDeps, authHeaders, eventually, TEST_BOOTSTRAP_TOKEN, TEST_KEK_HEX } from '../support/harness.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
 import { applyManifests, createNamespace, serviceAccountToken, startKubeControlPlane, type KubeControlPlane } from '../support/kube.js';
 
@@ -323,5 +326,15 @@ describe('kubernetes destination', () => {
     expect(row!.sealedToken).not.toContain(serviceAccountTokenText.slice(0, 40));
     const loopbackMetadata = await asPlatformAdmin('POST', '/v1/clusters', { name: 'metadata', apiUrl: 'https://169.254.169.254', caBundle: plane!.caPem, token: 'x'.repeat(20) });
     expect(loopbackMetadata.status).toBe(400);
+  });
+
+  // Last: it re-seals everything under a KEK the running worker does not hold.
+  it('kek rotate re-seals the cluster token to the new KEK', async () => {
+    const newKek = Buffer.alloc(32, 0xb7);
+    const report = await rotateKek(suite.harness.db, kekRing(newKek, [Buffer.from(TEST_KEK_HEX, 'hex')]));
+    expect(report.clusterTokens).toMatchObject({ resealed: 1, failed: 0 });
+    expect(report.complete).toBe(true);
+    const [row] = await suite.harness.db.select().from(kubernetesClusters);
+    expect(openClusterToken(kekRing(newKek), row!.sealedToken, row!.id).toString('utf8')).toBe(serviceAccountTokenText);
   });
 });
