@@ -114,6 +114,7 @@ async function subjectKey(deps: ActivityDeps, certificate: CertificateRow, gener
       return { csrPem: request.csrPem };
     }
     case 'csr':
+    case 'kubernetes':
       if (!certificate.csrPem) throw ApplicationFailure.nonRetryable(`certificate ${certificate.id} has no CSR`, BUSINESS_ERROR_TYPES.invalidRequest);
       return { csrPem: certificate.csrPem };
     case 'acme': {

@@ -97,7 +97,7 @@ async function planCertificate(
   checkDestinationHosts(body.destinations, team.policy.destinationHosts, deps.destinationRules);
   const claims = destinationClaims(body.destinations, deps.fileDestinationRoot);
   const destinations = await storedDestinations(deps.db, deps.sealingPublicKey, id, team, body.destinations);
-  const keySource = acme ? 'acme' : keySourceFor(body, destinations);
+  const keySource = acme ? 'acme' : body.kubernetes ? 'kubernetes' : keySourceFor(body, destinations);
   refuseServerKeysForAgents(keySource, destinations);
   refuseKubernetesWithoutServerKey(keySource, destinations);
   const row: NewCertificate = {
@@ -118,8 +118,9 @@ async function planCertificate(
     workflowId: lifecycleWorkflowId(id),
     requestedBy: principal.tokenId,
     requestedByPrincipal: principal.accountableId,
-    source: acme ? 'acme' : 'api',
+    source: acme ? 'acme' : body.kubernetes ? 'kubernetes' : 'api',
     acmeAccountId: acme?.accountId ?? null,
+    kubernetes: acme ? null : (body.kubernetes ?? null),
   };
   const start: StartLifecycle = {
     certificateId: id,
@@ -204,6 +205,7 @@ async function recordRequested(deps: ApiDeps, creation: CreationRequest, row: Ne
       destinations: row.destinations.map((destination) => destination.type),
       approvalId: start.input.approval?.approvalId ?? null,
       ...(row.source === 'acme' ? { source: 'acme', acmeAccountId: row.acmeAccountId } : {}),
+      ...(row.source === 'kubernetes' ? { source: 'kubernetes', kubernetes: row.kubernetes } : {}),
     },
     // A retry with the same Idempotency-Key stores the same certificate again: one event.
     dedupeKey: `certificate-requested/${row.id}`,

@@ -103,6 +103,23 @@ export const kubernetesDestinationSchema = z.strictObject({
 export const destinationSchema = z.discriminatedUnion('type', [fileDestinationSchema, agentDestinationSchema, webhookDestinationSchema, kubernetesDestinationSchema]);
 export type DestinationBody = z.output<typeof destinationSchema>;
 
+/** A Kubernetes object name (RFC 1123 DNS subdomain, as cert-manager's objects and namespaces have). */
+const kubernetesName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Kubernetes object name (lowercase letters, digits, "-" and ".")');
+
+/** Set by the cert-manager external issuer (`certflow k8s-issuer`): the certificate is cert-manager's, keyed by its CSR. */
+export const kubernetesRefSchema = z.strictObject({
+  /** The cluster's name, as the issuer controller is configured with (CERTFLOW_K8S_CLUSTER_NAME). */
+  cluster: kubernetesName,
+  namespace: kubernetesName.max(63),
+  name: kubernetesName,
+  certificateRequest: kubernetesName,
+  uid: z.string().regex(/^[0-9a-f-]{36}$/, 'must be the UID of the CertificateRequest'),
+});
+
 export const createCertificateSchema = z.strictObject({
   team: z.string().min(1).max(100),
   commonName: z.string().min(1).max(64).optional(),
@@ -120,10 +137,16 @@ export const createCertificateSchema = z.strictObject({
   renewBefore: duration('renewBefore').optional(),
   csr: z.string().max(64 * 1024).optional(),
   destinations: z.array(destinationSchema).max(20).default([]),
-}).refine((body) => body.renewBefore === undefined || body.renewBefore < body.validity, {
-  path: ['renewBefore'],
-  message: 'renewBefore must be shorter than validity',
-});
+  kubernetes: kubernetesRefSchema.optional(),
+})
+  .refine((body) => body.renewBefore === undefined || body.renewBefore < body.validity, {
+    path: ['renewBefore'],
+    message: 'renewBefore must be shorter than validity',
+  })
+  .refine((body) => !body.kubernetes || (body.csr !== undefined && body.destinations.length === 0), {
+    path: ['kubernetes'],
+    message: 'a kubernetes certificate comes with the CertificateRequest\'s csr and goes back to cert-manager: send csr, and no destinations',
+  });
 export type CreateCertificateBody = z.output<typeof createCertificateSchema>;
 
 export const renewCertificateSchema = z.strictObject({

@@ -111,13 +111,36 @@ export interface KubernetesDestination {
 export type Destination = FileDestination | AgentDestination | WebhookDestination | KubernetesDestination;
 export type DestinationType = Destination['type'];
 
-/** How a certificate came to Certflow: its REST API (or the CLI and agent through it), or an ACME client. */
-export const CERTIFICATE_SOURCES = ['api', 'acme'] as const;
+/**
+ * How a certificate came to Certflow: its REST API (or the CLI and agent through it), an ACME client, or
+ * cert-manager through Certflow's external issuer (`certflow k8s-issuer`, one certificate per CertificateRequest).
+ */
+export const CERTIFICATE_SOURCES = ['api', 'acme', 'kubernetes'] as const;
 export type CertificateSource = (typeof CERTIFICATE_SOURCES)[number];
 
-/** Where a certificate's private key is made; `acme`: each generation's CSR comes with the ACME client's order (renewed by the client). */
-export const KEY_SOURCES = ['server', 'csr', 'agent', 'acme'] as const;
+/**
+ * Where a certificate's private key is made; `acme`: each generation's CSR comes with the ACME client's order
+ * (renewed by the client); `kubernetes`: the CSR of a cert-manager CertificateRequest (renewed by cert-manager,
+ * which makes a new request: a renewal asked of Certflow is passed on to it, never signed here).
+ */
+export const KEY_SOURCES = ['server', 'csr', 'agent', 'acme', 'kubernetes'] as const;
 export type KeySource = (typeof KEY_SOURCES)[number];
+
+/** Key sources whose client renews (ACME, cert-manager): Certflow asks it to, and never renews them itself. */
+export function renewedByClient(keySource: KeySource | undefined): boolean {
+  return keySource === 'acme' || keySource === 'kubernetes';
+}
+
+/** Where a `kubernetes` certificate lives: the cluster the issuer controller names, and cert-manager's objects. */
+export interface KubernetesRef {
+  cluster: string;
+  namespace: string;
+  /** The cert-manager Certificate (or, without one, the CertificateRequest) the certificate was issued for. */
+  name: string;
+  certificateRequest: string;
+  /** The CertificateRequest's UID. */
+  uid: string;
+}
 
 /** One version on one destination: delivered, then verified as served (or failed and rolled back). */
 export const ROLLOUT_STATES = ['pending', 'delivered', 'verified', 'failed', 'rolled_back'] as const;

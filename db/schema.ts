@@ -9,7 +9,7 @@ import type { BulkCounts, BulkOptions, BulkOutcome, BulkSelector, BulkState } fr
 import type { LifecycleInput } from '../core/lifecycle.js';
 import type { TeamPolicy } from '../core/policy.js';
 import type { AccountStatus, AcmeIdentifier, AuthorizationStatus, ChallengeStatus, ChallengeType, OrderStatus } from '../core/acme-order.js';
-import type { ApprovalState, CertificateSource, CertState, Destination, KeyAlgorithm, KeySource, PrincipalKind, Profile, RevocationReason, Role, RolloutState, VersionStatus } from '../core/types.js';
+import type { ApprovalState, CertificateSource, CertState, Destination, KeyAlgorithm, KeySource, KubernetesRef, PrincipalKind, Profile, RevocationReason, Role, RolloutState, VersionStatus } from '../core/types.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -182,6 +182,8 @@ export const certificates = pgTable(
     /** How it came to Certflow; `acme` certificates are renewed by their client, and carry the account. */
     source: text('source').$type<CertificateSource>().notNull().default('api'),
     acmeAccountId: text('acme_account_id'),
+    /** `kubernetes` certificates: the cluster and cert-manager objects they were issued for. */
+    kubernetes: jsonb('kubernetes').$type<KubernetesRef>(),
     /**
      * Set when Certflow wants the certificate renewed at once (a bulk reissue, a revocation, the
      * issuer compromise drill): ACME Renewal Information then suggests a window in the past.

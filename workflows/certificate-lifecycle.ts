@@ -11,7 +11,7 @@ import { nextRunInput } from '../core/lifecycle-steps.js';
 import type { LifecycleInput, LifecycleStatus, RevokeResult } from '../core/lifecycle.js';
 import { renewalTime } from '../core/renewal.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
-import { REVOCATION_REASONS } from '../core/types.js';
+import { REVOCATION_REASONS, renewedByClient } from '../core/types.js';
 import { suggestedWindow } from '../core/ari.js';
 import { clientRenewedSignal } from '../contracts/acme-messages.js';
 import { renewNowSignal, retryRolloutSignal, revokeSignal, statusQuery } from '../contracts/lifecycle-messages.js';
@@ -95,7 +95,7 @@ async function issueAndServe(run: LifecycleRun, awaitApproval: ReturnType<typeof
     renewBeforeSeconds: input.renewBeforeSeconds ?? null,
   });
   run.status.nextRenewalAt = renewAt.toISOString();
-  if (input.keySource === 'acme') return awaitClientRenewal(run, renewAt, new Date(version.notAfter));
+  if (renewedByClient(input.keySource)) return awaitClientRenewal(run, renewAt, new Date(version.notAfter));
   run.setState('active', 'wait-for-renewal');
   await condition(() => run.inbox.renewNext !== null, Math.max(0, renewAt.getTime() - Date.now()));
   return 'renew';

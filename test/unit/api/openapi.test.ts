@@ -613,6 +613,7 @@ describe('docs/openapi.json against the code', () => {
       state: 'pending',
       source: 'api',
       acmeAccountId: null,
+      kubernetes: null,
       renewalRequestedAt: null,
       renewalRequestReason: null,
       currentVersionId: null,
@@ -709,7 +710,22 @@ describe('docs/openapi.json against the code', () => {
       [
         'Certificate',
         certificateView(certificate, null, null),
-        certificateView({ ...certificate, commonName: 'a.example.test', renewBeforeSeconds: 60, source: 'acme', keySource: 'acme', acmeAccountId: 'acct_test' }, version, live, {
+        certificateView(
+          {
+            ...certificate,
+            commonName: 'a.example.test',
+            renewBeforeSeconds: 60,
+            source: 'acme',
+            keySource: 'acme',
+            acmeAccountId: 'acct_test',
+            // Only a kubernetes certificate has both; the shape is what is checked here.
+            kubernetes: { cluster: 'prod', namespace: 'shop', name: 'web', certificateRequest: 'web-1', uid: '00000000-0000-0000-0000-000000000000' },
+            renewalRequestedAt: at,
+            renewalRequestReason: 'bulk reissue',
+          },
+          version,
+          live,
+          {
           baseUrl: 'http://127.0.0.1:8233',
           namespace: 'default',
         }),

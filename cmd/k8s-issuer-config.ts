@@ -1,0 +1,34 @@
+/** The environment of `certflow k8s-issuer` (cmd/k8s-issuer.ts), validated once at start-up. */
+import { z } from 'zod';
+import { ConfigError } from './config.js';
+
+const kubernetesName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be lowercase letters, digits, "-" and "." (a Kubernetes name)');
+
+const schema = z.object({
+  CERTFLOW_K8S_CLUSTER_NAME: kubernetesName,
+  CERTFLOW_K8S_CLUSTER_RESOURCE_NAMESPACE: kubernetesName.max(63).default('certflow'),
+  CERTFLOW_K8S_RESYNC_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+});
+
+export interface K8sIssuerConfig {
+  clusterName: string;
+  clusterResourceNamespace: string;
+  resyncMs: number;
+}
+
+export function loadK8sIssuerConfig(env: NodeJS.ProcessEnv): K8sIssuerConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new ConfigError(`invalid k8s-issuer configuration: ${problems}`);
+  }
+  return {
+    clusterName: parsed.data.CERTFLOW_K8S_CLUSTER_NAME,
+    clusterResourceNamespace: parsed.data.CERTFLOW_K8S_CLUSTER_RESOURCE_NAMESPACE,
+    resyncMs: parsed.data.CERTFLOW_K8S_RESYNC_SECONDS * 1000,
+  };
+}
