@@ -81,20 +81,20 @@ export const webhookDestinationSchema = z.strictObject({
   verify: verifySpec.optional(),
 });
 
-const kubernetesName = (what: string, pattern: RegExp, max: number) =>
+const kubernetesDnsName = (what: string, pattern: RegExp, max: number) =>
   z.string().min(1).max(max).regex(pattern, `${what} must be a lower-case DNS ${pattern === DNS_LABEL ? 'label' : 'name'} (letters, digits, "-"${pattern === DNS_LABEL ? '' : ', "."'}), as Kubernetes requires`);
 
-export const clusterName = kubernetesName('cluster', DNS_LABEL, 63);
-export const namespaceName = kubernetesName('namespace', DNS_LABEL, 63);
+export const clusterName = kubernetesDnsName('cluster', DNS_LABEL, 63);
+export const namespaceName = kubernetesDnsName('namespace', DNS_LABEL, 63);
 
 export const kubernetesDestinationSchema = z.strictObject({
   type: z.literal('kubernetes'),
   /** A cluster registered with POST /v1/clusters; the team must have `namespace` granted on it. */
   cluster: clusterName,
   namespace: namespaceName,
-  secretName: kubernetesName('secretName', DNS_SUBDOMAIN, 253),
+  secretName: kubernetesDnsName('secretName', DNS_SUBDOMAIN, 253),
   rolloutRestart: z
-    .array(z.strictObject({ kind: z.enum(ROLLOUT_RESTART_KINDS), name: kubernetesName('rolloutRestart name', DNS_SUBDOMAIN, 253) }))
+    .array(z.strictObject({ kind: z.enum(ROLLOUT_RESTART_KINDS), name: kubernetesDnsName('rolloutRestart name', DNS_SUBDOMAIN, 253) }))
     .max(20)
     .optional(),
   verify: verifySpec.optional(),
