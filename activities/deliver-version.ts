@@ -16,6 +16,7 @@ import { findCertificateKey } from '../db/keys.js';
 import { findTeam } from '../db/teams.js';
 import { findVersion } from '../db/versions.js';
 import { deliverToAgent } from './deliver-to-agent.js';
+import { deliverToKubernetes } from './deliver-to-kubernetes.js';
 import { deliverToWebhook } from './deliver-to-webhook.js';
 import { recordDestinationRefusal } from './destination-guard.js';
 import type { DeliveryContext, DeliveryReport } from './delivery-context.js';
@@ -50,6 +51,9 @@ export async function deliverVersion(deps: ActivityDeps, input: DeliverVersionIn
       break;
     case 'agent':
       report = await deliverToAgent(deps, context, destination);
+      break;
+    case 'kubernetes':
+      report = await deliverToKubernetes(deps, context, destination);
       break;
   }
   await updateRollout(deps.db, key, { state: 'delivered', deployedSerial: report.deployedSerial, deliveredAt: deps.now() });

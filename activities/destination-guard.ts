@@ -11,7 +11,9 @@ import { appendAuditEvent } from '../db/audit.js';
 import type { ActivityDeps } from './deps.js';
 import {
   checkDestinationHost,
+  checkPlatformRules,
   checkResolvedAddress,
+  registeredClusterRules,
   classifyHost,
   type DestinationHostPolicy,
   type DestinationRefusalCode,
@@ -64,6 +66,21 @@ export class DestinationGuard {
   async admit(policy: DestinationHostPolicy | undefined, host: string, port: number): Promise<string[]> {
     const refusal = checkDestinationHost(host, port, policy, this.rules);
     if (refusal) throw new DestinationRefused(refusal.message, refusal.code);
+    return this.resolveChecked(host, port, this.rules);
+  }
+
+  /**
+   * A registered cluster's API server (a platform admin named it): no team policy, the platform's
+   * rules without `extraDenied` (core/destination-hosts.ts registeredClusterRules), otherwise as admit.
+   */
+  async admitRegisteredCluster(host: string, port: number): Promise<string[]> {
+    const rules = registeredClusterRules(this.rules);
+    const refusal = checkPlatformRules(host, port, rules);
+    if (refusal) throw new DestinationRefused(refusal.message, refusal.code);
+    return this.resolveChecked(host, port, rules);
+  }
+
+  private async resolveChecked(host: string, port: number, rules: PlatformDestinationRules): Promise<string[]> {
     const target = classifyHost(host)!;
     let addresses: string[];
     if (target.kind === 'ip') {
@@ -79,7 +96,7 @@ export class DestinationGuard {
     }
     const services = await this.namedServiceAddresses();
     for (const address of addresses) {
-      const denied = checkResolvedAddress(address, port, this.rules, services);
+      const denied = checkResolvedAddress(address, port, rules, services);
       if (denied) throw new DestinationRefused(target.kind === 'ip' ? denied.message : `"${target.name}" resolves to ${denied.message}`, denied.code);
     }
     return addresses;

@@ -15,6 +15,7 @@ import { agentApiRoutes, agentRoutes } from './routes/agents.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { bulkReissueRoutes } from './routes/bulk-reissues.js';
 import { certificateRoutes } from './routes/certificates.js';
+import { clusterRoutes } from './routes/clusters.js';
 import { healthRoutes } from './routes/health.js';
 import { issuerRoutes } from './routes/issuers.js';
 import { issuerCompromiseRoutes } from './routes/issuer-compromise.js';
@@ -62,6 +63,7 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
   v1.route('/issuers', issuerCompromiseRoutes(deps));
   v1.route('/agents', agentRoutes(deps));
   v1.route('/bulk-reissues', bulkReissueRoutes(deps));
+  v1.route('/clusters', clusterRoutes(deps));
   app.route('/v1', v1);
 
   app.notFound((c) => problemResponse(c, problems.notFound(`no route for ${c.req.method} ${c.req.path}`)));

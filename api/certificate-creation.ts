@@ -25,7 +25,7 @@ import { claimDestinations, type ClaimConflict, type DestinationClaim, type Rele
 import { newId } from '../db/ids.js';
 import type { Queryable } from '../db/database.js';
 import type { TeamRow } from '../db/teams.js';
-import { approvalPlan, destinationPlans, keySourceFor, refuseServerKeysForAgents, storedDestinations } from './certificate-plan.js';
+import { approvalPlan, destinationPlans, keySourceFor, refuseKubernetesWithoutServerKey, refuseServerKeysForAgents, storedDestinations } from './certificate-plan.js';
 import { canonicalizeCertificateRequest, type CanonicalCertificateRequest } from './certificate-request.js';
 import { startAndConfirm } from './certificate-start.js';
 import { checkDestinationHosts, destinationClaimed, destinationClaims } from './destination-checks.js';
@@ -99,6 +99,7 @@ async function planCertificate(
   const destinations = await storedDestinations(deps.db, deps.sealingPublicKey, id, team, body.destinations);
   const keySource = acme ? 'acme' : body.kubernetes ? 'kubernetes' : keySourceFor(body, destinations);
   refuseServerKeysForAgents(keySource, destinations);
+  refuseKubernetesWithoutServerKey(keySource, destinations);
   const row: NewCertificate = {
     id,
     teamId: team.id,

@@ -5,15 +5,16 @@
  */
 import { approvalReasons, type ApprovalReason, type ApprovalRules } from '../core/approval.js';
 import type { ApprovalPlan, DestinationPlan } from '../core/lifecycle.js';
-import type { Destination, KeySource } from '../core/types.js';
+import type { Destination, KeySource, KubernetesDestination } from '../core/types.js';
 import { sealDestinationSecret } from '../ca/destination-secrets.js';
 import type { SealingPublicKey } from '../ca/sealed-box.js';
 import { findAgent } from '../db/agents.js';
 import { issuedNamesOf } from '../db/certificates.js';
+import { findClusterByName, namespaceGranted } from '../db/kubernetes-clusters.js';
 import type { Database, Queryable } from '../db/database.js';
 import type { TeamRow } from '../db/teams.js';
 import type { CanonicalCertificateRequest } from './certificate-request.js';
-import { problems } from './problem.js';
+import { ProblemError, problems } from './problem.js';
 import type { CreateCertificateBody, DestinationBody } from './schemas.js';
 
 export async function storedDestinations(
@@ -37,11 +38,40 @@ export async function storedDestinations(
         ]);
       }
       stored.push(body);
+    } else if (body.type === 'kubernetes') {
+      await checkNamespaceGranted(db, team, body, index);
+      stored.push(body);
     } else {
       stored.push(body);
     }
   }
   return stored;
+}
+
+/** A team writes Secrets only to namespaces granted to it on a registered cluster (PATCH /v1/clusters/{id}). */
+async function checkNamespaceGranted(db: Queryable, team: TeamRow, destination: KubernetesDestination, index: number): Promise<void> {
+  const cluster = await findClusterByName(db, destination.cluster);
+  if (!cluster) {
+    throw problems.validation(`no Kubernetes cluster named "${destination.cluster}" is registered`, [
+      { field: `destinations/${index}/cluster`, message: 'a platform admin registers clusters with POST /v1/clusters' },
+    ]);
+  }
+  if (!(await namespaceGranted(db, cluster.id, team.id, destination.namespace))) {
+    const message = `namespace "${destination.namespace}" of cluster "${destination.cluster}" is not granted to team "${team.name}"`;
+    throw new ProblemError(403, 'namespace-not-granted', 'The namespace is not granted to this team', `${message}; GET /v1/clusters lists the namespaces this team may use, a platform admin grants others`, {
+      errors: [{ field: `destinations/${index}/namespace`, message }],
+    });
+  }
+}
+
+/** A Kubernetes Secret holds the private key: the key must be made by Certflow (no CSR, no agent). */
+export function refuseKubernetesWithoutServerKey(keySource: KeySource, destinations: Destination[]): void {
+  if (keySource === 'server') return;
+  const index = destinations.findIndex((destination) => destination.type === 'kubernetes');
+  if (index < 0) return;
+  throw problems.validation('a kubernetes destination receives the private key in its Secret (tls.key): the key must be made by Certflow, so send no csr', [
+    { field: `destinations/${index}`, message: 'needs a key made by Certflow (no csr)' },
+  ]);
 }
 
 export function destinationPlans(destinations: Destination[]): DestinationPlan[] {

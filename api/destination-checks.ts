@@ -53,7 +53,7 @@ export function destinationClaims(destinations: DestinationBody[], fileRoot: str
   const pair = collidingPair(keys);
   if (pair) {
     const [first, second] = pair;
-    throw problems.validation(`destinations ${first} and ${second} write to the same place (the same directory or agent target, or one directory inside the other)`, [
+    throw problems.validation(`destinations ${first} and ${second} write to the same place (the same directory, agent target or Secret, or one directory inside the other)`, [
       { field: `destinations/${second}`, message: `collides with destinations/${first}` },
     ]);
   }
@@ -62,11 +62,19 @@ export function destinationClaims(destinations: DestinationBody[], fileRoot: str
 
 /** 409: the place belongs to another certificate; the owner's team is named (a certificate id only within the team). */
 export function destinationClaimed(conflict: ClaimConflict, destination: DestinationBody, requestingTeamId: string): ProblemError {
-  const place = destination.type === 'file' ? `directory "${destination.directory}"` : destination.type === 'agent' ? `agent target "${destination.target}"` : 'destination';
+  const place =
+    destination.type === 'file'
+      ? `directory "${destination.directory}" (or a directory it lies in or contains)`
+      : destination.type === 'agent'
+        ? `agent target "${destination.target}"`
+        : destination.type === 'kubernetes'
+          ? `Secret "${destination.namespace}/${destination.secretName}" of cluster "${destination.cluster}"`
+          : 'destination';
   const sameTeam = conflict.ownerTeamId === requestingTeamId;
   const owner = sameTeam ? `certificate ${conflict.ownerCertificateId} of this team` : `a certificate of team "${conflict.ownerTeamName}"`;
-  const message = `${place} (or a directory it lies in or contains) belongs to ${owner}`;
-  return new ProblemError(409, 'destination-claimed', 'The destination belongs to another certificate', `${message}; choose another ${destination.type === 'agent' ? 'target' : 'directory'}`, {
+  const message = `${place} belongs to ${owner}`;
+  const other = destination.type === 'agent' ? 'target' : destination.type === 'kubernetes' ? 'secretName' : 'directory';
+  return new ProblemError(409, 'destination-claimed', 'The destination belongs to another certificate', `${message}; choose another ${other}`, {
     ownerTeam: conflict.ownerTeamName,
     ...(sameTeam ? { ownerCertificateId: conflict.ownerCertificateId } : {}),
     errors: [{ field: `destinations/${conflict.index}`, message }],

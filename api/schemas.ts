@@ -5,7 +5,8 @@ import { parseAddressRange } from '../core/address-ranges.js';
 import { parseDurationSeconds } from '../core/duration.js';
 import { canonicalizeCidr } from '../core/ip.js';
 import { MAX_SANS } from '../core/names.js';
-import { CERT_STATES, CERTIFICATE_SOURCES, KEY_ALGORITHMS, PRINCIPAL_KINDS, PROFILES, REVOCATION_REASONS, ROLES } from '../core/types.js';
+import { DNS_LABEL, DNS_SUBDOMAIN } from '../core/kubernetes-secret.js';
+import { CERT_STATES, CERTIFICATE_SOURCES, KEY_ALGORITHMS, PRINCIPAL_KINDS, PROFILES, REVOCATION_REASONS, ROLES, ROLLOUT_RESTART_KINDS } from '../core/types.js';
 
 export const MIN_VALIDITY_SECONDS = 15;
 export const MAX_VALIDITY_SECONDS = 398 * 86_400;
@@ -80,7 +81,26 @@ export const webhookDestinationSchema = z.strictObject({
   verify: verifySpec.optional(),
 });
 
-export const destinationSchema = z.discriminatedUnion('type', [fileDestinationSchema, agentDestinationSchema, webhookDestinationSchema]);
+const kubernetesDnsName = (what: string, pattern: RegExp, max: number) =>
+  z.string().min(1).max(max).regex(pattern, `${what} must be a lower-case DNS ${pattern === DNS_LABEL ? 'label' : 'name'} (letters, digits, "-"${pattern === DNS_LABEL ? '' : ', "."'}), as Kubernetes requires`);
+
+export const clusterName = kubernetesDnsName('cluster', DNS_LABEL, 63);
+export const namespaceName = kubernetesDnsName('namespace', DNS_LABEL, 63);
+
+export const kubernetesDestinationSchema = z.strictObject({
+  type: z.literal('kubernetes'),
+  /** A cluster registered with POST /v1/clusters; the team must have `namespace` granted on it. */
+  cluster: clusterName,
+  namespace: namespaceName,
+  secretName: kubernetesDnsName('secretName', DNS_SUBDOMAIN, 253),
+  rolloutRestart: z
+    .array(z.strictObject({ kind: z.enum(ROLLOUT_RESTART_KINDS), name: kubernetesDnsName('rolloutRestart name', DNS_SUBDOMAIN, 253) }))
+    .max(20)
+    .optional(),
+  verify: verifySpec.optional(),
+});
+
+export const destinationSchema = z.discriminatedUnion('type', [fileDestinationSchema, agentDestinationSchema, webhookDestinationSchema, kubernetesDestinationSchema]);
 export type DestinationBody = z.output<typeof destinationSchema>;
 
 /** A Kubernetes object name (RFC 1123 DNS subdomain, as cert-manager's objects and namespaces have). */

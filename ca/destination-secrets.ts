@@ -56,3 +56,17 @@ export function openDestinationSecret(keys: KeyEncryptionKeys, sealed: string, c
 export function destinationSecretSealedTo(sealed: string, publicKey: SealingPublicKey): boolean {
   return isSealedBox(sealed) && sealedBoxRecipient(sealed) === publicKey.id;
 }
+
+/** What a registered cluster's service-account token is sealed to: its purpose and the cluster's id. */
+export function clusterTokenContext(clusterId: string): string {
+  return `cluster-token:${clusterId}`;
+}
+
+/** The API seals a cluster's token as it registers it; only the worker (with the KEK) opens it. */
+export function sealClusterToken(publicKey: SealingPublicKey, token: string, clusterId: string): string {
+  return sealToPublicKey(publicKey, Buffer.from(token, 'utf8'), clusterTokenContext(clusterId));
+}
+
+export function openClusterToken(keys: KeyEncryptionKeys, sealed: string, clusterId: string): Buffer {
+  return openSealedBox(workerSealingKeys(keys), sealed, clusterTokenContext(clusterId));
+}

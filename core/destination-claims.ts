@@ -8,6 +8,8 @@
  *   everywhere). A directory also collides with every directory inside it and every directory it
  *   lies in: the outer one's `versions/`, `current` and `*.pem` would be written through.
  * - `agent:<agentId>/<target>`: one target of one agent.
+ * - `kubernetes:<cluster>/<namespace>/<secretName>`: one Secret of one registered cluster (the
+ *   names are lower-case DNS names already, and a Secret name holds no `/`, so no key lies inside another).
  * - webhooks have no key: a URL may receive many certificates (each delivery names its certificate).
  */
 import type { DestinationType } from './types.js';
@@ -17,6 +19,9 @@ export interface ClaimableDestination {
   directory?: string;
   agentId?: string;
   target?: string;
+  cluster?: string;
+  namespace?: string;
+  secretName?: string;
 }
 
 /**
@@ -53,6 +58,9 @@ export function destinationClaimKey(destination: ClaimableDestination, fileRoot:
   }
   if (destination.type === 'agent' && destination.agentId !== undefined && destination.target !== undefined) {
     return `agent:${destination.agentId}/${destination.target.toLowerCase()}`;
+  }
+  if (destination.type === 'kubernetes' && destination.cluster !== undefined && destination.namespace !== undefined && destination.secretName !== undefined) {
+    return `kubernetes:${destination.cluster}/${destination.namespace}/${destination.secretName}`;
   }
   return null;
 }

@@ -100,19 +100,9 @@ function isLoopbackName(name: string): boolean {
  */
 export function checkDestinationHost(host: string, port: number, policy: DestinationHostPolicy | undefined, platform: PlatformDestinationRules): DestinationRefusal | null {
   const where = describeTarget(host, port);
-  const target = classifyHost(host);
-  if (!target) return { code: 'host_invalid', message: `${where}: "${host}" is neither a DNS name nor an IP address in a standard form` };
-  if (target.kind === 'ip') {
-    const denied = checkResolvedAddress(target.address, port, platform);
-    if (denied) return denied;
-  } else {
-    if (isLoopbackName(target.name)) {
-      const denied = checkResolvedAddress('127.0.0.1', port, platform);
-      if (denied) return { code: denied.code, message: `"${target.name}" always means this host (RFC 6761), so: ${denied.message}` };
-    }
-    const service = platform.services.find((candidate) => candidate.port === port && candidate.host.toLowerCase() === target.name);
-    if (service) return platformServiceRefusal(where, service);
-  }
+  const platformRefusal = checkPlatformRules(host, port, platform);
+  if (platformRefusal) return platformRefusal;
+  const target = classifyHost(host)!;
   if (!policy) {
     return { code: 'no_destination_policy', message: `${where}: the team's policy allows no destination hosts (ask an admin to set destinationHosts)` };
   }
@@ -128,6 +118,30 @@ export function checkDestinationHost(host: string, port: number, policy: Destina
     return { code: 'port_not_allowed', message: `${where}: port ${port} is not among the team's allowed ports (${policy.ports.join(', ')})` };
   }
   return null;
+}
+
+/** The platform's half of checkDestinationHost: the deny list, its exceptions and the platform's own services. */
+export function checkPlatformRules(host: string, port: number, platform: PlatformDestinationRules): DestinationRefusal | null {
+  const where = describeTarget(host, port);
+  const target = classifyHost(host);
+  if (!target) return { code: 'host_invalid', message: `${where}: "${host}" is neither a DNS name nor an IP address in a standard form` };
+  if (target.kind === 'ip') return checkResolvedAddress(target.address, port, platform);
+  if (isLoopbackName(target.name)) {
+    const denied = checkResolvedAddress('127.0.0.1', port, platform);
+    if (denied) return { code: denied.code, message: `"${target.name}" always means this host (RFC 6761), so: ${denied.message}` };
+  }
+  const service = platform.services.find((candidate) => candidate.port === port && candidate.host.toLowerCase() === target.name);
+  return service ? platformServiceRefusal(where, service) : null;
+}
+
+/**
+ * The rules a registered cluster's API server is held to (docs/kubernetes.md): a platform admin
+ * named it, so no team's `destinationHosts` applies and neither do the operator's `extraDenied`
+ * ranges (they keep teams away from, often, exactly these API servers); the fixed deny list (with
+ * the operator's exceptions) and the platform's own services still apply.
+ */
+export function registeredClusterRules(platform: PlatformDestinationRules): PlatformDestinationRules {
+  return { ...platform, extraDenied: [] };
 }
 
 /**

@@ -90,7 +90,25 @@ export interface WebhookDestination {
   verify?: VerifySpec;
 }
 
-export type Destination = FileDestination | AgentDestination | WebhookDestination;
+/** A workload kind whose pods `rolloutRestart` restarts the way `kubectl rollout restart` does. */
+export const ROLLOUT_RESTART_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
+export type RolloutRestartKind = (typeof ROLLOUT_RESTART_KINDS)[number];
+
+/**
+ * A `kubernetes.io/tls` Secret in a namespace of a registered cluster (api/routes/clusters.ts)
+ * that the team may use; the listed workloads are restarted after each change of the Secret.
+ */
+export interface KubernetesDestination {
+  type: 'kubernetes';
+  /** The registered cluster's name. */
+  cluster: string;
+  namespace: string;
+  secretName: string;
+  rolloutRestart?: Array<{ kind: RolloutRestartKind; name: string }>;
+  verify?: VerifySpec;
+}
+
+export type Destination = FileDestination | AgentDestination | WebhookDestination | KubernetesDestination;
 export type DestinationType = Destination['type'];
 
 /**

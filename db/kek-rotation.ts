@@ -1,17 +1,25 @@
 /**
  * KEK rotation (`certflow kek rotate`): re-seals every stored secret under the current KEK of the
- * ring — issuer keys, certificate keys, and webhook secrets (sealed boxes to the sealing key
- * derived from the current KEK). Runs while the platform runs: each row is rewritten with a
+ * ring — issuer keys, certificate keys, and webhook secrets and Kubernetes cluster tokens (sealed
+ * boxes to the sealing key derived from the current KEK). Runs while the platform runs: each row is rewritten with a
  * compare-and-set on the blob it read, in one transaction per batch, so a crash or a `limit` leaves
  * a mix that a worker holding both KEKs opens, and running it again finishes the job (rows already
  * under the current KEK are counted and left alone).
  */
 import { and, asc, gt, isNotNull, sql } from 'drizzle-orm';
-import { destinationSecretSealedTo, openDestinationSecret, sealDestinationSecret, workerSealingKey } from '../ca/destination-secrets.js';
+import {
+  clusterTokenContext,
+  destinationSecretSealedTo,
+  openClusterToken,
+  openDestinationSecret,
+  sealDestinationSecret,
+  workerSealingKey,
+} from '../ca/destination-secrets.js';
+import { sealToPublicKey } from '../ca/sealed-box.js';
 import { kekId, openPrivateKey, sealedKekId, sealPrivateKey, type KekRing } from '../ca/key-encryption.js';
 import type { Destination } from '../core/types.js';
 import type { Database } from './database.js';
-import { certificateKeys, certificates, issuers } from './schema.js';
+import { certificateKeys, certificates, issuers, kubernetesClusters } from './schema.js';
 
 export interface RotationCounts {
   /** Re-sealed by this run. */
@@ -29,6 +37,7 @@ export interface KekRotationReport {
   issuerKeys: RotationCounts;
   certificateKeys: RotationCounts;
   webhookSecrets: RotationCounts;
+  clusterTokens: RotationCounts;
   failures: string[];
   /** Blobs not yet under the current KEK after this run. */
   remaining: number;
@@ -154,11 +163,45 @@ export async function rotateKek(db: Database, ring: KekRing, options: KekRotatio
     }
   };
 
+  const resealClusterTokens = async (): Promise<RotationCounts> => {
+    const counts = emptyCounts();
+    const sealingKey = workerSealingKey(ring.current).publicKey;
+    const rows = await db.select({ id: kubernetesClusters.id, sealed: kubernetesClusters.sealedToken }).from(kubernetesClusters).orderBy(asc(kubernetesClusters.id));
+    for (const row of rows) {
+      if (destinationSecretSealedTo(row.sealed, sealingKey)) {
+        counts.current++;
+        continue;
+      }
+      if (budget <= 0) continue;
+      let resealed: string;
+      try {
+        const token = openClusterToken(ring, row.sealed, row.id);
+        resealed = sealToPublicKey(sealingKey, token, clusterTokenContext(row.id));
+        token.fill(0);
+      } catch (error) {
+        counts.failed++;
+        failures.push(`cluster token ${row.id}: ${(error as Error).message}`);
+        continue;
+      }
+      const updated = await db
+        .update(kubernetesClusters)
+        .set({ sealedToken: resealed })
+        .where(sql`${kubernetesClusters.id} = ${row.id} and ${kubernetesClusters.sealedToken} = ${row.sealed}`)
+        .returning({ id: kubernetesClusters.id });
+      if (updated.length === 1) {
+        counts.resealed++;
+        budget--;
+      }
+    }
+    return counts;
+  };
+
   const issuerKeys = await resealKeys(issuers, 'issuer');
   const leafKeys = await resealKeys(certificateKeys, 'certificate key');
   const webhookSecrets = await resealWebhookSecrets();
+  const clusterTokens = await resealClusterTokens();
   const remaining = await remainingUnderOtherKeks(db, ring);
-  return { kekId: currentId, issuerKeys, certificateKeys: leafKeys, webhookSecrets, failures, remaining, complete: remaining === 0 };
+  return { kekId: currentId, issuerKeys, certificateKeys: leafKeys, webhookSecrets, clusterTokens, failures, remaining, complete: remaining === 0 };
 }
 
 /** How many blobs are not yet under the current KEK (what a rotation still has to do). */
@@ -173,7 +216,9 @@ export async function remainingUnderOtherKeks(db: Database, ring: KekRing): Prom
     select count(*) as count
     from ${certificates}, jsonb_array_elements(${certificates.destinations}) as destination
     where destination->>'type' = 'webhook' and destination->>'sealedSecret' not like ${`sb1.${sealingKey.id}.%`}`).then((result) => result.rows);
-  return Number(keyCounts?.count ?? 0) + Number(secretCounts?.count ?? 0);
+  const [tokenCounts] = await db.execute<{ count: string }>(sql`
+    select count(*) as count from ${kubernetesClusters} where ${kubernetesClusters.sealedToken} not like ${`sb1.${sealingKey.id}.%`}`).then((result) => result.rows);
+  return Number(keyCounts?.count ?? 0) + Number(secretCounts?.count ?? 0) + Number(tokenCounts?.count ?? 0);
 }
 
 function safeKekId(sealed: string): string | null {

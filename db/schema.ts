@@ -627,3 +627,34 @@ export const acmeChallenges = pgTable(
   },
   (table) => [index('acme_challenges_authorization_idx').on(table.authorizationId)],
 );
+
+/**
+ * Kubernetes clusters a platform admin registered for `kubernetes` destinations: where the API
+ * server is, the CA that signs its serving certificate, and a service-account token sealed to the
+ * worker's sealing key (ca/destination-secrets.ts), which the API cannot open.
+ */
+export const kubernetesClusters = pgTable('kubernetes_clusters', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  apiUrl: text('api_url').notNull(),
+  caBundlePem: text('ca_bundle_pem').notNull(),
+  sealedToken: text('sealed_token').notNull(),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** The namespaces of a registered cluster each team's `kubernetes` destinations may write to. */
+export const kubernetesNamespaceGrants = pgTable(
+  'kubernetes_namespace_grants',
+  {
+    clusterId: text('cluster_id')
+      .notNull()
+      .references(() => kubernetesClusters.id, { onDelete: 'cascade' }),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    namespace: text('namespace').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [primaryKey({ columns: [table.clusterId, table.teamId, table.namespace] })],
+);

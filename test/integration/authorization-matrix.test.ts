@@ -83,6 +83,8 @@ interface World {
   /** A finished bulk operation of A. */
   bulk: string;
   rootIssuerId: string;
+  /** A registered Kubernetes cluster where A has a namespace. */
+  clusterId: string;
 }
 
 const APPROVAL_POLICY = {
@@ -336,6 +338,24 @@ function routeCases(world: () => World): RouteCase[] {
 
     { method: 'POST', route: '/v1/agents', access: team(['admin'], 404), authorized: 201, request: async () => ({ path: '/v1/agents', body: { team: world().own.teamId, name: uniqueName('host-') } }) },
 
+    { method: 'POST', route: '/v1/clusters', access: { kind: 'platform' }, authorized: 201, request: async () => ({ path: '/v1/clusters', body: await clusterBody(world()) }) },
+    { method: 'GET', route: '/v1/clusters', access: { kind: 'authenticated' }, authorized: 200, request: fixed('/v1/clusters') },
+    {
+      method: 'GET',
+      route: '/v1/clusters/:id',
+      access: team(ALL_TEAM_ROLES, 404),
+      authorized: 200,
+      why: 'a team sees a cluster only where it has namespaces',
+      request: async () => ({ path: `/v1/clusters/${world().clusterId}` }),
+    },
+    {
+      method: 'PATCH',
+      route: '/v1/clusters/:id',
+      access: { kind: 'platform' },
+      authorized: 200,
+      request: async () => ({ path: `/v1/clusters/${world().clusterId}`, body: { namespaces: [{ team: world().own.teamId, namespaces: ['matrix'] }] } }),
+    },
+
     {
       method: 'POST',
       route: '/v1/bulk-reissues',
@@ -360,6 +380,12 @@ function routeCases(world: () => World): RouteCase[] {
       }),
     ),
   ];
+}
+
+/** A cluster registration (the API server is never contacted); A may use namespace `matrix`. */
+async function clusterBody(world: World): Promise<Record<string, unknown>> {
+  const caBundle = await (await world.harness.app.request('/pki/roots.pem')).text();
+  return { name: uniqueName('cluster-').toLowerCase().replace(/[^a-z0-9-]/g, '-'), apiUrl: 'https://k8s.example.test', caBundle, token: 'x'.repeat(32), namespaces: [{ team: world.own.teamId, namespaces: ['matrix'] }] };
 }
 
 /** The status a caller must get on a route, per the rules at the top of this file. */
@@ -405,7 +431,7 @@ describe('authorization matrix', () => {
     const own = await makeTeam(harness, APPROVAL_POLICY);
     const other = await makeTeam(harness);
     const [root] = await harness.pool.query<{ id: string }>(`select id from issuers where kind = 'root' limit 1`).then((result) => result.rows);
-    world = { harness, own: { ...own, spareTokenId: '', sparePrincipalId: '', spareEabKeyId: '' }, other, issued: '', pending: '', bulk: '', rootIssuerId: root!.id };
+    world = { harness, own: { ...own, spareTokenId: '', sparePrincipalId: '', spareEabKeyId: '' }, other, issued: '', pending: '', bulk: '', rootIssuerId: root!.id, clusterId: '' };
     // Refused calls aim at these; were one wrongly allowed, it would end only a spare.
     world.own.spareTokenId = (await createToken(harness, own.teamId, 'requester')).id;
     world.own.sparePrincipalId = await createPrincipal(world);
@@ -413,6 +439,7 @@ describe('authorization matrix', () => {
     world.issued = await createCertificate(world);
     await waitForState(world, world.issued, ['active']);
     world.pending = await pendingApproval(world);
+    world.clusterId = ((await expectStatus(await api(harness, 'POST', '/v1/clusters', TEST_BOOTSTRAP_TOKEN, await clusterBody(world)), 201, 'cluster')) as { id: string }).id;
     world.bulk = ((await expectStatus(await api(harness, 'POST', '/v1/bulk-reissues', own.tokens.responder, { selector: { serials: ['7fffffffffffffff'] }, reason: 'matrix' }), 202, 'finished bulk')) as { id: string }).id;
 
     const cases = routeCases(() => world);

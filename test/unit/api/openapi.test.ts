@@ -12,6 +12,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { bulkItemsQuery, createBulkReissueSchema } from '../../../api/bulk-schemas.js';
+import { patchClusterSchema, registerClusterSchema } from '../../../api/cluster-schemas.js';
+import { clusterView } from '../../../api/routes/clusters.js';
 import { assignmentsSchema, deploymentReportSchema, registerAgentSchema, submitCsrSchema } from '../../../contracts/agent-wire.js';
 import { createApp } from '../../../api/app.js';
 import { createApiMetrics } from '../../../metrics/api-metrics.js';
@@ -469,6 +471,8 @@ describe('docs/openapi.json against the code', () => {
     ['POST /v1/agent/csr', submitCsrSchema],
     ['POST /v1/agent/deployments/{deliveryId}/report', deploymentReportSchema],
     ['POST /v1/bulk-reissues', createBulkReissueSchema],
+    ['POST /v1/clusters', registerClusterSchema],
+    ['PATCH /v1/clusters/{id}', patchClusterSchema],
   ];
 
   it('documents a request body exactly on the operations that parse one', () => {
@@ -496,7 +500,7 @@ describe('docs/openapi.json against the code', () => {
     expectSameObject('ApprovalRulesInput', schemas['ApprovalRulesInput']!, objectSchema('approval', teamPolicySchema.shape.approval));
 
     // One component per destination type, each checked against its own option of the union.
-    const components: Record<string, string> = { file: 'FileDestination', agent: 'AgentDestination', webhook: 'WebhookDestination' };
+    const components: Record<string, string> = { file: 'FileDestination', agent: 'AgentDestination', webhook: 'WebhookDestination', kubernetes: 'KubernetesDestination' };
     const options = destinationSchema.options.map((option, index) => objectSchema(`destination option ${index}`, option));
     const types = options.map((option, index) => discriminatorValue(`destination option ${index}`, option, 'type'));
     expect(types, 'a component is named here for every destination type').toEqual(Object.keys(components));
@@ -512,6 +516,7 @@ describe('docs/openapi.json against the code', () => {
     });
     expect(deref(schemas['VerifyInput']!.properties!['endpoints']!.items!)).toBe(schemas['TlsEndpoint']);
     expect(deref(schemas['FileDestination']!.properties!['owner']!)).toBe(schemas['FileOwner']);
+    expect(deref(schemas['KubernetesDestination']!.properties!['rolloutRestart']!.items!)).toBe(schemas['RolloutRestart']);
     // The webhook secret goes in and never comes out.
     expect(schemas['WebhookDestination']!.properties!['secret']!.writeOnly).toBe(true);
   });
@@ -741,6 +746,13 @@ describe('docs/openapi.json against the code', () => {
       ['Principal', principalView(principal), principalView({ ...principal, email: 'a@example.test', teamId: 'team_test', disabledAt: at, accountableTo: 'prn_admin' })],
       ['TokenInfo', tokenView(token), tokenView({ ...token, teamId: 'team_test', expiresAt: at, lastUsedAt: at, revokedAt: at })],
       ['AgentInfo', agentView(agent), agentView({ ...agent, lastSeenAt: at, revokedAt: at })],
+      [
+        'Cluster',
+        clusterView({ id: 'kcl_test', name: 'prod', apiUrl: 'https://k8s.example.test', caBundlePem: 'PEM', sealedToken: 'sealed', createdAt: at, updatedAt: at }, []),
+        clusterView({ id: 'kcl_test', name: 'prod', apiUrl: 'https://k8s.example.test', caBundlePem: 'PEM', sealedToken: 'sealed', createdAt: at, updatedAt: at }, [
+          { teamId: 'team_test', teamName: 'payments', namespaces: ['apps'] },
+        ]),
+      ],
       ['AcmeEabKey', eabKeyView(eabKey), eabKeyView({ ...eabKey, lastUsedAt: at, revokedAt: at })],
       ['AcmeEabKeyCreated', { ...eabKeyView(eabKey), hmacKey }, { ...eabKeyView({ ...eabKey, lastUsedAt: at, revokedAt: at }), hmacKey }],
     ];
@@ -759,6 +771,11 @@ describe('docs/openapi.json against the code', () => {
         'WebhookDestinationView',
         { type: 'webhook', url: 'https://hooks.example.test/', sealedSecret: 'sealed' },
         { type: 'webhook', url: 'https://hooks.example.test/', sealedSecret: 'sealed', verify },
+      ],
+      [
+        'KubernetesDestinationView',
+        { type: 'kubernetes', cluster: 'prod', namespace: 'apps', secretName: 'web-tls' },
+        { type: 'kubernetes', cluster: 'prod', namespace: 'apps', secretName: 'web-tls', rolloutRestart: [{ kind: 'Deployment', name: 'web' }], verify },
       ],
     ];
     const types = destinationSchema.options.map((option, index) => discriminatorValue(`destination option ${index}`, objectSchema(`destination option ${index}`, option), 'type'));
