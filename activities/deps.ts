@@ -6,6 +6,8 @@ import type { Database } from '../db/database.js';
 import type { AcmeValidationConfig } from './acme-validation-config.js';
 import type { DestinationGuard } from './destination-guard.js';
 import type { IssuerStore } from './issuer-store.js';
+import type { Mailer } from './mailer.js';
+import type { DeliveryRetry } from '../core/notifications.js';
 
 /** What activities need from the outside world; the worker (cmd/worker.ts) builds it. */
 export interface ActivityDeps {
@@ -26,4 +28,8 @@ export interface ActivityDeps {
   acmeValidation?: AcmeValidationConfig;
   /** Keeps each audit checkpoint outside the database too (the worker appends it to a file and logs it). */
   auditCheckpointCopy?: (checkpoint: AuditCheckpoint) => Promise<void>;
+  /** SMTP for email notifications (CERTFLOW_SMTP_URL); absent: email deliveries wait and retry until it is configured. */
+  mailer?: Mailer;
+  /** How failed notification deliveries are retried; absent: core/notifications.ts DEFAULT_DELIVERY_RETRY. */
+  notificationRetry?: DeliveryRetry;
 }

@@ -31,6 +31,9 @@ import { revokeCertificate, type RevokeCertificateInput } from './revoke-certifi
 import { createSuccessorIntermediate, type CreateSuccessorInput } from './successor-intermediate.js';
 import { reportRolloutFailed, reportRolloutRecovered, type RolloutReportInput } from './rollout-report.js';
 import { verifyServed, type VerifyServedInput } from './verify-served.js';
+import { deliverNotifications } from './notification-delivery.js';
+import { sweepInventoryPage, type SweepPageInput } from './inventory-sweep.js';
+import { reportRenewalFailing, type RenewalFailingInput } from './renewal-failing.js';
 
 export function createActivities(deps: ActivityDeps) {
   const acmeValidationDeps = withAcmeValidation(deps);
@@ -67,6 +70,9 @@ export function createActivities(deps: ActivityDeps) {
     revokeCompromisedIssuer: (input: Parameters<typeof revokeCompromisedIssuer>[1]) => revokeCompromisedIssuer(deps, input),
     buildCompromiseReport: (input: Parameters<typeof buildCompromiseReport>[1]) => buildCompromiseReport(deps, input),
     checkpointAudit: () => checkpointAudit(deps),
+    reportRenewalFailing: (input: RenewalFailingInput) => reportRenewalFailing(deps, input),
+    deliverNotifications: () => deliverNotifications(deps),
+    sweepInventoryPage: (input: SweepPageInput) => sweepInventoryPage(deps, input),
   };
 }
 

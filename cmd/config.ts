@@ -11,6 +11,7 @@ import { DEFAULT_PLATFORM_MIN_VALIDITY_SECONDS } from '../core/fair-use.js';
 import { parseRangeList } from '../core/destination-hosts.js';
 import type { AcmeValidationConfig } from '../activities/acme-validation-config.js';
 import { loadAcmeValidationConfig } from './acme-validation-env.js';
+import { loadNotificationSettings, type NotificationSettings } from './notification-env.js';
 
 const optionalString = z
   .string()
@@ -223,6 +224,8 @@ export interface Config {
   acme: AcmeSettings | null;
   /** Where the worker's ACME challenge validation connects and asks (CERTFLOW_ACME_HTTP01_PORT, _TLSALPN01_PORT, _DNS_RESOLVER). */
   acmeValidation: AcmeValidationConfig;
+  /** SMTP and the delivery and sweep schedules (cmd/notification-env.ts); worker only. */
+  notifications: NotificationSettings;
 }
 
 export interface AcmeSettings {
@@ -290,6 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production: e.NODE_ENV === 'production',
     signer,
     acmeValidation: loadAcmeValidationConfig(env),
+    notifications: loadNotificationSettings(env),
     acme:
       e.CERTFLOW_ACME_PORT === 0
         ? null

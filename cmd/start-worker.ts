@@ -19,6 +19,8 @@ import { createPool } from '../db/postgres-pool.js';
 import { loadAuditKey } from './audit-key.js';
 import { AUDIT_CHECKPOINT_INTERVAL, AUDIT_CHECKPOINT_SCHEDULE_ID, ensureAuditCheckpointSchedule } from './audit-schedule.js';
 import { checkpointCopyTo, recordStart } from './audit-startup.js';
+import { createSmtpMailer } from '../activities/mailer.js';
+import { ensureInventorySweepSchedule, ensureNotificationDeliverySchedule, INVENTORY_SWEEP_SCHEDULE_ID, NOTIFICATION_DELIVERY_SCHEDULE_ID } from './notification-schedules.js';
 
 /** The Temporal Schedule that publishes CRLs and refreshes OCSP responses (DESIGN.md §4 Schedules). */
 export const CRL_PUBLICATION_SCHEDULE_ID = 'crl-publication';
@@ -96,6 +98,9 @@ export async function startWorker(
     await ensureCaHierarchy(db, kek, { organization: 'Certflow', publicUrl: config.publicUrl, permittedDnsZones: config.permittedDnsZones, permittedUriDomains: config.permittedUriDomains, permittedIpRanges: config.permittedIpRanges, now: new Date(), log, hsm });
 
     const connection = await NativeConnection.connect({ address: config.temporalAddress });
+    const { smtp, deliveryIntervalSeconds, sweepIntervalSeconds } = config.notifications;
+    const mailer = smtp ? createSmtpMailer(smtp) : undefined;
+    log(smtp ? `email notifications through ${new URL(smtp.url).host} as ${smtp.from}` : 'email notifications off (CERTFLOW_SMTP_URL unset): email contacts wait until it is set');
     let worker: Worker;
     try {
       // The activities' client (bulk renewNow signals, schedules) shares the worker's native (Rust) connection: no
@@ -122,17 +127,27 @@ export async function startWorker(
           temporal: client,
           acmeValidation: config.acmeValidation,
           auditCheckpointCopy: checkpointCopyTo(config.auditCheckpointFile, log),
+          ...(mailer ? { mailer } : {}),
         }),
       });
       const outcome = await ensureCrlPublicationSchedule(client, { taskQueue: config.taskQueue, triggerNow: true });
       log(`schedule ${CRL_PUBLICATION_SCHEDULE_ID} ${outcome} (every ${CRL_PUBLICATION_INTERVAL}); publishing CRLs now`);
       const audit = await ensureAuditCheckpointSchedule(client, { taskQueue: config.taskQueue });
       log(`schedule ${AUDIT_CHECKPOINT_SCHEDULE_ID} ${audit} (every ${AUDIT_CHECKPOINT_INTERVAL}); checkpoint copies in ${config.auditCheckpointFile}`);
+      if (deliveryIntervalSeconds !== null) {
+        const delivery = await ensureNotificationDeliverySchedule(client, { taskQueue: config.taskQueue, intervalSeconds: deliveryIntervalSeconds });
+        log(`schedule ${NOTIFICATION_DELIVERY_SCHEDULE_ID} ${delivery} (every ${deliveryIntervalSeconds} s)`);
+      }
+      if (sweepIntervalSeconds !== null) {
+        const sweep = await ensureInventorySweepSchedule(client, { taskQueue: config.taskQueue, intervalSeconds: sweepIntervalSeconds });
+        log(`schedule ${INVENTORY_SWEEP_SCHEDULE_ID} ${sweep} (every ${sweepIntervalSeconds} s)`);
+      }
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;
     }
     const done = worker.run().finally(async () => {
+      mailer?.close();
       await connection.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
       hsm?.close();

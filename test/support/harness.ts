@@ -190,6 +190,9 @@ export interface ChildWorker {
 export function startChildWorker(harness: Harness, extraEnv: Record<string, string> = {}): ChildWorker {
   const env = {
     ...process.env,
+    // The delivery and sweep schedules are namespace-wide: a test that wants them creates its own (test/integration/notifications.test.ts).
+    CERTFLOW_NOTIFICATION_INTERVAL: 'off',
+    CERTFLOW_INVENTORY_SWEEP_INTERVAL: 'off',
     ...extraEnv,
     DATABASE_URL: harness.databaseUrl,
     TEMPORAL_ADDRESS: harness.temporalAddress,
