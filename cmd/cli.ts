@@ -14,6 +14,7 @@ import { ISSUER_COMPROMISE_USAGE, runIssuerCompromise } from './issuer-compromis
 import { runTokenCli, TOKEN_USAGE } from './bootstrap-token-cli.js';
 import { KEK_USAGE, runKekCommand } from './kek-cli.js';
 import { AUDIT_USAGE, runAuditCli } from './audit-cli.js';
+import { runContactsCli } from './contacts-cli.js';
 import {
   EXIT_ERROR,
   EXIT_STOPPED_WATCHING,
@@ -42,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   if (argv[0] === 'kek') return runKekCommand(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
+  if (argv[0] === 'contacts') return runContactsCli(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
   if (argv[0] === 'audit') {
     return runAuditCli(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
   }
