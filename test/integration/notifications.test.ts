@@ -33,6 +33,7 @@ let worker: InProcessWorker | null = null;
 const scheduleId = () => `notification-delivery-${suite.harness.taskQueue}`;
 
 const suite = useIntegrationSuite('notifications', {
+  otherTeam: true,
   team: {
     policy: {
       allowedDomains: ['example.test'],
@@ -93,6 +94,46 @@ beforeAll(async () => {
 });
 
 describe('notifications', () => {
+  it('team contacts: team admins manage their own; bad input and hosts outside the policy change nothing', async () => {
+    const path = `/v1/teams/${suite.team.teamId}/contacts`;
+    const post = (token: string, body: unknown, teamPath = path) => suite.harness.app.request(teamPath, { method: 'POST', headers: authHeaders(token), body: JSON.stringify(body) });
+    const list = async () => {
+      const response = await suite.harness.app.request(path, { headers: authHeaders(suite.team.admin, false) });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { items: Record<string, unknown>[] }).items;
+    };
+    const refusals: [Response, number, string | null][] = [
+      [await post(suite.team.requester, { channel: 'email', address: 'x@example.test' }), 403, null],
+      [await post(suite.otherTeam.admin, { channel: 'email', address: 'x@example.test' }), 404, null],
+      [await post(suite.team.admin, { channel: 'webhook', url: 'https://hooks.elsewhere.example/x', secret: WEBHOOK_SECRET }), 400, 'host_not_allowed'],
+      [await post(suite.team.admin, { channel: 'webhook', url: `http://127.0.0.1:${new URL(suite.harness.databaseUrl).port}/`, secret: WEBHOOK_SECRET }), 400, 'platform_service'],
+      [await post(suite.team.admin, { channel: 'email', address: 'not an address' }), 400, null],
+      [await post(suite.team.admin, { channel: 'email', address: 'x@example.test', extra: true }), 400, null],
+      [await post(suite.team.admin, { channel: 'webhook', url: `${hooks.baseUrl}/x`, secret: 'short' }), 400, null],
+    ];
+    for (const [response, status, code] of refusals) {
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      if (code) expect(((await response.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe(code);
+    }
+    const listed = await list();
+    expect(listed.map((contact) => contact.id).sort()).toEqual([webhookContact.id, emailContact.id].sort());
+    expect(JSON.stringify(listed)).not.toContain(WEBHOOK_SECRET);
+
+    // No secret given: one is made and shown once; removing it leaves the others.
+    const created = await post(suite.team.admin, { channel: 'webhook', url: `${hooks.baseUrl}/slack`, format: 'slack', kinds: ['bulk_finished'] });
+    expect(created.status).toBe(201);
+    const made = (await created.json()) as { id: string; secret: string; format: string };
+    expect(made.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(made.format).toBe('slack');
+    expect(JSON.stringify(await list())).not.toContain(made.secret);
+    const removed = await suite.harness.app.request(`${path}/${made.id}`, { method: 'DELETE', headers: authHeaders(suite.team.admin, false) });
+    expect(removed.status).toBe(200);
+    expect(((await removed.json()) as { removedAt: string | null }).removedAt).not.toBeNull();
+    expect((await suite.harness.app.request(`${path}/${made.id}`, { method: 'DELETE', headers: authHeaders(suite.team.admin, false) })).status).toBe(404);
+    expect((await list()).map((contact) => contact.id).sort()).toEqual([webhookContact.id, emailContact.id].sort());
+  });
+
   it('an escalated approval and a failing renewal each reach the webhook and the mailbox once, across a worker restart', async () => {
     // The receivers are down: attempts fail and are retried with backoff.
     smtp.accepting = false;
