@@ -78,6 +78,7 @@ async function rotate(args: string[], io: KekCliIo): Promise<number> {
         issuerKeys: report.issuerKeys,
         certificateKeys: report.certificateKeys,
         webhookSecrets: report.webhookSecrets,
+        contactSecrets: report.contactSecrets,
         failed: report.failures.length,
         remaining: report.remaining,
         complete: report.complete,
@@ -100,6 +101,7 @@ function formatReport(report: KekRotationReport, elapsedMs: number): string[] {
     row('issuer keys', report.issuerKeys),
     row('certificate keys', report.certificateKeys),
     row('webhook secrets', report.webhookSecrets),
+    row('contact secrets', report.contactSecrets),
     ...report.failures.map((failure) => `  cannot open: ${failure}`),
     report.complete
       ? 'done: everything is sealed under the current KEK; CERTFLOW_KEK_PREVIOUS may be removed from the worker'
