@@ -3,7 +3,7 @@
  * notification out to its team's contacts once, claim one due delivery at a time under a lease
  * (FOR UPDATE SKIP LOCKED: workers never claim the same row), and mark how the attempt went.
  */
-import { and, asc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { contactWants } from '../core/notifications.js';
 import type { Database, Queryable } from './database.js';
 import { notificationDeliveries, notifications, teamContacts, teams, type NotificationDeliveryState } from './schema.js';
@@ -109,13 +109,4 @@ export async function finishAttempt(
 /** Deliveries of one notification (tests, the API's view of a notification). */
 export async function listDeliveries(db: Queryable, notificationId: number): Promise<NotificationDeliveryRow[]> {
   return db.select().from(notificationDeliveries).where(eq(notificationDeliveries.notificationId, notificationId)).orderBy(asc(notificationDeliveries.id));
-}
-
-/** How many deliveries are due and unclaimed at `now` (the workflow drains until none is). */
-export async function countDueDeliveries(db: Queryable, now: Date): Promise<number> {
-  const [row] = await db
-    .select({ count: sql<number>`count(*)::int` })
-    .from(notificationDeliveries)
-    .where(and(eq(notificationDeliveries.state, 'pending'), lt(notificationDeliveries.nextAttemptAt, now), sql`(claimed_until is null or claimed_until <= ${now.toISOString()}::timestamptz)`));
-  return row?.count ?? 0;
 }
