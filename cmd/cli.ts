@@ -14,7 +14,7 @@ import { ISSUER_COMPROMISE_USAGE, runIssuerCompromise } from './issuer-compromis
 import { runTokenCli, TOKEN_USAGE } from './bootstrap-token-cli.js';
 import { KEK_USAGE, runKekCommand } from './kek-cli.js';
 import { AUDIT_USAGE, runAuditCli } from './audit-cli.js';
-import { runContactsCli } from './contacts-cli.js';
+import { CONTACTS_USAGE, runContactsCli } from './contacts-cli.js';
 import {
   EXIT_ERROR,
   EXIT_STOPPED_WATCHING,
@@ -49,12 +49,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const parsed = parseCli(argv, process.env);
   if (!parsed.ok) {
-    console.error(`error: ${parsed.error}\n\n${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}\n\n${KEK_USAGE}\n\n${AUDIT_USAGE}`);
+    console.error(`error: ${parsed.error}\n\n${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}\n\n${KEK_USAGE}\n\n${AUDIT_USAGE}\n\n${CONTACTS_USAGE}`);
     return EXIT_ERROR;
   }
   const command = parsed.value;
   if (command.command === 'help') {
-    console.log(`${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}\n\n${KEK_USAGE}\n\n${AUDIT_USAGE}`);
+    console.log(`${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}\n\n${KEK_USAGE}\n\n${AUDIT_USAGE}\n\n${CONTACTS_USAGE}`);
     return 0;
   }
   const api = bulkApi(command.connection);
