@@ -45,6 +45,7 @@ export async function openApproval(deps: ActivityDeps, input: OpenApprovalInput)
     kind: 'approval_requested',
     recipients: ['team-approvers'],
     message: `certificate ${input.certificateId} needs approval before ${input.deadlineAt}: ${plan.reasons.map((reason) => reason.message).join('; ')}`,
+    details: { approvalId: plan.approvalId, deadlineAt: input.deadlineAt },
     dedupeKey: `${plan.approvalId}/requested`,
   });
 }
@@ -73,6 +74,7 @@ export async function escalateApproval(deps: ActivityDeps, input: EscalateApprov
     kind: 'approval_escalated',
     recipients: ['team', 'security'],
     message: `certificate ${input.certificateId} still waits for approval; it expires at ${input.deadlineAt} unless an approver of the team or a security admin decides`,
+    details: { approvalId: input.plan.approvalId, deadlineAt: input.deadlineAt },
     dedupeKey: `${input.plan.approvalId}/escalated`,
   });
 }

@@ -24,6 +24,7 @@ import { findCertificate } from '../db/certificates.js';
 import { recordVersionsRevoked } from './audit-records.js';
 import { renewNowSignal } from '../contracts/lifecycle-messages.js';
 import type { ActivityDeps } from './deps.js';
+import { notifyBulkFinished } from './bulk-notification.js';
 import { publishCrl } from './publish-crl.js';
 import { refreshOcspResponses } from './publish-ocsp.js';
 
@@ -146,6 +147,7 @@ export async function recordBulkProgress(deps: ActivityDeps, input: { bulkId: st
       details: { bulkId: input.bulkId, state: input.state, counts: input.counts },
       dedupeKey: `bulk-finished/${input.bulkId}`,
     });
+    await notifyBulkFinished(deps, { bulkId: input.bulkId, state: input.state, counts: input.counts, teamId: operation?.teamId ?? null, reason: operation?.options.reason ?? null });
   }
 }
 

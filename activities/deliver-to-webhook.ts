@@ -90,10 +90,10 @@ export function webhookDeliveryId(versionId: string, destinationIndex: number, r
 }
 
 /**
- * POSTs `payload` signed with `secret`. Resolves on 2xx; throws a retryable Error on 408, 429, 5xx,
+ * POSTs `payload` (a certificate delivery, or a notification: activities/notification-channels.ts) signed with `secret`. Resolves on 2xx; throws a retryable Error on 408, 429, 5xx,
  * timeouts and network errors; throws a non-retryable DestinationRejected failure on any other status.
  */
-export async function postWebhook(url: string, payload: WebhookPayload, secret: string | Buffer, deliveryId: string, options: PostWebhookOptions): Promise<void> {
+export async function postWebhook(url: string, payload: WebhookPayload | Record<string, unknown>, secret: string | Buffer, deliveryId: string, options: PostWebhookOptions): Promise<void> {
   const where = displayUrl(url);
   if (!where) throw ApplicationFailure.nonRetryable('webhook URL must be an http(s) URL without credentials in it', BUSINESS_ERROR_TYPES.invalidRequest);
   const body = JSON.stringify(payload);

@@ -7,6 +7,8 @@ import type { AcmeValidationConfig } from './acme-validation-config.js';
 import type { DestinationGuard } from './destination-guard.js';
 import type { IssuerStore } from './issuer-store.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
+import type { Mailer } from './mailer.js';
+import type { DeliveryRetry } from '../core/notifications.js';
 
 /** What activities need from the outside world; the worker (cmd/worker.ts) builds it. */
 export interface ActivityDeps {
@@ -29,4 +31,8 @@ export interface ActivityDeps {
   auditCheckpointCopy?: (checkpoint: AuditCheckpoint) => Promise<void>;
   /** The worker's Prometheus metrics (metrics/worker-metrics.ts); absent: nothing is recorded. */
   metrics?: WorkerMetrics;
+  /** SMTP for email notifications (CERTFLOW_SMTP_URL); absent: email deliveries wait and retry until it is configured. */
+  mailer?: Mailer;
+  /** How failed notification deliveries are retried; absent: core/notifications.ts DEFAULT_DELIVERY_RETRY. */
+  notificationRetry?: DeliveryRetry;
 }

@@ -32,6 +32,9 @@ import { createSuccessorIntermediate, type CreateSuccessorInput } from './succes
 import { reportRolloutFailed, reportRolloutRecovered, type RolloutReportInput } from './rollout-report.js';
 import { verifyServed, type VerifyServedInput } from './verify-served.js';
 import { observeCrlPublication, observeIssuance } from './observed.js';
+import { deliverNotifications } from './notification-delivery.js';
+import { sweepInventoryPage, type SweepPageInput } from './inventory-sweep.js';
+import { reportRenewalFailing, type RenewalFailingInput } from './renewal-failing.js';
 
 export function createActivities(deps: ActivityDeps) {
   const acmeValidationDeps = withAcmeValidation(deps);
@@ -68,6 +71,9 @@ export function createActivities(deps: ActivityDeps) {
     revokeCompromisedIssuer: (input: Parameters<typeof revokeCompromisedIssuer>[1]) => revokeCompromisedIssuer(deps, input),
     buildCompromiseReport: (input: Parameters<typeof buildCompromiseReport>[1]) => buildCompromiseReport(deps, input),
     checkpointAudit: () => checkpointAudit(deps),
+    reportRenewalFailing: (input: RenewalFailingInput) => reportRenewalFailing(deps, input),
+    deliverNotifications: () => deliverNotifications(deps),
+    sweepInventoryPage: (input: SweepPageInput) => sweepInventoryPage(deps, input),
   };
 }
 

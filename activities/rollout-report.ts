@@ -44,6 +44,7 @@ export async function reportRolloutFailed(deps: ActivityDeps, input: RolloutRepo
     message: `the new certificate of ${certificate.id} is not served (${summary}); ${
       input.previousVersionId ? 'the destinations were rolled back to the previous certificate, which stays valid' : 'there is no previous certificate to roll back to'
     }; the rollout is retried automatically or with POST /v1/certificates/${certificate.id}/retry-rollout`,
+    details: { versionId: input.versionId, rolledBackTo: input.previousVersionId, failures: input.failures },
     dedupeKey: key,
   });
 }

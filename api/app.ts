@@ -11,6 +11,7 @@ import { rateLimitPerToken } from './rate-limit.js';
 import type { ApiDeps, AppEnv } from './deps.js';
 import { ProblemError, problemResponse, problems } from './problem.js';
 import { acmeEabKeyRoutes } from './routes/acme-eab-keys.js';
+import { teamContactRoutes } from './routes/team-contacts.js';
 import { agentApiRoutes, agentRoutes } from './routes/agents.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { bulkReissueRoutes } from './routes/bulk-reissues.js';
@@ -57,6 +58,7 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
   v1.route('/teams', teamRoutes(deps));
   v1.route('/teams', teamAccessRoutes(deps));
   v1.route('/teams', acmeEabKeyRoutes(deps));
+  v1.route('/teams', teamContactRoutes(deps));
   v1.route('/principals', principalRoutes(deps));
   v1.route('/tokens', tokenRoutes(deps));
   v1.route('/issuers', issuerRoutes(deps));

@@ -4,7 +4,7 @@
  * whether its first issuance waits for an approval (core/approval.ts). Refusals are ProblemErrors.
  */
 import { approvalReasons, type ApprovalReason, type ApprovalRules } from '../core/approval.js';
-import type { ApprovalPlan, DestinationPlan } from '../core/lifecycle.js';
+import type { ApprovalPlan } from '../core/lifecycle.js';
 import type { Destination, KeySource, KubernetesDestination } from '../core/types.js';
 import { sealDestinationSecret } from '../ca/destination-secrets.js';
 import type { SealingPublicKey } from '../ca/sealed-box.js';
@@ -16,6 +16,9 @@ import type { TeamRow } from '../db/teams.js';
 import type { CanonicalCertificateRequest } from './certificate-request.js';
 import { ProblemError, problems } from './problem.js';
 import type { CreateCertificateBody, DestinationBody } from './schemas.js';
+
+/** Moved to core/ (the inventory sweep restarts lifecycles with it too). */
+export { destinationPlans } from '../core/destination-plans.js';
 
 export async function storedDestinations(
   db: Database,
@@ -72,15 +75,6 @@ export function refuseKubernetesWithoutServerKey(keySource: KeySource, destinati
   throw problems.validation('a kubernetes destination receives the private key in its Secret (tls.key): the key must be made by Certflow, so send no csr', [
     { field: `destinations/${index}`, message: 'needs a key made by Certflow (no csr)' },
   ]);
-}
-
-export function destinationPlans(destinations: Destination[]): DestinationPlan[] {
-  return destinations.map((destination) => ({
-    type: destination.type,
-    verify: destination.verify !== undefined,
-    ...(destination.verify ? { verifyTimeoutSeconds: destination.verify.timeoutSeconds } : {}),
-    ...(destination.type === 'agent' ? { reportTimeoutSeconds: destination.reportTimeoutSeconds } : {}),
-  }));
 }
 
 /**

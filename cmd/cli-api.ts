@@ -97,7 +97,7 @@ export class ApiError extends Error {
  * failure or an unexpected shape becomes an ApiError with something a person can act on.
  */
 export function jsonApi(connection: Connection, fetchImpl: typeof fetch = fetch) {
-  return async function call<T extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: T, body?: unknown): Promise<z.output<T>> {
+  return async function call<T extends z.ZodType>(method: 'GET' | 'POST' | 'DELETE', path: string, schema: T, body?: unknown): Promise<z.output<T>> {
     let response: Response;
     try {
       response = await fetchImpl(`${connection.apiUrl}${path}`, {

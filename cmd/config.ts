@@ -13,6 +13,7 @@ import type { AcmeValidationConfig } from '../activities/acme-validation-config.
 import { loadAcmeValidationConfig } from './acme-validation-env.js';
 import { isCountryCode } from '../core/country-codes.js';
 import type { CaNames } from '../activities/ca-bootstrap.js';
+import { loadNotificationSettings, type NotificationSettings } from './notification-env.js';
 
 const optionalString = z
   .string()
@@ -261,6 +262,8 @@ export interface Config {
   metrics: MetricsSettings;
   /** Where the worker's ACME challenge validation connects and asks (CERTFLOW_ACME_HTTP01_PORT, _TLSALPN01_PORT, _DNS_RESOLVER). */
   acmeValidation: AcmeValidationConfig;
+  /** SMTP and the delivery and sweep schedules (cmd/notification-env.ts); worker only. */
+  notifications: NotificationSettings;
 }
 
 export interface MetricsSettings {
@@ -356,6 +359,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       workerPort: e.CERTFLOW_WORKER_METRICS_PORT,
       temporalSdkAddress: e.CERTFLOW_TEMPORAL_METRICS_ADDRESS ?? null,
     },
+    notifications: loadNotificationSettings(env),
     acme:
       e.CERTFLOW_ACME_PORT === 0
         ? null

@@ -79,6 +79,7 @@ async function rotate(args: string[], io: KekCliIo): Promise<number> {
         certificateKeys: report.certificateKeys,
         webhookSecrets: report.webhookSecrets,
         clusterTokens: report.clusterTokens,
+        contactSecrets: report.contactSecrets,
         failed: report.failures.length,
         remaining: report.remaining,
         complete: report.complete,
@@ -102,6 +103,7 @@ function formatReport(report: KekRotationReport, elapsedMs: number): string[] {
     row('certificate keys', report.certificateKeys),
     row('webhook secrets', report.webhookSecrets),
     row('cluster tokens', report.clusterTokens),
+    row('contact secrets', report.contactSecrets),
     ...report.failures.map((failure) => `  cannot open: ${failure}`),
     report.complete
       ? 'done: everything is sealed under the current KEK; CERTFLOW_KEK_PREVIOUS may be removed from the worker'

@@ -22,6 +22,8 @@ import { checkpointCopyTo, recordStart } from './audit-startup.js';
 import { createMetricsRegistry } from '../metrics/registry.js';
 import { createWorkerMetrics } from '../metrics/worker-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/http.js';
+import { createSmtpMailer } from '../activities/mailer.js';
+import { ensureInventorySweepSchedule, ensureNotificationDeliverySchedule, INVENTORY_SWEEP_SCHEDULE_ID, NOTIFICATION_DELIVERY_SCHEDULE_ID } from './notification-schedules.js';
 
 /** The Temporal Schedule that publishes CRLs and refreshes OCSP responses (DESIGN.md §4 Schedules). */
 import { CRL_PUBLICATION_SCHEDULE_ID } from './schedule-ids.js';
@@ -102,6 +104,9 @@ export async function startWorker(
     const registry = createMetricsRegistry();
     const metrics = createWorkerMetrics(registry);
     const connection = await NativeConnection.connect({ address: config.temporalAddress });
+    const { smtp, deliveryIntervalSeconds, sweepIntervalSeconds } = config.notifications;
+    const mailer = smtp ? createSmtpMailer(smtp) : undefined;
+    log(smtp ? `email notifications through ${new URL(smtp.url).host} as ${smtp.from}` : 'email notifications off (CERTFLOW_SMTP_URL unset): email contacts wait until it is set');
     let worker: Worker;
     try {
       // The activities' client (bulk renewNow signals, schedules) shares the worker's native (Rust) connection: no
@@ -129,12 +134,21 @@ export async function startWorker(
           acmeValidation: config.acmeValidation,
           auditCheckpointCopy: checkpointCopyTo(config.auditCheckpointFile, log),
           metrics,
+          ...(mailer ? { mailer } : {}),
         }),
       });
       const outcome = await ensureCrlPublicationSchedule(client, { taskQueue: config.taskQueue, triggerNow: true });
       log(`schedule ${CRL_PUBLICATION_SCHEDULE_ID} ${outcome} (every ${CRL_PUBLICATION_INTERVAL}); publishing CRLs now`);
       const audit = await ensureAuditCheckpointSchedule(client, { taskQueue: config.taskQueue });
       log(`schedule ${AUDIT_CHECKPOINT_SCHEDULE_ID} ${audit} (every ${AUDIT_CHECKPOINT_INTERVAL}); checkpoint copies in ${config.auditCheckpointFile}`);
+      if (deliveryIntervalSeconds !== null) {
+        const delivery = await ensureNotificationDeliverySchedule(client, { taskQueue: config.taskQueue, intervalSeconds: deliveryIntervalSeconds });
+        log(`schedule ${NOTIFICATION_DELIVERY_SCHEDULE_ID} ${delivery} (every ${deliveryIntervalSeconds} s)`);
+      }
+      if (sweepIntervalSeconds !== null) {
+        const sweep = await ensureInventorySweepSchedule(client, { taskQueue: config.taskQueue, intervalSeconds: sweepIntervalSeconds });
+        log(`schedule ${INVENTORY_SWEEP_SCHEDULE_ID} ${sweep} (every ${sweepIntervalSeconds} s)`);
+      }
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;
@@ -142,6 +156,7 @@ export async function startWorker(
     const metricsServer = await startWorkerMetrics(config, registry, log);
     const done = worker.run().finally(async () => {
       await metricsServer?.close().catch(() => undefined);
+      mailer?.close();
       await connection.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
       hsm?.close();

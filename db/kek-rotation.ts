@@ -1,7 +1,7 @@
 /**
  * KEK rotation (`certflow kek rotate`): re-seals every stored secret under the current KEK of the
- * ring — issuer keys, certificate keys, and webhook secrets and Kubernetes cluster tokens (sealed
- * boxes to the sealing key derived from the current KEK). Runs while the platform runs: each row is rewritten with a
+ * ring — issuer keys, certificate keys, webhook secrets, Kubernetes cluster tokens and contact signing secrets
+ * (sealed boxes to the sealing key derived from the current KEK). Runs while the platform runs: each row is rewritten with a
  * compare-and-set on the blob it read, in one transaction per batch, so a crash or a `limit` leaves
  * a mix that a worker holding both KEKs opens, and running it again finishes the job (rows already
  * under the current KEK are counted and left alone).
@@ -19,7 +19,8 @@ import { sealToPublicKey } from '../ca/sealed-box.js';
 import { kekId, openPrivateKey, sealedKekId, sealPrivateKey, type KekRing } from '../ca/key-encryption.js';
 import type { Destination } from '../core/types.js';
 import type { Database } from './database.js';
-import { certificateKeys, certificates, issuers, kubernetesClusters } from './schema.js';
+import { certificateKeys, certificates, issuers, kubernetesClusters, teamContacts } from './schema.js';
+import { contactSecretSealedTo, resealContactSecret } from '../ca/contact-secrets.js';
 
 export interface RotationCounts {
   /** Re-sealed by this run. */
@@ -38,6 +39,8 @@ export interface KekRotationReport {
   certificateKeys: RotationCounts;
   webhookSecrets: RotationCounts;
   clusterTokens: RotationCounts;
+  /** Signing secrets of teams' webhook contacts (notifications). */
+  contactSecrets: RotationCounts;
   failures: string[];
   /** Blobs not yet under the current KEK after this run. */
   remaining: number;
@@ -196,12 +199,53 @@ export async function rotateKek(db: Database, ring: KekRing, options: KekRotatio
     return counts;
   };
 
+  const resealContactSecrets = async (): Promise<RotationCounts> => {
+    const counts = emptyCounts();
+    const sealingKey = workerSealingKey(ring.current).publicKey;
+    let after = '';
+    for (;;) {
+      const rows = await db
+        .select({ id: teamContacts.id, sealed: teamContacts.sealedSecret })
+        .from(teamContacts)
+        .where(and(gt(teamContacts.id, after), isNotNull(teamContacts.sealedSecret)))
+        .orderBy(asc(teamContacts.id))
+        .limit(batchSize);
+      if (rows.length === 0) return counts;
+      after = rows.at(-1)!.id;
+      for (const row of rows) {
+        if (contactSecretSealedTo(row.sealed!, sealingKey)) {
+          counts.current++;
+          continue;
+        }
+        if (budget <= 0) continue;
+        let resealed: string;
+        try {
+          resealed = resealContactSecret(ring, sealingKey, row.sealed!, row.id);
+        } catch (error) {
+          counts.failed++;
+          failures.push(`contact secret ${row.id}: ${(error as Error).message}`);
+          continue;
+        }
+        const updated = await db
+          .update(teamContacts)
+          .set({ sealedSecret: resealed })
+          .where(sql`${teamContacts.id} = ${row.id} and ${teamContacts.sealedSecret} = ${row.sealed}`)
+          .returning({ id: teamContacts.id });
+        if (updated.length === 1) {
+          counts.resealed++;
+          budget--;
+        }
+      }
+    }
+  };
+
   const issuerKeys = await resealKeys(issuers, 'issuer');
   const leafKeys = await resealKeys(certificateKeys, 'certificate key');
   const webhookSecrets = await resealWebhookSecrets();
   const clusterTokens = await resealClusterTokens();
+  const contactSecrets = await resealContactSecrets();
   const remaining = await remainingUnderOtherKeks(db, ring);
-  return { kekId: currentId, issuerKeys, certificateKeys: leafKeys, webhookSecrets, clusterTokens, failures, remaining, complete: remaining === 0 };
+  return { kekId: currentId, issuerKeys, certificateKeys: leafKeys, webhookSecrets, clusterTokens, contactSecrets, failures, remaining, complete: remaining === 0 };
 }
 
 /** How many blobs are not yet under the current KEK (what a rotation still has to do). */
@@ -218,7 +262,10 @@ export async function remainingUnderOtherKeks(db: Database, ring: KekRing): Prom
     where destination->>'type' = 'webhook' and destination->>'sealedSecret' not like ${`sb1.${sealingKey.id}.%`}`).then((result) => result.rows);
   const [tokenCounts] = await db.execute<{ count: string }>(sql`
     select count(*) as count from ${kubernetesClusters} where ${kubernetesClusters.sealedToken} not like ${`sb1.${sealingKey.id}.%`}`).then((result) => result.rows);
-  return Number(keyCounts?.count ?? 0) + Number(secretCounts?.count ?? 0) + Number(tokenCounts?.count ?? 0);
+  const [contactCounts] = await db.execute<{ count: string }>(sql`
+    select count(*) as count from ${teamContacts}
+    where ${teamContacts.sealedSecret} is not null and ${teamContacts.sealedSecret} not like ${`sb1.${sealingKey.id}.%`}`).then((result) => result.rows);
+  return Number(keyCounts?.count ?? 0) + Number(secretCounts?.count ?? 0) + Number(tokenCounts?.count ?? 0) + Number(contactCounts?.count ?? 0);
 }
 
 function safeKekId(sealed: string): string | null {

@@ -1,5 +1,9 @@
-/** The notification outbox (schema.ts `notifications`): written once per dedupe key, listed per team. */
+/**
+ * The notification outbox (schema.ts `notifications`): written once per dedupe key, listed per team;
+ * delivered by the notificationDelivery workflow (db/notification-deliveries.ts).
+ */
 import { desc, eq } from 'drizzle-orm';
+import type { NotificationKind } from '../core/notifications.js';
 import type { Queryable } from './database.js';
 import { notifications } from './schema.js';
 
@@ -8,7 +12,15 @@ export type NotificationRecipient = 'team-approvers' | 'team' | 'security';
 
 export async function enqueueNotification(
   db: Queryable,
-  notification: { teamId: string; certificateId: string | null; kind: string; recipients: NotificationRecipient[]; message: string; dedupeKey: string },
+  notification: {
+    teamId: string;
+    certificateId: string | null;
+    kind: NotificationKind;
+    recipients: NotificationRecipient[];
+    message: string;
+    dedupeKey: string;
+    details?: Record<string, unknown>;
+  },
 ): Promise<void> {
   await db.insert(notifications).values(notification).onConflictDoNothing({ target: notifications.dedupeKey });
 }

@@ -375,8 +375,10 @@ export const auditCheckpoints = pgTable('audit_checkpoints', {
 });
 
 /**
- * Outbox of notifications to people (approval requested or escalated, rollout failed), one row per
- * event and recipient group. Delivering them (mail, chat) is not built yet: they are rows to read.
+ * Outbox of notifications to people (core/notifications.ts lists the kinds), one row per event and
+ * recipient group, written once per `dedupe_key` in the transaction-free manner of the audit log.
+ * The `notificationDelivery` workflow fans each row out to the team's contacts once
+ * (`fanned_out_at`) and delivers it (notification_deliveries).
  */
 export const notifications = pgTable(
   'notifications',
@@ -389,8 +391,75 @@ export const notifications = pgTable(
     message: text('message').notNull(),
     dedupeKey: text('dedupe_key').notNull().unique(),
     createdAt: createdAt(),
+    /** Machine-readable facts of the event (deadline, expiry, bulk counts), sent with the message. */
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    /** When its deliveries (one per contact of the team then) were created; null: not yet. */
+    fannedOutAt: timestamp('fanned_out_at', { withTimezone: true }),
   },
-  (table) => [index('notifications_team_idx').on(table.teamId, table.id)],
+  (table) => [index('notifications_team_idx').on(table.teamId, table.id), index('notifications_fan_out_idx').on(table.id).where(sql`fanned_out_at is null`)],
+);
+
+/**
+ * Where a team's notifications go: a webhook (HMAC-signed, Certflow JSON or a Slack-compatible
+ * body) or an email address. A webhook's signing secret is sealed like destination secrets (the API
+ * seals to the worker's sealing key; ca/contact-secrets.ts). Removed contacts stay for the history
+ * of their deliveries.
+ */
+export const teamContacts = pgTable(
+  'team_contacts',
+  {
+    id: text('id').primaryKey(),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    channel: text('channel').$type<ContactChannel>().notNull(),
+    /** `webhook`: the URL; `email`: the address. */
+    target: text('target').notNull(),
+    /** `webhook` only: `certflow` (signed JSON) or `slack` (`{text}`, also signed). */
+    format: text('format').$type<WebhookContactFormat>(),
+    /** `webhook` only: the sealed HMAC secret. */
+    sealedSecret: text('sealed_secret'),
+    /** The notification kinds it receives; null: every kind. */
+    kinds: text('kinds').array(),
+    createdByPrincipal: text('created_by_principal').notNull(),
+    createdAt: createdAt(),
+    removedAt: timestamp('removed_at', { withTimezone: true }),
+  },
+  (table) => [index('team_contacts_team_idx').on(table.teamId)],
+);
+
+export type ContactChannel = 'webhook' | 'email';
+export type WebhookContactFormat = 'certflow' | 'slack';
+export type NotificationDeliveryState = 'pending' | 'delivered' | 'failed' | 'cancelled';
+
+/**
+ * One notification to one contact. A worker claims a due row (FOR UPDATE SKIP LOCKED) by raising
+ * `attempts` and setting a lease (`claimed_until`), sends it outside the transaction and marks it;
+ * a worker that dies in between leaves the lease to expire and the row is sent again with the same
+ * idempotency key (db/notification-deliveries.ts).
+ */
+export const notificationDeliveries = pgTable(
+  'notification_deliveries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    notificationId: bigint('notification_id', { mode: 'number' })
+      .notNull()
+      .references(() => notifications.id),
+    contactId: text('contact_id')
+      .notNull()
+      .references(() => teamContacts.id),
+    state: text('state').$type<NotificationDeliveryState>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
+    lastError: text('last_error'),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('notification_deliveries_uq').on(table.notificationId, table.contactId),
+    index('notification_deliveries_due_idx').on(table.nextAttemptAt).where(sql`state = 'pending'`),
+  ],
 );
 
 /** Hosts running `certflow agent`, each with its own token (stored as SHA-256 only). */

@@ -14,6 +14,7 @@ export const lifecycleActivities = {
   reportRolloutRecovered: records.reportRolloutRecovered,
   requestClientRenewal: records.requestClientRenewal,
   markRenewalOverdue: records.markRenewalOverdue,
+  reportRenewalFailing: records.reportRenewalFailing,
   revokeCertificate: proxyActivities<Activities>(ACTIVITY_PRESETS.revocation).revokeCertificate,
   awaitAgentCsr: proxyActivities<Activities>(ACTIVITY_PRESETS.awaitCsr).awaitAgentCsr,
   /** Over the network (webhooks): an ordinary activity. */

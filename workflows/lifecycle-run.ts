@@ -3,13 +3,15 @@
  * inbox its messages fill (core/lifecycle-inbox.ts), the search attributes the Temporal UI filters
  * on, and `untilDone`, the retry loop every step runs in.
  */
-import { condition, isCancellation, log, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, isCancellation, log, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import { emptyInbox, type Inbox } from '../core/lifecycle-inbox.js';
 import { afterFailure, initialStatus, workingState } from '../core/lifecycle-steps.js';
+import { reportsRenewalFailing } from '../core/renewal-failing.js';
 import type { LifecycleInput, LifecycleStatus, LifecycleStep } from '../core/lifecycle.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
 import type { CertState } from '../core/types.js';
 import { reportToBulk } from './lifecycle-bulk-report.js';
+import { lifecycleActivities } from './lifecycle-activities.js';
 import { describeStepFailure } from './until-done.js';
 
 /** One typed search attribute update (@temporalio/common's SearchAttributeUpdatePair). */
@@ -86,6 +88,7 @@ export class LifecycleRun {
         this.status.lastError = failure;
         log.warn('lifecycle step failed', { step, certificateId: this.certificateId, error: failure });
         const decision = afterFailure(failure.type, failure.attempt, options.backoffCapMs);
+        await this.reportFailingRenewal(step, failure, decision.kind === 'wait-for-operator');
         const retryNow = () => this.inbox.retryNow;
         if (decision.kind === 'wait-for-operator') {
           this.setState('failed', 'wait-for-operator');
@@ -103,4 +106,29 @@ export class LifecycleRun {
       }
     }
   }
+
+  /**
+   * Tells the team once per generation that its renewal is failing (core/renewal-failing.ts). Runs
+   * recorded before this existed replay without it (the patch). A failure to report is logged, not
+   * the step's: the renewal goes on either way.
+   */
+  private async reportFailingRenewal(step: LifecycleStep, failure: { type: string; message: string; attempt: number }, waitsForOperator: boolean): Promise<void> {
+    if (!reportsRenewalFailing({ generation: this.input.generation, step, attempt: failure.attempt, waitsForOperator })) return;
+    if (!patched(RENEWAL_FAILING_PATCH)) return;
+    try {
+      await lifecycleActivities.reportRenewalFailing({
+        certificateId: this.certificateId,
+        generation: this.input.generation,
+        step,
+        error: { type: failure.type, message: failure.message, attempt: failure.attempt },
+        waitsForOperator,
+      });
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      log.warn('could not report a failing renewal', { certificateId: this.certificateId, error: String(error) });
+    }
+  }
 }
+
+/** The patch id that adds the failing-renewal report to runs (workflow versioning). */
+export const RENEWAL_FAILING_PATCH = 'notify-renewal-failing';

@@ -193,6 +193,9 @@ export function startChildWorker(harness: Harness, extraEnv: Record<string, stri
     // No metrics listener unless the test asks for one (CERTFLOW_WORKER_METRICS_PORT in extraEnv): workers of
     // parallel runs would otherwise all try the default port.
     CERTFLOW_WORKER_METRICS_PORT: '0',
+    // The delivery and sweep schedules are namespace-wide: a test that wants them creates its own (test/integration/notifications.test.ts).
+    CERTFLOW_NOTIFICATION_INTERVAL: 'off',
+    CERTFLOW_INVENTORY_SWEEP_INTERVAL: 'off',
     ...extraEnv,
     DATABASE_URL: harness.databaseUrl,
     TEMPORAL_ADDRESS: harness.temporalAddress,

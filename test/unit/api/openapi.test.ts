@@ -8,6 +8,7 @@
  * core/, and response views against api/views.ts, api/routes/approvals.ts, api/agent-schemas.ts and
  * api/problem.ts.
  */
+import { createContactSchema } from '../../../api/contact-schemas.js';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -479,7 +480,8 @@ describe('docs/openapi.json against the code', () => {
     const withBody = operations().filter(({ operation }) => operation.requestBody !== undefined);
     // The OCSP responder reads a DER OCSPRequest (binary, parsed by ca/ocsp.ts); every other body is JSON.
     const binary = ['POST /pki/ocsp'];
-    expect(sorted(withBody.map(({ key }) => key))).toEqual(sorted([...bodies.map(([key]) => key), ...binary]));
+    const unions = ['POST /v1/teams/{id}/contacts'];
+    expect(sorted(withBody.map(({ key }) => key))).toEqual(sorted([...bodies.map(([key]) => key), ...unions, ...binary]));
     for (const key of binary) expect(Object.keys(operation(key).requestBody!.content)).toEqual(['application/ocsp-request']);
   });
 
@@ -488,6 +490,13 @@ describe('docs/openapi.json against the code', () => {
     expect(Object.keys(body.content)).toEqual(['application/json']);
     expect(body.content['application/json']!.schema.$ref, 'a named component schema').toMatch(/^#\/components\/schemas\//);
     expectSameObject(key, body.content['application/json']!.schema, schema);
+  });
+
+  it('documents the body of POST /v1/teams/{id}/contacts as the union its zod schema parses', () => {
+    const body = operation('POST /v1/teams/{id}/contacts').requestBody!;
+    expect(Object.keys(body.content)).toEqual(['application/json']);
+    expect(body.content['application/json']!.schema.$ref).toBe('#/components/schemas/TeamContactCreate');
+    expectSameUnion('TeamContactCreate', body.content['application/json']!.schema, createContactSchema);
   });
 
   it('documents the nested request objects with the fields of their zod schemas', () => {
