@@ -31,8 +31,14 @@ import { revokeCertificate, type RevokeCertificateInput } from './revoke-certifi
 import { createSuccessorIntermediate, type CreateSuccessorInput } from './successor-intermediate.js';
 import { reportRolloutFailed, reportRolloutRecovered, type RolloutReportInput } from './rollout-report.js';
 import { verifyServed, type VerifyServedInput } from './verify-served.js';
+import { trackFailures } from './failure-tracking.js';
 
+/** Every activity's failures are counted into error groups (activities/failure-tracking.ts). */
 export function createActivities(deps: ActivityDeps) {
+  return trackFailures(deps, activityFunctions(deps));
+}
+
+function activityFunctions(deps: ActivityDeps) {
   const acmeValidationDeps = withAcmeValidation(deps);
   return {
     // Pre-signs the new version's OCSP responses once it is recorded (same result, same command sequence).

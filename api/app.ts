@@ -14,6 +14,7 @@ import { acmeEabKeyRoutes } from './routes/acme-eab-keys.js';
 import { agentApiRoutes, agentRoutes } from './routes/agents.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { bulkReissueRoutes } from './routes/bulk-reissues.js';
+import { errorRoutes } from './routes/errors.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { healthRoutes } from './routes/health.js';
 import { issuerRoutes } from './routes/issuers.js';
@@ -56,6 +57,7 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
   v1.route('/issuers', issuerCompromiseRoutes(deps));
   v1.route('/agents', agentRoutes(deps));
   v1.route('/bulk-reissues', bulkReissueRoutes(deps));
+  v1.route('/errors', errorRoutes(deps));
   app.route('/v1', v1);
 
   app.notFound((c) => problemResponse(c, problems.notFound(`no route for ${c.req.method} ${c.req.path}`)));
