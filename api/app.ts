@@ -24,12 +24,14 @@ import { principalRoutes } from './routes/principals.js';
 import { teamAccessRoutes, tokenRoutes } from './routes/tokens.js';
 import { teamRoutes } from './routes/teams.js';
 import { isUnavailable } from './unavailable.js';
+import { traceRequests } from './request-tracing.js';
 import { refuseNulInPath } from './validation.js';
 
 const MAX_BODY_BYTES = 256 * 1024;
 
 export function createApp(deps: ApiDeps, log: (message: string, error?: unknown) => void = console.error) {
   const app = new Hono<AppEnv>();
+  if (deps.tracer) app.use('*', traceRequests(deps.tracer));
 
   app.route('/', healthRoutes(deps));
   app.route('/pki', pkiRoutes(deps));

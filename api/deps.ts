@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { Client } from '@temporalio/client';
 import type { SealingPublicKey } from '../ca/sealed-box.js';
 import type { PlatformDestinationRules } from '../core/destination-hosts.js';
@@ -36,6 +37,8 @@ export interface ApiDeps {
   acme?: AcmeConfig;
   /** The platform's floor on requested validity, in seconds (CERTFLOW_MIN_VALIDITY, 1 h unless configured); absent (tests): only the schema's minimum. */
   minValiditySeconds?: number;
+  /** Present when tracing is on (cmd/tracing.ts): every request is a SERVER span (api/request-tracing.ts). */
+  tracer?: Tracer;
 }
 
 /** A token bucket per API token: `burst` requests at once, refilled at `perSecond`. In-process: per API replica. */

@@ -19,6 +19,8 @@ import { createPool } from '../db/postgres-pool.js';
 import { loadAuditKey } from './audit-key.js';
 import { AUDIT_CHECKPOINT_INTERVAL, AUDIT_CHECKPOINT_SCHEDULE_ID, ensureAuditCheckpointSchedule } from './audit-schedule.js';
 import { checkpointCopyTo, recordStart } from './audit-startup.js';
+import type { Tracing } from './tracing.js';
+import { clientTracingInterceptors, workerTracingOptions } from './worker-tracing.js';
 
 /** The Temporal Schedule that publishes CRLs and refreshes OCSP responses (DESIGN.md §4 Schedules). */
 export const CRL_PUBLICATION_SCHEDULE_ID = 'crl-publication';
@@ -77,6 +79,8 @@ export interface RunningWorker {
 export interface WorkerOptions {
   /** Wraps every issuer's signer (test/faults: a signer that fails some calls and logs what it signs). */
   wrapSigner?: SignerWrapper;
+  /** Tracing is on (cmd/tracing.ts): workflow and activity interceptors, and the workflow span sink. */
+  tracing?: Tracing | null;
 }
 
 export async function startWorker(
@@ -100,8 +104,9 @@ export async function startWorker(
     try {
       // The activities' client (bulk renewNow signals, schedules) shares the worker's native (Rust) connection: no
       // second gRPC stack in JavaScript on the worker's main thread.
-      const client = new Client({ connection, namespace: config.temporalNamespace });
+      const client = new Client({ connection, namespace: config.temporalNamespace, interceptors: clientTracingInterceptors(options.tracing ?? null) });
       worker = await Worker.create({
+        ...(options.tracing ? workerTracingOptions(options.tracing) : {}),
         connection,
         namespace: config.temporalNamespace,
         taskQueue: config.taskQueue,
