@@ -11,7 +11,7 @@ import type { ApiDeps, AppEnv } from '../deps.js';
 import { problems } from '../problem.js';
 import { parseQuery } from '../validation.js';
 
-const listErrorsQuery = z.strictObject({
+export const listErrorsQuery = z.strictObject({
   team: z.string().min(1).max(200).optional(),
   /** Groups whose last failure is at or after this time. */
   since: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time such as 2027-01-31T00:00:00Z' }).optional(),

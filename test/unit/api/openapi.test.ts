@@ -15,6 +15,7 @@ import { bulkItemsQuery, createBulkReissueSchema } from '../../../api/bulk-schem
 import { assignmentsSchema, deploymentReportSchema, registerAgentSchema, submitCsrSchema } from '../../../contracts/agent-wire.js';
 import { createApp } from '../../../api/app.js';
 import { startCompromiseSchema } from '../../../api/routes/issuer-compromise.js';
+import { listErrorsQuery } from '../../../api/routes/errors.js';
 import type { ApiDeps } from '../../../api/deps.js';
 import { idempotencyProblems } from '../../../api/idempotency.js';
 import { startUnconfirmed } from '../../../api/certificate-creation.js';
@@ -512,6 +513,7 @@ describe('docs/openapi.json against the code', () => {
     ['GET /v1/bulk-reissues/{id}', bulkItemsQuery],
     ['GET /v1/certificates/{id}/audit-events', auditEventsQuery],
     ['GET /v1/principals', listPrincipalsQuery],
+    ['GET /v1/errors', listErrorsQuery],
   ];
 
   it.each(queries)('documents the query parameters of %s as its zod schema', (key, schema) => {
