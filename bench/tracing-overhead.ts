@@ -11,7 +11,8 @@ import { Hono } from 'hono';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { inClientSpan } from '../activities/client-span.js';
 import { traceRequests } from '../api/request-tracing.js';
-import { startTracing } from '../cmd/tracing.js';
+import { trace, type Tracer } from '@opentelemetry/api';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 const ITERATIONS = 20_000;
 
@@ -25,9 +26,9 @@ async function cpuMicrosPerOp(label: string, op: () => Promise<unknown>): Promis
   return micros;
 }
 
-function app(withTracing: ReturnType<typeof startTracing> | null) {
+function app(tracer: Tracer | null) {
   const hono = new Hono();
-  if (withTracing) hono.use('*', traceRequests(withTracing.tracer));
+  if (tracer) hono.use('*', traceRequests(tracer));
   hono.get('/v1/certificates/:id', (c) => c.json({ id: c.req.param('id'), state: 'active' }));
   return hono;
 }
@@ -48,11 +49,13 @@ const plain = app(null);
 const offRequest = await cpuMicrosPerOp('HTTP request, app as built with tracing off', async () => plain.request('/v1/certificates/crt_abc'));
 
 console.log('-- tracing on (NodeTracerProvider, spans dropped)');
-const tracing = startTracing('certflow-bench', { spanProcessor: dropping });
-const traced = app(tracing);
+// As cmd/tracing.ts installs it (AsyncLocalStorage context, W3C propagation), with spans dropped instead of exported.
+const provider = new NodeTracerProvider({ spanProcessors: [dropping] });
+provider.register();
+const traced = app(trace.getTracer('certflow'));
 const onRequest = await cpuMicrosPerOp('HTTP request, with the request-span middleware', async () => traced.request('/v1/certificates/crt_abc'));
 const wrappedOn = await cpuMicrosPerOp('outgoing call, in a client span (recording)', () => inClientSpan('tls.probe', { 'server.port': 443 }, work));
-await tracing.shutdown();
+await provider.shutdown();
 
 console.log('-- summary');
 console.log(`off: no-op client span adds ${(wrapped - direct).toFixed(2)} µs CPU per webhook post / TLS probe`);

@@ -36,13 +36,21 @@ describe('redactValue', () => {
       kek: KEK,
       list: [{ privateKey: PEM }],
       certificateId: 'crt_1',
-    }) as Record<string, any>;
+    }) as {
+      headers: Record<string, unknown>;
+      eab: unknown;
+      db: { password: unknown };
+      tokenId: unknown;
+      kek: unknown;
+      list: { privateKey: unknown }[];
+      certificateId: unknown;
+    };
     expect(out.headers.authorization).toBe(REDACTED);
     expect(out.headers['content-type']).toBe('application/json');
     expect(out.eab).toEqual({ keyId: 'eab_1', hmacKey: REDACTED });
     expect(out.db.password).toBe(REDACTED);
     expect(out.kek).toBe(REDACTED);
-    expect(out.list[0].privateKey).toBe(REDACTED);
+    expect(out.list[0]?.privateKey).toBe(REDACTED);
     expect(out.tokenId).toBe('tok_1');
     expect(out.certificateId).toBe('crt_1');
   });
