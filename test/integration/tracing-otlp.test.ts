@@ -1,38 +1,41 @@
 /**
- * The same trace through the production path: tracing configured by OTEL_EXPORTER_OTLP_ENDPOINT and
- * OTEL_SERVICE_NAME (cmd/tracing.ts), exported over OTLP/HTTP to a real OpenTelemetry Collector built
+ * The same trace through the production path: the worker is `cmd/worker.ts` as a child process with
+ * tracing configured by OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_SERVICE_NAME, the API side in this
+ * process configured the same way; both export over OTLP/HTTP to a real OpenTelemetry Collector built
  * from its Go modules (test/otel-collector), which writes what it received to a file.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTracing, tracingSettings, type Tracing } from '../../cmd/tracing.js';
-import { createHarness, createTeamWithTokens, eventually, type Harness, type InProcessWorker, type Team } from '../support/harness.js';
+import { createHarness, createTeamWithTokens, eventually, startChildWorker, type ChildWorker, type Harness, type Team } from '../support/harness.js';
 import { certificatesAs } from '../support/integration-suite.js';
 import { startOtelCollector, type RunningCollector } from '../support/otel-collector.js';
 import { revokeAndWait } from '../support/revoke.js';
-import { startTracedWorker, tracedApp } from '../support/traced-platform.js';
+import { tracedApp } from '../support/traced-platform.js';
 
 let collector: RunningCollector;
 let tracing: Tracing;
 let harness: Harness;
-let worker: InProcessWorker;
+let worker: ChildWorker;
 let team: Team;
 
 beforeAll(async () => {
   collector = await startOtelCollector(await mkdtemp(join(inject('tempDir'), 'otelcol-')), (message) => process.stderr.write(`[otelcol] ${message}\n`));
-  const settings = tracingSettings('certflow-worker', { OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_SERVICE_NAME: 'certflow-otlp-test' });
-  expect(settings).toEqual({ exporter: 'otlp', serviceName: 'certflow-otlp-test' });
+  const settings = tracingSettings('certflow-api', { OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint });
+  expect(settings).toEqual({ exporter: 'otlp', serviceName: 'certflow-api' });
   // The exporter reads the endpoint from the environment, as in production.
   process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = collector.endpoint;
   tracing = startTracing(settings!.serviceName, { exporter: settings!.exporter });
   harness = await createHarness('tracing-otlp');
-  worker = await startTracedWorker(harness, tracing);
+  // Spans leave the worker every 200 ms instead of every 5 s (the batch processor reads OTEL_BSP_*).
+  worker = startChildWorker(harness, { OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_BSP_SCHEDULE_DELAY: '200' });
+  await worker.ready;
   team = await createTeamWithTokens(harness);
 });
 
 afterAll(async () => {
-  await worker?.stop();
+  await worker?.kill('SIGTERM');
   await harness?.close();
   await tracing?.shutdown();
   await collector?.stop();
@@ -62,7 +65,13 @@ describe('tracing over OTLP', () => {
       expect(names, name).toContain(name);
     }
     expect(trace.filter((span) => span.attributes['db.system'] === 'postgresql').length).toBeGreaterThan(5);
-    expect(new Set(trace.map((span) => span.serviceName))).toEqual(new Set(['certflow-otlp-test']));
+    // The request and the workflow start come from the API, the workflow and its activities from the worker process.
+    const serviceOf = (name: string) => trace.find((span) => span.name === name)?.serviceName;
+    expect(serviceOf('POST /v1/certificates')).toBe('certflow-api');
+    expect(serviceOf('StartWorkflow:certificateLifecycle')).toBe('certflow-api');
+    expect(serviceOf('RunWorkflow:certificateLifecycle')).toBe('certflow-worker');
+    expect(serviceOf('RunActivity:issueCertificate')).toBe('certflow-worker');
+    expect(trace.filter((span) => span.serviceName === 'certflow-worker' && span.attributes['db.system'] === 'postgresql').length).toBeGreaterThan(3);
     // One tree: every parent named in the trace is a span of the trace.
     const ids = new Set(trace.map((span) => span.spanId));
     expect(trace.filter((span) => span.parentSpanId !== '' && !ids.has(span.parentSpanId)).map((span) => span.name)).toEqual([]);
