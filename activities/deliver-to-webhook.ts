@@ -13,6 +13,7 @@ import { openDestinationSecret } from '../ca/destination-secrets.js';
 import type { KeyEncryptionKeys } from '../ca/key-encryption.js';
 import type { DeliveryContext, DeliveryReport } from './delivery-context.js';
 import type { ActivityDeps } from './deps.js';
+import { inClientSpan, withTraceHeaders } from './client-span.js';
 import { DestinationRefused, pinnedLookup, recordDestinationRefusal } from './destination-guard.js';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
 
@@ -99,29 +100,40 @@ export async function postWebhook(url: string, payload: WebhookPayload | Record<
   const body = JSON.stringify(payload);
   const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
   const signal = AbortSignal.timeout(timeoutMs);
-  let response: IncomingMessage;
-  try {
-    response = await send(new URL(url), body, options.addresses, signal, {
-      'Content-Type': 'application/json',
-      'Content-Length': String(Buffer.byteLength(body)),
-      [DELIVERY_ID_HEADER]: deliveryId,
-      [SIGNATURE_HEADER]: signWebhookBody(secret, options.nowSeconds ?? Math.floor(Date.now() / 1000), body),
-    });
-  } catch (error) {
-    throw new Error(`webhook POST ${where} failed: ${describeRequestError(error, timeoutMs)}`);
-  }
+  const target = new URL(url);
+  const port = target.port ? Number(target.port) : target.protocol === 'https:' ? 443 : 80;
+  return inClientSpan('POST', { 'http.request.method': 'POST', 'url.full': where, 'server.address': target.hostname, 'server.port': port }, async (span) => {
+    let response: IncomingMessage;
+    try {
+      response = await send(
+        target,
+        body,
+        options.addresses,
+        signal,
+        withTraceHeaders({
+          'Content-Type': 'application/json',
+          'Content-Length': String(Buffer.byteLength(body)),
+          [DELIVERY_ID_HEADER]: deliveryId,
+          [SIGNATURE_HEADER]: signWebhookBody(secret, options.nowSeconds ?? Math.floor(Date.now() / 1000), body),
+        }),
+      );
+    } catch (error) {
+      throw new Error(`webhook POST ${where} failed: ${describeRequestError(error, timeoutMs)}`);
+    }
 
-  const status = response.statusCode ?? 0;
-  if (status >= 200 && status < 300) {
-    response.destroy();
-    return;
-  }
-  const excerpt = await bodyExcerpt(response, signal);
-  // A redirect would re-send the certificate to a place nobody configured (and nobody checked): it is reported instead.
-  const redirect = status >= 300 && status < 400 ? ' (redirects are not followed)' : '';
-  const answered = `webhook POST ${where} answered ${status}${redirect}${excerpt ? `: ${excerpt}` : ''}`;
-  if (status === 408 || status === 429 || status >= 500) throw new Error(answered);
-  throw ApplicationFailure.nonRetryable(answered, BUSINESS_ERROR_TYPES.destinationRejected);
+    const status = response.statusCode ?? 0;
+    span.setAttribute('http.response.status_code', status);
+    if (status >= 200 && status < 300) {
+      response.destroy();
+      return;
+    }
+    const excerpt = await bodyExcerpt(response, signal);
+    // A redirect would re-send the certificate to a place nobody configured (and nobody checked): it is reported instead.
+    const redirect = status >= 300 && status < 400 ? ' (redirects are not followed)' : '';
+    const answered = `webhook POST ${where} answered ${status}${redirect}${excerpt ? `: ${excerpt}` : ''}`;
+    if (status === 408 || status === 429 || status >= 500) throw new Error(answered);
+    throw ApplicationFailure.nonRetryable(answered, BUSINESS_ERROR_TYPES.destinationRejected);
+  });
 }
 
 /** One POST to the checked addresses only; resolves with the response head (the body is left unread). */

@@ -35,8 +35,14 @@ import { observeCrlPublication, observeIssuance } from './observed.js';
 import { deliverNotifications } from './notification-delivery.js';
 import { sweepInventoryPage, type SweepPageInput } from './inventory-sweep.js';
 import { reportRenewalFailing, type RenewalFailingInput } from './renewal-failing.js';
+import { trackFailures } from './failure-tracking.js';
 
+/** Every activity's failures are counted into error groups (activities/failure-tracking.ts). */
 export function createActivities(deps: ActivityDeps) {
+  return trackFailures(deps, activityFunctions(deps));
+}
+
+function activityFunctions(deps: ActivityDeps) {
   const acmeValidationDeps = withAcmeValidation(deps);
   return {
     // Pre-signs the new version's OCSP responses once it is recorded (same result, same command sequence).

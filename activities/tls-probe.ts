@@ -6,6 +6,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
+import { inClientSpan } from './client-span.js';
 import { pinnedLookup } from './destination-guard.js';
 
 export interface ProbeTarget {
@@ -26,6 +27,15 @@ export interface ServedCertificate {
 }
 
 export function probeTlsEndpoint(target: ProbeTarget, timeoutMs: number): Promise<ServedCertificate> {
+  const attributes = { 'server.address': target.host, 'server.port': target.port, ...(target.serverName ? { 'tls.client.server_name': target.serverName } : {}) };
+  return inClientSpan('tls.probe', attributes, async (span) => {
+    const served = await probe(target, timeoutMs);
+    span.setAttribute('certflow.served.serial', served.serial);
+    return served;
+  });
+}
+
+function probe(target: ProbeTarget, timeoutMs: number): Promise<ServedCertificate> {
   const where = `${target.host}:${target.port}`;
   const servername = target.serverName && !isIP(target.serverName) ? target.serverName : undefined;
   return new Promise((resolve, reject) => {

@@ -14,6 +14,10 @@ import { findVersion } from '../db/versions.js';
 import type { ActivityDeps } from './deps.js';
 import { DestinationRefused, recordDestinationRefusal } from './destination-guard.js';
 import { probeTlsEndpoint, type ProbeTarget } from './tls-probe.js';
+import { noteFailure } from './failure-tracking.js';
+
+/** The error group type of a rollout whose endpoints did not serve the new certificate in time. */
+export const VERIFICATION_FAILED = 'VerificationFailed';
 
 export interface VerifyServedInput {
   certificateId: string;
@@ -121,6 +125,7 @@ export async function verifyServed(deps: ActivityDeps, input: VerifyServedInput)
     key,
     outcome.served ? { state: 'verified', verifiedAt: deps.now(), lastError: null } : { state: 'failed', lastError: outcome.detail },
   );
+  if (!outcome.served) await noteFailure(deps, { activity: 'verifyServed', input, type: VERIFICATION_FAILED, message: outcome.detail });
   return outcome;
 }
 

@@ -15,6 +15,7 @@ import { teamContactRoutes } from './routes/team-contacts.js';
 import { agentApiRoutes, agentRoutes } from './routes/agents.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { bulkReissueRoutes } from './routes/bulk-reissues.js';
+import { errorRoutes } from './routes/errors.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { healthRoutes } from './routes/health.js';
@@ -25,6 +26,7 @@ import { principalRoutes } from './routes/principals.js';
 import { teamAccessRoutes, tokenRoutes } from './routes/tokens.js';
 import { teamRoutes } from './routes/teams.js';
 import { isUnavailable } from './unavailable.js';
+import { traceRequests } from './request-tracing.js';
 import { refuseNulInPath } from './validation.js';
 import { metricsHandler } from '../metrics/http.js';
 import { recordHttpRequests } from './request-metrics.js';
@@ -33,6 +35,7 @@ const MAX_BODY_BYTES = 256 * 1024;
 
 export function createApp(deps: ApiDeps, log: (message: string, error?: unknown) => void = console.error) {
   const app = new Hono<AppEnv>();
+  if (deps.tracer) app.use('*', traceRequests(deps.tracer));
 
   if (deps.metrics) {
     app.use('*', recordHttpRequests(deps.metrics.api));
@@ -66,6 +69,7 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
   v1.route('/agents', agentRoutes(deps));
   v1.route('/bulk-reissues', bulkReissueRoutes(deps));
   v1.route('/clusters', clusterRoutes(deps));
+  v1.route('/errors', errorRoutes(deps));
   app.route('/v1', v1);
 
   app.notFound((c) => problemResponse(c, problems.notFound(`no route for ${c.req.method} ${c.req.path}`)));

@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { Client } from '@temporalio/client';
 import type { SealingPublicKey } from '../ca/sealed-box.js';
 import type { PlatformDestinationRules } from '../core/destination-hosts.js';
@@ -41,6 +42,8 @@ export interface ApiDeps {
   minValiditySeconds?: number;
   /** Prometheus metrics: GET /metrics serves `registry`; routes record into `api`. Absent: no /metrics, nothing recorded. */
   metrics?: { registry: Registry; api: ApiMetrics; access: MetricsAccess };
+  /** Present when tracing is on (cmd/tracing.ts): every request is a SERVER span (api/request-tracing.ts). */
+  tracer?: Tracer;
 }
 
 /** A token bucket per API token: `burst` requests at once, refilled at `perSecond`. In-process: per API replica. */

@@ -4,12 +4,14 @@
  * DATABASE_URL / TEMPORAL_ADDRESS switch to external services.
  */
 import { join } from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { LOOPBACK_RANGES } from '../core/destination-hosts.js';
 import { startEmbeddedPostgres } from '../devservices/embedded-postgres.js';
 import { startTemporalDevServer } from '../devservices/temporal-dev-server.js';
 import { loadConfig } from './config.js';
-import { logger, onShutdownSignal, runMain } from './log.js';
+import { componentLogger, logger, onShutdownSignal, runMain } from './log.js';
+import { startObservability } from './observability.js';
+import { TemporalLogger } from './temporal-logger.js';
 import { workerSealingKey } from '../ca/destination-secrets.js';
 import { encodeSealingPublicKey } from '../ca/sealed-box.js';
 import { loadKek } from './kek.js';
@@ -20,12 +22,14 @@ import { temporalSdkTelemetry } from './temporal-sdk-metrics.js';
 runMain(async () => {
   const started = Date.now();
   const config = loadConfig();
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [], ...temporalSdkTelemetry(config.metrics.temporalSdkAddress) });
+  const tracing = startObservability(config, 'certflow');
+  Runtime.install({ logger: new TemporalLogger(componentLogger('temporal')), shutdownSignals: [], ...temporalSdkTelemetry(config.metrics.temporalSdkAddress) });
   const log = logger('dev');
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((error: unknown) => console.error(error));
   };
+  if (tracing) stops.push(() => tracing.shutdown());
   onShutdownSignal(stopAll);
 
   try {
@@ -54,7 +58,7 @@ runMain(async () => {
 
     // Webhook receivers and TLS services on this machine are what a developer tries first.
     const devDefaults = { allowPrivateDestinations: LOOPBACK_RANGES };
-    const worker = await startWorker({ ...config, databaseUrl, temporalAddress, devDefaults }, logger('worker'));
+    const worker = await startWorker({ ...config, databaseUrl, temporalAddress, devDefaults }, logger('worker'), { tracing });
     stops.push(() => worker.stop());
     worker.done.catch((error: unknown) => {
       console.error('worker stopped unexpectedly:', error);
@@ -62,7 +66,7 @@ runMain(async () => {
     });
     // The API part gets the sealing public key derived from the (dev) KEK, never the KEK itself.
     const sealingPublicKey = config.sealingPublicKey ?? encodeSealingPublicKey(workerSealingKey(await loadKek(config, log)).publicKey);
-    const api = await startApi(apiConfig({ ...config, databaseUrl, temporalAddress, sealingPublicKey, devDefaults }), logger('api'));
+    const api = await startApi(apiConfig({ ...config, databaseUrl, temporalAddress, sealingPublicKey, devDefaults }), logger('api'), { tracing });
     stops.push(() => api.stop());
 
     log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -29,6 +29,8 @@ import { createPool } from '../db/postgres-pool.js';
 import { loadAuditKey } from './audit-key.js';
 import { recordStart } from './audit-startup.js';
 import { apiMetrics } from './api-metrics.js';
+import type { Tracing } from './tracing.js';
+import { clientTracingInterceptors } from './worker-tracing.js';
 
 export interface RunningApi {
   url: string;
@@ -65,7 +67,11 @@ export function resolveSealingPublicKey(config: ApiConfig, log: (message: string
 
 const READINESS_DEADLINE_MS = 2_000;
 
-export async function startApi(given: ApiConfig & { databaseUrl: string; temporalAddress: string; devDefaults?: DevDefaults }, log: (message: string) => void): Promise<RunningApi> {
+export async function startApi(
+  given: ApiConfig & { databaseUrl: string; temporalAddress: string; devDefaults?: DevDefaults },
+  log: (message: string) => void,
+  options: { tracing?: Tracing | null } = {},
+): Promise<RunningApi> {
   // A full Config may be passed: its KEK settings stop here.
   const config = apiConfig(given);
   const sealingPublicKey = resolveSealingPublicKey(config, log);
@@ -81,7 +87,8 @@ export async function startApi(given: ApiConfig & { databaseUrl: string; tempora
   const bootstrapToken = bootstrapState === 'created' || bootstrapState === 'active' ? configuredBootstrapToken : null;
 
   const connection = await Connection.connect({ address: config.temporalAddress });
-  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  const tracing = options.tracing ?? null;
+  const temporal = new Client({ connection, namespace: config.temporalNamespace, interceptors: clientTracingInterceptors(tracing) });
   const deps: ApiDeps = {
     db,
     temporal,
@@ -97,6 +104,7 @@ export async function startApi(given: ApiConfig & { databaseUrl: string; tempora
     checkReadiness: readinessCheck(pool, connection),
     metrics: apiMetrics({ db, temporal, now: () => new Date(), settings: config.metrics, production: config.production, log }),
     reservedNames: config.acme?.hostnames ?? [],
+    ...(tracing ? { tracer: tracing.tracer } : {}),
     ...(config.acme
       ? {
           acme: {

@@ -24,6 +24,8 @@ import { createWorkerMetrics } from '../metrics/worker-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/http.js';
 import { createSmtpMailer } from '../activities/mailer.js';
 import { ensureInventorySweepSchedule, ensureNotificationDeliverySchedule, INVENTORY_SWEEP_SCHEDULE_ID, NOTIFICATION_DELIVERY_SCHEDULE_ID } from './notification-schedules.js';
+import type { Tracing } from './tracing.js';
+import { clientTracingInterceptors, workerTracingOptions } from './worker-tracing.js';
 
 /** The Temporal Schedule that publishes CRLs and refreshes OCSP responses (DESIGN.md §4 Schedules). */
 import { CRL_PUBLICATION_SCHEDULE_ID } from './schedule-ids.js';
@@ -83,6 +85,8 @@ export interface RunningWorker {
 export interface WorkerOptions {
   /** Wraps every issuer's signer (test/faults: a signer that fails some calls and logs what it signs). */
   wrapSigner?: SignerWrapper;
+  /** Tracing is on (cmd/tracing.ts): workflow and activity interceptors, and the workflow span sink. */
+  tracing?: Tracing | null;
 }
 
 export async function startWorker(
@@ -111,8 +115,9 @@ export async function startWorker(
     try {
       // The activities' client (bulk renewNow signals, schedules) shares the worker's native (Rust) connection: no
       // second gRPC stack in JavaScript on the worker's main thread.
-      const client = new Client({ connection, namespace: config.temporalNamespace });
+      const client = new Client({ connection, namespace: config.temporalNamespace, interceptors: clientTracingInterceptors(options.tracing ?? null) });
       worker = await Worker.create({
+        ...(options.tracing ? workerTracingOptions(options.tracing) : {}),
         connection,
         namespace: config.temporalNamespace,
         taskQueue: config.taskQueue,

@@ -3,7 +3,7 @@
  * `npm run db:generate` and committed.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, check, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, check, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
 import type { ApprovalReason } from '../core/approval.js';
 import type { BulkCounts, BulkOptions, BulkOutcome, BulkSelector, BulkState } from '../core/bulk.js';
 import type { LifecycleInput } from '../core/lifecycle.js';
@@ -726,4 +726,45 @@ export const kubernetesNamespaceGrants = pgTable(
     createdAt: createdAt(),
   },
   (table) => [primaryKey({ columns: [table.clusterId, table.teamId, table.namespace] })],
+);
+
+/**
+ * Error tracking (docs/operations.md "Error groups"): failures of the activities that issue, roll out,
+ * verify and renew certificates, grouped by error type and normalised reason (core/error-reason.ts)
+ * per team. `team_id` null: a failure outside any team's certificate (platform groups, admins only).
+ */
+export const errorGroups = pgTable(
+  'error_groups',
+  {
+    id: text('id').primaryKey(),
+    teamId: text('team_id').references(() => teams.id),
+    type: text('type').notNull(),
+    reason: text('reason').notNull(),
+    /** The latest failure's own message (not normalised), already redacted. */
+    lastMessage: text('last_message').notNull(),
+    /** The activity that failed last (e.g. issueCertificate, deliverVersion, verifyServed). */
+    lastActivity: text('last_activity').notNull(),
+    firstSeen: timestamp('first_seen', { withTimezone: true }).notNull(),
+    lastSeen: timestamp('last_seen', { withTimezone: true }).notNull(),
+    count: bigint('count', { mode: 'number' }).notNull(),
+  },
+  (table) => [
+    unique('error_groups_key').on(table.teamId, table.type, table.reason).nullsNotDistinct(),
+    index('error_groups_last_seen_idx').on(table.lastSeen),
+  ],
+);
+
+/** Which certificates a group's failures came from: how many are affected, and the latest samples. */
+export const errorGroupCertificates = pgTable(
+  'error_group_certificates',
+  {
+    groupId: text('group_id')
+      .notNull()
+      .references(() => errorGroups.id),
+    certificateId: text('certificate_id').notNull(),
+    firstSeen: timestamp('first_seen', { withTimezone: true }).notNull(),
+    lastSeen: timestamp('last_seen', { withTimezone: true }).notNull(),
+    count: bigint('count', { mode: 'number' }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.groupId, table.certificateId] }), index('error_group_certificates_recent_idx').on(table.groupId, table.lastSeen)],
 );

@@ -319,6 +319,7 @@ function routeCases(world: () => World): RouteCase[] {
     },
 
     { method: 'GET', route: '/v1/issuers', access: { kind: 'authenticated' }, authorized: 200, request: fixed('/v1/issuers') },
+    { method: 'GET', route: '/v1/errors', access: { kind: 'authenticated' }, authorized: 200, request: fixed('/v1/errors') },
     {
       method: 'POST',
       route: '/v1/issuers/:id/compromise',

@@ -182,7 +182,8 @@ describe('CA keys in a PKCS#11 token (SoftHSM2), platform end to end', () => {
     // No secret-looking column anywhere in the rows.
     expect(JSON.stringify(rows)).not.toMatch(/PRIVATE KEY|v1\.[A-Za-z0-9_-]{16}\./);
     // The worker says where CA keys live, and never logs the PIN.
-    expect(worker!.output()).toContain(`CA keys: PKCS#11 token "${TOKEN_LABEL}"`);
+    // The worker logs JSON lines: the quotes around the label are escaped.
+    expect(worker!.output()).toContain(JSON.stringify(`CA keys: PKCS#11 token "${TOKEN_LABEL}"`).slice(1, -1));
     expect(worker!.output()).not.toContain(PIN);
     // The audit log says which issuers were created and where their keys live.
     for (const row of rows) expect(await issuerCreatedDetails(row.id)).toMatchObject({ issuerId: row.id, kind: row.kind, keyBackend: 'pkcs11', keyRef: pkcs11KeyLabel(row.id) });

@@ -20,6 +20,7 @@ import { createApp } from '../../../api/app.js';
 import { createApiMetrics } from '../../../metrics/api-metrics.js';
 import { createMetricsRegistry } from '../../../metrics/registry.js';
 import { startCompromiseSchema } from '../../../api/routes/issuer-compromise.js';
+import { listErrorsQuery } from '../../../api/routes/errors.js';
 import type { ApiDeps } from '../../../api/deps.js';
 import { idempotencyProblems } from '../../../api/idempotency.js';
 import { startUnconfirmed } from '../../../api/certificate-creation.js';
@@ -535,6 +536,7 @@ describe('docs/openapi.json against the code', () => {
     ['GET /v1/bulk-reissues/{id}', bulkItemsQuery],
     ['GET /v1/certificates/{id}/audit-events', auditEventsQuery],
     ['GET /v1/principals', listPrincipalsQuery],
+    ['GET /v1/errors', listErrorsQuery],
   ];
 
   it.each(queries)('documents the query parameters of %s as its zod schema', (key, schema) => {
