@@ -12,7 +12,7 @@ import { msToTs } from '@temporalio/common/lib/time.js';
 import pg from 'pg';
 import { goModuleFile } from './go-module-file.js';
 import { ensureSearchAttributes } from './temporal-dev-server.js';
-import { findFreePort } from './free-port.js';
+import { findFreePortInRange } from './free-port.js';
 import type { TemporalBinaries } from './temporal-server-binaries.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
 import {
@@ -72,10 +72,20 @@ export interface TemporalServerSettings {
   log: (m: string) => void;
 }
 
-/** Free ports for every internal port of the server, the frontend's gRPC port at `frontendGrpc` if given. */
+/**
+ * Free ports for every internal port of the server, the frontend's gRPC port at `frontendGrpc` if given. Below the
+ * ephemeral range: the server stores membership ports in a smallint column of its cluster_membership table.
+ */
 export async function temporalServerPorts(frontendGrpc?: number): Promise<TemporalServerPorts> {
   const ports = { ...DEFAULT_TEMPORAL_SERVER_PORTS };
-  for (const key of Object.keys(ports) as Array<keyof TemporalServerPorts>) ports[key] = await findFreePort();
+  const taken = new Set<number>();
+  for (const key of Object.keys(ports) as Array<keyof TemporalServerPorts>) {
+    let port: number;
+    do port = await findFreePortInRange(20_000, 32_767);
+    while (taken.has(port));
+    taken.add(port);
+    ports[key] = port;
+  }
   if (frontendGrpc) ports.frontendGrpc = frontendGrpc;
   return ports;
 }
