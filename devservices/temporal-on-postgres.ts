@@ -13,7 +13,7 @@ import pg from 'pg';
 import { goModuleFile } from './go-module-file.js';
 import { ensureSearchAttributes } from './temporal-dev-server.js';
 import { findFreePortInRange } from './free-port.js';
-import type { TemporalBinaries } from './temporal-server-binaries.js';
+import { installTemporalBinaries, type TemporalBinaries } from './temporal-server-binaries.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
 import {
   DEFAULT_TEMPORAL_SERVER_PORTS,
@@ -189,4 +189,41 @@ export async function startTemporalUi(settings: { binary: string; dir: string; t
     readyTimeoutMs: 30_000,
     log: settings.log,
   });
+}
+
+export interface TemporalOnPostgres {
+  address: string;
+  namespace: string;
+  /** SIGKILL, then a start on the same databases and ports. */
+  killAndRestart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Temporal server alone on an existing Postgres (schemas, server, namespace, search attributes), for the
+ * integration tests' Postgres topology (CERTFLOW_IT_TOPOLOGY=postgres).
+ */
+export async function startTemporalOnPostgres(opts: { databaseUrl: string; dir: string; log: (m: string) => void }): Promise<TemporalOnPostgres> {
+  const binaries = await installTemporalBinaries(process.env, opts.log);
+  const postgres = postgresEndpoint(opts.databaseUrl);
+  await setUpTemporalSchemas(binaries.sqlTool, postgres, opts.log);
+  const ports = await temporalServerPorts();
+  const start = () => startTemporalServer({ binaries, postgres, dir: opts.dir, ports, log: opts.log });
+  let server = await start();
+  const address = `127.0.0.1:${ports.frontendGrpc}`;
+  try {
+    await ensureNamespace(address, opts.log);
+  } catch (error) {
+    await server.kill();
+    throw error;
+  }
+  return {
+    address,
+    namespace: TOPOLOGY.namespace,
+    async killAndRestart() {
+      await server.kill();
+      server = await start();
+    },
+    stop: () => server.stop(),
+  };
 }
