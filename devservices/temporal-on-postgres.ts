@@ -196,6 +196,9 @@ export interface TemporalOnPostgres {
   namespace: string;
   /** SIGKILL, then a start on the same databases and ports. */
   killAndRestart(): Promise<void>;
+  /** SIGKILL (for outage tests); `start` brings it back on the same databases and ports. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -222,6 +225,10 @@ export async function startTemporalOnPostgres(opts: { databaseUrl: string; dir: 
     namespace: TOPOLOGY.namespace,
     async killAndRestart() {
       await server.kill();
+      server = await start();
+    },
+    kill: () => server.kill(),
+    async start() {
       server = await start();
     },
     stop: () => server.stop(),
