@@ -148,7 +148,7 @@ async function startAcme(deps: AcmeDeps, config: ApiConfig, settings: AcmeSettin
 }
 
 /** `CERTFLOW_BOOTSTRAP_TOKEN`, or in dev mode a token generated once and kept under the data dir. */
-async function resolveBootstrapToken(config: ApiConfig): Promise<string | null> {
+export async function resolveBootstrapToken(config: ApiConfig): Promise<string | null> {
   if (config.bootstrapToken) return config.bootstrapToken;
   if (config.production) return null;
   const path = join(config.dataDir, 'bootstrap-token');

@@ -207,10 +207,11 @@ async function waitForFrontend(address: string, namespace: string, abort: AbortS
 }
 
 /**
- * The dev server registers --search-attribute only when it creates the namespace, i.e. on a fresh dbFile. An
- * existing dbFile keeps its attributes, so attributes added to core/search-attributes.ts later are registered here.
+ * Registers the attributes of core/search-attributes.ts the namespace lacks. The dev server registers
+ * --search-attribute only when it creates the namespace, i.e. on a fresh dbFile; an existing dbFile keeps its
+ * attributes, so attributes added later are registered here. The cluster topology registers all of them here.
  */
-async function ensureSearchAttributes(connection: Connection, namespace: string, log: (m: string) => void) {
+export async function ensureSearchAttributes(connection: Connection, namespace: string, log: (m: string) => void) {
   const registered = await listCustomSearchAttributes(connection, namespace);
   const missing: Record<string, number> = {};
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) {

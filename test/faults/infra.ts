@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../devservices/embedded-postgres.js';
 import { findFreePort } from '../../devservices/free-port.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../../devservices/temporal-dev-server.js';
+import { startTemporalOnPostgres, type TemporalOnPostgres } from '../../devservices/temporal-on-postgres.js';
 
 const run = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,29 +51,40 @@ export class RestartablePostgres {
   }
 }
 
+/**
+ * The run's Temporal: a dev server on `dir`/temporal.db, or with `onPostgres` (CERTFLOW_IT_TOPOLOGY=postgres) the
+ * Temporal server on the run's Postgres (its own databases there), so the Postgres outages hit Temporal too.
+ */
 export class RestartableTemporal {
   private server!: TemporalDevServer;
+  private serverOnPostgres: TemporalOnPostgres | undefined;
   port = 0;
   constructor(
-    readonly dbFile: string,
+    readonly dir: string,
     private readonly log: (message: string) => void,
+    private readonly onPostgres?: () => string,
   ) {}
 
   get address(): string {
-    return `127.0.0.1:${this.port}`;
+    return this.serverOnPostgres?.address ?? `127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
+    if (this.onPostgres) {
+      if (this.serverOnPostgres) await this.serverOnPostgres.start();
+      else this.serverOnPostgres = await startTemporalOnPostgres({ databaseUrl: this.onPostgres(), dir: this.dir, log: this.log });
+      return;
+    }
     this.port ||= await findFreePort();
-    this.server = await startTemporalDevServer({ dbFile: this.dbFile, port: this.port, uiPort: null, log: this.log });
+    this.server = await startTemporalDevServer({ dbFile: path.join(this.dir, 'temporal.db'), port: this.port, uiPort: null, log: this.log });
   }
 
   async kill(): Promise<void> {
-    await this.server.kill();
+    await (this.serverOnPostgres ?? this.server).kill();
   }
 
   async stop(): Promise<void> {
-    await this.server?.stop();
+    await (this.serverOnPostgres ?? this.server)?.stop();
   }
 }
 

@@ -27,6 +27,7 @@ import { bulkOperations, certificates } from '../../db/schema.js';
 import { ensureBootstrapToken } from '../../db/tokens.js';
 import { findFreePort } from '../../devservices/free-port.js';
 import { RestartablePostgres, RestartableTemporal, WorkerSupervisor } from './infra.js';
+import { integrationTopology } from '../support/topology.js';
 
 export const FAULT_KINDS = ['worker_sigkill', 'temporal_restart', 'postgres_immediate_stop', 'signer_failure'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -146,8 +147,15 @@ export async function setUp(config: FaultConfig, dir: string): Promise<RunContex
   const log = (message: string) => appendFileSync(logFile, `${new Date().toISOString()} ${message}\n`);
   const infraLog = (message: string) => appendFileSync(path.join(dir, 'infra.log'), `${new Date().toISOString()} ${message}\n`);
   const postgres = new RestartablePostgres(path.join(dir, 'postgres'), infraLog);
-  const temporal = new RestartableTemporal(path.join(dir, 'temporal', 'temporal.db'), infraLog);
-  await Promise.all([postgres.start(), temporal.start()]);
+  // CERTFLOW_IT_TOPOLOGY=postgres: the Temporal server on the run's Postgres instead of the SQLite dev server.
+  const onPostgres = integrationTopology() === 'postgres';
+  const temporal = new RestartableTemporal(path.join(dir, 'temporal'), infraLog, onPostgres ? () => postgres.url : undefined);
+  if (onPostgres) {
+    await postgres.start();
+    await temporal.start();
+  } else {
+    await Promise.all([postgres.start(), temporal.start()]);
+  }
 
   const pool = createPool(postgres.url, (message) => log(`test pool: ${message}`), 20);
   await applyMigrations(pool);
@@ -354,7 +362,7 @@ async function injectFault(ctx: RunContext, kind: Exclude<FaultKind, 'signer_fai
         await ctx.temporal.kill();
         await sleep(2_000);
         await ctx.temporal.start();
-        detail = `SIGKILL and restart on ${ctx.temporal.dbFile}`;
+        detail = `SIGKILL and restart on ${ctx.temporal.dir}`;
         break;
       case 'postgres_immediate_stop': {
         await ctx.postgres.stopImmediately();

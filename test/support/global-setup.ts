@@ -3,6 +3,10 @@
  * in a fresh temp dir on free ports. DATABASE_URL / TEMPORAL_ADDRESS (+ TEMPORAL_NAMESPACE) use existing servers
  * instead. Server logs go to <tempDir>/infra.log; set CERTFLOW_IT_KEEP_TEMP=1 to keep the temp dir afterwards.
  *
+ * CERTFLOW_IT_TOPOLOGY=postgres runs the suite on the production topology's Temporal instead: the Temporal server
+ * built from its Go module with persistence and visibility on the run's Postgres (devservices/temporal-on-postgres.ts);
+ * test/support/own-temporal.ts follows it. Default `dev-server` (the SQLite dev server).
+ *
  * It also makes sure the ACME clients and pebble exist (scripts/acme-tools.ts: installed or built when missing,
  * a few stat calls when present). If that fails, only the ACME tests fail, with the reason (`acmeToolsError`).
  * Likewise etcd, kube-apiserver and cert-manager's CRDs for the Kubernetes tests (devservices/kube-binaries.ts;
@@ -17,6 +21,8 @@ import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../devservices/embedded-postgres.js';
 import { startTemporalDevServer } from '../../devservices/temporal-dev-server.js';
 import { ensureKubeTools, type KubeTools } from '../../devservices/kube-binaries.js';
+import { startTemporalOnPostgres } from '../../devservices/temporal-on-postgres.js';
+import { integrationTopology, type IntegrationTopology } from './topology.js';
 import { ensureAcmeTools, type AcmeTools } from '../../scripts/acme-tools.js';
 
 declare module 'vitest' {
@@ -34,6 +40,8 @@ declare module 'vitest' {
     /** etcd, kube-apiserver and cert-manager's CRDs, or null when they could not be built (see kubeToolsError). */
     kubeTools: KubeTools | null;
     kubeToolsError: string | null;
+    /** CERTFLOW_IT_TOPOLOGY: which Temporal the suite runs on. */
+    topology: IntegrationTopology;
   }
 }
 
@@ -83,6 +91,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('temporalNamespace', started.temporalNamespace);
   project.provide('temporalDbFile', started.temporalDbFile);
   project.provide('tempDir', tempDir);
+  project.provide('topology', integrationTopology());
 
   return async () => {
     try {
@@ -96,6 +105,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 async function startServers(tempDir: string, log: (message: string) => void): Promise<Started> {
   const externalDatabaseUrl = process.env['DATABASE_URL'];
   const externalTemporal = process.env['TEMPORAL_ADDRESS'];
+  if (!externalTemporal && integrationTopology() === 'postgres') return await startPostgresTopology(tempDir, log);
   const temporalDbFile = externalTemporal ? null : path.join(tempDir, 'temporal', 'temporal.db');
 
   const noop = async () => {};
@@ -125,4 +135,26 @@ async function startServers(tempDir: string, log: (message: string) => void): Pr
     temporalDbFile,
     stop,
   };
+}
+
+/** The run's Postgres, with the Temporal server on it (its own databases next to Certflow's). */
+async function startPostgresTopology(tempDir: string, log: (message: string) => void): Promise<Started> {
+  const externalDatabaseUrl = process.env['DATABASE_URL'];
+  const postgres = externalDatabaseUrl ? { url: externalDatabaseUrl, stop: async () => {} } : await startEmbeddedPostgres({ dataDir: path.join(tempDir, 'postgres'), log });
+  try {
+    const temporal = await startTemporalOnPostgres({ databaseUrl: postgres.url, dir: path.join(tempDir, 'temporal'), log });
+    return {
+      databaseUrl: postgres.url,
+      temporalAddress: temporal.address,
+      temporalNamespace: temporal.namespace,
+      temporalDbFile: null,
+      stop: async () => {
+        await temporal.stop();
+        await postgres.stop();
+      },
+    };
+  } catch (error) {
+    await postgres.stop();
+    throw error;
+  }
 }
