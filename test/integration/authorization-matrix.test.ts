@@ -74,7 +74,7 @@ const suite = useIntegrationSuite('authz-matrix', { worker: true });
 /** The owning team (A) and another team (B), with a token of each role, an agent each, and the shared resources of A. */
 interface World {
   harness: Harness;
-  own: { teamId: string; teamName: string; tokens: Record<Role, string>; agentId: string; agentToken: string; spareTokenId: string; sparePrincipalId: string; spareEabKeyId: string };
+  own: { teamId: string; teamName: string; tokens: Record<Role, string>; agentId: string; agentToken: string; spareTokenId: string; sparePrincipalId: string; spareEabKeyId: string; spareContactId: string };
   other: { teamId: string; teamName: string; tokens: Record<Role, string>; agentToken: string };
   /** An issued certificate of A. */
   issued: string;
@@ -178,6 +178,12 @@ async function registerAgent(world: World): Promise<string> {
 async function createPrincipal(world: World): Promise<string> {
   const response = await api(world.harness, 'POST', '/v1/principals', TEST_BOOTSTRAP_TOKEN, { kind: 'person', name: uniqueName('person '), team: world.own.teamId });
   return ((await expectStatus(response, 201, 'principal')) as { id: string }).id;
+}
+
+/** A notification contact of A, added by the platform admin: its id. */
+async function teamContact(world: World): Promise<string> {
+  const response = await api(world.harness, 'POST', `/v1/teams/${world.own.teamId}/contacts`, TEST_BOOTSTRAP_TOKEN, { channel: 'email', address: 'spare@example.test' });
+  return ((await expectStatus(response, 201, 'contact')) as { id: string }).id;
 }
 
 /** An ACME EAB key of A (stored directly: harness.app serves no ACME, and revoking needs no MAC key): its id. */
@@ -300,6 +306,15 @@ function routeCases(world: () => World): RouteCase[] {
       access: team(['admin']),
       authorized: 200,
       request: async ({ authorized }) => ({ path: `/v1/teams/${world().own.teamId}/acme-eab-keys/${authorized ? await eabKey(world()) : world().own.spareEabKeyId}` }),
+    },
+    { method: 'POST', route: '/v1/teams/:id/contacts', access: team(['admin']), authorized: 201, request: async () => ({ path: `/v1/teams/${world().own.teamId}/contacts`, body: { channel: 'email', address: 'matrix@example.test' } }) },
+    { method: 'GET', route: '/v1/teams/:id/contacts', access: team(['admin']), authorized: 200, request: async () => ({ path: `/v1/teams/${world().own.teamId}/contacts` }) },
+    {
+      method: 'DELETE',
+      route: '/v1/teams/:id/contacts/:contactId',
+      access: team(['admin']),
+      authorized: 200,
+      request: async ({ authorized }) => ({ path: `/v1/teams/${world().own.teamId}/contacts/${authorized ? await teamContact(world()) : world().own.spareContactId}` }),
     },
     {
       method: 'DELETE',
@@ -432,11 +447,12 @@ describe('authorization matrix', () => {
     const own = await makeTeam(harness, APPROVAL_POLICY);
     const other = await makeTeam(harness);
     const [root] = await harness.pool.query<{ id: string }>(`select id from issuers where kind = 'root' limit 1`).then((result) => result.rows);
-    world = { harness, own: { ...own, spareTokenId: '', sparePrincipalId: '', spareEabKeyId: '' }, other, issued: '', pending: '', bulk: '', rootIssuerId: root!.id, clusterId: '' };
+    world = { harness, own: { ...own, spareTokenId: '', sparePrincipalId: '', spareEabKeyId: '', spareContactId: '' }, other, issued: '', pending: '', bulk: '', rootIssuerId: root!.id, clusterId: '' };
     // Refused calls aim at these; were one wrongly allowed, it would end only a spare.
     world.own.spareTokenId = (await createToken(harness, own.teamId, 'requester')).id;
     world.own.sparePrincipalId = await createPrincipal(world);
     world.own.spareEabKeyId = await eabKey(world);
+    world.own.spareContactId = await teamContact(world);
     world.issued = await createCertificate(world);
     await waitForState(world, world.issued, ['active']);
     world.pending = await pendingApproval(world);

@@ -22,6 +22,7 @@ import { openClusterToken } from '../../ca/destination-secrets.js';
 import { kekRing } from '../../ca/key-encryption.js';
 import { rotateKek } from '../../db/kek-rotation.js';
 import { kubernetesClusters } from '../../db/schema.js';
+import { eq } from 'drizzle-orm';
 import { activityDeps, authHeaders, eventually, TEST_BOOTSTRAP_TOKEN, TEST_KEK_HEX } from '../support/harness.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
 import { applyManifests, createNamespace, serviceAccountToken, startKubeControlPlane, type KubeControlPlane } from '../support/kube.js';
@@ -321,7 +322,7 @@ describe('kubernetes destination', () => {
     const { items } = (await listed.json()) as { items: Array<{ name: string; namespaces: Array<{ team: string; namespaces: string[] }> }> };
     expect(items.map((item) => item.name)).toEqual(['test']);
     expect(items[0]!.namespaces).toEqual([{ teamId: suite.otherTeam.teamId, team: suite.otherTeam.teamName, namespaces: ['apps-b', 'apps-shared'] }]);
-    const [row] = await suite.harness.db.select().from(kubernetesClusters);
+    const [row] = await suite.harness.db.select().from(kubernetesClusters).where(eq(kubernetesClusters.name, 'test'));
     expect(row!.sealedToken).toMatch(/^sb1\./);
     expect(row!.sealedToken).not.toContain(serviceAccountTokenText.slice(0, 40));
     const loopbackMetadata = await asPlatformAdmin('POST', '/v1/clusters', { name: 'metadata', apiUrl: 'https://169.254.169.254', caBundle: plane!.caPem, token: 'x'.repeat(20) });
@@ -332,9 +333,11 @@ describe('kubernetes destination', () => {
   it('kek rotate re-seals the cluster token to the new KEK', async () => {
     const newKek = Buffer.alloc(32, 0xb7);
     const report = await rotateKek(suite.harness.db, kekRing(newKek, [Buffer.from(TEST_KEK_HEX, 'hex')]));
-    expect(report.clusterTokens).toMatchObject({ resealed: 1, failed: 0 });
+    // Other test files' clusters share the database: this one's token is among those re-sealed.
+    expect(report.clusterTokens.failed).toBe(0);
+    expect(report.clusterTokens.resealed).toBeGreaterThanOrEqual(1);
     expect(report.complete).toBe(true);
-    const [row] = await suite.harness.db.select().from(kubernetesClusters);
+    const [row] = await suite.harness.db.select().from(kubernetesClusters).where(eq(kubernetesClusters.name, 'test'));
     expect(openClusterToken(kekRing(newKek), row!.sealedToken, row!.id).toString('utf8')).toBe(serviceAccountTokenText);
   });
 });
