@@ -49,7 +49,9 @@ export async function submitKubernetesRequest(deps: ApiDeps, creation: Kubernete
   if (ref.revision === undefined) return key ? createIdempotently(deps, creation, key, requestHash) : createCertificate(deps, creation);
   for (let attempt = 1; ; attempt++) {
     const taken = await generationOfRequest(deps.db, creation.team.id, ref.uid);
-    if (taken) return answer(taken.certificate, taken.generation);
+    // A first generation with its Idempotency-Key is answered below, by the key's stored answer.
+    if (taken && (taken.generation > 1 || !key)) return answer(taken.certificate, taken.generation);
+    if (taken) return createIdempotently(deps, creation, key!, requestHash);
     const live = await liveCertificate(deps.db, creation.team.id, ref, null);
     try {
       if (live && AWAITING_CLIENT.includes(live.state) && live.currentVersionId) return await renewThroughCertManager(deps, creation, live);
@@ -67,8 +69,10 @@ export async function submitKubernetesRequest(deps: ApiDeps, creation: Kubernete
 
 class LostRace extends Error {}
 
+/** The 202 answer for a generation the request took: a renewal is `renewing`; a first one as its creation answered. */
 function answer(certificate: Pick<CertificateRow, 'id' | 'state'>, generation: number): CreationAnswer {
-  const body = { id: certificate.id, workflowId: lifecycleWorkflowId(certificate.id), state: certificate.state, generation, approval: null };
+  const state = generation > 1 ? 'renewing' : certificate.state === 'awaiting_approval' ? 'awaiting_approval' : 'pending';
+  const body = { id: certificate.id, workflowId: lifecycleWorkflowId(certificate.id), state, generation, approval: null };
   return { status: 202, certificateId: certificate.id, json: JSON.stringify(body) };
 }
 
