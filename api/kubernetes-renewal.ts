@@ -62,7 +62,8 @@ export async function submitKubernetesRequest(deps: ApiDeps, creation: Kubernete
     } catch (error) {
       // Another request for the Certificate won the race (or this one's UID was recorded meanwhile): decide again.
       if ((error instanceof LostRace || isUniqueViolation(error)) && attempt < 3) continue;
-      throw error instanceof LostRace ? problems.conflict(`another CertificateRequest for Certificate ${ref.namespace}/${ref.name} is being submitted; retry`) : error;
+      if (error instanceof LostRace || isUniqueViolation(error)) throw problems.conflict(`another CertificateRequest for Certificate ${ref.namespace}/${ref.name} is being submitted; retry`);
+      throw error;
     }
   }
 }

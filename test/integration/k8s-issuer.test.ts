@@ -438,6 +438,37 @@ describe('cert-manager external issuer', () => {
     expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
     const race = (await kubernetesInventory()).filter((i) => i.kubernetes?.name === 'race');
     expect(race).toHaveLength(1);
+
+    // Issued, then two renewals of it at once (revision 2, two requests): one takes generation 2, the other is told to retry.
+    await suite.certificates.waitFor(race[0]!.id, (view) => view.state === 'active', { timeoutMs: 30_000, what: 'race issued' });
+    const renewalUids = ['11111111-2222-3333-4444-000000000003', '11111111-2222-3333-4444-000000000004'];
+    const renewalBodies = await Promise.all(
+      renewalUids.map(async (uid, index) =>
+        JSON.stringify({
+          team: suite.team.teamName,
+          csr: await csrFor(`race-2-${index}`, ['race.example.test']),
+          validity: 604800,
+          kubernetes: { cluster: CLUSTER, namespace: NAMESPACE, name: 'race', certificateRequest: `race-2-${index}`, uid, revision: 2 },
+        }),
+      ),
+    );
+    const renewals = await Promise.all(
+      renewalBodies.map((text, index) =>
+        suite.harness.app.request('/v1/certificates', { method: 'POST', headers: { ...authHeaders(suite.team.requester), 'Idempotency-Key': `k8s-certificaterequest-${renewalUids[index]}` }, body: text }),
+      ),
+    );
+    expect(renewals.map((a) => a.status).sort()).toEqual([202, 409]);
+    const taken = (await renewals.find((a) => a.status === 202)!.json()) as { id: string; state: string; generation: number };
+    expect(taken).toMatchObject({ id: race[0]!.id, state: 'renewing', generation: 2 });
+    await suite.certificates.waitFor(race[0]!.id, (view) => view.state === 'active' && (view as { currentVersion?: { generation: number } }).currentVersion?.generation === 2, {
+      timeoutMs: 30_000,
+      what: 'race renewed',
+    });
+    expect((await versionsOf(race[0]!.id)).map((v) => [v.generation, v.status])).toEqual([
+      [1, 'superseded'],
+      [2, 'active'],
+    ]);
+    expect((await kubernetesInventory()).filter((i) => i.kubernetes?.name === 'race')).toHaveLength(1);
   });
 
   it("a bulk reissue covering a cluster certificate marks cert-manager's Certificate for re-issuance (Issuing), once, and counts it reissued when cert-manager's new request is signed", async () => {
