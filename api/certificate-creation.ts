@@ -48,6 +48,11 @@ export interface CreationRequest {
   body: CreateCertificateBody;
   /** An ACME order being finalized (api/acme/finalize.ts): the certificate is its account's, keyed by its CSR. */
   acme?: AcmeCreation;
+  /**
+   * A cert-manager request (api/kubernetes-renewal.ts): runs in the transaction that stores the
+   * certificate, under the team's lock; it refuses (throws) when the Certificate has a live one already.
+   */
+  kubernetes?: { stored: (tx: Queryable, certificateId: string) => Promise<void> };
 }
 
 /**
@@ -154,13 +159,14 @@ async function storeAndLaunch(deps: ApiDeps, creation: CreationRequest, id: stri
   const claimed = await deps.db
     .transaction(async (tx) => {
       // Only decisions that read the team's other certificates need the lock.
-      if (countsActive || rules?.newNames) await lockTeamDecisions(tx, team.id, 'certificate-requests');
+      if (countsActive || rules?.newNames || creation.kubernetes) await lockTeamDecisions(tx, team.id, 'certificate-requests');
       const refusal = countsActive ? activeCertificatesRefusal(quotas, await countActiveCertificates(tx, team.id)) : null;
       if (refusal) throw quotaExceeded(refusal);
       const approval = await approvalPlan(tx, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, requestedByPrincipal: principal.accountableId, request, body });
       start = { ...planned, input: { ...planned.input, approval } };
       await insertCertificate(tx, { ...row, state: approval ? 'awaiting_approval' : 'pending' });
       await creation.acme?.stored(tx, id);
+      await creation.kubernetes?.stored(tx, id);
       const outcome = await claimDestinations(tx, { certificateId: id, teamId: team.id }, claims);
       if (outcome.conflict) {
         refused = outcome.conflict;

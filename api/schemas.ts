@@ -118,6 +118,8 @@ export const kubernetesRefSchema = z.strictObject({
   name: kubernetesName,
   certificateRequest: kubernetesName,
   uid: z.string().regex(/^[0-9a-f-]{36}$/, 'must be the UID of the CertificateRequest'),
+  /** cert-manager's `cert-manager.io/certificate-revision`: `name` is a Certificate, and a later request for it renews this one. */
+  revision: z.number().int().min(1).max(2_147_483_647).optional(),
 });
 
 export const createCertificateSchema = z.strictObject({

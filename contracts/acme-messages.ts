@@ -11,7 +11,8 @@ export interface AcmeChallengeInput {
 }
 
 /**
- * The ACME client renewed the certificate: an order for `generation` is finalized and carries its
- * CSR. Sent to the certificate's lifecycle, which issues that generation next.
+ * The client renewed the certificate: an ACME order for `generation` is finalized and carries its
+ * CSR, or cert-manager's next CertificateRequest for the Certificate was taken (api/kubernetes-renewal.ts).
+ * Sent to the certificate's lifecycle, which issues that generation next.
  */
 export const clientRenewedSignal = defineSignal<[{ generation: number }]>('clientRenewed');

@@ -11,6 +11,8 @@ export type IssuerKind = (typeof ISSUER_KINDS)[number];
 
 /** The Certflow certificate a CertificateRequest became, kept on the request across controller restarts. */
 export const CERTIFICATE_ID_ANNOTATION = 'certflow.io/certificate-id';
+/** The Certflow generation a CertificateRequest became (a renewal of its Certificate's certificate is generation 2 and on). */
+export const GENERATION_ANNOTATION = 'certflow.io/generation';
 /** On a cert-manager Certificate: the Certflow renewal request (its time) already passed on as `Issuing`. */
 export const RENEWAL_REQUESTED_ANNOTATION = 'certflow.io/renewal-requested-at';
 /** cert-manager's own annotations on the requests it makes for a Certificate. */
@@ -117,4 +119,18 @@ export function problemMessage(problem: { status: number; title?: unknown; detai
     : [];
   const message = errors.length > 0 ? `${detail} (${errors.join('; ')})` : detail;
   return `Certflow refused the request (${problem.status}): ${message}`.slice(0, 1000);
+}
+
+/**
+ * The cert-manager Certificate a request was made for, from cert-manager's annotations: its name and
+ * revision (then a later request for it renews the same Certflow certificate); without them, the
+ * request stands alone under its own name.
+ */
+export function certificateOfRequest(request: Pick<CertificateRequestObject, 'metadata'>): { name: string; revision?: number } {
+  const annotations = request.metadata.annotations ?? {};
+  const name = annotations[CERTIFICATE_NAME_ANNOTATION];
+  const revisionText = annotations[CERTIFICATE_REVISION_ANNOTATION];
+  const revision = revisionText !== undefined && /^[1-9]\d{0,9}$/.test(revisionText) ? Number(revisionText) : NaN;
+  if (!name) return { name: request.metadata.name };
+  return Number.isSafeInteger(revision) && revision <= 2_147_483_647 ? { name, revision } : { name };
 }

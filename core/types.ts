@@ -113,7 +113,8 @@ export type DestinationType = Destination['type'];
 
 /**
  * How a certificate came to Certflow: its REST API (or the CLI and agent through it), an ACME client, or
- * cert-manager through Certflow's external issuer (`certflow k8s-issuer`, one certificate per CertificateRequest).
+ * cert-manager through Certflow's external issuer (`certflow k8s-issuer`, one certificate per cert-manager Certificate,
+ * each of its CertificateRequests a generation).
  */
 export const CERTIFICATE_SOURCES = ['api', 'acme', 'kubernetes'] as const;
 export type CertificateSource = (typeof CERTIFICATE_SOURCES)[number];
@@ -140,6 +141,11 @@ export interface KubernetesRef {
   certificateRequest: string;
   /** The CertificateRequest's UID. */
   uid: string;
+  /**
+   * cert-manager's revision of the Certificate the request was made for (`cert-manager.io/certificate-revision`).
+   * Present only when `name` is a cert-manager Certificate: a later request for it is the certificate's next generation.
+   */
+  revision?: number;
 }
 
 /** One version on one destination: delivered, then verified as served (or failed and rolled back). */

@@ -768,3 +768,25 @@ export const errorGroupCertificates = pgTable(
   },
   (table) => [primaryKey({ columns: [table.groupId, table.certificateId] }), index('error_group_certificates_recent_idx').on(table.groupId, table.lastSeen)],
 );
+
+/**
+ * The cert-manager CertificateRequests a `kubernetes` certificate was issued for, one per
+ * generation: a new request for the same cert-manager Certificate is the certificate's next
+ * generation (api/kubernetes-renewal.ts). The request's UID is unique, so a retried submission
+ * finds its generation; `(certificate_id, generation)` is unique, so two requests cannot both take one.
+ */
+export const kubernetesRequests = pgTable(
+  'kubernetes_requests',
+  {
+    uid: text('uid').primaryKey(),
+    certificateId: text('certificate_id')
+      .notNull()
+      .references(() => certificates.id, { onDelete: 'cascade' }),
+    generation: integer('generation').notNull(),
+    certificateRequest: text('certificate_request').notNull(),
+    /** cert-manager's `cert-manager.io/certificate-revision` of the request. */
+    revision: integer('revision'),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex('kubernetes_requests_generation_uq').on(table.certificateId, table.generation)],
+);

@@ -20,16 +20,16 @@ export class CertflowProblem extends Error {
   }
 }
 
-const createdSchema = z.object({ id: z.string(), state: z.string() });
+const createdSchema = z.object({ id: z.string(), state: z.string(), generation: z.number().int().optional() });
 
-const kubernetesRefSchema = z.object({ cluster: z.string(), namespace: z.string(), name: z.string(), certificateRequest: z.string(), uid: z.string() });
+const kubernetesRefSchema = z.object({ cluster: z.string(), namespace: z.string(), name: z.string(), certificateRequest: z.string(), uid: z.string(), revision: z.number().int().optional() });
 
 export const certificateViewSchema = z.object({
   id: z.string(),
   state: z.string(),
   source: z.string().optional(),
   kubernetes: kubernetesRefSchema.nullable().optional(),
-  currentVersion: z.object({ serial: z.string() }).nullable(),
+  currentVersion: z.object({ serial: z.string(), generation: z.number().int() }).nullable(),
   lastError: z.object({ message: z.string() }).nullable().optional(),
   renewalRequestedAt: z.string().nullable().optional(),
   renewalRequestReason: z.string().nullable().optional(),
@@ -54,7 +54,7 @@ export class CertflowClient {
     private readonly ca?: string,
   ) {}
 
-  async createCertificate(body: CreateKubernetesCertificate, idempotencyKey: string): Promise<{ id: string; state: string }> {
+  async createCertificate(body: CreateKubernetesCertificate, idempotencyKey: string): Promise<z.infer<typeof createdSchema>> {
     return createdSchema.parse(await this.json('POST', '/v1/certificates', body, { 'Idempotency-Key': idempotencyKey }));
   }
 

@@ -13,8 +13,9 @@
  */
 import {
   CERTIFICATE_ID_ANNOTATION,
-  CERTIFICATE_NAME_ANNOTATION,
   CERTIFICATE_REVISION_ANNOTATION,
+  certificateOfRequest,
+  GENERATION_ANNOTATION,
   DEFAULT_VALIDITY,
   findCondition,
   goDurationSeconds,
@@ -96,15 +97,20 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
   const fail = (request: CertificateRequestObject, reason: 'Failed' | 'Denied', message: string) =>
     writeRequestStatus(request, { type: 'Ready', status: 'False', reason, message }, { failureTime: now().toISOString() });
 
-  /** The Certflow certificate of the request: the one kept on it, or a new one submitted with the request's UID as key. */
-  const submitted = async (request: CertificateRequestObject, resolved: ResolvedIssuer): Promise<{ request: CertificateRequestObject; id: string } | null> => {
+  /**
+   * The Certflow certificate and generation of the request: the ones kept on it, or submitted with the
+   * request's UID as key (a request for a Certificate that has a Certflow certificate renews it).
+   */
+  const submitted = async (request: CertificateRequestObject, resolved: ResolvedIssuer): Promise<{ request: CertificateRequestObject; id: string; generation: number } | null> => {
     const kept = request.metadata.annotations?.[CERTIFICATE_ID_ANNOTATION];
-    if (kept) return { request, id: kept };
+    if (kept) return { request, id: kept, generation: Number(request.metadata.annotations?.[GENERATION_ANNOTATION] ?? '1') || 1 };
     const { spec, metadata } = request;
     const durationSeconds = spec.duration ? goDurationSeconds(spec.duration) : null;
+    const certificate = certificateOfRequest(request);
     let id: string;
+    let generation: number;
     try {
-      ({ id } = await resolved.client.createCertificate(
+      ({ id, generation = 1 } = await resolved.client.createCertificate(
         {
           team: resolved.issuer.spec.team,
           csr: Buffer.from(spec.request, 'base64').toString('utf8'),
@@ -113,9 +119,10 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
           kubernetes: {
             cluster: options.clusterName,
             namespace: metadata.namespace,
-            name: metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION] ?? metadata.name,
+            name: certificate.name,
             certificateRequest: metadata.name,
             uid: metadata.uid,
+            ...(certificate.revision !== undefined ? { revision: certificate.revision } : {}),
           },
         },
         `k8s-certificaterequest-${metadata.uid}`,
@@ -125,8 +132,9 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
       await fail(request, 'Failed', problemMessage(error.body));
       return null;
     }
-    const annotated = await kube.replaceCertificateRequest({ ...request, metadata: { ...metadata, annotations: { ...metadata.annotations, [CERTIFICATE_ID_ANNOTATION]: id } } });
-    return { request: annotated, id };
+    const annotations = { ...metadata.annotations, [CERTIFICATE_ID_ANNOTATION]: id, [GENERATION_ANNOTATION]: String(generation) };
+    const annotated = await kube.replaceCertificateRequest({ ...request, metadata: { ...metadata, annotations } });
+    return { request: annotated, id, generation };
   };
 
   const reconcileRequest = async (observed: CertificateRequestObject): Promise<void> => {
@@ -148,16 +156,18 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
     const submission = await submitted(request, resolved);
     if (!submission) return;
     const view = await resolved.client.certificate(submission.id);
-    await applyCertificateState(submission.request, submission.id, view, resolved.client);
+    await applyCertificateState(submission.request, submission, view, resolved.client);
   };
 
-  const applyCertificateState = async (request: CertificateRequestObject, id: string, view: CertificateView, client: CertflowClient) => {
-    if (view.currentVersion && (view.state === 'active' || view.state === 'renewal_overdue')) {
+  const applyCertificateState = async (request: CertificateRequestObject, { id, generation }: { id: string; generation: number }, view: CertificateView, client: CertflowClient) => {
+    // A renewal is answered with its own generation, never with the version it replaces.
+    const issued = view.currentVersion !== null && view.currentVersion.generation >= generation;
+    if (issued && (view.state === 'active' || view.state === 'renewal_overdue')) {
       const chain = pemCertificates(await client.chainPem(id));
       const roots = pemCertificates(await client.rootsPem());
       return writeRequestStatus(
         request,
-        { type: 'Ready', status: 'True', reason: 'Issued', message: `Certificate issued by Certflow (${id}, serial ${view.currentVersion.serial})` },
+        { type: 'Ready', status: 'True', reason: 'Issued', message: `Certificate issued by Certflow (${id}, generation ${view.currentVersion!.generation}, serial ${view.currentVersion!.serial})` },
         { certificate: Buffer.from(chain.join('')).toString('base64'), ca: Buffer.from(roots.join('')).toString('base64') },
       );
     }

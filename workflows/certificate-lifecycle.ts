@@ -38,7 +38,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<Lifec
     run.inbox = { ...run.inbox, retryRollout: true };
   });
   setHandler(clientRenewedSignal, ({ generation }) => {
-    if (input.keySource !== 'acme' || generation !== input.generation + 1) return log.warn('ignored a client renewal for another generation', { generation });
+    if (!renewedByClient(input.keySource) || generation !== input.generation + 1) return log.warn('ignored a client renewal for another generation', { generation });
     run.inbox = { ...run.inbox, clientRenewed: true };
   });
   setHandler(revokeSignal, (request) => {

@@ -7,6 +7,7 @@ import { findTeam, findTeamByName, type TeamRow } from '../../db/teams.js';
 import { findVersion } from '../../db/versions.js';
 import { canAccessTeam, isPlatformAdmin, requireRole } from '../auth.js';
 import { createCertificate, createIdempotently, expiredKeyPurger } from '../certificate-creation.js';
+import { submitKubernetesRequest } from '../kubernetes-renewal.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { ApiDeps, AppEnv, Principal } from '../deps.js';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, requestHash } from '../idempotency.js';
@@ -49,7 +50,11 @@ export function certificateRoutes(deps: ApiDeps) {
     const team = await requestedTeam(principal, input.team);
     const request = { principal, team, body: { ...input, validity: input.validity ?? defaultValiditySeconds(team.policy) } };
     let answer;
-    if (key) {
+    if (request.body.kubernetes) {
+      if (key) await purgeExpiredKeys();
+      const body = request.body;
+      answer = await submitKubernetesRequest(deps, { ...request, body: { ...body, kubernetes: body.kubernetes! } }, key, key ? requestHash(JSON.parse(await c.req.text())) : '');
+    } else if (key) {
       await purgeExpiredKeys();
       try {
         answer = await createIdempotently(deps, request, key, requestHash(JSON.parse(await c.req.text())));

@@ -9,8 +9,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
+import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CERTIFICATE_ID_ANNOTATION, type CertificateRequestObject, type Condition } from '../../core/k8s-issuer.js';
+import { statusQuery } from '../../contracts/lifecycle-messages.js';
+import { certificateVersions } from '../../db/schema.js';
 import { startIssuerController, type IssuerController } from '../../k8s-issuer/controller.js';
 import { authHeaders, createToken, eventually, TEST_BOOTSTRAP_TOKEN } from '../support/harness.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
@@ -164,6 +167,46 @@ async function request(name: string, dnsNames: string[], decision: 'approve' | '
   if (decision !== 'none') await decide(`${name}-1`, decision);
 }
 
+/** cert-manager renewing a Certificate: its next CertificateRequest (a new key), approved. */
+async function renewalRequest(name: string, revision: number, dnsNames: string[], issuer = 'certflow'): Promise<void> {
+  await custom.createNamespacedCustomObject({
+    ...CM,
+    namespace: NAMESPACE,
+    plural: 'certificaterequests',
+    body: {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'CertificateRequest',
+      metadata: { name: `${name}-${revision}`, annotations: { 'cert-manager.io/certificate-name': name, 'cert-manager.io/certificate-revision': String(revision) } },
+      spec: {
+        request: Buffer.from(await csrFor(`${name}-${revision}`, dnsNames)).toString('base64'),
+        duration: '168h0m0s',
+        usages: ['digital signature', 'key encipherment', 'server auth'],
+        issuerRef: { group: 'certflow.io', kind: 'CertflowIssuer', name: issuer },
+      },
+    },
+  });
+  await decide(`${name}-${revision}`, 'approve');
+}
+
+async function versionsOf(certificateId: string) {
+  return suite.harness.db
+    .select({ generation: certificateVersions.generation, status: certificateVersions.status, serial: certificateVersions.serial })
+    .from(certificateVersions)
+    .where(eq(certificateVersions.certificateId, certificateId))
+    .orderBy(asc(certificateVersions.generation));
+}
+
+/** The leaf of a Ready request, and the public key of the CSR's key ("cert-manager"'s), as openssl prints them. */
+async function leafAndKey(done: CertificateRequestObject, keyName: string): Promise<{ leafKey: string; ownKey: string; serial: string }> {
+  const leaf = Buffer.from(done.status!.certificate!, 'base64').toString('utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/)![0];
+  const file = path.join(dir, `${keyName}-leaf.pem`);
+  await fs.writeFile(file, leaf);
+  const leafKey = (await run('openssl', ['x509', '-noout', '-pubkey', '-in', file])).stdout;
+  const serial = (await run('openssl', ['x509', '-noout', '-serial', '-in', file])).stdout.trim().replace(/^serial=/, '').toLowerCase();
+  const ownKey = (await run('openssl', ['pkey', '-pubout', '-in', path.join(dir, `${keyName}.key`)])).stdout;
+  return { leafKey, ownKey, serial };
+}
+
 async function decide(requestName: string, decision: 'approve' | 'deny'): Promise<void> {
   const current = await certificateRequest(requestName);
   const condition: Condition =
@@ -200,7 +243,7 @@ interface InventoryItem {
   id: string;
   source: string;
   state: string;
-  kubernetes: { cluster: string; namespace: string; name: string; certificateRequest: string; uid: string } | null;
+  kubernetes: { cluster: string; namespace: string; name: string; certificateRequest: string; uid: string; revision?: number } | null;
 }
 
 async function kubernetesInventory(): Promise<InventoryItem[]> {
@@ -214,6 +257,12 @@ async function issuerReady(name: string): Promise<Condition | undefined> {
     status?: { conditions?: Condition[] };
   };
   return issuer.status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+async function bulkView(id: string): Promise<{ state: string; counts: Record<string, number> }> {
+  const response = await suite.harness.app.request(`/v1/bulk-reissues/${id}`, { headers: authHeaders(TEST_BOOTSTRAP_TOKEN, false) });
+  expect(response.status).toBe(200);
+  return (await response.json()) as { state: string; counts: Record<string, number> };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -314,7 +363,115 @@ describe('cert-manager external issuer', () => {
     expect(submissions.map((i) => i.id)).toEqual([id]);
   });
 
-  it("a bulk reissue covering a cluster certificate marks cert-manager's Certificate for re-issuance (Issuing), once", async () => {
+  it("cert-manager's next CertificateRequest for a Certificate is the next generation of the same Certflow certificate: the first version superseded, still active", async () => {
+    await request('shop', ['shop.example.test'], 'approve');
+    const first = await waitForReady('shop-1', (ready) => ready.status === 'True', 'shop-1 Ready');
+    const id = first.metadata.annotations?.[CERTIFICATE_ID_ANNOTATION];
+    expect(id).toMatch(/^crt_/);
+
+    // cert-manager renews: revision 2, a new key, and (the Certificate was edited) one more name.
+    await renewalRequest('shop', 2, ['shop.example.test', 'www.shop.example.test']);
+    const second = await waitForReady('shop-2', (ready) => ready.status === 'True', 'shop-2 Ready');
+    expect(second.metadata.annotations?.[CERTIFICATE_ID_ANNOTATION]).toBe(id);
+    expect(second.metadata.annotations?.['certflow.io/generation']).toBe('2');
+    // shop-2 got a certificate for its own key and names, not the one shop-1 got.
+    const renewed = await leafAndKey(second, 'shop-2');
+    expect(renewed.leafKey).toBe(renewed.ownKey);
+    expect((await run('openssl', ['x509', '-noout', '-ext', 'subjectAltName', '-in', path.join(dir, 'shop-2-leaf.pem')])).stdout).toContain('DNS:www.shop.example.test');
+
+    const forShop = (await kubernetesInventory()).filter((i) => i.kubernetes?.name === 'shop');
+    expect(forShop.map((i) => i.id)).toEqual([id]);
+    expect(forShop[0]).toMatchObject({ state: 'active', kubernetes: { certificateRequest: 'shop-2', uid: second.metadata.uid, revision: 2 } });
+    const versions = await versionsOf(id!);
+    expect(versions.map((v) => [v.generation, v.status])).toEqual([
+      [1, 'superseded'],
+      [2, 'active'],
+    ]);
+    expect(versions[1]!.serial).toBe(renewed.serial);
+    const view = await suite.certificates.view<{ state: string; currentVersion: { generation: number } }>(id!);
+    expect(view).toMatchObject({ state: 'active', currentVersion: { generation: 2 } });
+    // Nothing is left waiting for a renewal that went elsewhere (what would turn renewal_overdue): the lifecycle runs generation 2.
+    const status = await suite.harness.client.workflow.getHandle(`certificate/${id}`).query(statusQuery);
+    expect(status).toMatchObject({ generation: 2, state: 'active' });
+
+    // The controller's retry of the same request (same UID) lands on the same generation.
+    const again = await suite.harness.app.request('/v1/certificates', {
+      method: 'POST',
+      headers: { ...authHeaders(suite.team.requester), 'Idempotency-Key': `k8s-certificaterequest-${second.metadata.uid}` },
+      body: JSON.stringify({
+        team: suite.team.teamName,
+        csr: Buffer.from(second.spec.request, 'base64').toString('utf8'),
+        validity: 604800,
+        kubernetes: { cluster: CLUSTER, namespace: NAMESPACE, name: 'shop', certificateRequest: 'shop-2', uid: second.metadata.uid, revision: 2 },
+      }),
+    });
+    expect(again.status, await again.clone().text()).toBe(202);
+    expect(await again.json()).toMatchObject({ id, generation: 2 });
+    expect(await versionsOf(id!)).toHaveLength(2);
+  });
+
+  it("a renewal whose new names are outside the team's policy fails, and the certificate keeps its version", async () => {
+    await renewalRequest('shop', 3, ['shop.example.test', 'shop.elsewhere.invalid']);
+    const failed = await waitForReady('shop-3', (ready) => ready.reason === 'Failed', 'shop-3 Failed');
+    expect(readyOf(failed)?.message).toMatch(/403.*shop\.elsewhere\.invalid/);
+    const shop = (await kubernetesInventory()).filter((i) => i.kubernetes?.name === 'shop');
+    expect(shop).toHaveLength(1);
+    expect(shop[0]).toMatchObject({ state: 'active', kubernetes: { certificateRequest: 'shop-2' } });
+    expect((await versionsOf(shop[0]!.id)).map((v) => v.status)).toEqual(['superseded', 'active']);
+  });
+
+  it('two first requests for one Certificate at once make one Certflow certificate', async () => {
+    const body = async (uid: string, requestName: string) =>
+      JSON.stringify({
+        team: suite.team.teamName,
+        csr: await csrFor(requestName, ['race.example.test']),
+        validity: 604800,
+        kubernetes: { cluster: CLUSTER, namespace: NAMESPACE, name: 'race', certificateRequest: requestName, uid, revision: 1 },
+      });
+    const uids = ['11111111-2222-3333-4444-000000000001', '11111111-2222-3333-4444-000000000002'];
+    const bodies = await Promise.all(uids.map((uid, index) => body(uid, `race-${index + 1}`)));
+    const answers = await Promise.all(
+      bodies.map((text, index) =>
+        suite.harness.app.request('/v1/certificates', { method: 'POST', headers: { ...authHeaders(suite.team.requester), 'Idempotency-Key': `k8s-certificaterequest-${uids[index]}` }, body: text }),
+      ),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
+    const race = (await kubernetesInventory()).filter((i) => i.kubernetes?.name === 'race');
+    expect(race).toHaveLength(1);
+
+    // Issued, then two renewals of it at once (revision 2, two requests): one takes generation 2, the other is told to retry.
+    await suite.certificates.waitFor(race[0]!.id, (view) => view.state === 'active', { timeoutMs: 30_000, what: 'race issued' });
+    const renewalUids = ['11111111-2222-3333-4444-000000000003', '11111111-2222-3333-4444-000000000004'];
+    const renewalBodies = await Promise.all(
+      renewalUids.map(async (uid, index) =>
+        JSON.stringify({
+          team: suite.team.teamName,
+          csr: await csrFor(`race-2-${index}`, ['race.example.test']),
+          validity: 604800,
+          kubernetes: { cluster: CLUSTER, namespace: NAMESPACE, name: 'race', certificateRequest: `race-2-${index}`, uid, revision: 2 },
+        }),
+      ),
+    );
+    const renewals = await Promise.all(
+      renewalBodies.map((text, index) =>
+        suite.harness.app.request('/v1/certificates', { method: 'POST', headers: { ...authHeaders(suite.team.requester), 'Idempotency-Key': `k8s-certificaterequest-${renewalUids[index]}` }, body: text }),
+      ),
+    );
+    expect(renewals.map((a) => a.status).sort()).toEqual([202, 409]);
+    const taken = (await renewals.find((a) => a.status === 202)!.json()) as { id: string; state: string; generation: number };
+    expect(taken).toMatchObject({ id: race[0]!.id, state: 'renewing', generation: 2 });
+    await suite.certificates.waitFor(race[0]!.id, (view) => view.state === 'active' && (view as { currentVersion?: { generation: number } }).currentVersion?.generation === 2, {
+      timeoutMs: 30_000,
+      what: 'race renewed',
+    });
+    expect((await versionsOf(race[0]!.id)).map((v) => [v.generation, v.status])).toEqual([
+      [1, 'superseded'],
+      [2, 'active'],
+    ]);
+    expect((await kubernetesInventory()).filter((i) => i.kubernetes?.name === 'race')).toHaveLength(1);
+  });
+
+  it("a bulk reissue covering a cluster certificate marks cert-manager's Certificate for re-issuance (Issuing), once, and counts it reissued when cert-manager's new request is signed", async () => {
     const web = (await kubernetesInventory()).find((i) => i.kubernetes?.certificateRequest === 'web-1');
     expect(web).toBeDefined();
     const bulk = await suite.harness.app.request('/v1/bulk-reissues', {
@@ -344,5 +501,19 @@ describe('cert-manager external issuer', () => {
     // The other Certificates were not asked.
     const other = (await custom.getNamespacedCustomObject({ ...CM, namespace: NAMESPACE, plural: 'certificates', name: 'wild' })) as { status?: { conditions?: Condition[] } };
     expect(other.status?.conditions?.some((c) => c.type === 'Issuing')).toBeFalsy();
+
+    // cert-manager acts on Issuing: a new CertificateRequest for the Certificate, revision 2.
+    const { id: bulkId } = (await bulk.json()) as { id: string };
+    const signalled = await bulkView(bulkId);
+    expect(signalled.counts.reissued).toBe(0);
+    await renewalRequest('web', 2, ['web.example.test']);
+    const done = await waitForReady('web-2', (ready) => ready.status === 'True', 'web-2 Ready');
+    expect(done.metadata.annotations?.[CERTIFICATE_ID_ANNOTATION]).toBe(web!.id);
+    const finished = await eventually(async () => {
+      const view = await bulkView(bulkId);
+      return view.counts.reissued === 1 ? view : undefined;
+    }, { timeoutMs: 60_000, what: 'the bulk operation to count the certificate reissued' });
+    expect(finished.counts).toMatchObject({ selected: 1, reissued: 1, failed: 0, skipped: 0 });
+    expect((await versionsOf(web!.id)).map((v) => v.status)).toEqual(['superseded', 'active']);
   });
 });

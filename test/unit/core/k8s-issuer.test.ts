@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { goDurationSeconds, pemCertificates, problemMessage, profileFor, requestPhase, withCondition, type CertificateRequestObject, type Condition } from '../../../core/k8s-issuer.js';
+import { certificateOfRequest, goDurationSeconds, pemCertificates, problemMessage, profileFor, requestPhase, withCondition, type CertificateRequestObject, type Condition } from '../../../core/k8s-issuer.js';
 
 const at = new Date('2026-12-01T00:00:00Z');
 
@@ -79,5 +79,19 @@ describe('pemCertificates and problemMessage', () => {
       'Certflow refused the request (403): outside the policy (dnsNames[0]: a.other is outside example.test)',
     );
     expect(problemMessage({ status: 401 })).toBe('Certflow refused the request (401): HTTP 401');
+  });
+});
+
+describe('certificateOfRequest', () => {
+  const request = (annotations?: Record<string, string>) => ({ metadata: { name: 'web-3', namespace: 'shop', uid: 'u', ...(annotations ? { annotations } : {}) } });
+  it.each([
+    ['ok/cert-manager Certificate with its revision', { 'cert-manager.io/certificate-name': 'web', 'cert-manager.io/certificate-revision': '3' }, { name: 'web', revision: 3 }],
+    ['ok/Certificate without a revision renews nothing', { 'cert-manager.io/certificate-name': 'web' }, { name: 'web' }],
+    ['ok/a revision that is not a positive integer is left out', { 'cert-manager.io/certificate-name': 'web', 'cert-manager.io/certificate-revision': '0' }, { name: 'web' }],
+    ['ok/a revision beyond 32 bits is left out', { 'cert-manager.io/certificate-name': 'web', 'cert-manager.io/certificate-revision': '9999999999' }, { name: 'web' }],
+    ['ok/a standalone request stands under its own name', { 'cert-manager.io/certificate-revision': '3' }, { name: 'web-3' }],
+    ['ok/no annotations at all', undefined, { name: 'web-3' }],
+  ])('%s', (_name, annotations, expected) => {
+    expect(certificateOfRequest(request(annotations))).toEqual(expected);
   });
 });
