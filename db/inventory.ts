@@ -1,0 +1,146 @@
+/**
+ * The inventory of certificates Certflow did not sign: recording one (idempotent per team and SHA-256
+ * fingerprint, all rows in one transaction), where scans saw certificates served, and adoption marks.
+ */
+import { and, eq, isNotNull, sql } from 'drizzle-orm';
+import type { ExternalCertificate } from '../ca/pem-bundle.js';
+import type { PolicyFinding } from '../core/inventory-policy.js';
+import type { TrackedSource } from '../core/types.js';
+import type { Database, Queryable } from './database.js';
+import { newId } from './ids.js';
+import { certificates, certificateVersions, inventoryItems, inventorySightings } from './schema.js';
+
+export type InventoryItemRow = typeof inventoryItems.$inferSelect;
+
+export interface ExternalRecord {
+  teamId: string;
+  source: TrackedSource;
+  /** File name of the import, or `host:port` of the scan. */
+  origin: string;
+  certificate: ExternalCertificate;
+  policyFindings: PolicyFinding[];
+  /** Token id and principal of the caller (imports) or of the scan's requester. */
+  requestedBy: string;
+  requestedByPrincipal: string | null;
+  at: Date;
+}
+
+/** Records the certificate for the team, or (already there) moves its last-seen time on; never a second row. */
+export async function recordExternalCertificate(db: Database, record: ExternalRecord): Promise<{ certificateId: string; created: boolean }> {
+  return db.transaction(async (tx) => {
+    // One writer per team and fingerprint: a concurrent import of the same certificate waits, then finds it.
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`inventory:${record.teamId}:${record.certificate.fingerprintSha256}`}, 0))`);
+    const [existing] = await tx
+      .update(inventoryItems)
+      .set({ lastSeenAt: sql`greatest(${inventoryItems.lastSeenAt}, ${record.at})` })
+      .where(and(eq(inventoryItems.teamId, record.teamId), eq(inventoryItems.fingerprintSha256, record.certificate.fingerprintSha256)))
+      .returning({ certificateId: inventoryItems.certificateId });
+    if (existing) return { certificateId: existing.certificateId, created: false };
+    const cert = record.certificate;
+    const certificateId = newId('crt');
+    const versionId = newId('ver');
+    await tx.insert(certificates).values({
+      id: certificateId,
+      teamId: record.teamId,
+      commonName: cert.commonName,
+      dnsNames: cert.dnsNames,
+      ipAddresses: cert.ipAddresses,
+      uris: cert.uris,
+      profile: cert.profile,
+      keyAlgorithm: cert.keyAlgorithm ?? 'ECDSA-P256',
+      validitySeconds: Math.max(0, Math.round((cert.notAfter.getTime() - cert.notBefore.getTime()) / 1000)),
+      keySource: 'csr',
+      destinations: [],
+      state: 'active',
+      currentVersionId: versionId,
+      // No lifecycle: it is only tracked until adopted.
+      workflowId: '',
+      requestedBy: record.requestedBy,
+      requestedByPrincipal: record.requestedByPrincipal,
+      source: record.source,
+      createdAt: record.at,
+      updatedAt: record.at,
+    });
+    await tx.insert(certificateVersions).values({
+      id: versionId,
+      certificateId,
+      generation: 1,
+      issuerId: null,
+      serial: cert.serial,
+      certificatePem: cert.pem,
+      notBefore: cert.notBefore,
+      notAfter: cert.notAfter,
+      fingerprintSha256: cert.fingerprintSha256,
+      status: 'active',
+      createdAt: record.at,
+    });
+    await tx.insert(inventoryItems).values({
+      certificateId,
+      teamId: record.teamId,
+      fingerprintSha256: cert.fingerprintSha256,
+      origin: record.origin,
+      subject: cert.subject,
+      issuerName: cert.issuerName,
+      publicKey: cert.publicKey,
+      policyFindings: record.policyFindings,
+      firstSeenAt: record.at,
+      lastSeenAt: record.at,
+    });
+    return { certificateId, created: true };
+  });
+}
+
+/** The team's own Certflow-signed certificate with this fingerprint, if any (a scan links it instead of recording a copy). */
+export async function findTeamCertflowCertificate(db: Queryable, teamId: string, fingerprintSha256: string): Promise<string | null> {
+  const [row] = await db
+    .select({ certificateId: certificateVersions.certificateId })
+    .from(certificateVersions)
+    .innerJoin(certificates, eq(certificates.id, certificateVersions.certificateId))
+    .where(and(eq(certificateVersions.fingerprintSha256, fingerprintSha256), isNotNull(certificateVersions.issuerId), eq(certificates.teamId, teamId)));
+  return row?.certificateId ?? null;
+}
+
+export interface Sighting {
+  teamId: string;
+  certificateId: string;
+  endpoint: string;
+  serverName: string;
+  chainPem: string;
+  scanId: string;
+  at: Date;
+}
+
+/** Where the certificate was served: a new sighting, or (seen there before) its last-seen time and chain moved on. */
+export async function recordSighting(db: Queryable, sighting: Sighting): Promise<void> {
+  await db
+    .insert(inventorySightings)
+    .values({ ...sighting, firstSeenAt: sighting.at, lastSeenAt: sighting.at })
+    .onConflictDoUpdate({
+      target: [inventorySightings.teamId, inventorySightings.certificateId, inventorySightings.endpoint, inventorySightings.serverName],
+      set: { lastSeenAt: sql`greatest(${inventorySightings.lastSeenAt}, excluded.last_seen_at)`, chainPem: sql`excluded.chain_pem`, scanId: sql`excluded.scan_id` },
+    });
+}
+
+export async function findInventoryItem(db: Queryable, certificateId: string): Promise<InventoryItemRow | null> {
+  const [row] = await db.select().from(inventoryItems).where(eq(inventoryItems.certificateId, certificateId));
+  return row ?? null;
+}
+
+export async function listSightings(db: Queryable, certificateId: string) {
+  return db.select().from(inventorySightings).where(eq(inventorySightings.certificateId, certificateId)).orderBy(inventorySightings.endpoint);
+}
+
+/**
+ * Marks a tracked certificate adopted by the managed one, once: false when another adoption got there
+ * first (the caller's new certificate stays, linked to nothing; the API refuses before that can happen).
+ */
+export async function markAdopted(db: Queryable, certificateId: string, adoptedBy: string, at: Date): Promise<boolean> {
+  const marked = await db
+    .update(inventoryItems)
+    .set({ adoptedBy, adoptedAt: at })
+    .where(and(eq(inventoryItems.certificateId, certificateId), sql`${inventoryItems.adoptedBy} is null`))
+    .returning({ certificateId: inventoryItems.certificateId });
+  if (marked.length === 0) return false;
+  await db.update(certificates).set({ state: 'adopted', updatedAt: at }).where(eq(certificates.id, certificateId));
+  return true;
+}
