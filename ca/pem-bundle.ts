@@ -54,7 +54,8 @@ export function parsePemBundle(text: string): BundleItem[] {
       items.push({ index: at, error: `block #${at + 1}: ${(error as Error).message}` });
     }
   }
-  if (text.slice(last).trim() !== '') items.push({ index: items.length, error: items.length === 0 ? 'no PEM CERTIFICATE block found' : 'text that is not PEM after the last block' });
+  if (items.length === 0) items.push({ index: 0, error: 'no PEM CERTIFICATE block found' });
+  else if (text.slice(last).trim() !== '') items.push({ index: items.length, error: 'text that is not PEM after the last block' });
   return items;
 }
 
@@ -74,7 +75,7 @@ export function readCertificateDer(der: Buffer): ExternalCertificate {
   } catch (error) {
     throw new Error(`not a DER X.509 certificate (${(error as Error).message})`);
   }
-  if (!Buffer.from(parsed.rawData).equals(der)) throw new Error('not a DER X.509 certificate (trailing or re-encoded bytes)');
+  if (derLength(der) !== der.length) throw new Error('not a DER X.509 certificate (bytes after its end)');
   const node = new NodeCertificate(der);
   const names = parsed.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? [];
   const key = publicKeyOf(node);
@@ -123,4 +124,17 @@ function profileOf(certificate: x509.X509Certificate): Profile {
   const client = usages.includes(CLIENT_AUTH);
   if (server && client) return 'mtls';
   return client ? 'tls-client' : 'tls-server';
+}
+
+/** The length of the DER value that starts `der` (tag, length octets, content); -1 when the length octets are not DER. */
+function derLength(der: Buffer): number {
+  if (der.length < 2) return -1;
+  const first = der[1]!;
+  if (first < 0x80) return 2 + first;
+  const octets = first & 0x7f;
+  if (octets === 0 || octets > 4 || der.length < 2 + octets || der[2] === 0) return -1;
+  let length = 0;
+  for (let index = 0; index < octets; index++) length = length * 256 + der[2 + index]!;
+  if (length < 0x80) return -1;
+  return 2 + octets + length;
 }
