@@ -130,17 +130,46 @@ export async function listSightings(db: Queryable, certificateId: string) {
   return db.select().from(inventorySightings).where(eq(inventorySightings.certificateId, certificateId)).orderBy(inventorySightings.endpoint);
 }
 
+/** What `adopted_by` holds while an adoption is under way (before the managed certificate exists). */
+const ADOPTING = 'adopting';
+/** A claim older than this was left by an API process that died mid-way: another adoption may take it over. */
+const ADOPTION_CLAIM_SECONDS = 120;
+
 /**
- * Marks a tracked certificate adopted by the managed one, once: false when another adoption got there
- * first (the caller's new certificate stays, linked to nothing; the API refuses before that can happen).
+ * Claims the tracked certificate for one adoption, so that two concurrent adoptions never both create a
+ * managed certificate: false when it is adopted, or another adoption holds a fresh claim.
  */
-export async function markAdopted(db: Queryable, certificateId: string, adoptedBy: string, at: Date): Promise<boolean> {
-  const marked = await db
+export async function claimAdoption(db: Queryable, certificateId: string, at: Date): Promise<boolean> {
+  const claimed = await db
     .update(inventoryItems)
-    .set({ adoptedBy, adoptedAt: at })
-    .where(and(eq(inventoryItems.certificateId, certificateId), sql`${inventoryItems.adoptedBy} is null`))
+    .set({ adoptedBy: ADOPTING, adoptedAt: at })
+    .where(
+      and(
+        eq(inventoryItems.certificateId, certificateId),
+        sql`(${inventoryItems.adoptedBy} is null or (${inventoryItems.adoptedBy} = ${ADOPTING} and ${inventoryItems.adoptedAt} < ${new Date(at.getTime() - ADOPTION_CLAIM_SECONDS * 1000)}))`,
+      ),
+    )
     .returning({ certificateId: inventoryItems.certificateId });
-  if (marked.length === 0) return false;
-  await db.update(certificates).set({ state: 'adopted', updatedAt: at }).where(eq(certificates.id, certificateId));
-  return true;
+  return claimed.length > 0;
+}
+
+/** Gives the claim up (the managed certificate was refused: policy, quota, approval rules). */
+export async function releaseAdoption(db: Queryable, certificateId: string): Promise<void> {
+  await db
+    .update(inventoryItems)
+    .set({ adoptedBy: null, adoptedAt: null })
+    .where(and(eq(inventoryItems.certificateId, certificateId), eq(inventoryItems.adoptedBy, ADOPTING)));
+}
+
+/** Completes a claimed adoption: the tracked certificate is `adopted`, linked to the managed one. */
+export async function markAdopted(db: Database, certificateId: string, adoptedBy: string, at: Date): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.update(inventoryItems).set({ adoptedBy, adoptedAt: at }).where(eq(inventoryItems.certificateId, certificateId));
+    await tx.update(certificates).set({ state: 'adopted', updatedAt: at }).where(eq(certificates.id, certificateId));
+  });
+}
+
+/** Whether `adopted_by` names a managed certificate (not a claim under way). */
+export function adoptedByCertificate(item: InventoryItemRow): string | null {
+  return item.adoptedBy && item.adoptedBy !== ADOPTING ? item.adoptedBy : null;
 }

@@ -15,7 +15,7 @@ import { checkDestinationHost } from '../../core/destination-hosts.js';
 import { appendAuditEvent } from '../../db/audit.js';
 import { findCertificate } from '../../db/certificates.js';
 import { newId } from '../../db/ids.js';
-import { findInventoryItem, listSightings, markAdopted, recordExternalCertificate } from '../../db/inventory.js';
+import { adoptedByCertificate, claimAdoption, findInventoryItem, listSightings, markAdopted, recordExternalCertificate, releaseAdoption } from '../../db/inventory.js';
 import { findTeam, type TeamRow } from '../../db/teams.js';
 import { findVersion } from '../../db/versions.js';
 import type { InventoryScanInput } from '../../workflows/inventory-scan.js';
@@ -175,8 +175,8 @@ export function inventoryCertificateRoutes(deps: ApiDeps) {
             policyFindings: item.policyFindings,
             firstSeenAt: item.firstSeenAt.toISOString(),
             lastSeenAt: item.lastSeenAt.toISOString(),
-            adoptedBy: item.adoptedBy,
-            adoptedAt: item.adoptedAt?.toISOString() ?? null,
+            adoptedBy: adoptedByCertificate(item),
+            adoptedAt: adoptedByCertificate(item) ? item.adoptedAt!.toISOString() : null,
           }
         : {}),
       sightings: sightings.map((sighting) => ({
@@ -196,30 +196,37 @@ export function inventoryCertificateRoutes(deps: ApiDeps) {
     if (!item || !(TRACKED_SOURCES as readonly string[]).includes(certificate.source)) {
       throw problems.conflict(`certificate "${certificate.id}" is already managed by Certflow (source ${certificate.source}); only imported or discovered certificates are adopted`);
     }
-    if (item.adoptedBy) throw problems.conflict(`certificate "${certificate.id}" was already adopted by "${item.adoptedBy}"`);
+    const adoptedBy = adoptedByCertificate(item);
+    if (adoptedBy) throw problems.conflict(`certificate "${certificate.id}" was already adopted by "${adoptedBy}"`);
     const options = await parseOptionalJsonBody(c, adoptSchema);
     const team = (await findTeam(deps.db, certificate.teamId))!;
     const version = certificate.currentVersionId ? await findVersion(deps.db, certificate.currentVersionId) : null;
-    // The same names, through the normal request path: policy, approvals, quotas, reserved names.
-    const answer = await createCertificate(deps, {
-      principal: caller,
-      team,
-      body: {
-        team: team.id,
-        ...(certificate.commonName ? { commonName: certificate.commonName } : {}),
-        dnsNames: certificate.dnsNames,
-        ipAddresses: certificate.ipAddresses,
-        uris: certificate.uris,
-        profile: certificate.profile,
-        keyAlgorithm: options.keyAlgorithm ?? (team.policy.keyAlgorithms.includes(certificate.keyAlgorithm) ? certificate.keyAlgorithm : team.policy.keyAlgorithms[0]),
-        validity: options.validity ?? defaultValiditySeconds(team.policy),
-        ...(options.renewBefore !== undefined ? { renewBefore: options.renewBefore } : {}),
-        destinations: options.destinations ?? [],
-      },
-    });
+    if (!(await claimAdoption(deps.db, certificate.id, deps.now()))) throw problems.conflict(`certificate "${certificate.id}" is being adopted by another request`);
+    let answer;
+    try {
+      // The same names, through the normal request path: policy, approvals, quotas, reserved names.
+      answer = await createCertificate(deps, {
+        principal: caller,
+        team,
+        body: {
+          team: team.id,
+          ...(certificate.commonName ? { commonName: certificate.commonName } : {}),
+          dnsNames: certificate.dnsNames,
+          ipAddresses: certificate.ipAddresses,
+          uris: certificate.uris,
+          profile: certificate.profile,
+          keyAlgorithm: options.keyAlgorithm ?? (team.policy.keyAlgorithms.includes(certificate.keyAlgorithm) ? certificate.keyAlgorithm : team.policy.keyAlgorithms[0]),
+          validity: options.validity ?? defaultValiditySeconds(team.policy),
+          ...(options.renewBefore !== undefined ? { renewBefore: options.renewBefore } : {}),
+          destinations: options.destinations ?? [],
+        },
+      });
+    } catch (error) {
+      await releaseAdoption(deps.db, certificate.id);
+      throw error;
+    }
     const at = deps.now();
-    const marked = await markAdopted(deps.db, certificate.id, answer.certificateId, at);
-    if (!marked) throw problems.conflict(`certificate "${certificate.id}" was adopted concurrently; the new managed certificate "${answer.certificateId}" is not linked to it`);
+    await markAdopted(deps.db, certificate.id, answer.certificateId, at);
     await appendAuditEvent(deps.db, {
       at,
       ...auditActor(caller),

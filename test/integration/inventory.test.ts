@@ -153,6 +153,7 @@ describe('inventory', () => {
     expect(answer).toMatchObject({ imported: 2, error: 3, flagged: 1 });
     // Outside the team's allowed domains: imported, flagged.
     expect(answer.items[3]!.policyFindings).toEqual([expect.objectContaining({ name: 'www.outside.test' })]);
+    outsideId = answer.items[3]!.certificateId!;
     expect((await suite.harness.db.select({ id: certificates.id }).from(certificates)).length).toBe(before + 2);
     // The private key went nowhere.
     const stored = await suite.harness.db.select({ pem: certificateVersions.certificatePem }).from(certificateVersions);
@@ -171,6 +172,7 @@ describe('inventory', () => {
   });
 
   let discoveredId: string;
+  let outsideId: string;
   let ownId: string;
 
   it('scans TLS endpoints: records the served certificate and chain, a rescan moves last seen on, a Certflow certificate is linked', async () => {
@@ -266,5 +268,14 @@ describe('inventory', () => {
     expect(old!.state).toBe('adopted');
     // Once only.
     expect((await post(`/v1/certificates/${discoveredId}/adopt`, suite.team.requester, {})).status).toBe(409);
+
+    // Outside the policy: refused like any request, and the claim is given back (refused again, not 409).
+    for (let attempt = 0; attempt < 2; attempt++) expect((await post(`/v1/certificates/${outsideId}/adopt`, suite.team.requester, {})).status).toBe(403);
+    // Two at once: one managed certificate.
+    const racing = await Promise.all([1, 2].map(() => post(`/v1/certificates/${bulkIds[1]}/adopt`, suite.team.requester, {})));
+    expect(racing.map((response) => response.status).sort()).toEqual([202, 409]);
+    const linked = await suite.harness.db.select().from(inventoryItems).where(eq(inventoryItems.certificateId, bulkIds[1]!));
+    const winner = (await racing.find((response) => response.status === 202)!.json()) as { certificate: { id: string } };
+    expect(linked[0]!.adoptedBy).toBe(winner.certificate.id);
   }, 60_000);
 });
