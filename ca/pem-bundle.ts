@@ -80,6 +80,11 @@ export function readCertificateDer(der: Buffer): ExternalCertificate {
   const names = parsed.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? [];
   const key = publicKeyOf(node);
   const commonName = parsed.subjectName.getField('CN')[0] ?? null;
+  const dnsNames = names.filter((name) => name.type === 'dns').map((name) => name.value.toLowerCase());
+  const ipAddresses = names.filter((name) => name.type === 'ip').map((name) => name.value);
+  const uris = names.filter((name) => name.type === 'url').map((name) => name.value);
+  // Postgres text cannot hold NUL; such a name is also a classic spoofing trick: refuse this certificate alone.
+  if ([parsed.subject, parsed.issuer, ...dnsNames, ...uris].some((text) => text.includes('\u0000'))) throw new Error('a name in it contains a NUL character');
   return {
     pem: `${parsed.toString('pem').trim()}\n`,
     fingerprintSha256: createHash('sha256').update(der).digest('hex'),
@@ -87,9 +92,9 @@ export function readCertificateDer(der: Buffer): ExternalCertificate {
     subject: parsed.subject,
     issuerName: parsed.issuer,
     commonName,
-    dnsNames: names.filter((name) => name.type === 'dns').map((name) => name.value.toLowerCase()),
-    ipAddresses: names.filter((name) => name.type === 'ip').map((name) => name.value),
-    uris: names.filter((name) => name.type === 'url').map((name) => name.value),
+    dnsNames,
+    ipAddresses,
+    uris,
     notBefore: parsed.notBefore,
     notAfter: parsed.notAfter,
     publicKey: key.description,

@@ -2,7 +2,7 @@
  * The inventory of certificates Certflow did not sign: recording one (idempotent per team and SHA-256
  * fingerprint, all rows in one transaction), where scans saw certificates served, and adoption marks.
  */
-import { and, eq, isNotNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { ExternalCertificate } from '../ca/pem-bundle.js';
 import type { PolicyFinding } from '../core/inventory-policy.js';
 import type { TrackedSource } from '../core/types.js';
@@ -27,67 +27,113 @@ export interface ExternalRecord {
 
 /** Records the certificate for the team, or (already there) moves its last-seen time on; never a second row. */
 export async function recordExternalCertificate(db: Database, record: ExternalRecord): Promise<{ certificateId: string; created: boolean }> {
+  const [recorded] = await recordExternalCertificates(db, [record]);
+  return recorded!;
+}
+
+/**
+ * Records many certificates of one team in one transaction (an import request): the ones already there
+ * (or repeated in `records`) only move their last-seen time on. All or nothing: on an error the caller
+ * records them one by one, so that one bad row fails alone. Answers in the order of `records`.
+ */
+export async function recordExternalCertificates(db: Database, records: ExternalRecord[]): Promise<Array<{ certificateId: string; created: boolean }>> {
+  if (records.length === 0) return [];
+  const teamId = records[0]!.teamId;
+  if (records.some((record) => record.teamId !== teamId)) throw new Error('recordExternalCertificates: one team per call');
+  const at = records[0]!.at;
+  const fingerprints = [...new Set(records.map((record) => record.certificate.fingerprintSha256))].sort();
   return db.transaction(async (tx) => {
-    // One writer per team and fingerprint: a concurrent import of the same certificate waits, then finds it.
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`inventory:${record.teamId}:${record.certificate.fingerprintSha256}`}, 0))`);
-    const [existing] = await tx
+    // One writer per team and fingerprint (in a fixed order: no deadlock between two imports).
+    const keys = fingerprints.map((fingerprint) => `inventory:${teamId}:${fingerprint}`);
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(array[${sql.join(keys.map((key) => sql`${key}`), sql`, `)}]::text[]) as k order by k`);
+    const existing = await tx
       .update(inventoryItems)
-      .set({ lastSeenAt: sql`greatest(${inventoryItems.lastSeenAt}, ${record.at})` })
-      .where(and(eq(inventoryItems.teamId, record.teamId), eq(inventoryItems.fingerprintSha256, record.certificate.fingerprintSha256)))
-      .returning({ certificateId: inventoryItems.certificateId });
-    if (existing) return { certificateId: existing.certificateId, created: false };
-    const cert = record.certificate;
-    const certificateId = newId('crt');
-    const versionId = newId('ver');
-    await tx.insert(certificates).values({
-      id: certificateId,
-      teamId: record.teamId,
-      commonName: cert.commonName,
-      dnsNames: cert.dnsNames,
-      ipAddresses: cert.ipAddresses,
-      uris: cert.uris,
-      profile: cert.profile,
-      keyAlgorithm: cert.keyAlgorithm ?? 'ECDSA-P256',
-      validitySeconds: Math.max(0, Math.round((cert.notAfter.getTime() - cert.notBefore.getTime()) / 1000)),
-      keySource: 'csr',
-      destinations: [],
-      state: 'active',
-      currentVersionId: versionId,
-      // No lifecycle: it is only tracked until adopted.
-      workflowId: '',
-      requestedBy: record.requestedBy,
-      requestedByPrincipal: record.requestedByPrincipal,
-      source: record.source,
-      createdAt: record.at,
-      updatedAt: record.at,
+      .set({ lastSeenAt: sql`greatest(${inventoryItems.lastSeenAt}, ${at})` })
+      .where(and(eq(inventoryItems.teamId, teamId), inArray(inventoryItems.fingerprintSha256, fingerprints)))
+      .returning({ certificateId: inventoryItems.certificateId, fingerprint: inventoryItems.fingerprintSha256 });
+    const known = new Map(existing.map((row) => [row.fingerprint, row.certificateId]));
+    const created = new Set<string>();
+    const newRecords: ExternalRecord[] = [];
+    for (const record of records) {
+      const fingerprint = record.certificate.fingerprintSha256;
+      if (known.has(fingerprint)) continue;
+      known.set(fingerprint, newId('crt'));
+      created.add(fingerprint);
+      newRecords.push(record);
+    }
+    if (newRecords.length > 0) {
+      const rows = newRecords.map((record) => ({ record, certificateId: known.get(record.certificate.fingerprintSha256)!, versionId: newId('ver') }));
+      await tx.insert(certificates).values(rows.map(({ record, certificateId, versionId }) => certificateRow(record, certificateId, versionId)));
+      await tx.insert(certificateVersions).values(rows.map(({ record, certificateId, versionId }) => versionRow(record, certificateId, versionId)));
+      await tx.insert(inventoryItems).values(rows.map(({ record, certificateId }) => itemRow(record, certificateId)));
+    }
+    const answered = new Set<string>();
+    return records.map((record) => {
+      const fingerprint = record.certificate.fingerprintSha256;
+      const first = created.has(fingerprint) && !answered.has(fingerprint);
+      answered.add(fingerprint);
+      return { certificateId: known.get(fingerprint)!, created: first };
     });
-    await tx.insert(certificateVersions).values({
-      id: versionId,
-      certificateId,
-      generation: 1,
-      issuerId: null,
-      serial: cert.serial,
-      certificatePem: cert.pem,
-      notBefore: cert.notBefore,
-      notAfter: cert.notAfter,
-      fingerprintSha256: cert.fingerprintSha256,
-      status: 'active',
-      createdAt: record.at,
-    });
-    await tx.insert(inventoryItems).values({
-      certificateId,
-      teamId: record.teamId,
-      fingerprintSha256: cert.fingerprintSha256,
-      origin: record.origin,
-      subject: cert.subject,
-      issuerName: cert.issuerName,
-      publicKey: cert.publicKey,
-      policyFindings: record.policyFindings,
-      firstSeenAt: record.at,
-      lastSeenAt: record.at,
-    });
-    return { certificateId, created: true };
   });
+}
+
+function certificateRow(record: ExternalRecord, certificateId: string, versionId: string): typeof certificates.$inferInsert {
+  const cert = record.certificate;
+  return {
+    id: certificateId,
+    teamId: record.teamId,
+    commonName: cert.commonName,
+    dnsNames: cert.dnsNames,
+    ipAddresses: cert.ipAddresses,
+    uris: cert.uris,
+    profile: cert.profile,
+    keyAlgorithm: cert.keyAlgorithm ?? 'ECDSA-P256',
+    validitySeconds: Math.max(0, Math.round((cert.notAfter.getTime() - cert.notBefore.getTime()) / 1000)),
+    keySource: 'csr',
+    destinations: [],
+    state: 'active',
+    currentVersionId: versionId,
+    // No lifecycle: it is only tracked until adopted.
+    workflowId: '',
+    requestedBy: record.requestedBy,
+    requestedByPrincipal: record.requestedByPrincipal,
+    source: record.source,
+    createdAt: record.at,
+    updatedAt: record.at,
+  };
+}
+
+function versionRow(record: ExternalRecord, certificateId: string, versionId: string): typeof certificateVersions.$inferInsert {
+  const cert = record.certificate;
+  return {
+    id: versionId,
+    certificateId,
+    generation: 1,
+    issuerId: null,
+    serial: cert.serial,
+    certificatePem: cert.pem,
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    fingerprintSha256: cert.fingerprintSha256,
+    status: 'active',
+    createdAt: record.at,
+  };
+}
+
+function itemRow(record: ExternalRecord, certificateId: string): typeof inventoryItems.$inferInsert {
+  const cert = record.certificate;
+  return {
+    certificateId,
+    teamId: record.teamId,
+    fingerprintSha256: cert.fingerprintSha256,
+    origin: record.origin,
+    subject: cert.subject,
+    issuerName: cert.issuerName,
+    publicKey: cert.publicKey,
+    policyFindings: record.policyFindings,
+    firstSeenAt: record.at,
+    lastSeenAt: record.at,
+  };
 }
 
 /** The team's own Certflow-signed certificate with this fingerprint, if any (a scan links it instead of recording a copy). */

@@ -15,7 +15,7 @@ import { checkDestinationHost } from '../../core/destination-hosts.js';
 import { appendAuditEvent } from '../../db/audit.js';
 import { findCertificate } from '../../db/certificates.js';
 import { newId } from '../../db/ids.js';
-import { adoptedByCertificate, claimAdoption, findInventoryItem, listSightings, markAdopted, recordExternalCertificate, releaseAdoption } from '../../db/inventory.js';
+import { adoptedByCertificate, claimAdoption, findInventoryItem, listSightings, markAdopted, recordExternalCertificate, recordExternalCertificates, releaseAdoption, type ExternalRecord } from '../../db/inventory.js';
 import { findTeam, type TeamRow } from '../../db/teams.js';
 import { findVersion } from '../../db/versions.js';
 import type { InventoryScanInput } from '../../workflows/inventory-scan.js';
@@ -26,8 +26,6 @@ import type { ApiDeps, AppEnv, Principal } from '../deps.js';
 import { adoptSchema, importSchema, MAX_IMPORT_CERTIFICATES, scanSchema } from '../inventory-schemas.js';
 import { problems, type FieldProblem } from '../problem.js';
 import { parseJsonBody, parseOptionalJsonBody } from '../validation.js';
-
-const IMPORT_CONCURRENCY = 4;
 
 export const scanWorkflowId = (scanId: string) => `scan/${scanId}`;
 
@@ -55,35 +53,36 @@ export function inventoryTeamRoutes(deps: ApiDeps) {
     }
     const at = deps.now();
     const items: ImportItem[] = new Array(parsed.length);
-    let next = 0;
-    const lane = async () => {
-      while (next < parsed.length) {
-        const position = next++;
-        const { file, item } = parsed[position]!;
-        if ('error' in item) {
-          items[position] = { file, index: item.index, status: 'error', error: item.error };
-          continue;
-        }
+    const records: Array<{ position: number; record: ExternalRecord }> = [];
+    parsed.forEach(({ file, item }, position) => {
+      if ('error' in item) items[position] = { file, index: item.index, status: 'error', error: item.error };
+      else {
         const policyFindings = inventoryPolicyFindings(item.certificate, team.policy);
+        records.push({ position, record: { teamId: team.id, source: 'imported', origin: file, certificate: item.certificate, policyFindings, requestedBy: caller.tokenId, requestedByPrincipal: caller.accountableId, at } });
+      }
+    });
+    const answer = (position: number, record: ExternalRecord, recorded: { certificateId: string; created: boolean }): ImportItem => ({
+      file: record.origin,
+      index: (parsed[position]!.item as { index: number }).index,
+      status: recorded.created ? 'imported' : 'duplicate',
+      certificateId: recorded.certificateId,
+      notAfter: record.certificate.notAfter.toISOString(),
+      policyFindings: record.policyFindings,
+    });
+    try {
+      // All at once (one transaction); should it fail, one by one below, so that a bad row fails alone.
+      const recorded = await recordExternalCertificates(deps.db, records.map(({ record }) => record));
+      records.forEach(({ position, record }, index) => (items[position] = answer(position, record, recorded[index]!)));
+    } catch {
+      for (const { position, record } of records) {
         try {
-          const recorded = await recordExternalCertificate(deps.db, {
-            teamId: team.id,
-            source: 'imported',
-            origin: file,
-            certificate: item.certificate,
-            policyFindings,
-            requestedBy: caller.tokenId,
-            requestedByPrincipal: caller.accountableId,
-            at,
-          });
-          items[position] = { file, index: item.index, status: recorded.created ? 'imported' : 'duplicate', certificateId: recorded.certificateId, notAfter: item.certificate.notAfter.toISOString(), policyFindings };
+          items[position] = answer(position, record, await recordExternalCertificate(deps.db, record));
         } catch (error) {
-          // The certificate's transaction rolled back: nothing of it is stored; the others go on.
-          items[position] = { file, index: item.index, status: 'error', error: `could not be stored: ${(error as Error).message}` };
+          // Its transaction rolled back: nothing of it is stored; the others go on.
+          items[position] = { file: record.origin, index: (parsed[position]!.item as { index: number }).index, status: 'error', error: `could not be stored: ${(error as Error).message}` };
         }
       }
-    };
-    await Promise.all(Array.from({ length: IMPORT_CONCURRENCY }, lane));
+    }
     const counts = { imported: 0, duplicate: 0, error: 0, flagged: 0 };
     for (const item of items) {
       counts[item.status]++;

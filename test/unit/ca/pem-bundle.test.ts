@@ -68,6 +68,19 @@ describe('parsePemBundle', () => {
     expect(items.map((item) => ('error' in item ? 'error' : 'ok'))).toEqual(['error', 'ok']);
   });
 
+  it('fail/a NUL in a name (Postgres cannot store it): that certificate alone', async () => {
+    const nul = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '02',
+      name: [{ '2.5.4.3': [{ utf8String: 'nul\u0000.example.test' }] }] as unknown as string,
+      notBefore: new Date('2026-01-01T00:00:00Z'),
+      notAfter: new Date('2026-04-01T00:00:00Z'),
+      keys,
+      signingAlgorithm: algorithm,
+    });
+    const items = parsePemBundle(`${nul.toString('pem')}\n${pem}`);
+    expect(items.map((item) => ('error' in item ? item.error : 'ok'))).toEqual([expect.stringContaining('NUL'), 'ok']);
+  });
+
   it('text between blocks is reported, the blocks still read', () => {
     const items = parsePemBundle(`${pem}garbage\n${pem}`);
     expect(items.map((item) => ('error' in item ? 'error' : 'ok'))).toEqual(['ok', 'error', 'ok']);
