@@ -126,6 +126,13 @@ describe('inventory', () => {
     expect(listed.status).toBe(200);
     expect(await listed.json()).toMatchObject({ source: 'imported', teamId: suite.team.teamId, currentVersion: { notAfter: notAfter.toISOString() } });
 
+    // The team's inventory is one listing away.
+    const page = await suite.harness.app.request(`/v1/certificates?team=${suite.team.teamId}&source=imported`, { headers: authHeaders(suite.team.requester, false) });
+    expect(page.status).toBe(200);
+    const { items } = (await page.json()) as { items: Array<{ source: string; temporalUiUrl: string | null }> };
+    expect(items.length).toBeGreaterThan(0);
+    for (const item of items) expect(item).toMatchObject({ source: 'imported', temporalUiUrl: null });
+
     // Idempotent: the same certificates again create nothing.
     const again = (await (await importAs(suite.team.admin, batches[0]!)).json()) as ImportAnswer;
     expect(again).toMatchObject({ imported: 0, duplicate: 500, error: 0 });
