@@ -178,7 +178,7 @@ export async function revokeBulkSuperseded(
     at,
   );
   const serialsByIssuer = new Map<string, string[]>();
-  for (const version of revoked) serialsByIssuer.set(version.issuerId, [...(serialsByIssuer.get(version.issuerId) ?? []), version.serial]);
+  for (const version of revoked) if (version.issuerId !== null) serialsByIssuer.set(version.issuerId, [...(serialsByIssuer.get(version.issuerId) ?? []), version.serial]);
   for (const [issuerId, serials] of serialsByIssuer) {
     await refreshOcspResponses(deps, { issuerId, serials });
     await publishCrl(deps, { issuerId });

@@ -13,6 +13,7 @@ import { desiredSecret, nextSecretStep, observedSecret, RESTARTED_FOR_ANNOTATION
 import type { KubernetesDestination } from '../core/types.js';
 import { findIssuer } from '../db/issuers.js';
 import { findClusterByName, namespaceGranted, type ClusterRow } from '../db/kubernetes-clusters.js';
+import { issuerOf } from '../db/versions.js';
 import type { DeliveryContext, DeliveryReport } from './delivery-context.js';
 import type { ActivityDeps } from './deps.js';
 import { DestinationRefused, recordDestinationRefusal } from './destination-guard.js';
@@ -56,7 +57,7 @@ export async function deliverToKubernetes(deps: ActivityDeps, context: DeliveryC
     data: {
       'tls.crt': context.certificatePem + context.chainPem,
       'tls.key': context.privateKeyPem,
-      'ca.crt': await rootPem(deps, context.version.issuerId),
+      'ca.crt': await rootPem(deps, issuerOf(context.version)),
     },
   };
   const restarts = destination.rolloutRestart ?? [];

@@ -14,7 +14,7 @@ import { findCertificate } from '../db/certificates.js';
 import { openRollout, updateRollout } from '../db/deliveries.js';
 import { findCertificateKey } from '../db/keys.js';
 import { findTeam } from '../db/teams.js';
-import { findVersion } from '../db/versions.js';
+import { findVersion, issuerOf } from '../db/versions.js';
 import { deliverToAgent } from './deliver-to-agent.js';
 import { deliverToKubernetes } from './deliver-to-kubernetes.js';
 import { deliverToWebhook } from './deliver-to-webhook.js';
@@ -69,7 +69,7 @@ export async function loadDeliveryContext(deps: ActivityDeps, input: DeliverVers
   if (!certificate.destinations[input.destinationIndex]) {
     throw ApplicationFailure.nonRetryable(`certificate ${certificate.id} has no destination #${input.destinationIndex}`, BUSINESS_ERROR_TYPES.invalidRequest);
   }
-  const issuer = await deps.issuers.load(version.issuerId);
+  const issuer = await deps.issuers.load(issuerOf(version));
   const team = await findTeam(deps.db, certificate.teamId);
   let keyPem: string | null = null;
   if (certificate.keySource === 'server') {

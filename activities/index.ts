@@ -33,6 +33,7 @@ import { reportRolloutFailed, reportRolloutRecovered, type RolloutReportInput } 
 import { verifyServed, type VerifyServedInput } from './verify-served.js';
 import { observeCrlPublication, observeIssuance } from './observed.js';
 import { deliverNotifications } from './notification-delivery.js';
+import { scanEndpoint, type ScanEndpointInput } from './inventory-scan.js';
 import { sweepInventoryPage, type SweepPageInput } from './inventory-sweep.js';
 import { reportRenewalFailing, type RenewalFailingInput } from './renewal-failing.js';
 import { trackFailures } from './failure-tracking.js';
@@ -80,6 +81,7 @@ function activityFunctions(deps: ActivityDeps) {
     reportRenewalFailing: (input: RenewalFailingInput) => reportRenewalFailing(deps, input),
     deliverNotifications: () => deliverNotifications(deps),
     sweepInventoryPage: (input: SweepPageInput) => sweepInventoryPage(deps, input),
+    scanEndpoint: (input: ScanEndpointInput) => scanEndpoint(deps, input),
   };
 }
 

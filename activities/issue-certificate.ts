@@ -20,7 +20,7 @@ import { databaseKeyBlocklist } from '../db/blocked-keys.js';
 import { findActiveIntermediate } from '../db/issuers.js';
 import { findCertificateKey, storeCertificateKey } from '../db/keys.js';
 import { recordSerialBeforeSigning } from '../db/serials.js';
-import { recordIssuedVersion, type VersionRow } from '../db/versions.js';
+import { issuerOf, recordIssuedVersion, type VersionRow } from '../db/versions.js';
 import { recordVersionIssued, recordVersionsRevoked } from './audit-records.js';
 import type { ActivityDeps } from './deps.js';
 import { publishRevocation } from './revoke-certificate.js';
@@ -156,7 +156,7 @@ export function summarize(version: VersionRow): VersionSummary {
     versionId: version.id,
     generation: version.generation,
     serial: version.serial,
-    issuerId: version.issuerId,
+    issuerId: issuerOf(version),
     issuedAt: version.createdAt.toISOString(),
     notBefore: version.notBefore.toISOString(),
     notAfter: version.notAfter.toISOString(),

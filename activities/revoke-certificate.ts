@@ -53,7 +53,7 @@ async function blockCompromisedKeys(deps: ActivityDeps, certificateId: string): 
 export async function publishRevocation(deps: ActivityDeps, certificateId: string): Promise<void> {
   const serialsByIssuer = new Map<string, string[]>();
   for (const version of await listVersions(deps.db, certificateId)) {
-    if (version.status !== 'revoked') continue;
+    if (version.status !== 'revoked' || version.issuerId === null) continue;
     serialsByIssuer.set(version.issuerId, [...(serialsByIssuer.get(version.issuerId) ?? []), version.serial]);
   }
   for (const [issuerId, serials] of serialsByIssuer) {

@@ -11,6 +11,7 @@ import { rateLimitPerToken } from './rate-limit.js';
 import type { ApiDeps, AppEnv } from './deps.js';
 import { ProblemError, problemResponse, problems } from './problem.js';
 import { acmeEabKeyRoutes } from './routes/acme-eab-keys.js';
+import { inventoryCertificateRoutes, inventoryTeamRoutes } from './routes/inventory.js';
 import { teamContactRoutes } from './routes/team-contacts.js';
 import { agentApiRoutes, agentRoutes } from './routes/agents.js';
 import { approvalRoutes } from './routes/approvals.js';
@@ -32,6 +33,9 @@ import { metricsHandler } from '../metrics/http.js';
 import { recordHttpRequests } from './request-metrics.js';
 
 const MAX_BODY_BYTES = 256 * 1024;
+/** Inventory imports carry up to MAX_IMPORT_CERTIFICATES PEM certificates (a few KiB each). */
+const MAX_IMPORT_BODY_BYTES = 4 * 1024 * 1024;
+const IMPORT_PATH = /^\/v1\/teams\/[^/]+\/imports\/?$/;
 
 export function createApp(deps: ApiDeps, log: (message: string, error?: unknown) => void = console.error) {
   const app = new Hono<AppEnv>();
@@ -52,16 +56,20 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
   app.route('/v1/agent', agentApi);
 
   const v1 = new Hono<AppEnv>();
-  v1.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.payloadTooLarge(MAX_BODY_BYTES); } }));
+  const defaultLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.payloadTooLarge(MAX_BODY_BYTES); } });
+  const importLimit = bodyLimit({ maxSize: MAX_IMPORT_BODY_BYTES, onError: () => { throw problems.payloadTooLarge(MAX_IMPORT_BODY_BYTES); } });
+  v1.use('*', (c, next) => (IMPORT_PATH.test(c.req.path) ? importLimit(c, next) : defaultLimit(c, next)));
   v1.use('*', refuseNulInPath);
   v1.use('*', authenticate(deps));
   if (deps.rateLimit) v1.use('*', rateLimitPerToken(deps.rateLimit));
   v1.route('/certificates', certificateRoutes(deps));
   v1.route('/certificates', approvalRoutes(deps));
+  v1.route('/certificates', inventoryCertificateRoutes(deps));
   v1.route('/teams', teamRoutes(deps));
   v1.route('/teams', teamAccessRoutes(deps));
   v1.route('/teams', acmeEabKeyRoutes(deps));
   v1.route('/teams', teamContactRoutes(deps));
+  v1.route('/teams', inventoryTeamRoutes(deps));
   v1.route('/principals', principalRoutes(deps));
   v1.route('/tokens', tokenRoutes(deps));
   v1.route('/issuers', issuerRoutes(deps));

@@ -6,7 +6,7 @@ import { parseDurationSeconds } from '../core/duration.js';
 import { canonicalizeCidr } from '../core/ip.js';
 import { MAX_SANS } from '../core/names.js';
 import { DNS_LABEL, DNS_SUBDOMAIN } from '../core/kubernetes-secret.js';
-import { CERT_STATES, CERTIFICATE_SOURCES, KEY_ALGORITHMS, PRINCIPAL_KINDS, PROFILES, REVOCATION_REASONS, ROLES, ROLLOUT_RESTART_KINDS } from '../core/types.js';
+import { CERT_STATES, CERTIFICATE_SOURCES, KEY_ALGORITHMS, PRINCIPAL_KINDS, PROFILES, REVOCATION_REASONS, ROLES, ROLLOUT_RESTART_KINDS, TRACKED_SOURCES } from '../core/types.js';
 
 export const MIN_VALIDITY_SECONDS = 15;
 export const MAX_VALIDITY_SECONDS = 398 * 86_400;
@@ -168,7 +168,7 @@ export const listCertificatesQuery = z.strictObject({
   team: z.string().min(1).optional(),
   state: z.enum(CERT_STATES).optional(),
   /** `api` or `acme`; the ordinary listing only (not with `stuck=true`). */
-  source: z.enum(CERTIFICATE_SOURCES).optional(),
+  source: z.enum([...CERTIFICATE_SOURCES, ...TRACKED_SOURCES]).optional(),
   expiringBefore: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time such as 2027-01-31T00:00:00Z' }).optional(),
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),

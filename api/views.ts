@@ -37,7 +37,8 @@ export function certificateView(certificate: CertificateRow, version: VersionRow
     id: certificate.id,
     teamId: certificate.teamId,
     workflowId: certificate.workflowId,
-    temporalUiUrl: ui ? temporalWorkflowUrl(ui, certificate.workflowId) : null,
+    // Imported and discovered certificates have no workflow (`workflowId` empty): no link.
+    temporalUiUrl: ui && certificate.workflowId ? temporalWorkflowUrl(ui, certificate.workflowId) : null,
     state: live?.state ?? certificate.state,
     commonName: certificate.commonName,
     dnsNames: certificate.dnsNames,

@@ -15,6 +15,7 @@ import { runTokenCli, TOKEN_USAGE } from './bootstrap-token-cli.js';
 import { KEK_USAGE, runKekCommand } from './kek-cli.js';
 import { AUDIT_USAGE, runAuditCli } from './audit-cli.js';
 import { CONTACTS_USAGE, runContactsCli } from './contacts-cli.js';
+import { INVENTORY_USAGE, runInventoryCli } from './inventory-cli.js';
 import {
   EXIT_ERROR,
   EXIT_STOPPED_WATCHING,
@@ -43,18 +44,19 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   if (argv[0] === 'kek') return runKekCommand(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
+  if (argv[0] === 'import' || argv[0] === 'scan') return runInventoryCli(argv, { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
   if (argv[0] === 'contacts') return runContactsCli(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
   if (argv[0] === 'audit') {
     return runAuditCli(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
   }
   const parsed = parseCli(argv, process.env);
   if (!parsed.ok) {
-    console.error(`error: ${parsed.error}\n\n${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}\n\n${KEK_USAGE}\n\n${AUDIT_USAGE}\n\n${CONTACTS_USAGE}`);
+    console.error(`error: ${parsed.error}\n\n${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}\n\n${KEK_USAGE}\n\n${AUDIT_USAGE}\n\n${CONTACTS_USAGE}\n\n${INVENTORY_USAGE}`);
     return EXIT_ERROR;
   }
   const command = parsed.value;
   if (command.command === 'help') {
-    console.log(`${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}\n\n${KEK_USAGE}\n\n${AUDIT_USAGE}\n\n${CONTACTS_USAGE}`);
+    console.log(`${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}\n\n${KEK_USAGE}\n\n${AUDIT_USAGE}\n\n${CONTACTS_USAGE}\n\n${INVENTORY_USAGE}`);
     return 0;
   }
   const api = bulkApi(command.connection);

@@ -8,7 +8,7 @@ import { renewalTime } from './renewal.js';
 import type { CertState } from './types.js';
 
 /** States whose lifecycle workflow has ended on purpose: nothing to run, nothing to renew. */
-export const FINISHED_STATES: readonly CertState[] = ['revoked', 'rejected', 'approval_expired'];
+export const FINISHED_STATES: readonly CertState[] = ['revoked', 'rejected', 'approval_expired', 'adopted'];
 /** States in which a running lifecycle renews by itself. */
 const HEALTHY_STATES: readonly string[] = ['pending', 'issuing', 'active', 'renewing'];
 /** A renewal this long past its time counts as not working. */

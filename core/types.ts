@@ -32,6 +32,8 @@ export const CERT_STATES = [
   'rejected',
   'approval_expired',
   'renewal_overdue',
+  /** An imported or discovered certificate whose names a managed certificate took over (inventory_items.adopted_by). */
+  'adopted',
 ] as const;
 export type CertState = (typeof CERT_STATES)[number];
 
@@ -117,7 +119,14 @@ export type DestinationType = Destination['type'];
  * each of its CertificateRequests a generation).
  */
 export const CERTIFICATE_SOURCES = ['api', 'acme', 'kubernetes'] as const;
-export type CertificateSource = (typeof CERTIFICATE_SOURCES)[number];
+/**
+ * Certificates Certflow did not sign and only tracks (owner team, expiry, notifications): `imported` from PEM
+ * files (`POST /v1/teams/:id/imports`), `discovered` on a TLS endpoint by a scan (`POST /v1/teams/:id/scans`).
+ * They have no lifecycle workflow until adopted (`POST /v1/certificates/:id/adopt`).
+ */
+export const TRACKED_SOURCES = ['imported', 'discovered'] as const;
+export type TrackedSource = (typeof TRACKED_SOURCES)[number];
+export type CertificateSource = (typeof CERTIFICATE_SOURCES)[number] | TrackedSource;
 
 /**
  * Where a certificate's private key is made; `acme`: each generation's CSR comes with the ACME client's order

@@ -9,6 +9,7 @@ import type { Queryable } from './database.js';
 import { newId } from './ids.js';
 import { issuerChainPem } from './issuers.js';
 import { agentCsrs, agents, certificates, certificateVersions, deliveries } from './schema.js';
+import { issuerOf } from './versions.js';
 import { hashToken } from './tokens.js';
 
 export type AgentRow = typeof agents.$inferSelect;
@@ -172,10 +173,11 @@ export async function listDeployments(db: Queryable, agentId: string): Promise<D
   const assignments: DeploymentAssignment[] = [];
   for (const { delivery, version, keySource } of rows) {
     if (delivery.destination.type !== 'agent') continue;
-    let chainPem = chains.get(version.issuerId);
+    const issuerId = issuerOf(version);
+    let chainPem = chains.get(issuerId);
     if (chainPem === undefined) {
-      chainPem = await issuerChainPem(db, version.issuerId);
-      chains.set(version.issuerId, chainPem);
+      chainPem = await issuerChainPem(db, issuerId);
+      chains.set(issuerId, chainPem);
     }
     assignments.push({
       deliveryId: delivery.id,

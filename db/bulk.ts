@@ -14,7 +14,8 @@ export type BulkItemRow = typeof bulkItems.$inferSelect;
 const NOT_SELECTABLE = ['revoked', 'revoking', 'rejected', 'approval_expired'] as const;
 
 function selectionConditions(selector: BulkSelector): SQL[] {
-  const conditions: SQL[] = [notInArray(certificates.state, [...NOT_SELECTABLE])];
+  // Certificates Certflow signed only: an imported or discovered one cannot be reissued (adopt it first).
+  const conditions: SQL[] = [notInArray(certificates.state, [...NOT_SELECTABLE]), isNotNull(certificateVersions.issuerId)];
   if (selector.issuerIds?.length) conditions.push(inArray(certificateVersions.issuerId, selector.issuerIds));
   if (selector.teamIds?.length) conditions.push(inArray(certificates.teamId, selector.teamIds));
   if (selector.certificateIds?.length) conditions.push(inArray(certificates.id, selector.certificateIds));
@@ -54,7 +55,7 @@ export async function selectPage(db: Queryable, selector: BulkSelector, after: s
       commonName: certificates.commonName,
       dnsNames: certificates.dnsNames,
       serial: certificateVersions.serial,
-      issuerId: certificateVersions.issuerId,
+      issuerId: sql<string>`${certificateVersions.issuerId}`,
       notAfter: certificateVersions.notAfter,
     })
     .from(certificates)

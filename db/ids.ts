@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-export type IdPrefix = 'team' | 'tok' | 'iss' | 'crt' | 'ver' | 'key' | 'apr' | 'agt' | 'blk' | 'prn' | 'eab' | 'acct' | 'ord' | 'authz' | 'chl' | 'kcl' | 'ctc' | 'err';
+export type IdPrefix = 'team' | 'tok' | 'iss' | 'crt' | 'ver' | 'key' | 'apr' | 'agt' | 'blk' | 'prn' | 'eab' | 'acct' | 'ord' | 'authz' | 'chl' | 'kcl' | 'ctc' | 'err' | 'scan';
 
 /** Stable, unguessable ids such as `crt_5fq3…`: a type prefix and 96 random bits in base32. */
 export function newId(prefix: IdPrefix): string {

@@ -245,14 +245,15 @@ export const certificateVersions = pgTable(
       .notNull()
       .references(() => certificates.id),
     generation: integer('generation').notNull(),
-    issuerId: text('issuer_id')
-      .notNull()
-      .references(() => issuers.id),
-    serial: text('serial').notNull().unique(),
+    /** Null for a certificate Certflow did not sign (imported or discovered by a scan: `certificates.source`). */
+    issuerId: text('issuer_id').references(() => issuers.id),
+    /** Unique among the certificates Certflow signed; external certificates may repeat one (another CA's serial). */
+    serial: text('serial').notNull(),
     certificatePem: text('certificate_pem').notNull(),
     notBefore: timestamp('not_before', { withTimezone: true }).notNull(),
     notAfter: timestamp('not_after', { withTimezone: true }).notNull(),
-    fingerprintSha256: text('fingerprint_sha256').notNull().unique(),
+    /** Unique among Certflow's own; an external certificate is unique per team (`inventory_items`). */
+    fingerprintSha256: text('fingerprint_sha256').notNull(),
     status: text('status').$type<VersionStatus>().notNull(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     revocationReason: text('revocation_reason').$type<RevocationReason>(),
@@ -260,9 +261,68 @@ export const certificateVersions = pgTable(
   },
   (table) => [
     uniqueIndex('certificate_versions_generation_uq').on(table.certificateId, table.generation),
+    uniqueIndex('certificate_versions_serial_uq').on(table.serial).where(sql`issuer_id is not null`),
+    uniqueIndex('certificate_versions_fingerprint_uq').on(table.fingerprintSha256).where(sql`issuer_id is not null`),
     index('certificate_versions_issuer_status_idx').on(table.issuerId, table.status),
     index('certificate_versions_not_after_idx').on(table.notAfter).where(sql`status = 'active'`),
   ],
+);
+
+/**
+ * A certificate Certflow did not sign, tracked in the inventory (`certificates.source` `imported` or
+ * `discovered`, one `certificate_versions` row without issuer): where it came from, when it was first
+ * and last seen, the names the team's policy would not allow (imported anyway, flagged), and the managed
+ * certificate that adopted it. One per team and SHA-256 fingerprint: importing or finding it again is a no-op.
+ */
+export const inventoryItems = pgTable(
+  'inventory_items',
+  {
+    certificateId: text('certificate_id')
+      .primaryKey()
+      .references(() => certificates.id),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    fingerprintSha256: text('fingerprint_sha256').notNull(),
+    /** The file name of an import, or `host:port` of the scan that first found it. */
+    origin: text('origin').notNull(),
+    subject: text('subject').notNull(),
+    issuerName: text('issuer_name').notNull(),
+    /** What its key really is (e.g. `RSA-1024`); `certificates.key_algorithm` is what adopting it would request. */
+    publicKey: text('public_key').notNull(),
+    /** Its names the team's policy does not allow, each with why (core/inventory-import.ts). */
+    policyFindings: jsonb('policy_findings').$type<Array<{ name: string; reason: string }>>().notNull(),
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull(),
+    adoptedBy: text('adopted_by'),
+    adoptedAt: timestamp('adopted_at', { withTimezone: true }),
+  },
+  (table) => [uniqueIndex('inventory_items_team_fingerprint_uq').on(table.teamId, table.fingerprintSha256)],
+);
+
+/**
+ * Where a scan saw a certificate served (Certflow's own or a discovered one): `host:port`, the SNI name
+ * sent, the chain served, first and last seen. A rescan updates `last_seen_at`.
+ */
+export const inventorySightings = pgTable(
+  'inventory_sightings',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    certificateId: text('certificate_id')
+      .notNull()
+      .references(() => certificates.id),
+    endpoint: text('endpoint').notNull(),
+    /** The SNI name sent ('' when the target was an IP address: no SNI). */
+    serverName: text('server_name').notNull(),
+    chainPem: text('chain_pem').notNull(),
+    scanId: text('scan_id').notNull(),
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [uniqueIndex('inventory_sightings_uq').on(table.teamId, table.certificateId, table.endpoint, table.serverName)],
 );
 
 /**

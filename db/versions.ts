@@ -5,7 +5,19 @@ import { prepared } from './prepared.js';
 import { certificateKeys, certificates, certificateVersions, issuers } from './schema.js';
 
 export type VersionRow = typeof certificateVersions.$inferSelect;
-export type NewVersion = typeof certificateVersions.$inferInsert;
+/** A version Certflow signs: always with its issuer (external certificates are recorded by db/inventory.ts). */
+export type NewVersion = typeof certificateVersions.$inferInsert & { issuerId: string };
+
+/** Thrown where a path only makes sense for a certificate Certflow signed and meets an imported or discovered one. */
+export class ExternalCertificateError extends Error {
+  override name = 'ExternalCertificateError';
+}
+
+/** The issuer of a version Certflow signed; an external version (no issuer) here is a bug in the caller's selection. */
+export function issuerOf(version: { id: string; issuerId: string | null }): string {
+  if (version.issuerId === null) throw new ExternalCertificateError(`certificate version ${version.id} was not signed by Certflow (imported or discovered): it has no Certflow issuer`);
+  return version.issuerId;
+}
 
 export async function findVersion(db: Queryable, id: string): Promise<VersionRow | null> {
   const statement = prepared(db, 'version_by_id', (pool) => pool.select().from(certificateVersions).where(eq(certificateVersions.id, sql.placeholder('id'))).prepare('version_by_id'));

@@ -6,3 +6,4 @@ export { issuerCompromise } from './issuer-compromise.js';
 export { acmeChallengeValidation } from './acme-challenge.js';
 export { notificationDelivery } from './notification-delivery.js';
 export { inventorySweep } from './inventory-sweep.js';
+export { inventoryScan } from './inventory-scan.js';

@@ -12,7 +12,7 @@ import { appendAuditEvent } from '../../db/audit.js';
 import { findCertificate, type CertificateRow, type VersionRow } from '../../db/certificates.js';
 import { issuerChainPem } from '../../db/issuers.js';
 import { certificateVersions } from '../../db/schema.js';
-import { findVersion, revokeSupersededVersions } from '../../db/versions.js';
+import { findVersion, issuerOf, revokeSupersededVersions } from '../../db/versions.js';
 import { requestRevocation } from '../revocation.js';
 import { objectPayload, requirePostAsGet, verifyAcmeRequest, type AcmeDeps, type AcmeRequest } from './context.js';
 import { jwkThumbprint } from './jws.js';
@@ -33,7 +33,7 @@ export async function downloadCertificate(c: Context, deps: AcmeDeps): Promise<R
   const version = await findVersion(deps.db, c.req.param('id')!);
   const certificate = version ? await findCertificate(deps.db, version.certificateId) : null;
   if (!version || !certificate || !sameTeam(request, certificate)) throw new AcmeProblem('malformed', 'no such certificate for this account', { status: 404 });
-  const chain = await issuerChainPem(deps.db, version.issuerId);
+  const chain = await issuerChainPem(deps.db, issuerOf(version));
   return c.body(`${version.certificatePem.trim()}\n${chain}`, 200, {
     'Content-Type': 'application/pem-certificate-chain',
     Link: `<${request.urls.directory}>;rel="index"`,

@@ -6,7 +6,7 @@
  * operations waiting for the certificate count it as reissued.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { and, desc, eq, inArray, ne } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, ne } from 'drizzle-orm';
 import { AriCertIdError, parseAriCertId } from '../../core/ari.js';
 import { sameIdentifiers, type AcmeIdentifier } from '../../core/acme-order.js';
 import { renewalRateRefusal, RENEWAL_QUOTA_WINDOW_SECONDS } from '../../core/fair-use.js';
@@ -36,7 +36,7 @@ export async function versionOfCertId(deps: AcmeDeps, certId: string): Promise<{
     if (error instanceof AriCertIdError) throw new AcmeProblem('malformed', `not an RFC 9773 certID: ${error.message}`);
     throw error;
   }
-  const [version] = await deps.db.select().from(certificateVersions).where(eq(certificateVersions.serial, parsed.serialHex));
+  const [version] = await deps.db.select().from(certificateVersions).where(and(eq(certificateVersions.serial, parsed.serialHex), isNotNull(certificateVersions.issuerId)));
   const certificate = version ? await findCertificate(deps.db, version.certificateId) : null;
   // ACME certificates only: the others are not renewed by a client, and their renewal reasons are not for ACME clients to read.
   if (!version || !certificate || certificate.source !== 'acme' || authorityKeyId(version) !== parsed.keyIdentifierHex) {

@@ -14,7 +14,7 @@ import type { TeamPolicy } from '../../core/policy.js';
 import { findCertificate } from '../../db/certificates.js';
 import { BOOTSTRAP_PRINCIPAL_ID } from '../../db/principals.js';
 import { findTeamByName, insertTeam, updateTeamPolicy, type TeamRow } from '../../db/teams.js';
-import { findVersion } from '../../db/versions.js';
+import { findVersion, issuerOf } from '../../db/versions.js';
 import { issuerChainPem } from '../../db/issuers.js';
 import { createCertificate } from '../certificate-creation.js';
 import { PLATFORM_TEAM_NAME } from './platform-team.js';
@@ -65,7 +65,7 @@ export async function acmeServerCertificate(
     const certificate = await findCertificate(deps.db, certificateId);
     const version = certificate?.currentVersionId ? await findVersion(deps.db, certificate.currentVersionId) : null;
     if (!version) return null;
-    return { key: keyPem, cert: `${version.certificatePem.trim()}\n${await issuerChainPem(deps.db, version.issuerId)}`, versionId: version.id };
+    return { key: keyPem, cert: `${version.certificatePem.trim()}\n${await issuerChainPem(deps.db, issuerOf(version))}`, versionId: version.id };
   };
 }
 

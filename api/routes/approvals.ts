@@ -4,6 +4,7 @@
  * checks the approver with the same pure rule as the workflow's validator (core/approval.ts); the
  * validator stays the authority, so a race between two approvers ends in one decision and a 409.
  */
+import { refuseTracked } from '../tracked-certificate.js';
 import { Hono } from 'hono';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { approverProblem } from '../../core/approval.js';
@@ -70,6 +71,7 @@ export function approvalRoutes(deps: ApiDeps) {
 
   app.post('/:id/retry-rollout', requireRole('requester', 'responder'), async (c) => {
     const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
+    refuseTracked(certificate, 'roll out');
     await signalRetryRollout(deps.temporal, certificate.workflowId);
     return c.json({ id: certificate.id, retryRollout: 'requested' as const }, 202);
   });

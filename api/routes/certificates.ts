@@ -1,4 +1,5 @@
 /** `/v1/certificates`: request, inspect, list, renew and revoke managed certificates. */
+import { refuseTracked } from '../tracked-certificate.js';
 import { Hono } from 'hono';
 import type { CertificateRow } from '../../db/certificates.js';
 import { findCertificate, listCertificates } from '../../db/certificates.js';
@@ -131,12 +132,14 @@ export function certificateRoutes(deps: ApiDeps) {
     const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
     const version = certificate.currentVersionId ? await findVersion(deps.db, certificate.currentVersionId) : null;
     if (!version) throw problems.notFound(`certificate "${certificate.id}" has not been issued yet; its state is ${certificate.state}`);
-    const pem = `${version.certificatePem.trim()}\n${await issuerChainPem(deps.db, version.issuerId)}`;
+    // An imported or discovered certificate has no Certflow chain: its own certificate only.
+    const pem = `${version.certificatePem.trim()}\n${version.issuerId ? await issuerChainPem(deps.db, version.issuerId) : ''}`;
     return c.body(pem, 200, { 'Content-Type': 'application/pem-certificate-chain' });
   });
 
   app.post('/:id/renew', requireRole('requester', 'responder'), async (c) => {
     const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
+    refuseTracked(certificate, 'renew');
     const body = await parseOptionalJsonBody(c, renewCertificateSchema);
     if (certificate.state === 'revoked') throw problems.conflict(`certificate "${certificate.id}" is revoked; request a new certificate instead`);
     try {
@@ -150,6 +153,7 @@ export function certificateRoutes(deps: ApiDeps) {
 
   app.post('/:id/revoke', requireRole('requester', 'responder'), async (c) => {
     const certificate = await visibleCertificate(c.get('principal'), c.req.param('id'));
+    refuseTracked(certificate, 'revoke');
     const body = await parseOptionalJsonBody(c, revokeCertificateSchema);
     if (certificate.state === 'revoked') throw problems.conflict(`certificate "${certificate.id}" is already revoked`);
     return c.json(await requestRevocation(deps, certificate, body.reason, c.get('principal')), 202);

@@ -208,7 +208,7 @@ async function revocationsPublished(ctx: RunContext) {
     for (let id: string | null = issuerId; id; id = byId.get(id)?.parentId ?? null) pems.push(byId.get(id)!.certificatePem.trim());
     return `${pems.join('\n')}\n`;
   };
-  const versions = await ctx.db.select().from(certificateVersions);
+  const versions = (await ctx.db.select().from(certificateVersions)).filter((version): version is typeof version & { issuerId: string } => version.issuerId !== null);
   const revoked = versions.filter((version) => version.status === 'revoked');
   const now = Date.now();
   for (const issuerId of new Set(versions.map((version) => version.issuerId))) {

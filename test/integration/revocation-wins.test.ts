@@ -125,7 +125,7 @@ describe('revocation always wins', () => {
     const [first] = await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
 
     // What an issuance that was already signing records when it finishes after the revocation.
-    const late = await recordIssuedVersion(suite.harness.db, { ...first!, id: `${first!.id}-late`, generation: 2, serial: `${first!.serial}ff`, fingerprintSha256: randomBytes(32).toString('hex'), status: 'active', revokedAt: null, revocationReason: null });
+    const late = await recordIssuedVersion(suite.harness.db, { ...first!, issuerId: first!.issuerId!, id: `${first!.id}-late`, generation: 2, serial: `${first!.serial}ff`, fingerprintSha256: randomBytes(32).toString('hex'), status: 'active', revokedAt: null, revocationReason: null });
     expect(late).toMatchObject({ status: 'revoked', revocationReason: 'superseded' });
     const [certificate] = await suite.harness.db.select().from(certificates).where(eq(certificates.id, id));
     expect(certificate).toMatchObject({ state: 'revoked', currentVersionId: first!.id });
@@ -155,7 +155,7 @@ describe('revocation always wins', () => {
     // What a rollout report activity, cancelled by the revocation but still running on the worker, does when it commits last.
     await reportRolloutRecovered(activityDeps(suite.harness), { certificateId: id, versionId: first!.id, rolloutKey: 'g1/rollout/2' });
     expect((await view(id)).state).toBe('revoked');
-    const late = await recordIssuedVersion(suite.harness.db, { ...first!, id: `${first!.id}-late`, generation: 2, serial: `${first!.serial}ee`, fingerprintSha256: randomBytes(32).toString('hex'), status: 'active', revokedAt: null, revocationReason: null });
+    const late = await recordIssuedVersion(suite.harness.db, { ...first!, issuerId: first!.issuerId!, id: `${first!.id}-late`, generation: 2, serial: `${first!.serial}ee`, fingerprintSha256: randomBytes(32).toString('hex'), status: 'active', revokedAt: null, revocationReason: null });
     expect(late).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
   });
 
@@ -199,7 +199,7 @@ describe('revocation always wins', () => {
       const [donor] = await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, issued));
       const { id, team } = await awaitingApproval('revoked-while-waiting');
       await revokeAndWait(suite.harness.app, id, team.requester, 'keyCompromise');
-      const late = await recordIssuedVersion(suite.harness.db, { ...donor!, id: `ver_late_${randomBytes(4).toString('hex')}`, certificateId: id, generation: 1, serial: randomBytes(16).toString('hex'), fingerprintSha256: randomBytes(32).toString('hex'), status: 'active', revokedAt: null, revocationReason: null });
+      const late = await recordIssuedVersion(suite.harness.db, { ...donor!, issuerId: donor!.issuerId!, id: `ver_late_${randomBytes(4).toString('hex')}`, certificateId: id, generation: 1, serial: randomBytes(16).toString('hex'), fingerprintSha256: randomBytes(32).toString('hex'), status: 'active', revokedAt: null, revocationReason: null });
       const [certificate] = await suite.harness.db.select().from(certificates).where(eq(certificates.id, id));
       expect(late).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise', revokedAt: certificate!.revokedAt });
       expect(certificate).toMatchObject({ state: 'revoked', revocationReason: 'keyCompromise', currentVersionId: null });

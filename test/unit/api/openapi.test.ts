@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { bulkItemsQuery, createBulkReissueSchema } from '../../../api/bulk-schemas.js';
 import { patchClusterSchema, registerClusterSchema } from '../../../api/cluster-schemas.js';
+import { adoptSchema, importSchema, scanSchema } from '../../../api/inventory-schemas.js';
 import { clusterView } from '../../../api/routes/clusters.js';
 import { assignmentsSchema, deploymentReportSchema, registerAgentSchema, submitCsrSchema } from '../../../contracts/agent-wire.js';
 import { createApp } from '../../../api/app.js';
@@ -56,6 +57,7 @@ import {
   APPROVAL_STATES,
   CERT_STATES,
   CERTIFICATE_SOURCES,
+  TRACKED_SOURCES,
   KEY_ALGORITHMS,
   KEY_SOURCES,
   PROFILES,
@@ -474,6 +476,9 @@ describe('docs/openapi.json against the code', () => {
     ['POST /v1/agent/deployments/{deliveryId}/report', deploymentReportSchema],
     ['POST /v1/bulk-reissues', createBulkReissueSchema],
     ['POST /v1/clusters', registerClusterSchema],
+    ['POST /v1/teams/{id}/imports', importSchema],
+    ['POST /v1/teams/{id}/scans', scanSchema],
+    ['POST /v1/certificates/{id}/adopt', adoptSchema],
     ['PATCH /v1/clusters/{id}', patchClusterSchema],
   ];
 
@@ -567,7 +572,7 @@ describe('docs/openapi.json against the code', () => {
       ['VersionStatus', VERSION_STATUSES],
       ['RevocationReason', REVOCATION_REASONS],
       ['KeySource', KEY_SOURCES],
-      ['CertificateSource', CERTIFICATE_SOURCES],
+      ['CertificateSource', [...CERTIFICATE_SOURCES, ...TRACKED_SOURCES]],
       ['ChallengeType', CHALLENGE_TYPES],
       ['ApprovalState', APPROVAL_STATES],
       ['LifecycleStep', LIFECYCLE_STEPS],
@@ -750,7 +755,8 @@ describe('docs/openapi.json against the code', () => {
           namespace: 'default',
         }),
       ],
-      ['CertificateVersion', versionView(version), versionView({ ...version, status: 'revoked', revokedAt: at, revocationReason: 'keyCompromise' })],
+      // Sparse: an imported certificate's version (no Certflow issuer).
+      ['CertificateVersion', versionView({ ...version, issuerId: null }), versionView({ ...version, status: 'revoked', revokedAt: at, revocationReason: 'keyCompromise' })],
       ['Issuer', issuerView(issuer), issuerView({ ...issuer, kind: 'intermediate', parentId: 'iss_root' })],
       ['Approval', approvalView(approval), approvalView({ ...approval, state: 'approved', escalatedAt: at, decidedBy: 'tok_approver', decidedAt: at, decisionReason: 'ok' })],
       ['AuditEvent', auditEventView(event), auditEventView({ ...event, teamId: 'team_test', certificateId: 'crt_test', principalId: 'prn_test' })],
