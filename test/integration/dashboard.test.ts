@@ -101,7 +101,11 @@ describe('dashboard in headless Chromium', () => {
     await page.selectOption('select[name=state]', 'active');
     await page.click('#filters button[type=submit]');
     await page.waitForURL(/state=active/);
-    expect(await rowIds(page, '#certificates')).toEqual([ids.active]);
+    const active = await rowIds(page, '#certificates');
+    expect(active).toContain(ids.active);
+    expect(active).not.toContain(ids.pending);
+    expect(new Set(await page.$$eval('#certificates tbody .state', (badges) => badges.map((badge) => badge.textContent)))).toEqual(new Set(['active']));
+    await page.screenshot({ path: screenshotPath('03-inventory-filtered-by-state'), fullPage: true });
 
     await page.goto(`${suite.baseUrl}/ui`);
     await page.fill('input[name=name]', 'pending.example');
@@ -112,7 +116,7 @@ describe('dashboard in headless Chromium', () => {
     expect(await rowIds(page, '#certificates')).toEqual([]);
     await page.goto(`${suite.baseUrl}/ui?name=pending.example`);
     expect(await rowIds(page, '#certificates')).toEqual([ids.pending]);
-    await page.screenshot({ path: screenshotPath('03-inventory-filtered-by-name'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('03b-inventory-filtered-by-name'), fullPage: true });
 
     // Another team's certificate is not found, in the browser as through the API.
     const foreign = await page.goto(`${suite.baseUrl}/ui/certificates/${ids.other}`);
