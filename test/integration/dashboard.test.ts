@@ -232,6 +232,39 @@ describe('dashboard in headless Chromium', () => {
   });
 });
 
+describe('dashboard session cookie', () => {
+  /** Logs in through the app at `origin` (no browser: the cookie's attributes as sent), returning the session's Set-Cookie. */
+  async function sessionCookie(origin: string): Promise<string> {
+    const form = await suite.harness.app.request(`${origin}/ui/login`);
+    const loginCookie = form.headers.getSetCookie().find((cookie) => cookie.startsWith('certflow_login_csrf='))!;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+    const login = await suite.harness.app.request(`${origin}/ui/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: loginCookie.split(';')[0]! },
+      body: new URLSearchParams({ token: suite.team.requester, csrf }).toString(),
+    });
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/ui');
+    return login.headers.getSetCookie().find((cookie) => cookie.startsWith('certflow_session='))!;
+  }
+
+  it('is Secure over https, HttpOnly and SameSite=Strict always, and the login POST needs its form token', async () => {
+    const overHttps = await sessionCookie('https://certflow.example.test');
+    expect(overHttps).toMatch(/; Secure/);
+    expect(overHttps).toMatch(/; HttpOnly/);
+    expect(overHttps).toMatch(/; SameSite=Strict/);
+    expect(await sessionCookie('http://127.0.0.1')).not.toMatch(/; Secure/);
+
+    const forged = await suite.harness.app.request('http://127.0.0.1/ui/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: suite.team.requester, csrf: 'guessed' }).toString(),
+    });
+    expect(forged.status).toBe(403);
+    expect(forged.headers.getSetCookie().some((cookie) => cookie.startsWith('certflow_session='))).toBe(false);
+  });
+});
+
 describe('GET /v1/bulk-reissues', () => {
   it("lists a team's operations to that team and to platform admins only, a page at a time", async () => {
     const start = async () => {

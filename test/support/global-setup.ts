@@ -6,8 +6,7 @@
  * It also makes sure the ACME clients and pebble exist (scripts/acme-tools.ts: installed or built when missing,
  * a few stat calls when present). If that fails, only the ACME tests fail, with the reason (`acmeToolsError`).
  * Likewise etcd, kube-apiserver and cert-manager's CRDs for the Kubernetes tests (devservices/kube-binaries.ts;
- * `kubeToolsError`). And Debian's chromium for the dashboard's browser test (scripts/screenshot-temporal-ui.ts
- * ensureChromium: apt-get as root; `chromiumError`).
+ * `kubeToolsError`).
  */
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -19,7 +18,6 @@ import { startEmbeddedPostgres } from '../../devservices/embedded-postgres.js';
 import { startTemporalDevServer } from '../../devservices/temporal-dev-server.js';
 import { ensureKubeTools, type KubeTools } from '../../devservices/kube-binaries.js';
 import { ensureAcmeTools, type AcmeTools } from '../../scripts/acme-tools.js';
-import { ensureChromium } from '../../scripts/screenshot-temporal-ui.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -36,9 +34,6 @@ declare module 'vitest' {
     /** etcd, kube-apiserver and cert-manager's CRDs, or null when they could not be built (see kubeToolsError). */
     kubeTools: KubeTools | null;
     kubeToolsError: string | null;
-    /** Debian's chromium for the dashboard's browser test, or null when it could not be installed (see chromiumError). */
-    chromiumPath: string | null;
-    chromiumError: string | null;
   }
 }
 
@@ -63,12 +58,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     (error: unknown) => ({ tools: null, error: error instanceof Error ? error.message : String(error) }),
   );
   project.provide('kubeTools', kube.tools);
-  const chromium = await ensureChromium(process.env, (message) => process.stderr.write(`[chromium] ${message}\n`)).then(
-    (path) => ({ path, error: null }),
-    (error: unknown) => ({ path: null, error: error instanceof Error ? error.message : String(error) }),
-  );
-  project.provide('chromiumPath', chromium.path);
-  project.provide('chromiumError', chromium.error);
   project.provide('kubeToolsError', kube.error);
 
   const tempDir = await fs.mkdtemp(path.join(os.tmpdir(), 'certflow-it-'));
