@@ -34,7 +34,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          globalSetup: ['test/support/global-setup.ts'],
+          // chromium-setup.ts: Debian's chromium for the dashboard's browser test.
+          globalSetup: ['test/support/global-setup.ts', 'test/support/chromium-setup.ts'],
           // One file at a time: the files share one Temporal server and one Postgres on 2 cores.
           fileParallelism: false,
           testTimeout: 180_000,

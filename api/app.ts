@@ -31,6 +31,7 @@ import { traceRequests } from './request-tracing.js';
 import { refuseNulInPath } from './validation.js';
 import { metricsHandler } from '../metrics/http.js';
 import { recordHttpRequests } from './request-metrics.js';
+import { dashboardRoutes } from './ui/routes.js';
 
 const MAX_BODY_BYTES = 256 * 1024;
 /** Inventory imports carry up to MAX_IMPORT_CERTIFICATES PEM certificates (a few KiB each). */
@@ -79,6 +80,8 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
   v1.route('/clusters', clusterRoutes(deps));
   v1.route('/errors', errorRoutes(deps));
   app.route('/v1', v1);
+  // The dashboard calls the routes above in-process with its session's token (api/ui/api-client.ts).
+  app.route('/ui', dashboardRoutes(deps, (path, init) => app.request(path, init)));
 
   app.notFound((c) => problemResponse(c, problems.notFound(`no route for ${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => {

@@ -14,18 +14,19 @@ export function authenticate(deps: ApiDeps) {
     const header = c.req.header('authorization');
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) throw problems.unauthenticated('send an API token as "Authorization: Bearer <token>"');
-    const bearer = match[1]!;
-    if (deps.oidc && looksLikeJwt(bearer)) {
-      c.set('principal', await oidcPrincipal(deps, deps.oidc, bearer));
-      return next();
-    }
-    const now = deps.now();
-    const token = await findActiveToken(deps.db, bearer, now);
-    if (!token) throw problems.unauthenticated('the API token is unknown, expired or revoked; ask a team admin for a new one');
-    await touchToken(deps.db, token.id, now);
-    c.set('principal', { tokenId: token.id, principalId: token.principalId, accountableId: token.accountableTo ?? token.principalId, teamId: token.teamId, role: token.role });
+    c.set('principal', await principalOfBearer(deps, match[1]!));
     await next();
   });
+}
+
+/** The principal a bearer (API token or OIDC JWT) stands for; 401 when it is unknown, expired or revoked. Also the dashboard's session check (api/ui/session.ts). */
+export async function principalOfBearer(deps: ApiDeps, bearer: string): Promise<Principal> {
+  if (deps.oidc && looksLikeJwt(bearer)) return oidcPrincipal(deps, deps.oidc, bearer);
+  const now = deps.now();
+  const token = await findActiveToken(deps.db, bearer, now);
+  if (!token) throw problems.unauthenticated('the API token is unknown, expired or revoked; ask a team admin for a new one');
+  await touchToken(deps.db, token.id, now);
+  return { tokenId: token.id, principalId: token.principalId, accountableId: token.accountableTo ?? token.principalId, teamId: token.teamId, role: token.role };
 }
 
 /**

@@ -95,3 +95,9 @@ export const bulkItemsQuery = z.strictObject({
   cursor: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_ITEMS_PAGE).default(100),
 });
+
+export const bulkOperationsQuery = z.strictObject({
+  /** The previous page's `nextCursor`, unchanged (api/cursor.ts). */
+  cursor: z.string().min(1).max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});

@@ -27,6 +27,8 @@ const rowId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 const positions = {
   /** `GET /v1/certificates`: newest first, on (created_at, id). */
   certificates: z.strictObject({ at: microsecondTimestamp, id: rowId }),
+  /** `GET /v1/bulk-reissues`: newest first, on (created_at, id). */
+  'bulk-operations': z.strictObject({ at: microsecondTimestamp, id: rowId }),
   /** `GET /v1/bulk-reissues/:id` items: by certificate id, unique within an operation. */
   'bulk-items': z.strictObject({ id: rowId }),
   /** `GET /v1/certificates/:id/audit-events`: newest first, by the log's sequence number. */

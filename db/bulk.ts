@@ -102,6 +102,27 @@ export async function findBulkOperation(db: Queryable, id: string): Promise<Bulk
   return row ?? null;
 }
 
+const bulkCreatedAtKey = sql<string>`to_char(${bulkOperations.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * Operations newest first, keyset-paged on (created_at, id). `teamId` undefined: every operation (a
+ * platform admin); otherwise only those started by a token of that team.
+ */
+export async function listBulkOperations(
+  db: Queryable,
+  filter: { teamId?: string; after?: { at: string; id: string }; limit: number },
+): Promise<Array<{ operation: BulkOperationRow; createdAtKey: string }>> {
+  const conditions: SQL[] = [];
+  if (filter.teamId !== undefined) conditions.push(eq(bulkOperations.teamId, filter.teamId));
+  if (filter.after) conditions.push(sql`(${bulkOperations.createdAt}, ${bulkOperations.id}) < (${filter.after.at}::timestamptz, ${filter.after.id})`);
+  return db
+    .select({ operation: bulkOperations, createdAtKey: bulkCreatedAtKey })
+    .from(bulkOperations)
+    .where(conditions.length ? and(...conditions) : undefined)
+    .orderBy(sql`${bulkOperations.createdAt} desc`, sql`${bulkOperations.id} desc`)
+    .limit(filter.limit);
+}
+
 export async function updateBulkOperation(db: Queryable, id: string, change: { state: BulkState; counts: BulkCounts; finishedAt?: Date | null }): Promise<void> {
   await db.update(bulkOperations).set(change).where(eq(bulkOperations.id, id));
 }

@@ -8,14 +8,14 @@ import { Hono } from 'hono';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { EMPTY_COUNTS, type BulkOptions, type BulkSelector, type BulkState } from '../../core/bulk.js';
 import { appendAuditEvent } from '../../db/audit.js';
-import { countSignalled, deleteBulkOperation, findBulkOperation, insertBulkOperation, listBulkItems, summarizeSelection, type BulkItemRow, type BulkOperationRow } from '../../db/bulk.js';
+import { countSignalled, deleteBulkOperation, findBulkOperation, insertBulkOperation, listBulkItems, listBulkOperations, summarizeSelection, type BulkItemRow, type BulkOperationRow } from '../../db/bulk.js';
 import { newId } from '../../db/ids.js';
 import { findIssuer } from '../../db/issuers.js';
 import { findTeam, findTeamByName, type TeamRow } from '../../db/teams.js';
 import { bulkWorkflowId } from '../../contracts/bulk-messages.js';
 import { isPlatformAdmin, requireRole } from '../auth.js';
 import { BULK_ACTIONS, executeBulkAction, queryBulkProgress, startBulkReissue, type BulkAction } from '../bulk-client.js';
-import { bulkItemsQuery, createBulkReissueSchema, DRY_RUN_SAMPLE_SIZE, type BulkSelectorBody } from '../bulk-schemas.js';
+import { bulkItemsQuery, bulkOperationsQuery, createBulkReissueSchema, DRY_RUN_SAMPLE_SIZE, type BulkSelectorBody } from '../bulk-schemas.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { ApiDeps, AppEnv, Principal } from '../deps.js';
 import { problems } from '../problem.js';
@@ -134,6 +134,24 @@ export function bulkReissueRoutes(deps: ApiDeps) {
       details: { bulkId: id, workflowId, selector, options },
     });
     return c.json({ id, workflowId, state: 'running' as const }, 202, { Location: `/v1/bulk-reissues/${id}` });
+  });
+
+  /** The operations `GET /:id` would show this token, newest first: its team's, or all for a platform admin. */
+  app.get('/', async (c) => {
+    const principal = c.get('principal');
+    const query = parseQuery(c, bulkOperationsQuery);
+    if (!isPlatformAdmin(principal) && !principal.teamId) throw problems.forbidden('this token belongs to no team');
+    const rows = await listBulkOperations(deps.db, {
+      teamId: isPlatformAdmin(principal) ? undefined : principal.teamId!,
+      after: query.cursor ? decodeCursor('bulk-operations', query.cursor) : undefined,
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return c.json({
+      items: page.map(({ operation }) => bulkOperationView(operation)),
+      nextCursor: rows.length > query.limit && last ? encodeCursor('bulk-operations', { at: last.createdAtKey, id: last.operation.id }) : null,
+    });
   });
 
   app.get('/:id', async (c) => {
