@@ -279,4 +279,26 @@ describe('certflow bulk-reissue', () => {
       expect(view.currentVersion?.serial).not.toBe(serial);
     }
   });
+
+  it('on a terminal (a pty from util-linux script) redraws one progress line in place', async () => {
+    const count = json<{ items: CertificateJson[] }>(await certflow(['list', '--state', 'active', '--json'])).items.length;
+    const command = [process.execPath, '--import', 'tsx', 'cmd/cli.ts', 'bulk-reissue', '--team', suite.team.teamName, '--reason', 'cli tty test', '--yes', '--token', TEST_BOOTSTRAP_TOKEN]
+      .map((word) => `'${word.replace(/'/g, `'\\''`)}'`)
+      .join(' ');
+    const run = await new Promise<Run>((resolve, reject) => {
+      const env: Record<string, string | undefined> = { ...process.env, XDG_CONFIG_HOME: configHome, NO_COLOR: '1' };
+      const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+    });
+    expect(run.code, run.stdout).toBe(0);
+    // Each redraw starts at the line's beginning and clears its rest; the last one shows the end.
+    const redraws = run.stdout.split('\r').filter((part) => /^\[[#-]+\] \d+\/\d+ /.test(part));
+    expect(redraws.length).toBeGreaterThanOrEqual(1);
+    expect(run.stdout).toContain('\x1b[K');
+    expect(redraws[redraws.length - 1]).toMatch(new RegExp(`^\\[#+\\] ${count}/${count} completed`));
+    expect(run.stdout).toMatch(new RegExp(`completed: ${count}/${count} finished \\((reissued|rolled_out|verified) ${count}, failed 0\\)`));
+  });
 });
