@@ -8,16 +8,11 @@
  * A new command is one more entry in `commands()`.
  */
 import { createInterface } from 'node:readline/promises';
-import { AUDIT_USAGE, runAuditCli } from './audit-cli.js';
-import { runTokenCli, TOKEN_USAGE } from './bootstrap-token-cli.js';
 import { bulkCommand, type BulkIo } from './bulk-cli.js';
 import { approveCommand, listCommand, rejectCommand, renewCommand, requestCommand, revokeCommand, showCommand } from './certificates-cli.js';
 import { CliUsageError, runCommand, type CliCommandSpec, type CliIo } from './cli-command.js';
 import { EXIT_CODES_HELP, EXIT_OK } from './cli-exit.js';
-import { CONTACTS_USAGE, runContactsCli } from './contacts-cli.js';
-import { ISSUER_COMPROMISE_USAGE, runIssuerCompromise } from './issuer-compromise-cli.js';
 import { issuersCommand } from './issuers-cli.js';
-import { KEK_USAGE, runKekCommand } from './kek-cli.js';
 import { loginCommand } from './login-cli.js';
 import { tokensCommand } from './tokens-cli.js';
 
@@ -39,16 +34,37 @@ function commands(io: BulkIo): CliCommandSpec[] {
     bulkCommand('bulk-cancel', io),
     issuersCommand,
     tokensCommand,
-    { name: 'contacts', summary: "a team's notification contacts", usage: CONTACTS_USAGE, run: (args) => runContactsCli(args, plain) },
+    // Loaded when run: the database-backed ones pull in drizzle and pg, which the API commands never need.
+    {
+      name: 'contacts',
+      summary: "a team's notification contacts",
+      usage: 'certflow contacts --help',
+      run: async (args) => (await import('./contacts-cli.js')).runContactsCli(args, plain),
+    },
     {
       name: 'issuer-compromise',
       summary: 'the issuer compromise drill: successor, reissue, revoke, CRLs, report',
-      usage: ISSUER_COMPROMISE_USAGE,
-      run: (args) => runIssuerCompromise(args, { ...plain, ask: io.ask }),
+      usage: 'certflow issuer-compromise --help',
+      run: async (args) => (await import('./issuer-compromise-cli.js')).runIssuerCompromise(args, { ...plain, ask: io.ask }),
     },
-    { name: 'audit', summary: 'audit verify: check the audit log on Postgres (DATABASE_URL)', usage: AUDIT_USAGE, run: (args) => runAuditCli(args, plain) },
-    { name: 'token', summary: 'token rotate-bootstrap: break-glass, on Postgres (DATABASE_URL)', usage: TOKEN_USAGE, run: (args) => runTokenCli(args, { ...plain, env: process.env }) },
-    { name: 'kek', summary: 'key-encryption key rotation, on Postgres (DATABASE_URL)', usage: KEK_USAGE, run: (args) => runKekCommand(args, plain) },
+    {
+      name: 'audit',
+      summary: 'audit verify: check the audit log on Postgres (DATABASE_URL)',
+      usage: 'certflow audit --help',
+      run: async (args) => (await import('./audit-cli.js')).runAuditCli(args, plain),
+    },
+    {
+      name: 'token',
+      summary: 'token rotate-bootstrap: break-glass, on Postgres (DATABASE_URL)',
+      usage: 'certflow token rotate-bootstrap (needs DATABASE_URL)',
+      run: async (args) => (await import('./bootstrap-token-cli.js')).runTokenCli(args, { ...plain, env: process.env }),
+    },
+    {
+      name: 'kek',
+      summary: 'key-encryption key rotation, on Postgres (DATABASE_URL)',
+      usage: 'certflow kek --help',
+      run: async (args) => (await import('./kek-cli.js')).runKekCommand(args, plain),
+    },
   ];
 }
 
