@@ -1,3 +1,4 @@
+#!/usr/bin/env tsx
 /**
  * `certflow` — the CLI (`npm run cli -- <command>`). One table of commands, each with its own file:
  * certificates (request, list, show, renew, revoke, approve, reject: cmd/certificates-cli.ts),
