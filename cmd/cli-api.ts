@@ -74,7 +74,10 @@ export const operationSchema = z.object({
 });
 export type Operation = z.infer<typeof operationSchema>;
 
-const problemSchema = z.object({
+/** The problem details of an error answer, every member kept (`--json` prints them as sent). */
+const problemSchema = z.looseObject({
+  type: z.string().optional(),
+  status: z.number().optional(),
   detail: z.string().optional(),
   title: z.string().optional(),
   errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
@@ -97,12 +100,18 @@ export class ApiError extends Error {
  * failure or an unexpected shape becomes an ApiError with something a person can act on.
  */
 export function jsonApi(connection: Connection, fetchImpl: typeof fetch = fetch) {
-  return async function call<T extends z.ZodType>(method: 'GET' | 'POST' | 'DELETE', path: string, schema: T, body?: unknown): Promise<z.output<T>> {
+  return async function call<T extends z.ZodType>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    schema: T,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<z.output<T>> {
     let response: Response;
     try {
       response = await fetchImpl(`${connection.apiUrl}${path}`, {
         method,
-        headers: { Authorization: `Bearer ${connection.token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        headers: { Authorization: `Bearer ${connection.token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {

@@ -34,9 +34,9 @@ export interface BulkReissueRequest {
 
 export type CliCommand =
   | { command: 'help' }
-  | { command: 'bulk-reissue'; connection: Connection; request: BulkReissueRequest; yes: boolean }
-  | { command: 'bulk-status'; connection: Connection; id: string }
-  | { command: 'bulk-pause' | 'bulk-resume' | 'bulk-cancel'; connection: Connection; id: string };
+  | { command: 'bulk-reissue'; connection: Connection; request: BulkReissueRequest; yes: boolean; json?: boolean }
+  | { command: 'bulk-status'; connection: Connection; id: string; json?: boolean }
+  | { command: 'bulk-pause' | 'bulk-resume' | 'bulk-cancel'; connection: Connection; id: string; json?: boolean };
 
 export type ParsedCli = { ok: true; value: CliCommand } | { ok: false; error: string };
 
@@ -55,18 +55,22 @@ commands:
                  --max-concurrent <n>   renewals under way at once (API default 50)
                  --max-per-second <n>   renewals started per second (API default 50)
                  --yes                  do not ask for confirmation (needed without a terminal)
+                 follows the operation to its end: a live progress bar on a terminal, a plain line
+                 every 2 s otherwise (on stderr with --json, which prints the final operation)
   bulk-status <id>                      show a bulk operation once
   bulk-pause <id> | bulk-resume <id> | bulk-cancel <id>
 
 connection (every command):
-  --api-url <url>   or CERTFLOW_API_URL (default ${DEFAULT_API_URL})
-  --token <token>   or CERTFLOW_TOKEN
+  --json            one JSON document on stdout (errors as problem JSON on stderr)
+  --api-url <url>   or CERTFLOW_API_URL, else the stored login (default ${DEFAULT_API_URL})
+  --token <token>   or CERTFLOW_TOKEN, else the stored login ("certflow login")
 
-exit codes of bulk-reissue: 0 completed, 2 completed with failures, 3 cancelled,
-  1 error, refused or the operation failed, 130 stopped watching (the operation keeps running)`;
+exit codes of bulk-reissue: 0 completed, 6 completed with failures, 7 cancelled, 1 the operation
+  failed, 2 usage, 3 auth, 5 refused, 130 stopped watching (the operation keeps running)`;
 
 const CONNECTION_OPTIONS = {
   'api-url': { type: 'string' },
+  json: { type: 'boolean' },
   token: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -93,6 +97,9 @@ const BULK_REISSUE_OPTIONS = {
 const ID_COMMANDS = ['bulk-status', 'bulk-pause', 'bulk-resume', 'bulk-cancel'] as const;
 
 class UsageError extends Error {}
+
+/** The parse error of a command line that is fine but has no token to send (an auth error, exit 3). */
+export const NO_TOKEN = 'no API token: run "certflow login", pass --token <token> or set CERTFLOW_TOKEN';
 
 export function parseCli(argv: string[], env: Record<string, string | undefined>): ParsedCli {
   try {
@@ -132,7 +139,7 @@ function parseCommand(argv: string[], env: Record<string, string | undefined>): 
       revokeSuperseded: values['revoke-superseded'] ?? false,
       ...withoutUndefined({ maxConcurrent: positiveInteger('--max-concurrent', values['max-concurrent']), maxPerSecond: positiveInteger('--max-per-second', values['max-per-second']) }),
     };
-    return { command, connection: connection(values, env), request, yes: values.yes ?? false };
+    return { command, connection: connection(values, env), request, yes: values.yes ?? false, json: values.json };
   }
 
   if ((ID_COMMANDS as readonly string[]).includes(command)) {
@@ -141,7 +148,7 @@ function parseCommand(argv: string[], env: Record<string, string | undefined>): 
     if (positionals.length !== 1) throw new UsageError(`usage: certflow ${command} <bulk operation id>`);
     const id = positionals[0]!;
     if (!/^blk_[a-z2-7]+$/.test(id)) throw new UsageError(`"${id}" is not a bulk operation id (blk_…)`);
-    return { command: command as (typeof ID_COMMANDS)[number], connection: connection(values, env), id };
+    return { command: command as (typeof ID_COMMANDS)[number], connection: connection(values, env), id, json: values.json };
   }
 
   throw new UsageError(`unknown command "${command}"; run "certflow help"`);
@@ -157,7 +164,7 @@ function connection(values: { 'api-url'?: string; token?: string }, env: Record<
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`the API URL must be http:// or https://, not "${apiUrl}"`);
   const token = values.token ?? env['CERTFLOW_TOKEN'];
-  if (!token) throw new UsageError('no API token: pass --token <token> or set CERTFLOW_TOKEN');
+  if (!token) throw new UsageError(NO_TOKEN);
   return { apiUrl: apiUrl.replace(/\/+$/, ''), token };
 }
 

@@ -8,11 +8,10 @@ import type { Counts, DryRun, Operation, Problem } from './cli-api.js';
 export const FINAL_STATES = ['completed', 'cancelled', 'failed'] as const;
 const OUTCOMES = ['reissued', 'rolled_out', 'verified', 'failed', 'skipped'] as const;
 
-export const EXIT_COMPLETED = 0;
-export const EXIT_ERROR = 1;
-export const EXIT_SOME_FAILED = 2;
-export const EXIT_CANCELLED = 3;
-export const EXIT_STOPPED_WATCHING = 130;
+export { EXIT_CANCELLED, EXIT_SOME_FAILED, EXIT_STOPPED_WATCHING } from './cli-exit.js';
+import { EXIT_CANCELLED, EXIT_FAILURE, EXIT_OK, EXIT_SOME_FAILED } from './cli-exit.js';
+export const EXIT_COMPLETED = EXIT_OK;
+export const EXIT_ERROR = EXIT_FAILURE;
 
 /** Where an operation stands, from the stored row and, while it runs, the workflow's live progress. */
 export interface LiveState {

@@ -1,118 +1,113 @@
+#!/usr/bin/env tsx
 /**
- * `certflow` — the operator CLI (`npm run cli -- <command>`). Bulk reissue: preview the selection,
- * confirm, start, and watch a live progress line until the operation ends; status, pause, resume
- * and cancel of an operation by id; the issuer compromise drill (`issuer-compromise <issuerId>`). Talks to the HTTP API only (CERTFLOW_API_URL, CERTFLOW_TOKEN),
- * except `token rotate-bootstrap`, the break-glass rotation of the bootstrap token on the database (DATABASE_URL),
- * and `kek` (cmd/kek-cli.ts), which runs where the worker's KEK is and talks to  Postgres,
- * and `audit verify`, which reads the audit log from Postgres (cmd/audit-cli.ts).
+ * `certflow` — the CLI (`npm run cli -- <command>`). One table of commands, each with its own file:
+ * certificates (request, list, show, renew, revoke, approve, reject: cmd/certificates-cli.ts),
+ * bulk reissue and its steering (cmd/bulk-cli.ts), issuers, tokens, login, contacts, the issuer
+ * compromise drill; they talk to the HTTP API only (flags, CERTFLOW_API_URL / CERTFLOW_TOKEN, or the
+ * login stored by `certflow login`). Three run where the platform's secrets are and talk to Postgres:
+ * `token rotate-bootstrap` (break-glass), `kek` and `audit verify`. Exit codes: cmd/cli-exit.ts.
+ * A new command is one more entry in `commands()`.
  */
 import { createInterface } from 'node:readline/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, bulkApi, type BulkApi } from './cli-api.js';
-import { parseCli, USAGE, type CliCommand } from './cli-args.js';
-import { ISSUER_COMPROMISE_USAGE, runIssuerCompromise } from './issuer-compromise-cli.js';
-import { runTokenCli, TOKEN_USAGE } from './bootstrap-token-cli.js';
-import { KEK_USAGE, runKekCommand } from './kek-cli.js';
-import { AUDIT_USAGE, runAuditCli } from './audit-cli.js';
-import { CONTACTS_USAGE, runContactsCli } from './contacts-cli.js';
-import { INVENTORY_USAGE, runInventoryCli } from './inventory-cli.js';
-import {
-  EXIT_ERROR,
-  EXIT_STOPPED_WATCHING,
-  exitCodeFor,
-  formatDryRun,
-  formatProblem,
-  formatProgressLine,
-  formatStatus,
-  formatSummary,
-  liveState,
-} from './cli-progress.js';
+import { bulkCommand, type BulkIo } from './bulk-cli.js';
+import { approveCommand, listCommand, rejectCommand, renewCommand, requestCommand, revokeCommand, showCommand } from './certificates-cli.js';
+import { CliUsageError, runCommand, type CliCommandSpec, type CliIo } from './cli-command.js';
+import { EXIT_CODES_HELP, EXIT_OK } from './cli-exit.js';
+import { issuersCommand } from './issuers-cli.js';
+import { loginCommand } from './login-cli.js';
+import { tokensCommand } from './tokens-cli.js';
 
-const TTY_REFRESH_MS = 1_000;
-const LOG_REFRESH_MS = 2_000;
+function commands(io: BulkIo): CliCommandSpec[] {
+  const plain = { out: io.out, err: io.err, env: io.env };
+  return [
+    loginCommand,
+    requestCommand,
+    listCommand,
+    showCommand,
+    renewCommand,
+    revokeCommand,
+    approveCommand,
+    rejectCommand,
+    bulkCommand('bulk-reissue', io),
+    bulkCommand('bulk-status', io),
+    bulkCommand('bulk-pause', io),
+    bulkCommand('bulk-resume', io),
+    bulkCommand('bulk-cancel', io),
+    issuersCommand,
+    tokensCommand,
+    // Loaded when run: the database-backed ones pull in drizzle and pg, which the API commands never need.
+    {
+      name: 'contacts',
+      summary: "a team's notification contacts",
+      usage: 'certflow contacts --help',
+      run: async (args) => (await import('./contacts-cli.js')).runContactsCli(args, plain),
+    },
+    {
+      name: 'import',
+      summary: 'import PEM certificates into a team\'s inventory',
+      usage: 'certflow import <files...> --team <id>',
+      run: async (args) => (await import('./inventory-cli.js')).runInventoryCli(['import', ...args], plain),
+    },
+    {
+      name: 'scan',
+      summary: 'scan TLS endpoints into a team\'s inventory',
+      usage: 'certflow scan --team <id> --targets-file <file> [--wait]',
+      run: async (args) => (await import('./inventory-cli.js')).runInventoryCli(['scan', ...args], plain),
+    },
+    {
+      name: 'issuer-compromise',
+      summary: 'the issuer compromise drill: successor, reissue, revoke, CRLs, report',
+      usage: 'certflow issuer-compromise --help',
+      run: async (args) => (await import('./issuer-compromise-cli.js')).runIssuerCompromise(args, { ...plain, ask: io.ask }),
+    },
+    {
+      name: 'audit',
+      summary: 'audit verify: check the audit log on Postgres (DATABASE_URL)',
+      usage: 'certflow audit --help',
+      run: async (args) => (await import('./audit-cli.js')).runAuditCli(args, plain),
+    },
+    {
+      name: 'token',
+      summary: 'token rotate-bootstrap: break-glass, on Postgres (DATABASE_URL)',
+      usage: 'certflow token rotate-bootstrap (needs DATABASE_URL)',
+      run: async (args) => (await import('./bootstrap-token-cli.js')).runTokenCli(args, { ...plain, env: process.env }),
+    },
+    {
+      name: 'kek',
+      summary: 'key-encryption key rotation, on Postgres (DATABASE_URL)',
+      usage: 'certflow kek --help',
+      run: async (args) => (await import('./kek-cli.js')).runKekCommand(args, plain),
+    },
+  ];
+}
 
-async function main(argv: string[]): Promise<number> {
-  if (argv[0] === 'token') {
-    return runTokenCli(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
+function overview(specs: CliCommandSpec[]): string {
+  const width = Math.max(...specs.map((spec) => spec.name.length));
+  return [
+    'usage: certflow <command> [arguments] [options]      certflow <command> --help',
+    '',
+    'commands:',
+    ...specs.map((spec) => `  ${spec.name.padEnd(width)}  ${spec.summary}`),
+    '',
+    EXIT_CODES_HELP,
+  ].join('\n');
+}
+
+async function main(argv: string[], io: BulkIo): Promise<number> {
+  const specs = commands(io);
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    const topic = name === 'help' ? specs.find((spec) => spec.name === args[0]) : undefined;
+    io.out(topic ? topic.usage : overview(specs));
+    return EXIT_OK;
   }
-  if (argv[0] === 'issuer-compromise') {
-    return runIssuerCompromise(argv.slice(1), {
-      out: (line) => console.log(line),
-      err: (line) => console.error(line),
-      env: process.env,
-      ask: process.stdin.isTTY && process.stdout.isTTY ? ask : null,
+  const spec = specs.find((candidate) => candidate.name === name);
+  if (!spec) {
+    return runCommand({ name, usage: overview(specs) }, argv, io, () => {
+      throw new CliUsageError(`unknown command "${name}"`);
     });
   }
-  if (argv[0] === 'kek') return runKekCommand(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
-  if (argv[0] === 'import' || argv[0] === 'scan') return runInventoryCli(argv, { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
-  if (argv[0] === 'contacts') return runContactsCli(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
-  if (argv[0] === 'audit') {
-    return runAuditCli(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
-  }
-  const parsed = parseCli(argv, process.env);
-  if (!parsed.ok) {
-    console.error(`error: ${parsed.error}\n\n${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}\n\n${KEK_USAGE}\n\n${AUDIT_USAGE}\n\n${CONTACTS_USAGE}\n\n${INVENTORY_USAGE}`);
-    return EXIT_ERROR;
-  }
-  const command = parsed.value;
-  if (command.command === 'help') {
-    console.log(`${USAGE}\n\n${ISSUER_COMPROMISE_USAGE}\n\n${TOKEN_USAGE}\n\n${KEK_USAGE}\n\n${AUDIT_USAGE}\n\n${CONTACTS_USAGE}\n\n${INVENTORY_USAGE}`);
-    return 0;
-  }
-  const api = bulkApi(command.connection);
-  try {
-    return await run(command, api);
-  } catch (error) {
-    if (error instanceof ApiError) {
-      console.error(formatProblem(error.status, error.problem));
-      return EXIT_ERROR;
-    }
-    throw error;
-  }
-}
-
-async function run(command: Exclude<CliCommand, { command: 'help' }>, api: BulkApi): Promise<number> {
-  switch (command.command) {
-    case 'bulk-reissue':
-      return bulkReissue(command, api);
-    case 'bulk-status': {
-      const operation = await api.status(command.id);
-      console.log(formatStatus(operation, new Date()));
-      return 0;
-    }
-    case 'bulk-pause':
-    case 'bulk-resume':
-    case 'bulk-cancel': {
-      const action = command.command.slice('bulk-'.length) as 'pause' | 'resume' | 'cancel';
-      const progress = await api.steer(command.id, action);
-      console.log(`${command.id}: ${progress.state}`);
-      if (action === 'cancel') console.log('renewals already under way finish and are recorded; nothing new is started');
-      return 0;
-    }
-  }
-}
-
-async function bulkReissue(command: Extract<CliCommand, { command: 'bulk-reissue' }>, api: BulkApi): Promise<number> {
-  const preview = await api.dryRun(command.request);
-  console.log(formatDryRun(preview));
-  if (preview.count === 0) {
-    console.log('nothing to reissue; no operation started');
-    return 0;
-  }
-  if (!command.yes) {
-    if (!process.stdin.isTTY || !process.stdout.isTTY) {
-      console.error('error: not starting without confirmation: no terminal to ask on; check the preview above and pass --yes to start');
-      return EXIT_ERROR;
-    }
-    const answer = await ask(`reissue ${preview.count} certificate${preview.count === 1 ? '' : 's'}${command.request.revokeSuperseded ? ' and revoke the versions they replace' : ''}? [y/N] `);
-    if (!/^y(es)?$/i.test(answer.trim())) {
-      console.log('not started');
-      return EXIT_ERROR;
-    }
-  }
-  const started = await api.start(command.request);
-  console.log(`started bulk operation ${started.id} (workflow ${started.workflowId})`);
-  return watch(api, started.id);
+  return spec.run(args, io);
 }
 
 async function ask(question: string): Promise<string> {
@@ -124,48 +119,31 @@ async function ask(question: string): Promise<string> {
   }
 }
 
-/** Redraws one line on a terminal, prints a line every 2 s otherwise; Ctrl-C stops watching only. */
-async function watch(api: BulkApi, id: string): Promise<number> {
-  const tty = process.stdout.isTTY === true;
-  const stop = new AbortController();
-  const onInterrupt = () => stop.abort();
+/** Ctrl-C while a bulk reissue is followed stops the following; at any other time it ends the CLI as usual. */
+function catchInterrupt() {
+  const interrupted = new AbortController();
+  const onInterrupt = () => interrupted.abort();
   process.once('SIGINT', onInterrupt);
-  try {
-    for (;;) {
-      const live = liveState(await api.status(id));
-      const line = formatProgressLine(live, new Date(), tty ? (process.stdout.columns || 100) - 1 : 200);
-      if (tty) process.stdout.write(`\r${line}\x1b[K`);
-      else console.log(line);
-      const code = exitCodeFor(live.state, live.counts);
-      if (live.final && code !== null) {
-        if (tty) process.stdout.write('\n');
-        console.log(formatSummary(live));
-        return code;
-      }
-      try {
-        await sleep(tty ? TTY_REFRESH_MS : LOG_REFRESH_MS, undefined, { signal: stop.signal });
-      } catch {
-        // Interrupted: fall through to the check below.
-      }
-      if (stop.signal.aborted) {
-        if (tty) process.stdout.write('\n');
-        console.log(`stopped watching; bulk operation ${id} keeps running.`);
-        console.log(`  watch it:  certflow bulk-status ${id}`);
-        console.log(`  cancel it: certflow bulk-cancel ${id}`);
-        return EXIT_STOPPED_WATCHING;
-      }
-    }
-  } finally {
-    process.off('SIGINT', onInterrupt);
-  }
+  return { signal: interrupted.signal, release: () => process.off('SIGINT', onInterrupt) };
 }
 
-main(process.argv.slice(2)).then(
+const io: BulkIo & CliIo = {
+  out: (text) => console.log(text),
+  err: (text) => console.error(text),
+  write: (text) => process.stdout.write(text),
+  env: process.env,
+  stdoutIsTTY: process.stdout.isTTY === true,
+  columns: process.stdout.columns,
+  ask: process.stdin.isTTY && process.stdout.isTTY ? ask : null,
+  catchInterrupt,
+};
+
+main(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
     console.error(`certflow: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    process.exitCode = EXIT_ERROR;
+    process.exitCode = 1;
   },
 );
