@@ -188,7 +188,7 @@ async function startWorkerMetrics(config: Config, registry: ReturnType<typeof cr
   const { workerHost, workerPort, token } = config.metrics;
   if (workerPort === 0) return null;
   try {
-    const server = await startMetricsServer({ registry, host: workerHost, port: workerPort, access: { token } });
+    const server = await startMetricsServer({ registry, host: workerHost, port: workerPort, access: { token, refuseWithoutToken: config.production } });
     log(`worker metrics at ${server.url}/metrics`);
     return server;
   } catch (error) {
