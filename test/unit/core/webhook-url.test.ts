@@ -1,0 +1,12 @@
+import { describe, expect, it } from 'vitest';
+import { webhookUrlForLogs } from '../../../core/webhook-url.js';
+
+describe('webhookUrlForLogs', () => {
+  it('ok/keeps the origin, hides the path and query behind a short hash that tells URLs apart', () => {
+    const one = webhookUrlForLogs('https://hooks.slack.com/services/T1/B1/secretpathtoken?x=1');
+    expect(one).toMatch(/^https:\/\/hooks\.slack\.com\/…#[0-9a-f]{8}$/);
+    expect(one).not.toContain('secretpathtoken');
+    expect(webhookUrlForLogs('https://hooks.slack.com/services/T1/B1/other')).not.toBe(one);
+    expect(webhookUrlForLogs('not a url')).toBe('(invalid URL)');
+  });
+});
