@@ -1,9 +1,10 @@
 /**
- * Review (issue 14): a Slack-compatible incoming webhook URL carries its credential in the path
+ * A Slack-compatible incoming webhook URL carries its credential in the path
  * (https://hooks.slack.com/services/T…/B…/<secret>): whoever holds the URL can post to the channel.
  * A notification contact with `format: slack` is exactly such a URL. Its path must not end up in
  * trace span attributes (exported to the OTLP collector) nor in error messages (the delivery's
- * last_error and the append-only audit event `notification.delivery_failed`).
+ * last_error and the append-only audit event `notification.delivery_failed`): only the origin and a
+ * short hash of the rest are shown.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -35,8 +36,8 @@ afterAll(async () => {
   trace.disable();
 });
 
-describe('review/a webhook URL credential stays out of traces and error messages', () => {
-  it('fail/the Slack URL secret path is in the span attribute url.full and in the error message', async () => {
+describe('a webhook URL credential stays out of traces and error messages', () => {
+  it('ok/the Slack URL secret path is neither in the span nor in the error message; its origin is', async () => {
     const url = `http://127.0.0.1:${port}/services/T0001/B0001/${SLACK_SECRET}`;
     const error = await postWebhook(url, { text: 'hi' }, 'contact-signing-secret-0123456789', 'ntf_1', { addresses: ['127.0.0.1'] }).then(
       () => null,
@@ -48,5 +49,7 @@ describe('review/a webhook URL credential stays out of traces and error messages
     const attributes = JSON.stringify(span!.attributes) + JSON.stringify(span!.events) + String(span!.status.message);
     expect.soft(error!.message, "error message").not.toContain(SLACK_SECRET);
     expect.soft(attributes, "span attributes").not.toContain(SLACK_SECRET);
+    expect(error!.message).toContain(`http://127.0.0.1:${port}/…#`);
+    expect(span!.attributes['url.full']).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/…#[0-9a-f]{8}$`));
   });
 });
