@@ -16,3 +16,8 @@ export function webhookUrlForLogs(url: string): string {
   const rest = `${parsed.username}:${parsed.password}@${parsed.pathname}${parsed.search}${parsed.hash}`;
   return `${parsed.origin}/…#${Array.from(sha256(new TextEncoder().encode(rest)).subarray(0, 4), (byte) => byte.toString(16).padStart(2, '0')).join('')}`;
 }
+
+/** Every http(s) URL in `text` as webhookUrlForLogs shows it (error text bound for notifications). */
+export function urlsForLogs(text: string): string {
+  return text.replace(/\bhttps?:\/\/[^\s"'<>]+/g, (url) => (url.includes('/…#') ? url : webhookUrlForLogs(url)));
+}
