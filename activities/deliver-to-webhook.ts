@@ -3,6 +3,7 @@
  * (docs/webhooks.md is the receivers' contract). Transient failures throw plain errors so the
  * activity's retry policy retries them; refusals that retrying cannot fix are non-retryable.
  */
+import { webhookUrlForLogs } from '../core/webhook-url.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { ApplicationFailure } from '@temporalio/common';
@@ -205,12 +206,13 @@ function describeRequestError(error: unknown, timeoutMs: number): string {
 }
 
 /**
- * The URL without query or fragment (they may hold tokens that do not belong in histories); null
- * when fetch cannot POST to it: not http(s), or with credentials (fetch refuses those).
+ * The URL as spans, errors, histories and audit events show it: its origin and a short hash of the
+ * rest (a Slack-style URL's path is its credential: core/webhook-url.ts); null when it cannot be
+ * POSTed to: not http(s), or with credentials in it.
  */
 function displayUrl(url: string): string | null {
   if (!URL.canParse(url)) return null;
   const parsed = new URL(url);
   if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.username || parsed.password) return null;
-  return `${parsed.origin}${parsed.pathname}`;
+  return webhookUrlForLogs(url);
 }

@@ -35,4 +35,6 @@ export interface ActivityDeps {
   mailer?: Mailer;
   /** How failed notification deliveries are retried; absent: core/notifications.ts DEFAULT_DELIVERY_RETRY. */
   notificationRetry?: DeliveryRetry;
+  /** The process's own secrets (cmd/observability.ts processSecrets): cut out of error groups and notifications too. */
+  knownSecrets?: readonly string[];
 }

@@ -41,9 +41,9 @@ export interface ActivityFailure {
 }
 
 /** Counts one failure into its group; called by trackFailures and by activities that report a failure without throwing. */
-export async function noteFailure(deps: Pick<ActivityDeps, 'db' | 'now'>, failure: ActivityFailure): Promise<void> {
+export async function noteFailure(deps: Pick<ActivityDeps, 'db' | 'now' | 'knownSecrets'>, failure: ActivityFailure): Promise<void> {
   const certificateId = certificateIdOf(failure.input);
-  const message = redactText(failure.message).slice(0, 2_000);
+  const message = redactText(failure.message, deps.knownSecrets).slice(0, 2_000);
   try {
     const certificate = certificateId ? await findCertificate(deps.db, certificateId) : null;
     await recordFailure(deps.db, {

@@ -15,6 +15,7 @@ import { daysLeft } from '../core/notifications.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
 import { CERTIFICATE_SOURCES } from '../core/types.js';
 import { appendAuditEvent } from '../db/audit.js';
+import { findCertificate } from '../db/certificates.js';
 import { selectSweepPage, type SweepCandidate } from '../db/inventory-sweep.js';
 import { enqueueNotification } from '../db/notifications.js';
 import type { ActivityDeps } from './deps.js';
@@ -76,7 +77,9 @@ async function sweepOne(deps: ActivityDeps, candidate: SweepCandidate, sweepId: 
   if (facts.workflow.kind === 'unknown') counts.unknown++;
   const now = deps.now();
   const decision = decideSweep(facts, now);
-  if (decision.action.kind === 'restart') {
+  if (decision.action.kind === 'restart' && !(await stillAsSeen(deps, candidate))) {
+    // Changed since the page was read (a revocation, a renewal): the next sweep decides on what it is then.
+  } else if (decision.action.kind === 'restart') {
     await restartLifecycle(deps, candidate, taskQueue);
     await audit(deps, candidate, 'sweep.lifecycle_restarted', { sweepId, workflowId: candidate.workflowId, generation: candidate.version?.generation, was: facts.workflow.kind }, `${sweepId}/${candidate.id}/restarted`);
     counts.restarted++;
@@ -133,6 +136,15 @@ async function describeLifecycle(deps: ActivityDeps, workflowId: string): Promis
  * Starts the lifecycle at the current version's generation. `USE_EXISTING` makes a start that
  * races another (a second sweep, the API) a no-op; the closed run's id may be reused.
  */
+/**
+ * Re-read right before a restart: a certificate revoked (or renewed) since its page was read must
+ * not get a lifecycle started on the old facts; a revocation always wins.
+ */
+async function stillAsSeen(deps: ActivityDeps, candidate: SweepCandidate): Promise<boolean> {
+  const current = await findCertificate(deps.db, candidate.id);
+  return current !== null && current.state === candidate.state && current.currentVersionId === (candidate.version?.id ?? null);
+}
+
 async function restartLifecycle(deps: ActivityDeps, candidate: SweepCandidate, taskQueue: string): Promise<void> {
   const version = candidate.version!;
   await deps.temporal.workflow.start('certificateLifecycle', {

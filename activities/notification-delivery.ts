@@ -25,13 +25,15 @@ export interface DeliverNotificationsResult {
   delivered: number;
   retrying: number;
   failed: number;
+  /** Attempts whose lease ran out before they finished (another claim owns the row; not counted as delivered). */
+  leaseLost: number;
   /** Work was left (the budget ran out): the workflow calls again at once. */
   more: boolean;
 }
 
 export async function deliverNotifications(deps: ActivityDeps): Promise<DeliverNotificationsResult> {
   const started = Date.now();
-  const result: DeliverNotificationsResult = { fannedOut: 0, delivered: 0, retrying: 0, failed: 0, more: false };
+  const result: DeliverNotificationsResult = { fannedOut: 0, delivered: 0, retrying: 0, failed: 0, leaseLost: 0, more: false };
   for (;;) {
     const batch = await fanOutNotifications(deps.db, { now: deps.now(), maxAgeMs: MAX_FAN_OUT_AGE_MS, limit: FAN_OUT_BATCH });
     result.fannedOut += batch.notifications;
@@ -51,11 +53,17 @@ export async function deliverNotifications(deps: ActivityDeps): Promise<DeliverN
   return result;
 }
 
-async function attempt(deps: ActivityDeps, claimed: ClaimedDelivery): Promise<'delivered' | 'retrying' | 'failed'> {
+/**
+ * One attempt of a claimed delivery. Every outcome is recorded only if this claim still holds the row
+ * (finishAttempt is guarded by the attempt count): a claim whose lease ran out reports `leaseLost`,
+ * is not counted as delivered, and writes no audit event, since the newer claim owns the outcome.
+ * The lease (90 s) is longer than the longest send (webhook 10 s, SMTP 15 s per stage).
+ */
+async function attempt(deps: ActivityDeps, claimed: ClaimedDelivery): Promise<'delivered' | 'retrying' | 'failed' | 'leaseLost'> {
   const { delivery, notification, contact } = claimed;
   if (contact.removedAt) {
-    await finishAttempt(deps.db, delivery, { state: 'cancelled', at: deps.now(), error: 'the contact was removed' });
-    return 'failed';
+    const finished = await finishAttempt(deps.db, delivery, { state: 'cancelled', at: deps.now(), error: 'the contact was removed' });
+    return finished ? 'failed' : 'leaseLost';
   }
   const event = {
     outboxId: notification.id,
@@ -76,10 +84,10 @@ async function attempt(deps: ActivityDeps, claimed: ClaimedDelivery): Promise<'d
     const delay = error instanceof NotificationRefused ? null : nextAttemptDelayMs(delivery.attempts, deps.notificationRetry ?? DEFAULT_DELIVERY_RETRY);
     const at = deps.now();
     if (delay !== null) {
-      await finishAttempt(deps.db, delivery, { state: 'pending', at, error: message, nextAttemptAt: new Date(at.getTime() + delay) });
-      return 'retrying';
+      const finished = await finishAttempt(deps.db, delivery, { state: 'pending', at, error: message, nextAttemptAt: new Date(at.getTime() + delay) });
+      return finished ? 'retrying' : 'leaseLost';
     }
-    await finishAttempt(deps.db, delivery, { state: 'failed', at, error: message });
+    if (!(await finishAttempt(deps.db, delivery, { state: 'failed', at, error: message }))) return 'leaseLost';
     await appendAuditEvent(deps.db, {
       at,
       actor: 'workflow',
@@ -91,6 +99,5 @@ async function attempt(deps: ActivityDeps, claimed: ClaimedDelivery): Promise<'d
     });
     return 'failed';
   }
-  await finishAttempt(deps.db, delivery, { state: 'delivered', at: deps.now() });
-  return 'delivered';
+  return (await finishAttempt(deps.db, delivery, { state: 'delivered', at: deps.now() })) ? 'delivered' : 'leaseLost';
 }

@@ -1,10 +1,12 @@
 /**
  * A SERVER span per HTTP request (OpenTelemetry HTTP semantic conventions): named by method and
- * route template (`POST /v1/certificates`, never the raw path with ids), with the status code, the
- * caller's trace context continued (W3C traceparent), and the certificate id when the route has one.
+ * route template (`POST /v1/certificates`, never the raw path with ids), with the status code and
+ * the certificate id when the route has one. Each request starts a new trace: a caller's W3C
+ * traceparent (anyone's, unauthenticated, with its sampled flag) is kept as a link, not continued,
+ * so no caller can switch off the tracing of what it asked for or splice into another trace.
  * Everything the handler does (Temporal client calls, Postgres queries) happens inside it.
  */
-import { context, propagation, SpanKind, SpanStatusCode, trace, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Link, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 
@@ -20,12 +22,16 @@ const headerGetter: TextMapGetter<Headers> = {
 export function traceRequests(tracer: Tracer): MiddlewareHandler {
   return async (c, next) => {
     const method = c.req.method;
-    const parent = propagation.extract(context.active(), c.req.raw.headers, headerGetter);
+    const caller = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headerGetter));
+    const links: Link[] = caller && isSpanContextValid(caller) ? [{ context: caller, attributes: { 'certflow.link': 'caller' } }] : [];
+    const parent = context.active();
     const url = new URL(c.req.url);
     const span = tracer.startSpan(
       method,
       {
         kind: SpanKind.SERVER,
+        root: true,
+        links,
         attributes: {
           'http.request.method': method,
           'url.path': url.pathname,

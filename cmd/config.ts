@@ -166,6 +166,10 @@ const configSchema = z.object({
       .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9465')
       .optional(),
   ),
+  // Read here only to keep the collector out of team webhooks' reach (cmd/tracing.ts configures the exporter).
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.string().optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString.pipe(z.string().optional()),
+  OTEL_TRACES_EXPORTER: optionalString,
   CERTFLOW_SIGNER: optionalString.pipe(z.enum(['software', 'pkcs11']).default('software')),
   CERTFLOW_PKCS11_MODULE: optionalString,
   CERTFLOW_PKCS11_TOKEN_LABEL: optionalString,
@@ -264,6 +268,8 @@ export interface Config {
   acmeValidation: AcmeValidationConfig;
   /** SMTP and the delivery and sweep schedules (cmd/notification-env.ts); worker only. */
   notifications: NotificationSettings;
+  /** Where OTLP traces go (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, _ENDPOINT, or the exporter's default); null: no OTLP export. */
+  otlpEndpoint: string | null;
 }
 
 export interface MetricsSettings {
@@ -360,6 +366,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       temporalSdkAddress: e.CERTFLOW_TEMPORAL_METRICS_ADDRESS ?? null,
     },
     notifications: loadNotificationSettings(env),
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT ?? (e.OTEL_TRACES_EXPORTER === 'otlp' ? 'http://localhost:4318' : null),
     acme:
       e.CERTFLOW_ACME_PORT === 0
         ? null

@@ -1,6 +1,7 @@
 /**
  * The platform's destination rules (core/destination-hosts.ts) from the configuration: its own
- * services (Postgres, Temporal and its UI, the API), which no webhook or verify endpoint may reach,
+ * services (Postgres, Temporal and its UI, the API, the metrics listeners, the SMTP relay, the OTLP
+ * collector), which no webhook or verify endpoint may reach,
  * and the operator's exceptions and extra denied ranges.
  */
 import type { PlatformDestinationRules, PlatformService } from '../core/destination-hosts.js';
@@ -24,6 +25,10 @@ export function platformDestinationRules(
     { name: 'API', host: config.host, port: config.port },
     // An API bound to every address is reached at its public name too (the wildcard matches only itself).
     ...(WILDCARD_HOSTS.has(config.host) ? [{ name: 'API', host: new URL(config.publicUrl).hostname.replace(/^\[|\]$/g, ''), port: config.port }] : []),
+    { name: 'worker metrics', host: config.metrics.workerHost, port: config.metrics.workerPort },
+    ...(config.metrics.temporalSdkAddress ? [{ name: 'Temporal SDK metrics', ...hostAndPort(config.metrics.temporalSdkAddress, 9465) }] : []),
+    ...(config.notifications.smtp ? [{ name: 'SMTP relay', ...smtpHostAndPort(config.notifications.smtp.url) }] : []),
+    ...(config.otlpEndpoint ? [{ name: 'OTLP collector', ...urlHostAndPort(config.otlpEndpoint) }] : []),
   ];
   return {
     services: services.filter((service, index) => service.port > 0 && services.findIndex((other) => other.host === service.host && other.port === service.port) === index),
@@ -38,6 +43,12 @@ const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
 function urlHostAndPort(url: string): { host: string; port: number } {
   const parsed = new URL(url);
   return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80)) };
+}
+
+/** The relay of an smtp:// (default port 25) or smtps:// (465) URL. */
+function smtpHostAndPort(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || (parsed.protocol === 'smtps:' ? 465 : 25)) };
 }
 
 /** `host:port`, `[v6]:port` or a bare host. */

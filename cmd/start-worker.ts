@@ -1,4 +1,5 @@
 /** Composition root of the worker: database, CA, Temporal connection, activities, workflows. */
+import { processSecrets } from './observability.js';
 import { Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
@@ -134,6 +135,7 @@ export async function startWorker(
           ...(hsm ? { hsm } : {}),
           now: () => new Date(),
           fileDestinationRoot: config.fileDestinationRoot,
+          knownSecrets: processSecrets(config),
           destinationGuard: new DestinationGuard(platformDestinationRules(config, { allowPrivate: config.devDefaults?.allowPrivateDestinations })),
           temporal: client,
           acmeValidation: config.acmeValidation,
@@ -188,7 +190,7 @@ async function startWorkerMetrics(config: Config, registry: ReturnType<typeof cr
   const { workerHost, workerPort, token } = config.metrics;
   if (workerPort === 0) return null;
   try {
-    const server = await startMetricsServer({ registry, host: workerHost, port: workerPort, access: { token } });
+    const server = await startMetricsServer({ registry, host: workerHost, port: workerPort, access: { token, refuseWithoutToken: config.production } });
     log(`worker metrics at ${server.url}/metrics`);
     return server;
   } catch (error) {

@@ -65,6 +65,19 @@ export interface BulkCounts {
 
 export const EMPTY_COUNTS: BulkCounts = { selected: 0, sent: 0, reissued: 0, rolled_out: 0, verified: 0, failed: 0, skipped: 0, revoked: 0 };
 
+/**
+ * The counts of some of an operation's items (one team's share of a platform admin's operation):
+ * each item was selected and sent; its outcome and whether its superseded version was revoked.
+ */
+export function countsOfItems(items: ReadonlyArray<{ outcome: BulkOutcome | null; revoked: boolean }>): BulkCounts {
+  const counts = { ...EMPTY_COUNTS, selected: items.length, sent: items.length };
+  for (const item of items) {
+    if (item.outcome) counts[item.outcome] += 1;
+    if (item.revoked) counts.revoked += 1;
+  }
+  return counts;
+}
+
 /** A certificate the bulk operation has signalled and whose outcome it waits for. */
 export interface InFlight {
   certificateId: string;

@@ -19,9 +19,16 @@ const REPLACEMENTS: [RegExp, string][] = [
   [/\b\d+(\.\d+)?\b/g, '<n>'],
 ];
 
+/**
+ * What a webhook receiver wrote after its status (`… answered 400: <excerpt>`) is the receiver's
+ * text: a team could make a new group with every answer. The group is the status; the excerpt stays
+ * in the group's last message.
+ */
+const RECEIVER_EXCERPT = /^(.*\banswered \d{3}(?: \(redirects are not followed\))?): .*$/;
+
 /** The grouping key of a failure message (also what the API shows as the group's reason). */
 export function failureReason(message: string): string {
-  let reason = message.split('\n')[0]!.trim();
+  let reason = message.split('\n')[0]!.trim().replace(RECEIVER_EXCERPT, '$1');
   for (const [pattern, placeholder] of REPLACEMENTS) reason = reason.replace(pattern, placeholder);
   reason = reason.replace(/\s+/g, ' ');
   return reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH - 1)}…` : reason || '(no message)';

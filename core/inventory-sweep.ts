@@ -5,7 +5,7 @@
  */
 import { expiryThreshold } from './notifications.js';
 import { renewalTime } from './renewal.js';
-import type { CertState } from './types.js';
+import { renewedByClient, type CertState, type KeySource } from './types.js';
 
 /** States whose lifecycle workflow has ended on purpose: nothing to run, nothing to renew. */
 export const FINISHED_STATES: readonly CertState[] = ['revoked', 'rejected', 'approval_expired', 'adopted'];
@@ -55,7 +55,9 @@ export function decideSweep(facts: SweepFacts, now: Date): SweepDecision {
 function restartOrAlert(facts: SweepFacts): SweepAction {
   if (facts.state === 'revoking') return { kind: 'alert', reason: 'its revocation has no running workflow: revoke it again (POST /v1/certificates/:id/revoke)' };
   if (!facts.version) return { kind: 'alert', reason: `it has no issued version yet (state ${facts.state}); restarting would skip its approval` };
-  if (facts.keySource === 'acme') return { kind: 'alert', reason: 'it is renewed by its ACME client; the client must order its renewal' };
+  if (renewedByClient(facts.keySource as KeySource)) {
+    return { kind: 'alert', reason: `it is renewed by its ${facts.keySource === 'acme' ? 'ACME client' : 'cert-manager'}; the client must order its renewal` };
+  }
   return { kind: 'restart' };
 }
 

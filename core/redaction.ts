@@ -1,12 +1,13 @@
 /**
  * Keeps secrets out of log lines: values under secret-looking keys are replaced, and secrets that
- * have a recognisable shape (bearer credentials, Certflow API tokens, PEM private keys, JWTs) or that
- * the process knows (its KEK, audit key, bootstrap token) are cut out of free text. Pure.
+ * have a recognisable shape (bearer credentials, Certflow API tokens, PEM private keys, JWTs, URL
+ * passwords, password=/token= pairs) or that the process knows (its KEK, audit key, bootstrap token,
+ * metrics token, SMTP password) are cut out of free text. Pure.
  */
 export const REDACTED = '[REDACTED]';
 
 /** Keys whose values are secrets, whatever they hold (matched case-insensitively, ignoring - and _). */
-const SECRET_KEY = /(token|secret|password|passwd|passphrase|authorization|cookie|hmackey|hmac|kek|privatekey|apikey|credential|pin$|^pin|signingkey|sealingkey|eabkey|auditkey)/;
+const SECRET_KEY = /(token|secret|password|passwd|passphrase|authorization|cookie|hmackey|hmac|kek|privatekey|apikey|credential|pin$|^pin|signingkey|sealingkey|eabkey|auditkey|smtpurl|databaseurl|dsn$)/;
 /** Keys that look secret by the pattern above but hold none. */
 const NOT_SECRET_KEY = /^(tokenid|tokenids|tokencount|keyid|kekid|publickey|sealingpublickey|expiresin)$/;
 
@@ -15,7 +16,10 @@ const TEXT_PATTERNS: RegExp[] = [
   /\bcft_[A-Za-z0-9_-]+/g,
   /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
   /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g,
-  /\b(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/gi,
+  // Userinfo with a password in a URL of any scheme (postgres://, smtp://, https://…).
+  /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s/]+@/gi,
+  // key=value secrets in free text and query strings.
+  /\b((?:password|passwd|pwd|pass|token|access_token|secret|client_secret|api_?key|apikey)=)("[^"]*"|'[^']*'|[^\s&;,"']+)/gi,
 ];
 
 export function isSecretKey(key: string): boolean {
@@ -32,7 +36,8 @@ export function redactText(text: string, knownSecrets: readonly string[] = []): 
   for (const pattern of TEXT_PATTERNS) {
     out = out.replace(pattern, (match, prefix: unknown) => {
       // Keep a connection string's user and host readable, and a scheme word (Bearer) as a hint.
-      if (typeof prefix === 'string' && prefix.startsWith('postgres')) return `${prefix}${REDACTED}@`;
+      if (typeof prefix === 'string' && prefix.includes('://')) return `${prefix}${REDACTED}@`;
+      if (typeof prefix === 'string' && prefix.endsWith('=')) return `${prefix}${REDACTED}`;
       if (typeof prefix === 'string' && /^(bearer|basic)$/i.test(prefix)) return `${prefix} ${REDACTED}`;
       return match.startsWith('-----BEGIN') ? `-----BEGIN PRIVATE KEY----- ${REDACTED}` : REDACTED;
     });

@@ -1,5 +1,5 @@
 /** Error groups (schema.ts `error_groups`): one row per (team, type, reason), counted as failures happen. */
-import { and, desc, eq, gte, inArray, isNull, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gte, inArray, isNull, sql } from 'drizzle-orm';
 import type { Queryable } from './database.js';
 import { newId } from './ids.js';
 import { errorGroupCertificates, errorGroups } from './schema.js';
@@ -16,8 +16,16 @@ export interface FailureOccurrence {
   at: Date;
 }
 
+/**
+ * Most groups one team (or the platform) gets: failures with a new reason beyond it are counted in one
+ * group per type with OVERFLOW_REASON, so text a team controls cannot grow the table without bound.
+ */
+export const MAX_GROUPS_PER_TEAM = 200;
+export const OVERFLOW_REASON = '(other reasons: this team has reached its error group limit)';
+
 /** Counts one failure into its group (created at the first one) and into the group's certificate list. */
-export async function recordFailure(db: Queryable, failure: FailureOccurrence): Promise<string> {
+export async function recordFailure(db: Queryable, occurrence: FailureOccurrence): Promise<string> {
+  const failure = { ...occurrence, reason: await reasonWithinCap(db, occurrence) };
   const [group] = await db
     .insert(errorGroups)
     .values({
@@ -52,6 +60,17 @@ export async function recordFailure(db: Queryable, failure: FailureOccurrence): 
       });
   }
   return group!.id;
+}
+
+async function reasonWithinCap(db: Queryable, failure: FailureOccurrence): Promise<string> {
+  const ofTeam = failure.teamId === null ? isNull(errorGroups.teamId) : eq(errorGroups.teamId, failure.teamId);
+  const [existing] = await db
+    .select({ id: errorGroups.id })
+    .from(errorGroups)
+    .where(and(ofTeam, eq(errorGroups.type, failure.type), eq(errorGroups.reason, failure.reason)));
+  if (existing) return failure.reason;
+  const [row] = await db.select({ n: count() }).from(errorGroups).where(ofTeam);
+  return (row?.n ?? 0) >= MAX_GROUPS_PER_TEAM ? OVERFLOW_REASON : failure.reason;
 }
 
 export interface ErrorGroupView extends ErrorGroupRow {

@@ -53,9 +53,16 @@ export interface ClaimedDelivery {
 }
 
 /**
- * Claims the oldest due delivery: raises its attempt count and leases it until `now + leaseMs`.
- * Null when none is due. The lease is longer than one send can take; a worker that dies holding it
- * leaves the row to be claimed again once it expires.
+ * Most deliveries of one team in flight (claimed, not finished) at once, over all workers: a team whose
+ * webhooks are slow holds at most this many of the lanes, the others keep serving the other teams.
+ * Two claims racing may both pass the check; the limit is approximate by one claim per worker lane.
+ */
+export const MAX_IN_FLIGHT_PER_TEAM = 2;
+
+/**
+ * Claims the oldest due delivery of a team with fewer than MAX_IN_FLIGHT_PER_TEAM in flight: raises
+ * its attempt count and leases it until `now + leaseMs`. Null when none is due. The lease is longer
+ * than one send can take; a worker that dies holding it leaves the row to be claimed again once it expires.
  */
 export async function claimDueDelivery(db: Database, options: { now: Date; leaseMs: number }): Promise<ClaimedDelivery | null> {
   const now = options.now.toISOString();
@@ -63,11 +70,17 @@ export async function claimDueDelivery(db: Database, options: { now: Date; lease
   const claimed = await db.execute<{ id: string }>(sql`
     update notification_deliveries set attempts = attempts + 1, claimed_until = ${until}::timestamptz
     where id = (
-      select id from notification_deliveries
-      where state = 'pending' and next_attempt_at <= ${now}::timestamptz and (claimed_until is null or claimed_until <= ${now}::timestamptz)
-      order by next_attempt_at, id
+      select d.id from notification_deliveries d
+      join notifications n on n.id = d.notification_id
+      where d.state = 'pending' and d.next_attempt_at <= ${now}::timestamptz and (d.claimed_until is null or d.claimed_until <= ${now}::timestamptz)
+        and (
+          select count(*) from notification_deliveries busy
+          join notifications bn on bn.id = busy.notification_id
+          where bn.team_id = n.team_id and busy.state = 'pending' and busy.claimed_until > ${now}::timestamptz
+        ) < ${MAX_IN_FLIGHT_PER_TEAM}
+      order by d.next_attempt_at, d.id
       limit 1
-      for update skip locked
+      for update of d skip locked
     )
     returning id`);
   const id = claimed.rows[0]?.id;

@@ -1,5 +1,5 @@
 /** A team's notification contacts (schema.ts `team_contacts`). */
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, count, eq, isNull, sql } from 'drizzle-orm';
 import type { Queryable } from './database.js';
 import { newId } from './ids.js';
 import { teamContacts } from './schema.js';
@@ -9,6 +9,23 @@ export type NewTeamContact = Omit<typeof teamContacts.$inferInsert, 'id' | 'crea
 
 export function newContactId(): string {
   return newId('ctc');
+}
+
+/**
+ * Most contacts one team may have: every notification fans out to each of them, so more would let one
+ * team multiply the deliveries every worker sends (a notification storm).
+ */
+export const MAX_CONTACTS_PER_TEAM = 20;
+
+/** Serializes contact changes of one team until the transaction ends (the cap is checked, then a row added). */
+export async function lockTeamContacts(tx: Queryable, teamId: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext('certflow.team-contacts'), hashtext(${teamId}))`);
+}
+
+/** How many contacts the team has that are not removed. */
+export async function countContacts(db: Queryable, teamId: string): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(teamContacts).where(and(eq(teamContacts.teamId, teamId), isNull(teamContacts.removedAt)));
+  return row?.n ?? 0;
 }
 
 export async function insertContact(db: Queryable, contact: NewTeamContact & { id: string }): Promise<TeamContactRow> {

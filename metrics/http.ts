@@ -19,7 +19,7 @@ export interface MetricsAccess {
 export function metricsHandler(registry: Registry, access: MetricsAccess) {
   return async (c: Context): Promise<Response> => {
     if (access.token === null && access.refuseWithoutToken) {
-      return problem(c, 403, 'metrics-token-required', '/metrics of the API is off in production until CERTFLOW_METRICS_TOKEN is set; give Prometheus the same token (authorization.credentials_file)');
+      return problem(c, 403, 'metrics-token-required', '/metrics is off in production until CERTFLOW_METRICS_TOKEN is set; give Prometheus the same token (authorization.credentials_file)');
     }
     if (access.token !== null && !bearerMatches(c.req.header('Authorization'), access.token)) {
       c.header('WWW-Authenticate', 'Bearer realm="certflow-metrics"');

@@ -18,13 +18,15 @@ const { deliverNotifications } = proxyActivities<Activities>({
 const MAX_ROUNDS = 10;
 
 export async function notificationDelivery(): Promise<DeliverNotificationsResult> {
-  const total: DeliverNotificationsResult = { fannedOut: 0, delivered: 0, retrying: 0, failed: 0, more: false };
+  const total: DeliverNotificationsResult = { fannedOut: 0, delivered: 0, retrying: 0, failed: 0, leaseLost: 0, more: false };
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const result = await deliverNotifications();
     total.fannedOut += result.fannedOut;
     total.delivered += result.delivered;
     total.retrying += result.retrying;
     total.failed += result.failed;
+    // Absent in results recorded before it existed (replayed histories).
+    total.leaseLost += result.leaseLost ?? 0;
     total.more = result.more;
     if (!result.more) break;
   }

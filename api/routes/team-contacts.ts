@@ -8,8 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { sealContactSecret } from '../../ca/contact-secrets.js';
 import { checkDestinationHost } from '../../core/destination-hosts.js';
-import { appendAuditEvent } from '../../db/audit.js';
-import { insertContact, listContacts, newContactId, removeContact, type TeamContactRow } from '../../db/team-contacts.js';
+import { webhookUrlForLogs } from '../../core/webhook-url.js';
+import { appendAuditEventInTransaction } from '../../db/audit.js';
+import { countContacts, insertContact, listContacts, lockTeamContacts, MAX_CONTACTS_PER_TEAM, newContactId, removeContact, type NewTeamContact, type TeamContactRow } from '../../db/team-contacts.js';
 import { findTeam, type TeamRow } from '../../db/teams.js';
 import { auditActor } from '../audit-actor.js';
 import { canAccessTeam, requireRole } from '../auth.js';
@@ -34,7 +35,7 @@ export function teamContactRoutes(deps: ApiDeps) {
     const body = await parseJsonBody(c, createContactSchema);
     const id = newContactId();
     let generatedSecret: string | null = null;
-    let row: TeamContactRow;
+    let contact: NewTeamContact & { id: string };
     if (body.channel === 'webhook') {
       const url = new URL(body.url);
       const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
@@ -42,7 +43,7 @@ export function teamContactRoutes(deps: ApiDeps) {
       if (refusal) throw problems.validation(refusal.message, [{ field: 'url', message: refusal.message, code: refusal.code }]);
       if (!deps.sealingPublicKey) throw problems.unavailable('webhook secrets cannot be sealed: this API has no sealing public key configured (CERTFLOW_SEALING_PUBLIC_KEY)');
       const secret = body.secret ?? (generatedSecret = randomBytes(32).toString('base64url'));
-      row = await insertContact(deps.db, {
+      contact = {
         id,
         teamId: team.id,
         channel: 'webhook',
@@ -51,11 +52,20 @@ export function teamContactRoutes(deps: ApiDeps) {
         sealedSecret: sealContactSecret(deps.sealingPublicKey, secret, id),
         kinds: body.kinds ?? null,
         createdByPrincipal: caller.accountableId,
-      });
+      };
     } else {
-      row = await insertContact(deps.db, { id, teamId: team.id, channel: 'email', target: body.address, kinds: body.kinds ?? null, createdByPrincipal: caller.accountableId });
+      contact = { id, teamId: team.id, channel: 'email', target: body.address, kinds: body.kinds ?? null, createdByPrincipal: caller.accountableId };
     }
-    await appendAuditEvent(deps.db, { at: deps.now(), ...auditActor(caller), action: 'team.contact_added', teamId: team.id, details: contactView(row) });
+    // The cap, the row and its audit event in one transaction: a refused or failed request changes nothing.
+    const row = await deps.db.transaction(async (tx) => {
+      await lockTeamContacts(tx, team.id);
+      if ((await countContacts(tx, team.id)) >= MAX_CONTACTS_PER_TEAM) {
+        throw problems.conflict(`team "${team.name}" already has ${MAX_CONTACTS_PER_TEAM} contacts, the most a team may have; remove one (DELETE /v1/teams/${team.id}/contacts/{contactId}) before adding another`);
+      }
+      const inserted = await insertContact(tx, contact);
+      await appendAuditEventInTransaction(tx, deps.db, { at: deps.now(), ...auditActor(caller), action: 'team.contact_added', teamId: team.id, details: contactAuditView(inserted) });
+      return inserted;
+    });
     return c.json({ ...contactView(row), ...(generatedSecret ? { secret: generatedSecret } : {}) }, 201);
   });
 
@@ -67,13 +77,23 @@ export function teamContactRoutes(deps: ApiDeps) {
   app.delete('/:id/contacts/:contactId', requireRole('admin'), async (c) => {
     const caller = c.get('principal');
     const team = await visibleTeam(caller, c.req.param('id'));
-    const removed = await removeContact(deps.db, team.id, c.req.param('contactId'), deps.now());
-    if (!removed) throw problems.notFound(`team "${team.name}" has no contact "${c.req.param('contactId')}"`);
-    await appendAuditEvent(deps.db, { at: deps.now(), ...auditActor(caller), action: 'team.contact_removed', teamId: team.id, details: contactView(removed) });
+    const removed = await deps.db.transaction(async (tx) => {
+      await lockTeamContacts(tx, team.id);
+      const row = await removeContact(tx, team.id, c.req.param('contactId'), deps.now());
+      if (!row) throw problems.notFound(`team "${team.name}" has no contact "${c.req.param('contactId')}"`);
+      await appendAuditEventInTransaction(tx, deps.db, { at: deps.now(), ...auditActor(caller), action: 'team.contact_removed', teamId: team.id, details: contactAuditView(row) });
+      return row;
+    });
     return c.json(contactView(removed));
   });
 
   return app;
+}
+
+/** A contact as the audit log keeps it (append-only, read widely): a webhook URL as its origin and a hash of the rest. */
+function contactAuditView(row: TeamContactRow) {
+  const view = contactView(row);
+  return 'url' in view ? { ...view, url: webhookUrlForLogs(row.target) } : view;
 }
 
 /** A contact as the API shows it: never its secret. */

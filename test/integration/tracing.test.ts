@@ -104,13 +104,14 @@ describe('tracing', () => {
     expect(server?.attributes['http.response.status_code']).toBe(404);
   });
 
-  it('continues the caller\'s trace (W3C traceparent)', async () => {
+  it('starts a new trace, linking the caller\'s (W3C traceparent)', async () => {
     const app = tracedApp(harness, tracing);
     exporter.reset();
     const callerTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
     await app.request('/healthz', { headers: { traceparent: `00-${callerTrace}-00f067aa0ba902b7-01` } });
     const server = exporter.getFinishedSpans().find((span) => span.kind === SpanKind.SERVER);
-    expect(server?.spanContext().traceId).toBe(callerTrace);
-    expect(server?.parentSpanId).toBe('00f067aa0ba902b7');
+    expect(server?.spanContext().traceId).not.toBe(callerTrace);
+    expect(server?.parentSpanId).toBeUndefined();
+    expect(server?.links.map((link) => [link.context.traceId, link.context.spanId])).toEqual([[callerTrace, '00f067aa0ba902b7']]);
   });
 });

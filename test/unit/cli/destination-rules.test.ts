@@ -18,6 +18,7 @@ describe('platformDestinationRules', () => {
       { name: 'API', host: '0.0.0.0', port: 9090 },
       // Bound to every address, the API is also reached at its public name.
       { name: 'API', host: '127.0.0.1', port: 9090 },
+      { name: 'worker metrics', host: '127.0.0.1', port: 9464 },
     ]);
   });
 

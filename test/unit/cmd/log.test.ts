@@ -58,3 +58,20 @@ describe('structured logs', () => {
     expect(lines[0]).toMatchObject({ level: 'warn', certificate_id: 'crt_abc', activityType: 'issueCertificate', password: '[REDACTED]' });
   });
 });
+
+describe('processSecrets', () => {
+  it('ok/includes the metrics token and the SMTP password (as written and decoded)', async () => {
+    const { loadConfig } = await import('../../../cmd/config.js');
+    const { processSecrets } = await import('../../../cmd/observability.js');
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://certflow@127.0.0.1:5432/certflow',
+      TEMPORAL_ADDRESS: '127.0.0.1:7233',
+      CERTFLOW_METRICS_TOKEN: 'metrics-token-0123456789',
+      CERTFLOW_SMTP_URL: 'smtp://certflow:p%40ssw0rd-long@relay.internal:587',
+      CERTFLOW_SMTP_FROM: 'certflow@example.test',
+    });
+    const secrets = processSecrets(config);
+    expect(secrets).toContain('metrics-token-0123456789');
+    expect(secrets).toContain('p@ssw0rd-long');
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   dueForLivenessCheck,
+  countsOfItems,
   EMPTY_COUNTS,
   LIVENESS_CHECK,
   livenessCheckDueAt,
@@ -136,5 +137,17 @@ describe('progressOf', () => {
     const progress = progressOf('blk_1', 'running', { ...carry, counts: { ...EMPTY_COUNTS, selected: 10 } }, T0 + 2_000);
     expect(progress.lastError).toBeNull();
     expect(progress.etaAt).toBeNull();
+  });
+});
+
+describe('countsOfItems', () => {
+  it("ok/counts one team's items by outcome and revoked superseded versions", () => {
+    expect(
+      countsOfItems([
+        { outcome: 'verified', revoked: true },
+        { outcome: 'failed', revoked: false },
+        { outcome: null, revoked: false },
+      ]),
+    ).toEqual({ ...EMPTY_COUNTS, selected: 3, sent: 3, verified: 1, failed: 1, revoked: 1 });
   });
 });

@@ -35,6 +35,7 @@ describe('decideSweep', () => {
     { name: 'fail/Temporal did not answer: decide nothing', facts: facts({ workflow: { kind: 'unknown' } }), action: 'none', notice: null },
     { name: 'fail/no version yet: alert, do not restart (approval)', facts: facts({ state: 'awaiting_approval', version: null, workflow: { kind: 'closed' } }), action: 'alert', notice: null },
     { name: 'fail/ACME: alert (the client renews)', facts: facts({ keySource: 'acme', workflow: { kind: 'closed' } }), action: 'alert', notice: 7 },
+    { name: 'fail/Kubernetes (cert-manager): alert, never restarted (the client renews)', facts: facts({ keySource: 'kubernetes', workflow: { kind: 'closed' } }), action: 'alert', notice: 7 },
     { name: 'fail/revoking: alert', facts: facts({ state: 'revoking', workflow: { kind: 'closed' } }), action: 'alert', notice: 7 },
     { name: 'fail/revoked: nothing', facts: facts({ state: 'revoked', workflow: { kind: 'closed' } }), action: 'none', notice: null },
     { name: 'ok/far from expiry and not running: restart, no notice', facts: facts({ version: { id: 'v', generation: 1, issuedAt: now, notAfter: new Date(now.getTime() + 60 * DAY) }, workflow: { kind: 'closed' } }), action: 'restart', notice: null },
