@@ -12,6 +12,7 @@
  * (a bulk reissue) on to cert-manager by setting the Certificate's `Issuing` condition, as `cmctl renew` does.
  */
 import {
+  CERTFLOW_GROUP,
   CERTIFICATE_ID_ANNOTATION,
   CERTIFICATE_NAME_ANNOTATION,
   CERTIFICATE_REVISION_ANNOTATION,
@@ -148,6 +149,10 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
     const submission = await submitted(request, resolved);
     if (!submission) return;
     const view = await resolved.client.certificate(submission.id);
+    // The annotation is writable by whoever writes the request: the certificate must be this request's.
+    if (view.kubernetes?.uid !== request.metadata.uid || view.kubernetes.namespace !== request.metadata.namespace || view.kubernetes.cluster !== options.clusterName) {
+      return fail(request, 'Failed', `${CERTIFICATE_ID_ANNOTATION} names Certflow certificate ${submission.id}, which was not issued for this CertificateRequest`);
+    }
     await applyCertificateState(submission.request, submission.id, view, resolved.client);
   };
 
@@ -198,19 +203,30 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
         if (!ref || !view.renewalRequestedAt || ref.cluster !== options.clusterName) continue;
         // A namespaced issuer speaks for its namespace only.
         if (scope && ref.namespace !== scope) continue;
-        await markForReissuance(ref.namespace, ref.name, ref.certificateRequest, view);
+        await markForReissuance(resolved.issuer, ref, view);
       }
       cursor = page.nextCursor;
     } while (cursor);
   };
 
-  const markForReissuance = async (namespace: string, name: string, requestName: string, view: CertificateView) => {
+  const markForReissuance = async (issuer: IssuerObject, ref: NonNullable<CertificateView['kubernetes']>, view: CertificateView) => {
+    const { namespace, name, certificateRequest: requestName } = ref;
     const certificate = await kube.certificate(namespace, name).catch((error: unknown) => (isNotFound(error) ? null : Promise.reject(error)));
     if (!certificate || certificate.metadata.annotations?.[RENEWAL_REQUESTED_ANNOTATION] === view.renewalRequestedAt) return;
     // Only the certificate cert-manager holds now: an older request's certificate was replaced already.
     const request = await kube.certificateRequest(namespace, requestName).catch((error: unknown) => (isNotFound(error) ? null : Promise.reject(error)));
     const revision = request?.metadata.annotations?.[CERTIFICATE_REVISION_ANNOTATION];
     if (!request || (revision !== undefined && certificate.status?.revision !== undefined && String(certificate.status.revision) !== revision)) return;
+    // The `kubernetes` field of a Certflow certificate is whatever its requester sent: act only when the
+    // request really is the one this issuer submitted as that certificate, for that Certificate.
+    const { issuerRef } = request.spec;
+    const sameIssuer = issuerRef.group === CERTFLOW_GROUP && issuerRef.kind === issuer.kind && issuerRef.name === issuer.metadata.name;
+    const sameRequest = request.metadata.uid === ref.uid && request.metadata.annotations?.[CERTIFICATE_ID_ANNOTATION] === view.id;
+    const forCertificate = (request.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION] ?? request.metadata.name) === name;
+    if (!sameIssuer || !sameRequest || !forCertificate) {
+      log(`Certflow certificate ${view.id} names ${namespace}/${requestName}, which this issuer did not submit as it: not passed on`);
+      return;
+    }
     const message = `Certflow asked for re-issuance: ${view.renewalRequestReason ?? 'renewal requested'}`.slice(0, 1000);
     const issuing = { type: 'Issuing', status: 'True' as const, reason: 'ManuallyTriggered', message };
     const updated = await kube.replaceCertificateStatus({ ...certificate, status: { ...certificate.status, conditions: withCondition(certificate.status?.conditions, issuing, now()) } });
