@@ -19,6 +19,8 @@ import {
   DEFAULT_VALIDITY,
   findCondition,
   goDurationSeconds,
+  ISSUER_TOKEN_LABEL,
+  issuerUrlRefusal,
   pemCertificates,
   problemMessage,
   profileFor,
@@ -37,8 +39,10 @@ export interface IssuerControllerOptions {
   kubeConfig: k8s.KubeConfig;
   /** This cluster's name in Certflow's inventory. */
   clusterName: string;
-  /** Where a CertflowClusterIssuer's token Secret is read. */
+  /** Where a CertflowClusterIssuer's token Secret is read: its own namespace, never the platform's. */
   clusterResourceNamespace: string;
+  /** The Certflow API URLs an issuer may name: tokens are sent nowhere else. */
+  allowedUrls: readonly string[];
   resyncMs: number;
   log: (message: string) => void;
   now?: () => Date;
@@ -65,21 +69,31 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
   let stopped = false;
   let watch: AbortController | null = null;
   let timer: NodeJS.Timeout | null = null;
-  // One reconcile at a time, in arrival order: simple, and enough for one cluster's requests.
-  let queue: Promise<void> = Promise.resolve();
-  const enqueue = (what: string, work: () => Promise<void>) => {
-    queue = queue.then(async () => {
+  // One queue per issuer, in arrival order: an issuer whose URL answers slowly holds up only its own requests.
+  const queues = new Map<string, Promise<void>>();
+  const enqueue = (key: string, what: string, work: () => Promise<void>): Promise<void> => {
+    const next = (queues.get(key) ?? Promise.resolve()).then(async () => {
       if (stopped) return;
       await work().catch((error: unknown) => log(`${what}: ${error instanceof Error ? error.message : String(error)} (tried again at the next resync)`));
     });
-    return queue;
+    queues.set(key, next);
+    void next.then(() => {
+      if (queues.get(key) === next) queues.delete(key);
+    });
+    return next;
   };
+  const issuerKey = (kind: string | undefined, name: string, namespace: string | undefined) => (kind === 'CertflowClusterIssuer' ? `${kind}/${name}` : `${kind}/${namespace}/${name}`);
 
   const resolveIssuer = async (kind: IssuerKind, name: string, namespace: string): Promise<ResolvedIssuer> => {
     const issuer = await kube.issuer(kind, name, namespace);
+    // Checked before the Secret is read: a token goes only to the operator's Certflow API URLs.
+    const refusal = issuerUrlRefusal(issuer.spec.url, options.allowedUrls);
+    if (refusal) throw new Error(refusal);
     const secretNamespace = kind === 'CertflowIssuer' ? namespace : options.clusterResourceNamespace;
     const { name: secretName, key = 'token' } = issuer.spec.tokenSecretRef;
-    const token = await kube.secretValue(secretNamespace, secretName, key);
+    const secret = await kube.secretValue(secretNamespace, secretName, key);
+    if (secret.labels[ISSUER_TOKEN_LABEL] !== 'true') throw new Error(`the Secret ${secretNamespace}/${secretName} is not labelled ${ISSUER_TOKEN_LABEL}: "true"`);
+    const token = secret.value;
     if (!token) throw new Error(`the Secret ${secretNamespace}/${secretName} has no "${key}"`);
     const ca = issuer.spec.caBundle ? Buffer.from(issuer.spec.caBundle, 'base64').toString('utf8') : undefined;
     return { issuer, client: new CertflowClient(issuer.spec.url, token, ca) };
@@ -181,8 +195,8 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
       resolved = candidate;
       condition = { type: 'Ready', status: 'True', reason: 'Verified', message: `Certflow accepts the token for team "${issuer.spec.team}"` };
     } catch (error) {
-      const message = error instanceof CertflowProblem ? problemMessage(error.body) : isNotFound(error) ? 'the token Secret was not found' : (error as Error).message;
-      condition = { type: 'Ready', status: 'False', reason: 'Unverified', message: `The token does not work: ${message}`.slice(0, 1000) };
+      const message = error instanceof CertflowProblem ? `${problemMessage(error.body)} (HTTP ${error.status})` : isNotFound(error) ? 'the token Secret was not found' : (error as Error).message;
+      condition = { type: 'Ready', status: 'False', reason: 'Unverified', message: `The issuer cannot be used: ${message}`.slice(0, 1000) };
     }
     const current = findCondition(issuer.status?.conditions, 'Ready');
     if (current?.status !== condition.status || current.message !== condition.message) {
@@ -234,15 +248,23 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
     log(`Certificate ${namespace}/${name}: Issuing=True (${message}, Certflow certificate ${view.id})`);
   };
 
+  const enqueueRequest = (request: CertificateRequestObject) => {
+    const { issuerRef } = request.spec;
+    return enqueue(issuerKey(issuerRef.kind, issuerRef.name, request.metadata.namespace), `CertificateRequest ${request.metadata.namespace}/${request.metadata.name}`, () => reconcileRequest(request));
+  };
+
   const resync = async () => {
     const { items, resourceVersion } = await kube.listCertificateRequests();
-    for (const request of items) await enqueue(`CertificateRequest ${request.metadata.namespace}/${request.metadata.name}`, () => reconcileRequest(request));
+    const passes = items.map((request) => enqueueRequest(request));
     for (const issuer of await kube.listIssuers()) {
-      await enqueue(`${issuer.kind} ${issuer.metadata.name}`, async () => {
-        const resolved = await reconcileIssuer(issuer);
-        if (resolved) await passOnRenewals(resolved);
-      });
+      passes.push(
+        enqueue(issuerKey(issuer.kind, issuer.metadata.name, issuer.metadata.namespace), `${issuer.kind} ${issuer.metadata.name}`, async () => {
+          const resolved = await reconcileIssuer(issuer);
+          if (resolved) await passOnRenewals(resolved);
+        }),
+      );
     }
+    await Promise.all(passes);
     return resourceVersion;
   };
 
@@ -251,7 +273,7 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
     try {
       watch = await kube.watchCertificateRequests(
         resourceVersion,
-        (request) => void enqueue(`CertificateRequest ${request.metadata.namespace}/${request.metadata.name}`, () => reconcileRequest(request)),
+        (request) => void enqueueRequest(request),
         () => {
           // Ended (timeout, 410 Gone, a dropped connection): list again, then watch from there.
           if (!stopped) setTimeout(() => void resync().then(startWatch, () => startWatch('')), WATCH_RESTART_MS);
@@ -293,7 +315,7 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
       if (timer) clearTimeout(timer);
       watch?.abort();
       await ready.catch(() => undefined);
-      await queue;
+      await Promise.all(queues.values());
     },
   };
 }

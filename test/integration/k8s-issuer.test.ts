@@ -48,7 +48,7 @@ const controllerLog: string[] = [];
 async function startChild(): Promise<void> {
   const kubeconfig = await plane.writeKubeConfig(path.join(dir, 'controller.kubeconfig'), controllerToken);
   child = spawn(process.execPath, ['--import', 'tsx', 'cmd/k8s-issuer.ts'], {
-    env: { ...process.env, KUBECONFIG: kubeconfig, CERTFLOW_K8S_CLUSTER_NAME: CLUSTER, CERTFLOW_K8S_CLUSTER_RESOURCE_NAMESPACE: 'certflow', CERTFLOW_K8S_RESYNC_SECONDS: '1' },
+    env: { ...process.env, KUBECONFIG: kubeconfig, CERTFLOW_K8S_CLUSTER_NAME: CLUSTER, CERTFLOW_K8S_CLUSTER_RESOURCE_NAMESPACE: 'certflow-issuers', CERTFLOW_K8S_RESYNC_SECONDS: '1', CERTFLOW_K8S_ALLOWED_URLS: suite.baseUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (chunk: Buffer) => controllerLog.push(`[child] ${chunk.toString().trimEnd()}`));
@@ -66,7 +66,8 @@ function startController(): IssuerController {
   return startIssuerController({
     kubeConfig: controllerConfig,
     clusterName: CLUSTER,
-    clusterResourceNamespace: 'certflow',
+    clusterResourceNamespace: 'certflow-issuers',
+    allowedUrls: [suite.baseUrl],
     resyncMs: 1_000,
     log: (line) => controllerLog.push(line),
   });
@@ -96,8 +97,8 @@ beforeAll(async () => {
     }),
   );
   const core = admin.makeApiClient(k8s.CoreV1Api);
-  await core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'certflow-token' }, stringData: { token: suite.team.requester } } });
-  await core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'wrong-token' }, stringData: { token: 'cft_not-a-token' } } });
+  await core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'certflow-token', labels: { 'certflow.io/issuer-token': 'true' } }, stringData: { token: suite.team.requester } } });
+  await core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'wrong-token', labels: { 'certflow.io/issuer-token': 'true' } }, stringData: { token: 'cft_not-a-token' } } });
   for (const [name, secret] of [
     ['certflow', 'certflow-token'],
     ['broken', 'wrong-token'],
