@@ -1,9 +1,8 @@
 /**
- * Security review of `kubernetes` destinations (issue 13), played as a hostile team that shares a
- * namespace with another team (grants allow one namespace to several teams, as
- * kubernetes-destination.test.ts's `apps-shared`). Real kube-apiserver + etcd, the shipped RBAC of
- * deploy/kubernetes/destination-rbac.yaml, real Temporal and Postgres. The test states what must NOT
- * happen; on the code as merged it fails (see the review report).
+ * `kubernetes` destinations in a namespace shared by two teams (grants allow one namespace to several
+ * teams, as kubernetes-destination.test.ts's `apps-shared`), played as the hostile one (issue 13).
+ * Real kube-apiserver + etcd, the shipped RBAC of deploy/kubernetes/destination-rbac.yaml, real
+ * Temporal and Postgres. The test states what must NOT happen.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -44,7 +43,7 @@ beforeAll(async () => {
     method: 'POST',
     headers: authHeaders(TEST_BOOTSTRAP_TOKEN),
     body: JSON.stringify({
-      name: 'test',
+      name: 'shared-ns',
       apiUrl: plane.server,
       caBundle: plane.caPem,
       token,
@@ -83,13 +82,15 @@ describe('kubernetes destination under attack', () => {
       team: suite.otherTeam.teamName,
       dnsNames: ['b.example.test'],
       validity: 'P1D',
-      destinations: [{ type: 'kubernetes', cluster: 'test', namespace: 'shared', secretName: 'b-tls', rolloutRestart: [{ kind: 'Deployment', name: 'a-payments' }] }],
+      destinations: [{ type: 'kubernetes', cluster: 'shared-ns', namespace: 'shared', secretName: 'b-tls', rolloutRestart: [{ kind: 'Deployment', name: 'a-payments' }] }],
     });
     // Either refused up front, or delivered without touching team A's Deployment.
     await attacker.waitFor<{ state: string; lastError: unknown }>(created.id, (view) => view.state === 'active' || view.state === 'failed' || view.lastError !== null, {
       timeoutMs: 60_000,
       what: 'the attacker certificate to settle',
     });
+    const settled = await attacker.view<{ state: string; lastError: { message: string } | null }>(created.id);
+    expect(settled.lastError?.message ?? '', 'the delivery says why the workload was not restarted').toMatch(/does not use Secret "b-tls"/);
     const after = await apps.readNamespacedDeployment({ namespace: 'shared', name: 'a-payments' });
     expect(after.spec?.template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'], "team B's certificate restarted team A's Deployment").toBeUndefined();
     expect(after.metadata?.generation).toBe(before.metadata?.generation);
