@@ -17,9 +17,6 @@ export const RENEWAL_REQUESTED_ANNOTATION = 'certflow.io/renewal-requested-at';
 export const CERTIFICATE_NAME_ANNOTATION = 'cert-manager.io/certificate-name';
 export const CERTIFICATE_REVISION_ANNOTATION = 'cert-manager.io/certificate-revision';
 
-/** What cert-manager allows the default validity to be when a Certificate sets no duration (90 days). */
-export const DEFAULT_VALIDITY = 'P90D';
-
 /** The label a Secret must carry for the controller to send its value to Certflow as an issuer's token. */
 export const ISSUER_TOKEN_LABEL = 'certflow.io/issuer-token';
 

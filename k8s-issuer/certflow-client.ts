@@ -44,7 +44,8 @@ const pageSchema = z.object({ items: z.array(certificateViewSchema), nextCursor:
 export interface CreateKubernetesCertificate {
   team: string;
   csr: string;
-  validity: string | number;
+  /** Omitted: the team's defaultValidity (else the platform's). */
+  validity?: string | number;
   profile: string;
   kubernetes: z.infer<typeof kubernetesRefSchema>;
 }

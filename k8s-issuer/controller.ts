@@ -16,7 +16,6 @@ import {
   CERTIFICATE_ID_ANNOTATION,
   CERTIFICATE_NAME_ANNOTATION,
   CERTIFICATE_REVISION_ANNOTATION,
-  DEFAULT_VALIDITY,
   findCondition,
   goDurationSeconds,
   ISSUER_TOKEN_LABEL,
@@ -117,13 +116,15 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
     if (kept) return { request, id: kept };
     const { spec, metadata } = request;
     const durationSeconds = spec.duration ? goDurationSeconds(spec.duration) : null;
+    // No duration on the Certificate and none on the issuer: Certflow applies the team's defaultValidity.
+    const validity = durationSeconds ?? resolved.issuer.spec.validity;
     let id: string;
     try {
       ({ id } = await resolved.client.createCertificate(
         {
           team: resolved.issuer.spec.team,
           csr: Buffer.from(spec.request, 'base64').toString('utf8'),
-          validity: durationSeconds ?? resolved.issuer.spec.validity ?? DEFAULT_VALIDITY,
+          ...(validity !== undefined ? { validity } : {}),
           profile: profileFor(spec.usages),
           kubernetes: {
             cluster: options.clusterName,
