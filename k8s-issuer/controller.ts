@@ -244,8 +244,10 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
     }
     const message = `Certflow asked for re-issuance: ${view.renewalRequestReason ?? 'renewal requested'}`.slice(0, 1000);
     const issuing = { type: 'Issuing', status: 'True' as const, reason: 'ManuallyTriggered', message };
-    const updated = await kube.replaceCertificateStatus({ ...certificate, status: { ...certificate.status, conditions: withCondition(certificate.status?.conditions, issuing, now()) } });
-    await kube.replaceCertificate({ ...updated, metadata: { ...updated.metadata, annotations: { ...updated.metadata.annotations, [RENEWAL_REQUESTED_ANNOTATION]: view.renewalRequestedAt! } } });
+    // The marker first: once it is written the ask is passed on, even if the status write below fails
+    // (cert-manager's own retry, or the next ask, then applies), so Issuing is never set twice for one ask.
+    const marked = await kube.replaceCertificate({ ...certificate, metadata: { ...certificate.metadata, annotations: { ...certificate.metadata.annotations, [RENEWAL_REQUESTED_ANNOTATION]: view.renewalRequestedAt! } } });
+    await kube.replaceCertificateStatus({ ...marked, status: { ...certificate.status, conditions: withCondition(certificate.status?.conditions, issuing, now()) } });
     log(`Certificate ${namespace}/${name}: Issuing=True (${message}, Certflow certificate ${view.id})`);
   };
 

@@ -345,9 +345,11 @@ describe('cert-manager external issuer', () => {
           metadata: { annotations?: Record<string, string> };
         };
         const condition = certificate.status?.conditions?.find((c) => c.type === 'Issuing');
-        return condition?.status === 'True' ? { condition, certificate } : undefined;
+        // Both writes: the marker annotation (first) and the Issuing condition.
+        const marked = certificate.metadata.annotations?.['certflow.io/renewal-requested-at'] !== undefined;
+        return condition?.status === 'True' && marked ? { condition, certificate } : undefined;
       },
-      { timeoutMs: 60_000, what: 'the Certificate to be Issuing' },
+      { timeoutMs: 60_000, what: 'the Certificate to be Issuing and marked' },
     );
     expect(issuing.condition.reason).toBe('ManuallyTriggered');
     expect(issuing.condition.message).toContain('INC-7');
