@@ -1,7 +1,8 @@
 /**
  * `kubernetes` destinations: the version becomes a `kubernetes.io/tls` Secret in a namespace of a
  * registered cluster (created, or replaced under its resourceVersion), and the `rolloutRestart`
- * workloads are restarted the way `kubectl rollout restart` does. Decisions are in
+ * workloads are restarted the way `kubectl rollout restart` does — only those whose pod template
+ * uses the Secret. Decisions are in
  * core/kubernetes-secret.ts; a Secret that is not this certificate's is never written. Idempotent:
  * re-delivering what the Secret holds writes nothing, and workloads are restarted once per change
  * (the Secret records the version they were restarted for, after the restarts).
@@ -9,7 +10,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { openClusterToken } from '../ca/destination-secrets.js';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
-import { desiredSecret, nextSecretStep, observedSecret, RESTARTED_FOR_ANNOTATION, rolloutRestartPatch, secretPath, workloadPath, type ObservedSecret, type SecretVersion } from '../core/kubernetes-secret.js';
+import { desiredSecret, nextSecretStep, observedSecret, podTemplateUsesSecret, RESTARTED_FOR_ANNOTATION, rolloutRestartPatch, secretPath, workloadPath, type ObservedSecret, type SecretVersion } from '../core/kubernetes-secret.js';
 import type { KubernetesDestination } from '../core/types.js';
 import { findIssuer } from '../db/issuers.js';
 import { findClusterByName, namespaceGranted, type ClusterRow } from '../db/kubernetes-clusters.js';
@@ -96,6 +97,16 @@ export async function deliverToKubernetes(deps: ActivityDeps, context: DeliveryC
         break;
       }
       case 'restart': {
+        // All checked before any is restarted: a workload that does not use this Secret (another team's, in a shared namespace) is never restarted.
+        for (const workload of restarts) {
+          const read = await call('GET', workloadPath(destination.namespace, workload.kind, workload.name));
+          answered(read, `reading ${workload.kind} ${destination.namespace}/${workload.name} before restarting it`);
+          if (!podTemplateUsesSecret(read.body, destination.secretName)) {
+            return refuse(
+              `${where} was written, but ${workload.kind} ${destination.namespace}/${workload.name} is not restarted: its pod template does not use Secret "${destination.secretName}" (volume, projected volume, envFrom or env secretKeyRef); remove it from rolloutRestart or mount the Secret`,
+            );
+          }
+        }
         for (const workload of restarts) {
           const patched = await call('PATCH', workloadPath(destination.namespace, workload.kind, workload.name), rolloutRestartPatch(deps.now()), 'application/strategic-merge-patch+json');
           answered(patched, `restarting ${workload.kind} ${destination.namespace}/${workload.name} (the Secret holds serial ${version.serial})`);

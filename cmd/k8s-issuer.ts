@@ -2,8 +2,9 @@
  * `certflow k8s-issuer`: cert-manager's external issuer for Certflow (k8s-issuer/controller.ts), run in
  * the cluster with its service account (deploy/kubernetes/issuer-controller.yaml), or anywhere with
  * KUBECONFIG. Configuration: CERTFLOW_K8S_CLUSTER_NAME (required: the cluster's name in Certflow's
- * inventory), CERTFLOW_K8S_CLUSTER_RESOURCE_NAMESPACE (where CertflowClusterIssuers' token Secrets are,
- * default "certflow"), CERTFLOW_K8S_RESYNC_SECONDS (default 30).
+ * inventory), CERTFLOW_K8S_ALLOWED_URLS (required: the Certflow API URLs issuers may name),
+ * CERTFLOW_K8S_CLUSTER_RESOURCE_NAMESPACE (where CertflowClusterIssuers' token Secrets are, default
+ * "certflow-issuers"), CERTFLOW_K8S_RESYNC_SECONDS (default 30).
  */
 import * as k8s from '@kubernetes/client-node';
 import { startIssuerController } from '../k8s-issuer/controller.js';

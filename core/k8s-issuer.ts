@@ -19,8 +19,38 @@ export const RENEWAL_REQUESTED_ANNOTATION = 'certflow.io/renewal-requested-at';
 export const CERTIFICATE_NAME_ANNOTATION = 'cert-manager.io/certificate-name';
 export const CERTIFICATE_REVISION_ANNOTATION = 'cert-manager.io/certificate-revision';
 
-/** What cert-manager allows the default validity to be when a Certificate sets no duration (90 days). */
-export const DEFAULT_VALIDITY = 'P90D';
+/** The label a Secret must carry for the controller to send its value to Certflow as an issuer's token. */
+export const ISSUER_TOKEN_LABEL = 'certflow.io/issuer-token';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** An issuer URL as compared with the allow-list: origin and path, no trailing slash, no query. */
+export function normalizedApiUrl(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  if (parsed.username || parsed.password || parsed.search || parsed.hash) return null;
+  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+}
+
+/** Plain http only to the machine itself (tests, a port-forward); a token never crosses a network unencrypted. */
+export function isAllowedScheme(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+/** Why the controller refuses to send an issuer's token to `url`, or null: it must be one of the operator's Certflow API URLs. */
+export function issuerUrlRefusal(url: string, allowedUrls: readonly string[]): string | null {
+  const normalized = normalizedApiUrl(url);
+  if (!normalized) return `spec.url "${url}" is not a plain http(s) URL`;
+  if (!isAllowedScheme(new URL(normalized))) return `spec.url "${url}" is not https (plain http only to loopback)`;
+  if (!allowedUrls.some((allowed) => normalizedApiUrl(allowed) === normalized)) {
+    return `spec.url "${url}" is not one of the Certflow API URLs this controller may send tokens to (CERTFLOW_K8S_ALLOWED_URLS)`;
+  }
+  return null;
+}
 
 export interface Condition {
   type: string;

@@ -117,6 +117,31 @@ export function rolloutRestartPatch(now: Date) {
   return { spec: { template: { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: restartedAt(now) } } } } };
 }
 
+/**
+ * Whether a workload's pod template uses the Secret (a volume, a projected volume, envFrom or an env
+ * secretKeyRef): only such a workload is restarted for it, so a team sharing a namespace cannot restart
+ * another team's workloads. `workload` is the API server's object, read loosely.
+ */
+export function podTemplateUsesSecret(workload: unknown, secretName: string): boolean {
+  type Named = { name?: unknown } | undefined;
+  type Container = { envFrom?: Array<{ secretRef?: Named }>; env?: Array<{ valueFrom?: { secretKeyRef?: Named } }> };
+  type PodSpec = {
+    volumes?: Array<{ secret?: { secretName?: unknown }; projected?: { sources?: Array<{ secret?: Named }> } }>;
+    containers?: Container[];
+    initContainers?: Container[];
+    ephemeralContainers?: Container[];
+  };
+  const pod = (workload as { spec?: { template?: { spec?: PodSpec } } } | null)?.spec?.template?.spec;
+  if (!pod) return false;
+  const array = <T>(value: T[] | undefined): T[] => (Array.isArray(value) ? value : []);
+  const inVolumes = array(pod.volumes).some(
+    (volume) => volume?.secret?.secretName === secretName || array(volume?.projected?.sources).some((source) => source?.secret?.name === secretName),
+  );
+  const inContainer = (container: Container) =>
+    array(container?.envFrom).some((from) => from?.secretRef?.name === secretName) || array(container?.env).some((env) => env?.valueFrom?.secretKeyRef?.name === secretName);
+  return inVolumes || [...array(pod.containers), ...array(pod.initContainers), ...array(pod.ephemeralContainers)].some(inContainer);
+}
+
 const WORKLOAD_RESOURCES: Record<RolloutRestartKind, string> = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets' };
 
 export function workloadPath(namespace: string, kind: RolloutRestartKind, name: string): string {

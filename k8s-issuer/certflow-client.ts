@@ -8,7 +8,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { z } from 'zod';
 
-const REQUEST_TIMEOUT_MS = 30_000;
+/** The whole call, connect to last byte: a URL that drips its answer cannot hold an issuer's queue for longer. */
+const REQUEST_DEADLINE_MS = 15_000;
+/** More than a page of 200 certificate views; anything bigger is not Certflow. */
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export class CertflowProblem extends Error {
   constructor(
@@ -41,7 +44,8 @@ const pageSchema = z.object({ items: z.array(certificateViewSchema), nextCursor:
 export interface CreateKubernetesCertificate {
   team: string;
   csr: string;
-  validity: string | number;
+  /** Omitted: the team's defaultValidity (else the platform's). */
+  validity?: string | number;
   profile: string;
   kubernetes: z.infer<typeof kubernetesRefSchema>;
 }
@@ -92,32 +96,43 @@ export class CertflowClient {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { Authorization: `Bearer ${this.token}`, Accept: 'application/json, application/problem+json, */*', ...extraHeaders };
     if (payload !== undefined) headers['Content-Type'] = 'application/json';
-    const { status, text } = await send(url, { method, headers, ...(this.ca ? { ca: this.ca } : {}) }, payload);
+    const { status, contentType, text } = await send(url, { method, headers, ...(this.ca ? { ca: this.ca } : {}) }, payload);
     if (status >= 200 && status < 300) return { status, text };
-    if (status >= 400 && status < 500) {
-      let problem: CertflowProblem['body'] = { status };
-      try {
-        problem = { status, ...(JSON.parse(text) as object) };
-      } catch {
-        problem = { status, detail: text.slice(0, 300) };
-      }
-      throw new CertflowProblem(status, problem);
-    }
-    throw new Error(`${method} ${url.pathname} answered ${status}: ${text.slice(0, 300)}`);
+    // Only a problem+json's own fields reach a status message: never an arbitrary body (no read-back through the controller).
+    const problem = problemOf(status, contentType, text);
+    if (status >= 400 && status < 500) throw new CertflowProblem(status, problem);
+    throw new Error(`${method} ${url.pathname} answered ${status}${typeof problem.detail === 'string' ? `: ${problem.detail}` : ''}`);
   }
 }
 
-function send(url: URL, options: https.RequestOptions, payload: string | undefined): Promise<{ status: number; text: string }> {
+const problemSchema = z.object({ title: z.string().max(300).optional(), detail: z.string().max(1000).optional(), errors: z.array(z.object({ field: z.string().max(200).optional(), message: z.string().max(500) })).max(20).optional() });
+
+function problemOf(status: number, contentType: string, text: string): CertflowProblem['body'] {
+  if (!contentType.toLowerCase().startsWith('application/problem+json')) return { status };
+  try {
+    const parsed = problemSchema.safeParse(JSON.parse(text));
+    return parsed.success ? { status, ...parsed.data } : { status };
+  } catch {
+    return { status };
+  }
+}
+
+function send(url: URL, options: https.RequestOptions, payload: string | undefined): Promise<{ status: number; contentType: string; text: string }> {
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const request = transport.request(url, { ...options, timeout: REQUEST_TIMEOUT_MS }, (response) => {
+    const signal = AbortSignal.timeout(REQUEST_DEADLINE_MS);
+    const request = transport.request(url, { ...options, signal }, (response) => {
       const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_RESPONSE_BYTES) request.destroy(new Error(`${url.origin} answered more than ${MAX_RESPONSE_BYTES} bytes`));
+        else chunks.push(chunk);
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, contentType: String(response.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8') }));
       response.on('error', reject);
     });
-    request.on('timeout', () => request.destroy(new Error(`${url.origin} did not answer within ${REQUEST_TIMEOUT_MS} ms`)));
-    request.on('error', reject);
+    request.on('error', (error) => reject(signal.aborted ? new Error(`${url.origin} did not answer within ${REQUEST_DEADLINE_MS} ms`) : error));
     request.end(payload);
   });
 }

@@ -12,13 +12,16 @@
  * (a bulk reissue) on to cert-manager by setting the Certificate's `Issuing` condition, as `cmctl renew` does.
  */
 import {
+  CERTFLOW_GROUP,
   CERTIFICATE_ID_ANNOTATION,
+  CERTIFICATE_NAME_ANNOTATION,
   CERTIFICATE_REVISION_ANNOTATION,
   certificateOfRequest,
   GENERATION_ANNOTATION,
-  DEFAULT_VALIDITY,
   findCondition,
   goDurationSeconds,
+  ISSUER_TOKEN_LABEL,
+  issuerUrlRefusal,
   pemCertificates,
   problemMessage,
   profileFor,
@@ -37,8 +40,10 @@ export interface IssuerControllerOptions {
   kubeConfig: k8s.KubeConfig;
   /** This cluster's name in Certflow's inventory. */
   clusterName: string;
-  /** Where a CertflowClusterIssuer's token Secret is read. */
+  /** Where a CertflowClusterIssuer's token Secret is read: its own namespace, never the platform's. */
   clusterResourceNamespace: string;
+  /** The Certflow API URLs an issuer may name: tokens are sent nowhere else. */
+  allowedUrls: readonly string[];
   resyncMs: number;
   log: (message: string) => void;
   now?: () => Date;
@@ -65,21 +70,31 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
   let stopped = false;
   let watch: AbortController | null = null;
   let timer: NodeJS.Timeout | null = null;
-  // One reconcile at a time, in arrival order: simple, and enough for one cluster's requests.
-  let queue: Promise<void> = Promise.resolve();
-  const enqueue = (what: string, work: () => Promise<void>) => {
-    queue = queue.then(async () => {
+  // One queue per issuer, in arrival order: an issuer whose URL answers slowly holds up only its own requests.
+  const queues = new Map<string, Promise<void>>();
+  const enqueue = (key: string, what: string, work: () => Promise<void>): Promise<void> => {
+    const next = (queues.get(key) ?? Promise.resolve()).then(async () => {
       if (stopped) return;
       await work().catch((error: unknown) => log(`${what}: ${error instanceof Error ? error.message : String(error)} (tried again at the next resync)`));
     });
-    return queue;
+    queues.set(key, next);
+    void next.then(() => {
+      if (queues.get(key) === next) queues.delete(key);
+    });
+    return next;
   };
+  const issuerKey = (kind: string | undefined, name: string, namespace: string | undefined) => (kind === 'CertflowClusterIssuer' ? `${kind}/${name}` : `${kind}/${namespace}/${name}`);
 
   const resolveIssuer = async (kind: IssuerKind, name: string, namespace: string): Promise<ResolvedIssuer> => {
     const issuer = await kube.issuer(kind, name, namespace);
+    // Checked before the Secret is read: a token goes only to the operator's Certflow API URLs.
+    const refusal = issuerUrlRefusal(issuer.spec.url, options.allowedUrls);
+    if (refusal) throw new Error(refusal);
     const secretNamespace = kind === 'CertflowIssuer' ? namespace : options.clusterResourceNamespace;
     const { name: secretName, key = 'token' } = issuer.spec.tokenSecretRef;
-    const token = await kube.secretValue(secretNamespace, secretName, key);
+    const secret = await kube.secretValue(secretNamespace, secretName, key);
+    if (secret.labels[ISSUER_TOKEN_LABEL] !== 'true') throw new Error(`the Secret ${secretNamespace}/${secretName} is not labelled ${ISSUER_TOKEN_LABEL}: "true"`);
+    const token = secret.value;
     if (!token) throw new Error(`the Secret ${secretNamespace}/${secretName} has no "${key}"`);
     const ca = issuer.spec.caBundle ? Buffer.from(issuer.spec.caBundle, 'base64').toString('utf8') : undefined;
     return { issuer, client: new CertflowClient(issuer.spec.url, token, ca) };
@@ -107,6 +122,8 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
     const { spec, metadata } = request;
     const durationSeconds = spec.duration ? goDurationSeconds(spec.duration) : null;
     const certificate = certificateOfRequest(request);
+    // No duration on the Certificate and none on the issuer: Certflow applies the team's defaultValidity.
+    const validity = durationSeconds ?? resolved.issuer.spec.validity;
     let id: string;
     let generation: number;
     try {
@@ -114,7 +131,7 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
         {
           team: resolved.issuer.spec.team,
           csr: Buffer.from(spec.request, 'base64').toString('utf8'),
-          validity: durationSeconds ?? resolved.issuer.spec.validity ?? DEFAULT_VALIDITY,
+          ...(validity !== undefined ? { validity } : {}),
           profile: profileFor(spec.usages),
           kubernetes: {
             cluster: options.clusterName,
@@ -156,6 +173,10 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
     const submission = await submitted(request, resolved);
     if (!submission) return;
     const view = await resolved.client.certificate(submission.id);
+    // The annotation is writable by whoever writes the request: the certificate must be this request's.
+    if (view.kubernetes?.uid !== request.metadata.uid || view.kubernetes.namespace !== request.metadata.namespace || view.kubernetes.cluster !== options.clusterName) {
+      return fail(request, 'Failed', `${CERTIFICATE_ID_ANNOTATION} names Certflow certificate ${submission.id}, which was not issued for this CertificateRequest`);
+    }
     await applyCertificateState(submission.request, submission, view, resolved.client);
   };
 
@@ -186,8 +207,8 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
       resolved = candidate;
       condition = { type: 'Ready', status: 'True', reason: 'Verified', message: `Certflow accepts the token for team "${issuer.spec.team}"` };
     } catch (error) {
-      const message = error instanceof CertflowProblem ? problemMessage(error.body) : isNotFound(error) ? 'the token Secret was not found' : (error as Error).message;
-      condition = { type: 'Ready', status: 'False', reason: 'Unverified', message: `The token does not work: ${message}`.slice(0, 1000) };
+      const message = error instanceof CertflowProblem ? `${problemMessage(error.body)} (HTTP ${error.status})` : isNotFound(error) ? 'the token Secret was not found' : (error as Error).message;
+      condition = { type: 'Ready', status: 'False', reason: 'Unverified', message: `The issuer cannot be used: ${message}`.slice(0, 1000) };
     }
     const current = findCondition(issuer.status?.conditions, 'Ready');
     if (current?.status !== condition.status || current.message !== condition.message) {
@@ -208,35 +229,56 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
         if (!ref || !view.renewalRequestedAt || ref.cluster !== options.clusterName) continue;
         // A namespaced issuer speaks for its namespace only.
         if (scope && ref.namespace !== scope) continue;
-        await markForReissuance(ref.namespace, ref.name, ref.certificateRequest, view);
+        await markForReissuance(resolved.issuer, ref, view);
       }
       cursor = page.nextCursor;
     } while (cursor);
   };
 
-  const markForReissuance = async (namespace: string, name: string, requestName: string, view: CertificateView) => {
+  const markForReissuance = async (issuer: IssuerObject, ref: NonNullable<CertificateView['kubernetes']>, view: CertificateView) => {
+    const { namespace, name, certificateRequest: requestName } = ref;
     const certificate = await kube.certificate(namespace, name).catch((error: unknown) => (isNotFound(error) ? null : Promise.reject(error)));
     if (!certificate || certificate.metadata.annotations?.[RENEWAL_REQUESTED_ANNOTATION] === view.renewalRequestedAt) return;
     // Only the certificate cert-manager holds now: an older request's certificate was replaced already.
     const request = await kube.certificateRequest(namespace, requestName).catch((error: unknown) => (isNotFound(error) ? null : Promise.reject(error)));
     const revision = request?.metadata.annotations?.[CERTIFICATE_REVISION_ANNOTATION];
     if (!request || (revision !== undefined && certificate.status?.revision !== undefined && String(certificate.status.revision) !== revision)) return;
+    // The `kubernetes` field of a Certflow certificate is whatever its requester sent: act only when the
+    // request really is the one this issuer submitted as that certificate, for that Certificate.
+    const { issuerRef } = request.spec;
+    const sameIssuer = issuerRef.group === CERTFLOW_GROUP && issuerRef.kind === issuer.kind && issuerRef.name === issuer.metadata.name;
+    const sameRequest = request.metadata.uid === ref.uid && request.metadata.annotations?.[CERTIFICATE_ID_ANNOTATION] === view.id;
+    const forCertificate = (request.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION] ?? request.metadata.name) === name;
+    if (!sameIssuer || !sameRequest || !forCertificate) {
+      log(`Certflow certificate ${view.id} names ${namespace}/${requestName}, which this issuer did not submit as it: not passed on`);
+      return;
+    }
     const message = `Certflow asked for re-issuance: ${view.renewalRequestReason ?? 'renewal requested'}`.slice(0, 1000);
     const issuing = { type: 'Issuing', status: 'True' as const, reason: 'ManuallyTriggered', message };
-    const updated = await kube.replaceCertificateStatus({ ...certificate, status: { ...certificate.status, conditions: withCondition(certificate.status?.conditions, issuing, now()) } });
-    await kube.replaceCertificate({ ...updated, metadata: { ...updated.metadata, annotations: { ...updated.metadata.annotations, [RENEWAL_REQUESTED_ANNOTATION]: view.renewalRequestedAt! } } });
+    // The marker first: once it is written the ask is passed on, even if the status write below fails
+    // (cert-manager's own retry, or the next ask, then applies), so Issuing is never set twice for one ask.
+    const marked = await kube.replaceCertificate({ ...certificate, metadata: { ...certificate.metadata, annotations: { ...certificate.metadata.annotations, [RENEWAL_REQUESTED_ANNOTATION]: view.renewalRequestedAt! } } });
+    await kube.replaceCertificateStatus({ ...marked, status: { ...certificate.status, conditions: withCondition(certificate.status?.conditions, issuing, now()) } });
     log(`Certificate ${namespace}/${name}: Issuing=True (${message}, Certflow certificate ${view.id})`);
+  };
+
+  const enqueueRequest = (request: CertificateRequestObject) => {
+    const { issuerRef } = request.spec;
+    return enqueue(issuerKey(issuerRef.kind, issuerRef.name, request.metadata.namespace), `CertificateRequest ${request.metadata.namespace}/${request.metadata.name}`, () => reconcileRequest(request));
   };
 
   const resync = async () => {
     const { items, resourceVersion } = await kube.listCertificateRequests();
-    for (const request of items) await enqueue(`CertificateRequest ${request.metadata.namespace}/${request.metadata.name}`, () => reconcileRequest(request));
+    const passes = items.map((request) => enqueueRequest(request));
     for (const issuer of await kube.listIssuers()) {
-      await enqueue(`${issuer.kind} ${issuer.metadata.name}`, async () => {
-        const resolved = await reconcileIssuer(issuer);
-        if (resolved) await passOnRenewals(resolved);
-      });
+      passes.push(
+        enqueue(issuerKey(issuer.kind, issuer.metadata.name, issuer.metadata.namespace), `${issuer.kind} ${issuer.metadata.name}`, async () => {
+          const resolved = await reconcileIssuer(issuer);
+          if (resolved) await passOnRenewals(resolved);
+        }),
+      );
     }
+    await Promise.all(passes);
     return resourceVersion;
   };
 
@@ -245,7 +287,7 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
     try {
       watch = await kube.watchCertificateRequests(
         resourceVersion,
-        (request) => void enqueue(`CertificateRequest ${request.metadata.namespace}/${request.metadata.name}`, () => reconcileRequest(request)),
+        (request) => void enqueueRequest(request),
         () => {
           // Ended (timeout, 410 Gone, a dropped connection): list again, then watch from there.
           if (!stopped) setTimeout(() => void resync().then(startWatch, () => startWatch('')), WATCH_RESTART_MS);
@@ -287,7 +329,7 @@ export function startIssuerController(options: IssuerControllerOptions): IssuerC
       if (timer) clearTimeout(timer);
       watch?.abort();
       await ready.catch(() => undefined);
-      await queue;
+      await Promise.all(queues.values());
     },
   };
 }

@@ -103,10 +103,10 @@ export class KubeObjects {
     else await this.custom.replaceClusterCustomObjectStatus({ ...CERTFLOW, plural, name, body });
   }
 
-  async secretValue(namespace: string, name: string, key: string): Promise<string | null> {
+  async secretValue(namespace: string, name: string, key: string): Promise<{ value: string | null; labels: Record<string, string> }> {
     const secret = await this.core.readNamespacedSecret({ namespace, name });
     const value = secret.data?.[key];
-    return value === undefined ? null : Buffer.from(value, 'base64').toString('utf8').trim();
+    return { value: value === undefined ? null : Buffer.from(value, 'base64').toString('utf8').trim(), labels: secret.metadata?.labels ?? {} };
   }
 
   /** Calls `onChange` for every CertificateRequest added or changed from `resourceVersion` on, until aborted or the watch ends. */

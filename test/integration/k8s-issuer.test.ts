@@ -51,7 +51,7 @@ const controllerLog: string[] = [];
 async function startChild(): Promise<void> {
   const kubeconfig = await plane.writeKubeConfig(path.join(dir, 'controller.kubeconfig'), controllerToken);
   child = spawn(process.execPath, ['--import', 'tsx', 'cmd/k8s-issuer.ts'], {
-    env: { ...process.env, KUBECONFIG: kubeconfig, CERTFLOW_K8S_CLUSTER_NAME: CLUSTER, CERTFLOW_K8S_CLUSTER_RESOURCE_NAMESPACE: 'certflow', CERTFLOW_K8S_RESYNC_SECONDS: '1' },
+    env: { ...process.env, KUBECONFIG: kubeconfig, CERTFLOW_K8S_CLUSTER_NAME: CLUSTER, CERTFLOW_K8S_CLUSTER_RESOURCE_NAMESPACE: 'certflow-issuers', CERTFLOW_K8S_RESYNC_SECONDS: '1', CERTFLOW_K8S_ALLOWED_URLS: suite.baseUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (chunk: Buffer) => controllerLog.push(`[child] ${chunk.toString().trimEnd()}`));
@@ -69,7 +69,8 @@ function startController(): IssuerController {
   return startIssuerController({
     kubeConfig: controllerConfig,
     clusterName: CLUSTER,
-    clusterResourceNamespace: 'certflow',
+    clusterResourceNamespace: 'certflow-issuers',
+    allowedUrls: [suite.baseUrl],
     resyncMs: 1_000,
     log: (line) => controllerLog.push(line),
   });
@@ -99,8 +100,8 @@ beforeAll(async () => {
     }),
   );
   const core = admin.makeApiClient(k8s.CoreV1Api);
-  await core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'certflow-token' }, stringData: { token: suite.team.requester } } });
-  await core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'wrong-token' }, stringData: { token: 'cft_not-a-token' } } });
+  await core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'certflow-token', labels: { 'certflow.io/issuer-token': 'true' } }, stringData: { token: suite.team.requester } } });
+  await core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'wrong-token', labels: { 'certflow.io/issuer-token': 'true' } }, stringData: { token: 'cft_not-a-token' } } });
   for (const [name, secret] of [
     ['certflow', 'certflow-token'],
     ['broken', 'wrong-token'],
@@ -136,7 +137,8 @@ async function csrFor(name: string, dnsNames: string[]): Promise<string> {
 }
 
 /** A Certificate and its first CertificateRequest, as cert-manager makes them; `approved` as its approver would decide. */
-async function request(name: string, dnsNames: string[], decision: 'approve' | 'deny' | 'none', issuer = 'certflow'): Promise<void> {
+async function request(name: string, dnsNames: string[], decision: 'approve' | 'deny' | 'none', issuer = 'certflow', duration: string | null = '168h0m0s'): Promise<void> {
+  const durationField = duration === null ? {} : { duration };
   await custom.createNamespacedCustomObject({
     ...CM,
     namespace: NAMESPACE,
@@ -145,7 +147,7 @@ async function request(name: string, dnsNames: string[], decision: 'approve' | '
       apiVersion: 'cert-manager.io/v1',
       kind: 'Certificate',
       metadata: { name },
-      spec: { secretName: `${name}-tls`, dnsNames, duration: '168h0m0s', issuerRef: { group: 'certflow.io', kind: 'CertflowIssuer', name: issuer } },
+      spec: { secretName: `${name}-tls`, dnsNames, ...durationField, issuerRef: { group: 'certflow.io', kind: 'CertflowIssuer', name: issuer } },
     },
   });
   await custom.createNamespacedCustomObject({
@@ -158,7 +160,7 @@ async function request(name: string, dnsNames: string[], decision: 'approve' | '
       metadata: { name: `${name}-1`, annotations: { 'cert-manager.io/certificate-name': name, 'cert-manager.io/certificate-revision': '1' } },
       spec: {
         request: Buffer.from(await csrFor(name, dnsNames)).toString('base64'),
-        duration: '168h0m0s',
+        ...durationField,
         usages: ['digital signature', 'key encipherment', 'server auth'],
         issuerRef: { group: 'certflow.io', kind: 'CertflowIssuer', name: issuer },
       },
@@ -313,6 +315,18 @@ describe('cert-manager external issuer', () => {
     const item = (await kubernetesInventory()).find((i) => i.kubernetes?.certificateRequest === 'web-1');
     expect(item).toMatchObject({ source: 'kubernetes', state: 'active', kubernetes: { cluster: CLUSTER, namespace: NAMESPACE, name: 'web', certificateRequest: 'web-1', uid: done.metadata.uid } });
     expect(done.metadata.annotations?.[CERTIFICATE_ID_ANNOTATION]).toBe(item?.id);
+  });
+
+  it("a Certificate without a duration gets the team's default validity (not a fixed P90D its policy refuses)", async () => {
+    await request('nodur', ['nodur.example.test'], 'approve', 'certflow', null);
+    const done = await waitForReady('nodur-1', (ready) => ready.status !== 'False' || ready.reason === 'Failed', 'nodur-1 Ready or Failed');
+    expect(readyOf(done)?.status, readyOf(done)?.message).toBe('True');
+    const leaf = Buffer.from(done.status!.certificate!, 'base64').toString('utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/)![0];
+    await fs.writeFile(path.join(dir, 'nodur-leaf.pem'), leaf);
+    const { stdout } = await run('openssl', ['x509', '-noout', '-startdate', '-enddate', '-in', path.join(dir, 'nodur-leaf.pem')]);
+    const date = (field: string) => Date.parse(stdout.match(new RegExp(`${field}=(.+)`))![1]!);
+    // The policy's maxValidity is P30D and it sets no defaultValidity: the platform default (90 days) capped to 30.
+    expect(Math.round((date('notAfter') - date('notBefore')) / 86_400_000)).toBe(30);
   });
 
   it("a request outside the team's policy fails with Certflow's reason, and nothing is issued", async () => {
@@ -488,9 +502,11 @@ describe('cert-manager external issuer', () => {
           metadata: { annotations?: Record<string, string> };
         };
         const condition = certificate.status?.conditions?.find((c) => c.type === 'Issuing');
-        return condition?.status === 'True' ? { condition, certificate } : undefined;
+        // Both writes: the marker annotation (first) and the Issuing condition.
+        const marked = certificate.metadata.annotations?.['certflow.io/renewal-requested-at'] !== undefined;
+        return condition?.status === 'True' && marked ? { condition, certificate } : undefined;
       },
-      { timeoutMs: 60_000, what: 'the Certificate to be Issuing' },
+      { timeoutMs: 60_000, what: 'the Certificate to be Issuing and marked' },
     );
     expect(issuing.condition.reason).toBe('ManuallyTriggered');
     expect(issuing.condition.message).toContain('INC-7');

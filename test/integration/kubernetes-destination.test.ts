@@ -104,6 +104,7 @@ async function readSecret(namespace: string, name: string): Promise<{ secret: k8
   return { secret, text };
 }
 
+/** A Deployment mounting `<name>-tls`: only a workload using the delivered Secret is restarted. */
 async function createDeployment(namespace: string, name: string): Promise<void> {
   await apps.createNamespacedDeployment({
     namespace,
@@ -111,7 +112,10 @@ async function createDeployment(namespace: string, name: string): Promise<void> 
       metadata: { name },
       spec: {
         selector: { matchLabels: { app: name } },
-        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'web', image: 'example.invalid/web:1' }] } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: { containers: [{ name: 'web', image: 'example.invalid/web:1', volumeMounts: [{ name: 'tls', mountPath: '/tls' }] }], volumes: [{ name: 'tls', secret: { secretName: `${name}-tls` } }] },
+        },
       },
     },
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { certificateOfRequest, goDurationSeconds, pemCertificates, problemMessage, profileFor, requestPhase, withCondition, type CertificateRequestObject, type Condition } from '../../../core/k8s-issuer.js';
+import { certificateOfRequest, goDurationSeconds, issuerUrlRefusal, pemCertificates, problemMessage, profileFor, requestPhase, withCondition, type CertificateRequestObject, type Condition } from '../../../core/k8s-issuer.js';
 
 const at = new Date('2026-12-01T00:00:00Z');
 
@@ -93,5 +93,21 @@ describe('certificateOfRequest', () => {
     ['ok/no annotations at all', undefined, { name: 'web-3' }],
   ])('%s', (_name, annotations, expected) => {
     expect(certificateOfRequest(request(annotations))).toEqual(expected);
+  });
+});
+
+describe('issuerUrlRefusal', () => {
+  const allowed = ['https://certflow.example.internal', 'http://127.0.0.1:8080/'];
+  it('accepts only the allowed Certflow API URLs (trailing slash ignored)', () => {
+    expect(issuerUrlRefusal('https://certflow.example.internal/', allowed)).toBeNull();
+    expect(issuerUrlRefusal('http://127.0.0.1:8080', allowed)).toBeNull();
+  });
+  it('refuses another URL, plain http off loopback, credentials and queries', () => {
+    expect(issuerUrlRefusal('https://attacker.example', allowed)).toMatch(/CERTFLOW_K8S_ALLOWED_URLS/);
+    expect(issuerUrlRefusal('https://certflow.example.internal/other', allowed)).toMatch(/CERTFLOW_K8S_ALLOWED_URLS/);
+    expect(issuerUrlRefusal('http://certflow.example.internal', ['http://certflow.example.internal'])).toMatch(/not https/);
+    expect(issuerUrlRefusal('https://user:pw@certflow.example.internal', allowed)).toMatch(/not a plain/);
+    expect(issuerUrlRefusal('https://certflow.example.internal/?x=1', allowed)).toMatch(/not a plain/);
+    expect(issuerUrlRefusal('not a url', allowed)).toMatch(/not a plain/);
   });
 });

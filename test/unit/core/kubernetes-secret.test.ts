@@ -7,6 +7,7 @@ import {
   encodeData,
   nextSecretStep,
   observedSecret,
+  podTemplateUsesSecret,
   RESTARTED_FOR_ANNOTATION,
   restartedAt,
   rolloutRestartPatch,
@@ -122,4 +123,19 @@ describe('registered cluster host rules', () => {
   it('fail/cloud metadata', () => expect(check('169.254.169.254', 443)).toBe('address_denied'));
   it("fail/the platform's own Postgres", () => expect(check('10.0.0.5', 5432)).toBe('platform_service'));
   it('teams stay held to extraDenied', () => expect(checkPlatformRules('10.96.0.1', 443, rules)?.code).toBe('address_denied'));
+});
+
+describe('podTemplateUsesSecret', () => {
+  const workload = (spec: object) => ({ spec: { template: { spec } } });
+  it('finds the Secret in a volume, a projected volume, envFrom and an env secretKeyRef', () => {
+    expect(podTemplateUsesSecret(workload({ volumes: [{ name: 'tls', secret: { secretName: 'web-tls' } }], containers: [] }), 'web-tls')).toBe(true);
+    expect(podTemplateUsesSecret(workload({ volumes: [{ name: 'all', projected: { sources: [{ configMap: { name: 'x' } }, { secret: { name: 'web-tls' } }] } }] }), 'web-tls')).toBe(true);
+    expect(podTemplateUsesSecret(workload({ containers: [{ name: 'c', envFrom: [{ secretRef: { name: 'web-tls' } }] }] }), 'web-tls')).toBe(true);
+    expect(podTemplateUsesSecret(workload({ initContainers: [{ name: 'c', env: [{ name: 'K', valueFrom: { secretKeyRef: { name: 'web-tls', key: 'tls.key' } } }] }] }), 'web-tls')).toBe(true);
+  });
+  it("is false for a workload using other Secrets only, or that is not a workload", () => {
+    expect(podTemplateUsesSecret(workload({ volumes: [{ name: 'tls', secret: { secretName: 'a-payments-tls' } }], containers: [{ name: 'c', env: [{ name: 'X', value: 'web-tls' }] }] }), 'web-tls')).toBe(false);
+    expect(podTemplateUsesSecret({ kind: 'Status' }, 'web-tls')).toBe(false);
+    expect(podTemplateUsesSecret(null, 'web-tls')).toBe(false);
+  });
 });
