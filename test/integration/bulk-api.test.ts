@@ -366,7 +366,11 @@ describe('a real bulk reissue', () => {
     expect(done.counts).toMatchObject({ selected: 7, sent: 7, reissued: 7, failed: 0, skipped: 0, revoked: 0 });
     expect(await generations(teamAIds)).toEqual(Object.fromEntries(teamAIds.map((id) => [id, [1, 2]])));
 
-    const actions = await harness.db.select({ action: auditEvents.action }).from(auditEvents).where(inArray(auditEvents.action, ['bulk.paused', 'bulk.resumed']));
+    // This operation's events only: other test files share the database and pause and resume operations of their own.
+    const actions = await harness.db
+      .select({ action: auditEvents.action })
+      .from(auditEvents)
+      .where(and(inArray(auditEvents.action, ['bulk.paused', 'bulk.resumed']), sql`${auditEvents.details}->>'bulkId' = ${started.id}`));
     expect(actions.map((row) => row.action).sort()).toEqual(['bulk.paused', 'bulk.resumed']);
   });
 
