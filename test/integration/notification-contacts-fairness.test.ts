@@ -16,6 +16,9 @@ let teamB: Team;
 
 beforeAll(async () => {
   harness = await createHarness('notification-contacts-fairness');
+  // The claims below are global: earlier test files' undelivered notifications (same database) must not take part.
+  await harness.pool.query(`update notification_deliveries set state = 'cancelled', last_error = 'left by an earlier test file' where state = 'pending'`);
+  await harness.pool.query('update notifications set fanned_out_at = now() where fanned_out_at is null');
   teamA = await createTeamWithTokens(harness);
   teamB = await createTeamWithTokens(harness);
 }, 300_000);
