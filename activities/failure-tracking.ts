@@ -55,9 +55,9 @@ export async function noteFailure(deps: Pick<ActivityDeps, 'db' | 'now' | 'known
       activity: failure.activity,
       at: deps.now(),
     });
-    log.warn('activity failed', { activity: failure.activity, errorType: failure.type, certificateId: certificate?.id, reason: message });
+    logInActivity('warn', 'activity failed', { activity: failure.activity, errorType: failure.type, certificateId: certificate?.id, reason: message });
   } catch (error) {
-    log.error('could not record the failure in its error group', { activity: failure.activity, errorType: failure.type, certificateId, error: (error as Error).message });
+    logInActivity('error', 'could not record the failure in its error group', { activity: failure.activity, errorType: failure.type, certificateId, error: (error as Error).message });
   }
 }
 
@@ -70,4 +70,14 @@ function certificateIdOf(input: unknown): string | null {
   } catch {
     return null; // called outside an activity (a unit test)
   }
+}
+
+/** The activity's logger; nothing outside an activity (a direct call, as from a test), where it would throw. */
+function logInActivity(level: 'warn' | 'error', message: string, attributes: Record<string, unknown>): void {
+  try {
+    Context.current();
+  } catch {
+    return;
+  }
+  log[level](message, attributes);
 }
