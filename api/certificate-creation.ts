@@ -26,7 +26,7 @@ import { newId } from '../db/ids.js';
 import type { Queryable } from '../db/database.js';
 import type { TeamRow } from '../db/teams.js';
 import { approvalPlan, destinationPlans, keySourceFor, refuseKubernetesWithoutServerKey, refuseServerKeysForAgents, storedDestinations } from './certificate-plan.js';
-import { canonicalizeCertificateRequest, type CanonicalCertificateRequest } from './certificate-request.js';
+import { canonicalizeCertificateRequest, certificateColumnsOf, type CanonicalCertificateRequest } from './certificate-request.js';
 import { startAndConfirm } from './certificate-start.js';
 import { checkDestinationHosts, destinationClaimed, destinationClaims } from './destination-checks.js';
 import type { ApiDeps, Principal } from './deps.js';
@@ -108,15 +108,8 @@ async function planCertificate(
   const row: NewCertificate = {
     id,
     teamId: team.id,
-    commonName: request.commonName,
-    dnsNames: request.dnsNames,
-    ipAddresses: request.ipAddresses,
-    uris: request.uris,
-    profile: body.profile,
-    keyAlgorithm: request.keyAlgorithm,
-    validitySeconds: body.validity,
+    ...certificateColumnsOf(request, body),
     renewBeforeSeconds: body.renewBefore ?? null,
-    csrPem: request.csrPem,
     keySource,
     destinations,
     state: 'pending',

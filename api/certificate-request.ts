@@ -65,3 +65,17 @@ const FIELD_OF: Partial<Record<IssuanceErrorCode, string>> = {
   names_mismatch: 'csr',
   name_invalid: 'dnsNames',
 };
+
+/** The certificate columns a checked request sets: a new certificate, or a client's renewal of one. */
+export function certificateColumnsOf(request: CanonicalCertificateRequest, body: Pick<CreateCertificateBody, 'profile' | 'validity'>) {
+  return {
+    commonName: request.commonName,
+    dnsNames: request.dnsNames,
+    ipAddresses: request.ipAddresses,
+    uris: request.uris,
+    profile: body.profile,
+    keyAlgorithm: request.keyAlgorithm,
+    validitySeconds: body.validity,
+    csrPem: request.csrPem,
+  };
+}

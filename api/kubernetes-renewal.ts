@@ -28,7 +28,7 @@ import { isUniqueViolation } from './acme/replacement.js';
 import { auditActor } from './audit-actor.js';
 import { approvalPlan } from './certificate-plan.js';
 import { createCertificate, createIdempotently, type CreationAnswer, type CreationRequest } from './certificate-creation.js';
-import { canonicalizeCertificateRequest, type CanonicalCertificateRequest } from './certificate-request.js';
+import { canonicalizeCertificateRequest, certificateColumnsOf, type CanonicalCertificateRequest } from './certificate-request.js';
 import type { ApiDeps } from './deps.js';
 import { problems } from './problem.js';
 import { quotaExceeded } from './quota-problem.js';
@@ -167,14 +167,7 @@ async function renewThroughCertManager(deps: ApiDeps, creation: KubernetesCreati
     await tx
       .update(certificates)
       .set({
-        commonName: request.commonName,
-        dnsNames: request.dnsNames,
-        ipAddresses: request.ipAddresses,
-        uris: request.uris,
-        profile: body.profile,
-        keyAlgorithm: request.keyAlgorithm,
-        validitySeconds: body.validity,
-        csrPem: request.csrPem,
+        ...certificateColumnsOf(request, body),
         kubernetes: ref,
         updatedAt: now,
       })
