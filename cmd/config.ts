@@ -306,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = result.data;
   if (e.CERTFLOW_OIDC_ISSUER && !e.CERTFLOW_OIDC_AUDIENCE) throw new ConfigError('invalid configuration:\n  CERTFLOW_OIDC_AUDIENCE: required with CERTFLOW_OIDC_ISSUER (the audience Certflow tokens are issued for)');
+  if (e.CERTFLOW_OIDC_CLI_CLIENT_ID && !e.CERTFLOW_OIDC_ISSUER) throw new ConfigError('invalid configuration:\n  CERTFLOW_OIDC_CLI_CLIENT_ID: needs CERTFLOW_OIDC_ISSUER and CERTFLOW_OIDC_AUDIENCE (the issuer the CLI logs in at)');
   if (e.CERTFLOW_OIDC_ISSUER?.startsWith('http:') && e.NODE_ENV === 'production') throw new ConfigError('invalid configuration:\n  CERTFLOW_OIDC_ISSUER: must be https in production');
   const signer = signerConfig(e);
   const dataDir = resolve(e.CERTFLOW_DATA_DIR);
