@@ -22,7 +22,13 @@ import { certificatesAs, serveOverHttp, useIntegrationSuite, type HttpServer } f
 
 let browser: Browser | undefined;
 /** The real Temporal UI on the suite's Temporal, and the dashboard served by an app whose links point at it. */
-const temporalUi = { url: '', process: undefined as ServiceProcess | undefined, dashboard: undefined as HttpServer | undefined };
+const temporalUi = { binary: '', url: '', process: undefined as ServiceProcess | undefined, dashboard: undefined as HttpServer | undefined };
+
+// First, in a hook of its own: a cold build of the UI server (once per machine, cached in ~/.cache/certflow like
+// `npm run dev:cluster`'s; the cluster-topology test builds the same binary under the same lock) takes minutes.
+beforeAll(async () => {
+  temporalUi.binary = await installTemporalUiServer(process.env, (message) => process.stderr.write(`[temporal-ui] ${message}\n`));
+}, 1_200_000);
 const suite = useIntegrationSuite('dashboard', {
   worker: true,
   http: true,
@@ -35,13 +41,11 @@ const suite = useIntegrationSuite('dashboard', {
   },
 });
 
-/** Builds the UI server once (cached in ~/.cache/certflow, like `npm run dev:cluster`), then starts it on a free port. */
+/** Starts the UI server on a free port of 127.0.0.1, and the dashboard whose links point at it. */
 async function startRealTemporalUi(): Promise<void> {
-  const log = (message: string) => process.stderr.write(`[temporal-ui] ${message}\n`);
-  const binary = await installTemporalUiServer(process.env, log);
   const port = await findFreePort();
   temporalUi.process = await startTemporalUi({
-    binary,
+    binary: temporalUi.binary,
     dir: join(inject('tempDir'), `temporal-ui-${port}`),
     temporalAddress: suite.harness.temporalAddress,
     namespace: suite.harness.namespace,
