@@ -145,7 +145,7 @@ async function stillAsSeen(deps: ActivityDeps, candidate: SweepCandidate): Promi
   return current !== null && current.state === candidate.state && current.currentVersionId === (candidate.version?.id ?? null);
 }
 
-async function restartLifecycle(deps: ActivityDeps, candidate: SweepCandidate, taskQueue: string): Promise<void> {
+export async function restartLifecycle(deps: ActivityDeps, candidate: SweepCandidate, taskQueue: string): Promise<void> {
   const version = candidate.version!;
   await deps.temporal.workflow.start('certificateLifecycle', {
     workflowId: candidate.workflowId ?? lifecycleWorkflowId(candidate.id),
