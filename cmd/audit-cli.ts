@@ -68,7 +68,7 @@ export async function runAuditCli(args: string[], io: AuditCliIo): Promise<numbe
   }
 }
 
-async function readCheckpoints(path: string, required: boolean): Promise<{ path: string | null; checkpoints: AuditCheckpoint[] }> {
+export async function readCheckpoints(path: string, required: boolean): Promise<{ path: string | null; checkpoints: AuditCheckpoint[] }> {
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT' && !required) return null;
     throw error;

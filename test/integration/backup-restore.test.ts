@@ -8,7 +8,7 @@
  * package ships no pg_dump), so the restore cannot disturb other test files.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { eq, isNotNull } from 'drizzle-orm';
@@ -24,7 +24,9 @@ import { checkpointAuditLog, verifyAuditLogIn } from '../../db/audit.js';
 import { certificates, certificateVersions, issuerCrls, ocspResponses } from '../../db/schema.js';
 import { ensureAptPackages } from '../../devservices/apt-packages.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../devservices/embedded-postgres.js';
-import { activityDeps, createHarness, createTeamWithTokens, eventually, startInProcessWorker, type Harness, type InProcessWorker, type Team } from '../support/harness.js';
+import { runAuditCli } from '../../cmd/audit-cli.js';
+import { runReconcileCli } from '../../cmd/reconcile-cli.js';
+import { activityDeps, createHarness, TEST_AUDIT_KEY_HEX, TEST_KEK_HEX, TEST_PUBLIC_URL, createTeamWithTokens, eventually, startInProcessWorker, type Harness, type InProcessWorker, type Team } from '../support/harness.js';
 import { certificatesAs, type CertificateClient } from '../support/integration-suite.js';
 import { revokeAndWait } from '../support/revoke.js';
 import { access } from 'node:fs/promises';
@@ -81,6 +83,13 @@ describe('backup and restore: a Postgres dump restored mid-run, then certflow re
       const current = await status(id);
       return current.state === 'active' && current.currentVersion?.generation === generation ? current : undefined;
     }, { timeoutMs: 60_000, what: `${id} generation ${generation} active` });
+
+  async function cli(command: (args: string[], io: { out: (line: string) => void; err: (line: string) => void; env: NodeJS.ProcessEnv }) => Promise<number>, args: string[], env: NodeJS.ProcessEnv) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await command(args, { out: (line) => out.push(line), err: (line) => err.push(line), env });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
 
   /** Every difference between a certificate's row and its workflow: what reconcile must leave at none. */
   async function differences(ids: string[]): Promise<string[]> {
@@ -174,9 +183,23 @@ describe('backup and restore: a Postgres dump restored mid-run, then certflow re
     expect(signed.map((version) => version.serial).sort()).toEqual(signedByWorkflows.sort());
     expect(signed).toHaveLength(5);
 
-    // Idempotent: the second run finds nothing.
-    const second = await reconcilePlatform(deps, { taskQueue: harness.taskQueue, externalCheckpoints: outside });
-    expect(second.findings).toEqual([]);
+    // Idempotent: the second run, through the operator's command, finds nothing.
+    const checkpointFile = join(dir, 'audit-checkpoints.jsonl');
+    await writeFile(checkpointFile, outside.map((checkpoint) => `${JSON.stringify({ ...checkpoint, at: checkpoint.at.toISOString() })}\n`).join(''));
+    const env = {
+      ...process.env,
+      DATABASE_URL: harness.databaseUrl,
+      TEMPORAL_ADDRESS: harness.temporalAddress,
+      TEMPORAL_NAMESPACE: harness.namespace,
+      CERTFLOW_TASK_QUEUE: harness.taskQueue,
+      CERTFLOW_KEK: TEST_KEK_HEX,
+      CERTFLOW_AUDIT_KEY: TEST_AUDIT_KEY_HEX,
+      CERTFLOW_PUBLIC_URL: TEST_PUBLIC_URL,
+      CERTFLOW_DATA_DIR: dir,
+    };
+    const second = await cli(runReconcileCli, ['--checkpoints', checkpointFile], env);
+    expect(second, second.err).toMatchObject({ code: 0 });
+    expect(second.out).toMatch(/^reconcile: nothing to repair; checked 2 certificates and 4 lifecycle workflows$/); // the two not revoked, and every lifecycle
 
     // audit verify: the gap behind the outside checkpoint is a restore, said so, not tampering.
     const verification = await verifyAuditLogIn(harness.db, outside);
@@ -184,5 +207,9 @@ describe('backup and restore: a Postgres dump restored mid-run, then certflow re
     expect(verification.ok).toBe(true);
     expect(verification.restores).toHaveLength(1);
     expect(verification.restores[0]?.checkpointSeq).toBe(outside[0]!.seq);
+    const verify = await cli(runAuditCli, ['verify', '--checkpoints', checkpointFile], env);
+    expect(verify.code, verify.err).toBe(0);
+    expect(verify.out).toContain('1 restore from a backup');
+    expect(verify.out).toContain(`restored row ${outside[0]!.seq}: the database was restored from a backup`);
   });
 });
