@@ -143,6 +143,10 @@ describe('backup and restore: a Postgres dump restored mid-run, then certflow re
     // Without reconcile the database and the workflows disagree (the renewal, the revocation, the late certificate).
     const before = await differences(ids);
     expect(before.length, before.join('\n')).toBe(3);
+    // The inventory sweep, run now, must not restart the revoked certificate's closed lifecycle on the database's word.
+    const sweep = await harness.client.workflow.execute('inventorySweep', { taskQueue: harness.taskQueue, workflowId: `sweep-${revoked}`, args: [{}] });
+    expect(sweep).toMatchObject({ restarted: 0, alerted: 1 });
+    expect((await harness.client.workflow.getHandle(lifecycleWorkflowId(revoked)).describe()).status.name).toBe('COMPLETED');
     const tampered = await verifyAuditLogIn(harness.db, outside);
     expect(tampered.ok).toBe(false);
 
