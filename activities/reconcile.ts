@@ -58,7 +58,7 @@ export async function reconcilePlatform(deps: ActivityDeps, options: ReconcileOp
     for (const candidate of page) {
       seen.add(candidate.id);
       report.checked.certificates++;
-      await reconcileRow(deps, options, candidate, report);
+      await oneAtATime(report, candidate.id, () => reconcileRow(deps, options, candidate, report));
     }
     if (page.length < PAGE_SIZE) break;
     after = page.at(-1)!.id;
@@ -118,17 +118,29 @@ async function reconcileOrphans(deps: ActivityDeps, options: ReconcileOptions, s
     if (seen.has(certificateId)) continue;
     const [row] = await deps.db.select({ id: certificates.id }).from(certificates).where(eq(certificates.id, certificateId));
     if (row) continue; // a finished certificate (revoked, rejected): the sweep page skips those; the row wins.
-    const workflow = await workflowFacts(deps, workflowId);
-    if (workflow === 'unknown' || workflow === null) continue;
-    for (const action of decideReconcile(null, workflow)) {
-      if (action.kind === 'recreate_revoked') {
-        const recreated = await recreateRevoked(deps, certificateId, workflowId, action.toGeneration, report);
-        if (!recreated) break;
-      } else if (action.kind === 'end_workflow') {
-        await deps.temporal.workflow.getHandle(workflowId).terminate('its certificate was requested after the database backup that was restored: recovered and revoked by certflow reconcile; request it again');
-        report.findings.push({ certificateId, action: 'end_workflow', detail: `terminated ${workflowId}` });
-      }
+    await oneAtATime(report, certificateId, () => reconcileOrphan(deps, certificateId, workflowId, report));
+  }
+}
+
+async function reconcileOrphan(deps: ActivityDeps, certificateId: string, workflowId: string, report: ReconcileReport): Promise<void> {
+  const workflow = await workflowFacts(deps, workflowId);
+  if (workflow === 'unknown' || workflow === null) return;
+  for (const action of decideReconcile(null, workflow)) {
+    if (action.kind === 'recreate_revoked') {
+      if (!(await recreateRevoked(deps, certificateId, workflowId, action.toGeneration, report))) return;
+    } else if (action.kind === 'end_workflow') {
+      await deps.temporal.workflow.getHandle(workflowId).terminate('its certificate was requested after the database backup that was restored: recovered and revoked by certflow reconcile; request it again');
+      report.findings.push({ certificateId, action: 'end_workflow', detail: `terminated ${workflowId}` });
     }
+  }
+}
+
+/** One certificate's failure is reported and the others are still reconciled; a later run picks it up again. */
+async function oneAtATime(report: ReconcileReport, certificateId: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    report.findings.push({ certificateId, action: 'alert', detail: `not reconciled: ${error instanceof Error ? error.message : String(error)}; run reconcile again once the cause is fixed` });
   }
 }
 
