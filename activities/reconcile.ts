@@ -19,6 +19,8 @@ import { appendAuditEvent } from '../db/audit.js';
 import { acknowledgedRestores, auditHead, auditRowsAt } from '../db/audit-restore.js';
 import { selectSweepPage, type SweepCandidate } from '../db/inventory-sweep.js';
 import { certificates } from '../db/schema.js';
+import { raiseCrlNumbers } from '../db/crl-numbers.js';
+import { listPublishingIssuers } from '../db/revocation.js';
 import { recordSerialBeforeSigning } from '../db/serials.js';
 import { findTeamByName } from '../db/teams.js';
 import { listVersions, recordIssuedVersion, revokeCertificateVersions } from '../db/versions.js';
@@ -26,6 +28,7 @@ import { recordVersionIssued, recordVersionsRevoked } from './audit-records.js';
 import type { ActivityDeps } from './deps.js';
 import { restartLifecycle } from './inventory-sweep.js';
 import { readLifecycleHistory, type IssuedInHistory } from './reconcile-history.js';
+import { publishCrl } from './publish-crl.js';
 import { publishRevocation } from './revoke-certificate.js';
 
 export interface ReconcileOptions {
@@ -37,7 +40,7 @@ export interface ReconcileOptions {
 
 export interface ReconcileFinding {
   certificateId: string | null;
-  action: ReconcileAction['kind'] | 'audit_restored';
+  action: ReconcileAction['kind'] | 'audit_restored' | 'crl_renumbered';
   detail: string;
 }
 
@@ -64,7 +67,17 @@ export async function reconcilePlatform(deps: ActivityDeps, options: ReconcileOp
     after = page.at(-1)!.id;
   }
   await reconcileOrphans(deps, options, seen, report);
+  if (report.findings.length > 0) await renumberCrls(deps, report);
   return report;
+}
+
+/** Found a restore: CRL numbers move past any published since the backup, and every issuer's CRL is published again. */
+async function renumberCrls(deps: ActivityDeps, report: ReconcileReport): Promise<void> {
+  const floor = BigInt(deps.now().getTime());
+  const raised = await raiseCrlNumbers(deps.db, floor);
+  const issuers = await listPublishingIssuers(deps.db, deps.now());
+  for (const issuer of issuers) await publishCrl(deps, { issuerId: issuer.id });
+  report.findings.push({ certificateId: null, action: 'crl_renumbered', detail: `${raised} issuer(s) raised to CRL number ${floor} (numbers published since the backup are not reused); ${issuers.length} CRL(s) published again` });
 }
 
 async function reconcileRow(deps: ActivityDeps, options: ReconcileOptions, candidate: SweepCandidate, report: ReconcileReport): Promise<void> {

@@ -15,6 +15,7 @@ import { eq, isNotNull } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { publishCrl } from '../../activities/publish-crl.js';
 import { reconcilePlatform } from '../../activities/reconcile.js';
 import { readLifecycleHistory } from '../../activities/reconcile-history.js';
 import { x509 } from '../../ca/x509.js';
@@ -125,6 +126,10 @@ describe('backup and restore: a Postgres dump restored mid-run, then certflow re
     await checkpointAuditLog(harness.db, new Date(), { copy: async (checkpoint) => void outside.push(checkpoint) });
     expect(outside).toHaveLength(1);
     const ids = [renewed, revoked, untouched, late];
+    // The hourly CRL publications of the hours since the backup.
+    const issuerId = (await harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, renewed)))[0]!.issuerId!;
+    for (let hour = 0; hour < 10; hour++) await publishCrl(activityDeps(harness), { issuerId });
+    const crlNumbersPublished = await harness.db.select({ issuerId: issuerCrls.issuerId, crlNumber: issuerCrls.crlNumber }).from(issuerCrls);
 
     // The runbook: stop the workers (and APIs), restore the database, start the workers, reconcile.
     await worker!.stop();
@@ -154,7 +159,7 @@ describe('backup and restore: a Postgres dump restored mid-run, then certflow re
     const first = await reconcilePlatform(deps, { taskQueue: harness.taskQueue, externalCheckpoints: outside });
     const actions = first.findings.map((finding) => `${finding.certificateId ?? '-'} ${finding.action}`).sort();
     expect(actions, JSON.stringify(first.findings, null, 2)).toEqual(
-      [`- audit_restored`, `${late} end_workflow`, `${late} recreate_revoked`, `${renewed} recover_versions`, `${revoked} record_revocation`].sort(),
+      [`- audit_restored`, `- crl_renumbered`, `${late} end_workflow`, `${late} recreate_revoked`, `${renewed} recover_versions`, `${revoked} record_revocation`].sort(),
     );
 
     // The late certificate is recorded and revoked, its workflow ended; everything else matches its workflow.
@@ -177,6 +182,11 @@ describe('backup and restore: a Postgres dump restored mid-run, then certflow re
     const [crl] = await harness.db.select().from(issuerCrls).where(eq(issuerCrls.issuerId, signed[0]!.issuerId!));
     const crlSerials = new x509.X509Crl(new Uint8Array(crl!.crlDer)).entries.map((entry) => entry.serialNumber.toLowerCase().replace(/^0+/, ''));
     for (const serial of revokedSerials) expect(crlSerials).toContain(serial.toLowerCase().replace(/^0+/, ''));
+    // No CRL number published before the restore is published again with other contents.
+    for (const published of crlNumbersPublished) {
+      const [now] = await harness.db.select().from(issuerCrls).where(eq(issuerCrls.issuerId, published.issuerId));
+      expect(now!.crlNumber).toBeGreaterThan(published.crlNumber);
+    }
     const [revokedVersion] = signed.filter((version) => version.certificateId === revoked);
     expect(revokedVersion?.revocationReason).toBe('keyCompromise');
 
