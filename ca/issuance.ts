@@ -14,7 +14,7 @@
  * `deps.templates` is a LeafTemplates built once per issuer and kept (building it parses the issuer
  * certificate); clock, serial source and key blocklist are injected.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalizeDnsName, canonicalizeDnsNames, MAX_SANS, NameError } from '../core/names.js';
 import { canonicalizeIp, IpError } from '../core/ip.js';
 import { policyViolations, type PolicyViolation, type TeamPolicy } from '../core/policy.js';
@@ -92,7 +92,7 @@ export async function issueFromRequest(deps: IssuanceDeps, request: IssuanceRequ
     serial: fields.serial,
     notBefore: fields.notBefore,
     notAfter: fields.notAfter,
-    fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+    fingerprintSha256: hash('sha256', der, 'hex'),
     chainPem: deps.chainPem,
     keyAlgorithm: fields.subjectKeyAlgorithm,
     commonName: fields.commonName,
