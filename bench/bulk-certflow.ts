@@ -6,20 +6,21 @@
  * Both bulk operations run at the same window and rate (CERTFLOW_BULK_MAX_CONCURRENT / _MAX_PER_SECOND).
  */
 import { Client, Connection } from '@temporalio/client';
-import { and, count, eq, inArray, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
 import { createApp } from '../api/app.js';
 import { workerSealingKey } from '../ca/destination-secrets.js';
 import { LOOPBACK_RANGES } from '../core/destination-hosts.js';
 import { EMPTY_COUNTS, type BulkCounts, type BulkProgress, type BulkReissueInput } from '../core/bulk.js';
 import { bulkProgressQuery, bulkWorkflowId } from '../contracts/bulk-messages.js';
+import { statusQuery } from '../contracts/lifecycle-messages.js';
 import { AuditKey } from '../db/audit-chain.js';
 import { insertBulkOperation } from '../db/bulk.js';
 import { createDatabase, type Database } from '../db/database.js';
 import { newId } from '../db/ids.js';
 import { applyMigrations } from '../db/migrate.js';
 import { createPool } from '../db/postgres-pool.js';
-import { certificates, certificateVersions } from '../db/schema.js';
+import { certificates, certificateVersions, deliveries } from '../db/schema.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
 import { startMeter, type MeteredProcesses, type PhaseFigures } from './bulk-meter.js';
 import { meanCycleHistory, type CycleHistory } from './cycle-history.js';
@@ -28,6 +29,7 @@ export type BenchPath = 'bare' | 'full';
 export const BENCH_PATHS: readonly BenchPath[] = ['bare', 'full'];
 
 const SEED_CONCURRENCY = 48;
+const STALL_REPORT_MS = 30_000;
 
 export interface CertflowSettings {
   adminToken: string;
@@ -138,10 +140,20 @@ export async function seedPath(bench: CertflowBench, settings: CertflowSettings,
       }
     }),
   );
+  // Active is set once issued; on the full path a certificate is seeded once its delivery is verified too.
   for (;;) {
     const [row] = await bench.db.select({ active: count() }).from(certificates).where(and(eq(certificates.teamId, teamId), eq(certificates.state, 'active')));
-    process.stdout.write(`\r  ${label}: seeding ${row!.active}/${n} active (${((performance.now() - started) / 1000).toFixed(0)} s)   `);
-    if (row!.active >= n) break;
+    const [delivered] =
+      path === 'full'
+        ? await bench.db
+            .select({ verified: count() })
+            .from(deliveries)
+            .innerJoin(certificateVersions, eq(certificateVersions.id, deliveries.versionId))
+            .innerJoin(certificates, eq(certificates.id, certificateVersions.certificateId))
+            .where(and(eq(certificates.teamId, teamId), isNotNull(deliveries.verifiedAt)))
+        : [{ verified: row!.active }];
+    process.stdout.write(`\r  ${label}: seeding ${row!.active}/${n} active, ${delivered!.verified} verified (${((performance.now() - started) / 1000).toFixed(0)} s)   `);
+    if (row!.active >= n && delivered!.verified >= n) break;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
   const seconds = (performance.now() - started) / 1000;
@@ -192,10 +204,20 @@ export async function runBulk(opts: {
   const done = handle.result() as Promise<BulkProgress>;
   let finished: BulkProgress | null = null;
   void done.then((value) => (finished = value), () => undefined);
+  let lastEnded = -1;
+  let lastChange = Date.now();
   while (!finished) {
     const progress = await handle.query(bulkProgressQuery).catch(() => null);
     if (progress) {
       const ended = progress.counts.verified + progress.counts.rolled_out + progress.counts.reissued + progress.counts.failed + progress.counts.skipped;
+      if (ended !== lastEnded) [lastEnded, lastChange] = [ended, Date.now()];
+      else if (Date.now() - lastChange > STALL_REPORT_MS) {
+        // No outcome for a while: show where one renewal under way is, to tell a stall from a slow run.
+        lastChange = Date.now();
+        const [row] = await bench.db.select({ workflowId: certificates.workflowId }).from(certificates).where(inArray(certificates.id, seeded.ids.slice(-1)));
+        const status = await bench.client.workflow.getHandle(row!.workflowId).query(statusQuery).catch((error: unknown) => String(error));
+        process.stdout.write(`\n  ${label}: no outcome for ${STALL_REPORT_MS / 1000} s; the last certificate's lifecycle: ${JSON.stringify(status)}\n`);
+      }
       process.stdout.write(`\r  ${label}: bulk ${ended}/${progress.counts.selected} done, ${progress.inFlight} in flight, ${progress.ratePerSecond.toFixed(1)}/s   `);
     }
     await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 1_000))]);

@@ -92,7 +92,8 @@ export async function runFloor(opts: {
     const startSeconds = (performance.now() - startStarted) / 1000;
     process.stdout.write(`  ${opts.label}: ${n} floor workflows started and up in ${startSeconds.toFixed(1)} s\n`);
 
-    const meter = await startMeter(opts.processes, opts.databaseUrl);
+    // The floor's workers are measured as the workers (the idle Certflow workers are counted too).
+    const meter = await startMeter({ ...opts.processes, workers: [...opts.processes.workers, ...workers.map((worker) => worker.pid!)] }, opts.databaseUrl);
     let sent = 0;
     let inFlight = 0;
     let failure: unknown = null;

@@ -19,7 +19,7 @@
  * CERTFLOW_BENCH_WORKER_PROFILE=<dir>: the dev topology's worker writes V8 CPU profiles there. Ctrl-C stops everything.
  */
 import type { ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,6 +183,7 @@ function printTable(runs: TopologyRun[]): void {
 const temp = await mkdtemp(join(tmpdir(), 'certflow-bench-bulk-'));
 await chmod(temp, 0o755);
 const deliveryRoot = join(temp, 'deliveries');
+await mkdir(deliveryRoot);
 const tls = await startSniService(deliveryRoot);
 const children: ChildProcess[] = [];
 let current: BenchTopology | null = null;
