@@ -28,8 +28,8 @@ export interface BenchTopology {
   workerPids: number[];
   temporalPid: number;
   postmasterPid: number;
-  /** Kills whatever was started, at once (Ctrl-C). */
-  kill(): void;
+  /** Kills the workers at once and stops the servers (Ctrl-C). */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -77,10 +77,9 @@ async function startDev(opts: { dir: string; workerEnv: Record<string, string>; 
     workerPids: [worker.pid!],
     temporalPid: temporal.pid!,
     postmasterPid: await postmasterOf(postgres.url),
-    kill: () => {
+    kill: async () => {
       worker.kill('SIGKILL');
-      void temporal.stop();
-      void postgres.stop();
+      await Promise.allSettled([temporal.stop(), postgres.stop()]);
     },
     async stop() {
       const exited = new Promise((resolve) => worker.once('exit', resolve));
@@ -119,9 +118,9 @@ async function startPostgres(workers: number, opts: { dir: string; workerEnv: Re
     workerPids: cluster.workers.map((worker) => worker.pid!),
     temporalPid,
     postmasterPid: await postmasterOf(cluster.databaseUrl),
-    kill: () => {
-      for (const worker of cluster.workers) void worker.kill();
-      void cluster.stop();
+    kill: async () => {
+      await Promise.allSettled(cluster.workers.map((worker) => worker.kill()));
+      await cluster.stop();
     },
     stop: () => cluster.stop(),
   };

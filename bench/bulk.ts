@@ -189,8 +189,10 @@ const children: ChildProcess[] = [];
 let current: BenchTopology | null = null;
 const stop = () => {
   for (const child of children) child.kill('SIGKILL');
-  current?.kill();
-  void rm(temp, { recursive: true, force: true }).finally(() => process.exit(130));
+  const stopping = current?.kill();
+  void Promise.race([stopping, new Promise((resolve) => setTimeout(resolve, 10_000))])
+    .then(() => rm(temp, { recursive: true, force: true }))
+    .finally(() => process.exit(130));
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
