@@ -3,15 +3,24 @@
  * about (a version, an issuer), so a retried activity — or a retry that finds the work already done
  * and takes its early return — records it exactly once.
  */
-import { appendAuditEvent } from '../db/audit.js';
-import type { Database } from '../db/database.js';
+import { appendAuditEvent, appendAuditEventInTransaction, type AuditEvent } from '../db/audit.js';
+import type { Database, Queryable } from '../db/database.js';
 import type { VersionRow } from '../db/versions.js';
 
 /** The lifecycle and bulk workflows act for whoever started them; the API's events name that person. */
 const WORKFLOW_ACTOR = 'workflow';
 
 export async function recordVersionIssued(db: Database, version: VersionRow, teamId: string): Promise<void> {
-  await appendAuditEvent(db, {
+  await appendAuditEvent(db, versionIssuedEvent(version, teamId));
+}
+
+/** The same event inside the transaction that records the version (db/versions.ts recordIssuedVersion). */
+export function recordVersionIssuedIn(db: Database, teamId: string): (tx: Queryable, version: VersionRow) => Promise<void> {
+  return (tx, version) => appendAuditEventInTransaction(tx, db, versionIssuedEvent(version, teamId));
+}
+
+function versionIssuedEvent(version: VersionRow, teamId: string): AuditEvent {
+  return {
     at: version.createdAt,
     actor: WORKFLOW_ACTOR,
     action: 'certificate.issued',
@@ -27,7 +36,7 @@ export async function recordVersionIssued(db: Database, version: VersionRow, tea
       fingerprintSha256: version.fingerprintSha256,
     },
     dedupeKey: `version-issued/${version.id}`,
-  });
+  };
 }
 
 /** One `certificate.revoked` per revoked version (others are skipped), with its serial, issuer and reason. */

@@ -14,7 +14,7 @@
  * Ctrl-C (or SIGTERM) stops everything it started.
  */
 import type { ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,10 +113,12 @@ async function seed(app: ReturnType<typeof createApp>, db: Database, team: strin
 async function runOnce(n: number): Promise<void> {
   const temp = await mkdtemp(join(tmpdir(), 'certflow-bench-bulk-'));
   await chmod(temp, 0o755);
-  const postgres = await startEmbeddedPostgres({ dataDir: join(temp, 'postgres') });
+  const statementsFile = process.env.CERTFLOW_BENCH_PG_STATEMENTS; // <file>: pg_stat_statements of the measured run written there
+  const postgres = await startEmbeddedPostgres({ dataDir: join(temp, 'postgres'), settings: statementsFile ? { shared_preload_libraries: 'pg_stat_statements' } : {} });
   const temporal = await startTemporalDevServer({ dbFile: join(temp, 'temporal.db'), uiPort: null });
   const pool = createPool(postgres.url, () => undefined);
   const deliveryRoot = join(temp, 'deliveries');
+  await mkdir(deliveryRoot, { mode: 0o755 });
   let worker: ChildProcess | null = null;
   const connection = await Connection.connect({ address: temporal.address });
   const tls = await startSniService(deliveryRoot);
@@ -143,7 +145,7 @@ async function runOnce(n: number): Promise<void> {
       sealingPublicKey: workerSealingKey(kek).publicKey,
       temporalUiUrl: 'http://127.0.0.1:8233',
       fileDestinationRoot: deliveryRoot,
-      destinationRules: { services: [], allowedExceptions: [], extraDenied: [] },
+      destinationRules: { services: [], allowedExceptions: ['127.0.0.0/8'], extraDenied: [] }, // the TLS endpoint is on loopback
       checkReadiness: async () => ({ postgres: true, temporal: true }),
     });
     worker = await startWorkerProcess({
@@ -154,11 +156,12 @@ async function runOnce(n: number): Promise<void> {
       CERTFLOW_AUDIT_KEY: AUDIT_KEY_HEX,
       CERTFLOW_FILE_DESTINATION_ROOT: deliveryRoot,
       CERTFLOW_DATA_DIR: join(temp, 'worker-data'),
+      CERTFLOW_ALLOW_PRIVATE_DESTINATIONS: 'loopback',
     }, process.env.CERTFLOW_BENCH_WORKER_PROFILE);
     const teamResponse = await app.request('/v1/teams', {
       method: 'POST',
       headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name: 'bench', policy: { allowedDomains: ['bench.test'], maxValidity: 'P30D' } }),
+      body: JSON.stringify({ name: 'bench', policy: { allowedDomains: ['bench.test'], maxValidity: 'P30D', destinationHosts: { cidrs: ['127.0.0.0/8'] } } }),
     });
     const { id: teamId } = (await teamResponse.json()) as { id: string };
 
@@ -175,6 +178,7 @@ async function runOnce(n: number): Promise<void> {
     }
     let postgresPeak = await treeRssBytes(postmaster);
     const postgresCpuStart = await treeCpuSeconds(postmaster);
+    if (statementsFile) await pool.query('create extension if not exists pg_stat_statements; select pg_stat_statements_reset()');
     const transactionsStart = await postgresTransactions(pool);
     const benchCpuStart = process.cpuUsage();
     const workerThreadsStart = await threadCpuSeconds(worker.pid!);
@@ -213,6 +217,7 @@ async function runOnce(n: number): Promise<void> {
     const machineCpu = (await machineCpuSeconds()) - machineCpuStart;
     const postgresCpu = (await treeCpuSeconds(postmaster)) - postgresCpuStart;
     const transactions = (await postgresTransactions(pool)) - transactionsStart;
+    if (statementsFile) await writeFile(statementsFile, JSON.stringify((await pool.query("select calls::int, rows::int, total_exec_time, query from pg_stat_statements where query not like '%pg_stat%' order by calls desc")).rows, null, 1));
     const benchCpu = process.cpuUsage(benchCpuStart);
     const workerThreads = await threadCpuSeconds(worker.pid!);
     const result = (await done) as BulkProgress;
