@@ -3,8 +3,8 @@
  * about (a version, an issuer), so a retried activity — or a retry that finds the work already done
  * and takes its early return — records it exactly once.
  */
-import { appendAuditEvent, appendAuditEventInTransaction, type AuditEvent } from '../db/audit.js';
-import type { Database, Queryable } from '../db/database.js';
+import { appendAuditEvent, type AuditEvent } from '../db/audit.js';
+import type { Database } from '../db/database.js';
 import type { VersionRow } from '../db/versions.js';
 
 /** The lifecycle and bulk workflows act for whoever started them; the API's events name that person. */
@@ -12,11 +12,6 @@ const WORKFLOW_ACTOR = 'workflow';
 
 export async function recordVersionIssued(db: Database, version: VersionRow, teamId: string): Promise<void> {
   await appendAuditEvent(db, versionIssuedEvent(version, teamId));
-}
-
-/** The same event inside the transaction that records the version (db/versions.ts recordIssuedVersion). */
-export function recordVersionIssuedIn(db: Database, teamId: string): (tx: Queryable, version: VersionRow) => Promise<void> {
-  return (tx, version) => appendAuditEventInTransaction(tx, db, versionIssuedEvent(version, teamId));
 }
 
 function versionIssuedEvent(version: VersionRow, teamId: string): AuditEvent {

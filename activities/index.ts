@@ -26,7 +26,7 @@ import { deliverVersion, type DeliverVersionInput } from './deliver-version.js';
 import { issueCertificate, type IssueCertificateInput } from './issue-certificate.js';
 import { buildCompromiseReport, markIssuerCompromised, openCompromiseBulk, revokeCompromisedIssuer } from './issuer-compromise.js';
 import { listPublishingIssuers, publishCrl, type PublishCrlInput } from './publish-crl.js';
-import { refreshOcspResponses, withOcspPresigned, type RefreshOcspInput } from './publish-ocsp.js';
+import { refreshOcspResponses, type RefreshOcspInput } from './publish-ocsp.js';
 import { revokeCertificate, type RevokeCertificateInput } from './revoke-certificate.js';
 import { createSuccessorIntermediate, type CreateSuccessorInput } from './successor-intermediate.js';
 import { reportRolloutFailed, reportRolloutRecovered, type RolloutReportInput } from './rollout-report.js';
@@ -48,15 +48,12 @@ export function createActivities(deps: ActivityDeps) {
 function activityFunctions(deps: ActivityDeps) {
   const acmeValidationDeps = withAcmeValidation(deps);
   // The renewals of a bulk operation record their outcomes together (activities/group-commit.ts).
-  // New versions' OCSP responses are signed and stored together, per issuer.
-  const ocspPresigning = new GroupCommit<string>(async (issuerId, serials) => void (await refreshOcspResponses(deps, { issuerId, serials })));
   const bulkOutcomes = new GroupCommit<Parameters<typeof recordBulkOutcome>[1]['report']>((bulkId, reports) => recordBulkOutcomes(deps.db, bulkId, reports));
   return {
-    // Pre-signs the new version's OCSP responses once it is recorded (same result, same command sequence).
     requestClientRenewal: (input: RequestClientRenewalInput) => requestClientRenewal(deps, input),
     markRenewalOverdue: (input: { certificateId: string }) => markRenewalOverdue(deps, input),
     validateAcmeChallenge: (input: ValidateAcmeChallengeInput) => validateAcmeChallenge(acmeValidationDeps, input),
-    issueCertificate: (input: IssueCertificateInput) => observeIssuance(deps.metrics, input.generation, () => withOcspPresigned(deps, issueCertificate(deps, input), (version) => ocspPresigning.add(version.issuerId, version.serial))),
+    issueCertificate: (input: IssueCertificateInput) => observeIssuance(deps.metrics, input.generation, () => issueCertificate(deps, input)),
     /** Runs started before rollouts existed (replayed histories) still call it. */
     deliverVersion: (input: DeliverVersionInput) => deliverVersion(deps, input),
     verifyServed: (input: VerifyServedInput) => verifyServed(deps, input),

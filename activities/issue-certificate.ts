@@ -6,10 +6,12 @@
  */
 import { announceAcmeVersion } from '../db/acme-orders.js';
 import { findIssuanceContext, type IssuanceContext } from '../db/issuance-context.js';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
 import type { VersionSummary } from '../core/types.js';
 import { IssuanceError, issueFromRequest, type IssuanceRequest } from '../ca/issuance.js';
+import type { KeyBlocklist } from '../ca/key-checks.js';
 import { sealPrivateKey } from '../ca/key-encryption.js';
 import { exportPrivateKeyPkcs8, generateKeyPair } from '../ca/keys.js';
 import { randomSerial } from '../ca/serial.js';
@@ -21,7 +23,9 @@ import { storeCertificateKey, type NewCertificateKey } from '../db/keys.js';
 import type { Queryable } from '../db/database.js';
 import { recordSerialBeforeSigning } from '../db/serials.js';
 import { issuerOf, recordIssuedVersion, type VersionRow } from '../db/versions.js';
-import { recordVersionIssued, recordVersionIssuedIn, recordVersionsRevoked } from './audit-records.js';
+import { recordVersionIssued, recordVersionsRevoked } from './audit-records.js';
+import { goodResponsesOf, refreshOcspResponses } from './publish-ocsp.js';
+import { storeOcspResponses } from '../db/revocation.js';
 import type { ActivityDeps } from './deps.js';
 import { publishRevocation } from './revoke-certificate.js';
 
@@ -38,6 +42,7 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
   if (existing) {
     // A retry of an issuance whose audit event may not have been written (deduplicated if it was).
     await recordVersionIssued(deps.db, existing, context!.certificate.teamId);
+    await refreshOcspResponses(deps, { issuerId: issuerOf(existing), serials: [existing.serial] }).catch(() => undefined);
     return summarize(existing);
   }
 
@@ -54,15 +59,26 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
 
   const issuedAt = deps.now();
   const key = await subjectKey(deps, context, input.generation);
+  let deferredHash: string | null = null;
+  const deferredBlocklist: KeyBlocklist = {
+    isBlocked: async (spkiSha256Hex) => {
+      deferredHash = spkiSha256Hex;
+      return false;
+    },
+  };
   const leaf = await issueFromRequest(
     {
       templates: issuer.templates,
       now: () => issuedAt,
       serial: randomSerial,
-      keyBlocklist: databaseKeyBlocklist(deps.db),
-      // A new server-generated key and the serial are durable before anything is signed, in one transaction.
+      keyBlocklist: key.newKey ? deferredBlocklist : databaseKeyBlocklist(deps.db),
+      // A new server-generated key and the serial are durable before anything is signed, in one
+      // transaction, which also makes the new key's blocklist check (a key made here is never blocklisted in practice).
       beforeSigning: (fields) =>
         deps.db.transaction(async (tx) => {
+          if (deferredHash && (await databaseKeyBlocklist(tx).isBlocked(deferredHash))) {
+            throw new IssuanceError('key_rejected', 'this public key is blocklisted (for example, its private key was reported compromised); generate a new key pair', { keyCheckReason: 'blocklisted' });
+          }
           if (key.newKey) await storeNewKey(tx, key.newKey);
           await recordSerialBeforeSigning(tx, { issuerId: issuerRow.id, serial: fields.serial, certificateId: certificate.id, generation: input.generation });
         }),
@@ -72,6 +88,11 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
     throw error instanceof IssuanceError ? businessFailure(error) : error;
   });
 
+  // Best effort, as before: without them the API answers tryLater until the crl-publication schedule signs them.
+  const ocspResponses = await goodResponsesOf(deps, issuerRow.id, leaf.serial).catch((error: unknown) => {
+    warn('signing the OCSP responses of a new version failed; the crl-publication schedule will', { certificateId: certificate.id, error: String(error) });
+    return [];
+  });
   const stored = await recordIssuedVersion(deps.db, {
     id: newId('ver'),
     certificateId: certificate.id,
@@ -84,9 +105,12 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
     fingerprintSha256: leaf.fingerprintSha256,
     status: 'active',
     createdAt: issuedAt,
-  }, recordVersionIssuedIn(deps.db, certificate.teamId));
-  // A version recorded by an earlier attempt (not inserted now) gets its event here, deduplicated if it has it.
-  if (stored.serial !== leaf.serial) await recordVersionIssued(deps.db, stored, certificate.teamId);
+  }, async (tx, inserted) => {
+    // In the same commit as the version: a version recorded revoked (revoked while being signed) gets none.
+    if (inserted.status === 'active') await storeOcspResponses(tx, ocspResponses);
+  });
+  // The audit log's group commit (db/audit.ts) writes the events of renewals signed together in one transaction.
+  await recordVersionIssued(deps.db, stored, certificate.teamId);
   // Revoked while this was being signed: recorded revoked, published like any revocation, and never rolled out.
   if (stored.status === 'revoked') {
     await recordVersionsRevoked(deps.db, [stored], certificate.teamId);
@@ -181,4 +205,12 @@ export function summarize(version: VersionRow): VersionSummary {
     notAfter: version.notAfter.toISOString(),
     fingerprintSha256: version.fingerprintSha256,
   };
+}
+
+function warn(message: string, meta: Record<string, unknown>): void {
+  try {
+    Context.current().log.warn(message, meta);
+  } catch {
+    console.warn(message, meta);
+  }
 }

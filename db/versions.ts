@@ -65,10 +65,10 @@ export async function listVersions(db: Queryable, certificateId: string): Promis
  * and revokeCertificateVersions never interleave).
  */
 /**
- * `recordAudit` appends the version's audit event (built from the stored row) in the same
- * transaction when this call inserted it: one commit for the version, the certificate and the log.
+ * `alsoInserted` runs in the same transaction when this call inserted the version (its OCSP
+ * responses): one commit for the version, the certificate and what goes with them.
  */
-export async function recordIssuedVersion(db: Database, version: NewVersion, recordAudit?: (tx: Queryable, stored: VersionRow) => Promise<void>): Promise<VersionRow> {
+export async function recordIssuedVersion(db: Database, version: NewVersion, alsoInserted?: (tx: Queryable, inserted: VersionRow) => Promise<void>): Promise<VersionRow> {
   return db.transaction(async (tx) => {
     // An issuer marked compromised while this was being signed must not get a new certificate: the
     // retry signs again with the active intermediate (FOR SHARE waits for a concurrent status change).
@@ -105,8 +105,7 @@ export async function recordIssuedVersion(db: Database, version: NewVersion, rec
         .set({ currentVersionId: stored.id, state: 'active', updatedAt: sql`now()` })
         .where(eq(certificates.id, version.certificateId));
     }
-    // Last, as every append in a transaction is: the audit lock is held only until the commit.
-    if (inserted && recordAudit) await recordAudit(tx, stored);
+    if (inserted && alsoInserted) await alsoInserted(tx, stored);
     return stored;
   });
 }

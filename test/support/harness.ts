@@ -160,7 +160,12 @@ export function activityDeps(harness: Harness): ActivityDeps {
 }
 
 /** A worker in the test process, with the real activities against the real database (`deps` replaces some of them). */
-export async function startInProcessWorker(harness: Harness, address = harness.temporalAddress, deps: Partial<ActivityDeps> = {}): Promise<InProcessWorker> {
+export async function startInProcessWorker(
+  harness: Harness,
+  address = harness.temporalAddress,
+  deps: Partial<ActivityDeps> = {},
+  signing: { maxPerSecond?: number | null; maxConcurrent?: number } = {},
+): Promise<InProcessWorker> {
   const connection = await NativeConnection.connect({ address });
   const activities = createActivities({ ...activityDeps(harness), ...deps });
   const worker = await Worker.create({
@@ -170,7 +175,7 @@ export async function startInProcessWorker(harness: Harness, address = harness.t
     workflowBundle: await workflowBundle(),
     activities,
   });
-  const signingWorker = await createSigningWorker({ connection, namespace: harness.namespace, taskQueue: harness.taskQueue, activities });
+  const signingWorker = await createSigningWorker({ connection, namespace: harness.namespace, taskQueue: harness.taskQueue, activities, ...signing });
   const running = Promise.all([worker.run(), signingWorker.run()]);
   return {
     async stop() {
