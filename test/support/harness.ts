@@ -29,6 +29,7 @@ import { AuditKey } from '../../db/audit-chain.js';
 import { applyMigrations } from '../../db/migrate.js';
 import { newId } from '../../db/ids.js';
 import { ensureBootstrapToken } from '../../db/tokens.js';
+import { createSigningWorker } from '../../activities/signing-worker.js';
 
 /** Fixed for the whole test run: every worker of the run must open the CA keys the first one sealed. */
 export const TEST_KEK_HEX = 'a3'.repeat(32);
@@ -159,19 +160,26 @@ export function activityDeps(harness: Harness): ActivityDeps {
 }
 
 /** A worker in the test process, with the real activities against the real database (`deps` replaces some of them). */
-export async function startInProcessWorker(harness: Harness, address = harness.temporalAddress, deps: Partial<ActivityDeps> = {}): Promise<InProcessWorker> {
+export async function startInProcessWorker(
+  harness: Harness,
+  address = harness.temporalAddress,
+  deps: Partial<ActivityDeps> = {},
+  signing: { maxPerSecond?: number | null; maxConcurrent?: number } = {},
+): Promise<InProcessWorker> {
   const connection = await NativeConnection.connect({ address });
+  const activities = createActivities({ ...activityDeps(harness), ...deps });
   const worker = await Worker.create({
     connection,
     namespace: harness.namespace,
     taskQueue: harness.taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ ...activityDeps(harness), ...deps }),
+    activities,
   });
-  const running = worker.run();
+  const signingWorker = await createSigningWorker({ connection, namespace: harness.namespace, taskQueue: harness.taskQueue, activities, ...signing });
+  const running = Promise.all([worker.run(), signingWorker.run()]);
   return {
     async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const each of [worker, signingWorker]) if (each.getState() === 'RUNNING') each.shutdown();
       await running;
       await connection.close();
     },
