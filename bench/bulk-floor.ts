@@ -4,10 +4,10 @@
  * sliding window like the bulk operation's — timed from the first signal to the last run being up. As many
  * floor workers (bench/floor-worker.ts, child processes) as the topology has Certflow workers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
-import { REPO_ROOT } from './processes.js';
+import { spawnPollingWorker } from './processes.js';
 import { closedCycleHistory } from './cycle-history.js';
 import { startMeter, type MeteredProcesses, type PhaseFigures } from './bulk-meter.js';
 import type { FloorInput } from './floor-workflows.js';
@@ -24,21 +24,7 @@ export interface FloorResult {
 }
 
 function startFloorWorker(temporalAddress: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/floor-worker.ts'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress, CERTFLOW_TASK_QUEUE: TASK_QUEUE },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-8_000);
-      if (output.includes('worker polling task queue')) resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the floor worker exited (${code}):\n${output}`)));
-  });
+  return spawnPollingWorker('bench/floor-worker.ts', { TEMPORAL_ADDRESS: temporalAddress, CERTFLOW_TASK_QUEUE: TASK_QUEUE }, { ipc: true });
 }
 
 export async function runFloor(opts: {
