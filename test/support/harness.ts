@@ -194,9 +194,9 @@ export interface ChildWorker {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** `cmd/worker.ts` as a real child process, configured like production through the environment (plus `extraEnv`). */
-export function startChildWorker(harness: Harness, extraEnv: Record<string, string> = {}): ChildWorker {
-  const env = {
+/** The environment of a worker process (or a worker-side command such as `certflow reconcile`) on this harness, plus `extraEnv`. */
+export function childWorkerEnvironment(harness: Harness, extraEnv: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
     ...process.env,
     // No metrics listener unless the test asks for one (CERTFLOW_WORKER_METRICS_PORT in extraEnv): workers of
     // parallel runs would otherwise all try the default port.
@@ -215,6 +215,11 @@ export function startChildWorker(harness: Harness, extraEnv: Record<string, stri
     CERTFLOW_ALLOW_PRIVATE_DESTINATIONS: 'loopback',
     CERTFLOW_DATA_DIR: join(harness.deliveryRoot, '.worker-data'),
   };
+}
+
+/** `cmd/worker.ts` as a real child process, configured like production through the environment (plus `extraEnv`). */
+export function startChildWorker(harness: Harness, extraEnv: Record<string, string> = {}): ChildWorker {
+  const env = childWorkerEnvironment(harness, extraEnv);
   // Validate the same way the worker will, so a bad test environment fails here with a clear message.
   loadConfig(env);
   const child = spawn(process.execPath, ['--import', 'tsx', 'cmd/worker.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
