@@ -129,10 +129,23 @@ async function reconcileOrphans(deps: ActivityDeps, options: ReconcileOptions, s
     report.checked.workflows++;
     const certificateId = workflowId.replace(/^certificate\//, '');
     if (seen.has(certificateId)) continue;
-    const [row] = await deps.db.select({ id: certificates.id }).from(certificates).where(eq(certificates.id, certificateId));
-    if (row) continue; // a finished certificate (revoked, rejected): the sweep page skips those; the row wins.
+    const [row] = await deps.db.select({ requestedBy: certificates.requestedBy }).from(certificates).where(eq(certificates.id, certificateId));
+    // A finished certificate (revoked, rejected): the sweep page skips those; the row wins. Unless reconcile
+    // rebuilt it and a run stopped before the rebuild was complete: that run's work is finished now.
+    if (row && !(row.requestedBy === ACTOR && (await rebuildUnfinished(deps, certificateId, workflowId)))) continue;
     await oneAtATime(report, certificateId, () => reconcileOrphan(deps, certificateId, workflowId, report));
   }
+}
+
+/** A row reconcile rebuilt whose workflow still runs, or signed a version (in its history) the row lacks, or has a version not revoked. */
+async function rebuildUnfinished(deps: ActivityDeps, certificateId: string, workflowId: string): Promise<boolean> {
+  const workflow = await workflowFacts(deps, workflowId);
+  if (workflow === 'unknown' || workflow === null) return false;
+  const versions = await listVersions(deps.db, certificateId);
+  const recorded = new Set(versions.map((version) => version.generation));
+  const signed = workflow.currentVersion ? (await readLifecycleHistory(deps.temporal, workflowId, 1)).versions.keys() : [];
+  const missing = [...signed].some((generation) => !recorded.has(generation));
+  return workflow.running || missing || versions.some((version) => version.status !== 'revoked');
 }
 
 async function reconcileOrphan(deps: ActivityDeps, certificateId: string, workflowId: string, report: ReconcileReport): Promise<void> {
@@ -235,6 +248,7 @@ async function recreateRevoked(deps: ActivityDeps, certificateId: string, workfl
     return false;
   }
   const leaf = new x509.X509Certificate(newest.certificatePem);
+  const reason = history.revocationReason ?? 'cessationOfOperation';
   const names = leaf.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? [];
   await deps.db
     .insert(certificates)
@@ -249,7 +263,11 @@ async function recreateRevoked(deps: ActivityDeps, certificateId: string, workfl
       keyAlgorithm: keyAlgorithmOf(leaf),
       validitySeconds: Math.round((leaf.notAfter.getTime() - leaf.notBefore.getTime()) / 1000),
       destinations: [],
-      state: 'pending',
+      // Revoked from its first write: a run that stops half-way leaves a revoked row (every version recorded
+      // under it is born revoked, db/versions.ts), never a live one the next run would take for a real request.
+      state: 'revoked',
+      revokedAt: deps.now(),
+      revocationReason: reason,
       workflowId,
       requestedBy: ACTOR,
     })
@@ -258,8 +276,8 @@ async function recreateRevoked(deps: ActivityDeps, certificateId: string, workfl
     const stored = await recordRecovered(deps, certificateId, history.versions.get(generation)!);
     await recordVersionIssued(deps.db, stored, team.id);
   }
-  const revoked = await revokeCertificateVersions(deps.db, certificateId, history.revocationReason ?? 'cessationOfOperation', deps.now());
-  await recordVersionsRevoked(deps.db, revoked, team.id, { recordedBy: ACTOR });
+  await revokeCertificateVersions(deps.db, certificateId, reason, deps.now());
+  await recordVersionsRevoked(deps.db, await listVersions(deps.db, certificateId), team.id, { recordedBy: ACTOR });
   await publishRevocation(deps, certificateId);
   await audit(deps, team.id, certificateId, 'reconcile.certificate_recovered_revoked', { workflowId, serials: [...history.versions.values()].map((version) => version.serial) });
   report.findings.push({ certificateId, action: 'recreate_revoked', detail: `requested after the backup: ${history.versions.size} version(s) recovered from ${workflowId}'s history and revoked (serials ${[...history.versions.values()].map((version) => version.serial).join(', ')})` });
