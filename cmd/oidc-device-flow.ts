@@ -38,6 +38,17 @@ export function printable(text: string, max = 200): string {
 /** RFC 6749 (VSCHAR) / RFC 6750: tokens are visible ASCII; they go into an HTTP header and the config file. */
 const oauthToken = z.string().regex(/^[\x21-\x7e]+$/, 'must be visible ASCII');
 
+/** https, or http to this machine (development). */
+export function httpsOrLoopbackUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname));
+}
+
 const httpsOrLoopback = z.url({ protocol: /^https?$/ }).refine((value) => value.startsWith('https:') || /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)(:|\/)/.test(value), 'must be https (http only on loopback)')
   .refine(noControlCharacters, 'must not contain control characters');
 
