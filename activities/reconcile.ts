@@ -18,7 +18,7 @@ import type { AuditCheckpoint } from '../db/audit-chain.js';
 import { appendAuditEvent } from '../db/audit.js';
 import { acknowledgedRestores, auditHead, auditRowsAt } from '../db/audit-restore.js';
 import { selectSweepPage, type SweepCandidate } from '../db/inventory-sweep.js';
-import { certificates } from '../db/schema.js';
+import { certificates, certificateVersions } from '../db/schema.js';
 import { raiseCrlNumbers } from '../db/crl-numbers.js';
 import { listPublishingIssuers } from '../db/revocation.js';
 import { recordSerialBeforeSigning } from '../db/serials.js';
@@ -84,31 +84,39 @@ async function reconcileRow(deps: ActivityDeps, options: ReconcileOptions, candi
   const managed = (CERTIFICATE_SOURCES as readonly string[]).includes(candidate.source);
   if (!managed) return;
   const versions = await listVersions(deps.db, candidate.id);
-  const db: ReconcileDbFacts = {
-    state: candidate.state,
-    generations: versions.map((version) => version.generation),
-    currentGeneration: candidate.version?.generation ?? null,
-    revoked: candidate.state === 'revoked',
-    restartable: candidate.version !== null && !renewedByClient(candidate.keySource as KeySource) && candidate.state !== 'revoking',
-  };
   const workflowId = candidate.workflowId ?? lifecycleWorkflowId(candidate.id);
   const workflow = await workflowFacts(deps, workflowId);
   if (workflow === 'unknown') {
     report.findings.push({ certificateId: candidate.id, action: 'alert', detail: 'Temporal did not answer for its lifecycle; run reconcile again' });
     return;
   }
+  const db: ReconcileDbFacts = {
+    state: candidate.state,
+    generations: versions.map((version) => version.generation),
+    currentGeneration: candidate.version?.generation ?? null,
+    revoked: candidate.state === 'revoked',
+    // A version recovered below counts: the lifecycle is restarted at it.
+    restartable: (candidate.version !== null || (workflow?.currentVersion ?? null) !== null) && !renewedByClient(candidate.keySource as KeySource) && candidate.state !== 'revoking',
+  };
+  // The candidate as the database has it after the recoveries below (a restart starts at its current version).
+  let current = candidate;
   for (const action of decideReconcile(db, workflow)) {
     switch (action.kind) {
       case 'recover_versions':
         await recoverVersions(deps, candidate.id, candidate.teamId, workflowId, action.fromGeneration, action.toGeneration, report);
+        current = await withCurrentVersion(deps, candidate);
         break;
       case 'record_revocation':
         await recordRevocation(deps, candidate.id, candidate.teamId, workflowId, action.revokedAt, report);
         break;
       case 'restart':
-        await restartLifecycle(deps, candidate, options.taskQueue);
-        await audit(deps, candidate.teamId, candidate.id, 'reconcile.lifecycle_restarted', { workflowId: candidate.workflowId, generation: candidate.version?.generation });
-        report.findings.push({ certificateId: candidate.id, action: 'restart', detail: `lifecycle ${workflow ? 'closed' : 'missing'}: restarted at generation ${candidate.version?.generation}` });
+        if (!current.version) {
+          report.findings.push({ certificateId: candidate.id, action: 'alert', detail: 'its lifecycle is not running and it has no recorded version to restart it at' });
+          break;
+        }
+        await restartLifecycle(deps, current, options.taskQueue);
+        await audit(deps, candidate.teamId, candidate.id, 'reconcile.lifecycle_restarted', { workflowId: candidate.workflowId, generation: current.version.generation });
+        report.findings.push({ certificateId: candidate.id, action: 'restart', detail: `lifecycle ${workflow ? 'closed' : 'missing'}: restarted at generation ${current.version.generation}` });
         break;
       case 'alert':
         report.findings.push({ certificateId: candidate.id, action: 'alert', detail: action.reason });
@@ -117,6 +125,18 @@ async function reconcileRow(deps: ActivityDeps, options: ReconcileOptions, candi
         break;
     }
   }
+}
+
+/** The candidate with the certificate's current version as stored now. */
+async function withCurrentVersion(deps: ActivityDeps, candidate: SweepCandidate): Promise<SweepCandidate> {
+  const [row] = await deps.db
+    .select({ version: certificateVersions })
+    .from(certificates)
+    .innerJoin(certificateVersions, eq(certificateVersions.id, certificates.currentVersionId))
+    .where(eq(certificates.id, candidate.id));
+  if (!row) return candidate;
+  const { version } = row;
+  return { ...candidate, version: { id: version.id, generation: version.generation, serial: version.serial, issuedAt: version.createdAt, notAfter: version.notAfter } };
 }
 
 /** The lifecycles on the task queue whose certificate has no row: requested after the backup was taken. */

@@ -270,4 +270,26 @@ describe('backup and restore: a Postgres dump restored mid-run, then certflow re
     const third = await reconcilePlatform(deps, { taskQueue: harness.taskQueue, externalCheckpoints: [] });
     expect(third.findings).toEqual([]);
   });
+  it('a lifecycle restarted after recovering a lost renewal serves the renewed version, not the one the backup had', { timeout: 600_000 }, async () => {
+    const id = await create('restarted-after-recovery');
+    await active(id, 1);
+    const dump = join(dir, 'before-renewal.dump');
+    await run(join(PG_BIN, 'pg_dump'), ['--format=custom', `--file=${dump}`, server.url]);
+    await requester.renew(id, 'after the backup');
+    await active(id, 2);
+    // Its lifecycle closed without a revocation (an operator's terminate, a crashed run): reconcile restarts it.
+    await harness.client.workflow.getHandle(lifecycleWorkflowId(id)).terminate('closed for the test');
+    await restoreFrom(dump);
+
+    const report = await reconcilePlatform(activityDeps(harness), { taskQueue: harness.taskQueue, externalCheckpoints: [] });
+    const actions = report.findings.filter((finding) => finding.certificateId === id).map((finding) => finding.action);
+    expect(actions).toEqual(['recover_versions', 'restart']);
+    const [row] = await harness.db.select().from(certificates).where(eq(certificates.id, id));
+    const [current] = await harness.db.select().from(certificateVersions).where(eq(certificateVersions.id, row!.currentVersionId!));
+    expect(current?.generation).toBe(2);
+    // The restarted lifecycle serves (and rolls out) generation 2, and signs nothing new.
+    const served = await active(id, 2);
+    expect(served.currentVersion?.serial).toBe(current?.serial);
+    expect(await harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id))).toHaveLength(2);
+  });
 });
