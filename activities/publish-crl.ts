@@ -39,7 +39,7 @@ export async function publishCrl(deps: ActivityDeps, input: PublishCrlInput): Pr
     }
     const der = await buildCrl({ certificate: issuer.row.certificatePem, signer: issuer.signer }, { crlNumber, thisUpdate, nextUpdate, revoked });
     return { der, thisUpdate, nextUpdate, entryCount: revoked.length };
-  });
+  }, deps.now());
   return {
     issuerId: input.issuerId,
     crlNumber: stored.crlNumber.toString(),

@@ -18,7 +18,7 @@ import type { AuditCheckpoint } from '../db/audit-chain.js';
 import { appendAuditEvent } from '../db/audit.js';
 import { acknowledgedRestores, auditHead, auditRowsAt } from '../db/audit-restore.js';
 import { selectSweepPage, type SweepCandidate } from '../db/inventory-sweep.js';
-import { certificates } from '../db/schema.js';
+import { certificates, certificateVersions } from '../db/schema.js';
 import { raiseCrlNumbers } from '../db/crl-numbers.js';
 import { listPublishingIssuers } from '../db/revocation.js';
 import { recordSerialBeforeSigning } from '../db/serials.js';
@@ -84,31 +84,39 @@ async function reconcileRow(deps: ActivityDeps, options: ReconcileOptions, candi
   const managed = (CERTIFICATE_SOURCES as readonly string[]).includes(candidate.source);
   if (!managed) return;
   const versions = await listVersions(deps.db, candidate.id);
-  const db: ReconcileDbFacts = {
-    state: candidate.state,
-    generations: versions.map((version) => version.generation),
-    currentGeneration: candidate.version?.generation ?? null,
-    revoked: candidate.state === 'revoked',
-    restartable: candidate.version !== null && !renewedByClient(candidate.keySource as KeySource) && candidate.state !== 'revoking',
-  };
   const workflowId = candidate.workflowId ?? lifecycleWorkflowId(candidate.id);
   const workflow = await workflowFacts(deps, workflowId);
   if (workflow === 'unknown') {
     report.findings.push({ certificateId: candidate.id, action: 'alert', detail: 'Temporal did not answer for its lifecycle; run reconcile again' });
     return;
   }
+  const db: ReconcileDbFacts = {
+    state: candidate.state,
+    generations: versions.map((version) => version.generation),
+    currentGeneration: candidate.version?.generation ?? null,
+    revoked: candidate.state === 'revoked',
+    // A version recovered below counts: the lifecycle is restarted at it.
+    restartable: (candidate.version !== null || (workflow?.currentVersion ?? null) !== null) && !renewedByClient(candidate.keySource as KeySource) && candidate.state !== 'revoking',
+  };
+  // The candidate as the database has it after the recoveries below (a restart starts at its current version).
+  let current = candidate;
   for (const action of decideReconcile(db, workflow)) {
     switch (action.kind) {
       case 'recover_versions':
         await recoverVersions(deps, candidate.id, candidate.teamId, workflowId, action.fromGeneration, action.toGeneration, report);
+        current = await withCurrentVersion(deps, candidate);
         break;
       case 'record_revocation':
         await recordRevocation(deps, candidate.id, candidate.teamId, workflowId, action.revokedAt, report);
         break;
       case 'restart':
-        await restartLifecycle(deps, candidate, options.taskQueue);
-        await audit(deps, candidate.teamId, candidate.id, 'reconcile.lifecycle_restarted', { workflowId: candidate.workflowId, generation: candidate.version?.generation });
-        report.findings.push({ certificateId: candidate.id, action: 'restart', detail: `lifecycle ${workflow ? 'closed' : 'missing'}: restarted at generation ${candidate.version?.generation}` });
+        if (!current.version) {
+          report.findings.push({ certificateId: candidate.id, action: 'alert', detail: 'its lifecycle is not running and it has no recorded version to restart it at' });
+          break;
+        }
+        await restartLifecycle(deps, current, options.taskQueue);
+        await audit(deps, candidate.teamId, candidate.id, 'reconcile.lifecycle_restarted', { workflowId: candidate.workflowId, generation: current.version.generation });
+        report.findings.push({ certificateId: candidate.id, action: 'restart', detail: `lifecycle ${workflow ? 'closed' : 'missing'}: restarted at generation ${current.version.generation}` });
         break;
       case 'alert':
         report.findings.push({ certificateId: candidate.id, action: 'alert', detail: action.reason });
@@ -117,6 +125,18 @@ async function reconcileRow(deps: ActivityDeps, options: ReconcileOptions, candi
         break;
     }
   }
+}
+
+/** The candidate with the certificate's current version as stored now. */
+async function withCurrentVersion(deps: ActivityDeps, candidate: SweepCandidate): Promise<SweepCandidate> {
+  const [row] = await deps.db
+    .select({ version: certificateVersions })
+    .from(certificates)
+    .innerJoin(certificateVersions, eq(certificateVersions.id, certificates.currentVersionId))
+    .where(eq(certificates.id, candidate.id));
+  if (!row) return candidate;
+  const { version } = row;
+  return { ...candidate, version: { id: version.id, generation: version.generation, serial: version.serial, issuedAt: version.createdAt, notAfter: version.notAfter } };
 }
 
 /** The lifecycles on the task queue whose certificate has no row: requested after the backup was taken. */
@@ -129,10 +149,23 @@ async function reconcileOrphans(deps: ActivityDeps, options: ReconcileOptions, s
     report.checked.workflows++;
     const certificateId = workflowId.replace(/^certificate\//, '');
     if (seen.has(certificateId)) continue;
-    const [row] = await deps.db.select({ id: certificates.id }).from(certificates).where(eq(certificates.id, certificateId));
-    if (row) continue; // a finished certificate (revoked, rejected): the sweep page skips those; the row wins.
+    const [row] = await deps.db.select({ requestedBy: certificates.requestedBy }).from(certificates).where(eq(certificates.id, certificateId));
+    // A finished certificate (revoked, rejected): the sweep page skips those; the row wins. Unless reconcile
+    // rebuilt it and a run stopped before the rebuild was complete: that run's work is finished now.
+    if (row && !(row.requestedBy === ACTOR && (await rebuildUnfinished(deps, certificateId, workflowId)))) continue;
     await oneAtATime(report, certificateId, () => reconcileOrphan(deps, certificateId, workflowId, report));
   }
+}
+
+/** A row reconcile rebuilt whose workflow still runs, or signed a version (in its history) the row lacks, or has a version not revoked. */
+async function rebuildUnfinished(deps: ActivityDeps, certificateId: string, workflowId: string): Promise<boolean> {
+  const workflow = await workflowFacts(deps, workflowId);
+  if (workflow === 'unknown' || workflow === null) return false;
+  const versions = await listVersions(deps.db, certificateId);
+  const recorded = new Set(versions.map((version) => version.generation));
+  const signed = workflow.currentVersion ? (await readLifecycleHistory(deps.temporal, workflowId, 1)).versions.keys() : [];
+  const missing = [...signed].some((generation) => !recorded.has(generation));
+  return workflow.running || missing || versions.some((version) => version.status !== 'revoked');
 }
 
 async function reconcileOrphan(deps: ActivityDeps, certificateId: string, workflowId: string, report: ReconcileReport): Promise<void> {
@@ -235,6 +268,7 @@ async function recreateRevoked(deps: ActivityDeps, certificateId: string, workfl
     return false;
   }
   const leaf = new x509.X509Certificate(newest.certificatePem);
+  const reason = history.revocationReason ?? 'cessationOfOperation';
   const names = leaf.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? [];
   await deps.db
     .insert(certificates)
@@ -249,7 +283,11 @@ async function recreateRevoked(deps: ActivityDeps, certificateId: string, workfl
       keyAlgorithm: keyAlgorithmOf(leaf),
       validitySeconds: Math.round((leaf.notAfter.getTime() - leaf.notBefore.getTime()) / 1000),
       destinations: [],
-      state: 'pending',
+      // Revoked from its first write: a run that stops half-way leaves a revoked row (every version recorded
+      // under it is born revoked, db/versions.ts), never a live one the next run would take for a real request.
+      state: 'revoked',
+      revokedAt: deps.now(),
+      revocationReason: reason,
       workflowId,
       requestedBy: ACTOR,
     })
@@ -258,8 +296,8 @@ async function recreateRevoked(deps: ActivityDeps, certificateId: string, workfl
     const stored = await recordRecovered(deps, certificateId, history.versions.get(generation)!);
     await recordVersionIssued(deps.db, stored, team.id);
   }
-  const revoked = await revokeCertificateVersions(deps.db, certificateId, history.revocationReason ?? 'cessationOfOperation', deps.now());
-  await recordVersionsRevoked(deps.db, revoked, team.id, { recordedBy: ACTOR });
+  await revokeCertificateVersions(deps.db, certificateId, reason, deps.now());
+  await recordVersionsRevoked(deps.db, await listVersions(deps.db, certificateId), team.id, { recordedBy: ACTOR });
   await publishRevocation(deps, certificateId);
   await audit(deps, team.id, certificateId, 'reconcile.certificate_recovered_revoked', { workflowId, serials: [...history.versions.values()].map((version) => version.serial) });
   report.findings.push({ certificateId, action: 'recreate_revoked', detail: `requested after the backup: ${history.versions.size} version(s) recovered from ${workflowId}'s history and revoked (serials ${[...history.versions.values()].map((version) => version.serial).join(', ')})` });

@@ -74,6 +74,10 @@ export async function resolveConnection(values: { 'api-url'?: string; token?: st
   const flagOrEnvToken = values.token ?? env['CERTFLOW_TOKEN'];
   const stored = flagOrEnvUrl !== undefined && flagOrEnvToken !== undefined ? null : await readStoredLogin(configPath(env));
   const apiUrl = checkedApiUrl(flagOrEnvUrl ?? stored?.apiUrl ?? DEFAULT_API_URL);
+  // The stored token (and its refresh) belongs to the API it was stored for: never sent to another one.
+  if (flagOrEnvToken === undefined && stored && checkedApiUrl(stored.apiUrl) !== apiUrl) {
+    throw new CliAuthError(`the stored login is stored for ${stored.apiUrl}, not ${apiUrl}: pass --token / set CERTFLOW_TOKEN for ${apiUrl}, or run "certflow login --api-url ${apiUrl}"`);
+  }
   const token = flagOrEnvToken ?? (stored ? (await refreshedIfExpired(stored, configPath(env), fetchImpl)).token : undefined);
   if (!token) throw new CliAuthError('not logged in: run "certflow login --api-url <url> --token <token>", or pass --token / set CERTFLOW_TOKEN');
   return { apiUrl, token };

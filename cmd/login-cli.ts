@@ -12,7 +12,7 @@ import { DEFAULT_API_URL } from './cli-args.js';
 import { CliFailure, CliUsageError, checkedApiUrl, helpRequested, parseCommandArgs, printJson, runCommand, type CliCommandSpec, type CliIo } from './cli-command.js';
 import { configPath, writeStoredLogin, type StoredLogin } from './cli-config.js';
 import { EXIT_AUTH, EXIT_CODES_HELP, EXIT_FAILURE, EXIT_LOGIN_EXPIRED, EXIT_OK } from './cli-exit.js';
-import { apiOidcLoginSchema, DeviceFlowError, discoverIdp, pollForTokens, requestDeviceAuthorization, type DeviceFlowIo } from './oidc-device-flow.js';
+import { apiOidcLoginSchema, DeviceFlowError, httpsOrLoopbackUrl, discoverIdp, pollForTokens, requestDeviceAuthorization, type DeviceFlowIo } from './oidc-device-flow.js';
 
 const whoamiSchema = z.object({ principalId: z.string(), teamId: z.string().nullable(), teamName: z.string().nullable(), role: z.string(), via: z.string() });
 const OIDC_SCOPE = 'openid offline_access';
@@ -26,7 +26,8 @@ const LOGIN_USAGE = `usage: certflow login [--api-url <url>] (--token <token> | 
   --token-stdin     read the token from the first line of stdin (keeps it out of the shell history)
   --oidc            log in at the API's OIDC identity provider with the device flow (RFC 8628):
                     prints a URL and a code to confirm in a browser, waits for the confirmation,
-                    stores the access and refresh tokens; later commands refresh an expired one
+                    stores the access and refresh tokens; later commands refresh an expired one;
+                    needs an https API URL (http only on loopback): the API names the provider
   --json            print {apiUrl, configFile, principal} as JSON (--oidc: the URL and code on stderr)
 ${EXIT_CODES_HELP}`;
 
@@ -52,6 +53,8 @@ export const loginCommand: CliCommandSpec = {
       const apiUrl = checkedApiUrl(values['api-url'] ?? io.env['CERTFLOW_API_URL'] ?? DEFAULT_API_URL);
       let login: StoredLogin;
       if (values.oidc) {
+        // The API names the IdP to log in at: over plain http anyone on the path could name their own.
+        if (!httpsOrLoopbackUrl(apiUrl)) throw new CliUsageError(`login --oidc needs an https API URL (http only on loopback): ${apiUrl} could be answered by anyone on the way, naming their own identity provider`);
         login = await oidcDeviceLogin(apiUrl, io, values.json === true);
       } else {
         const token = (values.token ?? readFileSync(0, 'utf8').split('\n')[0] ?? '').trim();

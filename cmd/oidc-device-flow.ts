@@ -11,6 +11,10 @@ export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const DEFAULT_INTERVAL_SECONDS = 5;
 const SLOW_DOWN_SECONDS = 5;
 const REQUEST_TIMEOUT_MS = 10_000;
+/** An IdP's JSON answers are a few kilobytes; a bigger one is not read into memory. */
+const MAX_ANSWER_BYTES = 256 * 1024;
+/** How long the CLI waits for a confirmation at most, whatever `expires_in` the IdP names (RFC 8628's example is 1800 s). */
+const MAX_WAIT_SECONDS = 1800;
 
 /** Why the flow ended without tokens: `denied` (the user refused), `expired` (nobody confirmed in time), `idp` (the IdP failed or answered wrongly). */
 export class DeviceFlowError extends Error {
@@ -23,7 +27,30 @@ export class DeviceFlowError extends Error {
   }
 }
 
-const httpsOrLoopback = z.url({ protocol: /^https?$/ }).refine((value) => value.startsWith('https:') || /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)(:|\/)/.test(value), 'must be https (http only on loopback)');
+/** C0 and C1 controls and DEL: an IdP's text goes to a terminal, where they would be escape sequences. */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+const noControlCharacters = (value: string) => !new RegExp(CONTROL_CHARACTERS.source).test(value);
+/** Text from the IdP as it may be shown: control characters replaced, length bounded. */
+export function printable(text: string, max = 200): string {
+  const shown = text.replace(CONTROL_CHARACTERS, '?');
+  return shown.length > max ? `${shown.slice(0, max)}…` : shown;
+}
+/** RFC 6749 (VSCHAR) / RFC 6750: tokens are visible ASCII; they go into an HTTP header and the config file. */
+const oauthToken = z.string().regex(/^[\x21-\x7e]+$/, 'must be visible ASCII');
+
+/** https, or http to this machine (development). */
+export function httpsOrLoopbackUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname));
+}
+
+const httpsOrLoopback = z.url({ protocol: /^https?$/ }).refine((value) => value.startsWith('https:') || /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)(:|\/)/.test(value), 'must be https (http only on loopback)')
+  .refine(noControlCharacters, 'must not contain control characters');
 
 export const apiOidcLoginSchema = z.object({ issuer: httpsOrLoopback, audience: z.string().min(1), clientId: z.string().min(1) });
 export type ApiOidcLogin = z.infer<typeof apiOidcLoginSchema>;
@@ -40,19 +67,19 @@ export interface IdpEndpoints {
 
 const deviceAuthorizationSchema = z.object({
   device_code: z.string().min(1).max(4096),
-  user_code: z.string().min(1).max(100),
+  user_code: z.string().min(1).max(100).refine(noControlCharacters, 'must not contain control characters'),
   verification_uri: httpsOrLoopback,
   verification_uri_complete: httpsOrLoopback.optional(),
-  expires_in: z.number().int().positive(),
+  expires_in: z.number().int().positive().transform((seconds) => Math.min(seconds, MAX_WAIT_SECONDS)),
   interval: z.number().int().positive().max(600).optional(),
 });
 export type DeviceAuthorization = z.infer<typeof deviceAuthorizationSchema>;
 
 const tokenSchema = z.object({
-  access_token: z.string().min(1),
+  access_token: oauthToken,
   token_type: z.string().refine((type) => type.toLowerCase() === 'bearer', 'token_type must be Bearer'),
-  expires_in: z.number().int().positive().optional(),
-  refresh_token: z.string().min(1).optional(),
+  expires_in: z.number().int().positive().max(10 * 365 * 86_400).optional(),
+  refresh_token: oauthToken.optional(),
 });
 export interface Tokens {
   accessToken: string;
@@ -61,12 +88,38 @@ export interface Tokens {
   expiresAt: string | null;
 }
 
-const errorSchema = z.object({ error: z.string().min(1), error_description: z.string().optional() });
+const errorSchema = z.object({ error: z.string().min(1).transform((text) => printable(text, 100)), error_description: z.string().transform((text) => printable(text)).optional() });
 
 export interface DeviceFlowIo {
   fetch: typeof fetch;
   sleep: (ms: number) => Promise<void>;
   now: () => Date;
+}
+
+/** The body as text, refused past MAX_ANSWER_BYTES without reading the rest. */
+async function boundedText(response: Response, url: string): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  const tooLarge = () => new DeviceFlowError('idp', `${url} answered with more than ${MAX_ANSWER_BYTES} bytes (larger than any OAuth answer)`);
+  if (declared > MAX_ANSWER_BYTES) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (response.body) {
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > MAX_ANSWER_BYTES) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 async function postForm(io: DeviceFlowIo, url: string, form: Record<string, string>): Promise<{ status: number; json: unknown }> {
@@ -76,16 +129,18 @@ async function postForm(io: DeviceFlowIo, url: string, form: Record<string, stri
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
       body: new URLSearchParams(form).toString(),
+      // The body carries the device code or the refresh token: a redirect (even to http) must not get it.
+      redirect: 'error',
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (error) {
-    throw new DeviceFlowError('idp', `cannot reach ${url}: ${(error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message}`);
+    throw new DeviceFlowError('idp', `cannot reach ${url}: ${printable((error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message)}`);
   }
-  const text = await response.text();
+  const text = await boundedText(response, url);
   try {
     return { status: response.status, json: JSON.parse(text) as unknown };
   } catch {
-    throw new DeviceFlowError('idp', `${url} answered ${response.status} with something that is not JSON: ${text.slice(0, 200)}`);
+    throw new DeviceFlowError('idp', `${url} answered ${response.status} with something that is not JSON: ${printable(text)}`);
   }
 }
 
@@ -100,14 +155,14 @@ export async function discoverIdp(io: DeviceFlowIo, issuer: string): Promise<Idp
   try {
     const response = await io.fetch(url, { headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     if (!response.ok) throw new DeviceFlowError('idp', `the issuer's discovery document at ${url} answered ${response.status}`);
-    json = await response.json();
+    json = JSON.parse(await boundedText(response, url));
   } catch (error) {
     if (error instanceof DeviceFlowError) throw error;
-    throw new DeviceFlowError('idp', `cannot read the issuer's discovery document at ${url}: ${(error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message}`);
+    throw new DeviceFlowError('idp', `cannot read the issuer's discovery document at ${url}: ${printable((error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message)}`);
   }
   const parsed = discoverySchema.safeParse(json);
   if (!parsed.success) throw new DeviceFlowError('idp', describeIssues(`the discovery document at ${url} is not usable`, parsed.error));
-  if (parsed.data.issuer !== issuer) throw new DeviceFlowError('idp', `the discovery document at ${url} names issuer ${parsed.data.issuer}, not ${issuer}`);
+  if (parsed.data.issuer !== issuer) throw new DeviceFlowError('idp', `the discovery document at ${url} names issuer ${printable(parsed.data.issuer)}, not ${issuer}`);
   if (!parsed.data.device_authorization_endpoint) {
     throw new DeviceFlowError('idp', `the issuer ${issuer} offers no device authorization endpoint (RFC 8628): ask its operators to enable the device flow for the CLI's client`);
   }
@@ -135,11 +190,12 @@ function tokensOf(io: DeviceFlowIo, json: unknown, what: string): Tokens {
 
 /** Polls the token endpoint until the user confirmed, refused, or the device code expired. */
 export async function pollForTokens(io: DeviceFlowIo, endpoints: IdpEndpoints, clientId: string, authorization: DeviceAuthorization): Promise<Tokens> {
-  const deadline = io.now().getTime() + authorization.expires_in * 1000;
+  const waitSeconds = Math.min(authorization.expires_in, MAX_WAIT_SECONDS);
+  const deadline = io.now().getTime() + waitSeconds * 1000;
   let intervalSeconds = authorization.interval ?? DEFAULT_INTERVAL_SECONDS;
   for (;;) {
     await io.sleep(intervalSeconds * 1000);
-    if (io.now().getTime() >= deadline) throw new DeviceFlowError('expired', `nobody confirmed the code within ${authorization.expires_in} s; run the login again`);
+    if (io.now().getTime() >= deadline) throw new DeviceFlowError('expired', `nobody confirmed the code within ${waitSeconds} s; run the login again`);
     const { status, json } = await postForm(io, endpoints.tokenEndpoint, { grant_type: DEVICE_CODE_GRANT, device_code: authorization.device_code, client_id: clientId });
     if (status === 200) return tokensOf(io, json, 'the device code');
     const error = errorSchema.safeParse(json);

@@ -66,15 +66,30 @@ export interface BuiltCrl {
  * every earlier CRL was stored: a higher number never lists less), and stores what it built with
  * that number. Concurrent publications of one issuer queue; numbers never repeat or go back.
  */
+/**
+ * One more than the stored number, and never below the clock (milliseconds since 1970). The stored
+ * number alone goes back when the database is restored from a backup while the CRLs published since
+ * are out in the world; counting on from it would publish those numbers again with other contents
+ * (RFC 5280 §5.2.3), and relying parties that keep the highest number would ignore the new revocations.
+ * From the clock, any CRL published after a restore (the worker's start-up publication included, before
+ * `certflow reconcile` runs) is above them, unless more than one CRL per millisecond was published.
+ */
+export function nextCrlNumber(stored: bigint | null, now: Date): bigint {
+  const counted = (stored ?? 0n) + 1n;
+  const clock = BigInt(now.getTime());
+  return counted > clock ? counted : clock;
+}
+
 export async function publishNextCrl(
   db: Database,
   issuerId: string,
   build: (tx: Queryable, crlNumber: bigint, previous: CrlRow | null) => Promise<BuiltCrl>,
+  now: Date = new Date(),
 ): Promise<CrlRow> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${CRL_LOCK_NAMESPACE}, hashtext(${issuerId}))`);
     const previous = await findCrl(tx, issuerId);
-    const crlNumber = (previous?.crlNumber ?? 0n) + 1n;
+    const crlNumber = nextCrlNumber(previous?.crlNumber ?? null, now);
     const built = await build(tx, crlNumber, previous);
     const values = {
       crlNumber,

@@ -106,6 +106,22 @@ describe('backup and restore: a Postgres dump restored mid-run, then certflow re
     return found;
   }
 
+  /** The runbook's restore: workers stopped, the database dropped and restored from `dump`, workers started. */
+  async function restoreFrom(dump: string): Promise<void> {
+    await worker!.stop();
+    worker = undefined;
+    const admin = new pg.Client({ connectionString: Object.assign(new URL(server.url), { pathname: '/postgres' }).toString() });
+    await admin.connect();
+    try {
+      await admin.query('drop database certflow with (force)');
+      await admin.query('create database certflow');
+    } finally {
+      await admin.end();
+    }
+    await run(join(PG_BIN, 'pg_restore'), ['--exit-on-error', '--no-owner', `--dbname=${server.url}`, dump]);
+    worker = await startInProcessWorker(harness);
+  }
+
   it('reconciles every difference, signs nothing twice, and audit verify reports the restore', { timeout: 600_000 }, async () => {
     const renewed = await create('renewed');
     const revoked = await create('revoked');
@@ -215,5 +231,55 @@ describe('backup and restore: a Postgres dump restored mid-run, then certflow re
     expect(verify.code, verify.err).toBe(0);
     expect(verify.out).toContain('1 restore from a backup');
     expect(verify.out).toContain(`restored row ${outside[0]!.seq}: the database was restored from a backup`);
+  });
+  it('a reconcile that fails half-way through rebuilding a late certificate never leaves it live: the next run still revokes it', { timeout: 600_000 }, async () => {
+    const dump = join(dir, 'before-late.dump');
+    await run(join(PG_BIN, 'pg_dump'), ['--format=custom', `--file=${dump}`, server.url]);
+    const late = await create('late-crash');
+    await active(late, 1);
+    await restoreFrom(dump);
+
+    // The first run fails after the late certificate's row is written, before its version is recorded
+    // (here: the issuer store is unavailable; in production: a crash, a lost connection).
+    const deps = activityDeps(harness);
+    const unavailable = new Proxy(deps.issuers, { get: (target, property) => (property === 'load' ? async () => { throw new Error('issuer store unavailable'); } : Reflect.get(target, property)) });
+    const failed = await reconcilePlatform({ ...deps, issuers: unavailable }, { taskQueue: harness.taskQueue, externalCheckpoints: [] }).catch((error: unknown) => error);
+    expect(failed instanceof Error ? failed.message : JSON.stringify(failed)).toContain('issuer store unavailable');
+
+    const second = await reconcilePlatform(deps, { taskQueue: harness.taskQueue, externalCheckpoints: [] });
+    const [row] = await harness.db.select().from(certificates).where(eq(certificates.id, late));
+    const versions = await harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, late));
+    expect(row?.state, JSON.stringify(second.findings, null, 2)).toBe('revoked');
+    expect(versions).toHaveLength(1);
+    expect(versions.map((version) => version.status)).toEqual(['revoked']);
+    const ocsp = await harness.db.select().from(ocspResponses).where(eq(ocspResponses.serial, versions[0]!.serial));
+    expect(ocsp.length).toBeGreaterThan(0);
+    expect(ocsp.every((response) => response.certStatus === 'revoked')).toBe(true);
+    expect((await harness.client.workflow.getHandle(lifecycleWorkflowId(late)).describe()).status.name).toBe('TERMINATED');
+
+    const third = await reconcilePlatform(deps, { taskQueue: harness.taskQueue, externalCheckpoints: [] });
+    expect(third.findings).toEqual([]);
+  });
+  it('a lifecycle restarted after recovering a lost renewal serves the renewed version, not the one the backup had', { timeout: 600_000 }, async () => {
+    const id = await create('restarted-after-recovery');
+    await active(id, 1);
+    const dump = join(dir, 'before-renewal.dump');
+    await run(join(PG_BIN, 'pg_dump'), ['--format=custom', `--file=${dump}`, server.url]);
+    await requester.renew(id, 'after the backup');
+    await active(id, 2);
+    // Its lifecycle closed without a revocation (an operator's terminate, a crashed run): reconcile restarts it.
+    await harness.client.workflow.getHandle(lifecycleWorkflowId(id)).terminate('closed for the test');
+    await restoreFrom(dump);
+
+    const report = await reconcilePlatform(activityDeps(harness), { taskQueue: harness.taskQueue, externalCheckpoints: [] });
+    const actions = report.findings.filter((finding) => finding.certificateId === id).map((finding) => finding.action);
+    expect(actions).toEqual(['recover_versions', 'restart']);
+    const [row] = await harness.db.select().from(certificates).where(eq(certificates.id, id));
+    const [current] = await harness.db.select().from(certificateVersions).where(eq(certificateVersions.id, row!.currentVersionId!));
+    expect(current?.generation).toBe(2);
+    // The restarted lifecycle serves (and rolls out) generation 2, and signs nothing new.
+    const served = await active(id, 2);
+    expect(served.currentVersion?.serial).toBe(current?.serial);
+    expect(await harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id))).toHaveLength(2);
   });
 });

@@ -201,4 +201,13 @@ describe('the stored login', () => {
     expect(await resolveConnection({}, env)).toEqual({ apiUrl: 'https://certflow.example.test', token: 'cft_stored' });
     expect(await resolveConnection({ token: 'cft_flag' }, { ...env, CERTFLOW_API_URL: 'http://127.0.0.1:8080/' })).toEqual({ apiUrl: 'http://127.0.0.1:8080', token: 'cft_flag' });
   });
+
+  it('is sent only to the API it was stored for, not to another one named by a flag or CERTFLOW_API_URL', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'certflow-config-'));
+    const env = { XDG_CONFIG_HOME: home };
+    await writeStoredLogin(configPath(env), { apiUrl: 'https://certflow.example.test', token: 'cft_stored' });
+    await expect(resolveConnection({ 'api-url': 'https://elsewhere.example.test' }, env)).rejects.toThrow(/stored for https:\/\/certflow\.example\.test/);
+    await expect(resolveConnection({}, { ...env, CERTFLOW_API_URL: 'https://elsewhere.example.test' })).rejects.toThrow(/stored for/);
+    expect(await resolveConnection({ 'api-url': 'https://certflow.example.test/' }, env)).toEqual({ apiUrl: 'https://certflow.example.test', token: 'cft_stored' });
+  });
 });

@@ -121,3 +121,52 @@ describe('refreshedIfExpired', () => {
     await expect(refused).rejects.toMatchObject({ exitCode: EXIT_AUTH });
   });
 });
+
+describe('a hostile or broken IdP', () => {
+  const ESC = '\u001b';
+  const serving = (body: unknown) => scriptedIdp([[200, body]]).io;
+
+  it('cannot write terminal control sequences through the code, the URIs or its error descriptions', async () => {
+    await expect(requestDeviceAuthorization(serving({ ...AUTHORIZATION, user_code: `AB${ESC}]52;c;ZWNobyBwd25lZA==\u0007` }), ENDPOINTS, 'cli', 'openid')).rejects.toThrow(/user_code/);
+    await expect(requestDeviceAuthorization(serving({ ...AUTHORIZATION, verification_uri: `${ISSUER}/device${ESC}[2J` }), ENDPOINTS, 'cli', 'openid')).rejects.toThrow(/verification_uri/);
+    await expect(requestDeviceAuthorization(serving({ ...AUTHORIZATION, verification_uri_complete: `${ISSUER}/device?c=1\u009b2J` }), ENDPOINTS, 'cli', 'openid')).rejects.toThrow(/verification_uri_complete/);
+    const denied = pollForTokens(scriptedIdp([[400, { error: 'access_denied', error_description: `no${ESC}[2J${ESC}[1;1Hlogged in as admin` }]]).io, ENDPOINTS, 'cli', AUTHORIZATION);
+    await expect(denied).rejects.toMatchObject({ reason: 'denied' });
+    await expect(denied).rejects.not.toThrow(/[\u0000-\u001f\u007f-\u009f]/);
+    const garbage = pollForTokens(scriptedIdp([]).io, ENDPOINTS, 'cli', AUTHORIZATION);
+    await expect(garbage).rejects.toMatchObject({ reason: 'idp' });
+    const notJson = requestDeviceAuthorization({ ...serving(null), fetch: (async () => new Response(`<html>${ESC}[2J</html>`, { status: 502 })) as typeof fetch }, ENDPOINTS, 'cli', 'openid');
+    await expect(notJson).rejects.not.toThrow(/[\u0000-\u001f\u007f-\u009f]/);
+    await expect(discoverIdp(serving({ issuer: `https://evil${ESC}[2J`, token_endpoint: ENDPOINTS.tokenEndpoint, device_authorization_endpoint: ENDPOINTS.deviceAuthorizationEndpoint }), ISSUER)).rejects.not.toThrow(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+
+  it('refuses tokens that are not printable ASCII (they end up in HTTP headers and the config file)', async () => {
+    await expect(pollForTokens(scriptedIdp([[200, { access_token: `a\r\nX-Injected: 1`, token_type: 'Bearer' }]]).io, ENDPOINTS, 'cli', AUTHORIZATION)).rejects.toMatchObject({ reason: 'idp' });
+    await expect(pollForTokens(scriptedIdp([[200, { access_token: `a\r\nX-Injected: 1`, token_type: 'Bearer' }]]).io, ENDPOINTS, 'cli', AUTHORIZATION)).rejects.toThrow(/access_token/);
+    await expect(pollForTokens(scriptedIdp([[200, { access_token: 'a', refresh_token: `r${ESC}[2J`, token_type: 'Bearer' }]]).io, ENDPOINTS, 'cli', AUTHORIZATION)).rejects.toMatchObject({ reason: 'idp' });
+    await expect(pollForTokens(scriptedIdp([[200, { access_token: 'a', refresh_token: `r${ESC}[2J`, token_type: 'Bearer' }]]).io, ENDPOINTS, 'cli', AUTHORIZATION)).rejects.toThrow(/refresh_token/);
+  });
+
+  it('does not read an answer of unbounded size', async () => {
+    const huge = { ...serving(null), fetch: (async () => new Response(`{"error":"${'x'.repeat(4 * 1024 * 1024)}"}`, { status: 400 })) as typeof fetch };
+    await expect(requestDeviceAuthorization(huge, ENDPOINTS, 'cli', 'openid')).rejects.toMatchObject({ reason: 'idp' });
+    await expect(requestDeviceAuthorization(huge, ENDPOINTS, 'cli', 'openid')).rejects.toThrow(/larger than/);
+    const hugeDocument = { ...huge, fetch: (async () => new Response(`{"issuer":"${'x'.repeat(4 * 1024 * 1024)}"}`, { status: 200 })) as typeof fetch };
+    await expect(discoverIdp(hugeDocument, ISSUER)).rejects.toMatchObject({ reason: 'idp' });
+    await expect(discoverIdp(hugeDocument, ISSUER)).rejects.toThrow(/larger than/);
+  });
+
+  it('never follows a redirect with the device code or the refresh token', async () => {
+    const idp = scriptedIdp([tokens]);
+    const redirects: Array<RequestRedirect | undefined> = [];
+    const fetchImpl = idp.io.fetch;
+    await pollForTokens({ ...idp.io, fetch: ((url: string, init?: RequestInit) => (redirects.push(init?.redirect), fetchImpl(url, init))) as typeof fetch }, ENDPOINTS, 'cli', AUTHORIZATION);
+    expect(redirects).toEqual(['error']);
+  });
+
+  it('does not keep the CLI polling for as long as the IdP says (expires_in capped at 30 minutes)', async () => {
+    const forever = scriptedIdp(Array.from({ length: 1000 }, () => [400, { error: 'slow_down' }] as [number, unknown]));
+    await expect(pollForTokens(forever.io, ENDPOINTS, 'cli', { ...AUTHORIZATION, expires_in: 1_000_000_000, interval: 60 })).rejects.toMatchObject({ reason: 'expired' });
+    expect(forever.sleeps.reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(1800_000 + 600_000);
+  });
+});
