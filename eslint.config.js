@@ -118,6 +118,20 @@ export default tseslint.config(
   { files: ['devservices/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', devServiceImports] } },
   { files: ['cmd/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', cmdImports] } },
   { files: ['scripts/**/*.ts', 'bench/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', toolImports] } },
+  // A regex literal as an expected property value in toMatchObject/toEqual is compared as an object and always
+  // passes in this vitest (a test that cannot fail); expect.stringMatching(/…/) checks the string.
+  {
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name=/^(toMatchObject|toEqual|toStrictEqual|objectContaining)$/] Property > Literal[regex]",
+          message: 'A regex literal here is not matched against the string: use expect.stringMatching(/…/).',
+        },
+      ],
+    },
+  },
   // Not workflow code: the path the worker and the bundler load workflows from (node:url); no workflow imports it.
   { files: ['workflows/workflows-path.ts'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
 );
