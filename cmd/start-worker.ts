@@ -3,6 +3,8 @@ import { processSecrets } from './observability.js';
 import { Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { AcmeBatchIssuer } from '../activities/acme-batch-issuer.js';
+import type { ActivityDeps } from '../activities/deps.js';
 import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
 import { IssuerStore, type SignerWrapper } from '../activities/issuer-store.js';
 import { createDatabase } from '../db/database.js';
@@ -113,10 +115,26 @@ export async function startWorker(
     const mailer = smtp ? createSmtpMailer(smtp) : undefined;
     log(smtp ? `email notifications through ${new URL(smtp.url).host} as ${smtp.from}` : 'email notifications off (CERTFLOW_SMTP_URL unset): email contacts wait until it is set');
     let worker: Worker;
+    let acmeIssuer: AcmeBatchIssuer;
     try {
       // The activities' client (bulk renewNow signals, schedules) shares the worker's native (Rust) connection: no
       // second gRPC stack in JavaScript on the worker's main thread.
       const client = new Client({ connection, namespace: config.temporalNamespace, interceptors: clientTracingInterceptors(options.tracing ?? null) });
+      const activityDeps: ActivityDeps = {
+        db,
+        kek,
+        issuers: new IssuerStore(db, kek, config.publicUrl, options.wrapSigner, hsm),
+        ...(hsm ? { hsm } : {}),
+        now: () => new Date(),
+        fileDestinationRoot: config.fileDestinationRoot,
+        knownSecrets: processSecrets(config),
+        destinationGuard: new DestinationGuard(platformDestinationRules(config, { allowPrivate: config.devDefaults?.allowPrivateDestinations })),
+        temporal: client,
+        acmeValidation: config.acmeValidation,
+        auditCheckpointCopy: checkpointCopyTo(config.auditCheckpointFile, log),
+        metrics,
+        ...(mailer ? { mailer } : {}),
+      };
       worker = await Worker.create({
         ...(options.tracing ? workerTracingOptions(options.tracing) : {}),
         connection,
@@ -128,21 +146,7 @@ export async function startWorker(
         maxConcurrentLocalActivityExecutions: config.workerMaxActivities,
         maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
         ...(config.workerMaxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
-        activities: createActivities({
-          db,
-          kek,
-          issuers: new IssuerStore(db, kek, config.publicUrl, options.wrapSigner, hsm),
-          ...(hsm ? { hsm } : {}),
-          now: () => new Date(),
-          fileDestinationRoot: config.fileDestinationRoot,
-          knownSecrets: processSecrets(config),
-          destinationGuard: new DestinationGuard(platformDestinationRules(config, { allowPrivate: config.devDefaults?.allowPrivateDestinations })),
-          temporal: client,
-          acmeValidation: config.acmeValidation,
-          auditCheckpointCopy: checkpointCopyTo(config.auditCheckpointFile, log),
-          metrics,
-          ...(mailer ? { mailer } : {}),
-        }),
+        activities: createActivities(activityDeps),
       });
       const outcome = await ensureCrlPublicationSchedule(client, { taskQueue: config.taskQueue, triggerNow: true });
       log(`schedule ${CRL_PUBLICATION_SCHEDULE_ID} ${outcome} (every ${CRL_PUBLICATION_INTERVAL}); publishing CRLs now`);
@@ -156,12 +160,15 @@ export async function startWorker(
         const sweep = await ensureInventorySweepSchedule(client, { taskQueue: config.taskQueue, intervalSeconds: sweepIntervalSeconds });
         log(`schedule ${INVENTORY_SWEEP_SCHEDULE_ID} ${sweep} (every ${sweepIntervalSeconds} s)`);
       }
+      acmeIssuer = new AcmeBatchIssuer(activityDeps, { taskQueue: config.taskQueue, ...config.acmeIssuance, log });
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;
     }
+    acmeIssuer.start();
     const metricsServer = await startWorkerMetrics(config, registry, log);
     const done = worker.run().finally(async () => {
+      await acmeIssuer.stop().catch(() => undefined);
       await metricsServer?.close().catch(() => undefined);
       mailer?.close();
       await connection.close().catch(() => undefined);

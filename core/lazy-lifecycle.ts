@@ -1,0 +1,59 @@
+/**
+ * New ACME certificates that need no approval are issued by the worker's batch issuer, without a
+ * lifecycle workflow (activities/acme-batch-issuer.ts). Their lifecycle is started lazily, by the
+ * first message that addresses them (a renewal asked of Certflow, the client's renewal, a
+ * revocation): `signalWithStart` with a run that starts in its watch. Until then the inventory sweep
+ * watches them (core/inventory-sweep.ts). Pure: the start's shape, shared by the API and the worker.
+ */
+import type { SearchAttributePair } from '@temporalio/common';
+import type { LifecycleInput } from './lifecycle.js';
+import { SEARCH_ATTRIBUTE_KEYS } from './search-attributes.js';
+import type { CertState, CertificateSource, KeySource } from './types.js';
+
+/** Certificates whose lifecycle may not be running because it was never needed yet. */
+export function startsLazily(certificate: { source: CertificateSource; keySource: KeySource }): boolean {
+  return certificate.source === 'acme' && certificate.keySource === 'acme';
+}
+
+export interface LazyCertificate {
+  id: string;
+  teamName: string;
+  commonName: string | null;
+  state: CertState;
+  renewBeforeSeconds: number | null;
+  keySource: KeySource;
+}
+
+/** The input of a run started for `generation`, already issued: it watches for the client's renewal. */
+export function watchingInput(certificate: LazyCertificate, generation: number): LifecycleInput {
+  return {
+    certificateId: certificate.id,
+    generation,
+    currentVersion: null,
+    renewBeforeSeconds: certificate.renewBeforeSeconds,
+    destinations: [],
+    keySource: certificate.keySource,
+    approval: null,
+    watching: true,
+  };
+}
+
+/**
+ * The start half of a lazy `signalWithStart`. A run that has closed (revoked, ended) is not started
+ * again (REJECT_DUPLICATE): the caller hears "already started" and treats the certificate as ended.
+ */
+export function lazyStartOptions(certificate: LazyCertificate, generation: number, workflowId: string, taskQueue: string) {
+  return {
+    workflowId,
+    taskQueue,
+    args: [watchingInput(certificate, generation)] as [LifecycleInput],
+    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    typedSearchAttributes: <SearchAttributePair[]>[
+      { key: SEARCH_ATTRIBUTE_KEYS.certificateId, value: certificate.id },
+      { key: SEARCH_ATTRIBUTE_KEYS.team, value: certificate.teamName },
+      { key: SEARCH_ATTRIBUTE_KEYS.commonName, value: certificate.commonName ?? '' },
+      { key: SEARCH_ATTRIBUTE_KEYS.certState, value: certificate.state },
+      { key: SEARCH_ATTRIBUTE_KEYS.renewalAttempt, value: 0 },
+    ],
+  };
+}
