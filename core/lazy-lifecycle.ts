@@ -6,7 +6,8 @@
  * watches them (core/inventory-sweep.ts). Pure: the start's shape, shared by the API and the worker.
  */
 import type { SearchAttributePair } from '@temporalio/common';
-import type { LifecycleInput } from './lifecycle.js';
+import type { LifecycleInput, LifecycleStatus } from './lifecycle.js';
+import { renewalTime } from './renewal.js';
 import { SEARCH_ATTRIBUTE_KEYS } from './search-attributes.js';
 import type { CertState, CertificateSource, KeySource } from './types.js';
 
@@ -55,5 +56,32 @@ export function lazyStartOptions(certificate: LazyCertificate, generation: numbe
       { key: SEARCH_ATTRIBUTE_KEYS.certState, value: certificate.state },
       { key: SEARCH_ATTRIBUTE_KEYS.renewalAttempt, value: 0 },
     ],
+  };
+}
+
+/**
+ * The status a lazily started certificate with no run shows (`GET /v1/certificates/:id`): what its run
+ * would say — queued for the batch issuer, or issued and waiting for its client's renewal.
+ */
+export function statusWithoutRun(
+  certificate: { id: string; state: CertState; renewBeforeSeconds: number | null; updatedAt: Date },
+  version: { generation: number; createdAt: Date; notAfter: Date } | null,
+): LifecycleStatus {
+  const watching = version !== null && (certificate.state === 'active' || certificate.state === 'renewal_overdue');
+  const renewAt = watching
+    ? renewalTime({ issuedAt: version.createdAt, notAfter: version.notAfter, certificateId: certificate.id, generation: version.generation, renewBeforeSeconds: certificate.renewBeforeSeconds })
+    : null;
+  return {
+    certificateId: certificate.id,
+    state: certificate.state,
+    generation: version?.generation ?? 1,
+    pendingStep: watching ? 'wait-for-renewal' : certificate.state === 'pending' ? 'issue' : 'none',
+    currentVersion: null,
+    nextRenewalAt: renewAt?.toISOString() ?? null,
+    nextRetryAt: null,
+    attempt: 0,
+    lastError: null,
+    revokedAt: null,
+    stateSince: certificate.updatedAt.toISOString(),
   };
 }

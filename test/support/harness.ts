@@ -12,6 +12,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import type pg from 'pg';
 import { inject } from 'vitest';
 import { createActivities } from '../../activities/index.js';
+import { AcmeBatchIssuer } from '../../activities/acme-batch-issuer.js';
 import type { ActivityDeps } from '../../activities/deps.js';
 import { ensureCaHierarchy } from '../../activities/ca-bootstrap.js';
 import { DestinationGuard } from '../../activities/destination-guard.js';
@@ -169,8 +170,12 @@ export async function startInProcessWorker(harness: Harness, address = harness.t
     activities: createActivities({ ...activityDeps(harness), ...deps }),
   });
   const running = worker.run();
+  // As cmd/start-worker.ts: new ACME certificates are signed by the batch issuer, not by a workflow.
+  const acmeIssuer = new AcmeBatchIssuer({ ...activityDeps(harness), ...deps }, { taskQueue: harness.taskQueue, batchSize: 32, leaseSeconds: 30, log: () => undefined });
+  acmeIssuer.start();
   return {
     async stop() {
+      await acmeIssuer.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();
