@@ -3,7 +3,7 @@
  * lifecycle workflow each (one workflow start and first task cost more machine time than the whole
  * rest of an ACME issuance). Finalize stores the certificate and queues it (db/acme-issuance-queue.ts);
  * this claims queued certificates in batches, woken by `NOTIFY` (and by a slow poll when the
- * announcement is lost), and runs each through the one issuance pipeline, `issueCertificate`:
+ * announcement is lost), and runs each through the one issuance pipeline, `issueCertificate`
  * idempotent per (certificate, generation), so a batch claimed again after its worker died signs
  * nothing twice, and it announces each version to finalize. A revoked certificate gets nothing.
  *
@@ -24,7 +24,7 @@ import { findCertificate } from '../db/certificates.js';
 import { poolOf } from '../db/database.js';
 import { findTeam } from '../db/teams.js';
 import type { ActivityDeps } from './deps.js';
-import { issueCertificate } from './issue-certificate.js';
+import type { IssueCertificateInput } from './issue-certificate.js';
 
 /** Claims of a certificate that failed for infrastructure reasons before its lifecycle takes it over. */
 const MAX_BATCH_ATTEMPTS = 3;
@@ -46,8 +46,13 @@ export class AcmeBatchIssuer {
   private listener: pg.Client | null = null;
   private running: Promise<void> | null = null;
 
+  /**
+   * `issue` is the worker's `issueCertificate` activity function (activities/index.ts): the pipeline
+   * with its metrics, OCSP presigning and error groups, exactly as a lifecycle run calls it.
+   */
   constructor(
     private readonly deps: ActivityDeps,
+    private readonly issue: (input: IssueCertificateInput) => Promise<unknown>,
     private readonly options: AcmeBatchIssuerOptions,
   ) {}
 
@@ -97,7 +102,7 @@ export class AcmeBatchIssuer {
     const { db } = this.deps;
     const { certificateId, generation } = issuance;
     try {
-      await issueCertificate(this.deps, { certificateId, generation });
+      await this.issue({ certificateId, generation });
       await removeAcmeIssuance(db, certificateId, generation);
     } catch (error) {
       try {

@@ -135,6 +135,7 @@ export async function startWorker(
         metrics,
         ...(mailer ? { mailer } : {}),
       };
+      const activities = createActivities(activityDeps);
       worker = await Worker.create({
         ...(options.tracing ? workerTracingOptions(options.tracing) : {}),
         connection,
@@ -146,7 +147,7 @@ export async function startWorker(
         maxConcurrentLocalActivityExecutions: config.workerMaxActivities,
         maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
         ...(config.workerMaxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
-        activities: createActivities(activityDeps),
+        activities,
       });
       const outcome = await ensureCrlPublicationSchedule(client, { taskQueue: config.taskQueue, triggerNow: true });
       log(`schedule ${CRL_PUBLICATION_SCHEDULE_ID} ${outcome} (every ${CRL_PUBLICATION_INTERVAL}); publishing CRLs now`);
@@ -160,7 +161,7 @@ export async function startWorker(
         const sweep = await ensureInventorySweepSchedule(client, { taskQueue: config.taskQueue, intervalSeconds: sweepIntervalSeconds });
         log(`schedule ${INVENTORY_SWEEP_SCHEDULE_ID} ${sweep} (every ${sweepIntervalSeconds} s)`);
       }
-      acmeIssuer = new AcmeBatchIssuer(activityDeps, { taskQueue: config.taskQueue, ...config.acmeIssuance, log });
+      acmeIssuer = new AcmeBatchIssuer(activityDeps, activities.issueCertificate, { taskQueue: config.taskQueue, ...config.acmeIssuance, log });
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;

@@ -162,16 +162,17 @@ export function activityDeps(harness: Harness): ActivityDeps {
 /** A worker in the test process, with the real activities against the real database (`deps` replaces some of them). */
 export async function startInProcessWorker(harness: Harness, address = harness.temporalAddress, deps: Partial<ActivityDeps> = {}): Promise<InProcessWorker> {
   const connection = await NativeConnection.connect({ address });
+  const activities = createActivities({ ...activityDeps(harness), ...deps });
   const worker = await Worker.create({
     connection,
     namespace: harness.namespace,
     taskQueue: harness.taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ ...activityDeps(harness), ...deps }),
+    activities,
   });
   const running = worker.run();
   // As cmd/start-worker.ts: new ACME certificates are signed by the batch issuer, not by a workflow.
-  const acmeIssuer = new AcmeBatchIssuer({ ...activityDeps(harness), ...deps }, { taskQueue: harness.taskQueue, batchSize: 32, leaseSeconds: 30, log: () => undefined });
+  const acmeIssuer = new AcmeBatchIssuer({ ...activityDeps(harness), ...deps }, activities.issueCertificate, { taskQueue: harness.taskQueue, batchSize: 32, leaseSeconds: 30, log: () => undefined });
   acmeIssuer.start();
   return {
     async stop() {
