@@ -19,6 +19,8 @@ const RECORDED_SHAPES = [
   'issuer-compromise-drill',
   'lifecycle-acme-bulk-renewal-reported',
   'lifecycle-acme-client-renewed',
+  'lifecycle-acme-lazy-client-renewed',
+  'lifecycle-acme-lazy-renewal-requested',
   'lifecycle-acme-overdue',
   'lifecycle-acme-renewal-requested',
   'lifecycle-agent-key-renewed',
