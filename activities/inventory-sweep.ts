@@ -8,7 +8,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { lifecycleWorkflowId } from '../contracts/lifecycle-messages.js';
+import { lifecycleWorkflowId, statusQuery } from '../contracts/lifecycle-messages.js';
 import { destinationPlans } from '../core/destination-plans.js';
 import { decideSweep, type SweepFacts } from '../core/inventory-sweep.js';
 import { daysLeft } from '../core/notifications.js';
@@ -83,6 +83,13 @@ async function sweepOne(deps: ActivityDeps, candidate: SweepCandidate, sweepId: 
   if (facts.workflow.kind === 'unknown') counts.unknown++;
   const now = deps.now();
   const decision = decideSweep(facts, now);
+  if (decision.action.kind === 'restart' && facts.workflow.kind === 'closed') {
+    const ended = await endedRevoked(deps, candidate.workflowId!);
+    // A lifecycle that ended revoked while the database says otherwise: the database is older (restored from a
+    // backup). A restart would serve the revoked certificate again; a revocation always wins.
+    if (ended === 'unknown') decision.action = { kind: 'none' };
+    else if (ended) decision.action = { kind: 'alert', reason: 'its lifecycle ended revoked but the database does not say so (restored from an older backup?): run certflow reconcile (docs/operations.md §11)' };
+  }
   if (decision.action.kind === 'restart' && !(await stillAsSeen(deps, candidate))) {
     // Changed since the page was read (a revocation, a renewal): the next sweep decides on what it is then.
   } else if (decision.action.kind === 'restart') {
@@ -128,6 +135,16 @@ async function sweepOne(deps: ActivityDeps, candidate: SweepCandidate, sweepId: 
   }
 }
 
+/** Whether a closed lifecycle ended revoked (its `status` query answers after the run closed). */
+async function endedRevoked(deps: ActivityDeps, workflowId: string): Promise<boolean | 'unknown'> {
+  try {
+    const status = await deps.temporal.workflow.getHandle(workflowId).query(statusQuery);
+    return status.state === 'revoked' || status.revokedAt !== null;
+  } catch {
+    return 'unknown';
+  }
+}
+
 async function describeLifecycle(deps: ActivityDeps, workflowId: string): Promise<SweepFacts['workflow']> {
   try {
     const description = await deps.temporal.workflow.getHandle(workflowId).describe();
@@ -156,7 +173,7 @@ async function stillAsSeen(deps: ActivityDeps, candidate: SweepCandidate): Promi
   return current !== null && current.state === candidate.state && current.currentVersionId === (candidate.version?.id ?? null);
 }
 
-async function restartLifecycle(deps: ActivityDeps, candidate: SweepCandidate, taskQueue: string): Promise<void> {
+export async function restartLifecycle(deps: ActivityDeps, candidate: SweepCandidate, taskQueue: string): Promise<void> {
   const version = candidate.version!;
   await deps.temporal.workflow.start('certificateLifecycle', {
     workflowId: candidate.workflowId ?? lifecycleWorkflowId(candidate.id),

@@ -30,7 +30,14 @@ export interface IssueCertificateInput {
   generation: number;
 }
 
-export async function issueCertificate(deps: ActivityDeps, input: IssueCertificateInput): Promise<VersionSummary> {
+/**
+ * The version's summary with its signed PEM: the PEM lands in the workflow's history (the activity's
+ * result), a second record of every signed certificate, from which `certflow reconcile` recovers a
+ * version a database restore lost instead of signing it again. The workflow keeps only the summary.
+ */
+export type IssuedVersion = VersionSummary & { certificatePem: string };
+
+export async function issueCertificate(deps: ActivityDeps, input: IssueCertificateInput): Promise<IssuedVersion> {
   // The certificate, its team, a version already recorded for this generation, an ACME order's CSR: one read.
   const context = await findIssuanceContext(deps.db, input.certificateId, input.generation);
   const existing = context?.existing ?? null;
@@ -38,7 +45,7 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
   if (existing) {
     // A retry of an issuance whose audit event may not have been written (deduplicated if it was).
     await recordVersionIssued(deps.db, existing, context!.certificate.teamId);
-    return summarize(existing);
+    return { ...summarize(existing), certificatePem: existing.certificatePem };
   }
 
   if (!context) {
@@ -88,7 +95,7 @@ export async function issueCertificate(deps: ActivityDeps, input: IssueCertifica
   }
   // Finalize waits for this (api/acme/issuance-notices.ts); without the announcement it still finds the version by reading.
   if (certificate.keySource === 'acme') await announceAcmeVersion(deps.db, stored).catch(() => undefined);
-  return summarize(stored);
+  return { ...summarize(stored), certificatePem: stored.certificatePem };
 }
 
 /** A revoked certificate gets nothing more: no new version, and no revoked version handed out to roll out. */

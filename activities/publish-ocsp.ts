@@ -111,7 +111,7 @@ async function childSubjects(deps: ActivityDeps, issuerId: string, now: Date, se
  * at once. Best effort — the version is recorded either way, and until the responses exist the API
  * answers tryLater and the hourly schedule fills them in; so a failure here never fails issuance.
  */
-export async function withOcspPresigned(deps: ActivityDeps, issued: Promise<VersionSummary>): Promise<VersionSummary> {
+export async function withOcspPresigned<T extends VersionSummary>(deps: ActivityDeps, issued: Promise<T>): Promise<T> {
   const version = await issued;
   try {
     await refreshOcspResponses(deps, { issuerId: version.issuerId, serials: [version.serial] });

@@ -7,6 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { authenticate } from './auth.js';
+import { authDiscoveryRoutes, authSessionRoutes } from './routes/auth.js';
 import { rateLimitPerToken } from './rate-limit.js';
 import type { ApiDeps, AppEnv } from './deps.js';
 import { ProblemError, problemResponse, problems } from './problem.js';
@@ -55,6 +56,8 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
   agentApi.use('*', refuseNulInPath);
   agentApi.route('/', agentApiRoutes(deps));
   app.route('/v1/agent', agentApi);
+  // How to log in is asked before logging in: no token.
+  app.route('/v1/auth', authDiscoveryRoutes(deps));
 
   const v1 = new Hono<AppEnv>();
   const defaultLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.payloadTooLarge(MAX_BODY_BYTES); } });
@@ -79,6 +82,7 @@ export function createApp(deps: ApiDeps, log: (message: string, error?: unknown)
   v1.route('/bulk-reissues', bulkReissueRoutes(deps));
   v1.route('/clusters', clusterRoutes(deps));
   v1.route('/errors', errorRoutes(deps));
+  v1.route('/auth', authSessionRoutes(deps));
   app.route('/v1', v1);
   // The dashboard calls the routes above in-process with its session's token (api/ui/api-client.ts).
   app.route('/ui', dashboardRoutes(deps, (path, init) => app.request(path, init)));

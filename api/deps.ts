@@ -34,6 +34,8 @@ export interface ApiDeps {
   rateLimit?: RateLimitConfig;
   /** Accepts OpenID Connect bearer JWTs of one issuer (api/oidc.ts); absent: API tokens only. */
   oidc?: OidcVerifier;
+  /** What `GET /v1/auth/oidc` publishes for the CLI's device flow login; absent: no OIDC login offered (404). */
+  oidcLogin?: { issuer: string; audience: string; cliClientId: string };
   /** Names only the platform's own team may have certificates for (the ACME listener's; api/reserved-names.ts). */
   reservedNames?: string[];
   /** ACME (api/acme/): present when the platform serves it; EAB keys can be made only then. */

@@ -26,7 +26,11 @@ export interface TemporalUi {
   namespace: string;
 }
 
-/** Deep link to a workflow's page in the Temporal UI (its latest run). */
+/**
+ * Deep link to a workflow's page in the Temporal UI: the UI's page of the workflow's latest run (ui-server v2.42.1 routes `/namespaces/:namespace/workflows/:workflow`
+ * to it): no run id, so a link stays right after a continue-as-new. The id is one path segment, so its `/` is
+ * encoded (checked in the real UI by test/integration/dashboard.test.ts).
+ */
 export function temporalWorkflowUrl(ui: TemporalUi, workflowId: string): string {
   return `${ui.baseUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(ui.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

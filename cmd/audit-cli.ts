@@ -68,7 +68,7 @@ export async function runAuditCli(args: string[], io: AuditCliIo): Promise<numbe
   }
 }
 
-async function readCheckpoints(path: string, required: boolean): Promise<{ path: string | null; checkpoints: AuditCheckpoint[] }> {
+export async function readCheckpoints(path: string, required: boolean): Promise<{ path: string | null; checkpoints: AuditCheckpoint[] }> {
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT' && !required) return null;
     throw error;
@@ -93,9 +93,11 @@ export function formatVerification(verification: AuditVerification, external: { 
     `${verification.checkpoints} checkpoints${verification.checkpointSeq === null ? '' : ` (newest names row ${verification.checkpointSeq})`}`,
     external.path ? `${external.checkpoints.length} of them from ${external.path}` : 'no checkpoint file',
   ].join(', ');
-  if (verification.ok) return [`audit log OK: ${counts}`];
+  const restores = verification.restores.map((restore) => `  restored row ${restore.checkpointSeq}: ${restore.message}`);
+  if (verification.ok) return [`audit log OK: ${counts}${restores.length > 0 ? `; ${restores.length} restore${restores.length === 1 ? '' : 's'} from a backup` : ''}`, ...restores];
   return [
     `audit log FAILED: ${verification.problems.length} problem${verification.problems.length === 1 ? '' : 's'}; ${counts}`,
     ...verification.problems.map((problem) => `  ${problem.kind} row ${problem.seq}: ${problem.message}`),
+    ...restores,
   ];
 }

@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiError, type Problem } from './cli-api.js';
 import { DEFAULT_API_URL, type Connection } from './cli-args.js';
 import { configPath, readStoredLogin } from './cli-config.js';
+import { refreshedIfExpired } from './oidc-refresh.js';
 import { EXIT_AUTH, EXIT_FAILURE, EXIT_USAGE, exitCodeForProblem } from './cli-exit.js';
 import { formatProblem } from './cli-progress.js';
 
@@ -34,6 +35,17 @@ export interface CliCommandSpec {
 export class CliUsageError extends Error {}
 /** No token to send: nothing is sent. */
 export class CliAuthError extends Error {}
+/** A failure outside the API with its own exit code and problem type (e.g. the OIDC device flow). */
+export class CliFailure extends Error {
+  constructor(
+    readonly exitCode: number,
+    readonly type: string,
+    readonly title: string,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
 
 export const CONNECTION_OPTIONS = {
   'api-url': { type: 'string' },
@@ -57,12 +69,12 @@ export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options'
 }
 
 /** The API and token: flags first, then CERTFLOW_API_URL / CERTFLOW_TOKEN, then the stored login. */
-export async function resolveConnection(values: { 'api-url'?: string; token?: string }, env: Record<string, string | undefined>): Promise<Connection> {
+export async function resolveConnection(values: { 'api-url'?: string; token?: string }, env: Record<string, string | undefined>, fetchImpl: typeof fetch = fetch): Promise<Connection> {
   const flagOrEnvUrl = values['api-url'] ?? env['CERTFLOW_API_URL'];
   const flagOrEnvToken = values.token ?? env['CERTFLOW_TOKEN'];
   const stored = flagOrEnvUrl !== undefined && flagOrEnvToken !== undefined ? null : await readStoredLogin(configPath(env));
   const apiUrl = checkedApiUrl(flagOrEnvUrl ?? stored?.apiUrl ?? DEFAULT_API_URL);
-  const token = flagOrEnvToken ?? stored?.token;
+  const token = flagOrEnvToken ?? (stored ? (await refreshedIfExpired(stored, configPath(env), fetchImpl)).token : undefined);
   if (!token) throw new CliAuthError('not logged in: run "certflow login --api-url <url> --token <token>", or pass --token / set CERTFLOW_TOKEN');
   return { apiUrl, token };
 }
@@ -95,6 +107,10 @@ export async function runCommand(spec: Pick<CliCommandSpec, 'name' | 'usage'>, a
     if (error instanceof CliUsageError) {
       report(io, json, { type: '/problems/cli-usage', title: 'Bad arguments', detail: error.message, exitCode: EXIT_USAGE }, `error: ${error.message}\n\n${spec.usage}`);
       return EXIT_USAGE;
+    }
+    if (error instanceof CliFailure) {
+      report(io, json, { type: error.type, title: error.title, detail: error.message, exitCode: error.exitCode }, `error: ${error.message}`);
+      return error.exitCode;
     }
     if (error instanceof CliAuthError) {
       report(io, json, { type: '/problems/cli-not-logged-in', title: 'Not logged in', detail: error.message, exitCode: EXIT_AUTH }, `error: ${error.message}`);

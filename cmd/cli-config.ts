@@ -8,7 +8,16 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 
-const storedSchema = z.object({ apiUrl: z.string().min(1), token: z.string().min(1) });
+/** An OIDC login (`certflow login --oidc`): what refreshing the access token (`token`) needs. */
+const storedOidcSchema = z.object({
+  issuer: z.string().min(1),
+  clientId: z.string().min(1),
+  tokenEndpoint: z.string().min(1),
+  refreshToken: z.string().min(1).nullable(),
+  /** When `token` expires (ISO), or null when the IdP did not say. */
+  expiresAt: z.string().nullable(),
+});
+const storedSchema = z.object({ apiUrl: z.string().min(1), token: z.string().min(1), oidc: storedOidcSchema.optional() });
 export type StoredLogin = z.infer<typeof storedSchema>;
 
 export function configPath(env: Record<string, string | undefined>): string {

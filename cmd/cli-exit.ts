@@ -19,12 +19,15 @@ export const EXIT_REFUSED = 5;
 export const EXIT_SOME_FAILED = 6;
 /** bulk-reissue: the operation was cancelled. */
 export const EXIT_CANCELLED = 7;
+/** login --oidc: nobody confirmed the device code before it expired. */
+export const EXIT_LOGIN_EXPIRED = 8;
 /** bulk-reissue: Ctrl-C stopped the watching; the operation keeps running. */
 export const EXIT_STOPPED_WATCHING = 130;
 
 export const EXIT_CODES_HELP = `exit codes: 0 ok, 1 failure, 2 usage (bad arguments; nothing sent), 3 auth (not logged in,
   token refused or not allowed), 4 not found, 5 refused (conflict or team policy),
-  6 bulk reissue completed with failures, 7 bulk reissue cancelled, 130 stopped watching`;
+  6 bulk reissue completed with failures, 7 bulk reissue cancelled, 8 OIDC device code expired,
+  130 stopped watching`;
 
 /** The exit code of an API error answer (status 0: the API was not reached). */
 export function exitCodeForProblem(status: number, problem: Problem): number {

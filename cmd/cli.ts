@@ -67,6 +67,12 @@ function commands(io: BulkIo): CliCommandSpec[] {
       run: async (args) => (await import('./audit-cli.js')).runAuditCli(args, plain),
     },
     {
+      name: 'reconcile',
+      summary: 'after a Postgres restore: repair every difference with the workflows (worker config)',
+      usage: 'certflow reconcile --help',
+      run: async (args) => (await import('./reconcile-cli.js')).runReconcileCli(args, plain),
+    },
+    {
       name: 'token',
       summary: 'token rotate-bootstrap: break-glass, on Postgres (DATABASE_URL)',
       usage: 'certflow token rotate-bootstrap (needs DATABASE_URL)',

@@ -154,6 +154,8 @@ const configSchema = z.object({
     .transform((value) => value.split(',').map((alg) => alg.trim()).filter(Boolean))
     .pipe(z.array(z.enum(OIDC_ALGORITHMS)).min(1)),
   CERTFLOW_OIDC_CLOCK_TOLERANCE: z.coerce.number().int().min(0).max(300).default(30),
+  /** The IdP's public client (no secret) that `certflow login --oidc` runs the device flow with; published at GET /v1/auth/oidc. */
+  CERTFLOW_OIDC_CLI_CLIENT_ID: optionalString.pipe(z.string().regex(/^[\x21-\x7e]{1,200}$/, 'printable ASCII without spaces').optional()),
   CERTFLOW_ALLOW_PRIVATE_DESTINATIONS: optionalString.pipe(destinationRanges('CERTFLOW_ALLOW_PRIVATE_DESTINATIONS')),
   CERTFLOW_DENIED_DESTINATIONS: optionalString.pipe(destinationRanges('CERTFLOW_DENIED_DESTINATIONS')),
   NODE_ENV: z.string().optional(),
@@ -254,7 +256,7 @@ export interface Config {
    */
   rateLimit: { perSecond: number; burst: number } | null;
   /** OpenID Connect bearer JWTs of one issuer (api/oidc.ts); null: API tokens only. */
-  oidc: { issuer: string; audience: string; teamClaim: string; roleClaim: string; algorithms: string[]; clockToleranceSeconds: number } | null;
+  oidc: { issuer: string; audience: string; teamClaim: string; roleClaim: string; algorithms: string[]; clockToleranceSeconds: number; cliClientId: string | null } | null;
   /**
    * Exceptions to the destination deny list (development and tests only, e.g. `loopback`); unset:
    * none (dev mode then allows loopback). The platform's own service ports stay denied regardless.
@@ -308,6 +310,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = result.data;
   if (e.CERTFLOW_OIDC_ISSUER && !e.CERTFLOW_OIDC_AUDIENCE) throw new ConfigError('invalid configuration:\n  CERTFLOW_OIDC_AUDIENCE: required with CERTFLOW_OIDC_ISSUER (the audience Certflow tokens are issued for)');
+  if (e.CERTFLOW_OIDC_CLI_CLIENT_ID && !e.CERTFLOW_OIDC_ISSUER) throw new ConfigError('invalid configuration:\n  CERTFLOW_OIDC_CLI_CLIENT_ID: needs CERTFLOW_OIDC_ISSUER and CERTFLOW_OIDC_AUDIENCE (the issuer the CLI logs in at)');
   if (e.CERTFLOW_OIDC_ISSUER?.startsWith('http:') && e.NODE_ENV === 'production') throw new ConfigError('invalid configuration:\n  CERTFLOW_OIDC_ISSUER: must be https in production');
   const signer = signerConfig(e);
   const dataDir = resolve(e.CERTFLOW_DATA_DIR);
@@ -355,6 +358,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           roleClaim: e.CERTFLOW_OIDC_ROLE_CLAIM,
           algorithms: e.CERTFLOW_OIDC_ALGORITHMS,
           clockToleranceSeconds: e.CERTFLOW_OIDC_CLOCK_TOLERANCE,
+          cliClientId: e.CERTFLOW_OIDC_CLI_CLIENT_ID ?? null,
         }
       : null,
     allowPrivateDestinations: e.CERTFLOW_ALLOW_PRIVATE_DESTINATIONS,

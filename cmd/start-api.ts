@@ -101,6 +101,7 @@ export async function startApi(
     destinationRules: platformDestinationRules(config, { allowPrivate: config.devDefaults?.allowPrivateDestinations }),
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}),
+    ...(config.oidc?.cliClientId ? { oidcLogin: { issuer: config.oidc.issuer, audience: config.oidc.audience, cliClientId: config.oidc.cliClientId } } : {}),
     checkReadiness: readinessCheck(pool, connection),
     metrics: apiMetrics({ db, temporal, now: () => new Date(), settings: config.metrics, production: config.production, log }),
     reservedNames: config.acme?.hostnames ?? [],

@@ -150,6 +150,21 @@ export interface AuditVerification {
   /** The newest checkpoint's seq, or null without checkpoints. */
   checkpointSeq: number | null;
   problems: AuditProblem[];
+  /**
+   * Checkpoints ahead of the log that a `platform.restored` row acknowledges (written by `certflow
+   * reconcile` after the database came back from a backup): a restore, reported as such, not tampering.
+   */
+  restores: AuditRestore[];
+}
+
+export interface AuditRestore {
+  checkpointSeq: number;
+  checkpointAt: Date;
+  /** The `platform.restored` row that names the checkpoint. */
+  acknowledgedBySeq: number;
+  /** The log's head when the restore was acknowledged: the rows after it up to the checkpoint were lost with the restore. */
+  restoredHeadSeq: number | null;
+  message: string;
 }
 
 /**
@@ -194,6 +209,8 @@ export function verifyAuditLog(input: { rows: readonly ChainedRow[]; checkpoints
   }
 
   const headSeq = rows.at(-1)?.seq ?? null;
+  const acknowledgements = restoreAcknowledgements(rows, changedSeqs);
+  const restores: AuditRestore[] = [];
   const checkpoints = [...input.checkpoints].sort((a, b) => a.seq - b.seq || a.at.getTime() - b.at.getTime());
   for (const checkpoint of checkpoints) {
     const at = checkpoint.at.toISOString();
@@ -202,11 +219,22 @@ export function verifyAuditLog(input: { rows: readonly ChainedRow[]; checkpoints
       continue;
     }
     const named = bySeq.get(checkpoint.seq);
+    const acknowledged = acknowledgements.get(`${checkpoint.seq}/${checkpoint.hash}`);
+    if (named?.hash !== checkpoint.hash && acknowledged) {
+      restores.push({
+        checkpointSeq: checkpoint.seq,
+        checkpointAt: checkpoint.at,
+        acknowledgedBySeq: acknowledged.seq,
+        restoredHeadSeq: acknowledged.restoredHeadSeq,
+        message: `the database was restored from a backup: the checkpoint of ${at} names row ${checkpoint.seq}, the restored log ended at row ${acknowledged.restoredHeadSeq ?? 'none'}; rows of that time after it were lost; acknowledged by platform.restored row ${acknowledged.seq}`,
+      });
+      continue;
+    }
     if (!named && (headSeq === null || checkpoint.seq > headSeq)) {
       problems.push({
         kind: 'truncated',
         seq: checkpoint.seq,
-        message: `the newest rows were removed: the checkpoint of ${at} names row ${checkpoint.seq}, but the log ends at ${headSeq === null ? 'no row' : `row ${headSeq}`}`,
+        message: `the newest rows were removed: the checkpoint of ${at} names row ${checkpoint.seq}, but the log ends at ${headSeq === null ? 'no row' : `row ${headSeq}`} (after a restore from a backup, run certflow reconcile: it records the restore)`,
       });
     } else if (!named) {
       if (!problems.some((problem) => problem.kind === 'removed')) {
@@ -225,7 +253,22 @@ export function verifyAuditLog(input: { rows: readonly ChainedRow[]; checkpoints
     headSeq,
     checkpointSeq: checkpoints.at(-1)?.seq ?? null,
     problems,
+    restores,
   };
+}
+
+/** `seq/hash` of each checkpoint named by a sound `platform.restored` row → that row. */
+function restoreAcknowledgements(rows: readonly ChainedRow[], changedSeqs: ReadonlySet<number>): Map<string, { seq: number; restoredHeadSeq: number | null }> {
+  const acknowledged = new Map<string, { seq: number; restoredHeadSeq: number | null }>();
+  for (const row of rows) {
+    if (row.action !== 'platform.restored' || changedSeqs.has(row.seq)) continue;
+    const head = typeof row.details.restoredHeadSeq === 'number' ? row.details.restoredHeadSeq : null;
+    const named = Array.isArray(row.details.checkpoints) ? (row.details.checkpoints as Array<{ seq?: unknown; hash?: unknown }>) : [];
+    for (const checkpoint of named) {
+      if (typeof checkpoint.seq === 'number' && typeof checkpoint.hash === 'string') acknowledged.set(`${checkpoint.seq}/${checkpoint.hash}`, { seq: row.seq, restoredHeadSeq: head });
+    }
+  }
+  return acknowledged;
 }
 
 function describeRange(from: number, to: number): string {

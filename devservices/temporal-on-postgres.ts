@@ -165,7 +165,15 @@ export async function ensureNamespace(address: string, log: (m: string) => void)
  * The Temporal UI server, bound to 127.0.0.1. Its own config file rather than the module's docker template:
  * the template has no `host`, so it would listen on every interface.
  */
-export async function startTemporalUi(settings: { binary: string; dir: string; temporalAddress: string; port: number; log: (m: string) => void }): Promise<ServiceProcess> {
+export async function startTemporalUi(settings: {
+  binary: string;
+  dir: string;
+  temporalAddress: string;
+  port: number;
+  /** The namespace the UI opens on; default the topology's. */
+  namespace?: string;
+  log: (m: string) => void;
+}): Promise<ServiceProcess> {
   const configDir = path.join(settings.dir, 'config');
   await fs.mkdir(configDir, { recursive: true });
   const config = {
@@ -173,7 +181,7 @@ export async function startTemporalUi(settings: { binary: string; dir: string; t
     host: '127.0.0.1',
     port: settings.port,
     enableUi: true,
-    defaultNamespace: TOPOLOGY.namespace,
+    defaultNamespace: settings.namespace ?? TOPOLOGY.namespace,
     notifyOnNewVersion: false,
     cors: { allowOrigins: [`http://127.0.0.1:${settings.port}`] },
   };

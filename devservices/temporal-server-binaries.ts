@@ -57,6 +57,21 @@ export async function installTemporalBinaries(env: NodeJS.ProcessEnv = process.e
   return { server, sqlTool, uiServer };
 }
 
+/**
+ * The Temporal UI server alone (built once, like the others), for a test that follows a link into the real UI next
+ * to the integration suite's dev server. Throws with an actionable message when Go is missing.
+ */
+export async function installTemporalUiServer(env: NodeJS.ProcessEnv = process.env, log: Log = () => {}): Promise<string> {
+  const uiServer = await goInstallCached({ ...TEMPORAL_UI_SERVER, env, log });
+  if (!uiServer) {
+    throw new Error(
+      `The Temporal UI server ${TEMPORAL_UI_SERVER_VERSION} is built from its Go module, and there is no go on PATH to build it. ` +
+        'Install Go 1.24 or newer (https://go.dev/dl/) and run again.',
+    );
+  }
+  return uiServer;
+}
+
 if (isEntryPoint(import.meta.url)) {
   installTemporalBinaries(process.env, (m) => process.stderr.write(`${m}\n`)).then(
     (binaries) => process.stdout.write(`${JSON.stringify(binaries, null, 2)}\n`),

@@ -8,6 +8,7 @@
 import { CancellationScope, allHandlersFinished, condition, continueAsNew, isCancellation, log, setHandler } from '@temporalio/workflow';
 import { receiveRenewNow, receiveRevoke } from '../core/lifecycle-inbox.js';
 import { nextRunInput } from '../core/lifecycle-steps.js';
+import { withoutCertificatePem } from '../core/reconcile.js';
 import type { LifecycleInput, LifecycleStatus, RevokeResult } from '../core/lifecycle.js';
 import { renewalTime } from '../core/renewal.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
@@ -80,7 +81,7 @@ async function issueAndServe(run: LifecycleRun, awaitApproval: ReturnType<typeof
     await run.untilDone('await-csr', () => lifecycleActivities.awaitAgentCsr({ certificateId, generation: input.generation }));
   }
   const previous = run.status.currentVersion;
-  const version = await run.untilDone('issue', () => localActivities.issueCertificate({ certificateId, generation: input.generation }));
+  const version = withoutCertificatePem(await run.untilDone('issue', () => localActivities.issueCertificate({ certificateId, generation: input.generation })));
   run.status.currentVersion = version;
   run.issued = true;
   run.upsertLater({ key: SEARCH_ATTRIBUTE_KEYS.issuerId, value: version.issuerId }, { key: SEARCH_ATTRIBUTE_KEYS.notAfter, value: new Date(version.notAfter) });

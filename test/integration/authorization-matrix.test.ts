@@ -355,6 +355,9 @@ function routeCases(world: () => World): RouteCase[] {
 
     { method: 'GET', route: '/v1/issuers', access: { kind: 'authenticated' }, authorized: 200, request: fixed('/v1/issuers') },
     { method: 'GET', route: '/v1/errors', access: { kind: 'authenticated' }, authorized: 200, request: fixed('/v1/errors') },
+    // How to log in, asked before logging in (the matrix app offers OIDC login).
+    { method: 'GET', route: '/v1/auth/oidc', access: { kind: 'public' }, authorized: 200, request: fixed('/v1/auth/oidc') },
+    { method: 'GET', route: '/v1/auth/whoami', access: { kind: 'authenticated' }, authorized: 200, request: fixed('/v1/auth/whoami') },
     {
       method: 'POST',
       route: '/v1/issuers/:id/compromise',
@@ -503,6 +506,7 @@ describe('authorization matrix', () => {
         ...harness.apiDeps,
         acme: { eabSecret: EabSecret.fromBytes(randomBytes(32)), allowUnboundAccounts: false, validitySeconds: 7 * 86_400 },
         oidc: createOidcVerifier(loadConfig({ CERTFLOW_OIDC_ISSUER: idp.issuer, CERTFLOW_OIDC_AUDIENCE: OIDC_AUDIENCE }).oidc!),
+        oidcLogin: { issuer: idp.issuer, audience: OIDC_AUDIENCE, cliClientId: 'certflow-cli' },
       }),
     };
     const oidcCallers: Caller[] = [

@@ -2,26 +2,60 @@
  * The dashboard (/ui) in a real headless Chromium (Debian's, driven by playwright-core) against the real
  * platform (Temporal, Postgres, an in-process worker, the API over HTTP): log in, load and filter the
  * inventory, approve a pending request (the API then shows it approved), open a stuck certificate and follow
- * its Temporal UI link, a team never sees another team's certificate, and a POST without the CSRF token is
+ * its Temporal UI link into the real Temporal UI (ui-server v2.42.1, built from its Go module, pointed at the
+ * suite's Temporal), a team never sees another team's certificate, and a POST without the CSRF token is
  * refused. Screenshots go to test-artifacts/ui/.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createApp } from '../../api/app.js';
 import { findApprovalOfCertificate } from '../../db/approvals.js';
+import { findFreePort } from '../../devservices/free-port.js';
+import type { ServiceProcess } from '../../devservices/service-process.js';
+import { startTemporalUi } from '../../devservices/temporal-on-postgres.js';
+import { installTemporalUiServer } from '../../devservices/temporal-server-binaries.js';
 import { launchChromium, screenshotPath } from '../support/browser.js';
-import { TEST_BOOTSTRAP_TOKEN, TEST_TEMPORAL_UI_URL, authHeaders, createToken, eventually } from '../support/harness.js';
-import { certificatesAs, useIntegrationSuite } from '../support/integration-suite.js';
+import { TEST_BOOTSTRAP_TOKEN, authHeaders, createToken, eventually } from '../support/harness.js';
+import { certificatesAs, serveOverHttp, useIntegrationSuite, type HttpServer } from '../support/integration-suite.js';
 
 let browser: Browser | undefined;
+/** The real Temporal UI on the suite's Temporal, and the dashboard served by an app whose links point at it. */
+const temporalUi = { binary: '', url: '', process: undefined as ServiceProcess | undefined, dashboard: undefined as HttpServer | undefined };
+
+// First, in a hook of its own: a cold build of the UI server (once per machine, cached in ~/.cache/certflow like
+// `npm run dev:cluster`'s; the cluster-topology test builds the same binary under the same lock) takes minutes.
+beforeAll(async () => {
+  temporalUi.binary = await installTemporalUiServer(process.env, (message) => process.stderr.write(`[temporal-ui] ${message}\n`));
+}, 1_200_000);
 const suite = useIntegrationSuite('dashboard', {
   worker: true,
   http: true,
   otherTeam: true,
   team: { policy: { allowedDomains: ['example.test'], allowWildcards: true, maxValidity: 'P30D', approval: { wildcards: true, deadline: 'P1D', escalateAfter: 'PT12H' } } },
-  teardown: () => browser?.close(),
+  teardown: async () => {
+    await browser?.close();
+    await temporalUi.dashboard?.close();
+    await temporalUi.process?.stop();
+  },
 });
+
+/** Starts the UI server on a free port of 127.0.0.1, and the dashboard whose links point at it. */
+async function startRealTemporalUi(): Promise<void> {
+  const port = await findFreePort();
+  temporalUi.process = await startTemporalUi({
+    binary: temporalUi.binary,
+    dir: join(inject('tempDir'), `temporal-ui-${port}`),
+    temporalAddress: suite.harness.temporalAddress,
+    namespace: suite.harness.namespace,
+    port,
+    log: () => undefined,
+  });
+  temporalUi.url = `http://127.0.0.1:${port}`;
+  const app = createApp({ ...suite.harness.apiDeps, temporalUiUrl: temporalUi.url }, (message, error) => console.error(message, error));
+  temporalUi.dashboard = await serveOverHttp(app);
+}
 
 const ids = { active: '', stuck: '', pending: '', pendingForCsrf: '', other: '' };
 let approver: string;
@@ -31,14 +65,14 @@ async function apiGet<T>(token: string, path: string): Promise<{ status: number;
   return { status: response.status, body: (await response.json()) as T };
 }
 
-async function loggedIn(token: string): Promise<{ context: BrowserContext; page: Page }> {
+async function loggedIn(token: string, baseUrl = suite.baseUrl): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser!.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
-  await page.goto(`${suite.baseUrl}/ui`);
+  await page.goto(`${baseUrl}/ui`);
   expect(new URL(page.url()).pathname).toBe('/ui/login');
   await page.fill('input[name=token]', token);
   await page.click('#login button[type=submit]');
-  await page.waitForURL(`${suite.baseUrl}/ui`);
+  await page.waitForURL(`${baseUrl}/ui`);
   return { context, page };
 }
 
@@ -59,6 +93,7 @@ beforeAll(async () => {
   for (const id of [ids.pending, ids.pendingForCsrf]) {
     await eventually(async () => ((await findApprovalOfCertificate(suite.harness.db, id))?.state === 'pending' ? true : undefined), { timeoutMs: 15_000, what: 'the approval request to be open' });
   }
+  await startRealTemporalUi();
   browser = await launchChromium();
 });
 
@@ -172,11 +207,12 @@ describe('dashboard in headless Chromium', () => {
     await context.close();
   });
 
-  it("lists a stuck certificate with its last error and follows its link to the workflow's Temporal UI page", async () => {
-    const { context, page } = await loggedIn(suite.team.requester);
+  it("lists a stuck certificate with its last error and follows its link into the real Temporal UI's page of the workflow", async () => {
+    const dashboard = temporalUi.dashboard!.baseUrl;
+    const { context, page } = await loggedIn(suite.team.requester, dashboard);
     await eventually(
       async () => {
-        await page.goto(`${suite.baseUrl}/ui/stuck?minAttempts=1`);
+        await page.goto(`${dashboard}/ui/stuck?minAttempts=1`);
         return (await rowIds(page, '#stuck').catch((): (string | null)[] => [])).includes(ids.stuck) ? true : undefined;
       },
       { timeoutMs: 90_000, intervalMs: 2_000, what: 'the stuck page to list the certificate' },
@@ -187,21 +223,32 @@ describe('dashboard in headless Chromium', () => {
     await page.screenshot({ path: screenshotPath('07-stuck'), fullPage: true });
 
     await row.locator(`a[href="/ui/certificates/${ids.stuck}"]`).click();
-    await page.waitForURL(`${suite.baseUrl}/ui/certificates/${ids.stuck}`);
-    const workflowUrl = `${TEST_TEMPORAL_UI_URL}/namespaces/${suite.harness.namespace}/workflows/${encodeURIComponent(`certificate/${ids.stuck}`)}`;
-    expect(await page.getAttribute('#temporal-link', 'href')).toBe(workflowUrl);
+    await page.waitForURL(`${dashboard}/ui/certificates/${ids.stuck}`);
     expect(await page.textContent('#last-error')).toContain(join('stuck', 'web'));
     await page.screenshot({ path: screenshotPath('08-stuck-certificate'), fullPage: true });
 
-    // The test platform's Temporal server runs without its UI: the browser's navigation is answered here, to check where the link leads.
-    const followed: string[] = [];
-    await context.route(`${TEST_TEMPORAL_UI_URL}/**`, (route) => {
-      followed.push(route.request().url());
-      return route.fulfill({ status: 200, contentType: 'text/html', body: '<!DOCTYPE html><title>Temporal UI (stand-in)</title><h1>Temporal UI stand-in</h1>' });
+    // The real UI: its SPA loads, asks its own /api/v1 (proxied to the suite's Temporal frontend) for the workflow,
+    // and shows the workflow's own page (latest run) with its id, status and history.
+    const workflowId = `certificate/${ids.stuck}`;
+    const { runId } = await suite.harness.client.workflow.getHandle(workflowId).describe();
+    const uiRequests: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().startsWith(`${temporalUi.url}/api/v1/`)) uiRequests.push(decodeURIComponent(new URL(request.url()).pathname));
     });
     await page.click('#temporal-link');
-    await page.waitForURL(workflowUrl);
-    expect(followed).toEqual([workflowUrl]);
+    await page.waitForURL((url) => url.origin === temporalUi.url, { timeout: 30_000 });
+    const heading = page.getByTestId('workflow-id-heading');
+    await heading.waitFor({ timeout: 60_000 });
+    await expect.poll(() => heading.textContent(), { timeout: 30_000 }).toContain(workflowId);
+    await expect.poll(() => page.url(), { timeout: 30_000 }).toContain(`/workflows/${encodeURIComponent(workflowId)}/${runId}`);
+    const main = page.locator('main');
+    await expect.poll(() => main.textContent(), { timeout: 30_000 }).toContain('Running');
+    await expect.poll(() => main.textContent(), { timeout: 30_000 }).toContain(runId);
+    await expect.poll(() => main.textContent(), { timeout: 30_000 }).toContain('Workflow Execution Started');
+    // The failing step, in the history.
+    expect(await main.textContent()).toContain('deliverVersion');
+    expect(uiRequests.some((path) => path.includes(`/namespaces/${suite.harness.namespace}/workflows/${workflowId}`))).toBe(true);
+    await page.screenshot({ path: screenshotPath('08b-temporal-ui-stuck-workflow'), fullPage: true });
     await context.close();
   });
 

@@ -457,6 +457,8 @@ describe('docs/openapi.json against the code', () => {
       if (path.startsWith('/v1/agent/')) expect(security, key).toEqual([{ agentToken: [] }]);
       // metrics/http.ts: CERTFLOW_METRICS_TOKEN when configured, else none.
       else if (path === '/metrics') expect(security, key).toEqual([{}, { metricsToken: [] }]);
+      // api/app.ts mounts the login discovery (authDiscoveryRoutes) before the API-token middleware.
+      else if (path === '/v1/auth/oidc') expect(security, key).toEqual([]);
       else if (path.startsWith('/v1/')) expect(security, key).toEqual([{ bearerAuth: [] }]);
       else expect(security, key).toEqual([]);
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatVerification, runAuditCli, EXIT_AUDIT_ERROR, EXIT_AUDIT_OK } from '../../../cmd/audit-cli.js';
 import type { AuditVerification } from '../../../db/audit-chain.js';
 
-const base: AuditVerification = { ok: true, rows: 12, legacyRows: 0, checkpoints: 3, headSeq: 12, checkpointSeq: 10, problems: [] };
+const base: AuditVerification = { ok: true, rows: 12, legacyRows: 0, checkpoints: 3, headSeq: 12, checkpointSeq: 10, problems: [], restores: [] };
 
 async function run(args: string[], env: Record<string, string | undefined> = {}) {
   const out: string[] = [];
