@@ -77,7 +77,6 @@ async function sweepOne(deps: ActivityDeps, candidate: SweepCandidate, sweepId: 
     version: candidate.version,
     workflow: managed ? await describeLifecycle(deps, candidate.workflowId!) : { kind: 'not_found' },
     lazy: managed && startsLazily({ source: candidate.source as CertificateSource, keySource: candidate.keySource as KeySource }),
-    queued: candidate.queued,
   };
   counts.checked++;
   if (facts.workflow.kind === 'unknown') counts.unknown++;

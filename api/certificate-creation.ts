@@ -23,7 +23,7 @@ import {
 import { appendAuditEvent } from '../db/audit.js';
 import { claimDestinations, type ClaimConflict, type DestinationClaim, type ReleasedClaim } from '../db/destination-claims.js';
 import { newId } from '../db/ids.js';
-import { enqueueAcmeIssuance } from '../db/acme-issuance-queue.js';
+import { ACME_ISSUANCE_WORKFLOW_TYPE, ACME_ISSUE_SIGNAL, acmeShardOf, acmeShardWorkflowId, type AcmeShardInput } from '../core/acme-issuance-shard.js';
 import type { Queryable } from '../db/database.js';
 import type { TeamRow } from '../db/teams.js';
 import { approvalPlan, destinationPlans, keySourceFor, refuseKubernetesWithoutServerKey, refuseServerKeysForAgents, storedDestinations } from './certificate-plan.js';
@@ -265,15 +265,24 @@ async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRo
 }
 
 /**
- * Hands a new ACME certificate to the worker's batch issuer (activities/acme-batch-issuer.ts): one
- * queue row, durable before finalize answers. Not queued means not requested: the row goes.
+ * Hands a new ACME certificate to its ACME issuance shard (workflows/acme-issuance-shard.ts): one
+ * `issue` signal, with start, durable in Temporal before finalize answers. Not signalled means not
+ * requested: the row goes.
  */
 async function queueForBatch(deps: ApiDeps, start: StartLifecycle, acme: AcmeCreation): Promise<CreationAnswer> {
+  const { shards, batchSize } = deps.acmeIssuance ?? { shards: 4, batchSize: 32 };
+  const shard = acmeShardOf(start.certificateId, shards);
   try {
-    await enqueueAcmeIssuance(deps.db, start.certificateId, start.input.generation);
+    await deps.temporal.workflow.signalWithStart(ACME_ISSUANCE_WORKFLOW_TYPE, {
+      workflowId: acmeShardWorkflowId(deps.taskQueue, shard),
+      taskQueue: deps.taskQueue,
+      args: [{ shard, batchSize, pending: [] } satisfies AcmeShardInput],
+      signal: ACME_ISSUE_SIGNAL,
+      signalArgs: [start.certificateId],
+    });
   } catch (error) {
     await forget(deps, start.certificateId, null, acme).catch(() => undefined);
-    throw problems.unavailable(`the certificate could not be queued for issuance (${(error as Error).message}); nothing was created, retry later`);
+    throw problems.unavailable(`the certificate could not be handed to the workflow engine for issuance (${(error as Error).message}); nothing was created, retry later`);
   }
   return accepted(start);
 }

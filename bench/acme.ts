@@ -52,7 +52,7 @@ import { AuditKey } from '../db/audit-chain.js';
 import { createDatabase, type Database } from '../db/database.js';
 import { applyMigrations } from '../db/migrate.js';
 import { createPool } from '../db/postgres-pool.js';
-import { acmeIssuanceQueue, acmeOrders, auditEvents, certificates, certificateVersions } from '../db/schema.js';
+import { acmeOrders, auditEvents, certificates, certificateVersions } from '../db/schema.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
 import { startEmbeddedPostgres } from '../devservices/embedded-postgres.js';
 import { findFreePort } from '../devservices/free-port.js';
@@ -485,16 +485,14 @@ async function checkDurability(db: Database, client: Client, teamId: string, fin
   const workflowIds = new Set<string>();
   for await (const execution of client.workflow.list({ query: `WorkflowType = 'certificateLifecycle'` })) workflowIds.add(execution.workflowId);
   const withWorkflow = rows.filter((row) => workflowIds.has(row.workflowId)).length;
-  // Issued by the worker's batch issuer: no lifecycle run until something addresses the certificate (core/lazy-lifecycle.ts).
+  // Issued by an ACME issuance shard workflow: no lifecycle run until something addresses the certificate (core/lazy-lifecycle.ts).
   const lazy = rows.filter((row) => !workflowIds.has(row.workflowId) && row.state === 'active').length;
-  const [queued] = certificateIds.length ? await db.select({ n: count() }).from(acmeIssuanceQueue).where(inArray(acmeIssuanceQueue.certificateId, certificateIds)) : [{ n: 0 }];
   const [orders] = await db.select({ all: count(), unissued: sql<number>`count(*) filter (where ${acmeOrders.certificateId} is null)` }).from(acmeOrders).where(eq(acmeOrders.teamId, teamId));
   const [unfinished] = await db.select({ n: count() }).from(acmeOrders).where(and(eq(acmeOrders.teamId, teamId), isNull(acmeOrders.certificateId)));
   if (versions.length !== unique.length) problems.push(`${unique.length - versions.length} handed-out certificates have no version row`);
   if (rows.length !== certificateIds.length) problems.push(`${certificateIds.length - rows.length} certificates are not the team's ACME certificates`);
   if (requested.length !== certificateIds.length) problems.push(`${certificateIds.length - requested.length} certificates have no certificate.requested event`);
   if (withWorkflow + lazy !== rows.length) problems.push(`${rows.length - withWorkflow - lazy} certificates have neither a lifecycle workflow nor an active state`);
-  if (queued!.n > 0) problems.push(`${queued!.n} issued certificates are still queued for the batch issuer`);
   if (unfinished!.n > 0) problems.push(`${unfinished!.n} orders of the team have no certificate`);
   return {
     handedOut: fingerprints.length,

@@ -3,7 +3,6 @@ import { processSecrets } from './observability.js';
 import { Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
-import { AcmeBatchIssuer } from '../activities/acme-batch-issuer.js';
 import type { ActivityDeps } from '../activities/deps.js';
 import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
 import { IssuerStore, type SignerWrapper } from '../activities/issuer-store.js';
@@ -115,7 +114,6 @@ export async function startWorker(
     const mailer = smtp ? createSmtpMailer(smtp) : undefined;
     log(smtp ? `email notifications through ${new URL(smtp.url).host} as ${smtp.from}` : 'email notifications off (CERTFLOW_SMTP_URL unset): email contacts wait until it is set');
     let worker: Worker;
-    let acmeIssuer: AcmeBatchIssuer;
     try {
       // The activities' client (bulk renewNow signals, schedules) shares the worker's native (Rust) connection: no
       // second gRPC stack in JavaScript on the worker's main thread.
@@ -161,15 +159,12 @@ export async function startWorker(
         const sweep = await ensureInventorySweepSchedule(client, { taskQueue: config.taskQueue, intervalSeconds: sweepIntervalSeconds });
         log(`schedule ${INVENTORY_SWEEP_SCHEDULE_ID} ${sweep} (every ${sweepIntervalSeconds} s)`);
       }
-      acmeIssuer = new AcmeBatchIssuer(activityDeps, activities.issueCertificate, { taskQueue: config.taskQueue, ...config.acmeIssuance, log });
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;
     }
-    acmeIssuer.start();
     const metricsServer = await startWorkerMetrics(config, registry, log);
     const done = worker.run().finally(async () => {
-      await acmeIssuer.stop().catch(() => undefined);
       await metricsServer?.close().catch(() => undefined);
       mailer?.close();
       await connection.close().catch(() => undefined);

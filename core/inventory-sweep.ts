@@ -33,8 +33,6 @@ export interface SweepFacts {
    * with no run yet, the sweep watches it instead, and marks it renewal_overdue when its window passes.
    */
   lazy?: boolean;
-  /** Waiting for the worker's ACME batch issuer. */
-  queued?: boolean;
 }
 
 export type SweepAction =
@@ -64,15 +62,16 @@ export function decideSweep(facts: SweepFacts, now: Date): SweepDecision {
 }
 
 /**
- * A lazily started certificate with no run yet is not broken: the batch issuer signs it (queued), or
+ * A lazily started certificate with no run yet is not broken: its ACME issuance shard signs it (still
+ * pending or issuing, no version: workflows/acme-issuance-shard.ts), or
  * it is issued and watched here as its run would watch it — renewal_overdue once the end of its ARI
  * window (core/ari.ts) has passed, expiry notices once its renewal time is past by the grace.
  */
 function watchLazily(facts: SweepFacts, now: Date): SweepDecision {
   const finished = FINISHED_STATES.includes(facts.state);
-  if (finished || facts.queued) return { action: { kind: 'none' }, expiryNotice: null, markOverdue: false };
+  if (finished || (!facts.version && (facts.state === 'pending' || facts.state === 'issuing'))) return { action: { kind: 'none' }, expiryNotice: null, markOverdue: false };
   if (!facts.version) {
-    return { action: { kind: 'alert', reason: `it has no issued version and is not queued for issuance (state ${facts.state}); its ACME client must order it again` }, expiryNotice: null, markOverdue: false };
+    return { action: { kind: 'alert', reason: `it has no issued version and is not being issued (state ${facts.state}); its ACME client must order it again` }, expiryNotice: null, markOverdue: false };
   }
   const renewAt = renewalTime({ ...facts.version, certificateId: facts.certificateId, renewBeforeSeconds: facts.renewBeforeSeconds });
   const overdue = now.getTime() >= suggestedWindow({ renewAt, notAfter: facts.version.notAfter }).end.getTime();

@@ -1,6 +1,6 @@
 /**
- * New ACME certificates that need no approval are issued by the worker's batch issuer, without a
- * lifecycle workflow (activities/acme-batch-issuer.ts). Their lifecycle is started lazily, by the
+ * New ACME certificates that need no approval are issued by an ACME issuance shard workflow, without
+ * a lifecycle workflow each (workflows/acme-issuance-shard.ts). Their lifecycle is started lazily, by the
  * first message that addresses them (a renewal asked of Certflow, the client's renewal, a
  * revocation): `signalWithStart` with a run that starts in its watch. Until then the inventory sweep
  * watches them (core/inventory-sweep.ts). Pure: the start's shape, shared by the API and the worker.
@@ -61,7 +61,7 @@ export function lazyStartOptions(certificate: LazyCertificate, generation: numbe
 
 /**
  * The status a lazily started certificate with no run shows (`GET /v1/certificates/:id`): what its run
- * would say — queued for the batch issuer, or issued and waiting for its client's renewal.
+ * would say — being issued by its ACME issuance shard, or issued and waiting for its client's renewal.
  */
 export function statusWithoutRun(
   certificate: { id: string; state: CertState; renewBeforeSeconds: number | null; updatedAt: Date },

@@ -2,7 +2,7 @@
 import { and, asc, eq, gt, notInArray } from 'drizzle-orm';
 import { FINISHED_STATES } from '../core/inventory-sweep.js';
 import type { Queryable } from './database.js';
-import { acmeIssuanceQueue, certificates, certificateVersions, teams } from './schema.js';
+import { certificates, certificateVersions, teams } from './schema.js';
 
 export interface SweepCandidate {
   id: string;
@@ -16,18 +16,15 @@ export interface SweepCandidate {
   renewBeforeSeconds: number | null;
   destinations: (typeof certificates.$inferSelect)['destinations'];
   version: { id: string; generation: number; serial: string; issuedAt: Date; notAfter: Date } | null;
-  /** Waiting for the worker's ACME batch issuer (db/acme-issuance-queue.ts). */
-  queued: boolean;
 }
 
 /** Certificates not finished on purpose (revoked, rejected, approval expired), after `after` in id order; optionally one team's. */
 export async function selectSweepPage(db: Queryable, options: { after: string | null; limit: number; teamId?: string }): Promise<SweepCandidate[]> {
   const rows = await db
-    .select({ certificate: certificates, teamName: teams.name, version: certificateVersions, queuedGeneration: acmeIssuanceQueue.generation })
+    .select({ certificate: certificates, teamName: teams.name, version: certificateVersions })
     .from(certificates)
     .innerJoin(teams, eq(teams.id, certificates.teamId))
     .leftJoin(certificateVersions, eq(certificateVersions.id, certificates.currentVersionId))
-    .leftJoin(acmeIssuanceQueue, eq(acmeIssuanceQueue.certificateId, certificates.id))
     .where(
       and(
         notInArray(certificates.state, [...FINISHED_STATES]),
@@ -37,7 +34,7 @@ export async function selectSweepPage(db: Queryable, options: { after: string | 
     )
     .orderBy(asc(certificates.id))
     .limit(options.limit);
-  return rows.map(({ certificate, teamName, version, queuedGeneration }) => ({
+  return rows.map(({ certificate, teamName, version }) => ({
     id: certificate.id,
     teamId: certificate.teamId,
     teamName,
@@ -51,6 +48,5 @@ export async function selectSweepPage(db: Queryable, options: { after: string | 
     version: version
       ? { id: version.id, generation: version.generation, serial: version.serial, issuedAt: version.createdAt, notAfter: version.notAfter }
       : null,
-    queued: queuedGeneration !== null,
   }));
 }

@@ -721,27 +721,6 @@ export const acmeOrders = pgTable(
   ],
 );
 
-/**
- * New ACME certificates waiting for the worker's batch issuer (activities/acme-batch-issuer.ts): one
- * row per certificate generation, written with the certificate by finalize and deleted once the
- * version is recorded (or the certificate is handed to its lifecycle workflow). A claim is a lease:
- * a worker that dies mid-batch leaves rows that another claims once `claimedUntil` has passed.
- */
-export const acmeIssuanceQueue = pgTable(
-  'acme_issuance_queue',
-  {
-    certificateId: text('certificate_id')
-      .primaryKey()
-      .references(() => certificates.id, { onDelete: 'cascade' }),
-    generation: integer('generation').notNull(),
-    createdAt: createdAt(),
-    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
-    attempts: integer('attempts').notNull().default(0),
-    lastError: text('last_error'),
-  },
-  (table) => [index('acme_issuance_queue_claim_idx').on(table.claimedUntil, table.createdAt)],
-);
-
 export const acmeAuthorizations = pgTable(
   'acme_authorizations',
   {

@@ -35,7 +35,6 @@ import { applyMigrations } from '../db/migrate.js';
 import { teams } from '../db/schema.js';
 import { ensureBootstrapToken } from '../db/tokens.js';
 import { ariCertIdOf, InProcessAcmeClient, versionOfLeaf } from '../test/support/acme-in-process.js';
-import { AcmeBatchIssuer } from '../activities/acme-batch-issuer.js';
 import { startTlsService } from '../test/support/tls-service.js';
 import { startEmbeddedPostgres } from '../devservices/embedded-postgres.js';
 import { resolveTemporalCli } from '../devservices/temporal-cli.js';
@@ -105,9 +104,6 @@ async function main(): Promise<void> {
       workflowsPath: WORKFLOWS_PATH,
       activities,
     });
-    // New ACME certificates that need no approval are signed by the batch issuer (activities/acme-batch-issuer.ts).
-    const acmeIssuer = new AcmeBatchIssuer(activityDeps, activities.issueCertificate, { taskQueue: TASK_QUEUE, batchSize: 32, leaseSeconds: 30, log: console.log });
-    acmeIssuer.start();
 
     const call = async (method: string, path: string, body?: unknown) => {
         const response = await app.request(path, {
@@ -438,7 +434,6 @@ async function main(): Promise<void> {
       if (only !== 'acme') await recordPlatformShapes();
       await recordAcmeShapes();
     });
-    await acmeIssuer.stop();
     await workerConnection.close();
     await connection.close();
   } finally {

@@ -1,13 +1,14 @@
 /**
- * New ACME certificates signed by the worker's batch issuer (activities/acme-batch-issuer.ts) instead
- * of a lifecycle workflow each, with the real worker (cmd/worker.ts) as a child process, the real
+ * New ACME certificates signed by the ACME issuance shard workflows (workflows/acme-issuance-shard.ts)
+ * instead of a lifecycle workflow each, with the real worker (cmd/worker.ts) as a child process, the real
  * Temporal dev server and Postgres, and openssl as the relying party:
  * - no workflow is started for such a certificate; a revocation starts its lifecycle (202), which
  *   revokes it (OCSP `revoked`) and ends;
  * - a bulk reissue that covers one starts its lifecycle with the renewal (sent, not skipped), and
  *   ARI tells the client to renew;
- * - a worker SIGKILLed mid-batch loses nothing: once another worker has taken the batch over (after
- *   the claim's lease), every finalized order has exactly one certificate and no serial is used twice.
+ * - a worker SIGKILLed mid-batch loses nothing: once the restarted worker has the batch activity again
+ *   (its heartbeat timed out), every finalized order has exactly one certificate, no serial is used
+ *   twice, and each signed certificate is in its shard's history (what `certflow reconcile` reads).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,13 +21,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AcmeDeps } from '../../api/acme/context.js';
 import { EabSecret } from '../../api/acme/eab.js';
 import { createApp } from '../../api/app.js';
-import { acmeIssuanceQueue, acmeOrders, certificates, certificateVersions, issuedSerials } from '../../db/schema.js';
+import { readShardIssuance } from '../../activities/reconcile-history.js';
+import { acmeShardOf, acmeShardWorkflowId } from '../../core/acme-issuance-shard.js';
+import { acmeOrders, certificates, certificateVersions, issuedSerials } from '../../db/schema.js';
 import { ariCertIdOf, InProcessAcmeClient, versionOfLeaf, type AcmeOrder } from '../support/acme-in-process.js';
 import { authHeaders, createTeamWithTokens, eventually, startChildWorker, type ChildWorker, type Team } from '../support/harness.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
 
 const run = promisify(execFile);
-const LEASE_SECONDS = 5;
+const SHARDS = 2;
 
 let worker: ChildWorker | null = null;
 const suite = useIntegrationSuite('acme-batch-issuance', { http: true, teardown: async () => worker?.kill() });
@@ -38,14 +41,14 @@ let client: InProcessAcmeClient;
 let names = 0;
 
 function startWorker(): ChildWorker {
-  // Small batches and a short lease: a kill lands mid-batch, and the batch is taken over within seconds.
-  return startChildWorker(suite.harness, { CERTFLOW_ACME_ISSUANCE_BATCH: '4', CERTFLOW_ACME_ISSUANCE_LEASE_SECONDS: String(LEASE_SECONDS) });
+  // The batches are small (the API's acmeIssuance below): a kill lands mid-batch, and the batch's heartbeat timeout hands it to the restarted worker.
+  return startChildWorker(suite.harness);
 }
 
 beforeAll(async () => {
   worker = startWorker();
   await worker.ready;
-  deps = { ...suite.harness.apiDeps, acme: { eabSecret: EabSecret.fromBytes(randomBytes(32)), allowUnboundAccounts: false, validitySeconds: 7 * 86_400 } };
+  deps = { ...suite.harness.apiDeps, acmeIssuance: { shards: SHARDS, batchSize: 4 }, acme: { eabSecret: EabSecret.fromBytes(randomBytes(32)), allowUnboundAccounts: false, validitySeconds: 7 * 86_400 } };
   rest = createApp(deps);
   team = await createTeamWithTokens(suite.harness, { policy: { allowedDomains: ['batch.example.test'], maxValidity: 'P30D', acme: { preauthorized: true } } });
   client = await InProcessAcmeClient.register({ deps, rest, teamId: team.teamId, token: team.admin });
@@ -155,7 +158,11 @@ describe('ACME batch issuance', () => {
       { timeoutMs: 30_000, intervalMs: 5, what: 'the first certificate of the batch' },
     );
     await worker!.kill('SIGKILL');
-    const [left] = await suite.harness.db.select({ n: count() }).from(acmeIssuanceQueue);
+    const [signedBeforeKill] = await suite.harness.db
+      .select({ n: count() })
+      .from(certificateVersions)
+      .innerJoin(acmeOrders, eq(acmeOrders.certificateId, certificateVersions.certificateId))
+      .where(inArray(acmeOrders.id, orderIds));
     worker = startWorker();
     await worker.ready;
 
@@ -174,9 +181,13 @@ describe('ACME batch issuance', () => {
     const serials = await suite.harness.db.select().from(issuedSerials).where(inArray(issuedSerials.certificateId, certificateIds));
     expect(new Set(serials.map((serial) => serial.serial)).size).toBe(serials.length);
     expect(versions.every((version) => serials.some((serial) => serial.serial === version.serial))).toBe(true);
-    expect(await suite.harness.db.select().from(acmeIssuanceQueue).where(inArray(acmeIssuanceQueue.certificateId, certificateIds))).toHaveLength(0);
-    // Signed by the batch issuer, before and after the kill: no workflow for any of them.
+    // Signed by the shards, before and after the kill: no lifecycle workflow for any of them.
     expect(new Set(await Promise.all(certificateIds.map(lifecycleStatus)))).toEqual(new Set(['not_found']));
-    console.log(`batch kill: ${left!.n} of ${orders.length} certificates were still queued when the worker was killed`);
+    // Each signed certificate is in its shard's history, as recorded (what reconcile recovers after a restore).
+    for (const version of versions) {
+      const inHistory = await readShardIssuance(suite.harness.client, acmeShardWorkflowId(suite.harness.taskQueue, acmeShardOf(version.certificateId, SHARDS)), version.certificateId);
+      expect(inHistory).toMatchObject({ versionId: version.id, serial: version.serial, certificatePem: version.certificatePem });
+    }
+    console.log(`batch kill: ${orders.length - signedBeforeKill!.n} of ${orders.length} certificates were not signed yet when the worker was killed`);
   }, 180_000);
 });

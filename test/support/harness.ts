@@ -12,7 +12,6 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import type pg from 'pg';
 import { inject } from 'vitest';
 import { createActivities } from '../../activities/index.js';
-import { AcmeBatchIssuer } from '../../activities/acme-batch-issuer.js';
 import type { ActivityDeps } from '../../activities/deps.js';
 import { ensureCaHierarchy } from '../../activities/ca-bootstrap.js';
 import { DestinationGuard } from '../../activities/destination-guard.js';
@@ -171,12 +170,8 @@ export async function startInProcessWorker(harness: Harness, address = harness.t
     activities,
   });
   const running = worker.run();
-  // As cmd/start-worker.ts: new ACME certificates are signed by the batch issuer, not by a workflow.
-  const acmeIssuer = new AcmeBatchIssuer({ ...activityDeps(harness), ...deps }, activities.issueCertificate, { taskQueue: harness.taskQueue, batchSize: 32, leaseSeconds: 30, log: () => undefined });
-  acmeIssuer.start();
   return {
     async stop() {
-      await acmeIssuer.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();

@@ -27,7 +27,7 @@ describe('lazily started lifecycles', () => {
     expect(statusWithoutRun({ ...certificate, state: 'renewal_overdue' }, version)).toMatchObject({ pendingStep: 'wait-for-renewal' });
   });
 
-  it('ok/a queued certificate shows its issuance pending; a revoked one nothing to wait for', () => {
+  it('ok/a certificate its shard has not signed yet shows its issuance pending; a revoked one nothing to wait for', () => {
     expect(statusWithoutRun({ ...certificate, state: 'pending' }, null)).toMatchObject({ state: 'pending', pendingStep: 'issue', nextRenewalAt: null });
     expect(statusWithoutRun({ ...certificate, state: 'revoked' }, version)).toMatchObject({ pendingStep: 'none', nextRenewalAt: null });
   });
