@@ -24,6 +24,7 @@ import { IssuerStore } from '../activities/issuer-store.js';
 import { EabSecret } from '../api/acme/eab.js';
 import type { AcmeDeps } from '../api/acme/context.js';
 import { createApp } from '../api/app.js';
+import { acmeShardOf, acmeShardWorkflowId } from '../core/acme-issuance-shard.js';
 import { workerSealingKey } from '../ca/destination-secrets.js';
 import { LOOPBACK_RANGES } from '../core/destination-hosts.js';
 import { createPool } from '../db/postgres-pool.js';
@@ -426,6 +427,10 @@ async function main(): Promise<void> {
       await renewedByClient(client7d, requested);
       await waitFor('bulk completed', async () => ((await call('GET', `/v1/bulk-reissues/${bulk.id}`)) as { state: string }).state === 'completed', 60_000);
       await save('lifecycle-acme-lazy-renewal-requested', requested.workflowId, await firstRun(requested.workflowId));
+
+      // Shape S1: the ACME issuance shard that signed the first lazy certificate (workflows/acme-issuance-shard.ts):
+      // issue signals with start, batches of issueAcmeBatch, still running (it runs until it continues as new).
+      await save('acme-issuance-shard', acmeShardWorkflowId(TASK_QUEUE, acmeShardOf(renewed.certificateId, apiDeps.acmeIssuance?.shards ?? 4)));
     };
 
     const only = process.argv.slice(2).find((argument) => argument.startsWith('--only='))?.slice('--only='.length);

@@ -13,6 +13,7 @@ import { WORKFLOWS_PATH } from '../../workflows/workflows-path.js';
 
 /** Every workflow shape with a committed history (scripts/record-histories.ts records them all). */
 const RECORDED_SHAPES = [
+  'acme-issuance-shard',
   'bulk-reissue-completed',
   'bulk-reissue-paused-resumed-cancelled',
   'crl-publication',
