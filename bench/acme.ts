@@ -20,8 +20,8 @@
  *             activity answering a version summary and ends (bench/acme-ceiling-workflows.ts), by its
  *             own worker process, FLOWS at a time; Certflow's light rate as a fraction of it
  *   check     every certificate Certflow handed out has its certificate row (source acme), its version
- *             row, its `certificate.requested` audit event and its lifecycle workflow or, issued by the
- *             worker's batch issuer, its active state and no queue row left; every order of the
+ *             row, its `certificate.requested` audit event and its lifecycle workflow or, issued by an
+ *             ACME issuance shard workflow, its active state; every order of the
  *             team is recorded with its certificate
  *
  * Environment: CERTFLOW_BENCH_ACME_N (default 600), CERTFLOW_BENCH_ACME_FLOWS (32),
