@@ -21,11 +21,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AcmeDeps } from '../../api/acme/context.js';
 import { EabSecret } from '../../api/acme/eab.js';
 import { createApp } from '../../api/app.js';
+import { reconcilePlatform } from '../../activities/reconcile.js';
 import { readShardIssuance } from '../../activities/reconcile-history.js';
 import { acmeShardOf, acmeShardWorkflowId } from '../../core/acme-issuance-shard.js';
 import { acmeOrders, certificates, certificateVersions, issuedSerials } from '../../db/schema.js';
 import { ariCertIdOf, InProcessAcmeClient, versionOfLeaf, type AcmeOrder } from '../support/acme-in-process.js';
-import { authHeaders, createTeamWithTokens, eventually, startChildWorker, type ChildWorker, type Team } from '../support/harness.js';
+import { activityDeps, authHeaders, createTeamWithTokens, eventually, startChildWorker, type ChildWorker, type Team } from '../support/harness.js';
 import { useIntegrationSuite } from '../support/integration-suite.js';
 
 const run = promisify(execFile);
@@ -190,4 +191,28 @@ describe('ACME batch issuance', () => {
     }
     console.log(`batch kill: ${orders.length - signedBeforeKill!.n} of ${orders.length} certificates were not signed yet when the worker was killed`);
   }, 180_000);
+
+  it('certflow reconcile: a lazily issued certificate is normal, and its first version, lost by a restore, is recovered from its shard history (not signed again)', async () => {
+    const leaf = await client.obtain(fresh('restored'));
+    const signed = await versionOfLeaf(suite.harness.db, leaf.leafPem);
+    const [version] = await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.id, signed.id));
+    // What a restore from a backup taken between finalize and the signature leaves: the row, no version, no serial.
+    await suite.harness.db.transaction(async (tx) => {
+      await tx.update(certificates).set({ currentVersionId: null, state: 'pending' }).where(eq(certificates.id, signed.certificateId));
+      await tx.delete(certificateVersions).where(eq(certificateVersions.certificateId, signed.certificateId));
+      await tx.delete(issuedSerials).where(eq(issuedSerials.certificateId, signed.certificateId));
+    });
+
+    const report = await reconcilePlatform(activityDeps(suite.harness), { taskQueue: suite.harness.taskQueue, externalCheckpoints: [], acmeShards: SHARDS });
+    // The other certificates of this file are lazily issued too (no lifecycle run): none of them is an alert.
+    expect(report.findings.filter((finding) => finding.action === 'alert')).toEqual([]);
+    expect(report.findings.filter((finding) => finding.certificateId === signed.certificateId)).toEqual([
+      expect.objectContaining({ action: 'recover_versions', detail: expect.stringContaining(acmeShardWorkflowId(suite.harness.taskQueue, acmeShardOf(signed.certificateId, SHARDS))) }),
+    ]);
+    const [recovered] = await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, signed.certificateId));
+    expect(recovered).toMatchObject({ id: version!.id, serial: version!.serial, certificatePem: version!.certificatePem, generation: 1 });
+    const [row] = await suite.harness.db.select().from(certificates).where(eq(certificates.id, signed.certificateId));
+    expect(row).toMatchObject({ state: 'active', currentVersionId: version!.id });
+    expect(await lifecycleStatus(signed.certificateId)).toBe('not_found');
+  }, 60_000);
 });
