@@ -43,8 +43,8 @@ export async function acmeIssuanceShard(input: AcmeShardInput): Promise<void> {
     }
     const { batch, rest } = takeBatch(pending, input.batchSize);
     pending = rest;
-    const outcomes = await issueAcmeBatch({ certificateIds: batch });
-    const handOver = toHandOver(outcomes);
+    // Per-certificate failures come back as outcomes; a failed batch (a bug: it is retried until then) must not end the shard.
+    const handOver = await issueAcmeBatch({ certificateIds: batch }).then(toHandOver, () => batch);
     if (handOver.length > 0) await handAcmeIssuancesToLifecycles({ certificateIds: handOver, taskQueue: workflowInfo().taskQueue });
   }
 }
