@@ -68,7 +68,7 @@ export async function sendBulkRenewals(
       } catch (error) {
         if (!(error instanceof WorkflowNotFoundError)) throw error;
       }
-      // An ACME certificate from the batch issuer has no lifecycle until something addresses it: this does.
+      // An ACME certificate from an ACME issuance shard has no lifecycle until something addresses it: this does.
       if (await startLazily(deps, target, renewNowSignal, [request])) return { target, skipped: null };
       return { target, skipped: 'its lifecycle workflow is not running (revoked or ended)' };
     }),

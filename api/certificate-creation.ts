@@ -159,7 +159,7 @@ async function storeAndLaunch(deps: ApiDeps, creation: CreationRequest, id: stri
       if (refusal) throw quotaExceeded(refusal);
       const approval = await approvalPlan(tx, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, requestedByPrincipal: principal.accountableId, request, body });
       start = { ...planned, input: { ...planned.input, approval } };
-      // A new ACME certificate that needs no approval is signed by the worker's batch issuer; its lifecycle starts lazily.
+      // A new ACME certificate that needs no approval is signed by an ACME issuance shard workflow; its lifecycle starts lazily.
       batched = creation.acme !== undefined && approval === null && claim === null;
       await insertCertificate(tx, { ...row, state: approval ? 'awaiting_approval' : 'pending' });
       await creation.acme?.stored(tx, id);

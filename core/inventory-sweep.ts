@@ -29,7 +29,7 @@ export interface SweepFacts {
   /** What Temporal says: running (with its search attributes), closed, or unknown (Temporal did not answer). */
   workflow: { kind: 'running'; certState: string | null; attempt: number } | { kind: 'closed' | 'not_found' } | { kind: 'unknown' };
   /**
-   * Its lifecycle starts lazily (core/lazy-lifecycle.ts: an ACME certificate from the batch issuer):
+   * Its lifecycle starts lazily (core/lazy-lifecycle.ts: an ACME certificate from an ACME issuance shard):
    * with no run yet, the sweep watches it instead, and marks it renewal_overdue when its window passes.
    */
   lazy?: boolean;

@@ -50,8 +50,8 @@ export interface LifecycleInput {
    */
   revokeOnStart?: RevokeRequest | null;
   /**
-   * This run's generation was issued without a workflow (the ACME batch issuer,
-   * activities/acme-batch-issuer.ts) and the run was started lazily, by the first message that
+   * This run's generation was issued without a lifecycle workflow (an ACME issuance shard,
+   * workflows/acme-issuance-shard.ts) and the run was started lazily, by the first message that
    * addressed the certificate: it starts in its watch, and a renewNow asks for the next generation.
    */
   watching?: boolean;

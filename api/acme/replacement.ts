@@ -152,7 +152,7 @@ export async function renewThroughClient(
     throw error;
   }
   try {
-    // A certificate issued by the batch issuer has no lifecycle yet: this starts it, to issue the client's generation.
+    // A certificate issued by an ACME issuance shard has no lifecycle yet: this starts it, to issue the client's generation.
     await signalLifecycle(deps, certificate, clientRenewedSignal, [{ generation }]);
   } catch (error) {
     // Not handed over: the order goes back to ready, so that finalizing again retries.

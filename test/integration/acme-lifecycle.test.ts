@@ -98,7 +98,7 @@ describe('ACME certificate lifecycle', () => {
   it('watches a certificate without a lifecycle run through the sweep (renewal_overdue once its ARI window ends), starts its lifecycle when the client renews, whose run then watches generation 2', async () => {
     const certificate = await obtained(shortClient, shortTeam, 'overdue');
     const view = certificatesAs(rest, shortTeam.requester);
-    // Signed by the worker's batch issuer: no workflow was started for it.
+    // Signed by an ACME issuance shard workflow: no workflow was started for it.
     await expect(suite.harness.client.workflow.getHandle(certificate.workflowId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     const { info } = await renewalInfo(certificate.certId);
     const windowEnd = Date.parse(info.suggestedWindow.end);
