@@ -3,7 +3,7 @@
  * about (a version, an issuer), so a retried activity — or a retry that finds the work already done
  * and takes its early return — records it exactly once.
  */
-import { appendAuditEvent } from '../db/audit.js';
+import { appendAuditEvent, type AuditEvent } from '../db/audit.js';
 import type { Database } from '../db/database.js';
 import type { VersionRow } from '../db/versions.js';
 
@@ -11,7 +11,11 @@ import type { VersionRow } from '../db/versions.js';
 const WORKFLOW_ACTOR = 'workflow';
 
 export async function recordVersionIssued(db: Database, version: VersionRow, teamId: string): Promise<void> {
-  await appendAuditEvent(db, {
+  await appendAuditEvent(db, versionIssuedEvent(version, teamId));
+}
+
+function versionIssuedEvent(version: VersionRow, teamId: string): AuditEvent {
+  return {
     at: version.createdAt,
     actor: WORKFLOW_ACTOR,
     action: 'certificate.issued',
@@ -27,7 +31,7 @@ export async function recordVersionIssued(db: Database, version: VersionRow, tea
       fingerprintSha256: version.fingerprintSha256,
     },
     dedupeKey: `version-issued/${version.id}`,
-  });
+  };
 }
 
 /** One `certificate.revoked` per revoked version (others are skipped), with its serial, issuer and reason. */

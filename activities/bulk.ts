@@ -18,9 +18,8 @@ import {
   summarizeSelection,
   updateBulkOperation,
 } from '../db/bulk.js';
-import { findVersion, revokeSupersededVersions } from '../db/versions.js';
+import { findVersionsWithTeams, revokeSupersededVersions } from '../db/versions.js';
 import { appendAuditEvent } from '../db/audit.js';
-import { findCertificate } from '../db/certificates.js';
 import { recordVersionsRevoked } from './audit-records.js';
 import { renewNowSignal } from '../contracts/lifecycle-messages.js';
 import { startLazily } from './lifecycle-wake.js';
@@ -170,11 +169,9 @@ export async function revokeBulkSuperseded(
     'superseded',
     at,
   );
-  const versions = (await Promise.all(input.items.map((item) => findVersion(deps.db, item.versionId)))).filter((version) => version !== null);
-  for (const version of versions) {
-    const certificate = await findCertificate(deps.db, version.certificateId);
-    await recordVersionsRevoked(deps.db, [version], certificate?.teamId ?? null, { bulkId: input.bulkId });
-  }
+  // One read for the batch; the events are appended together (the audit log's group commit, db/audit.ts).
+  const versions = await findVersionsWithTeams(deps.db, input.items.map((item) => item.versionId));
+  await Promise.all(versions.map(({ version, teamId }) => recordVersionsRevoked(deps.db, [version], teamId, { bulkId: input.bulkId })));
   await markItemsRevoked(
     deps.db,
     input.bulkId,

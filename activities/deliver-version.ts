@@ -10,11 +10,9 @@ import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
 import type { FileDestination } from '../core/types.js';
 import { openPrivateKey } from '../ca/key-encryption.js';
 import { privateKeyPem } from '../ca/keys.js';
-import { findCertificate } from '../db/certificates.js';
-import { openRollout, updateRollout } from '../db/deliveries.js';
-import { findCertificateKey } from '../db/keys.js';
-import { findTeam } from '../db/teams.js';
-import { findVersion, issuerOf } from '../db/versions.js';
+import { openRollout, recordDelivered, updateRollout, type DeliveryRow } from '../db/deliveries.js';
+import { findRolloutContext } from '../db/rollout-context.js';
+import { issuerOf } from '../db/versions.js';
 import { deliverToAgent } from './deliver-to-agent.js';
 import { deliverToKubernetes } from './deliver-to-kubernetes.js';
 import { deliverToWebhook } from './deliver-to-webhook.js';
@@ -35,17 +33,22 @@ export interface DeliverVersionInput {
 }
 
 export async function deliverVersion(deps: ActivityDeps, input: DeliverVersionInput): Promise<DeliveryReport> {
-  const context = await loadDeliveryContext(deps, input);
+  const { context, rollout, claimedKeys } = await readDeliveryContext(deps, input);
   const destination = context.certificate.destinations[input.destinationIndex]!;
   const key = { versionId: input.versionId, destinationIndex: input.destinationIndex, rolloutKey: input.rolloutKey };
+  // A retry of a delivery already made for this request.
+  if (rollout?.rolloutKey === input.rolloutKey && rollout.state !== 'pending' && rollout.deployedSerial) return { deployedSerial: rollout.deployedSerial };
+  if (destination.type === 'file') {
+    // Written here and now: no pending row first, one write once the files are in place.
+    const report = await writeToFileDestination(deps, context, destination, claimedKeys);
+    await recordDelivered(deps.db, { ...key, destination }, report.deployedSerial, deps.now());
+    return report;
+  }
   const row = await openRollout(deps.db, { ...key, destination });
   if (row.state !== 'pending' && row.deployedSerial) return { deployedSerial: row.deployedSerial };
 
   let report: DeliveryReport;
   switch (destination.type) {
-    case 'file':
-      report = await writeToFileDestination(deps, context, destination);
-      break;
     case 'webhook':
       report = await deliverToWebhook(deps, context, destination);
       break;
@@ -61,25 +64,29 @@ export async function deliverVersion(deps: ActivityDeps, input: DeliverVersionIn
 }
 
 export async function loadDeliveryContext(deps: ActivityDeps, input: DeliverVersionInput): Promise<DeliveryContext> {
-  const certificate = await findCertificate(deps.db, input.certificateId);
-  const version = await findVersion(deps.db, input.versionId);
-  if (!certificate || !version || version.certificateId !== certificate.id) {
+  return (await readDeliveryContext(deps, input)).context;
+}
+
+/** The delivery's context, the rollout row as it is, and the destination claims the certificate holds: one read. */
+async function readDeliveryContext(deps: ActivityDeps, input: DeliverVersionInput): Promise<{ context: DeliveryContext; rollout: DeliveryRow | null; claimedKeys: string[] }> {
+  const found = await findRolloutContext(deps.db, input);
+  if (!found) {
     throw ApplicationFailure.nonRetryable(`version ${input.versionId} of ${input.certificateId} does not exist`, BUSINESS_ERROR_TYPES.certificateNotFound);
   }
+  const { certificate, version, team } = found;
   if (!certificate.destinations[input.destinationIndex]) {
     throw ApplicationFailure.nonRetryable(`certificate ${certificate.id} has no destination #${input.destinationIndex}`, BUSINESS_ERROR_TYPES.invalidRequest);
   }
   const issuer = await deps.issuers.load(issuerOf(version));
-  const team = await findTeam(deps.db, certificate.teamId);
   let keyPem: string | null = null;
   if (certificate.keySource === 'server') {
-    const key = await findCertificateKey(deps.db, certificate.id, version.generation);
+    const key = found.key;
     if (!key) throw new Error(`the private key of ${certificate.id} generation ${version.generation} is missing`);
     const pkcs8 = openPrivateKey(deps.kek, key.sealedPrivateKey, key.id);
     keyPem = privateKeyPem(pkcs8);
     pkcs8.fill(0);
   }
-  return {
+  const context: DeliveryContext = {
     certificate,
     version,
     destinationIndex: input.destinationIndex,
@@ -90,9 +97,11 @@ export async function loadDeliveryContext(deps: ActivityDeps, input: DeliverVers
     privateKeyPem: keyPem,
     destinationHosts: team?.policy.destinationHosts,
   };
+  return { context, rollout: found.rollout, claimedKeys: found.claimedKeys };
 }
 
-export async function writeToFileDestination(deps: ActivityDeps, context: DeliveryContext, destination: FileDestination): Promise<DeliveryReport> {
+/** `claimedKeys`: the destination claims the certificate is known to hold (a held claim is not claimed again). */
+export async function writeToFileDestination(deps: ActivityDeps, context: DeliveryContext, destination: FileDestination, claimedKeys: readonly string[] = []): Promise<DeliveryReport> {
   const files: CertificateFiles = {
     'cert.pem': context.certificatePem,
     'chain.pem': context.chainPem,
@@ -101,7 +110,7 @@ export async function writeToFileDestination(deps: ActivityDeps, context: Delive
   if (context.privateKeyPem) files['key.pem'] = context.privateKeyPem;
   const directory = insideRoot(deps.fileDestinationRoot, destination.directory);
   try {
-    await holdClaim(deps, context, destination);
+    await holdClaim(deps, context, destination, claimedKeys);
     await ensureRealDirectory(deps.fileDestinationRoot, directory);
   } catch (error) {
     const refusal =
@@ -127,9 +136,10 @@ export async function writeToFileDestination(deps: ActivityDeps, context: Delive
  * The directory must be this certificate's (db/destination-claims.ts): the API claimed it with the
  * certificate; a certificate stored before claims existed claims it at its first delivery here.
  */
-async function holdClaim(deps: ActivityDeps, context: DeliveryContext, destination: FileDestination): Promise<void> {
+async function holdClaim(deps: ActivityDeps, context: DeliveryContext, destination: FileDestination, claimedKeys: readonly string[]): Promise<void> {
   const key = destinationClaimKey(destination, deps.fileDestinationRoot);
-  if (key === null) return;
+  // Held already: no other certificate can have claimed the directory, or one inside or around it, since.
+  if (key === null || claimedKeys.includes(key)) return;
   const claim = { index: context.destinationIndex, key, lockScope: claimLockScope(key, deps.fileDestinationRoot) };
   const owner = { certificateId: context.certificate.id, teamId: context.certificate.teamId };
   const { conflict } = await deps.db.transaction((tx) => claimDestinations(tx, owner, [claim]));

@@ -15,7 +15,7 @@ import {
   checkStalledBulkItems,
   collectBulkOutcomes,
   countBulkSelection,
-  recordBulkOutcome,
+  type recordBulkOutcome,
   recordBulkProgress,
   revokeBulkSuperseded,
   selectBulkPage,
@@ -27,7 +27,7 @@ import { handAcmeIssuancesToLifecycles, issueAcmeBatch } from './acme-issuance-b
 import { issueCertificate, type IssueCertificateInput } from './issue-certificate.js';
 import { buildCompromiseReport, markIssuerCompromised, openCompromiseBulk, revokeCompromisedIssuer } from './issuer-compromise.js';
 import { listPublishingIssuers, publishCrl, type PublishCrlInput } from './publish-crl.js';
-import { refreshOcspResponses, withOcspPresigned, type RefreshOcspInput } from './publish-ocsp.js';
+import { refreshOcspResponses, type RefreshOcspInput } from './publish-ocsp.js';
 import { revokeCertificate, type RevokeCertificateInput } from './revoke-certificate.js';
 import { createSuccessorIntermediate, type CreateSuccessorInput } from './successor-intermediate.js';
 import { reportRolloutFailed, reportRolloutRecovered, type RolloutReportInput } from './rollout-report.js';
@@ -38,6 +38,8 @@ import { scanEndpoint, type ScanEndpointInput } from './inventory-scan.js';
 import { sweepInventoryPage, type SweepPageInput } from './inventory-sweep.js';
 import { reportRenewalFailing, type RenewalFailingInput } from './renewal-failing.js';
 import { trackFailures } from './failure-tracking.js';
+import { GroupCommit } from './group-commit.js';
+import { recordBulkOutcomes } from '../db/bulk.js';
 
 /** Every activity's failures are counted into error groups (activities/failure-tracking.ts). */
 export function createActivities(deps: ActivityDeps) {
@@ -52,12 +54,13 @@ export function createActivities(deps: ActivityDeps) {
 
 function activityFunctions(deps: ActivityDeps) {
   const acmeValidationDeps = withAcmeValidation(deps);
+  // The renewals of a bulk operation record their outcomes together (activities/group-commit.ts).
+  const bulkOutcomes = new GroupCommit<Parameters<typeof recordBulkOutcome>[1]['report']>((bulkId, reports) => recordBulkOutcomes(deps.db, bulkId, reports));
   return {
-    // Pre-signs the new version's OCSP responses once it is recorded (same result, same command sequence).
     requestClientRenewal: (input: RequestClientRenewalInput) => requestClientRenewal(deps, input),
     markRenewalOverdue: (input: { certificateId: string }) => markRenewalOverdue(deps, input),
     validateAcmeChallenge: (input: ValidateAcmeChallengeInput) => validateAcmeChallenge(acmeValidationDeps, input),
-    issueCertificate: (input: IssueCertificateInput) => observeIssuance(deps.metrics, input.generation, () => withOcspPresigned(deps, issueCertificate(deps, input))),
+    issueCertificate: (input: IssueCertificateInput) => observeIssuance(deps.metrics, input.generation, () => issueCertificate(deps, input)),
     /** Runs started before rollouts existed (replayed histories) still call it. */
     deliverVersion: (input: DeliverVersionInput) => deliverVersion(deps, input),
     verifyServed: (input: VerifyServedInput) => verifyServed(deps, input),
@@ -72,7 +75,7 @@ function activityFunctions(deps: ActivityDeps) {
     selectBulkPage: (input: Parameters<typeof selectBulkPage>[1]) => selectBulkPage(deps, input),
     sendBulkRenewals: (input: Parameters<typeof sendBulkRenewals>[1]) => sendBulkRenewals(deps, input),
     recordBulkProgress: (input: Parameters<typeof recordBulkProgress>[1]) => recordBulkProgress(deps, input),
-    recordBulkOutcome: (input: Parameters<typeof recordBulkOutcome>[1]) => recordBulkOutcome(deps, input),
+    recordBulkOutcome: (input: Parameters<typeof recordBulkOutcome>[1]) => bulkOutcomes.add(input.bulkId, input.report),
     collectBulkOutcomes: (input: Parameters<typeof collectBulkOutcomes>[1]) => collectBulkOutcomes(deps, input),
     checkStalledBulkItems: (input: Parameters<typeof checkStalledBulkItems>[1]) => checkStalledBulkItems(deps, input),
     revokeBulkSuperseded: (input: Parameters<typeof revokeBulkSuperseded>[1]) => revokeBulkSuperseded(deps, input),

@@ -7,8 +7,6 @@
  * is revoked (revokeCertificate), and by the scheduled crlPublication workflow for every response that
  * is missing, disagrees with the database, or gets within OCSP_REFRESH_BEFORE_SECONDS of its nextUpdate.
  */
-import { Context } from '@temporalio/activity';
-import type { VersionSummary } from '../core/types.js';
 import { buildOcspResponse, encodeCertId, issuerHashes, type CertIdHash, type CertStatus } from '../ca/ocsp.js';
 import { certificateFacts } from '../ca/certificate-facts.js';
 import {
@@ -64,6 +62,15 @@ export async function refreshOcspResponses(deps: ActivityDeps, input: RefreshOcs
   return { signed: subjects.length, more };
 }
 
+/**
+ * The `good` responses of a version just signed, to store in the transaction that records it
+ * (activities/issue-certificate.ts): the API answers for the version as soon as it exists.
+ */
+export async function goodResponsesOf(deps: ActivityDeps, issuerId: string, serial: string): Promise<NewOcspResponse[]> {
+  const now = new Date(Math.floor(deps.now().getTime() / 1000) * 1000);
+  return signResponses(await deps.issuers.load(issuerId), [{ serial, status: 'active', revokedAt: null, reason: null }], now);
+}
+
 /** The OCSP rows for these subjects: one response per hash algorithm, each with a single SingleResponse. */
 async function signResponses(issuer: LoadedIssuer, subjects: OcspSubject[], now: Date): Promise<NewOcspResponse[]> {
   const hashes = issuerHashes(issuer.row.certificatePem);
@@ -104,24 +111,4 @@ async function childSubjects(deps: ActivityDeps, issuerId: string, now: Date, se
     const response = existing.get(child.serial);
     return !response || response.nextUpdate.getTime() <= refreshBefore!.getTime() || (child.status === 'revoked' && response.certStatus !== 'revoked');
   });
-}
-
-/**
- * Runs after issueCertificate: signs the new version's `good` responses so the API can answer for it
- * at once. Best effort — the version is recorded either way, and until the responses exist the API
- * answers tryLater and the hourly schedule fills them in; so a failure here never fails issuance.
- */
-export async function withOcspPresigned<T extends VersionSummary>(deps: ActivityDeps, issued: Promise<T>): Promise<T> {
-  const version = await issued;
-  try {
-    await refreshOcspResponses(deps, { issuerId: version.issuerId, serials: [version.serial] });
-  } catch (error) {
-    const meta = { versionId: version.versionId, issuerId: version.issuerId, error: String(error) };
-    try {
-      Context.current().log.warn('pre-signing OCSP responses for a new version failed; the crl-publication schedule will', meta);
-    } catch {
-      console.warn('pre-signing OCSP responses for a new version failed', meta);
-    }
-  }
-  return version;
 }

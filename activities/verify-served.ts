@@ -7,10 +7,8 @@ import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { BUSINESS_ERROR_TYPES } from '../core/errors.js';
 import type { TlsEndpoint } from '../core/types.js';
-import { findCertificate } from '../db/certificates.js';
-import { findRollout, updateRollout } from '../db/deliveries.js';
-import { findTeam } from '../db/teams.js';
-import { findVersion } from '../db/versions.js';
+import { updateRollout } from '../db/deliveries.js';
+import { findRolloutContext } from '../db/rollout-context.js';
 import type { ActivityDeps } from './deps.js';
 import { DestinationRefused, recordDestinationRefusal } from './destination-guard.js';
 import { probeTlsEndpoint, type ProbeTarget } from './tls-probe.js';
@@ -69,11 +67,12 @@ const PROBE_TIMEOUT_MS = 5_000;
 const MIN_PROBE_TIMEOUT_MS = 1_000;
 
 export async function verifyServed(deps: ActivityDeps, input: VerifyServedInput): Promise<VerifyOutcome> {
-  const certificate = await findCertificate(deps.db, input.certificateId);
-  const version = await findVersion(deps.db, input.versionId);
-  if (!certificate || !version || version.certificateId !== certificate.id) {
+  // The certificate, the version, the rollout row and the team: one read.
+  const found = await findRolloutContext(deps.db, input);
+  if (!found) {
     throw ApplicationFailure.nonRetryable(`version ${input.versionId} of ${input.certificateId} does not exist`, BUSINESS_ERROR_TYPES.certificateNotFound);
   }
+  const { certificate, version } = found;
   const destination = certificate.destinations[input.destinationIndex];
   if (!destination) {
     throw ApplicationFailure.nonRetryable(`certificate ${certificate.id} has no destination #${input.destinationIndex}`, BUSINESS_ERROR_TYPES.invalidRequest);
@@ -81,7 +80,7 @@ export async function verifyServed(deps: ActivityDeps, input: VerifyServedInput)
   if (!destination.verify || destination.verify.endpoints.length === 0) return { served: true, detail: 'nothing to verify', endpoints: [] };
 
   const key = { versionId: input.versionId, destinationIndex: input.destinationIndex, rolloutKey: input.rolloutKey };
-  const row = await findRollout(deps.db, input.versionId, input.destinationIndex);
+  const row = found.rollout;
   const ours = row?.rolloutKey === input.rolloutKey ? row : null;
   if (ours?.state === 'verified') return { served: true, detail: 'verified earlier', endpoints: [] };
 
@@ -89,7 +88,7 @@ export async function verifyServed(deps: ActivityDeps, input: VerifyServedInput)
   const deadline = input.firstRoundOnly ? deps.now() : new Date((ours?.deliveredAt ?? deps.now()).getTime() + destination.verify.timeoutSeconds * 1000);
   const targets = destination.verify.endpoints.map((endpoint) => probeTarget(endpoint, certificate.dnsNames[0]));
   const activity = asyncLocalStorage.getStore(); // undefined when called outside a Temporal activity (tests)
-  const policy = (await findTeam(deps.db, certificate.teamId))?.policy.destinationHosts;
+  const policy = found.team?.policy.destinationHosts;
   // Every probe checks its host again, on the addresses it resolves to at that moment.
   const probe: typeof probeTlsEndpoint = async (target, timeoutMs) =>
     probeTlsEndpoint({ ...target, addresses: await deps.destinationGuard.admit(policy, target.host, target.port) }, timeoutMs);

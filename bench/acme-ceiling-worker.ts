@@ -4,14 +4,10 @@
  * TEMPORAL_ADDRESS and CERTFLOW_TASK_QUEUE from the environment; stops on SIGTERM.
  */
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { runBenchWorker } from './bench-worker.js';
 import type { VersionSummary } from '../core/types.js';
 import type { CeilingActivities } from './acme-ceiling-workflows.js';
 
-Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-const taskQueue = process.env.CERTFLOW_TASK_QUEUE!;
-const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
 const activities: CeilingActivities = {
   ceilingIssue: async ({ generation }): Promise<VersionSummary> => {
     const now = new Date();
@@ -27,16 +23,4 @@ const activities: CeilingActivities = {
     };
   },
 };
-const worker = await Worker.create({
-  connection,
-  taskQueue,
-  workflowsPath: fileURLToPath(new URL('./acme-ceiling-workflows.ts', import.meta.url)),
-  activities,
-  // The real worker's defaults (cmd/config.ts).
-  maxConcurrentLocalActivityExecutions: 500,
-  maxConcurrentWorkflowTaskExecutions: 100,
-});
-process.once('SIGTERM', () => worker.shutdown());
-console.log(`worker polling task queue ${taskQueue}`);
-await worker.run();
-await connection.close();
+await runBenchWorker(new URL('./acme-ceiling-workflows.ts', import.meta.url), activities);

@@ -60,7 +60,7 @@ import { startTemporalDevServer } from '../devservices/temporal-dev-server.js';
 import { ensureAcmeDebianTools } from '../scripts/acme-tools.js';
 import { startPebble, type Pebble } from '../test/support/pebble.js';
 import type { ChildMessage, ClientSetup, RunResult } from './acme-client.js';
-import { cpuSeconds, machineCpuSeconds, postmasterPid, REPO_ROOT, startWorkerProcess, threadCpuSeconds, treeCpuSeconds } from './processes.js';
+import { cpuSeconds, machineCpuSeconds, postmasterPid, REPO_ROOT, spawnPollingWorker, startWorkerProcess, threadCpuSeconds, treeCpuSeconds } from './processes.js';
 
 const ADMIN = 'cft_bootstrap_acme-benchmark-only';
 const KEK_HEX = '5d'.repeat(32);
@@ -397,22 +397,8 @@ interface CeilingOutcome {
 }
 
 async function runCeiling(temporal: { address: string }, client: Client, processes: Processes): Promise<CeilingOutcome> {
-  const worker = spawn(process.execPath, ['--import', 'tsx', 'bench/acme-ceiling-worker.ts'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, CERTFLOW_TASK_QUEUE: CEILING_TASK_QUEUE },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const worker = await spawnPollingWorker('bench/acme-ceiling-worker.ts', { TEMPORAL_ADDRESS: temporal.address, CERTFLOW_TASK_QUEUE: CEILING_TASK_QUEUE });
   onCleanup('ceiling worker', () => stopChild(worker));
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-8_000);
-      if (output.includes('worker polling task queue')) resolve();
-    };
-    worker.stdout!.on('data', onData);
-    worker.stderr!.on('data', onData);
-    worker.once('exit', (code) => reject(new Error(`the ceiling worker exited (${code}):\n${output}`)));
-  });
   const run = randomBytes(3).toString('hex');
   const once = (index: number) => {
     const certificateId = `crt_ceiling_${run}_${index}`;

@@ -1,57 +1,60 @@
 /**
- * `npm run bench:bulk [-- N ...]` (default N = 2000): a full bulk reissue on one machine, on the
- * Temporal dev server (SQLite) and an embedded Postgres, with the real worker as a child process.
+ * `npm run bench:bulk [-- N ...]` (default N = 2000): Certflow's bulk reissue against the engine's floor, measured in
+ * the same run on the same Temporal server, for each topology (bench/bulk-topology.ts) and path:
  *
- *   seed    N managed certificates through the API, each with a file destination whose `verify`
- *           names a TLS endpoint (one SNI server serving every destination's files), all active
- *   measure one bulkReissue over all of them (reissue + deliver + verify, superseded versions
- *           revoked), from start to the last outcome, with the worker's, the server's and
- *           Postgres' CPU time and peak memory (RSS sampled every 250 ms) during the run
- *   check   every certificate has exactly one new active version and a `verified` outcome
+ *   floor   N workflows of the renewal's shape doing nothing (bench/floor-workflows.ts), one cycle each
+ *           (signal → continueAsNew → a task with a local activity and an upsert → wait), window as below
+ *   bare    N certificates with no destinations and the API's defaults, one bulk reissue of them
+ *   full    the incident path: N certificates with a file destination verified on a TLS endpoint (one SNI server
+ *           in this process serves every destination's files), one bulk reissue, superseded versions revoked
  *
- * Window and rate: CERTFLOW_BULK_MAX_CONCURRENT (default 100), CERTFLOW_BULK_MAX_PER_SECOND (default 200).
- * Profile: CERTFLOW_BENCH_WORKER_PROFILE=<dir> makes the worker write V8 CPU profiles there.
- * Ctrl-C (or SIGTERM) stops everything it started.
+ * Per phase: the rate and its ratio to the floor, Postgres transactions per renewal, CPU-seconds per renewal
+ * (machine and per process), peak RSS per process, p50/p99 renewNow → outcome, history per cycle, database and
+ * WAL bytes, the load average. Then one side-by-side table.
+ *
+ *   CERTFLOW_BENCH_BULK_TOPOLOGIES  dev,postgres1,postgres2 (default)   CERTFLOW_BENCH_BULK_PATHS  bare,full (default)
+ *   CERTFLOW_BENCH_BULK_FLOOR=0     skip the floor                      CERTFLOW_BULK_MAX_CONCURRENT / _MAX_PER_SECOND  (100 / 200)
+ *   `-- --drill [N]`                the issuer compromise drill over N (2000) full-path certificates instead (bench/bulk-drill.ts),
+ *                                   on the first topology listed (default dev)
+ * CERTFLOW_BENCH_WORKER_PROFILE=<dir>: the dev topology's worker writes V8 CPU profiles there. Ctrl-C stops everything.
  */
 import type { ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext, createServer, type SecureContext } from 'node:tls';
-import { Client, Connection } from '@temporalio/client';
-import { and, count, eq, inArray } from 'drizzle-orm';
-import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
-import { createApp } from '../api/app.js';
-import { workerSealingKey } from '../ca/destination-secrets.js';
-import { EMPTY_COUNTS, type BulkProgress, type BulkReissueInput } from '../core/bulk.js';
-import { createPool } from '../db/postgres-pool.js';
-import { insertBulkOperation, listBulkItems } from '../db/bulk.js';
-import { createDatabase, type Database } from '../db/database.js';
-import { AuditKey } from '../db/audit-chain.js';
-import { newId } from '../db/ids.js';
-import { applyMigrations } from '../db/migrate.js';
-import { certificates, certificateVersions } from '../db/schema.js';
-import { ensureBootstrapToken } from '../db/tokens.js';
-import { startEmbeddedPostgres } from '../devservices/embedded-postgres.js';
-import { startTemporalDevServer } from '../devservices/temporal-dev-server.js';
-import { bulkProgressQuery, bulkWorkflowId } from '../contracts/bulk-messages.js';
-import { childPids, cpuSeconds, machineCpuSeconds, postmasterPid, rssBytes, startWorkerProcess, threadCpuSeconds, treeCpuSeconds, treeRssBytes } from './processes.js';
+import { BENCH_PATHS, runBulk, setUpCertflow, type BenchPath, type BulkResult, type CertflowSettings } from './bulk-certflow.js';
+import { DRILL_TARGET_SECONDS, runDrill } from './bulk-drill.js';
+import { runFloor, type FloorResult } from './bulk-floor.js';
+import type { PhaseFigures } from './bulk-meter.js';
+import { parseTopology, startTopology, type BenchTopology, type TopologyName } from './bulk-topology.js';
 
 const ADMIN = 'cft_bootstrap_bulk-benchmark-only';
 const KEK_HEX = '5b'.repeat(32);
 const AUDIT_KEY_HEX = '5c'.repeat(32);
 const TASK_QUEUE = 'bench-bulk';
-const SEED_CONCURRENCY = 32;
-const MAX_CONCURRENT = Number(process.env.CERTFLOW_BULK_MAX_CONCURRENT ?? 100);
+const WINDOW = Number(process.env.CERTFLOW_BULK_MAX_CONCURRENT ?? 100);
 const MAX_PER_SECOND = Number(process.env.CERTFLOW_BULK_MAX_PER_SECOND ?? 200);
-const TARGET_SECONDS: Record<number, number> = { 2000: 60, 10000: 300 };
+/** Of the floor's rate, on the dev server (issue 15). */
+const RATIO_TARGETS: Record<BenchPath, number> = { bare: 0.8, full: 0.6 };
 
-interface ProcessSample {
-  name: string;
-  pid: number;
-  cpuStart: number;
-  peakRssBytes: number;
+const args = process.argv.slice(2);
+const drill = args.includes('--drill');
+const sizes = args.map(Number).filter((value) => Number.isInteger(value) && value > 0);
+const topologies = (process.env.CERTFLOW_BENCH_BULK_TOPOLOGIES ?? 'dev,postgres1,postgres2').split(',').map((name) => parseTopology(name.trim()));
+const paths = (process.env.CERTFLOW_BENCH_BULK_PATHS ?? 'bare,full').split(',').map((name) => {
+  if (!BENCH_PATHS.includes(name.trim() as BenchPath)) throw new Error(`unknown path "${name}": bare, full`);
+  return name.trim() as BenchPath;
+});
+const withFloor = process.env.CERTFLOW_BENCH_BULK_FLOOR !== '0';
+
+interface TopologyRun {
+  topology: TopologyName;
+  description: string;
+  n: number;
+  floor: FloorResult | null;
+  bulks: BulkResult[];
 }
 
 /** One TLS server for every destination: the SNI name picks `<root>/<name>/fullchain.pem` and `key.pem`. */
@@ -77,186 +80,159 @@ async function startSniService(deliveryRoot: string) {
   return { port: (server.address() as AddressInfo).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-async function seed(app: ReturnType<typeof createApp>, db: Database, team: string, n: number, tlsPort: number): Promise<string[]> {
-  const ids: string[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: SEED_CONCURRENCY }, async () => {
-      for (let index = next++; index < n; index = next++) {
-        const name = `c${index}`;
-        const response = await app.request('/v1/certificates', {
-          method: 'POST',
-          headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
-          body: JSON.stringify({
-            team,
-            dnsNames: [`${name}.bench.test`],
-            validity: 'P7D',
-            destinations: [{ type: 'file', directory: name, verify: { endpoints: [{ host: '127.0.0.1', port: tlsPort }], timeout: 'PT120S' } }],
-          }),
-        });
-        if (response.status !== 202) throw new Error(`seeding ${name}: ${response.status} ${await response.text()}`);
-        ids.push(((await response.json()) as { id: string }).id);
-      }
-    }),
-  );
-  for (;;) {
-    const [row] = await db.select({ active: count() }).from(certificates).where(eq(certificates.state, 'active'));
-    process.stdout.write(`\r  seeding: ${row!.active}/${n} active (${((performance.now() - started) / 1000).toFixed(0)} s)   `);
-    if (row!.active >= n) break;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-  }
-  process.stdout.write('\n');
-  return ids;
+const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)}`;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+function figureLines(label: string, figures: PhaseFigures, n: number): string[] {
+  const per = (value: number) => fixed(value / n, 4);
+  const transactions = [...figures.transactions].filter(([, count]) => count > 0).map(([database, count]) => `${database} ${fixed(count / n, 1)}`).join(', ');
+  const postgresByDatabase = [...figures.postgresCpuByDatabase].filter(([, cpu]) => cpu >= 0.05).map(([database, cpu]) => `${database || 'other'} ${fixed(cpu)}`).join(', ');
+  return [
+    `    ${label}: CPU-s per renewal: machine ${per(figures.machineCpu)} (${fixed((100 * figures.machineCpu) / (figures.seconds * cpus().length), 0)} % of ${cpus().length} CPUs), workers ${per(figures.cpu.workers)}, Temporal server ${per(figures.cpu.temporal)}, Postgres ${per(figures.cpu.postgres)}, TLS endpoint + bench ${per(figures.cpu.bench)}`,
+    `      CPU-s total: workers ${fixed(figures.cpu.workers)}, Temporal ${fixed(figures.cpu.temporal)}, Postgres ${fixed(figures.cpu.postgres)} (${postgresByDatabase}), bench ${fixed(figures.cpu.bench)}, machine ${fixed(figures.machineCpu)}`,
+    `      peak RSS MiB: workers ${mib(figures.peakRss.workers)}, Temporal ${mib(figures.peakRss.temporal)}, Postgres ${mib(figures.peakRss.postgres)} (postmaster + backends), bench ${mib(figures.peakRss.bench)}`,
+    `      Postgres transactions per renewal (xact_commit + xact_rollback by database): ${transactions || 'none'}; WAL ${kib(figures.walBytes / n)} per renewal (whole Postgres)`,
+    `      load average before ${figures.loadBefore}, after ${figures.loadAfter}`,
+  ];
 }
 
-async function runOnce(n: number): Promise<void> {
-  const temp = await mkdtemp(join(tmpdir(), 'certflow-bench-bulk-'));
-  await chmod(temp, 0o755);
-  const postgres = await startEmbeddedPostgres({ dataDir: join(temp, 'postgres') });
-  const temporal = await startTemporalDevServer({ dbFile: join(temp, 'temporal.db'), uiPort: null });
-  const pool = createPool(postgres.url, () => undefined);
-  const deliveryRoot = join(temp, 'deliveries');
-  let worker: ChildProcess | null = null;
-  const connection = await Connection.connect({ address: temporal.address });
-  const tls = await startSniService(deliveryRoot);
-  let interrupted = false;
-  const stop = () => {
-    interrupted = true;
-    worker?.kill('SIGKILL');
-    void Promise.allSettled([temporal.stop(), postgres.stop()]).then(() => rm(temp, { recursive: true, force: true })).finally(() => process.exit(130));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+async function runTopology(name: TopologyName, n: number, deliveryRoot: string, tlsPort: number, temp: string, onChild: (child: ChildProcess) => void, setCurrent: (topology: BenchTopology | null) => void): Promise<TopologyRun> {
+  const dir = join(temp, `${name}-${n}`);
+  const settings: CertflowSettings = { adminToken: ADMIN, kekHex: KEK_HEX, auditKeyHex: AUDIT_KEY_HEX, taskQueue: TASK_QUEUE, deliveryRoot, tlsPort, window: WINDOW, maxPerSecond: MAX_PER_SECOND };
+  const startedAt = performance.now();
+  const topology = await startTopology(name, {
+    dir,
+    workerEnv: { CERTFLOW_TASK_QUEUE: TASK_QUEUE, CERTFLOW_FILE_DESTINATION_ROOT: deliveryRoot, CERTFLOW_ALLOW_PRIVATE_DESTINATIONS: 'loopback', CERTFLOW_WORKER_METRICS_PORT: '0' },
+    secrets: { kekHex: KEK_HEX, auditKeyHex: AUDIT_KEY_HEX, bootstrapToken: ADMIN },
+    log: () => undefined,
+  });
+  setCurrent(topology);
+  console.log(`\n${name}, N = ${n}: ${topology.description} (started in ${((performance.now() - startedAt) / 1000).toFixed(1)} s)`);
+  const bench = await setUpCertflow(settings, topology.temporalAddress, topology.databaseUrl);
+  const processes = { workers: topology.workerPids, temporal: topology.temporalPid, postmaster: topology.postmasterPid };
+  const run: TopologyRun = { topology: name, description: topology.description, n, floor: null, bulks: [] };
   try {
-    await applyMigrations(pool);
-    const db = createDatabase(pool, { auditKey: AuditKey.fromSecret(Buffer.from(AUDIT_KEY_HEX, 'hex')) });
-    const kek = Buffer.from(KEK_HEX, 'hex');
-    await ensureCaHierarchy(db, kek, { organization: 'Certflow Bench', publicUrl: 'http://127.0.0.1:8080', now: new Date(), log: () => undefined });
-    await ensureBootstrapToken(db, ADMIN);
-    const client = new Client({ connection });
-    const app = createApp({
-      db,
-      temporal: client,
-      taskQueue: TASK_QUEUE,
-      now: () => new Date(),
-      sealingPublicKey: workerSealingKey(kek).publicKey,
-      temporalUiUrl: 'http://127.0.0.1:8233',
-      fileDestinationRoot: deliveryRoot,
-      destinationRules: { services: [], allowedExceptions: [], extraDenied: [] },
-      checkReadiness: async () => ({ postgres: true, temporal: true }),
-    });
-    worker = await startWorkerProcess({
-      DATABASE_URL: postgres.url,
-      TEMPORAL_ADDRESS: temporal.address,
-      CERTFLOW_TASK_QUEUE: TASK_QUEUE,
-      CERTFLOW_KEK: KEK_HEX,
-      CERTFLOW_AUDIT_KEY: AUDIT_KEY_HEX,
-      CERTFLOW_FILE_DESTINATION_ROOT: deliveryRoot,
-      CERTFLOW_DATA_DIR: join(temp, 'worker-data'),
-    }, process.env.CERTFLOW_BENCH_WORKER_PROFILE);
-    const teamResponse = await app.request('/v1/teams', {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name: 'bench', policy: { allowedDomains: ['bench.test'], maxValidity: 'P30D' } }),
-    });
-    const { id: teamId } = (await teamResponse.json()) as { id: string };
-
-    console.log(`\nN = ${n}`);
-    const ids = await seed(app, db, 'bench', n, tls.port);
-
-    const postmaster = await postmasterPid(join(temp, 'postgres'));
-    const processes: ProcessSample[] = [];
-    for (const [name, pid] of [
-      ['worker', worker.pid!],
-      ['temporal server', temporal.pid!],
-    ] as const) {
-      processes.push({ name, pid, cpuStart: await cpuSeconds(pid), peakRssBytes: await rssBytes(pid) });
+    if (withFloor) {
+      run.floor = await runFloor({ temporalAddress: topology.temporalAddress, workers: topology.workerPids.length, processes, databaseUrl: topology.databaseUrl, n, window: WINDOW, label: `${name} floor`, onChild });
+      for (const line of figureLines('floor', run.floor.figures, n)) console.log(line);
+      console.log(`      history per cycle: ${fixed(run.floor.cycleHistory.events, 0)} events, ${kib(run.floor.cycleHistory.bytes)}`);
     }
-    let postgresPeak = await treeRssBytes(postmaster);
-    const postgresCpuStart = await treeCpuSeconds(postmaster);
-    const transactionsStart = await postgresTransactions(pool);
-    const benchCpuStart = process.cpuUsage();
-    const workerThreadsStart = await threadCpuSeconds(worker.pid!);
-    // The backends of the pools are long-lived: list them every 5 s, not at every sample (a scan of /proc costs).
-    let postgresPids = [postmaster, ...(await childPids(postmaster))];
-    let samples = 0;
-    const sampler = setInterval(() => {
-      for (const sample of processes) void rssBytes(sample.pid).then((rss) => (sample.peakRssBytes = Math.max(sample.peakRssBytes, rss)), () => undefined);
-      if (++samples % 20 === 0) void childPids(postmaster).then((children) => (postgresPids = [postmaster, ...children]), () => undefined);
-      void Promise.all(postgresPids.map((pid) => rssBytes(pid).catch(() => 0))).then((sizes) => (postgresPeak = Math.max(postgresPeak, sizes.reduce((a, b) => a + b, 0))));
-    }, 250);
-    const machineCpuStart = await machineCpuSeconds();
-
-    const bulkId = newId('blk');
-    const input: BulkReissueInput = {
-      bulkId,
-      selector: { teamIds: [teamId] },
-      options: { reason: 'benchmark', maxConcurrent: MAX_CONCURRENT, maxPerSecond: MAX_PER_SECOND, revokeSuperseded: true },
-    };
-    await insertBulkOperation(db, { id: bulkId, selector: input.selector, options: input.options, state: 'running', counts: EMPTY_COUNTS, workflowId: bulkWorkflowId(bulkId), createdBy: 'bench' });
-    const started = performance.now();
-    const handle = await client.workflow.start('bulkReissue', { workflowId: bulkWorkflowId(bulkId), taskQueue: TASK_QUEUE, args: [input] });
-    const done = handle.result() as Promise<BulkProgress>;
-    let finished: BulkProgress | null = null;
-    void done.then((value) => (finished = value));
-    while (!finished) {
-      const progress = await handle.query(bulkProgressQuery).catch(() => null);
-      if (progress) {
-        const ended = progress.counts.verified + progress.counts.rolled_out + progress.counts.reissued + progress.counts.failed + progress.counts.skipped;
-        process.stdout.write(`\r  bulk: ${ended}/${progress.counts.selected} done, ${progress.inFlight} in flight, ${progress.ratePerSecond.toFixed(1)}/s   `);
-      }
-      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+    for (const path of paths) {
+      const result = await runBulk({ bench, settings, path, n, processes, databaseUrl: topology.databaseUrl, label: `${name} ${path}` });
+      run.bulks.push(result);
+      const rate = n / result.figures.seconds;
+      const floorRate = run.floor ? n / run.floor.figures.seconds : NaN;
+      console.log(`    ${path}: ${fixed(rate)}/s, ${fixed((100 * rate) / floorRate, 0)} % of the floor (target ≥ ${100 * RATIO_TARGETS[path]} %); ${result.renewed}/${n} renewed; renewNow → ${result.latencyMs.outcome}: p50 ${fixed(result.latencyMs.p50 / 1000, 2)} s, p99 ${fixed(result.latencyMs.p99 / 1000, 2)} s, max ${fixed(result.latencyMs.max / 1000, 2)} s (${result.latencyMs.count} items)`);
+      for (const line of figureLines(path, result.figures, n)) console.log(line);
+      console.log(
+        `      history per cycle: ${fixed(result.cycleHistory.events, 0)} events, ${kib(result.cycleHistory.bytes)}; Certflow DB ${kib(result.databaseBytes.perCertificate)} per certificate (seeded), ${kib(result.databaseBytes.perRenewal)} per renewal` +
+          (result.temporalDatabaseBytesPerRenewal !== null ? `; Temporal DBs ${kib(result.temporalDatabaseBytesPerRenewal)} per renewal` : ''),
+      );
     }
-    const seconds = (performance.now() - started) / 1000;
-    clearInterval(sampler);
-    const machineCpu = (await machineCpuSeconds()) - machineCpuStart;
-    const postgresCpu = (await treeCpuSeconds(postmaster)) - postgresCpuStart;
-    const transactions = (await postgresTransactions(pool)) - transactionsStart;
-    const benchCpu = process.cpuUsage(benchCpuStart);
-    const workerThreads = await threadCpuSeconds(worker.pid!);
-    const result = (await done) as BulkProgress;
-    process.stdout.write('\n');
-
-    const versions = await db.select({ id: certificateVersions.id }).from(certificateVersions).where(and(inArray(certificateVersions.certificateId, ids), eq(certificateVersions.generation, 2), eq(certificateVersions.status, 'active')));
-    const items = await listBulkItems(db, bulkId, { limit: n + 1 });
-    const verified = items.filter((item) => item.outcome === 'verified').length;
-    const target = TARGET_SECONDS[n];
-    console.log(`  server: Temporal CLI dev server (SQLite, one file), ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}); window ${MAX_CONCURRENT}, rate ≤ ${MAX_PER_SECOND}/s`);
-    console.log(`  bulk reissue of ${n}: ${seconds.toFixed(1)} s (${(n / seconds).toFixed(1)} certificates/s)${target ? `  target ≤ ${target} s: ${seconds <= target ? 'met' : 'MISSED'}` : ''}`);
-    console.log(`  outcome: ${JSON.stringify(result.counts)}; generation 2 active: ${versions.length}/${n}; items verified: ${verified}/${n}`);
-    for (const sample of processes) {
-      const cpu = (await cpuSeconds(sample.pid)) - sample.cpuStart;
-      console.log(`  ${sample.name.padEnd(16)} CPU ${cpu.toFixed(1)} s (${((100 * cpu) / seconds).toFixed(0)} % of one core), peak RSS ${(sample.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
-    }
-    const threadLines = [...workerThreads]
-      .map(([name, cpu]) => [name, cpu - (workerThreadsStart.get(name) ?? 0)] as const)
-      .filter(([, cpu]) => cpu >= 0.5)
-      .sort((a, b) => b[1] - a[1]);
-    console.log(`  ${''.padEnd(16)} worker threads: ${threadLines.map(([name, cpu]) => `${name} ${cpu.toFixed(1)} s`).join(', ')}`);
-    console.log(`  ${'postgres'.padEnd(16)} CPU ${postgresCpu.toFixed(1)} s (${((100 * postgresCpu) / seconds).toFixed(0)} % of one core), peak RSS ${(postgresPeak / 2 ** 20).toFixed(0)} MiB (postmaster + backends), ${transactions} transactions (${(transactions / n).toFixed(1)} per certificate)`);
-    const benchSeconds = (benchCpu.user + benchCpu.system) / 1e6;
-    console.log(`  ${'this process'.padEnd(16)} CPU ${benchSeconds.toFixed(1)} s (the TLS endpoint every destination is verified on, progress polling, sampling)`);
-    console.log(`  machine          CPU ${machineCpu.toFixed(1)} s of ${(seconds * cpus().length).toFixed(1)} s available (${((100 * machineCpu) / (seconds * cpus().length)).toFixed(0)} %)`);
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-    if (interrupted) return;
-    worker?.kill('SIGTERM');
-    await tls.close();
-    await connection.close().catch(() => undefined);
-    await pool.end().catch(() => undefined);
-    await temporal.stop();
-    await postgres.stop();
-    await rm(temp, { recursive: true, force: true });
+    await bench.close();
+    await topology.stop();
+    setCurrent(null);
   }
+  return run;
 }
 
-/** Committed transactions of the database so far (every statement outside BEGIN is one). */
-async function postgresTransactions(pool: ReturnType<typeof createPool>): Promise<number> {
-  const result = await pool.query<{ count: string }>('SELECT xact_commit::text AS count FROM pg_stat_database WHERE datname = current_database()');
-  return Number(result.rows[0]!.count);
+function printTable(runs: TopologyRun[]): void {
+  const header = ['topology', 'path', 'N', 'floor/s', 'Certflow/s', 'ratio', 'target', 'pg xact/renewal', 'CPU-s/renewal machine', 'workers', 'Temporal', 'Postgres', 'TLS+bench', 'peak RSS MiB w/T/pg', 'p50 s', 'p99 s', 'WAL KiB/renewal', 'load (1 min) before→after'];
+  const rows: string[][] = [];
+  for (const run of runs) {
+    const floorRate = run.floor ? run.n / run.floor.figures.seconds : NaN;
+    const line = (path: string, figures: PhaseFigures, rate: number, target: string, latency: BulkResult['latencyMs'] | null) => {
+      const per = (value: number) => fixed(value / run.n, 4);
+      const transactions = figures.transactions.get('certflow') ?? figures.transactions.get('postgres') ?? NaN;
+      rows.push([
+        run.topology,
+        path,
+        String(run.n),
+        fixed(floorRate),
+        path === 'floor' ? '' : fixed(rate),
+        path === 'floor' ? '' : `${fixed((100 * rate) / floorRate, 0)} %`,
+        target,
+        path === 'floor' ? '' : fixed(transactions / run.n, 1),
+        per(figures.machineCpu),
+        per(figures.cpu.workers),
+        per(figures.cpu.temporal),
+        per(figures.cpu.postgres),
+        per(figures.cpu.bench),
+        `${mib(figures.peakRss.workers)}/${mib(figures.peakRss.temporal)}/${mib(figures.peakRss.postgres)}`,
+        latency ? fixed(latency.p50 / 1000, 2) : '',
+        latency ? fixed(latency.p99 / 1000, 2) : '',
+        fixed(figures.walBytes / run.n / 1024),
+        `${figures.loadBefore.split(' ')[0]}→${figures.loadAfter.split(' ')[0]}`,
+      ]);
+    };
+    if (run.floor) line('floor', run.floor.figures, floorRate, '', null);
+    for (const bulk of run.bulks) line(bulk.path, bulk.figures, run.n / bulk.figures.seconds, `≥ ${100 * RATIO_TARGETS[bulk.path]} %`, bulk.latencyMs);
+  }
+  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => row[index]!.length)));
+  const format = (row: string[]) => `| ${row.map((cell, index) => cell.padEnd(widths[index]!)).join(' | ')} |`;
+  console.log(`\nSide by side (${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown'}; window ${WINDOW}, rate ≤ ${MAX_PER_SECOND}/s; ${new Date().toISOString()})`);
+  console.log(format(header));
+  console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
+  for (const row of rows) console.log(format(row));
+  console.log('pg xact: transactions of the Certflow database only (pg_stat_database xact_commit + xact_rollback); Temporal\'s own databases are listed per phase above.');
+  console.log('CPU-s/renewal: per certificate renewed (per cycle for the floor), over the phase; "machine" is /proc/stat (every process, other helpers\' too).');
 }
 
-const sizes = process.argv.slice(2).map(Number).filter((value) => Number.isInteger(value) && value > 0);
-for (const n of sizes.length > 0 ? sizes : [2000]) await runOnce(n);
+const temp = await mkdtemp(join(tmpdir(), 'certflow-bench-bulk-'));
+await chmod(temp, 0o755);
+const deliveryRoot = join(temp, 'deliveries');
+await mkdir(deliveryRoot);
+const tls = await startSniService(deliveryRoot);
+const children: ChildProcess[] = [];
+let current: BenchTopology | null = null;
+const stop = () => {
+  for (const child of children) child.kill('SIGKILL');
+  const stopping = current?.kill();
+  void Promise.race([stopping, new Promise((resolve) => setTimeout(resolve, 10_000))])
+    .then(() => rm(temp, { recursive: true, force: true }))
+    .finally(() => process.exit(130));
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
+const setCurrent = (topology: BenchTopology | null) => (current = topology);
+try {
+  if (drill) {
+    const n = sizes[0] ?? 2000;
+    const name = topologies[0]!;
+    const settings: CertflowSettings = { adminToken: ADMIN, kekHex: KEK_HEX, auditKeyHex: AUDIT_KEY_HEX, taskQueue: TASK_QUEUE, deliveryRoot, tlsPort: tls.port, window: WINDOW, maxPerSecond: MAX_PER_SECOND };
+    const topology = await startTopology(name, {
+      dir: join(temp, `drill-${name}`),
+      workerEnv: { CERTFLOW_TASK_QUEUE: TASK_QUEUE, CERTFLOW_FILE_DESTINATION_ROOT: deliveryRoot, CERTFLOW_ALLOW_PRIVATE_DESTINATIONS: 'loopback', CERTFLOW_WORKER_METRICS_PORT: '0' },
+      secrets: { kekHex: KEK_HEX, auditKeyHex: AUDIT_KEY_HEX, bootstrapToken: ADMIN },
+      log: () => undefined,
+    });
+    setCurrent(topology);
+    const bench = await setUpCertflow(settings, topology.temporalAddress, topology.databaseUrl);
+    try {
+      console.log(`\nIssuer compromise drill, ${name} (${topology.description}), N = ${n}, window ${WINDOW}, rate ≤ ${MAX_PER_SECOND}/s`);
+      const result = await runDrill({ bench, settings, n, processes: { workers: topology.workerPids, temporal: topology.temporalPid, postmaster: topology.postmasterPid }, databaseUrl: topology.databaseUrl, label: `${name} drill` });
+      for (const phase of result.phases) console.log(`    ${fixed(phase.seconds).padStart(7)} s  ${phase.name}`);
+      console.log(`  mark → CRLs published: ${fixed(result.toCrlsPublished)} s (target ≤ ${DRILL_TARGET_SECONDS} s: ${result.toCrlsPublished <= DRILL_TARGET_SECONDS ? 'met' : 'MISSED'}); until the report was read: ${fixed(result.figures.seconds)} s`);
+      console.log(`  report: ${result.report.outcome}, ${JSON.stringify(result.report.counts)}; CRL numbers ${result.report.crls.map((crl) => `${crl.issuerId} #${crl.crlNumber}`).join(', ')}`);
+      console.log(`  checks: ${result.checks.onSuccessor}/${n} current versions on the successor, ${result.checks.oldRevoked}/${n} old versions revoked, old intermediate ${result.checks.intermediateStatus}, root CRL lists ${result.checks.rootCrlEntries}, old intermediate's CRL ${result.checks.oldCrlEntries}`);
+      for (const line of figureLines('drill', result.figures, n)) console.log(line);
+    } finally {
+      await bench.close();
+      await topology.stop();
+      setCurrent(null);
+    }
+  } else {
+    const runs: TopologyRun[] = [];
+    for (const n of sizes.length > 0 ? sizes : [2000]) {
+      for (const name of topologies) runs.push(await runTopology(name, n, deliveryRoot, tls.port, temp, (child) => children.push(child), setCurrent));
+    }
+    printTable(runs);
+  }
+} finally {
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  await tls.close();
+  await rm(temp, { recursive: true, force: true });
+}

@@ -3,7 +3,7 @@
  * /proc (a process, a process tree such as Postgres' postmaster and its backends, or per thread), the
  * machine's CPU, and the real worker started as a child process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -73,12 +73,14 @@ export async function postmasterPid(dataDir: string): Promise<number> {
 }
 
 /**
- * `cmd/worker.ts` as a child process with `env` on top of this process's environment; resolves once it
- * polls. `profileDir`: it writes V8 CPU profiles there (main and workflow threads) when it exits.
+ * A worker script (`cmd/worker.ts` or a benchmark's own) as a child process with `env` on top of this
+ * process's environment; resolves once it polls. `profileDir`: it writes V8 CPU profiles there (main and
+ * workflow threads) when it exits. `ipc`: the child gets an IPC channel (process.send).
  */
-export function startWorkerProcess(env: NodeJS.ProcessEnv, profileDir?: string): Promise<ChildProcess> {
-  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'cmd/worker.ts'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnPollingWorker(script: string, env: NodeJS.ProcessEnv, options: { profileDir?: string; ipc?: boolean } = {}): Promise<ChildProcess> {
+  const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
+  const stdio: StdioOptions = options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', script], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio });
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -88,6 +90,11 @@ export function startWorkerProcess(env: NodeJS.ProcessEnv, profileDir?: string):
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}):\n${output.slice(-4000)}`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}):\n${output.slice(-4000)}`)));
   });
+}
+
+/** `cmd/worker.ts` as a child process (spawnPollingWorker). */
+export function startWorkerProcess(env: NodeJS.ProcessEnv, profileDir?: string): Promise<ChildProcess> {
+  return spawnPollingWorker('cmd/worker.ts', env, profileDir ? { profileDir } : {});
 }

@@ -1,14 +1,11 @@
 /**
  * The public key of a CSR: which of Certflow's key algorithms a SubjectPublicKeyInfo holds, and a
- * node:crypto KeyObject to verify the CSR's signature with.
- *
- * Why JWK: with the OpenSSL 3.0 in Node 20, importing a DER SPKI costs more than the ECDSA
- * verification itself (the generic decoder is slow), while a JWK import of an RSA or Ed25519 key
- * is ~20× cheaper and of a P-256 key somewhat cheaper. P-384 stays on DER: its JWK import runs a
- * full public-key check that is slower than the decoder. Both paths reject malformed keys.
+ * node:crypto KeyObject to verify the CSR's signature with (public-key-import.ts: the cheaper
+ * import path, once per request).
  */
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { KeyAlgorithm } from '../core/types.js';
+import { importPublicKey, type PublicKeyParts } from './public-key-import.js';
 import { oid } from './der-writer.js';
 import { children, decodeOid, DerError, type DerElement, expectTag, integerMagnitude, octetAlignedBits, parseDer } from './der-reader.js';
 
@@ -16,7 +13,7 @@ export type KeyFamily = 'EC' | 'RSA' | 'Ed25519';
 
 /** A key Certflow accepts, or a description of the one it does not. */
 export type SubjectKeyInfo =
-  | { supported: true; keyAlgorithm: KeyAlgorithm; family: KeyFamily; jwk: JsonWebKey | null }
+  | { supported: true; keyAlgorithm: KeyAlgorithm; family: KeyFamily; parts: PublicKeyParts }
   | { supported: false; description: string };
 
 const KEY_OIDS = {
@@ -35,14 +32,13 @@ const OTHER_KEY_TYPES: Record<string, string> = {
 
 interface Curve {
   keyAlgorithm: KeyAlgorithm;
-  name: string;
+  name: 'P-256' | 'P-384';
   coordinateLength: number;
-  useJwk: boolean;
 }
 
 const CURVES: Record<string, Curve> = {
-  '1.2.840.10045.3.1.7': { keyAlgorithm: 'ECDSA-P256', name: 'P-256', coordinateLength: 32, useJwk: true },
-  '1.3.132.0.34': { keyAlgorithm: 'ECDSA-P384', name: 'P-384', coordinateLength: 48, useJwk: false },
+  '1.2.840.10045.3.1.7': { keyAlgorithm: 'ECDSA-P256', name: 'P-256', coordinateLength: 32 },
+  '1.3.132.0.34': { keyAlgorithm: 'ECDSA-P384', name: 'P-384', coordinateLength: 48 },
 };
 
 const OTHER_CURVES: Record<string, string> = {
@@ -82,7 +78,7 @@ export function identifySubjectKey(spki: DerElement): SubjectKeyInfo {
   if (isOid(keyOid, KEY_OIDS.ecPublicKey)) return identifyEcKey(parameters, key);
   if (isOid(keyOid, KEY_OIDS.ed25519)) {
     if (parameters || key.length !== 32) return { supported: false, description: 'a malformed Ed25519 key' };
-    return { supported: true, keyAlgorithm: 'Ed25519', family: 'Ed25519', jwk: { kty: 'OKP', crv: 'Ed25519', x: key.toString('base64url') } };
+    return { supported: true, keyAlgorithm: 'Ed25519', family: 'Ed25519', parts: { kind: 'Ed25519', key } };
   }
   const dotted = decodeOid(keyOid);
   return { supported: false, description: OTHER_KEY_TYPES[dotted] ?? `a key of algorithm ${dotted}` };
@@ -90,7 +86,7 @@ export function identifySubjectKey(spki: DerElement): SubjectKeyInfo {
 
 /** A KeyObject for a supported key; throws (from node:crypto) if the key is invalid, e.g. a point off its curve. */
 export function importSubjectKey(spkiDer: Buffer, info: Extract<SubjectKeyInfo, { supported: true }>): KeyObject {
-  return info.jwk ? createPublicKey({ key: info.jwk, format: 'jwk' }) : createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+  return importPublicKey(spkiDer, info.parts);
 }
 
 function identifyRsaKey(parameters: DerElement | undefined, key: Buffer): SubjectKeyInfo {
@@ -103,7 +99,7 @@ function identifyRsaKey(parameters: DerElement | undefined, key: Buffer): Subjec
   const modulusBits = n.length * 8 - Math.clz32(n[0]!) + 24;
   const keyAlgorithm = RSA_KEY_ALGORITHMS[modulusBits];
   if (!keyAlgorithm) return { supported: false, description: `an RSA key of ${modulusBits} bits` };
-  return { supported: true, keyAlgorithm, family: 'RSA', jwk: { kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') } };
+  return { supported: true, keyAlgorithm, family: 'RSA', parts: { kind: 'RSA', modulus: n, exponent: e } };
 }
 
 function identifyEcKey(parameters: DerElement | undefined, point: Buffer): SubjectKeyInfo {
@@ -117,13 +113,5 @@ function identifyEcKey(parameters: DerElement | undefined, point: Buffer): Subje
     return { supported: false, description: `a ${curve.name} key with a compressed point (Certflow needs the uncompressed form)` };
   }
   if (point[0] !== 0x04 || point.length !== 1 + 2 * curve.coordinateLength) throw new DerError(`malformed ${curve.name} public key point`);
-  const jwk: JsonWebKey | null = curve.useJwk
-    ? {
-        kty: 'EC',
-        crv: curve.name,
-        x: point.subarray(1, 1 + curve.coordinateLength).toString('base64url'),
-        y: point.subarray(1 + curve.coordinateLength).toString('base64url'),
-      }
-    : null;
-  return { supported: true, keyAlgorithm: curve.keyAlgorithm, family: 'EC', jwk };
+  return { supported: true, keyAlgorithm: curve.keyAlgorithm, family: 'EC', parts: { kind: 'EC', curve: curve.name, point } };
 }

@@ -4,7 +4,8 @@
  * into a certificate.
  *
  * `readCsr` is the fast, synchronous path the issuance pipeline uses: a strict DER walk that keeps
- * the original bytes (the SPKI is copied into the certificate verbatim) and one node:crypto verify.
+ * the original bytes (the SPKI is copied into the certificate verbatim), one import of the key
+ * (public-key-import.ts), kept in the result for the key checks, and one node:crypto verify.
  * `parseCsr` is the older asynchronous API that also returns the key as a WebCrypto CryptoKey.
  */
 import { type KeyObject, verify } from 'node:crypto';
@@ -19,6 +20,8 @@ export interface VerifiedCsr {
   keyAlgorithm: KeyAlgorithm;
   /** The CSR's SubjectPublicKeyInfo, byte for byte. */
   publicKeySpki: Buffer;
+  /** The same key as node:crypto imported it to verify the CSR: handed on, so nothing imports it again. */
+  publicKeyObject: KeyObject;
   /** The first CN of the subject, or null. */
   commonName: string | null;
   dnsNames: string[];
@@ -130,6 +133,7 @@ export function readCsr(csr: string | Uint8Array): VerifiedCsr {
   return {
     keyAlgorithm: structure.key.keyAlgorithm,
     publicKeySpki: Buffer.from(structure.spki.raw),
+    publicKeyObject: key,
     commonName,
     dnsNames,
     ipAddresses,
@@ -182,7 +186,8 @@ interface CsrStructure {
 
 function pemBody(pem: string): Buffer {
   // Only one request per field: with two, the client could believe the other one was used.
-  if ((pem.match(/-----BEGIN /g) ?? []).length > 1) {
+  const begin = pem.indexOf('-----BEGIN ');
+  if (begin !== -1 && pem.indexOf('-----BEGIN ', begin + 1) !== -1) {
     throw new CsrError('the csr field holds more than one PEM block; send exactly one certificate request');
   }
   const match = PEM_BLOCK.exec(pem);

@@ -86,21 +86,31 @@ export function decodeOid(element: DerElement | undefined, what = 'the OBJECT ID
   const bytes = expectTag(element, TAG.oid, what).content;
   if (bytes.length === 0) throw new DerError(`${what} is an empty OBJECT IDENTIFIER`);
   if (bytes[bytes.length - 1]! & 0x80) throw new DerError(`${what} ends in the middle of an arc`);
-  const arcs: bigint[] = [];
-  let arc = 0n;
+  // Arcs are numbers while they stay exact (below 2^53), BigInts beyond: BigInt arithmetic on every
+  // byte of every OID cost more than the rest of reading a public key.
+  let text = '';
+  let arc = 0;
+  let bigArc: bigint | null = null;
   let arcStart = true;
   for (const byte of bytes) {
     if (arcStart && byte === 0x80) throw new DerError(`${what} has an arc that is not minimally encoded`);
-    arc = (arc << 7n) | BigInt(byte & 0x7f);
+    if (bigArc === null && arc < 2 ** 45) arc = arc * 128 + (byte & 0x7f);
+    else bigArc = (bigArc ?? BigInt(arc)) * 128n + BigInt(byte & 0x7f);
     arcStart = !(byte & 0x80);
     if (arcStart) {
-      arcs.push(arc);
-      arc = 0n;
+      text += text === '' ? firstArcs(bigArc ?? arc) : `.${bigArc ?? arc}`;
+      arc = 0;
+      bigArc = null;
     }
   }
-  const first = arcs[0]!;
-  const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
-  return [...head, ...arcs.slice(1)].join('.');
+  return text;
+}
+
+/** The first subidentifier holds the first two arcs (X.690 §8.19.4). */
+function firstArcs(value: number | bigint): string {
+  if (value < 40) return `0.${value}`;
+  if (value < 80) return `1.${Number(value) - 40}`;
+  return typeof value === 'bigint' ? `2.${value - 80n}` : `2.${value - 80}`;
 }
 
 /** Checks an OBJECT IDENTIFIER's encoding (non-empty, minimal arcs, no arc cut off) without decoding it. */

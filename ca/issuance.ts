@@ -14,7 +14,7 @@
  * `deps.templates` is a LeafTemplates built once per issuer and kept (building it parses the issuer
  * certificate); clock, serial source and key blocklist are injected.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalizeDnsName, canonicalizeDnsNames, MAX_SANS, NameError } from '../core/names.js';
 import { canonicalizeIp, IpError } from '../core/ip.js';
 import { policyViolations, type PolicyViolation, type TeamPolicy } from '../core/policy.js';
@@ -92,7 +92,7 @@ export async function issueFromRequest(deps: IssuanceDeps, request: IssuanceRequ
     serial: fields.serial,
     notBefore: fields.notBefore,
     notAfter: fields.notAfter,
-    fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+    fingerprintSha256: hash('sha256', der, 'hex'),
     chainPem: deps.chainPem,
     keyAlgorithm: fields.subjectKeyAlgorithm,
     commonName: fields.commonName,
@@ -140,8 +140,10 @@ export async function checkRequest(
     }
   } else {
     subjectPublicKeySpki = 'csrPem' in request.key ? csr!.publicKeySpki : request.key.publicKeySpki;
-    // readCsr imported the CSR's key to verify its signature; key checks need not import it again.
-    keyAlgorithm = await checkedKeyAlgorithm(subjectPublicKeySpki, { profile: request.profile, importedByCaller: csr !== null }, keyBlocklist);
+    // readCsr imported the CSR's key to verify its signature: the key checks take that KeyObject, so the key is imported once.
+    const options: KeyCheckOptions = { profile: request.profile };
+    if (csr) options.publicKey = csr.publicKeyObject;
+    keyAlgorithm = await checkedKeyAlgorithm(subjectPublicKeySpki, options, keyBlocklist);
   }
 
   // Objects are spelled out rather than spread: in Node 20's V8, `{ ...a, b }` costs microseconds.

@@ -20,6 +20,10 @@ export function readName(name: DerElement | undefined, what: string, visit: (typ
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+function invalid(type: string): DerError {
+  return new DerError(`a name attribute is not a valid ${type}`);
+}
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 
 /**
@@ -29,7 +33,6 @@ const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 export function attributeValueText(value: DerElement | undefined): string {
   if (!value) throw new DerError('attribute value is missing');
   const bytes = value.content;
-  const invalid = (type: string) => new DerError(`a name attribute is not a valid ${type}`);
   switch (value.tag) {
     case 0x0c: // UTF8String
       try {

@@ -8,6 +8,8 @@ export function pemToDer(pem: string, label = 'CERTIFICATE'): Buffer {
 }
 
 export function derToPem(der: Uint8Array, label: string): string {
-  const base64 = Buffer.from(der).toString('base64');
-  return `-----BEGIN ${label}-----\n${base64.match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
+  const base64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  let body = '';
+  for (let start = 0; start < base64.length; start += 64) body += `${base64.slice(start, start + 64)}\n`;
+  return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;
 }

@@ -142,6 +142,11 @@ const configSchema = z.object({
   CERTFLOW_ACME_ISSUANCE_SHARDS: z.coerce.number().int().min(1).max(256).default(4),
   CERTFLOW_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1_000).default(100),
   CERTFLOW_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  CERTFLOW_WORKER_MAX_LOCAL_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).optional(),
+  CERTFLOW_WORKER_MAX_ACTIVITIES_PER_SECOND: z.coerce.number().positive().max(1_000_000).optional(),
+  CERTFLOW_TASK_QUEUE_MAX_ACTIVITIES_PER_SECOND: z.coerce.number().positive().max(1_000_000).optional(),
+  CERTFLOW_SIGNER_MAX_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(200),
+  CERTFLOW_WORKER_MAX_SIGNINGS: z.coerce.number().int().min(1).max(10_000).default(20),
   CERTFLOW_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(50),
   CERTFLOW_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(500),
   CERTFLOW_OIDC_ISSUER: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
@@ -250,6 +255,17 @@ export interface Config {
   workerMaxWorkflowTasks: number;
   /** Workflow runs kept in the worker's sticky cache; unset: the SDK's default (from the heap size). */
   workerMaxCachedWorkflows: number | undefined;
+  /** Local activities (the short renewal steps) one worker runs at once; unset: as many as workerMaxActivities. */
+  workerMaxLocalActivities: number | undefined;
+  /** Activities (not local ones) one worker starts per second; unset: no limit. */
+  workerMaxActivitiesPerSecond: number | undefined;
+  /** Activities the whole lifecycle task queue dispatches per second, over every worker (the server enforces it); unset: no limit. */
+  taskQueueMaxActivitiesPerSecond: number | undefined;
+  /**
+   * The signer's protection (workflows/signing.ts): signings the signing task queue dispatches per
+   * second over every worker (the server enforces it; 0 = no limit), and how many one worker runs at once.
+   */
+  signing: { maxPerSecond: number | null; maxConcurrent: number };
   /**
    * Per-API-token request limit (token bucket, in each API process): `perSecond` refill, `burst`
    * at once. `CERTFLOW_RATE_LIMIT_PER_SECOND=0` turns it off. Null when off.
@@ -348,6 +364,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     acmeIssuance: { batchSize: e.CERTFLOW_ACME_ISSUANCE_BATCH, shards: e.CERTFLOW_ACME_ISSUANCE_SHARDS },
     workerMaxWorkflowTasks: e.CERTFLOW_WORKER_MAX_WORKFLOW_TASKS,
     workerMaxCachedWorkflows: e.CERTFLOW_WORKER_MAX_CACHED_WORKFLOWS,
+    workerMaxLocalActivities: e.CERTFLOW_WORKER_MAX_LOCAL_ACTIVITIES,
+    workerMaxActivitiesPerSecond: e.CERTFLOW_WORKER_MAX_ACTIVITIES_PER_SECOND,
+    taskQueueMaxActivitiesPerSecond: e.CERTFLOW_TASK_QUEUE_MAX_ACTIVITIES_PER_SECOND,
+    signing: { maxPerSecond: e.CERTFLOW_SIGNER_MAX_PER_SECOND > 0 ? e.CERTFLOW_SIGNER_MAX_PER_SECOND : null, maxConcurrent: e.CERTFLOW_WORKER_MAX_SIGNINGS },
     temporalUiUrl: (e.CERTFLOW_TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
     rateLimit: e.CERTFLOW_RATE_LIMIT_PER_SECOND > 0 ? { perSecond: e.CERTFLOW_RATE_LIMIT_PER_SECOND, burst: e.CERTFLOW_RATE_LIMIT_BURST } : null,
     oidc: e.CERTFLOW_OIDC_ISSUER

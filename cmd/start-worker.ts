@@ -3,7 +3,6 @@ import { processSecrets } from './observability.js';
 import { Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
-import type { ActivityDeps } from '../activities/deps.js';
 import { ensureCaHierarchy } from '../activities/ca-bootstrap.js';
 import { IssuerStore, type SignerWrapper } from '../activities/issuer-store.js';
 import { createDatabase } from '../db/database.js';
@@ -28,6 +27,8 @@ import { createSmtpMailer } from '../activities/mailer.js';
 import { ensureInventorySweepSchedule, ensureNotificationDeliverySchedule, INVENTORY_SWEEP_SCHEDULE_ID, NOTIFICATION_DELIVERY_SCHEDULE_ID } from './notification-schedules.js';
 import type { Tracing } from './tracing.js';
 import { clientTracingInterceptors, workerTracingOptions } from './worker-tracing.js';
+import { createSigningWorker } from '../activities/signing-worker.js';
+import { signingTaskQueue } from '../core/signing-queue.js';
 
 /** The Temporal Schedule that publishes CRLs and refreshes OCSP responses (DESIGN.md §4 Schedules). */
 import { CRL_PUBLICATION_SCHEDULE_ID } from './schedule-ids.js';
@@ -114,11 +115,12 @@ export async function startWorker(
     const mailer = smtp ? createSmtpMailer(smtp) : undefined;
     log(smtp ? `email notifications through ${new URL(smtp.url).host} as ${smtp.from}` : 'email notifications off (CERTFLOW_SMTP_URL unset): email contacts wait until it is set');
     let worker: Worker;
+    let signingWorker: Worker;
     try {
       // The activities' client (bulk renewNow signals, schedules) shares the worker's native (Rust) connection: no
       // second gRPC stack in JavaScript on the worker's main thread.
       const client = new Client({ connection, namespace: config.temporalNamespace, interceptors: clientTracingInterceptors(options.tracing ?? null) });
-      const activityDeps: ActivityDeps = {
+      const activities = createActivities({
         db,
         kek,
         issuers: new IssuerStore(db, kek, config.publicUrl, options.wrapSigner, hsm),
@@ -132,21 +134,33 @@ export async function startWorker(
         auditCheckpointCopy: checkpointCopyTo(config.auditCheckpointFile, log),
         metrics,
         ...(mailer ? { mailer } : {}),
-      };
-      const activities = createActivities(activityDeps);
+      });
+      const tracingOptions = options.tracing ? workerTracingOptions(options.tracing) : null;
       worker = await Worker.create({
-        ...(options.tracing ? workerTracingOptions(options.tracing) : {}),
+        ...(tracingOptions ?? {}),
         connection,
         namespace: config.temporalNamespace,
         taskQueue: config.taskQueue,
         workflowsPath: WORKFLOWS_PATH,
         maxConcurrentActivityTaskExecutions: config.workerMaxActivities,
-        // Renewal steps run as local activities (lean-renewal patch): the same budget.
-        maxConcurrentLocalActivityExecutions: config.workerMaxActivities,
+        // Renewal steps run as local activities: by default the same budget.
+        maxConcurrentLocalActivityExecutions: config.workerMaxLocalActivities ?? config.workerMaxActivities,
         maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
         ...(config.workerMaxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
+        ...(config.workerMaxActivitiesPerSecond !== undefined ? { maxActivitiesPerSecond: config.workerMaxActivitiesPerSecond } : {}),
+        ...(config.taskQueueMaxActivitiesPerSecond !== undefined ? { maxTaskQueueActivitiesPerSecond: config.taskQueueMaxActivitiesPerSecond } : {}),
         activities,
       });
+      signingWorker = await createSigningWorker({
+        connection,
+        namespace: config.temporalNamespace,
+        taskQueue: config.taskQueue,
+        activities,
+        maxPerSecond: config.signing.maxPerSecond,
+        maxConcurrent: config.signing.maxConcurrent,
+        ...(tracingOptions?.interceptors?.activity ? { interceptors: { activity: tracingOptions.interceptors.activity } } : {}),
+      });
+      log(`signing on task queue ${signingTaskQueue(config.taskQueue)}: ${config.signing.maxPerSecond === null ? 'no rate limit' : `at most ${config.signing.maxPerSecond}/s over every worker`}, ${config.signing.maxConcurrent} at once here (CERTFLOW_SIGNER_MAX_PER_SECOND, CERTFLOW_WORKER_MAX_SIGNINGS)`);
       const outcome = await ensureCrlPublicationSchedule(client, { taskQueue: config.taskQueue, triggerNow: true });
       log(`schedule ${CRL_PUBLICATION_SCHEDULE_ID} ${outcome} (every ${CRL_PUBLICATION_INTERVAL}); publishing CRLs now`);
       const audit = await ensureAuditCheckpointSchedule(client, { taskQueue: config.taskQueue });
@@ -164,7 +178,12 @@ export async function startWorker(
       throw error;
     }
     const metricsServer = await startWorkerMetrics(config, registry, log);
-    const done = worker.run().finally(async () => {
+    const runs = [worker.run(), signingWorker.run()];
+    // One stopping (a crash) stops the other: the process never runs half a worker.
+    void Promise.race(runs.map((running) => running.catch(() => undefined))).then(() => {
+      for (const each of [worker, signingWorker]) if (each.getState() === 'RUNNING') each.shutdown();
+    });
+    const done = Promise.all(runs).then(() => undefined).finally(async () => {
       await metricsServer?.close().catch(() => undefined);
       mailer?.close();
       await connection.close().catch(() => undefined);
@@ -174,7 +193,7 @@ export async function startWorker(
     return {
       done,
       async stop() {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
+        for (const each of [worker, signingWorker]) if (each.getState() === 'RUNNING') each.shutdown();
         await done;
       },
     };

@@ -141,19 +141,27 @@ export async function addBulkItems(db: Queryable, bulkId: string, items: { certi
  * one statement, so a retried or concurrent report (a lifecycle and the safety net) changes nothing.
  */
 export async function recordBulkOutcomes(db: Queryable, bulkId: string, reports: BulkOutcomeReport[]): Promise<void> {
-  for (const report of reports) {
-    await db
-      .update(bulkItems)
-      // The lifecycle knows which version its renewal superseded (the page may have been read before a renewal of its own).
-      .set({
-        outcome: report.outcome,
-        reason: report.reason ?? null,
-        newVersionId: report.newVersionId,
-        ...(report.oldVersionId ? { oldVersionId: report.oldVersionId } : {}),
-        updatedAt: sql`now()`,
-      })
-      .where(and(eq(bulkItems.bulkId, bulkId), eq(bulkItems.certificateId, report.certificateId), isNull(bulkItems.outcome)));
-  }
+  // The first report of a certificate wins, here as in the table (only an item without an outcome is updated).
+  const first = new Map<string, BulkOutcomeReport>();
+  for (const report of reports) if (!first.has(report.certificateId)) first.set(report.certificateId, report);
+  if (first.size === 0) return;
+  const rows = [...first.values()].map((report) => ({
+    certificate_id: report.certificateId,
+    outcome: report.outcome,
+    reason: report.reason ?? null,
+    new_version_id: report.newVersionId,
+    old_version_id: report.oldVersionId ?? null,
+  }));
+  // One statement for the whole group. The lifecycle knows which version its renewal superseded (the page may have been read before a renewal of its own).
+  await db.execute(sql`
+    update ${bulkItems} as item set
+      outcome = report.outcome,
+      reason = report.reason,
+      new_version_id = report.new_version_id,
+      old_version_id = coalesce(report.old_version_id, item.old_version_id),
+      updated_at = now()
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as report(certificate_id text, outcome text, reason text, new_version_id text, old_version_id text)
+    where item.bulk_id = ${bulkId} and item.certificate_id = report.certificate_id and item.outcome is null`);
 }
 
 /** Outcomes recorded so far for these in-flight certificates of the operation (by their lifecycles or the safety net). */

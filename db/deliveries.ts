@@ -42,6 +42,31 @@ export async function openRollout(db: Queryable, request: RolloutRequest): Promi
   return row!;
 }
 
+/**
+ * A delivery made in one step (a file destination, written locally): the row is written once, as
+ * delivered, for `rolloutKey` — what openRollout then updateRollout would leave, in one statement.
+ */
+export async function recordDelivered(db: Queryable, request: RolloutRequest, deployedSerial: string, at: Date): Promise<void> {
+  const agentId = request.destination.type === 'agent' ? request.destination.agentId : null;
+  await db
+    .insert(deliveries)
+    .values({ ...request, agentId, state: 'delivered', deployedSerial, deliveredAt: at })
+    .onConflictDoUpdate({
+      target: [deliveries.versionId, deliveries.destinationIndex],
+      set: {
+        state: sql`excluded.state`,
+        deployedSerial: sql`excluded.deployed_serial`,
+        deliveredAt: sql`excluded.delivered_at`,
+        verifiedAt: null,
+        lastError: null,
+        destination: sql`excluded.destination`,
+        agentId: sql`excluded.agent_id`,
+        rolloutKey: sql`excluded.rollout_key`,
+        updatedAt: sql`now()`,
+      },
+    });
+}
+
 export async function findRollout(db: Queryable, versionId: string, destinationIndex: number): Promise<DeliveryRow | null> {
   const [row] = await db
     .select()

@@ -25,6 +25,16 @@ export async function findVersion(db: Queryable, id: string): Promise<VersionRow
   return row ?? null;
 }
 
+/** These versions, each with its certificate's team, in one read. */
+export async function findVersionsWithTeams(db: Queryable, ids: string[]): Promise<{ version: VersionRow; teamId: string | null }[]> {
+  if (ids.length === 0) return [];
+  return db
+    .select({ version: certificateVersions, teamId: certificates.teamId })
+    .from(certificateVersions)
+    .leftJoin(certificates, eq(certificates.id, certificateVersions.certificateId))
+    .where(inArray(certificateVersions.id, ids));
+}
+
 export async function findVersionByGeneration(db: Queryable, certificateId: string, generation: number): Promise<VersionRow | null> {
   const statement = prepared(db, 'version_by_generation', (pool) =>
     pool
@@ -54,7 +64,11 @@ export async function listVersions(db: Queryable, certificateId: string): Promis
  * on record, and none outlives its certificate's revocation (the certificate row is locked, so this
  * and revokeCertificateVersions never interleave).
  */
-export async function recordIssuedVersion(db: Database, version: NewVersion): Promise<VersionRow> {
+/**
+ * `alsoInserted` runs in the same transaction when this call inserted the version (its OCSP
+ * responses): one commit for the version, the certificate and what goes with them.
+ */
+export async function recordIssuedVersion(db: Database, version: NewVersion, alsoInserted?: (tx: Queryable, inserted: VersionRow) => Promise<void>): Promise<VersionRow> {
   return db.transaction(async (tx) => {
     // An issuer marked compromised while this was being signed must not get a new certificate: the
     // retry signs again with the active intermediate (FOR SHARE waits for a concurrent status change).
@@ -91,6 +105,7 @@ export async function recordIssuedVersion(db: Database, version: NewVersion): Pr
         .set({ currentVersionId: stored.id, state: 'active', updatedAt: sql`now()` })
         .where(eq(certificates.id, version.certificateId));
     }
+    if (inserted && alsoInserted) await alsoInserted(tx, stored);
     return stored;
   });
 }

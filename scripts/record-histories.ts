@@ -40,6 +40,7 @@ import { startTlsService } from '../test/support/tls-service.js';
 import { startEmbeddedPostgres } from '../devservices/embedded-postgres.js';
 import { resolveTemporalCli } from '../devservices/temporal-cli.js';
 import { startTemporalDevServer } from '../devservices/temporal-dev-server.js';
+import { createSigningWorker } from '../activities/signing-worker.js';
 
 const run = promisify(execFile);
 const OUT_DIR = fileURLToPath(new URL('../test/histories/', import.meta.url));
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
     };
     const app = createApp(apiDeps);
     const workerConnection = await NativeConnection.connect({ address: temporal.address });
-    const activityDeps = {
+    const activities = createActivities({
       db,
       kek,
       issuers: new IssuerStore(db, kek, 'http://127.0.0.1:8080'),
@@ -97,14 +98,9 @@ async function main(): Promise<void> {
       fileDestinationRoot: deliveryRoot,
       destinationGuard: new DestinationGuard(destinationRules),
       temporal: client,
-    };
-    const activities = createActivities(activityDeps);
-    const worker = await Worker.create({
-      connection: workerConnection,
-      taskQueue: TASK_QUEUE,
-      workflowsPath: WORKFLOWS_PATH,
-      activities,
     });
+    const worker = await Worker.create({ connection: workerConnection, taskQueue: TASK_QUEUE, workflowsPath: WORKFLOWS_PATH, activities });
+    const signingWorker = await createSigningWorker({ connection: workerConnection, taskQueue: TASK_QUEUE, activities });
 
     const call = async (method: string, path: string, body?: unknown) => {
         const response = await app.request(path, {
@@ -435,10 +431,12 @@ async function main(): Promise<void> {
 
     const only = process.argv.slice(2).find((argument) => argument.startsWith('--only='))?.slice('--only='.length);
     if (only !== undefined && only !== 'acme') throw new Error(`--only=${only}: the only group that can be recorded alone is "acme"`);
-    await worker.runUntil(async () => {
-      if (only !== 'acme') await recordPlatformShapes();
-      await recordAcmeShapes();
-    });
+    await signingWorker.runUntil(() =>
+      worker.runUntil(async () => {
+        if (only !== 'acme') await recordPlatformShapes();
+        await recordAcmeShapes();
+      }),
+    );
     await workerConnection.close();
     await connection.close();
   } finally {

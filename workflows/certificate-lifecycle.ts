@@ -5,7 +5,7 @@
  * short. A revocation wins over everything: it cancels whatever the run is waiting on, then revokes,
  * retried until done. What a message changes and what a failure leads to are pure (core/lifecycle-*.ts).
  */
-import { CancellationScope, allHandlersFinished, condition, continueAsNew, isCancellation, log, setHandler } from '@temporalio/workflow';
+import { CancellationScope, allHandlersFinished, condition, continueAsNew, isCancellation, log, patched, setHandler } from '@temporalio/workflow';
 import { receiveRenewNow, receiveRevoke } from '../core/lifecycle-inbox.js';
 import { nextRunInput } from '../core/lifecycle-steps.js';
 import { withoutCertificatePem } from '../core/reconcile.js';
@@ -16,7 +16,8 @@ import { REVOCATION_REASONS, renewedByClient } from '../core/types.js';
 import { suggestedWindow } from '../core/ari.js';
 import { clientRenewedSignal } from '../contracts/acme-messages.js';
 import { renewNowSignal, retryRolloutSignal, revokeSignal, statusQuery } from '../contracts/lifecycle-messages.js';
-import { lifecycleActivities, localActivities } from './lifecycle-activities.js';
+import { lifecycleActivities, localActivities, signingActivities } from './lifecycle-activities.js';
+import { SIGNING_QUEUE_PATCH } from '../core/signing-queue.js';
 import { approvalStep, type ApprovalOutcome } from './lifecycle-approval.js';
 import { reportToBulk } from './lifecycle-bulk-report.js';
 import { rollOut } from './lifecycle-rollout.js';
@@ -81,7 +82,9 @@ async function issueAndServe(run: LifecycleRun, awaitApproval: ReturnType<typeof
     await run.untilDone('await-csr', () => lifecycleActivities.awaitAgentCsr({ certificateId, generation: input.generation }));
   }
   const previous = run.status.currentVersion;
-  const version = withoutCertificatePem(await run.untilDone('issue', () => localActivities.issueCertificate({ certificateId, generation: input.generation })));
+  // Runs recorded before the signing queue existed sign in a local activity, as they did.
+  const issue = patched(SIGNING_QUEUE_PATCH) ? signingActivities().issueCertificate : localActivities.issueCertificate;
+  const version = withoutCertificatePem(await run.untilDone('issue', () => issue({ certificateId, generation: input.generation })));
   run.status.currentVersion = version;
   run.issued = true;
   run.upsertLater({ key: SEARCH_ATTRIBUTE_KEYS.issuerId, value: version.issuerId }, { key: SEARCH_ATTRIBUTE_KEYS.notAfter, value: new Date(version.notAfter) });

@@ -1,6 +1,7 @@
 /** The activities of the lifecycle workflow, each with its option preset (workflows/activity-options.ts). */
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { signingTaskQueue } from '../core/signing-queue.js';
 import { ACTIVITY_PRESETS, LOCAL_PRESETS, waitingPreset } from './activity-options.js';
 
 const records = proxyActivities<Activities>(ACTIVITY_PRESETS.records);
@@ -35,4 +36,9 @@ export const localActivities = {
 /** Activities that wait for something outside (an agent's report, endpoints serving a version), heartbeating. */
 export function waitingActivities(waitSeconds: number) {
   return proxyActivities<Activities>(waitingPreset(waitSeconds));
+}
+
+/** Signing, on the rate-limited signing task queue (core/signing-queue.ts). */
+export function signingActivities() {
+  return proxyActivities<Pick<Activities, 'issueCertificate'>>({ ...ACTIVITY_PRESETS.issuance, taskQueue: signingTaskQueue(workflowInfo().taskQueue) });
 }

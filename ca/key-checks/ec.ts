@@ -9,7 +9,7 @@
 import type { KeyAlgorithm } from '../../core/types.js';
 
 export interface Curve {
-  name: string;
+  name: 'P-256' | 'P-384';
   keyAlgorithm: KeyAlgorithm;
   /** Field prime. */
   p: bigint;

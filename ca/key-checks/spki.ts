@@ -3,7 +3,7 @@
  * public key bytes, plus the RSAPublicKey inside an rsaEncryption key (RFC 8017 §A.1.1).
  */
 import { TAG } from '../der-tags.js';
-import { children, decodeOid, decodePositiveInteger, DerError, type DerElement, expectTag, octetAlignedBits, readOne } from '../der-reader.js';
+import { children, decodeOid, decodePositiveInteger, DerError, type DerElement, expectTag, integerMagnitude, octetAlignedBits, readOne } from '../der-reader.js';
 
 export const KEY_ALGORITHM_OIDS = {
   rsaEncryption: '1.2.840.113549.1.1.1',
@@ -56,8 +56,21 @@ function decodeParameters(tlv: DerElement | undefined): AlgorithmParameters {
   return { kind: 'other', tag: tlv.tag };
 }
 
-export function parseRsaPublicKey(bytes: Uint8Array): { modulus: bigint; exponent: bigint } {
+export interface RsaPublicKey {
+  modulus: bigint;
+  exponent: bigint;
+  /** The INTEGERs' magnitudes (no sign octet), as a JWK carries them. */
+  modulusBytes: Buffer;
+  exponentBytes: Buffer;
+}
+
+export function parseRsaPublicKey(bytes: Uint8Array): RsaPublicKey {
   const [modulus, exponent, ...extra] = children(readOne(bytes, TAG.sequence, 'RSAPublicKey'));
   if (!modulus || !exponent || extra.length > 0) throw new DerError('RSAPublicKey must be a SEQUENCE of exactly two INTEGERs');
-  return { modulus: decodePositiveInteger(modulus, 'the RSA modulus'), exponent: decodePositiveInteger(exponent, 'the RSA public exponent') };
+  return {
+    modulus: decodePositiveInteger(modulus, 'the RSA modulus'),
+    exponent: decodePositiveInteger(exponent, 'the RSA public exponent'),
+    modulusBytes: integerMagnitude(modulus),
+    exponentBytes: integerMagnitude(exponent),
+  };
 }

@@ -27,7 +27,7 @@ import { ensureAptPackages } from '../../devservices/apt-packages.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../devservices/embedded-postgres.js';
 import { runAuditCli } from '../../cmd/audit-cli.js';
 import { runReconcileCli } from '../../cmd/reconcile-cli.js';
-import { activityDeps, createHarness, TEST_AUDIT_KEY_HEX, TEST_KEK_HEX, TEST_PUBLIC_URL, createTeamWithTokens, eventually, startInProcessWorker, type Harness, type InProcessWorker, type Team } from '../support/harness.js';
+import { activityDeps, childWorkerEnvironment, createHarness, TEST_PUBLIC_URL, createTeamWithTokens, eventually, startInProcessWorker, type Harness, type InProcessWorker, type Team } from '../support/harness.js';
 import { certificatesAs, type CertificateClient } from '../support/integration-suite.js';
 import { revokeAndWait } from '../support/revoke.js';
 import { access } from 'node:fs/promises';
@@ -200,17 +200,7 @@ describe('backup and restore: a Postgres dump restored mid-run, then certflow re
     // Idempotent: the second run, through the operator's command, finds nothing.
     const checkpointFile = join(dir, 'audit-checkpoints.jsonl');
     await writeFile(checkpointFile, outside.map((checkpoint) => `${JSON.stringify({ ...checkpoint, at: checkpoint.at.toISOString() })}\n`).join(''));
-    const env = {
-      ...process.env,
-      DATABASE_URL: harness.databaseUrl,
-      TEMPORAL_ADDRESS: harness.temporalAddress,
-      TEMPORAL_NAMESPACE: harness.namespace,
-      CERTFLOW_TASK_QUEUE: harness.taskQueue,
-      CERTFLOW_KEK: TEST_KEK_HEX,
-      CERTFLOW_AUDIT_KEY: TEST_AUDIT_KEY_HEX,
-      CERTFLOW_PUBLIC_URL: TEST_PUBLIC_URL,
-      CERTFLOW_DATA_DIR: dir,
-    };
+    const env = childWorkerEnvironment(harness, { CERTFLOW_PUBLIC_URL: TEST_PUBLIC_URL });
     const second = await cli(runReconcileCli, ['--checkpoints', checkpointFile], env);
     expect(second, second.err).toMatchObject({ code: 0 });
     expect(second.out).toMatch(/^reconcile: nothing to repair; checked 2 certificates and 4 lifecycle workflows$/); // the two not revoked, and every lifecycle

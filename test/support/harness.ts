@@ -29,6 +29,7 @@ import { AuditKey } from '../../db/audit-chain.js';
 import { applyMigrations } from '../../db/migrate.js';
 import { newId } from '../../db/ids.js';
 import { ensureBootstrapToken } from '../../db/tokens.js';
+import { createSigningWorker } from '../../activities/signing-worker.js';
 
 /** Fixed for the whole test run: every worker of the run must open the CA keys the first one sealed. */
 export const TEST_KEK_HEX = 'a3'.repeat(32);
@@ -159,7 +160,12 @@ export function activityDeps(harness: Harness): ActivityDeps {
 }
 
 /** A worker in the test process, with the real activities against the real database (`deps` replaces some of them). */
-export async function startInProcessWorker(harness: Harness, address = harness.temporalAddress, deps: Partial<ActivityDeps> = {}): Promise<InProcessWorker> {
+export async function startInProcessWorker(
+  harness: Harness,
+  address = harness.temporalAddress,
+  deps: Partial<ActivityDeps> = {},
+  signing: { maxPerSecond?: number | null; maxConcurrent?: number } = {},
+): Promise<InProcessWorker> {
   const connection = await NativeConnection.connect({ address });
   const activities = createActivities({ ...activityDeps(harness), ...deps });
   const worker = await Worker.create({
@@ -169,10 +175,11 @@ export async function startInProcessWorker(harness: Harness, address = harness.t
     workflowBundle: await workflowBundle(),
     activities,
   });
-  const running = worker.run();
+  const signingWorker = await createSigningWorker({ connection, namespace: harness.namespace, taskQueue: harness.taskQueue, activities, ...signing });
+  const running = Promise.all([worker.run(), signingWorker.run()]);
   return {
     async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const each of [worker, signingWorker]) if (each.getState() === 'RUNNING') each.shutdown();
       await running;
       await connection.close();
     },
@@ -187,9 +194,9 @@ export interface ChildWorker {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** `cmd/worker.ts` as a real child process, configured like production through the environment (plus `extraEnv`). */
-export function startChildWorker(harness: Harness, extraEnv: Record<string, string> = {}): ChildWorker {
-  const env = {
+/** The environment of a worker process (or a worker-side command such as `certflow reconcile`) on this harness, plus `extraEnv`. */
+export function childWorkerEnvironment(harness: Harness, extraEnv: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
     ...process.env,
     // No metrics listener unless the test asks for one (CERTFLOW_WORKER_METRICS_PORT in extraEnv): workers of
     // parallel runs would otherwise all try the default port.
@@ -208,6 +215,11 @@ export function startChildWorker(harness: Harness, extraEnv: Record<string, stri
     CERTFLOW_ALLOW_PRIVATE_DESTINATIONS: 'loopback',
     CERTFLOW_DATA_DIR: join(harness.deliveryRoot, '.worker-data'),
   };
+}
+
+/** `cmd/worker.ts` as a real child process, configured like production through the environment (plus `extraEnv`). */
+export function startChildWorker(harness: Harness, extraEnv: Record<string, string> = {}): ChildWorker {
+  const env = childWorkerEnvironment(harness, extraEnv);
   // Validate the same way the worker will, so a bad test environment fails here with a clear message.
   loadConfig(env);
   const child = spawn(process.execPath, ['--import', 'tsx', 'cmd/worker.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -11,6 +11,7 @@ import type { Tracing } from '../../cmd/tracing.js';
 import { clientTracingInterceptors, WORKFLOW_TRACING_INTERCEPTORS, workerTracingOptions } from '../../cmd/worker-tracing.js';
 import { WORKFLOWS_PATH } from '../../workflows/workflows-path.js';
 import { activityDeps, type Harness, type InProcessWorker } from './harness.js';
+import { createSigningWorker } from '../../activities/signing-worker.js';
 
 export function tracedApp(harness: Harness, tracing: Tracing): ReturnType<typeof createApp> {
   const temporal = new Client({ connection: harness.client.connection, namespace: harness.namespace, interceptors: clientTracingInterceptors(tracing) });
@@ -20,18 +21,27 @@ export function tracedApp(harness: Harness, tracing: Tracing): ReturnType<typeof
 export async function startTracedWorker(harness: Harness, tracing: Tracing): Promise<InProcessWorker> {
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [WORKFLOW_TRACING_INTERCEPTORS], logger: new DefaultLogger('WARN') });
   const connection = await NativeConnection.connect({ address: harness.temporalAddress });
+  const activities = createActivities(activityDeps(harness));
+  const tracingOptions = workerTracingOptions(tracing);
   const worker = await Worker.create({
-    ...workerTracingOptions(tracing),
+    ...tracingOptions,
     connection,
     namespace: harness.namespace,
     taskQueue: harness.taskQueue,
     workflowBundle,
-    activities: createActivities(activityDeps(harness)),
+    activities,
   });
-  const running = worker.run();
+  const signingWorker = await createSigningWorker({
+    connection,
+    namespace: harness.namespace,
+    taskQueue: harness.taskQueue,
+    activities,
+    ...(tracingOptions.interceptors?.activity ? { interceptors: { activity: tracingOptions.interceptors.activity } } : {}),
+  });
+  const running = Promise.all([worker.run(), signingWorker.run()]);
   return {
     async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const each of [worker, signingWorker]) if (each.getState() === 'RUNNING') each.shutdown();
       await running;
       await connection.close();
     },

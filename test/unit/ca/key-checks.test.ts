@@ -2,7 +2,16 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { KeyAlgorithm, Profile } from '../../../core/types.js';
 import { nullValue, oid, sequence, bitString, smallInteger } from '../../../ca/der-writer.js';
-import { checkSubjectPublicKey, inMemoryBlocklist, KeyCheckError, spkiSha256Hex, type KeyBlocklist, type KeyCheckReason } from '../../../ca/key-checks.js';
+import {
+  checkSubjectPublicKey,
+  inMemoryBlocklist,
+  KeyCheckError,
+  RSA_CHECKED_KEYS_CAPACITY,
+  rsaCheckedKeys,
+  spkiSha256Hex,
+  type KeyBlocklist,
+  type KeyCheckReason,
+} from '../../../ca/key-checks.js';
 import { ACCEPTED_CURVES, ecPointProblem } from '../../../ca/key-checks/ec.js';
 import { generatedSubgroup, hasRocaFingerprint, ROCA_PRIMES } from '../../../ca/key-checks/roca.js';
 import { fermatFactor, isqrt, rsaSizeProblem, smallPrimeFactor } from '../../../ca/key-checks/rsa.js';
@@ -123,7 +132,10 @@ describe('checkSubjectPublicKey', () => {
     { name: 'ok/Ed25519 on tls-client', spki: () => fx.ed25519, profile: 'tls-client', want: 'Ed25519' },
   ];
   it.each(ok)('$name', async ({ spki, profile, want }) => {
-    await expect(checkSubjectPublicKey(spki(), { profile })).resolves.toEqual({ keyAlgorithm: want });
+    const checked = await checkSubjectPublicKey(spki(), { profile });
+    expect(checked.keyAlgorithm).toBe(want);
+    // The key the checks imported (through a JWK for all but P-384) is the key of these exact bytes.
+    expect(checked.publicKey.export({ type: 'spki', format: 'der' })).toEqual(Buffer.from(spki()));
   });
 
   const fail: { name: string; spki: () => Uint8Array; profile?: Profile; reason: KeyCheckReason; message: RegExp }[] = [
@@ -204,7 +216,7 @@ describe('blocklist', () => {
   it.each(cases)('$name', async ({ blocklist, blocked }) => {
     const checking = checkSubjectPublicKey(fx.p256, { profile: 'tls-server', blocklist: blocklist() });
     if (!blocked) {
-      await expect(checking).resolves.toEqual({ keyAlgorithm: 'ECDSA-P256' });
+      await expect(checking).resolves.toMatchObject({ keyAlgorithm: 'ECDSA-P256' });
       return;
     }
     const error = await checking.catch((caught: unknown) => caught);
@@ -371,5 +383,51 @@ describe('ecPointProblem', () => {
     const y = BigInt(`0x${point.subarray(33).toString('hex')}`);
     const negated = Buffer.concat([point.subarray(0, 33), bigIntToBytes(P256_P - y, 32)]);
     expect(ecPointProblem(p256, negated)).toBeNull();
+  });
+});
+
+describe('RSA verdict cache', () => {
+  it('ok/a key that passed the RSA checks is remembered by the SHA-256 of its SPKI, within a bounded set', async () => {
+    rsaCheckedKeys.clear();
+    await checkSubjectPublicKey(fx.rsa2048, { profile: 'tls-server' });
+    expect(rsaCheckedKeys.has(spkiSha256Hex(fx.rsa2048))).toBe(true);
+    expect(rsaCheckedKeys.size).toBe(1);
+    expect(rsaCheckedKeys.capacity).toBe(RSA_CHECKED_KEYS_CAPACITY);
+    expect(RSA_CHECKED_KEYS_CAPACITY).toBeLessThanOrEqual(100_000);
+  });
+
+  it('ok/a refused key is not remembered: it is refused again, for the same reason', async () => {
+    rsaCheckedKeys.clear();
+    for (let attempt = 0; attempt < 2; attempt++) expect((await keyCheckErrorOf(fx.smallFactor.spki, 'tls-server')).reason).toBe('rsa_small_factor');
+    expect(rsaCheckedKeys.size).toBe(0);
+  });
+
+  it("fail/a good key's verdict is not reused for a different key, even one sharing most of its modulus", async () => {
+    rsaCheckedKeys.clear();
+    await checkSubjectPublicKey(fx.rsa2048, { profile: 'tls-server' });
+    // The same modulus moved down to a multiple of 3: same size, same leading bytes, another key.
+    const divisibleBy3 = fx.rsa2048Modulus - (fx.rsa2048Modulus % 3n);
+    expect((await keyCheckErrorOf(rsaSpki(divisibleBy3, 65537n), 'tls-server')).reason).toBe('rsa_small_factor');
+    expect((await keyCheckErrorOf(fx.rocaKey.spki, 'tls-server')).reason).toBe('rsa_roca');
+    expect((await keyCheckErrorOf(fx.closePrimes.spki, 'tls-server')).reason).toBe('rsa_fermat');
+    // The same modulus with another exponent is another SPKI: its exponent is checked as ever.
+    expect((await keyCheckErrorOf(rsaSpki(fx.rsa2048Modulus, 3n), 'tls-server')).reason).toBe('rsa_exponent');
+  });
+
+  it('fail/a blocklisted key is refused on every request, though its RSA verdict is cached', async () => {
+    rsaCheckedKeys.clear();
+    await checkSubjectPublicKey(fx.rsa2048, { profile: 'tls-server' });
+    const blocklist = inMemoryBlocklist([spkiSha256Hex(fx.rsa2048)]);
+    for (let attempt = 0; attempt < 3; attempt++) expect((await keyCheckErrorOf(fx.rsa2048, 'tls-server', blocklist)).reason).toBe('blocklisted');
+  });
+
+  it('ok/the verdict is looked up by the exact SPKI: a planted entry for a weak key is what lets it pass (and nothing else does)', async () => {
+    rsaCheckedKeys.clear();
+    rsaCheckedKeys.add(spkiSha256Hex(fx.rsa2048));
+    expect((await keyCheckErrorOf(fx.smallFactor.spki, 'tls-server')).reason).toBe('rsa_small_factor');
+    rsaCheckedKeys.add(spkiSha256Hex(fx.smallFactor.spki));
+    await expect(checkSubjectPublicKey(fx.smallFactor.spki, { profile: 'tls-server' })).resolves.toMatchObject({ keyAlgorithm: 'RSA-2048' });
+    rsaCheckedKeys.clear();
+    expect((await keyCheckErrorOf(fx.smallFactor.spki, 'tls-server')).reason).toBe('rsa_small_factor');
   });
 });
