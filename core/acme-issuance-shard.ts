@@ -17,6 +17,8 @@ export interface AcmeShardInput {
   batchSize: number;
   /** Ids signalled to an earlier run and not yet signed (carried over by continue-as-new). */
   pending: string[];
+  /** Batches per run before it continues as new; absent: ACME_SHARD_MAX_BATCHES (tests set fewer). */
+  maxBatches?: number;
 }
 
 /** FNV-1a of the id, mod `shards`: the same certificate always goes to the same shard. */

@@ -36,7 +36,7 @@ export async function acmeIssuanceShard(input: AcmeShardInput): Promise<void> {
   });
   for (let batches = 0; ; batches++) {
     await condition(() => pending.length > 0 || workflowInfo().continueAsNewSuggested);
-    if (shouldContinueAsNew({ suggested: workflowInfo().continueAsNewSuggested, batches, maxBatches: ACME_SHARD_MAX_BATCHES })) {
+    if (shouldContinueAsNew({ suggested: workflowInfo().continueAsNewSuggested, batches, maxBatches: input.maxBatches ?? ACME_SHARD_MAX_BATCHES })) {
       await condition(allHandlersFinished);
       // Read after the wait: ids signalled during this last task travel with the new run.
       return continueAsNew<typeof acmeIssuanceShard>({ ...input, pending });
