@@ -7,6 +7,7 @@
  * audit log's gap behind its outside checkpoint acknowledged by a `platform.restored` event.
  * Idempotent: a second run finds nothing. Every repair is in the audit log and in the report.
  */
+import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { x509 } from '../ca/x509.js';
@@ -40,6 +41,8 @@ export interface ReconcileOptions {
   externalCheckpoints: readonly AuditCheckpoint[];
   /** CERTFLOW_ACME_ISSUANCE_SHARDS: where a lazily issued ACME certificate was signed; absent: 4. */
   acmeShards?: number;
+  /** Only this team's certificates and lifecycles (its rows by team id, its workflows by the `Team` search attribute). */
+  team?: { id: string; name: string };
 }
 
 export interface ReconcileFinding {
@@ -61,7 +64,7 @@ export async function reconcilePlatform(deps: ActivityDeps, options: ReconcileOp
   await reconcileAuditLog(deps, options.externalCheckpoints, report);
   const seen = new Set<string>();
   for (let after: string | null = null; ; ) {
-    const page = await selectSweepPage(deps.db, { after, limit: PAGE_SIZE });
+    const page = await selectSweepPage(deps.db, { after, limit: PAGE_SIZE, ...(options.team ? { teamId: options.team.id } : {}) });
     for (const candidate of page) {
       seen.add(candidate.id);
       report.checked.certificates++;
@@ -151,7 +154,8 @@ async function withCurrentVersion(deps: ActivityDeps, candidate: SweepCandidate)
 /** The lifecycles on the task queue whose certificate has no row: requested after the backup was taken. */
 async function reconcileOrphans(deps: ActivityDeps, options: ReconcileOptions, seen: Set<string>, report: ReconcileReport): Promise<void> {
   const workflowIds = new Set<string>();
-  for await (const execution of deps.temporal.workflow.list({ query: `WorkflowType = 'certificateLifecycle' AND TaskQueue = '${options.taskQueue.replaceAll("'", '')}'` })) {
+  const teamClause = options.team ? ` AND ${SEARCH_ATTRIBUTE_KEYS.team.name} = '${options.team.name.replaceAll("'", '')}'` : '';
+  for await (const execution of deps.temporal.workflow.list({ query: `WorkflowType = 'certificateLifecycle' AND TaskQueue = '${options.taskQueue.replaceAll("'", '')}'${teamClause}` })) {
     workflowIds.add(execution.workflowId);
   }
   for (const workflowId of workflowIds) {
