@@ -102,7 +102,8 @@ export async function recordIssuedVersion(db: Database, version: NewVersion, als
         .where(and(eq(certificateVersions.certificateId, version.certificateId), eq(certificateVersions.status, 'active'), ne(certificateVersions.id, stored.id)));
       await tx
         .update(certificates)
-        .set({ currentVersionId: stored.id, state: 'active', updatedAt: sql`now()` })
+        // A revocation accepted while this was being signed keeps the certificate `revoking`: it revokes this version next.
+        .set({ currentVersionId: stored.id, state: certificate?.state === 'revoking' ? 'revoking' : 'active', updatedAt: sql`now()` })
         .where(eq(certificates.id, version.certificateId));
     }
     if (inserted && alsoInserted) await alsoInserted(tx, stored);

@@ -131,6 +131,24 @@ describe('revocation always wins', () => {
     expect(certificate).toMatchObject({ state: 'revoked', currentVersionId: first!.id });
   });
 
+  it('keeps a certificate revoking when a version that was being signed is recorded before the revocation is', async () => {
+    const id = await create('revoking-late-version', [{ type: 'file', directory: 'revoking-late-version' }]);
+    await until('the first version', async () => ((await view(id)).state === 'active' ? true : undefined));
+    const [first] = await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
+    // The revocation is accepted (the lifecycle records `revoking`) but has not revoked anything yet.
+    await suite.harness.db.update(certificates).set({ state: 'revoking' }).where(eq(certificates.id, id));
+
+    const late = await recordIssuedVersion(suite.harness.db, { ...first!, issuerId: first!.issuerId!, id: `${first!.id}-late`, generation: 2, serial: `${first!.serial}dd`, fingerprintSha256: randomBytes(32).toString('hex'), status: 'active', revokedAt: null, revocationReason: null });
+    expect(late.status).toBe('active');
+    const [certificate] = await suite.harness.db.select().from(certificates).where(eq(certificates.id, id));
+    expect(certificate).toMatchObject({ state: 'revoking', currentVersionId: late.id });
+
+    // The revocation then revokes it with the rest.
+    await revokeAndWait(suite.harness.app, id, suite.team.requester, 'keyCompromise');
+    const versions = await suite.harness.db.select().from(certificateVersions).where(eq(certificateVersions.certificateId, id));
+    expect(versions.map((version) => version.status)).toEqual(['revoked', 'revoked']);
+  });
+
   it('logs every serial before signing, and a revocation deletes a key made for a generation never signed', async () => {
     const id = await create('orphan-key', [{ type: 'file', directory: 'orphan-key' }]);
     await until('the first version', async () => ((await view(id)).state === 'active' ? true : undefined));
