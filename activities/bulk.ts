@@ -22,7 +22,6 @@ import { findVersionsWithTeams, revokeSupersededVersions } from '../db/versions.
 import { appendAuditEvent } from '../db/audit.js';
 import { recordVersionsRevoked } from './audit-records.js';
 import { renewNowSignal } from '../contracts/lifecycle-messages.js';
-import { startLazily } from './lifecycle-wake.js';
 import type { ActivityDeps } from './deps.js';
 import { notifyBulkFinished } from './bulk-notification.js';
 import { publishCrl } from './publish-crl.js';
@@ -60,16 +59,13 @@ export async function sendBulkRenewals(
   );
   const results = await Promise.all(
     input.targets.map(async (target) => {
-      const request = { reason: input.reason, bulkOperationId: input.bulkId };
       try {
-        await deps.temporal.workflow.getHandle(target.workflowId).signal(renewNowSignal, request);
+        await deps.temporal.workflow.getHandle(target.workflowId).signal(renewNowSignal, { reason: input.reason, bulkOperationId: input.bulkId });
         return { target, skipped: null };
       } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
+        if (error instanceof WorkflowNotFoundError) return { target, skipped: 'its lifecycle workflow is not running (revoked or ended)' };
+        throw error;
       }
-      // An ACME certificate from an ACME issuance shard has no lifecycle until something addresses it: this does.
-      if (await startLazily(deps, target, renewNowSignal, [request])) return { target, skipped: null };
-      return { target, skipped: 'its lifecycle workflow is not running (revoked or ended)' };
     }),
   );
   const skipped: BulkOutcomeReport[] = results

@@ -23,7 +23,6 @@ import {
 } from './bulk.js';
 import type { ActivityDeps } from './deps.js';
 import { deliverVersion, type DeliverVersionInput } from './deliver-version.js';
-import { handAcmeIssuancesToLifecycles, issueAcmeBatch } from './acme-issuance-batch.js';
 import { issueCertificate, type IssueCertificateInput } from './issue-certificate.js';
 import { buildCompromiseReport, markIssuerCompromised, openCompromiseBulk, revokeCompromisedIssuer } from './issuer-compromise.js';
 import { listPublishingIssuers, publishCrl, type PublishCrlInput } from './publish-crl.js';
@@ -43,13 +42,7 @@ import { recordBulkOutcomes } from '../db/bulk.js';
 
 /** Every activity's failures are counted into error groups (activities/failure-tracking.ts). */
 export function createActivities(deps: ActivityDeps) {
-  const tracked = trackFailures(deps, activityFunctions(deps));
-  return {
-    ...tracked,
-    // The ACME issuance shard's batch signs each certificate through the tracked `issueCertificate` (metrics, OCSP, error groups).
-    issueAcmeBatch: (input: { certificateIds: string[] }) => issueAcmeBatch(tracked.issueCertificate, input),
-    handAcmeIssuancesToLifecycles: (input: { certificateIds: string[]; taskQueue: string }) => handAcmeIssuancesToLifecycles(deps, input),
-  };
+  return trackFailures(deps, activityFunctions(deps));
 }
 
 function activityFunctions(deps: ActivityDeps) {

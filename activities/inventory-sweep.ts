@@ -13,9 +13,7 @@ import { destinationPlans } from '../core/destination-plans.js';
 import { decideSweep, type SweepFacts } from '../core/inventory-sweep.js';
 import { daysLeft } from '../core/notifications.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
-import { CERTIFICATE_SOURCES, type CertificateSource, type KeySource } from '../core/types.js';
-import { startsLazily } from '../core/lazy-lifecycle.js';
-import { markRenewalOverdue } from './acme-client-renewal.js';
+import { CERTIFICATE_SOURCES } from '../core/types.js';
 import { appendAuditEvent } from '../db/audit.js';
 import { findCertificate } from '../db/certificates.js';
 import { selectSweepPage, type SweepCandidate } from '../db/inventory-sweep.js';
@@ -41,8 +39,6 @@ export interface SweepCounts {
   expiryNotices: number;
   /** Temporal did not answer for these: nothing was decided about them this time. */
   unknown: number;
-  /** ACME certificates without a lifecycle run whose renewal window passed: marked renewal_overdue. */
-  overdue: number;
 }
 
 export interface SweepPageResult {
@@ -52,7 +48,7 @@ export interface SweepPageResult {
 }
 
 export function emptySweepCounts(): SweepCounts {
-  return { checked: 0, restarted: 0, alerted: 0, expiryNotices: 0, unknown: 0, overdue: 0 };
+  return { checked: 0, restarted: 0, alerted: 0, expiryNotices: 0, unknown: 0 };
 }
 
 export async function sweepInventoryPage(deps: ActivityDeps, input: SweepPageInput): Promise<SweepPageResult> {
@@ -76,7 +72,6 @@ async function sweepOne(deps: ActivityDeps, candidate: SweepCandidate, sweepId: 
     renewBeforeSeconds: candidate.renewBeforeSeconds,
     version: candidate.version,
     workflow: managed ? await describeLifecycle(deps, candidate.workflowId!) : { kind: 'not_found' },
-    lazy: managed && startsLazily({ source: candidate.source as CertificateSource, keySource: candidate.keySource as KeySource }),
   };
   counts.checked++;
   if (facts.workflow.kind === 'unknown') counts.unknown++;
@@ -109,11 +104,6 @@ async function sweepOne(deps: ActivityDeps, candidate: SweepCandidate, sweepId: 
       dedupeKey: `${candidate.id}/not-running/${candidate.state}/${candidate.version?.id ?? 'none'}`,
     });
     counts.alerted++;
-  }
-  if (decision.markOverdue) {
-    // What the certificate's run would do when the client lets the window pass; only from `active`.
-    await markRenewalOverdue(deps, { certificateId: candidate.id });
-    counts.overdue++;
   }
   if (decision.expiryNotice !== null && candidate.version) {
     const days = decision.expiryNotice;

@@ -4,7 +4,7 @@
  * the reason of a revocation it received. Walks the run chain backwards (continue-as-new) as far
  * as needed.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { RevocationReason, VersionSummary } from '../core/types.js';
 import { REVOCATION_REASONS } from '../core/types.js';
@@ -76,38 +76,4 @@ function issuedVersion(value: unknown): IssuedInHistory | null {
 
 function revocationReason(reason: string | undefined): RevocationReason | null {
   return reason && (REVOCATION_REASONS as readonly string[]).includes(reason) ? (reason as RevocationReason) : null;
-}
-
-/**
- * The version an ACME issuance shard signed for a lazily issued certificate (workflows/acme-issuance-shard.ts):
- * the batch activity's result names each certificate with its signed PEM. Walks the shard's runs from the
- * newest back (continue-as-new), at most `maxRuns`; null when not found there.
- */
-export async function readShardIssuance(client: Client, workflowId: string, certificateId: string, maxRuns = 50): Promise<IssuedInHistory | null> {
-  let runId: string | undefined = undefined;
-  for (let runs = 0; runs < maxRuns; runs++) {
-    let history;
-    try {
-      history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return null;
-      throw error;
-    }
-    let previousRunId: string | undefined;
-    for (const event of history.events ?? []) {
-      const started = event.workflowExecutionStartedEventAttributes;
-      if (started) previousRunId = started.continuedExecutionRunId || undefined;
-      for (const value of decodeAll(event.activityTaskCompletedEventAttributes?.result?.payloads)) {
-        if (!Array.isArray(value)) continue;
-        for (const outcome of value as Array<{ certificateId?: unknown; kind?: unknown; version?: unknown }>) {
-          if (outcome?.certificateId !== certificateId || outcome.kind !== 'issued') continue;
-          const issued = issuedVersion(outcome.version);
-          if (issued) return issued;
-        }
-      }
-    }
-    if (!previousRunId) return null;
-    runId = previousRunId;
-  }
-  return null;
 }

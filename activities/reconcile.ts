@@ -7,16 +7,13 @@
  * audit log's gap behind its outside checkpoint acknowledged by a `platform.restored` event.
  * Idempotent: a second run finds nothing. Every repair is in the audit log and in the report.
  */
-import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { x509 } from '../ca/x509.js';
 import { certificateFacts } from '../ca/certificate-facts.js';
 import { lifecycleWorkflowId, statusQuery } from '../contracts/lifecycle-messages.js';
-import { acmeShardOf, acmeShardWorkflowId } from '../core/acme-issuance-shard.js';
-import { startsLazily } from '../core/lazy-lifecycle.js';
 import { decideReconcile, type ReconcileAction, type ReconcileDbFacts, type ReconcileWorkflowFacts } from '../core/reconcile.js';
-import { CERTIFICATE_SOURCES, renewedByClient, type CertificateSource, type KeyAlgorithm, type KeySource, type RevocationReason } from '../core/types.js';
+import { CERTIFICATE_SOURCES, renewedByClient, type KeyAlgorithm, type KeySource, type RevocationReason } from '../core/types.js';
 import type { AuditCheckpoint } from '../db/audit-chain.js';
 import { appendAuditEvent } from '../db/audit.js';
 import { acknowledgedRestores, auditHead, auditRowsAt } from '../db/audit-restore.js';
@@ -30,7 +27,7 @@ import { listVersions, recordIssuedVersion, revokeCertificateVersions } from '..
 import { recordVersionIssued, recordVersionsRevoked } from './audit-records.js';
 import type { ActivityDeps } from './deps.js';
 import { restartLifecycle } from './inventory-sweep.js';
-import { readLifecycleHistory, readShardIssuance, type IssuedInHistory } from './reconcile-history.js';
+import { readLifecycleHistory, type IssuedInHistory } from './reconcile-history.js';
 import { publishCrl } from './publish-crl.js';
 import { publishRevocation } from './revoke-certificate.js';
 
@@ -39,10 +36,6 @@ export interface ReconcileOptions {
   taskQueue: string;
   /** Checkpoints kept outside the database (the worker's CERTFLOW_AUDIT_CHECKPOINT_FILE). */
   externalCheckpoints: readonly AuditCheckpoint[];
-  /** CERTFLOW_ACME_ISSUANCE_SHARDS: where a lazily issued ACME certificate was signed; absent: 4. */
-  acmeShards?: number;
-  /** Only this team's certificates and lifecycles (its rows by team id, its workflows by the `Team` search attribute). */
-  team?: { id: string; name: string };
 }
 
 export interface ReconcileFinding {
@@ -64,7 +57,7 @@ export async function reconcilePlatform(deps: ActivityDeps, options: ReconcileOp
   await reconcileAuditLog(deps, options.externalCheckpoints, report);
   const seen = new Set<string>();
   for (let after: string | null = null; ; ) {
-    const page = await selectSweepPage(deps.db, { after, limit: PAGE_SIZE, ...(options.team ? { teamId: options.team.id } : {}) });
+    const page = await selectSweepPage(deps.db, { after, limit: PAGE_SIZE });
     for (const candidate of page) {
       seen.add(candidate.id);
       report.checked.certificates++;
@@ -95,11 +88,6 @@ async function reconcileRow(deps: ActivityDeps, options: ReconcileOptions, candi
   const workflow = await workflowFacts(deps, workflowId);
   if (workflow === 'unknown') {
     report.findings.push({ certificateId: candidate.id, action: 'alert', detail: 'Temporal did not answer for its lifecycle; run reconcile again' });
-    return;
-  }
-  if (workflow === null && startsLazily({ source: candidate.source as CertificateSource, keySource: candidate.keySource as KeySource })) {
-    // Issued by an ACME issuance shard with no lifecycle run yet: normal. Only a lost first version is repaired.
-    if (versions.length === 0 && candidate.state !== 'revoked') await recoverFromShard(deps, options, candidate, report);
     return;
   }
   const db: ReconcileDbFacts = {
@@ -154,8 +142,7 @@ async function withCurrentVersion(deps: ActivityDeps, candidate: SweepCandidate)
 /** The lifecycles on the task queue whose certificate has no row: requested after the backup was taken. */
 async function reconcileOrphans(deps: ActivityDeps, options: ReconcileOptions, seen: Set<string>, report: ReconcileReport): Promise<void> {
   const workflowIds = new Set<string>();
-  const teamClause = options.team ? ` AND ${SEARCH_ATTRIBUTE_KEYS.team.name} = '${options.team.name.replaceAll("'", '')}'` : '';
-  for await (const execution of deps.temporal.workflow.list({ query: `WorkflowType = 'certificateLifecycle' AND TaskQueue = '${options.taskQueue.replaceAll("'", '')}'${teamClause}` })) {
+  for await (const execution of deps.temporal.workflow.list({ query: `WorkflowType = 'certificateLifecycle' AND TaskQueue = '${options.taskQueue.replaceAll("'", '')}'` })) {
     workflowIds.add(execution.workflowId);
   }
   for (const workflowId of workflowIds) {
@@ -213,28 +200,6 @@ async function workflowFacts(deps: ActivityDeps, workflowId: string | null): Pro
   } catch (error) {
     return error instanceof WorkflowNotFoundError ? null : 'unknown';
   }
-}
-
-/**
- * The first version of a lazily issued ACME certificate, lost by the restore: recovered verbatim from
- * its shard's history (the batch activity's result carries the PEM), never signed again. Not found
- * (older than the runs read, or never signed): reported, nothing signed.
- */
-async function recoverFromShard(deps: ActivityDeps, options: ReconcileOptions, candidate: SweepCandidate, report: ReconcileReport): Promise<void> {
-  const shardId = acmeShardWorkflowId(options.taskQueue, acmeShardOf(candidate.id, options.acmeShards ?? 4));
-  const issued = await readShardIssuance(deps.temporal, shardId, candidate.id);
-  if (!issued) {
-    report.findings.push({
-      certificateId: candidate.id,
-      action: 'alert',
-      detail: `lazily issued ACME certificate (state ${candidate.state}) has no version and ${shardId}'s recent history has no signature for it: if it is still being issued this clears by itself; else its ACME client must order it again (docs/operations.md §11)`,
-    });
-    return;
-  }
-  const stored = await recordRecovered(deps, candidate.id, issued);
-  await recordVersionIssued(deps.db, stored, candidate.teamId);
-  await audit(deps, candidate.teamId, candidate.id, 'reconcile.version_recovered', { versionId: stored.id, generation: issued.generation, serial: stored.serial, workflowId: shardId });
-  report.findings.push({ certificateId: candidate.id, action: 'recover_versions', detail: `generation ${issued.generation} serial ${stored.serial} recovered from ${shardId}'s history (not signed again)` });
 }
 
 async function recoverVersions(deps: ActivityDeps, certificateId: string, teamId: string, workflowId: string, from: number, to: number, report: ReconcileReport): Promise<void> {

@@ -23,7 +23,6 @@ import {
 import { appendAuditEvent } from '../db/audit.js';
 import { claimDestinations, type ClaimConflict, type DestinationClaim, type ReleasedClaim } from '../db/destination-claims.js';
 import { newId } from '../db/ids.js';
-import { ACME_ISSUANCE_WORKFLOW_TYPE, ACME_ISSUE_SIGNAL, acmeShardOf, acmeShardWorkflowId, type AcmeShardInput } from '../core/acme-issuance-shard.js';
 import type { Queryable } from '../db/database.js';
 import type { TeamRow } from '../db/teams.js';
 import { approvalPlan, destinationPlans, keySourceFor, refuseKubernetesWithoutServerKey, refuseServerKeysForAgents, storedDestinations } from './certificate-plan.js';
@@ -147,7 +146,6 @@ async function storeAndLaunch(deps: ApiDeps, creation: CreationRequest, id: stri
   const { row, start: planned, request, claims } = await planCertificate(deps, creation, id);
   const { team, principal, body } = creation;
   let start = planned;
-  let batched = false;
   const { quotas, approval: rules } = team.policy;
   const countsActive = quotas?.maxActiveCertificates !== undefined;
   let refused: ClaimConflict | null = null;
@@ -159,8 +157,6 @@ async function storeAndLaunch(deps: ApiDeps, creation: CreationRequest, id: stri
       if (refusal) throw quotaExceeded(refusal);
       const approval = await approvalPlan(tx, { approvalId: newId('apr'), team, requestedBy: principal.tokenId, requestedByPrincipal: principal.accountableId, request, body });
       start = { ...planned, input: { ...planned.input, approval } };
-      // A new ACME certificate that needs no approval is signed by an ACME issuance shard workflow; its lifecycle starts lazily.
-      batched = creation.acme !== undefined && approval === null && claim === null;
       await insertCertificate(tx, { ...row, state: approval ? 'awaiting_approval' : 'pending' });
       await creation.acme?.stored(tx, id);
       await creation.kubernetes?.stored(tx, id);
@@ -182,7 +178,7 @@ async function storeAndLaunch(deps: ApiDeps, creation: CreationRequest, id: stri
     await forget(deps, start.certificateId, claim, creation.acme).catch(() => undefined);
     throw error;
   });
-  const answer = batched ? await queueForBatch(deps, start, creation.acme!) : await launch(deps, start, claim, creation.acme);
+  const answer = await launch(deps, start, claim, creation.acme);
   // After the start, so that a failing audit append cannot leave a stored certificate without its lifecycle.
   if (claims.length > 0) await recordClaims(deps, creation, id, claims, claimed.conflict === null ? claimed.released : []).catch(() => undefined);
   return answer;
@@ -262,29 +258,6 @@ async function launch(deps: ApiDeps, start: StartLifecycle, claim: IdempotencyRo
         ? 'retry the same request with the same Idempotency-Key: it resumes this certificate and creates no other'
         : 'send requests with an Idempotency-Key so that a retry can resume the certificate instead of creating another'),
   );
-}
-
-/**
- * Hands a new ACME certificate to its ACME issuance shard (workflows/acme-issuance-shard.ts): one
- * `issue` signal, with start, durable in Temporal before finalize answers. Not signalled means not
- * requested: the row goes.
- */
-async function queueForBatch(deps: ApiDeps, start: StartLifecycle, acme: AcmeCreation): Promise<CreationAnswer> {
-  const { shards, batchSize } = deps.acmeIssuance ?? { shards: 4, batchSize: 32 };
-  const shard = acmeShardOf(start.certificateId, shards);
-  try {
-    await deps.temporal.workflow.signalWithStart(ACME_ISSUANCE_WORKFLOW_TYPE, {
-      workflowId: acmeShardWorkflowId(deps.taskQueue, shard),
-      taskQueue: deps.taskQueue,
-      args: [{ shard, batchSize, pending: [] } satisfies AcmeShardInput],
-      signal: ACME_ISSUE_SIGNAL,
-      signalArgs: [start.certificateId],
-    });
-  } catch (error) {
-    await forget(deps, start.certificateId, null, acme).catch(() => undefined);
-    throw problems.unavailable(`the certificate could not be handed to the workflow engine for issuance (${(error as Error).message}); nothing was created, retry later`);
-  }
-  return accepted(start);
 }
 
 /** Removes a certificate that was stored but never started (its claims go with it) and frees its Idempotency-Key. */

@@ -40,8 +40,6 @@ export interface ApiDeps {
   reservedNames?: string[];
   /** ACME (api/acme/): present when the platform serves it; EAB keys can be made only then. */
   acme?: AcmeConfig;
-  /** The ACME issuance shards finalize signals (CERTFLOW_ACME_ISSUANCE_SHARDS, _BATCH); absent: 4 shards of batches of 32. */
-  acmeIssuance?: { shards: number; batchSize: number };
   /** The platform's floor on requested validity, in seconds (CERTFLOW_MIN_VALIDITY, 1 h unless configured); absent (tests): only the schema's minimum. */
   minValiditySeconds?: number;
   /** Prometheus metrics: GET /metrics serves `registry`; routes record into `api`. Absent: no /metrics, nothing recorded. */

@@ -2,13 +2,8 @@
  * The API's narrow view of the lifecycle workflows: start, signal, update, query (queries and
  * updates with deadlines, api/workflow-calls.ts).
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { SearchAttributePair, SignalDefinition } from '@temporalio/common';
-import { lazyStartOptions, startsLazily } from '../core/lazy-lifecycle.js';
-import type { CertificateRow } from '../db/certificates.js';
-import type { Database } from '../db/database.js';
-import { findTeam } from '../db/teams.js';
-import { findVersion } from '../db/versions.js';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import type {
   ApprovalDecisionRequest,
   ApprovalDecisionResult,
@@ -86,37 +81,8 @@ export async function queryStatus(client: Client, workflowId: string): Promise<L
   return queryOrNull(client, workflowId, statusQuery);
 }
 
-export async function signalRenewNow(deps: LifecycleDeps, certificate: CertificateRow, request: RenewNowRequest): Promise<void> {
-  await signalLifecycle(deps, certificate, renewNowSignal, [request]);
-}
-
-export interface LifecycleDeps {
-  db: Database;
-  temporal: Client;
-  taskQueue: string;
-}
-
-/**
- * Signals a certificate's lifecycle. An issued ACME certificate may have none yet (it starts lazily,
- * core/lazy-lifecycle.ts): then the signal starts it, in its watch. A run that has closed is not
- * started again: that throws WorkflowNotFoundError, as signalling a closed run does.
- */
-export async function signalLifecycle<Args extends unknown[]>(deps: LifecycleDeps, certificate: CertificateRow, signal: SignalDefinition<Args>, args: Args): Promise<void> {
-  const version = startsLazily(certificate) && certificate.currentVersionId ? await findVersion(deps.db, certificate.currentVersionId) : null;
-  if (!version) return deps.temporal.workflow.getHandle(certificate.workflowId).signal(signal, ...args);
-  const team = await findTeam(deps.db, certificate.teamId);
-  const lazy = { ...certificate, teamName: team?.name ?? certificate.teamId };
-  try {
-    await deps.temporal.workflow.signalWithStart<typeof certificateLifecycle, unknown[]>('certificateLifecycle', {
-      ...lazyStartOptions(lazy, version.generation, certificate.workflowId, deps.taskQueue),
-      // The generic signal's arguments, checked at the call: the SDK's options type cannot carry them through.
-      signal: signal as SignalDefinition<unknown[]>,
-      signalArgs: args,
-    });
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) throw new WorkflowNotFoundError(`the lifecycle of ${certificate.id} has ended`, certificate.workflowId, undefined);
-    throw error;
-  }
+export async function signalRenewNow(client: Client, workflowId: string, request: RenewNowRequest): Promise<void> {
+  await client.workflow.getHandle(workflowId).signal(renewNowSignal, request);
 }
 
 export async function signalRetryRollout(client: Client, workflowId: string): Promise<void> {

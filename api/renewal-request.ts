@@ -37,5 +37,5 @@ export async function requestRenewal(deps: ApiDeps, principal: Principal, certif
     await appendAuditEvent(deps.db, event);
   }
   // After the commit: no lock or pooled connection is held while Temporal answers.
-  await signalRenewNow(deps, certificate, { reason });
+  await signalRenewNow(deps.temporal, certificate.workflowId, { reason });
 }

@@ -20,8 +20,7 @@
  *             activity answering a version summary and ends (bench/acme-ceiling-workflows.ts), by its
  *             own worker process, FLOWS at a time; Certflow's light rate as a fraction of it
  *   check     every certificate Certflow handed out has its certificate row (source acme), its version
- *             row, its `certificate.requested` audit event and its lifecycle workflow or, issued by an
- *             ACME issuance shard workflow, its active state; every order of the
+ *             row, its `certificate.requested` audit event and its lifecycle workflow; every order of the
  *             team is recorded with its certificate
  *
  * Environment: CERTFLOW_BENCH_ACME_N (default 600), CERTFLOW_BENCH_ACME_FLOWS (32),
@@ -450,7 +449,6 @@ interface DurabilityReport {
   acmeCertificates: number;
   requestedEvents: number;
   workflows: number;
-  lazy: number;
   orders: number;
   ordersWithCertificate: number;
   problems: string[];
@@ -463,7 +461,7 @@ async function checkDurability(db: Database, client: Client, teamId: string, fin
   const versions = await db.select({ id: certificateVersions.id, certificateId: certificateVersions.certificateId }).from(certificateVersions).where(inArray(certificateVersions.fingerprintSha256, unique));
   const certificateIds = [...new Set(versions.map((version) => version.certificateId))];
   const rows = certificateIds.length
-    ? await db.select({ id: certificates.id, workflowId: certificates.workflowId, state: certificates.state }).from(certificates).where(and(inArray(certificates.id, certificateIds), eq(certificates.source, 'acme'), eq(certificates.teamId, teamId)))
+    ? await db.select({ id: certificates.id, workflowId: certificates.workflowId }).from(certificates).where(and(inArray(certificates.id, certificateIds), eq(certificates.source, 'acme'), eq(certificates.teamId, teamId)))
     : [];
   const requested = certificateIds.length
     ? await db.selectDistinct({ certificateId: auditEvents.certificateId }).from(auditEvents).where(and(eq(auditEvents.action, 'certificate.requested'), inArray(auditEvents.certificateId, certificateIds)))
@@ -471,14 +469,12 @@ async function checkDurability(db: Database, client: Client, teamId: string, fin
   const workflowIds = new Set<string>();
   for await (const execution of client.workflow.list({ query: `WorkflowType = 'certificateLifecycle'` })) workflowIds.add(execution.workflowId);
   const withWorkflow = rows.filter((row) => workflowIds.has(row.workflowId)).length;
-  // Issued by an ACME issuance shard workflow: no lifecycle run until something addresses the certificate (core/lazy-lifecycle.ts).
-  const lazy = rows.filter((row) => !workflowIds.has(row.workflowId) && row.state === 'active').length;
   const [orders] = await db.select({ all: count(), unissued: sql<number>`count(*) filter (where ${acmeOrders.certificateId} is null)` }).from(acmeOrders).where(eq(acmeOrders.teamId, teamId));
   const [unfinished] = await db.select({ n: count() }).from(acmeOrders).where(and(eq(acmeOrders.teamId, teamId), isNull(acmeOrders.certificateId)));
   if (versions.length !== unique.length) problems.push(`${unique.length - versions.length} handed-out certificates have no version row`);
   if (rows.length !== certificateIds.length) problems.push(`${certificateIds.length - rows.length} certificates are not the team's ACME certificates`);
   if (requested.length !== certificateIds.length) problems.push(`${certificateIds.length - requested.length} certificates have no certificate.requested event`);
-  if (withWorkflow + lazy !== rows.length) problems.push(`${rows.length - withWorkflow - lazy} certificates have neither a lifecycle workflow nor an active state`);
+  if (withWorkflow !== rows.length) problems.push(`${rows.length - withWorkflow} certificates have no lifecycle workflow`);
   if (unfinished!.n > 0) problems.push(`${unfinished!.n} orders of the team have no certificate`);
   return {
     handedOut: fingerprints.length,
@@ -486,7 +482,6 @@ async function checkDurability(db: Database, client: Client, teamId: string, fin
     acmeCertificates: rows.length,
     requestedEvents: requested.length,
     workflows: withWorkflow,
-    lazy,
     orders: orders!.all,
     ordersWithCertificate: orders!.all - Number(orders!.unissued),
     problems,
@@ -703,7 +698,7 @@ async function main(): Promise<void> {
   const durability = await checkDurability(db, client, teamId, certflowFingerprints);
   log(
     `${durability.handedOut} handed out: ${durability.versions} version rows, ${durability.acmeCertificates} certificate rows (source acme), ` +
-      `${durability.requestedEvents} certificate.requested events, ${durability.workflows} lifecycle workflows, ${durability.lazy} active without one (batch-issued, lifecycle started lazily); team orders ${durability.orders}, with a certificate ${durability.ordersWithCertificate}`,
+      `${durability.requestedEvents} certificate.requested events, ${durability.workflows} lifecycle workflows; team orders ${durability.orders}, with a certificate ${durability.ordersWithCertificate}`,
   );
   log(durability.problems.length === 0 ? 'durability: OK' : `durability: FAILED: ${durability.problems.join('; ')}`);
 

@@ -138,8 +138,6 @@ const configSchema = z.object({
   ),
   CERTFLOW_TEMPORAL_UI_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   CERTFLOW_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(500),
-  CERTFLOW_ACME_ISSUANCE_BATCH: z.coerce.number().int().min(1).max(1_000).default(32),
-  CERTFLOW_ACME_ISSUANCE_SHARDS: z.coerce.number().int().min(1).max(256).default(4),
   CERTFLOW_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1_000).default(100),
   CERTFLOW_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
   CERTFLOW_WORKER_MAX_LOCAL_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).optional(),
@@ -250,8 +248,6 @@ export interface Config {
    * for endpoints to serve the new version) rather than compute, so this is well above the core count.
    */
   workerMaxActivities: number;
-  /** The ACME issuance shard workflows (workflows/acme-issuance-shard.ts): certificates per batch, and how many shards. */
-  acmeIssuance: { batchSize: number; shards: number };
   workerMaxWorkflowTasks: number;
   /** Workflow runs kept in the worker's sticky cache; unset: the SDK's default (from the heap size). */
   workerMaxCachedWorkflows: number | undefined;
@@ -361,7 +357,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     permittedIpRanges: (e.CERTFLOW_PERMITTED_IP_RANGES ?? '').split(',').map((range) => range.trim()).filter(Boolean),
     minValiditySeconds: e.CERTFLOW_MIN_VALIDITY === undefined ? DEFAULT_PLATFORM_MIN_VALIDITY_SECONDS : parseDurationSeconds(e.CERTFLOW_MIN_VALIDITY),
     workerMaxActivities: e.CERTFLOW_WORKER_MAX_ACTIVITIES,
-    acmeIssuance: { batchSize: e.CERTFLOW_ACME_ISSUANCE_BATCH, shards: e.CERTFLOW_ACME_ISSUANCE_SHARDS },
     workerMaxWorkflowTasks: e.CERTFLOW_WORKER_MAX_WORKFLOW_TASKS,
     workerMaxCachedWorkflows: e.CERTFLOW_WORKER_MAX_CACHED_WORKFLOWS,
     workerMaxLocalActivities: e.CERTFLOW_WORKER_MAX_LOCAL_ACTIVITIES,

@@ -74,7 +74,7 @@ export async function runReconcileCli(args: string[], io: ReconcileCliIo): Promi
           destinationGuard: new DestinationGuard(platformDestinationRules({ ...config, databaseUrl: config.databaseUrl, temporalAddress: config.temporalAddress })),
           temporal: new Client({ connection, namespace: config.temporalNamespace }),
         },
-        { taskQueue: config.taskQueue, externalCheckpoints: external.checkpoints, acmeShards: config.acmeIssuance.shards },
+        { taskQueue: config.taskQueue, externalCheckpoints: external.checkpoints },
       );
       for (const line of values.json ? [JSON.stringify(report, null, 2)] : formatReport(report)) io.out(line);
       return report.findings.some((finding) => finding.action === 'alert') ? 2 : 0;

@@ -93,7 +93,6 @@ export async function startApi(
     db,
     temporal,
     taskQueue: config.taskQueue,
-    acmeIssuance: config.acmeIssuance,
     now: () => new Date(),
     sealingPublicKey,
     temporalUiUrl: config.temporalUiUrl,

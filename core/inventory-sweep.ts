@@ -3,7 +3,6 @@
  * current version and what Temporal says about its lifecycle workflow. The sweep (activities/
  * inventory-sweep.ts) gathers the facts and carries the decision out.
  */
-import { suggestedWindow } from './ari.js';
 import { expiryThreshold } from './notifications.js';
 import { renewalTime } from './renewal.js';
 import { renewedByClient, type CertState, type KeySource } from './types.js';
@@ -28,11 +27,6 @@ export interface SweepFacts {
   version: { id: string; generation: number; issuedAt: Date; notAfter: Date } | null;
   /** What Temporal says: running (with its search attributes), closed, or unknown (Temporal did not answer). */
   workflow: { kind: 'running'; certState: string | null; attempt: number } | { kind: 'closed' | 'not_found' } | { kind: 'unknown' };
-  /**
-   * Its lifecycle starts lazily (core/lazy-lifecycle.ts: an ACME certificate from an ACME issuance shard):
-   * with no run yet, the sweep watches it instead, and marks it renewal_overdue when its window passes.
-   */
-  lazy?: boolean;
 }
 
 export type SweepAction =
@@ -46,42 +40,16 @@ export interface SweepDecision {
   action: SweepAction;
   /** The expiry threshold (days) to announce, when the certificate has no working renewal. */
   expiryNotice: number | null;
-  /** A lazily started ACME certificate whose client let its renewal window pass: mark it renewal_overdue. */
-  markOverdue: boolean;
 }
 
 export function decideSweep(facts: SweepFacts, now: Date): SweepDecision {
-  if (facts.lazy && facts.workflow.kind === 'not_found') return watchLazily(facts, now);
   const finished = FINISHED_STATES.includes(facts.state);
   const notRunning = facts.workflow.kind === 'closed' || facts.workflow.kind === 'not_found';
   let action: SweepAction = { kind: 'none' };
   if (facts.managed && !finished && notRunning) action = restartOrAlert(facts);
   const threshold = facts.version && !finished ? expiryThreshold(facts.version.notAfter, now) : null;
   const expiryNotice = threshold !== null && !renewalWorks(facts, now) ? threshold : null;
-  return { action, expiryNotice, markOverdue: false };
-}
-
-/**
- * A lazily started certificate with no run yet is not broken: its ACME issuance shard signs it (still
- * pending or issuing, no version: workflows/acme-issuance-shard.ts), or
- * it is issued and watched here as its run would watch it — renewal_overdue once the end of its ARI
- * window (core/ari.ts) has passed, expiry notices once its renewal time is past by the grace.
- */
-function watchLazily(facts: SweepFacts, now: Date): SweepDecision {
-  const finished = FINISHED_STATES.includes(facts.state);
-  if (finished || (!facts.version && (facts.state === 'pending' || facts.state === 'issuing'))) return { action: { kind: 'none' }, expiryNotice: null, markOverdue: false };
-  if (!facts.version) {
-    return { action: { kind: 'alert', reason: `it has no issued version and is not being issued (state ${facts.state}); its ACME client must order it again` }, expiryNotice: null, markOverdue: false };
-  }
-  const renewAt = renewalTime({ ...facts.version, certificateId: facts.certificateId, renewBeforeSeconds: facts.renewBeforeSeconds });
-  const overdue = now.getTime() >= suggestedWindow({ renewAt, notAfter: facts.version.notAfter }).end.getTime();
-  const watched: SweepFacts = { ...facts, workflow: { kind: 'running', certState: facts.state, attempt: 0 } };
-  const threshold = expiryThreshold(facts.version.notAfter, now);
-  return {
-    action: { kind: 'none' },
-    expiryNotice: threshold !== null && !renewalWorks(watched, now) ? threshold : null,
-    markOverdue: overdue && facts.state === 'active',
-  };
+  return { action, expiryNotice };
 }
 
 function restartOrAlert(facts: SweepFacts): SweepAction {

@@ -15,9 +15,9 @@ export function workingState(input: LifecycleInput): CertState {
 export function initialStatus(input: LifecycleInput, now: Date): LifecycleStatus {
   return {
     certificateId: input.certificateId,
-    state: input.revokeOnStart ? 'revoking' : input.watching ? 'active' : workingState(input),
+    state: input.revokeOnStart ? 'revoking' : workingState(input),
     generation: input.generation,
-    pendingStep: input.revokeOnStart ? 'revoke' : input.watching ? 'wait-for-renewal' : 'issue',
+    pendingStep: input.revokeOnStart ? 'revoke' : 'issue',
     currentVersion: input.currentVersion ?? null,
     nextRenewalAt: null,
     nextRetryAt: null,
@@ -56,10 +56,8 @@ export function describeRolloutFailures(failures: readonly RolloutFailure[]): st
 
 /** The input of the run that issues the next generation. */
 export function nextRunInput(input: LifecycleInput, currentVersion: VersionSummary | null, renewal: { reason: string; bulkIds: string[] } | null): LifecycleInput {
-  // The next generation is issued by the run itself: a lazily started run's watch is its own.
-  const { watching: _watching, ...carried } = input;
   return {
-    ...carried,
+    ...input,
     generation: input.generation + 1,
     currentVersion,
     renewalReason: renewal?.reason ?? 'scheduled renewal',

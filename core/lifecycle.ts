@@ -49,12 +49,6 @@ export interface LifecycleInput {
    * terminated): it revokes every version and ends.
    */
   revokeOnStart?: RevokeRequest | null;
-  /**
-   * This run's generation was issued without a lifecycle workflow (an ACME issuance shard,
-   * workflows/acme-issuance-shard.ts) and the run was started lazily, by the first message that
-   * addressed the certificate: it starts in its watch, and a renewNow asks for the next generation.
-   */
-  watching?: boolean;
 }
 
 export interface ApprovalDecisionRequest {

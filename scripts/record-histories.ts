@@ -24,7 +24,6 @@ import { IssuerStore } from '../activities/issuer-store.js';
 import { EabSecret } from '../api/acme/eab.js';
 import type { AcmeDeps } from '../api/acme/context.js';
 import { createApp } from '../api/app.js';
-import { acmeShardOf, acmeShardWorkflowId } from '../core/acme-issuance-shard.js';
 import { workerSealingKey } from '../ca/destination-secrets.js';
 import { LOOPBACK_RANGES } from '../core/destination-hosts.js';
 import { createPool } from '../db/postgres-pool.js';
@@ -372,7 +371,6 @@ async function main(): Promise<void> {
       const acmeClient = async (teamId: string) => InProcessAcmeClient.register({ deps: apiDeps, rest: app, teamId, token: ADMIN });
       const client7d = await acmeClient((await acmeTeam('recorder-acme', 'P30D')).id);
       /** A certificate the client orders; resolves once its lifecycle waits for the client's renewal. */
-      // Batch-issued: no run until something addresses the certificate (core/lazy-lifecycle.ts).
       const obtained = async (acme: InProcessAcmeClient, name: string) => {
         const names = [`${name}.example.test`];
         const leaf = await acme.obtain(names);
@@ -382,16 +380,8 @@ async function main(): Promise<void> {
           const view = await state(certificateId);
           return view.state === 'active' && view.pendingStep === 'wait-for-renewal';
         });
-        return { names, leaf, certificateId, workflowId };
-      };
-      /** The first run of a lazily started lifecycle (the one the message started), once it has continued as new. */
-      const firstRun = async (workflowId: string): Promise<string> => {
-        let runId: string | undefined;
-        await waitFor(`${workflowId}'s first run in visibility`, async () => {
-          for await (const execution of client.workflow.list({ query: `WorkflowId = "${workflowId}" AND ExecutionStatus = "ContinuedAsNew"` })) runId = execution.runId;
-          return runId !== undefined;
-        });
-        return runId!;
+        const runId = (await client.workflow.getHandle(workflowId).describe()).runId;
+        return { names, leaf, certificateId, workflowId, runId };
       };
       /** The client's replacement order (RFC 9773 `replaces`); resolves once generation 2 is active. */
       const renewedByClient = async (acme: InProcessAcmeClient, certificate: Awaited<ReturnType<typeof obtained>>) => {
@@ -402,18 +392,14 @@ async function main(): Promise<void> {
         });
       };
 
-      // The eager ACME shapes (lifecycle-acme-client-renewed, -renewal-requested, -bulk-renewal-reported,
-      // -overdue) were recorded when finalize started a lifecycle per ACME certificate; their files stay as
-      // recorded (runs started then must keep replaying) and are no longer recorded here.
-
-      // Shape L1: batch-issued; the client's replacement order starts the lifecycle (watching, clientRenewed) → continueAsNew.
-      const renewed = await obtained(client7d, 'acme-lazy-renewed');
+      // Shape A1: issued, the client's replacement order finalized → clientRenewed → continueAsNew.
+      const renewed = await obtained(client7d, 'acme-renewed');
       await renewedByClient(client7d, renewed);
-      await save('lifecycle-acme-lazy-client-renewed', renewed.workflowId, await firstRun(renewed.workflowId));
+      await save('lifecycle-acme-client-renewed', renewed.workflowId, renewed.runId);
 
-      // Shape L2: batch-issued; a bulk reissue starts the lifecycle with renewNow → requestClientRenewal; the
-      // client follows ARI and replaces it → the next run issues generation 2 and reports to the bulk operation.
-      const requested = await obtained(client7d, 'acme-lazy-requested');
+      // Shape A2: a bulk reissue asks for a renewal → requestClientRenewal (the ARI window moves into the
+      // past); the client follows ARI and replaces it → the next run issues generation 2 and reports to the bulk operation.
+      const requested = await obtained(client7d, 'acme-requested');
       const bulk = (await call('POST', '/v1/bulk-reissues', { selector: { certificateIds: [requested.certificateId] }, reason: 'recording' })) as { id: string };
       const certId = ariCertIdOf(requested.leaf.leafPem);
       await waitFor('the client asked to renew (ARI)', async () => {
@@ -422,11 +408,16 @@ async function main(): Promise<void> {
       });
       await renewedByClient(client7d, requested);
       await waitFor('bulk completed', async () => ((await call('GET', `/v1/bulk-reissues/${bulk.id}`)) as { state: string }).state === 'completed', 60_000);
-      await save('lifecycle-acme-lazy-renewal-requested', requested.workflowId, await firstRun(requested.workflowId));
+      await save('lifecycle-acme-renewal-requested', requested.workflowId, requested.runId);
+      await save('lifecycle-acme-bulk-renewal-reported', requested.workflowId);
 
-      // Shape S1: the ACME issuance shard that signed the first lazy certificate (workflows/acme-issuance-shard.ts):
-      // issue signals with start, batches of issueAcmeBatch, still running (it runs until it continues as new).
-      await save('acme-issuance-shard', acmeShardWorkflowId(TASK_QUEUE, acmeShardOf(renewed.certificateId, apiDeps.acmeIssuance?.shards ?? 4)));
+      // Shape A3: a 30 s validity (the team's maxValidity; the recorder's API has only the schema's 15 s floor):
+      // the ARI window ends ~25 s after issuance → renewal_overdue → then the client renews.
+      const client30s = await acmeClient((await acmeTeam('recorder-acme-short', 'PT30S')).id);
+      const overdue = await obtained(client30s, 'acme-overdue');
+      await waitFor('renewal_overdue', async () => (await state(overdue.certificateId)).state === 'renewal_overdue', 60_000);
+      await renewedByClient(client30s, overdue);
+      await save('lifecycle-acme-overdue', overdue.workflowId, overdue.runId);
     };
 
     const only = process.argv.slice(2).find((argument) => argument.startsWith('--only='))?.slice('--only='.length);

@@ -4,7 +4,6 @@ export { certificateLifecycle } from './certificate-lifecycle.js';
 export { crlPublication } from './crl-publication.js';
 export { issuerCompromise } from './issuer-compromise.js';
 export { acmeChallengeValidation } from './acme-challenge.js';
-export { acmeIssuanceShard } from './acme-issuance-shard.js';
 export { notificationDelivery } from './notification-delivery.js';
 export { inventorySweep } from './inventory-sweep.js';
 export { inventoryScan } from './inventory-scan.js';

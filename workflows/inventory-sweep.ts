@@ -21,14 +21,13 @@ export interface InventorySweepInput {
 }
 
 export async function inventorySweep(input: InventorySweepInput = {}): Promise<SweepCounts & { pages: number }> {
-  const total = { checked: 0, restarted: 0, alerted: 0, expiryNotices: 0, unknown: 0, overdue: 0, pages: 0 };
+  const total = { checked: 0, restarted: 0, alerted: 0, expiryNotices: 0, unknown: 0, pages: 0 };
   const sweepId = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
   let after: string | null = null;
   do {
     const page: Awaited<ReturnType<typeof sweepInventoryPage>> = await sweepInventoryPage({ after, sweepId, ...(input.teamId ? { teamId: input.teamId } : {}) });
     total.pages++;
-    // `?? 0`: a page answered by a worker from before `overdue` was counted.
-    for (const key of ['checked', 'restarted', 'alerted', 'expiryNotices', 'unknown', 'overdue'] as const) total[key] += page.counts[key] ?? 0;
+    for (const key of ['checked', 'restarted', 'alerted', 'expiryNotices', 'unknown'] as const) total[key] += page.counts[key];
     after = page.next;
   } while (after !== null);
   return total;

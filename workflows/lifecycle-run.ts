@@ -29,8 +29,6 @@ export class LifecycleRun {
 
   constructor(readonly input: LifecycleInput) {
     this.status = initialStatus(input, new Date(Date.now()));
-    // Started lazily for an issued version: messages that arrive with the start already address the next generation.
-    this.issued = input.watching === true;
     this.inbox = emptyInbox(input.bulkOperationIds ?? []);
     const bulkId = this.inbox.owed.at(-1);
     if (bulkId) this.pendingAttributes.push({ key: SEARCH_ATTRIBUTE_KEYS.bulkOperationId, value: bulkId });

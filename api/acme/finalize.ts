@@ -1,9 +1,8 @@
 /**
  * finalize (RFC 8555 §7.4): the order's CSR becomes a Certflow certificate through the same path as
  * `POST /v1/certificates` (the issuance pipeline's checks, the team's quota and approvals, the
- * audit log), with `source: "acme"` and the account as its owner: signalled to its ACME issuance
- * shard workflow when it needs no approval (workflows/acme-issuance-shard.ts) (its lifecycle workflow starts lazily, core/lazy-lifecycle.ts),
- * else handed to its lifecycle workflow. The order answers `processing` until the worker has signed it. Finalize itself waits a little for the
+ * audit log, a lifecycle workflow), with `source: "acme"` and the account as its owner. The order
+ * answers `processing` until the workflow has signed it. Finalize itself waits a little for the
  * signature (the worker usually needs tens of milliseconds), so that most clients get the `valid`
  * order with its certificate URL at once instead of polling: lego, for one, polls every 500 ms.
  */

@@ -21,7 +21,6 @@ import type { TeamRow } from '../../db/teams.js';
 import { findVersion } from '../../db/versions.js';
 import { clientRenewedSignal } from '../../contracts/acme-messages.js';
 import type { AcmeDeps } from './context.js';
-import { signalLifecycle } from '../lifecycle-client.js';
 import { AcmeProblem, acmeErrorUrn } from './problem.js';
 import { currentOrderStatus } from './views.js';
 
@@ -152,8 +151,7 @@ export async function renewThroughClient(
     throw error;
   }
   try {
-    // A certificate issued by an ACME issuance shard has no lifecycle yet: this starts it, to issue the client's generation.
-    await signalLifecycle(deps, certificate, clientRenewedSignal, [{ generation }]);
+    await deps.temporal.workflow.getHandle(certificate.workflowId).signal(clientRenewedSignal, { generation });
   } catch (error) {
     // Not handed over: the order goes back to ready, so that finalizing again retries.
     await deps.db

@@ -13,7 +13,6 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { ApiDeps, AppEnv, Principal } from '../deps.js';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, requestHash } from '../idempotency.js';
 import { queryStatus } from '../lifecycle-client.js';
-import { startsLazily, statusWithoutRun } from '../../core/lazy-lifecycle.js';
 import { requestRenewal } from '../renewal-request.js';
 import { requestRevocation } from '../revocation.js';
 import { ProblemError, problems } from '../problem.js';
@@ -126,9 +125,7 @@ export function certificateRoutes(deps: ApiDeps) {
     const live = await queryStatus(deps.temporal, certificate.workflowId);
     const versionId = live?.currentVersion?.versionId ?? certificate.currentVersionId;
     const version = versionId ? await findVersion(deps.db, versionId) : null;
-    // No run to ask: an ACME certificate whose lifecycle has not been started (core/lazy-lifecycle.ts) shows what it would say.
-    const shown = live ?? (startsLazily(certificate) ? statusWithoutRun(certificate, version) : null);
-    return c.json(certificateView(certificate, version, shown, ui()));
+    return c.json(certificateView(certificate, version, live, ui()));
   });
 
   app.get('/:id/certificate.pem', async (c) => {

@@ -7,8 +7,7 @@
  * is replaced by one order only. The client is test/support/acme-in-process.ts (no TLS, team policy
  * `acme.preauthorized`); the certIDs come from core/ari.ts formatAriCertId.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EabSecret } from '../../api/acme/eab.js';
@@ -95,25 +94,22 @@ function notAfterOf(leaf: ObtainedCertificate): number {
 }
 
 describe('ACME certificate lifecycle', () => {
-  it('watches a certificate without a lifecycle run through the sweep (renewal_overdue once its ARI window ends), starts its lifecycle when the client renews, whose run then watches generation 2', async () => {
+  it('shows renewal_overdue after the ARI window ends without the client, and active generation 2 once the client renews', async () => {
     const certificate = await obtained(shortClient, shortTeam, 'overdue');
     const view = certificatesAs(rest, shortTeam.requester);
-    // Signed by an ACME issuance shard workflow: no workflow was started for it.
-    await expect(suite.harness.client.workflow.getHandle(certificate.workflowId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     const { info } = await renewalInfo(certificate.certId);
     const windowEnd = Date.parse(info.suggestedWindow.end);
     expect(info.explanationURL).toBeUndefined();
     expect(windowEnd).toBeLessThan(notAfterOf(certificate.leaf));
+    expect(await certState(certificate.workflowId)).toBe('active');
 
-    // Before the window ends the sweep leaves it alone (no alert: it is not a broken lifecycle), after it marks it overdue.
-    const early = await sweepTeam(shortTeam);
-    expect(early).toMatchObject({ alerted: 0, restarted: 0, overdue: 0 });
-    expect(await storedState(certificate.certificateId)).toBe('active');
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, windowEnd - Date.now() + 500)));
-    expect(await sweepTeam(shortTeam)).toMatchObject({ alerted: 0, restarted: 0, overdue: 1 });
-    expect(await storedState(certificate.certificateId)).toBe('renewal_overdue');
-    const overdue = await view.view<CertificateView>(certificate.certificateId);
-    expect(overdue).toMatchObject({ state: 'renewal_overdue', pendingStep: 'wait-for-renewal', currentVersion: { generation: 1 } });
+    const overdue = await view.waitFor<CertificateView>(certificate.certificateId, (current) => current.state === 'renewal_overdue', { timeoutMs: 60_000, what: 'renewal_overdue' });
+    // Not before the window the client was told ends.
+    expect(Date.now()).toBeGreaterThanOrEqual(windowEnd);
+    expect(overdue).toMatchObject({ pendingStep: 'wait-for-renewal', currentVersion: { generation: 1 } });
+    await eventually(async () => ((await certState(certificate.workflowId)) === 'renewal_overdue' ? true : undefined), { timeoutMs: 10_000, what: 'CertState renewal_overdue' });
+    // Stored too, so that lists and alerts that read Postgres see it.
+    await eventually(async () => ((await storedState(certificate.certificateId)) === 'renewal_overdue' ? true : undefined), { timeoutMs: 10_000, what: 'stored renewal_overdue' });
 
     await shortClient.obtain(certificate.names, { replaces: certificate.certId });
     const renewed = await view.waitFor<CertificateView>(certificate.certificateId, (current) => current.state === 'active' && current.currentVersion?.generation === 2, {
@@ -122,12 +118,7 @@ describe('ACME certificate lifecycle', () => {
     });
     expect(renewed.currentVersion!.serial).not.toBe(overdue.currentVersion!.serial);
     expect(await storedState(certificate.certificateId)).toBe('active');
-    await eventually(async () => ((await certState(certificate.workflowId)) === 'active' ? true : undefined), { timeoutMs: 10_000, what: 'CertState active' });
-
-    // The run the client's renewal started watches generation 2 itself: overdue at the end of its window.
-    await view.waitFor<CertificateView>(certificate.certificateId, (current) => current.state === 'renewal_overdue' && current.currentVersion?.generation === 2, { timeoutMs: 60_000, what: 'generation 2 renewal_overdue' });
-    await eventually(async () => ((await certState(certificate.workflowId)) === 'renewal_overdue' ? true : undefined), { timeoutMs: 10_000, what: 'CertState renewal_overdue' });
-    await eventually(async () => ((await storedState(certificate.certificateId)) === 'renewal_overdue' ? true : undefined), { timeoutMs: 10_000, what: 'stored renewal_overdue' });
+    await eventually(async () => ((await certState(certificate.workflowId)) === 'active' ? true : undefined), { timeoutMs: 10_000, what: 'CertState active again' });
   });
 
   it("answers the normal renewal window until an operator's renew moves it into the past, with an explanation, until the client renews", async () => {
@@ -217,11 +208,6 @@ describe('ACME certificate lifecycle', () => {
     expect(next.status, await next.clone().text()).toBe(201);
   });
 });
-
-/** One run of the inventory sweep over the team (the Schedule's workflow, on the suite's worker). */
-async function sweepTeam(owner: Team): Promise<{ alerted: number; restarted: number; overdue: number }> {
-  return suite.harness.client.workflow.execute('inventorySweep', { taskQueue: suite.harness.taskQueue, workflowId: `sweep-${randomUUID()}`, args: [{ teamId: owner.teamId }] });
-}
 
 async function storedState(certificateId: string): Promise<string | undefined> {
   const [row] = await suite.harness.db.select({ state: certificates.state }).from(certificates).where(eq(certificates.id, certificateId));

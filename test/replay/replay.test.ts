@@ -13,15 +13,12 @@ import { WORKFLOWS_PATH } from '../../workflows/workflows-path.js';
 
 /** Every workflow shape with a committed history (scripts/record-histories.ts records them all). */
 const RECORDED_SHAPES = [
-  'acme-issuance-shard',
   'bulk-reissue-completed',
   'bulk-reissue-paused-resumed-cancelled',
   'crl-publication',
   'issuer-compromise-drill',
   'lifecycle-acme-bulk-renewal-reported',
   'lifecycle-acme-client-renewed',
-  'lifecycle-acme-lazy-client-renewed',
-  'lifecycle-acme-lazy-renewal-requested',
   'lifecycle-acme-overdue',
   'lifecycle-acme-renewal-requested',
   'lifecycle-agent-key-renewed',

@@ -45,24 +45,3 @@ describe('decideSweep', () => {
     expect(decision.expiryNotice).toBe(notice);
   });
 });
-
-describe('decideSweep, ACME certificates whose lifecycle starts lazily (core/lazy-lifecycle.ts)', () => {
-  const lazy = (overrides: Partial<SweepFacts> = {}) => facts({ keySource: 'acme', lazy: true, workflow: { kind: 'not_found' }, ...overrides });
-  // 6 days: renewal at ~4 days in (2/3 minus jitter), ARI window end halfway to notAfter (~5 days in).
-  const issued = (daysAgo: number) => ({ id: 'ver_a', generation: 1, issuedAt: new Date(now.getTime() - daysAgo * DAY), notAfter: new Date(now.getTime() + (6 - daysAgo) * DAY) });
-  it.each([
-    { name: 'ok/issued, no run, in its window: nothing (not an alert, not a restart)', facts: lazy({ version: issued(1) }), action: 'none', notice: null, overdue: false },
-    { name: 'ok/pending, signed by its ACME issuance shard: nothing', facts: lazy({ state: 'pending', version: null }), action: 'none', notice: null, overdue: false },
-    { name: 'ok/issuing, signed by its ACME issuance shard: nothing', facts: lazy({ state: 'issuing', version: null }), action: 'none', notice: null, overdue: false },
-    { name: 'ok/window ended without the client: mark renewal_overdue, warn', facts: lazy({ version: issued(5.5) }), action: 'none', notice: 1, overdue: true },
-    { name: 'ok/already renewal_overdue: not marked again, warn', facts: lazy({ state: 'renewal_overdue', version: issued(5.5) }), action: 'none', notice: 1, overdue: false },
-    { name: 'fail/active without a version, not being issued: alert', facts: lazy({ state: 'active', version: null }), action: 'alert', notice: null, overdue: false },
-    { name: 'fail/revoked: nothing', facts: lazy({ state: 'revoked', version: issued(5.5) }), action: 'none', notice: null, overdue: false },
-    { name: 'ok/its lazily started run has closed: treated like any ACME certificate (alert)', facts: lazy({ version: issued(1), workflow: { kind: 'closed' } }), action: 'alert', notice: 7, overdue: false },
-  ])('$name', ({ facts: input, action, notice, overdue }) => {
-    const decision = decideSweep(input, now);
-    expect(decision.action.kind).toBe(action);
-    expect(decision.expiryNotice).toBe(notice);
-    expect(decision.markOverdue).toBe(overdue);
-  });
-});

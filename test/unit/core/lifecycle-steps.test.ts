@@ -58,12 +58,6 @@ describe('run input and status', () => {
     expect(next).toMatchObject({ generation: 2, currentVersion: version, renewalReason: 'bulk b1', approval: null, bulkOperationIds: ['b1'], revokeOnStart: null });
   });
 
-  it('ok/a run started lazily for an issued ACME certificate starts active, in its watch; the next generation is issued, not watched', () => {
-    expect(initialStatus(input({ keySource: 'acme', watching: true }), new Date(0))).toMatchObject({ state: 'active', pendingStep: 'wait-for-renewal' });
-    expect(nextRunInput(input({ keySource: 'acme', watching: true }), version, null)).not.toHaveProperty('watching');
-    expect(nextRunInput(input({ keySource: 'acme' }), version, null)).not.toHaveProperty('watching');
-  });
-
   it('ok/a scheduled renewal has no bulk operation waiting', () => {
     expect(nextRunInput(input({ bulkOperationIds: ['b0'] }), version, null)).toMatchObject({ renewalReason: 'scheduled renewal', bulkOperationIds: [] });
   });
