@@ -148,18 +148,7 @@ describe('backup and restore: a Postgres dump restored mid-run, then certflow re
     const crlNumbersPublished = await harness.db.select({ issuerId: issuerCrls.issuerId, crlNumber: issuerCrls.crlNumber }).from(issuerCrls);
 
     // The runbook: stop the workers (and APIs), restore the database, start the workers, reconcile.
-    await worker!.stop();
-    worker = undefined;
-    const admin = new pg.Client({ connectionString: Object.assign(new URL(server.url), { pathname: '/postgres' }).toString() });
-    await admin.connect();
-    try {
-      await admin.query('drop database certflow with (force)');
-      await admin.query('create database certflow');
-    } finally {
-      await admin.end();
-    }
-    await run(join(PG_BIN, 'pg_restore'), ['--exit-on-error', '--no-owner', `--dbname=${server.url}`, dump]);
-    worker = await startInProcessWorker(harness);
+    await restoreFrom(dump);
 
     // Without reconcile the database and the workflows disagree (the renewal, the revocation, the late certificate).
     const before = await differences(ids);
